@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+
+import type { StatusResponse } from '../../core/wire.js';
+import type { CommandContext } from '../context.js';
+import { keyValues } from '../format.js';
+import type { ContextFactory } from '../program.js';
+
+export function registerStatusCommand(program: Command, context: ContextFactory): void {
+  program
+    .command('status')
+    .description('node, role, activity, peer, sync and epoch of this gwd')
+    .addHelpText('after', '\nExamples:\n  gwctl status\n  gwctl status --json | jq -r .redundancy.activity\n')
+    .action(async (_opts, cmd: Command) => {
+      const ctx = context(cmd);
+      const status = await ctx.client.status();
+      if (ctx.json) ctx.printJson(status);
+      else ctx.out(formatStatus(status, ctx));
+    });
+}
+
+export function formatStatus(s: StatusResponse, ctx: CommandContext): string {
+  const c = ctx.colors;
+  const r = s.redundancy;
+  const activity = r.activity === 'Active' ? c.green(r.activity) : c.yellow(r.activity);
+  const peer = r.peer
+    ? `${r.peer.systemName ?? '-'} (${r.peer.connected ? c.green('connected') : c.red('disconnected')}` +
+      `${r.peer.address ? `, ${r.peer.address}` : ''}${r.peer.activity ? `, ${r.peer.activity}` : ''})`
+    : null;
+  const sync =
+    r.sync.state === 'NotApplicable'
+      ? r.sync.state
+      : `${r.sync.state} (revision ${r.sync.revision}, peer ${r.sync.peerRevision ?? '-'})`;
+  return keyValues([
+    ['System name', s.node.systemName],
+    ['Node', s.node.uuid],
+    ['Edition', s.node.edition],
+    ['Version', s.node.version],
+    ['Role', r.role],
+    ['Activity', activity],
+    ['Epoch', r.epoch],
+    ['Since', r.since],
+    ['Peer', peer],
+    ['Sync', sync],
+    ['Certificate', `sha256 ${s.node.certFingerprint}`],
+    ['Socket', s.daemon.socket],
+  ]);
+}

@@ -1,0 +1,99 @@
+import { type Command, InvalidArgumentError, Option } from 'commander';
+
+import { GwError } from '../../core/errors.js';
+import type { StatusResponse } from '../../core/wire.js';
+import { clientError } from '../client.js';
+import type { ContextFactory } from '../program.js';
+
+const POLL_MS = 50;
+
+interface WaitOptions {
+  activity?: 'active' | 'standby' | 'cold' | 'warm';
+  peerConnected?: boolean;
+  synced?: boolean;
+  ready?: boolean;
+  timeout: number;
+}
+
+interface Condition {
+  what: string;
+  /** null when met, else what was seen instead. */
+  check(s: StatusResponse): string | null;
+}
+
+export function registerWaitCommand(program: Command, context: ContextFactory): void {
+  program
+    .command('wait')
+    .description('wait until every given condition holds (default --ready); exit 4 on timeout')
+    .addOption(new Option('--activity <level>', 'activity of this node').choices(['active', 'standby', 'cold', 'warm']))
+    .option('--peer-connected', 'the peer is connected')
+    .option('--synced', 'configuration sync is InSync')
+    .option('--ready', 'gwd is up and has finished starting')
+    .requiredOption('--timeout <seconds>', 'give up after this many seconds (exit 4)', parseSeconds)
+    .addHelpText(
+      'after',
+      '\nExamples:\n  gwctl wait --ready --timeout 30\n  gwctl wait --activity active --timeout 60 && systemctl start my-driver\n',
+    )
+    .action(async (opts: WaitOptions, cmd: Command) => {
+      const ctx = context(cmd);
+      const conditions = buildConditions(opts);
+      const deadline = Date.now() + opts.timeout * 1000;
+      let lastSeen = 'gwd not reachable yet';
+      for (;;) {
+        try {
+          const status = await ctx.client.status();
+          const unmet = conditions.map((c) => ({ c, seen: c.check(status) })).filter((x) => x.seen !== null);
+          if (unmet.length === 0) {
+            if (ctx.json) ctx.printJson(status);
+            return;
+          }
+          lastSeen = unmet.map((u) => `${u.c.what}: ${u.seen}`).join('; ');
+        } catch (err) {
+          // Not up yet is exactly what `wait` is for; any other refusal is final.
+          if (!(err instanceof GwError) || err.code !== 'GW_ERR_CLI_DAEMON_UNREACHABLE') throw err;
+          lastSeen = err.message;
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          throw clientError('GW_ERR_CLI_WAIT_TIMEOUT', {
+            timeout: opts.timeout,
+            what: `${conditions.map((c) => c.what).join(' and ')} (last seen: ${lastSeen})`,
+          });
+        }
+        await new Promise((r) => setTimeout(r, Math.min(POLL_MS, left)));
+      }
+    });
+}
+
+function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 86400) {
+    throw new InvalidArgumentError('must be a number of seconds between 0 and 86400');
+  }
+  return n;
+}
+
+function buildConditions(opts: WaitOptions): Condition[] {
+  const out: Condition[] = [];
+  if (opts.ready || (!opts.activity && !opts.peerConnected && !opts.synced)) {
+    out.push({ what: 'ready', check: (s) => (s.daemon.ready ? null : 'starting') });
+  }
+  if (opts.activity) {
+    const want = opts.activity;
+    out.push({
+      what: `activity ${want}`,
+      check: (s) => {
+        const a = s.redundancy.activity;
+        const ok = want === 'standby' ? a !== 'Active' : a.toLowerCase() === want;
+        return ok ? null : a;
+      },
+    });
+  }
+  if (opts.peerConnected) {
+    out.push({ what: 'peer connected', check: (s) => (s.redundancy.peer?.connected ? null : 'not connected') });
+  }
+  if (opts.synced) {
+    out.push({ what: 'synced', check: (s) => (s.redundancy.sync.state === 'InSync' ? null : s.redundancy.sync.state) });
+  }
+  return out;
+}

@@ -1,0 +1,109 @@
+import { Command, CommanderError, Option } from 'commander';
+
+import { GwError } from '../core/errors.js';
+import { PRODUCT_VERSION } from '../core/version.js';
+import { registerEventsCommand } from './commands/events.js';
+import { registerNodeCommands } from './commands/node.js';
+import { registerStatusCommand } from './commands/status.js';
+import { registerWaitCommand } from './commands/wait.js';
+import { CommandContext, resolveSocketPath, type GlobalOptions } from './context.js';
+import { EXIT, type ExitCode } from './exit-codes.js';
+import { loadColors, NO_COLORS, type Colors, type Io } from './io.js';
+
+/** Thrown by a command to end with a given exit code after it printed what it had to say. */
+export class ExitError extends Error {
+  constructor(readonly exitCode: ExitCode) {
+    super(`exit ${exitCode}`);
+  }
+}
+
+export type ContextFactory = (command: Command) => CommandContext;
+
+export function buildProgram(io: Io, contexts: CommandContext[], colors: Colors = NO_COLORS): Command {
+  const program = new Command('gwctl');
+  program
+    .description('Control a gwd gateway redundancy daemon over its local socket.')
+    .version(PRODUCT_VERSION, '-V, --version')
+    .addOption(new Option('--socket <path>', 'gwd API socket (env GWD_SOCKET, else $GWD_DATA_DIR/gwd.sock, else ./gwd-data/gwd.sock)'))
+    .option('--json', 'print exactly the API object as JSON')
+    .option('--no-color', 'no colour in human output')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(s.startsWith('error:') ? `gwctl: ${s}` : s),
+    })
+    .addHelpText('after', '\nExamples:\n  gwctl status\n  gwctl --json status\n  gwctl wait --ready --timeout 30\n');
+
+  const context: ContextFactory = (command) => {
+    const opts = command.optsWithGlobals<GlobalOptions>();
+    const ctx = new CommandContext(
+      io,
+      resolveSocketPath(opts.socket, io.env, io.cwd),
+      opts.json === true,
+      opts.color === false ? NO_COLORS : colors,
+    );
+    contexts.push(ctx);
+    return ctx;
+  };
+
+  registerStatusCommand(program, context);
+  registerNodeCommands(program, context);
+  registerEventsCommand(program, context);
+  registerWaitCommand(program, context);
+
+  // Every sub-command reports usage errors the same way as the root.
+  for (const cmd of allCommands(program)) {
+    if (cmd === program) continue;
+    cmd.exitOverride().configureOutput(program.configureOutput()).showHelpAfterError('(run with --help for usage)');
+  }
+  return program;
+}
+
+export function allCommands(root: Command): Command[] {
+  return [root, ...root.commands.flatMap((c) => allCommands(c))];
+}
+
+/** Run gwctl with `argv` (without node and script) and return the exit code; never throws. */
+export async function run(argv: string[], io: Io): Promise<ExitCode> {
+  const contexts: CommandContext[] = [];
+  const program = buildProgram(io, contexts, await loadColors(io, argv));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return EXIT.OK;
+  } catch (err) {
+    return reportError(err, io, contexts.at(-1));
+  } finally {
+    await Promise.all(contexts.map((c) => c.close()));
+  }
+}
+
+function reportError(err: unknown, io: Io, ctx: CommandContext | undefined): ExitCode {
+  if (err instanceof ExitError) return err.exitCode;
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+      return EXIT.OK;
+    }
+    return EXIT.USAGE;
+  }
+  if (err instanceof GwError) {
+    const json = ctx?.json ?? false;
+    if (json) io.stderr.write(`${JSON.stringify(err.toBody())}\n`);
+    else io.stderr.write(`gwctl: ${err.code}: ${err.message}\n`);
+    if (err.code === 'GW_ERR_CLI_DAEMON_UNREACHABLE') {
+      if (!json) {
+        io.stderr.write(
+          '# is gwd running? Start it with `gwd --data-dir DIR` (or `npm start` in a checkout),\n' +
+            '# or point gwctl at its socket with --socket PATH, GWD_SOCKET or GWD_DATA_DIR.\n',
+        );
+      }
+      return EXIT.UNREACHABLE;
+    }
+    if (err.code === 'GW_ERR_CLI_WAIT_TIMEOUT') return EXIT.TIMEOUT;
+    if (err.code === 'GW_ERR_CLI_USAGE') return EXIT.USAGE;
+    return EXIT.FAILED;
+  }
+  io.stderr.write(`gwctl: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+  return EXIT.FAILED;
+}

@@ -1,0 +1,148 @@
+/**
+ * The error catalogue: every coded error the daemon or the CLI can report.
+ *
+ * Codes are `GW_ERR_<AREA>_<WHAT>`, never reused once retired. docs/errors.md mirrors this table and
+ * test/unit/error-catalogue.test.ts keeps the two equal in both directions. Messages say what
+ * happened, to what, and what to do; `{name}` placeholders are filled from the error's params.
+ */
+export interface CatalogueEntry {
+  readonly statusCode: number;
+  readonly message: string;
+}
+
+export const ERROR_CATALOGUE = {
+  // Local API transport
+  GW_ERR_API_NOT_FOUND: { statusCode: 404, message: 'no route for {method} {path}; see docs/api.md for the routes' },
+  GW_ERR_API_METHOD_NOT_ALLOWED: { statusCode: 405, message: '{method} is not allowed on {path}; allowed: {allowed}' },
+  GW_ERR_API_BODY_TOO_LARGE: { statusCode: 413, message: 'request body exceeds the limit of {limit} bytes' },
+  GW_ERR_API_MALFORMED_JSON: { statusCode: 400, message: 'request body is not valid JSON: {detail}' },
+  GW_ERR_API_INVALID_BODY: { statusCode: 400, message: 'request body is invalid: {detail}' },
+  GW_ERR_API_BAD_PATH: { statusCode: 400, message: 'request path {path} is not valid: {detail}' },
+  GW_ERR_API_INVALID_QUERY: { statusCode: 400, message: 'query parameter {name} is invalid: {detail}' },
+  GW_ERR_API_ORIGIN_REFUSED: {
+    statusCode: 403,
+    message: 'requests carrying a {header} header are refused: the local API is for gwctl and scripts, not browsers',
+  },
+  GW_ERR_API_SHUTTING_DOWN: { statusCode: 503, message: 'gwd is shutting down; retry once it has restarted' },
+  GW_ERR_DAEMON_INTERNAL: { statusCode: 500, message: 'internal error: {detail}; the daemon log has the details' },
+
+  // Daemon startup and files on disk
+  GW_ERR_DAEMON_SOCKET_IN_USE: {
+    statusCode: 409,
+    message: 'another gwd is already answering on {socket}; stop it first or start this one with --socket or --data-dir',
+  },
+  GW_ERR_DAEMON_SOCKET_PATH_INVALID: { statusCode: 400, message: 'cannot use {socket} as the API socket: {detail}' },
+  GW_ERR_DAEMON_BAD_OPTION: { statusCode: 400, message: 'invalid option {option}: {detail}' },
+  GW_ERR_SETTINGS_INVALID: {
+    statusCode: 500,
+    message: 'settings file {file} is invalid at {field}: {detail}; fix or remove the file (it was left untouched)',
+  },
+  GW_ERR_SETTINGS_UNREADABLE: {
+    statusCode: 500,
+    message: 'settings file {file} could not be read: {detail}; it was left untouched',
+  },
+  GW_ERR_STORAGE_WRITE_FAILED: {
+    statusCode: 507,
+    message: 'could not write {file}: {detail}; the previous version was kept',
+  },
+
+  // Client side (gwctl)
+  GW_ERR_CLI_DAEMON_UNREACHABLE: {
+    statusCode: 503,
+    message: 'gwd is not reachable on {socket} ({detail})',
+  },
+  GW_ERR_CLI_BAD_RESPONSE: { statusCode: 502, message: 'gwd answered {path} with something that is not the API: {detail}' },
+  GW_ERR_CLI_USAGE: { statusCode: 400, message: '{detail}' },
+  GW_ERR_CLI_WAIT_TIMEOUT: { statusCode: 408, message: 'timed out after {timeout} s waiting for {what}' },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export type ErrorParams = Readonly<Record<string, string | number | boolean | null | undefined>>;
+
+/** The one wire body for every error the local API returns. */
+export interface ErrorBody {
+  statusCode: number;
+  code: string;
+  error: string;
+  message: string;
+  /** Structured detail for scripts (failing fields, matching ids, ...). Absent when there is none. */
+  details?: unknown;
+}
+
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  507: 'Insufficient Storage',
+};
+
+export function statusText(statusCode: number): string {
+  return STATUS_TEXT[statusCode] ?? 'Error';
+}
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERROR_CATALOGUE, code);
+}
+
+export function formatMessage(template: string, params: ErrorParams): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
+    const value = params[name];
+    return value === undefined || value === null ? whole : String(value);
+  });
+}
+
+/** A coded error. Callers branch on `code`, never on the message text. */
+export class GwError extends Error {
+  readonly code: ErrorCode | string;
+  readonly statusCode: number;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, params: ErrorParams = {}, details?: unknown) {
+    const entry: CatalogueEntry = ERROR_CATALOGUE[code];
+    super(formatMessage(entry.message, params));
+    this.name = 'GwError';
+    this.code = code;
+    this.statusCode = entry.statusCode;
+    this.details = details;
+  }
+
+  /** Rebuild an error from a wire body (the client side); unknown codes are kept as they are. */
+  static fromBody(body: ErrorBody): GwError {
+    const err = Object.create(GwError.prototype) as GwError;
+    Object.defineProperties(err, {
+      name: { value: 'GwError', writable: true, configurable: true },
+      message: { value: body.message, writable: true, configurable: true },
+      code: { value: body.code, enumerable: true },
+      statusCode: { value: body.statusCode, enumerable: true },
+      details: { value: body.details, enumerable: true },
+    });
+    return err;
+  }
+
+  toBody(): ErrorBody {
+    const body: ErrorBody = {
+      statusCode: this.statusCode,
+      code: this.code,
+      error: statusText(this.statusCode),
+      message: this.message,
+    };
+    if (this.details !== undefined) body.details = this.details;
+    return body;
+  }
+}
+
+export function isErrorBody(value: unknown): value is ErrorBody {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.statusCode === 'number' && typeof v.code === 'string' && typeof v.message === 'string';
+}

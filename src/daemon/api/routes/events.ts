@@ -1,0 +1,53 @@
+import { GwError } from '../../../core/errors.js';
+import type { EventRecord } from '../../../core/wire.js';
+import type { Daemon } from '../../daemon.js';
+import { STREAMED, type Router } from '../router.js';
+
+/**
+ * GET /v0/events?since=SEQ&limit=N&follow=1 as NDJSON, one event per line. Without follow the
+ * response ends after the backlog; with follow it stays open and each new event is written as it
+ * happens (a line with only `{}` is never sent: readers can parse every line).
+ */
+export function registerEventRoutes(router: Router, d: Daemon): void {
+  router.get('/v0/events', (req) => {
+    const since = intParam(req.query, 'since', 0);
+    const limit = intParam(req.query, 'limit', 10_000);
+    const follow = boolParam(req.query, 'follow');
+    const type = req.query.get('type');
+    const wanted = (e: EventRecord): boolean => !type || e.type === type || e.type.startsWith(`${type}.`);
+
+    const res = req.res;
+    res.writeHead(200, { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-store' });
+    const backlog = d.events.since(since, limit).filter(wanted);
+    if (backlog.length > 0) res.write(backlog.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    if (!follow) {
+      res.end();
+      return STREAMED;
+    }
+    let last = backlog.at(-1)?.seq ?? Math.max(since, 0);
+    // Events between the backlog read and the subscription are caught up by seq.
+    const unsubscribe = d.events.subscribe((e) => {
+      if (e.seq <= last) return;
+      last = e.seq;
+      if (wanted(e)) res.write(`${JSON.stringify(e)}\n`);
+    });
+    d.api.trackStream(res);
+    res.on('close', unsubscribe);
+    return STREAMED;
+  });
+}
+
+function intParam(query: URLSearchParams, name: string, fallback: number): number {
+  const raw = query.get(name);
+  if (raw === null || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new GwError('GW_ERR_API_INVALID_QUERY', { name, detail: `"${raw}" is not a non-negative integer` });
+  return Number(raw);
+}
+
+function boolParam(query: URLSearchParams, name: string): boolean {
+  const raw = query.get(name);
+  if (raw === null) return false;
+  if (raw === '' || raw === '1' || raw === 'true') return true;
+  if (raw === '0' || raw === 'false') return false;
+  throw new GwError('GW_ERR_API_INVALID_QUERY', { name, detail: `"${raw}" is not 1, 0, true or false` });
+}

@@ -1,0 +1,130 @@
+import { promises as fsp } from 'node:fs';
+
+import { PRODUCT_VERSION } from '../core/version.js';
+import { ApiServer } from './api/server.js';
+import { Router } from './api/router.js';
+import { registerEventRoutes } from './api/routes/events.js';
+import { registerStatusRoutes } from './api/routes/status.js';
+import { seedAndReadSystemName } from './config/system-name.js';
+import { DataDir } from './data-dir.js';
+import { EventLog } from './events/event-log.js';
+import { loadOrCreateIdentity, type Identity } from './identity/identity.js';
+import type { Logger } from './logger.js';
+import type { DaemonOptions } from './options.js';
+import { SchemaRegistry } from './schema-registry.js';
+import type { GatewayNetworkSettings, RedundancySettings } from './settings/node-settings.js';
+import { loadSettingsFile } from './settings/settings-file.js';
+
+/**
+ * One gwd: loads its data directory, then serves the local API. Tests start it in-process on a temp
+ * directory; bin/gwd starts it from main.ts. Subsystems are started in dependency order and stopped
+ * in reverse.
+ */
+export class Daemon {
+  readonly dataDir: DataDir;
+  readonly schemas: SchemaRegistry;
+  readonly router = new Router();
+  readonly startedAt = new Date();
+  identity!: Identity;
+  systemName!: string;
+  events!: EventLog;
+  api!: ApiServer;
+  redundancy!: RedundancySettings;
+  network!: GatewayNetworkSettings;
+  ready = false;
+  private stopping: Promise<void> | null = null;
+
+  private constructor(
+    readonly options: DaemonOptions,
+    readonly logger: Logger,
+  ) {
+    this.dataDir = new DataDir(options.dataDir);
+    this.schemas = new SchemaRegistry();
+  }
+
+  static async start(options: DaemonOptions, logger: Logger): Promise<Daemon> {
+    const daemon = new Daemon(options, logger);
+    try {
+      await daemon.init();
+    } catch (err) {
+      await daemon.stop('startup-failed').catch(() => undefined);
+      throw err;
+    }
+    return daemon;
+  }
+
+  private async init(): Promise<void> {
+    const { dataDir, options, logger } = this;
+    await fsp.mkdir(dataDir.root, { recursive: true, mode: 0o750 });
+    await fsp.mkdir(dataDir.varDir, { recursive: true });
+
+    this.identity = await loadOrCreateIdentity(dataDir, this.schemas, {
+      edition: options.edition,
+      systemName: options.systemName,
+    });
+    this.systemName = await seedAndReadSystemName(dataDir, options.systemName);
+    this.redundancy = (
+      await loadSettingsFile<RedundancySettings>(dataDir.redundancyFile, 'gwd:settings/redundancy', this.schemas, () => ({}))
+    ).value;
+    this.network = (
+      await loadSettingsFile<GatewayNetworkSettings>(
+        dataDir.gatewayNetworkFile,
+        'gwd:settings/gateway-network',
+        this.schemas,
+        () => ({}),
+      )
+    ).value;
+
+    this.events = await EventLog.open({ file: dataDir.eventLogFile });
+
+    registerStatusRoutes(this.router, this);
+    registerEventRoutes(this.router, this);
+
+    this.api = new ApiServer({
+      socketPath: options.socketPath,
+      router: this.router,
+      schemas: this.schemas,
+      logger,
+    });
+    await this.api.listen();
+
+    this.ready = true;
+    const { node, cert, created } = this.identity;
+    this.events.emit('daemon.started', {
+      version: PRODUCT_VERSION,
+      pid: process.pid,
+      uuid: node.uuid,
+      systemName: this.systemName,
+      role: this.redundancy.role,
+      firstStart: created.node,
+    });
+    logger.info(
+      {
+        version: PRODUCT_VERSION,
+        uuid: node.uuid,
+        systemName: this.systemName,
+        dataDir: dataDir.root,
+        socket: options.socketPath,
+        certFingerprint: cert.fingerprint,
+        createdIdentity: created.node,
+        createdCertificate: created.certificate,
+      },
+      'gwd started',
+    );
+  }
+
+  /** Idempotent: a second signal while stopping waits for the first stop. */
+  stop(reason: string): Promise<void> {
+    this.stopping ??= this.doStop(reason);
+    return this.stopping;
+  }
+
+  private async doStop(reason: string): Promise<void> {
+    this.ready = false;
+    this.logger.info({ reason }, 'gwd stopping');
+    if (this.events) this.events.emit('daemon.stopping', { reason });
+    if (this.api) await this.api.close();
+    if (this.events) await this.events.close();
+    this.logger.info({ reason }, 'gwd stopped');
+  }
+}

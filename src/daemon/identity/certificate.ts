@@ -1,0 +1,71 @@
+import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+
+import forge from 'node-forge';
+
+import { normalizeFingerprint } from '../../core/fingerprint.js';
+
+export interface CertificateSubject {
+  systemName: string;
+  uuid: string;
+}
+
+export interface GeneratedIdentity {
+  keyPem: string;
+  certPem: string;
+}
+
+const VALIDITY_YEARS = 10;
+
+/**
+ * A fresh RSA-2048 key pair (node's native crypto: fast) and a self-signed SHA-256 certificate built
+ * with node-forge (node has no API to issue certificates). The node's UUID is in the subject so an
+ * operator approving a certificate can tell which node it belongs to.
+ */
+export function generateSelfSigned(subject: CertificateSubject, now: Date = new Date()): GeneratedIdentity {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKey);
+  // Positive serial: the high bit of the first byte cleared.
+  const serial = randomBytes(16);
+  serial[0] = (serial[0] ?? 0) & 0x7f;
+  cert.serialNumber = serial.toString('hex');
+  cert.validity.notBefore = new Date(now.getTime() - 60_000);
+  cert.validity.notAfter = new Date(now.getTime());
+  cert.validity.notAfter.setUTCFullYear(now.getUTCFullYear() + VALIDITY_YEARS);
+  const attrs = [
+    { name: 'commonName', value: subject.systemName.slice(0, 64) || 'gwd' },
+    { name: 'organizationName', value: 'gwd' },
+    { shortName: 'OU', value: subject.uuid },
+  ];
+  cert.setSubject(attrs);
+  cert.setIssuer(attrs);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+    { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  cert.sign(forge.pki.privateKeyFromPem(privateKey), forge.md.sha256.create());
+  return { keyPem: privateKey, certPem: forge.pki.certificateToPem(cert) };
+}
+
+export interface CertificateInfo {
+  fingerprint: string;
+  subject: string;
+  notBefore: string;
+  notAfter: string;
+}
+
+export function describeCertificate(pem: string): CertificateInfo {
+  const x = new X509Certificate(pem);
+  return {
+    fingerprint: normalizeFingerprint(x.fingerprint256),
+    subject: x.subject.replace(/\n/g, ', '),
+    notBefore: new Date(x.validFrom).toISOString(),
+    notAfter: new Date(x.validTo).toISOString(),
+  };
+}

@@ -1,0 +1,119 @@
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { GwError } from '../core/errors.js';
+import type { Edition } from '../core/wire.js';
+import { LOG_LEVELS, type LogLevel } from './logger.js';
+
+export interface DaemonOptions {
+  dataDir: string;
+  socketPath: string;
+  /** Overrides of gateway-network.json for this process (two nodes on one host). */
+  port: number | null;
+  sslPort: number | null;
+  bind: string | null;
+  systemName: string;
+  edition: Edition;
+  logLevel: LogLevel;
+}
+
+export const GWD_USAGE = `Usage: gwd [options]
+
+Gateway redundancy daemon: one node of a master/backup pair, driven by gwctl over a local socket.
+
+Options:
+  --data-dir DIR        data directory (env GWD_DATA_DIR, default ./gwd-data)
+  --socket PATH         local API socket (env GWD_SOCKET, default <data-dir>/gwd.sock)
+  --port N              plain Gateway Network port, overrides gateway-network.json (env GWD_PORT)
+  --ssl-port N          TLS Gateway Network port, overrides gateway-network.json (env GWD_SSL_PORT)
+  --bind ADDR           Gateway Network bind address (env GWD_BIND)
+  --system-name NAME    system name seeded on first start only (default: host name)
+  --edition E           standard | edge, recorded on first start (default standard)
+  --log-level LEVEL     fatal | error | warn | info | debug | trace | silent (env GWD_LOG_LEVEL, default info)
+  -h, --help            show this help
+  -V, --version         show the version
+
+Example:
+  gwd --data-dir /var/lib/gwd --socket /run/gwd/gwd.sock
+`;
+
+export type ParsedCommandLine = { kind: 'run'; options: DaemonOptions } | { kind: 'help' } | { kind: 'version' };
+
+/** Flags win over env, env over defaults. Every bad value is a GW_ERR_DAEMON_BAD_OPTION naming it. */
+export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: string): ParsedCommandLine {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'data-dir': { type: 'string' },
+        socket: { type: 'string' },
+        port: { type: 'string' },
+        'ssl-port': { type: 'string' },
+        bind: { type: 'string' },
+        'system-name': { type: 'string' },
+        edition: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
+      },
+    }));
+  } catch (err) {
+    throw new GwError('GW_ERR_DAEMON_BAD_OPTION', { option: 'command line', detail: (err as Error).message });
+  }
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+
+  const str = (flag: string, envName?: string): string | undefined => {
+    const v = values[flag];
+    if (typeof v === 'string') return v;
+    return envName ? nonEmpty(env[envName]) : undefined;
+  };
+
+  const dataDir = path.resolve(cwd, str('data-dir', 'GWD_DATA_DIR') ?? 'gwd-data');
+  const socketPath = path.resolve(cwd, str('socket', 'GWD_SOCKET') ?? path.join(dataDir, 'gwd.sock'));
+  const edition = str('edition') ?? 'standard';
+  if (edition !== 'standard' && edition !== 'edge') {
+    throw new GwError('GW_ERR_DAEMON_BAD_OPTION', { option: '--edition', detail: `"${edition}" is not standard or edge` });
+  }
+  const logLevel = str('log-level', 'GWD_LOG_LEVEL') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new GwError('GW_ERR_DAEMON_BAD_OPTION', {
+      option: '--log-level',
+      detail: `"${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`,
+    });
+  }
+  const systemName = str('system-name') ?? hostname();
+  if (systemName.trim() === '' || systemName.length > 128) {
+    throw new GwError('GW_ERR_DAEMON_BAD_OPTION', { option: '--system-name', detail: 'must be 1 to 128 characters' });
+  }
+  return {
+    kind: 'run',
+    options: {
+      dataDir,
+      socketPath,
+      port: port('--port', str('port', 'GWD_PORT')),
+      sslPort: port('--ssl-port', str('ssl-port', 'GWD_SSL_PORT')),
+      bind: str('bind', 'GWD_BIND') ?? null,
+      systemName,
+      edition,
+      logLevel: logLevel as LogLevel,
+    },
+  };
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function port(option: string, value: string | undefined): number | null {
+  if (value === undefined) return null;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new GwError('GW_ERR_DAEMON_BAD_OPTION', { option, detail: `"${value}" is not a port number (0-65535)` });
+  }
+  return n;
+}

@@ -1,0 +1,66 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { Ajv, type ValidateFunction } from 'ajv';
+
+import { toFieldProblems, type FieldProblem } from '../core/schema-errors.js';
+
+
+/** schemas/ at the package root, next to dist/ and src/. */
+export const SCHEMAS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schemas');
+
+export type ValidationResult<T> = { ok: true; value: T } | { ok: false; problems: FieldProblem[] };
+
+/**
+ * Every JSON Schema of schemas/, compiled once. Schemas are addressed by their `$id`
+ * (`gwd:settings/redundancy`, `gwd:api/...`). Validation fills defaults in place.
+ */
+export class SchemaRegistry {
+  private readonly ajv: Ajv;
+  private readonly compiled = new Map<string, ValidateFunction>();
+  readonly ids: string[] = [];
+
+  constructor(dir: string = SCHEMAS_DIR) {
+    this.ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+    for (const file of listSchemaFiles(dir)) {
+      const schema = JSON.parse(readFileSync(file, 'utf8')) as { $id?: string };
+      if (!schema.$id) throw new Error(`schema ${file} has no $id`);
+      this.ajv.addSchema(schema);
+      this.ids.push(schema.$id);
+    }
+  }
+
+  has(id: string): boolean {
+    return this.ids.includes(id);
+  }
+
+  /** The raw schema object (for type registries that read annotations). */
+  schema(id: string): Record<string, unknown> {
+    const s = this.ajv.getSchema(id)?.schema;
+    if (!s || typeof s !== 'object') throw new Error(`unknown schema ${id}`);
+    return s as Record<string, unknown>;
+  }
+
+  /** Validate `value` (defaults are filled into it) against schema `id`. */
+  validate<T>(id: string, value: unknown): ValidationResult<T> {
+    let fn = this.compiled.get(id);
+    if (!fn) {
+      fn = this.ajv.getSchema(id);
+      if (!fn) throw new Error(`unknown schema ${id}`);
+      this.compiled.set(id, fn);
+    }
+    if (fn(value)) return { ok: true, value: value as T };
+    return { ok: false, problems: toFieldProblems(fn.errors) };
+  }
+}
+
+function listSchemaFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...listSchemaFiles(full));
+    else if (entry.name.endsWith('.schema.json')) out.push(full);
+  }
+  return out.sort();
+}

@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+import { GwError } from '../../core/errors.js';
+
+export interface AtomicWriteOptions {
+  /** File mode of the new file (default 0o644). Applied before the rename, so it is never looser. */
+  mode?: number;
+}
+
+/**
+ * Write a file so that a reader, or the next start after a crash, sees either the old content or
+ * the new, never a torn mix: temp file in the same directory, fsync, rename over, fsync the directory.
+ * On failure the temp file is removed and the previous file is untouched.
+ */
+export async function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const mode = options.mode ?? 0o644;
+  let handle: fsp.FileHandle | undefined;
+  try {
+    handle = await fsp.open(tmp, 'wx', mode);
+    await handle.writeFile(data);
+    // open() applies the umask; chmod makes the mode exact (a 0600 key must be 0600).
+    await handle.chmod(mode);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await fsp.rename(tmp, file);
+    await fsyncDir(dir);
+  } catch (err) {
+    if (handle) await handle.close().catch(() => undefined);
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    throw new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file, detail: describeFsError(err) });
+  }
+}
+
+export async function writeJsonAtomic(file: string, value: unknown, options: AtomicWriteOptions = {}): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`, options);
+}
+
+/** Make a rename durable: the directory entry itself must reach the disk. */
+export async function fsyncDir(dir: string): Promise<void> {
+  let handle: fsp.FileHandle | undefined;
+  try {
+    handle = await fsp.open(dir, 'r');
+    await handle.sync();
+  } catch (err) {
+    // Some filesystems refuse fsync on a directory (EINVAL/EISDIR); the rename is still done.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM') throw err;
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+export function describeFsError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e.code === 'string') return `${e.code}: ${e.message.replace(/^\w+: /, '')}`;
+  return err instanceof Error ? err.message : String(err);
+}
