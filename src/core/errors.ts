@@ -46,6 +46,14 @@ export const ERROR_CATALOGUE = {
     message: 'could not write {file}: {detail}; the previous version was kept',
   },
 
+  // Configuration store (config.json, backupConfig.json, resolution): GW_ERR_CONFIG_*
+
+  // Gateway Network (listeners, trust stores, connections): GW_ERR_GAN_*
+
+  // Redundancy (roles, activity, failover, hooks): GW_ERR_REDUNDANCY_*
+
+  // Synchronization: GW_ERR_SYNC_*
+
   // Client side (gwctl)
   GW_ERR_CLI_DAEMON_UNREACHABLE: {
     statusCode: 503,
