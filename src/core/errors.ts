@@ -49,8 +49,85 @@ export const ERROR_CATALOGUE = {
   // Configuration store (config.json, backupConfig.json, resolution): GW_ERR_CONFIG_*
 
   // Gateway Network (listeners, trust stores, connections): GW_ERR_GAN_*
+  GW_ERR_GAN_SSL_REQUIRED: {
+    statusCode: 403,
+    message: '{node} requires SSL on the Gateway Network: dial its SSL port {sslPort} (gwctl redundancy configure --ssl), or turn off requireSsl there',
+  },
+  GW_ERR_GAN_CERT_NOT_APPROVED: {
+    statusCode: 403,
+    message: 'certificate {fingerprint} of {peer} is not approved on {node} ({direction}); approve it there with `gwctl certs approve {short}`',
+  },
+  GW_ERR_GAN_CERT_DENIED: {
+    statusCode: 403,
+    message: 'certificate {fingerprint} of {peer} is denied on {node} ({direction}); `gwctl certs remove {short}` there lets it ask again',
+  },
+  GW_ERR_GAN_CERT_CHANGED: {
+    statusCode: 403,
+    message: 'peer {peer} shows certificate {fingerprint}, not the approved {known}; refused and flagged on {node}: check that machine, then approve the new certificate explicitly',
+  },
+  GW_ERR_GAN_CLIENT_CERT_REQUIRED: {
+    statusCode: 403,
+    message: '{node} requires a client certificate (requireTwoWayAuth) and none was presented',
+  },
+  GW_ERR_GAN_CONNECTION_NOT_APPROVED: {
+    statusCode: 403,
+    message: 'connection {id} is waiting for approval on {node}; approve it there with `gwctl connections approve {id}`',
+  },
+  GW_ERR_GAN_CONNECTION_DENIED: {
+    statusCode: 403,
+    message: 'connection {id} is denied on {node}',
+  },
+  GW_ERR_GAN_NOT_WHITELISTED: {
+    statusCode: 403,
+    message: 'system name {systemName} is not in the whitelist of {node} (securityPolicy SpecifiedList)',
+  },
+  GW_ERR_GAN_INCOMING_DISABLED: {
+    statusCode: 403,
+    message: '{node} does not accept incoming Gateway Network connections (allowIncoming is false)',
+  },
+  GW_ERR_GAN_INCOMPATIBLE_PROTOCOL: {
+    statusCode: 409,
+    message: '{peer} speaks Gateway Network protocol {remote}, this node speaks {local}; run the same gwd version on both nodes',
+  },
+  GW_ERR_GAN_INCOMPATIBLE_EDITION: {
+    statusCode: 409,
+    message: '{peer} is a {remote} node and this node is {local}: an Edge node pairs only with an Edge node',
+  },
+  GW_ERR_GAN_INCOMPATIBLE_ROLE: {
+    statusCode: 409,
+    message: '{detail}',
+  },
+  GW_ERR_GAN_PEER_IN_USE: {
+    statusCode: 409,
+    message: '{node} already has a connected peer ({current}); one master pairs with one backup',
+  },
+  GW_ERR_GAN_PROTOCOL_VIOLATION: {
+    statusCode: 400,
+    message: 'invalid Gateway Network message from {peer}: {detail}; the connection was closed',
+  },
+  GW_ERR_GAN_HANDSHAKE_TIMEOUT: { statusCode: 408, message: 'no hello from {peer} within {timeout} ms' },
+  GW_ERR_GAN_PING_TIMEOUT: { statusCode: 408, message: '{missed} pings to {peer} unanswered within {timeout} ms each; the connection is faulted' },
+  GW_ERR_GAN_UNREACHABLE: { statusCode: 503, message: 'cannot reach {address}: {detail}' },
+  GW_ERR_GAN_CONNECTION_CLOSED: { statusCode: 503, message: 'the connection to {peer} closed: {detail}' },
+  GW_ERR_GAN_PEER_LEFT: { statusCode: 503, message: '{peer} closed the link ({reason})' },
+  GW_ERR_GAN_CERT_NOT_FOUND: { statusCode: 404, message: 'no certificate matches {input}; see `gwctl certs list`' },
+  GW_ERR_GAN_CERT_AMBIGUOUS: { statusCode: 409, message: '{input} matches several certificates: {matches}; give more characters' },
+  GW_ERR_GAN_CERT_INVALID: { statusCode: 400, message: 'not a usable certificate: {detail}' },
+  GW_ERR_GAN_ID_TOO_SHORT: { statusCode: 400, message: '{input} is too short: give at least {min} characters of the fingerprint' },
+  GW_ERR_GAN_CONNECTION_NOT_FOUND: { statusCode: 404, message: 'no connection matches {input}; see `gwctl connections list`' },
+  GW_ERR_GAN_CONNECTION_AMBIGUOUS: { statusCode: 409, message: '{input} matches several connections: {matches}; give more characters' },
+  GW_ERR_GAN_CONNECTION_NOT_INCOMING: {
+    statusCode: 409,
+    message: 'connection {id} is outgoing: approval is for incoming connections, on the node that is dialled',
+  },
+  GW_ERR_GAN_SETTINGS_INVALID: { statusCode: 400, message: 'Gateway Network settings refused: {detail}' },
+  GW_ERR_GAN_LISTEN_FAILED: {
+    statusCode: 500,
+    message: 'the settings were saved but the {listener} listener could not bind {address}: {detail}; choose another port',
+  },
 
   // Redundancy (roles, activity, failover, hooks): GW_ERR_REDUNDANCY_*
+  GW_ERR_REDUNDANCY_INVALID_SETTINGS: { statusCode: 400, message: 'redundancy settings refused: {detail}' },
 
   // Synchronization: GW_ERR_SYNC_*
 

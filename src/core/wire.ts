@@ -71,3 +71,86 @@ export interface EventRecord<T = Record<string, unknown>> {
   type: string;
   data: T;
 }
+
+// ---- Gateway Network (DESIGN.md sections 3 and 8) ----
+
+export type TrustDirection = 'incoming' | 'outgoing';
+export type TrustState = 'pending' | 'approved' | 'denied';
+
+/** A peer as far as this node knows it. */
+export interface PeerRef {
+  uuid: string | null;
+  systemName: string | null;
+  address: string | null;
+  role?: Role | null;
+}
+
+/** One entry of `gwctl certs list --json`. */
+export interface CertEntry {
+  fingerprint: string;
+  direction: TrustDirection;
+  state: TrustState;
+  subject: string;
+  notAfter: string;
+  peer: PeerRef | null;
+  /** Set when a known peer UUID showed this certificate instead of its approved one. */
+  flag: 'CertificateChanged' | null;
+  firstSeen: string;
+  updatedAt: string;
+}
+
+export type ConnectionStatus =
+  | 'Running'
+  | 'Connecting'
+  | 'PendingApproval'
+  | 'CertificateNotApproved'
+  | 'Faulted'
+  | 'Incompatible'
+  | 'Disconnected';
+
+export interface CodedError {
+  code: string;
+  message: string;
+  time: string;
+}
+
+/** One entry of `gwctl connections list --json`. */
+export interface ConnectionEntry {
+  /** `<systemname>|<uuid>` lower case; `outgoing|<host>:<port>` for a dial not yet identified. */
+  id: string;
+  direction: TrustDirection;
+  /** Approval state: incoming connections are approved per peer UUID; outgoing ones are always approved. */
+  state: TrustState;
+  status: ConnectionStatus;
+  peer: PeerRef;
+  lastError: CodedError | null;
+  /** Round trip of the last answered ping, ms. */
+  pingMs: number | null;
+  /** Transport: ssl or plain. */
+  ssl: boolean | null;
+  since: string;
+}
+
+export interface ListenerView {
+  address: string;
+  /** The port actually bound (differs from the setting when the setting is 0). */
+  port: number | null;
+  listening: boolean;
+  error: string | null;
+}
+
+/** GET /v0/network */
+export interface NetworkView {
+  settings: import('./settings/types.js').GatewayNetworkSettings;
+  /** What this process uses: the file, overridden by gwd --port/--ssl-port/--bind. */
+  effective: { bindAddress: string; port: number; sslPort: number };
+  overridden: string[];
+  listeners: { plain: ListenerView; ssl: ListenerView };
+  path: string;
+}
+
+/** GET /v0/redundancy */
+export interface RedundancyView {
+  settings: import('./settings/types.js').RedundancySettings;
+  file: string;
+}

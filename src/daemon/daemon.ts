@@ -3,17 +3,26 @@ import { promises as fsp } from 'node:fs';
 import { PRODUCT_VERSION } from '../core/version.js';
 import { ApiServer } from './api/server.js';
 import { Router } from './api/router.js';
+import { registerCertRoutes } from './api/routes/certs.js';
+import { registerConnectionRoutes } from './api/routes/connections.js';
 import { registerEventRoutes } from './api/routes/events.js';
+import { registerNetworkRoutes } from './api/routes/network.js';
+import { registerRedundancySettingsRoutes } from './api/routes/redundancy.js';
 import { registerStatusRoutes } from './api/routes/status.js';
 import { seedAndReadSystemName } from './config/system-name.js';
 import { DataDir } from './data-dir.js';
 import { EventLog } from './events/event-log.js';
+import { GatewayNetwork } from './gan/gateway-network.js';
 import { loadOrCreateIdentity, type Identity } from './identity/identity.js';
 import type { Logger } from './logger.js';
 import type { DaemonOptions } from './options.js';
 import { SchemaRegistry } from './schema-registry.js';
 import type { GatewayNetworkSettings, RedundancySettings } from './settings/node-settings.js';
 import { loadSettingsFile } from './settings/settings-file.js';
+import { checkRedundancySettings } from '../core/settings/redundancy-rules.js';
+import { describeProblems } from '../core/schema-errors.js';
+import { GwError } from '../core/errors.js';
+import { buildStatus } from './status.js';
 
 /**
  * One gwd: loads its data directory, then serves the local API. Tests start it in-process on a temp
@@ -31,6 +40,8 @@ export class Daemon {
   api!: ApiServer;
   redundancy!: RedundancySettings;
   network!: GatewayNetworkSettings;
+  /** The Gateway Network; `gan.link` is the PeerLink the redundancy and sync engines use. */
+  gan!: GatewayNetwork;
   ready = false;
   private stopping: Promise<void> | null = null;
 
@@ -66,6 +77,14 @@ export class Daemon {
     this.redundancy = (
       await loadSettingsFile<RedundancySettings>(dataDir.redundancyFile, 'gwd:settings/redundancy', this.schemas, () => ({}))
     ).value;
+    const rules = checkRedundancySettings(this.redundancy);
+    if (rules.length > 0) {
+      throw new GwError(
+        'GW_ERR_SETTINGS_INVALID',
+        { file: dataDir.redundancyFile, field: rules[0]!.pointer, detail: describeProblems(rules) },
+        { file: dataDir.redundancyFile, problems: rules },
+      );
+    }
     this.network = (
       await loadSettingsFile<GatewayNetworkSettings>(
         dataDir.gatewayNetworkFile,
@@ -77,8 +96,14 @@ export class Daemon {
 
     this.events = await EventLog.open({ file: dataDir.eventLogFile });
 
+    this.gan = new GatewayNetwork(this, dataDir, () => buildStatus(this));
+
     registerStatusRoutes(this.router, this);
     registerEventRoutes(this.router, this);
+    registerNetworkRoutes(this.router, this);
+    registerRedundancySettingsRoutes(this.router, this);
+    registerCertRoutes(this.router, this);
+    registerConnectionRoutes(this.router, this);
 
     this.api = new ApiServer({
       socketPath: options.socketPath,
@@ -87,6 +112,7 @@ export class Daemon {
       logger,
     });
     await this.api.listen();
+    await this.gan.start();
 
     this.ready = true;
     const { node, cert, created } = this.identity;
@@ -123,6 +149,7 @@ export class Daemon {
     this.ready = false;
     this.logger.info({ reason }, 'gwd stopping');
     if (this.events) this.events.emit('daemon.stopping', { reason });
+    if (this.gan) await this.gan.stop('shutdown').catch((err: unknown) => this.logger.error({ err }, 'error stopping the gateway network'));
     if (this.api) await this.api.close();
     if (this.events) await this.events.close();
     this.logger.info({ reason }, 'gwd stopped');

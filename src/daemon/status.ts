@@ -24,7 +24,7 @@ export function buildStatus(d: Daemon): StatusResponse {
       activity,
       epoch: 0,
       since: d.startedAt.toISOString(),
-      peer: null,
+      peer: d.gan ? d.gan.peerSummary() : null,
       sync: { state: 'NotApplicable', revision: 0, peerRevision: null },
     },
     daemon: {

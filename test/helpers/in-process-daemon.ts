@@ -30,9 +30,10 @@ export async function startTestDaemon(overrides: Partial<DaemonOptions> = {}, di
   const options: DaemonOptions = {
     dataDir,
     socketPath: path.join(dataDir, 'gwd.sock'),
-    port: null,
-    sslPort: null,
-    bind: null,
+    // Ephemeral loopback ports: tests never take 8088/8060 nor collide with each other.
+    port: 0,
+    sslPort: 0,
+    bind: '127.0.0.1',
     systemName: 'test-node',
     edition: 'standard',
     logLevel: 'debug',

@@ -1,0 +1,55 @@
+import type { Role } from '../wire.js';
+
+/**
+ * Settings files local to a node (DESIGN.md sections 3 and 4), as validated with defaults filled.
+ * Declared in core so the daemon, gwctl and tests share them.
+ */
+
+/** redundancy.json */
+export interface RedundancySettings {
+  version: 1;
+  role: Role;
+  standbyActivityLevel: 'Cold' | 'Warm';
+  joinWaitTime: number;
+  failoverTimeout: number;
+  masterRecoveryMode: 'Automatic' | 'Manual';
+  syncTimeoutSecs: number;
+  fastFailover: boolean;
+  master: {
+    host: string;
+    port: number;
+    enableSsl: boolean;
+    pingRate: number;
+    pingTimeout: number;
+    pingMaxMissed: number;
+    reconnectPeriod: number;
+  };
+  hooks: {
+    onActivityChange: string | null;
+    preActivate: string | null;
+    timeoutMs: number;
+  };
+}
+
+/** gateway-network.json */
+export interface GatewayNetworkSettings {
+  version: 1;
+  enabled: boolean;
+  bindAddress: string;
+  port: number;
+  sslPort: number;
+  requireSsl: boolean;
+  requireTwoWayAuth: boolean;
+  allowIncoming: boolean;
+  securityPolicy: SecurityPolicy;
+  whitelist: string[];
+}
+
+export type SecurityPolicy = 'ApprovedOnly' | 'Unrestricted' | 'SpecifiedList';
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+
+/** Body of PUT /v0/redundancy: any subset of the settings. */
+export type RedundancyUpdate = DeepPartial<Omit<RedundancySettings, 'version'>>;
+/** Body of PUT /v0/network: any subset of the settings. */
+export type NetworkUpdate = Partial<Omit<GatewayNetworkSettings, 'version'>>;

@@ -1,0 +1,203 @@
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+
+import type { WebSocket } from 'ws';
+
+import type { ErrorCode, ErrorParams } from '../../core/errors.js';
+import { connectionId, decidePolicy } from '../../core/gan/connection-policy.js';
+import { statusForCode } from '../../core/gan/connection-status.js';
+import { checkHello } from '../../core/gan/hello-compat.js';
+import type { HelloMessage } from '../../core/gan/protocol.js';
+import { decideTrust } from '../../core/gan/trust-decision.js';
+import { formatHostPort } from '../../core/gan/address.js';
+import { PROTOCOL_VERSION } from '../../core/version.js';
+import type { CodedError, ConnectionStatus, PeerRef } from '../../core/wire.js';
+import type { ConnectionStore } from './connection-store.js';
+import { effectiveListenerConfig, ownHello, type GanHost } from './gan-host.js';
+import { LinkConnection } from './link-connection.js';
+import type { MessageTypes } from './message-types.js';
+import { readPeerCertificate, type PeerCertificate } from './peer-certificate.js';
+import type { PeerLink } from './peer-link.js';
+import type { TrustStore } from './trust-store.js';
+
+/** What `connections list` shows for an incoming peer that has said hello since this start. */
+export interface IncomingState {
+  peer: PeerRef;
+  status: ConnectionStatus;
+  lastError: CodedError | null;
+  since: Date;
+  ssl: boolean;
+  conn: LinkConnection | null;
+}
+
+/**
+ * The master's side of the link: every incoming WebSocket goes through the checks of DESIGN.md
+ * section 3 in order (transport, compatibility, certificate, policy, one peer) and is refused with
+ * a coded `refused` frame the dialer can show, or attached to the PeerLink.
+ */
+export class Acceptor {
+  readonly incoming = new Map<string, IncomingState>();
+
+  constructor(
+    private readonly host: GanHost,
+    private readonly trust: TrustStore,
+    private readonly connections: ConnectionStore,
+    private readonly types: MessageTypes,
+    private readonly link: PeerLink,
+  ) {}
+
+  onConnection(ws: WebSocket, req: IncomingMessage, ssl: boolean): void {
+    const sock = req.socket;
+    const address = formatHostPort(sock.remoteAddress ?? '?', sock.remotePort ?? 0);
+    let peerCert: PeerCertificate | null = null;
+    if (ssl) {
+      const raw = (sock as TLSSocket).getPeerCertificate(true)?.raw;
+      if (raw) {
+        try {
+          peerCert = readPeerCertificate(raw);
+        } catch {
+          peerCert = null;
+        }
+      }
+    }
+    const conn = new LinkConnection(ws, {
+      direction: 'incoming',
+      ssl,
+      address,
+      peerCert,
+      schemas: this.host.schemas,
+      types: this.types,
+      logger: this.host.logger,
+      ping: () => this.host.redundancy.master,
+    });
+    const net = this.host.network;
+    const node = `${this.host.systemName} (this master)`;
+    if (!ssl && net.requireSsl) {
+      conn.refuse('GW_ERR_GAN_SSL_REQUIRED', { node: this.host.systemName, sslPort: effectiveListenerConfig(this.host).sslPort });
+      return;
+    }
+    if (!net.allowIncoming) {
+      conn.refuse('GW_ERR_GAN_INCOMING_DISABLED', { node });
+      return;
+    }
+    conn.once('hello', (hello: HelloMessage) => {
+      this.admit(conn, hello, peerCert).catch((err: unknown) => {
+        this.host.logger.error({ err: (err as Error).message, peer: conn.label }, 'error while admitting a connection');
+        conn.fail('GW_ERR_GAN_CONNECTION_CLOSED', { peer: conn.label, detail: 'internal error on the master' });
+      });
+    });
+  }
+
+  private async admit(conn: LinkConnection, hello: HelloMessage, cert: PeerCertificate | null): Promise<void> {
+    const h = this.host;
+    const node = h.systemName;
+    const peer: PeerRef = { uuid: hello.uuid, systemName: hello.systemName, address: conn.address, role: hello.role };
+    const id = connectionId(hello.systemName, hello.uuid);
+    const state = this.track(hello.uuid, peer, conn);
+    const refuse = (code: ErrorCode, params: ErrorParams): void => {
+      const error = conn.refuse(code, params);
+      this.setState(state, conn, statusForCode(code), error);
+      h.logger.info({ peer: conn.label, code }, 'incoming gateway network connection refused');
+    };
+
+    const problem = checkHello(
+      { protocol: PROTOCOL_VERSION, edition: h.identity.node.edition, role: h.redundancy.role, systemName: h.systemName },
+      hello,
+      'listener',
+    );
+    if (problem) return refuse(problem.code, problem.params);
+
+    if (conn.ssl && h.network.requireTwoWayAuth) {
+      if (!cert) return refuse('GW_ERR_GAN_CLIENT_CERT_REQUIRED', { node });
+      const verdict = decideTrust(this.trust.records('incoming'), cert.fingerprint, hello.uuid);
+      const params = {
+        fingerprint: cert.fingerprint,
+        short: cert.fingerprint.slice(0, 16),
+        peer: `${hello.systemName} (${conn.address})`,
+        node,
+        direction: 'incoming',
+      };
+      switch (verdict.kind) {
+        case 'accept':
+          break;
+        case 'denied':
+          return refuse('GW_ERR_GAN_CERT_DENIED', params);
+        case 'not-approved':
+          if (verdict.storePending) await this.storePending(cert, peer, null);
+          return refuse('GW_ERR_GAN_CERT_NOT_APPROVED', params);
+        case 'changed':
+          if (verdict.storePending) await this.storePending(cert, peer, 'CertificateChanged');
+          h.logger.warn({ peer: conn.label, fingerprint: cert.fingerprint, known: verdict.knownFingerprint }, 'a known peer shows a different certificate');
+          return refuse('GW_ERR_GAN_CERT_CHANGED', { ...params, known: verdict.knownFingerprint });
+      }
+    }
+
+    const record = this.connections.get(hello.uuid);
+    const policy = decidePolicy(h.network.securityPolicy, h.network.whitelist, hello.systemName, record?.state ?? null);
+    switch (policy.kind) {
+      case 'accept':
+        if (record && (record.systemName !== hello.systemName || record.address !== conn.address)) {
+          await this.connections.upsert(hello.uuid, { systemName: hello.systemName, address: conn.address });
+        }
+        break;
+      case 'not-approved':
+        if (policy.storePending) {
+          await this.connections.upsert(hello.uuid, { systemName: hello.systemName, address: conn.address, state: 'pending' });
+          h.events.emit('connection.pending', { id, uuid: hello.uuid, systemName: hello.systemName, address: conn.address });
+        }
+        return refuse('GW_ERR_GAN_CONNECTION_NOT_APPROVED', { id, node });
+      case 'denied':
+        return refuse('GW_ERR_GAN_CONNECTION_DENIED', { id, node });
+      case 'not-whitelisted':
+        return refuse('GW_ERR_GAN_NOT_WHITELISTED', { systemName: hello.systemName, node });
+    }
+
+    const current = this.link.currentConnection();
+    if (current && current.peer && current.peer.uuid !== hello.uuid) {
+      return refuse('GW_ERR_GAN_PEER_IN_USE', { node, current: `${current.peer.systemName}|${current.peer.uuid}` });
+    }
+    if (conn.state === 'closed') return; // the peer gave up while the checks ran
+    conn.send(ownHello(h));
+    conn.run();
+    state.conn = conn;
+    this.setState(state, conn, 'Running', null);
+    this.link.attach(conn);
+  }
+
+  private track(uuid: string, peer: PeerRef, conn: LinkConnection): IncomingState {
+    const state: IncomingState = this.incoming.get(uuid) ?? {
+      peer,
+      status: 'Connecting',
+      lastError: null,
+      since: new Date(),
+      ssl: conn.ssl,
+      conn: null,
+    };
+    state.peer = peer;
+    state.ssl = conn.ssl;
+    // A refused dial must not hide the peer's Running connection, which stays the one shown.
+    if (!(state.conn && state.conn.state === 'running')) state.conn = conn;
+    this.incoming.set(uuid, state);
+    conn.once('closed', ({ error, wasRunning }: { error: CodedError; wasRunning: boolean }) => {
+      if (state.conn !== conn || !wasRunning) return;
+      this.setState(state, conn, error.code === 'GW_ERR_GAN_PEER_LEFT' ? 'Disconnected' : statusForCode(error.code), error);
+    });
+    return state;
+  }
+
+  /** A refused second dial records its error but leaves a Running connection's status alone. */
+  private setState(state: IncomingState, conn: LinkConnection, status: ConnectionStatus, error: CodedError | null): void {
+    if (error) state.lastError = error;
+    const runningOther = state.conn !== null && state.conn !== conn && state.conn.state === 'running';
+    if (runningOther) return;
+    if (state.status !== status) state.since = new Date();
+    state.status = status;
+    if (status === 'Running') state.lastError = null;
+  }
+
+  private async storePending(cert: PeerCertificate, peer: PeerRef, flag: 'CertificateChanged' | null): Promise<void> {
+    const entry = await this.trust.remember('incoming', cert, peer, { flag });
+    this.host.events.emit('cert.pending', { fingerprint: entry.fingerprint, direction: 'incoming', peer, flag });
+  }
+}
+

@@ -1,0 +1,244 @@
+import type { ClientRequest } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+
+import { WebSocket } from 'ws';
+
+import { connectionId } from '../../core/gan/connection-policy.js';
+import { statusForCode } from '../../core/gan/connection-status.js';
+import { checkHello } from '../../core/gan/hello-compat.js';
+import { GAN_PATH, MAX_FRAME_BYTES, type HelloMessage } from '../../core/gan/protocol.js';
+import { decideTrust } from '../../core/gan/trust-decision.js';
+import { formatHostPort } from '../../core/gan/address.js';
+import { PROTOCOL_VERSION } from '../../core/version.js';
+import type { CodedError, ConnectionEntry, ConnectionStatus, PeerRef } from '../../core/wire.js';
+import { ownHello, type GanHost } from './gan-host.js';
+import { codedError, LinkConnection } from './link-connection.js';
+import type { MessageTypes } from './message-types.js';
+import { readPeerCertificate, type PeerCertificate } from './peer-certificate.js';
+import type { PeerLink } from './peer-link.js';
+import type { TrustStore } from './trust-store.js';
+
+export interface DialTarget {
+  host: string;
+  port: number;
+  ssl: boolean;
+}
+
+/**
+ * The backup's side of the link: dial the master, check its certificate against the outgoing trust
+ * store before a single byte of the protocol is sent, exchange hellos, and redial every
+ * `reconnectPeriod` ms whatever happened. Its state is what `connections list` shows as outgoing.
+ */
+export class Dialer {
+  status: ConnectionStatus = 'Connecting';
+  lastError: CodedError | null = null;
+  peer: PeerRef;
+  since = new Date();
+  private conn: LinkConnection | null = null;
+  private ws: WebSocket | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(
+    readonly target: DialTarget,
+    private readonly host: GanHost,
+    private readonly trust: TrustStore,
+    private readonly types: MessageTypes,
+    private readonly link: PeerLink,
+  ) {
+    this.peer = { uuid: null, systemName: null, address: formatHostPort(target.host, target.port), role: null };
+  }
+
+  get address(): string {
+    return formatHostPort(this.target.host, this.target.port);
+  }
+
+  start(): void {
+    this.dial();
+  }
+
+  /** Redial at once (after an approval), instead of waiting for the next period. */
+  kick(): void {
+    if (this.stopped || this.conn || this.ws) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.dial();
+  }
+
+  stop(reason: string): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.conn) this.conn.bye(reason);
+    else this.ws?.terminate();
+  }
+
+  view(): ConnectionEntry {
+    const p = this.peer;
+    return {
+      id: p.uuid && p.systemName ? connectionId(p.systemName, p.uuid) : `outgoing|${this.address}`.toLowerCase(),
+      direction: 'outgoing',
+      state: 'approved',
+      status: this.status,
+      peer: { ...p },
+      lastError: this.lastError,
+      pingMs: this.status === 'Running' ? (this.conn?.pingMs ?? null) : null,
+      ssl: this.target.ssl,
+      since: this.since.toISOString(),
+    };
+  }
+
+  private setStatus(status: ConnectionStatus, error: CodedError | null): void {
+    if (status !== this.status) this.since = new Date();
+    this.status = status;
+    if (error) this.lastError = error;
+    else if (status === 'Running') this.lastError = null;
+  }
+
+  private dial(): void {
+    this.timer = null;
+    if (this.stopped) return;
+    const { host, port, ssl } = this.target;
+    const address = this.address;
+    const url = `${ssl ? 'wss' : 'ws'}://${formatHostPort(host, port)}${GAN_PATH}`;
+    let preError: CodedError | null = null;
+    let errno: string | null = null;
+    let peerCert: PeerCertificate | null = null;
+
+    const finishRequest = (req: ClientRequest): void => {
+      if (!ssl) {
+        req.end();
+        return;
+      }
+      req.on('socket', (socket) => {
+        const sock = socket as TLSSocket;
+        const check = (): void => {
+          const verdict = this.checkServerCertificate(sock);
+          if (verdict.error) {
+            preError = verdict.error;
+            req.destroy(new Error(verdict.error.code));
+          } else {
+            peerCert = verdict.cert;
+            req.end();
+          }
+        };
+        sock.once('secureConnect', check);
+      });
+    };
+
+    const ws = new WebSocket(url, {
+      key: this.host.identity.keyPem,
+      cert: this.host.identity.certPem,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+      maxPayload: MAX_FRAME_BYTES,
+      perMessageDeflate: false,
+      handshakeTimeout: 5000,
+      finishRequest,
+    } as ConstructorParameters<typeof WebSocket>[2]);
+    this.ws = ws;
+
+    ws.on('unexpected-response', (_req, res) => {
+      preError ??= codedError('GW_ERR_GAN_UNREACHABLE', {
+        address,
+        detail: `HTTP ${res.statusCode} on ${GAN_PATH}: is that a gwd Gateway Network port?`,
+      });
+      ws.terminate();
+    });
+    ws.on('error', (err: NodeJS.ErrnoException) => {
+      if (this.conn) return;
+      errno = typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code) ? err.code : null;
+      preError ??= codedError('GW_ERR_GAN_UNREACHABLE', { address, detail: err.code ? `${err.code}` : err.message });
+    });
+    ws.on('close', () => {
+      if (this.conn) return; // the LinkConnection reports its own end
+      this.ws = null;
+      const error = preError ?? codedError('GW_ERR_GAN_UNREACHABLE', { address, detail: 'the connection closed during the handshake' });
+      this.setStatus(statusForCode(error.code), error);
+      this.link.emit('dialFailed', { error, errno, address });
+      this.scheduleRedial();
+    });
+    ws.on('open', () => {
+      const conn = new LinkConnection(ws, {
+        direction: 'outgoing',
+        ssl,
+        address,
+        peerCert,
+        schemas: this.host.schemas,
+        types: this.types,
+        logger: this.host.logger,
+        ping: () => this.host.redundancy.master,
+      });
+      this.conn = conn;
+      conn.once('hello', (hello: HelloMessage) => this.onHello(conn, hello));
+      conn.once('closed', ({ error, wasRunning }: { error: CodedError; wasRunning: boolean }) => {
+        this.conn = null;
+        this.ws = null;
+        const status = wasRunning && error.code === 'GW_ERR_GAN_PEER_LEFT' ? 'Disconnected' : statusForCode(error.code);
+        this.setStatus(status, error);
+        if (!wasRunning) this.link.emit('dialFailed', { error, errno: null, address });
+        this.scheduleRedial();
+      });
+      conn.send(ownHello(this.host));
+    });
+  }
+
+  private onHello(conn: LinkConnection, hello: HelloMessage): void {
+    this.peer = { uuid: hello.uuid, systemName: hello.systemName, address: this.address, role: hello.role };
+    const local = { protocol: PROTOCOL_VERSION, edition: this.host.identity.node.edition, role: this.host.redundancy.role, systemName: this.host.systemName };
+    const problem = checkHello(local, hello, 'dialer');
+    if (problem) {
+      conn.refuse(problem.code, problem.params);
+      return;
+    }
+    conn.run();
+    this.setStatus('Running', null);
+    this.link.attach(conn);
+  }
+
+  /** The outgoing trust decision on the master's certificate, before the upgrade request is sent. */
+  private checkServerCertificate(sock: TLSSocket): { error: CodedError; cert?: undefined } | { error: null; cert: PeerCertificate } {
+    const raw = sock.getPeerCertificate(true)?.raw;
+    if (!raw) return { error: codedError('GW_ERR_GAN_CERT_INVALID', { detail: 'the master presented no certificate' }) };
+    let cert: PeerCertificate;
+    try {
+      cert = readPeerCertificate(raw);
+    } catch (err) {
+      return { error: codedError('GW_ERR_GAN_CERT_INVALID', { detail: (err as Error).message }) };
+    }
+    const peer: PeerRef = { uuid: cert.claimedUuid, systemName: cert.claimedName, address: this.address, role: null };
+    this.peer = { ...this.peer, uuid: cert.claimedUuid ?? this.peer.uuid, systemName: cert.claimedName ?? this.peer.systemName };
+    const verdict = decideTrust(this.trust.records('outgoing'), cert.fingerprint, cert.claimedUuid);
+    const params = {
+      fingerprint: cert.fingerprint,
+      short: cert.fingerprint.slice(0, 16),
+      peer: `${cert.claimedName ?? 'the master'} (${this.address})`,
+      node: 'this node',
+      direction: 'outgoing',
+    };
+    switch (verdict.kind) {
+      case 'accept':
+        return { error: null, cert };
+      case 'denied':
+        return { error: codedError('GW_ERR_GAN_CERT_DENIED', params) };
+      case 'not-approved':
+        if (verdict.storePending) this.storePending(cert, peer, null);
+        return { error: codedError('GW_ERR_GAN_CERT_NOT_APPROVED', params) };
+      case 'changed':
+        if (verdict.storePending) this.storePending(cert, peer, 'CertificateChanged');
+        return { error: codedError('GW_ERR_GAN_CERT_CHANGED', { ...params, known: verdict.knownFingerprint }) };
+    }
+  }
+
+  private storePending(cert: PeerCertificate, peer: PeerRef, flag: 'CertificateChanged' | null): void {
+    this.trust.remember('outgoing', cert, peer, { flag }).then(
+      (entry) => this.host.events.emit('cert.pending', { fingerprint: entry.fingerprint, direction: 'outgoing', peer, flag }),
+      (err: unknown) => this.host.logger.error({ err: (err as Error).message }, 'could not store a pending certificate'),
+    );
+  }
+
+  private scheduleRedial(): void {
+    if (this.stopped || this.timer) return;
+    this.timer = setTimeout(() => this.dial(), this.host.redundancy.master.reconnectPeriod);
+  }
+}

@@ -1,0 +1,237 @@
+import path from 'node:path';
+
+import { GwError } from '../../core/errors.js';
+import { connectionId } from '../../core/gan/connection-policy.js';
+import { matchByPrefix } from '../../core/gan/prefix-match.js';
+import type { RedundancySettings } from '../../core/settings/types.js';
+import type { CertEntry, ConnectionEntry, PeerSummary, StatusResponse, TrustDirection, TrustState } from '../../core/wire.js';
+import { formatHostPort } from '../../core/gan/address.js';
+import type { DataDir } from '../data-dir.js';
+import { Acceptor } from './acceptor.js';
+import { ConnectionStore } from './connection-store.js';
+import { Dialer } from './dialer.js';
+import { effectiveListenerConfig, type GanHost } from './gan-host.js';
+import { handleHealthRequest } from './health-routes.js';
+import { GanListeners } from './listeners.js';
+import { MessageTypes } from './message-types.js';
+import { readPeerCertificate } from './peer-certificate.js';
+import { PeerLink } from './peer-link.js';
+import { TrustStore } from './trust-store.js';
+
+/**
+ * The Gateway Network of one node: listeners, the acceptor (master side), the dialer (backup
+ * side), the trust stores, connection approvals and the PeerLink the engines use. Settings are
+ * read live from the host; `applyNetwork` and `applyRedundancy` are called after a change.
+ */
+export class GatewayNetwork {
+  readonly types: MessageTypes;
+  readonly link: PeerLink;
+  readonly trust: TrustStore;
+  readonly connections: ConnectionStore;
+  private readonly acceptor: Acceptor;
+  private readonly listeners: GanListeners;
+  private dialer: Dialer | null = null;
+
+  constructor(
+    private readonly host: GanHost,
+    dataDir: DataDir,
+    status: () => StatusResponse,
+  ) {
+    this.types = new MessageTypes(host.schemas);
+    this.link = new PeerLink(this.types);
+    this.trust = new TrustStore(path.join(dataDir.pkiDir, 'trust'), host.schemas, host.logger);
+    this.connections = new ConnectionStore(dataDir.connectionsFile, host.schemas);
+    this.acceptor = new Acceptor(host, this.trust, this.connections, this.types, this.link);
+    this.listeners = new GanListeners(
+      () => ({ key: host.identity.keyPem, cert: host.identity.certPem }),
+      {
+        onConnection: (ws, req, ssl) => this.acceptor.onConnection(ws, req, ssl),
+        onHttp: (req, res) => handleHealthRequest(req, res, status),
+      },
+      host.logger,
+    );
+    this.link.on('up', (peer) => {
+      host.logger.info({ peer: peer.systemName, uuid: peer.uuid, address: peer.address, direction: peer.direction }, 'peer connected');
+      host.events.emit('peer.connected', { ...peer });
+    });
+    this.link.on('down', ({ error, byeReason, peer }) => {
+      host.logger.info({ peer: peer.systemName, code: error.code, byeReason }, 'peer disconnected');
+      host.events.emit('peer.disconnected', {
+        uuid: peer.uuid,
+        systemName: peer.systemName,
+        address: peer.address,
+        direction: peer.direction,
+        code: error.code,
+        message: error.message,
+        byeReason,
+      });
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.trust.load();
+    await this.connections.load();
+    await this.applyNetwork();
+    this.syncDialer();
+  }
+
+  async stop(reason: string): Promise<void> {
+    this.dialer?.stop(reason);
+    this.dialer = null;
+    this.link.close(reason);
+    await this.listeners.close();
+  }
+
+  /** Rebind the listeners to the (possibly changed) settings. */
+  async applyNetwork(): Promise<void> {
+    await this.listeners.apply(effectiveListenerConfig(this.host));
+  }
+
+  /** After redundancy.json changed: a link that no longer fits the role is closed, the dialer follows. */
+  applyRedundancy(previous: RedundancySettings): void {
+    const now = this.host.redundancy;
+    if (previous.role !== now.role) this.link.close('role-changed');
+    this.syncDialer();
+  }
+
+  listenerViews(): ReturnType<GanListeners['views']> {
+    return this.listeners.views();
+  }
+
+  private syncDialer(): void {
+    const r = this.host.redundancy;
+    const wanted = r.role === 'Backup' && r.master.host !== '' ? { host: r.master.host, port: r.master.port, ssl: r.master.enableSsl } : null;
+    const t = this.dialer?.target;
+    if (wanted && t && t.host === wanted.host && t.port === wanted.port && t.ssl === wanted.ssl) return;
+    this.dialer?.stop('settings-changed');
+    this.dialer = null;
+    if (wanted) {
+      this.dialer = new Dialer(wanted, this.host, this.trust, this.types, this.link);
+      this.dialer.start();
+    }
+  }
+
+  // ---- status ----
+
+  peerSummary(): PeerSummary | null {
+    const p = this.link.peer;
+    if (p) return { connected: true, uuid: p.uuid, systemName: p.systemName, address: p.address, activity: null };
+    const last = this.link.lastKnownPeer;
+    const r = this.host.redundancy;
+    if (r.role === 'Backup' && r.master.host !== '') {
+      const address = formatHostPort(r.master.host, r.master.port);
+      const same = last && last.direction === 'outgoing' && last.address === address;
+      return { connected: false, uuid: same ? last.uuid : null, systemName: same ? last.systemName : null, address, activity: null };
+    }
+    if (last && r.role !== 'Independent') {
+      return { connected: false, uuid: last.uuid, systemName: last.systemName, address: last.address, activity: null };
+    }
+    return null;
+  }
+
+  // ---- connections ----
+
+  listConnections(): ConnectionEntry[] {
+    const out: ConnectionEntry[] = [];
+    if (this.dialer) out.push(this.dialer.view());
+    const policy = this.host.network.securityPolicy;
+    const seen = new Set<string>();
+    for (const [uuid, s] of this.acceptor.incoming) {
+      seen.add(uuid);
+      const record = this.connections.get(uuid);
+      const running = s.conn?.state === 'running' ? s.conn : null;
+      out.push({
+        id: connectionId(s.peer.systemName ?? '', uuid),
+        direction: 'incoming',
+        state: record?.state ?? (policy === 'ApprovedOnly' ? 'pending' : 'approved'),
+        status: s.status,
+        peer: { ...s.peer },
+        lastError: s.lastError,
+        pingMs: running?.pingMs ?? null,
+        ssl: s.ssl,
+        since: s.since.toISOString(),
+      });
+    }
+    for (const r of this.connections.all()) {
+      if (seen.has(r.uuid)) continue;
+      out.push({
+        id: connectionId(r.systemName, r.uuid),
+        direction: 'incoming',
+        state: r.state,
+        status: 'Disconnected',
+        peer: { uuid: r.uuid, systemName: r.systemName, address: r.address, role: null },
+        lastError: null,
+        pingMs: null,
+        ssl: null,
+        since: r.updatedAt,
+      });
+    }
+    return out;
+  }
+
+  async decideConnection(input: string, state: Extract<TrustState, 'approved' | 'denied'>): Promise<ConnectionEntry> {
+    const entries = this.listConnections();
+    const m = matchByPrefix(entries, input, (e) => [e.id, e.peer.uuid ?? '']);
+    if (m.kind === 'none' || m.kind === 'too-short') throw new GwError('GW_ERR_GAN_CONNECTION_NOT_FOUND', { input });
+    if (m.kind === 'ambiguous') {
+      throw new GwError('GW_ERR_GAN_CONNECTION_AMBIGUOUS', { input, matches: m.keys.join(', ') }, { matches: m.keys });
+    }
+    const entry = m.items[0]!;
+    if (entry.direction !== 'incoming' || !entry.peer.uuid) throw new GwError('GW_ERR_GAN_CONNECTION_NOT_INCOMING', { id: entry.id });
+    await this.connections.upsert(entry.peer.uuid, { systemName: entry.peer.systemName ?? entry.peer.uuid, state });
+    this.host.events.emit(state === 'approved' ? 'connection.approved' : 'connection.denied', {
+      id: entry.id,
+      uuid: entry.peer.uuid,
+      systemName: entry.peer.systemName,
+    });
+    if (state === 'denied' && this.link.peer?.uuid === entry.peer.uuid) this.link.close('connection-denied');
+    return this.listConnections().find((e) => e.peer.uuid === entry.peer.uuid && e.direction === 'incoming') ?? entry;
+  }
+
+  // ---- certificates ----
+
+  async decideCertificate(input: string, state: 'approved' | 'denied', direction?: TrustDirection): Promise<CertEntry[]> {
+    const matches = this.trust.resolve(input, direction);
+    const out: CertEntry[] = [];
+    for (const m of matches) {
+      const entry = await this.trust.setState(m.direction, m.fingerprint, state);
+      out.push(entry);
+      this.host.events.emit(state === 'approved' ? 'cert.approved' : 'cert.denied', {
+        fingerprint: entry.fingerprint,
+        direction: entry.direction,
+        peer: entry.peer,
+      });
+    }
+    if (state === 'approved') this.dialer?.kick();
+    else this.closeLinkUsing(out);
+    return out;
+  }
+
+  async removeCertificate(input: string, direction?: TrustDirection): Promise<CertEntry[]> {
+    const matches = this.trust.resolve(input, direction);
+    const out: CertEntry[] = [];
+    for (const m of matches) {
+      out.push(await this.trust.remove(m.direction, m.fingerprint));
+      this.host.events.emit('cert.removed', { fingerprint: m.fingerprint, direction: m.direction, peer: m.peer });
+    }
+    this.closeLinkUsing(out.filter((e) => e.state === 'approved'));
+    return out;
+  }
+
+  async trustCertificate(direction: TrustDirection, pem: string): Promise<CertEntry> {
+    const cert = readPeerCertificate(pem);
+    const peer = { uuid: cert.claimedUuid, systemName: cert.claimedName, address: null };
+    const entry = await this.trust.remember(direction, cert, peer, { state: 'approved', flag: null });
+    this.host.events.emit('cert.approved', { fingerprint: entry.fingerprint, direction, peer: entry.peer, source: 'trust' });
+    this.dialer?.kick();
+    return entry;
+  }
+
+  /** A certificate that is no longer approved stops the link that was admitted with it. */
+  private closeLinkUsing(entries: CertEntry[]): void {
+    const conn = this.link.currentConnection();
+    const fp = conn?.options.peerCert?.fingerprint;
+    if (!conn || !fp) return;
+    if (entries.some((e) => e.fingerprint === fp && e.direction === conn.direction)) conn.bye('certificate-revoked');
+  }
+}

@@ -1,0 +1,256 @@
+import { EventEmitter } from 'node:events';
+
+import type { WebSocket, RawData } from 'ws';
+
+import { ERROR_CATALOGUE, formatMessage, type ErrorCode, type ErrorParams } from '../../core/errors.js';
+import { CLOSE, HELLO_TIMEOUT_MS, type GanMessage, type HelloMessage } from '../../core/gan/protocol.js';
+import { describeProblems } from '../../core/schema-errors.js';
+import type { CodedError, TrustDirection } from '../../core/wire.js';
+import type { Logger } from '../logger.js';
+import type { SchemaRegistry } from '../schema-registry.js';
+import type { MessageTypes } from './message-types.js';
+import type { PeerCertificate } from './peer-certificate.js';
+
+export interface PingSettings {
+  pingRate: number;
+  pingTimeout: number;
+  pingMaxMissed: number;
+}
+
+export interface LinkConnectionOptions {
+  direction: TrustDirection;
+  ssl: boolean;
+  address: string;
+  peerCert: PeerCertificate | null;
+  schemas: SchemaRegistry;
+  types: MessageTypes;
+  logger: Logger;
+  ping: () => PingSettings;
+}
+
+export interface LinkClosed {
+  error: CodedError;
+  /** The peer said `bye` with this reason before closing. */
+  byeReason: string | null;
+  /** True when the link was Running (handshake done) before it closed. */
+  wasRunning: boolean;
+}
+
+export function codedError(code: ErrorCode, params: ErrorParams): CodedError {
+  return { code, message: formatMessage(ERROR_CATALOGUE[code].message, params), time: new Date().toISOString() };
+}
+
+/**
+ * One WebSocket of the Gateway Network, either direction: frames in and out as validated JSON, the
+ * hello exchange, pings, and a single coded reason when it closes. It decides nothing about trust
+ * or policy: the acceptor and the dialer do, then call `run()`.
+ *
+ * Events: `hello` (HelloMessage), `message` (GanMessage, app types only, once running),
+ * `closed` (LinkClosed).
+ */
+export class LinkConnection extends EventEmitter {
+  peer: HelloMessage | null = null;
+  state: 'handshake' | 'running' | 'closed' = 'handshake';
+  lastMessageAt: number | null = null;
+  pingMs: number | null = null;
+  readonly openedAt = new Date();
+  private localError: CodedError | null = null;
+  private peerRefusal: CodedError | null = null;
+  private byeReason: string | null = null;
+  private helloTimer: NodeJS.Timeout | null = null;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private pongTimer: NodeJS.Timeout | null = null;
+  private pingSeq = 0;
+  private pingOutstanding: { id: number; sentAt: number } | null = null;
+  private missed = 0;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly options: LinkConnectionOptions,
+  ) {
+    super();
+    ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
+    ws.on('error', (err) => {
+      const detail = (err as Error).message;
+      this.options.logger.warn({ peer: this.label, err: detail }, 'gateway network connection error');
+      this.fail('GW_ERR_GAN_PROTOCOL_VIOLATION', { peer: this.label, detail }, null);
+    });
+    ws.on('close', (code, reason) => this.onClose(code, reason.toString('utf8')));
+    this.helloTimer = setTimeout(() => {
+      this.fail('GW_ERR_GAN_HANDSHAKE_TIMEOUT', { peer: this.label, timeout: HELLO_TIMEOUT_MS }, CLOSE.PROTOCOL_VIOLATION);
+    }, HELLO_TIMEOUT_MS);
+  }
+
+  get direction(): TrustDirection {
+    return this.options.direction;
+  }
+
+  get ssl(): boolean {
+    return this.options.ssl;
+  }
+
+  get address(): string {
+    return this.options.address;
+  }
+
+  get label(): string {
+    return this.peer ? `${this.peer.systemName} (${this.options.address})` : this.options.address;
+  }
+
+  /** Send a message; false when the link is not open. */
+  send(message: { type: string; [field: string]: unknown } | HelloMessage): boolean {
+    if (this.ws.readyState !== this.ws.OPEN) return false;
+    this.ws.send(JSON.stringify(message));
+    return true;
+  }
+
+  /** Tell the peer why, then close: the dialer shows the code as its connection's last error. */
+  refuse(code: ErrorCode, params: ErrorParams): CodedError {
+    const error = codedError(code, params);
+    this.localError ??= error;
+    this.send({ type: 'refused', code: error.code, message: error.message });
+    this.closeWith(CLOSE.REFUSED, code);
+    return error;
+  }
+
+  /** Handshake passed: start pinging and deliver app messages. */
+  run(): void {
+    if (this.state !== 'handshake') return;
+    this.state = 'running';
+    this.schedulePing(0);
+  }
+
+  /** Close on purpose, saying why (`shutdown`, `role-changed`, ...). */
+  bye(reason: string, code: ErrorCode = 'GW_ERR_GAN_PEER_LEFT'): void {
+    this.localError ??= codedError(code, { peer: 'this node', reason });
+    this.send({ type: 'bye', reason });
+    this.closeWith(CLOSE.NORMAL, reason);
+  }
+
+  /** Close because of a local failure with this code. */
+  fail(code: ErrorCode, params: ErrorParams, closeCode: number | null = CLOSE.PROTOCOL_VIOLATION): void {
+    this.localError ??= codedError(code, params);
+    if (closeCode === null) return;
+    this.closeWith(closeCode, code);
+  }
+
+  private closeWith(closeCode: number, reason: string): void {
+    this.stopTimers();
+    const ws = this.ws;
+    if (ws.readyState === ws.CLOSED) return;
+    try {
+      ws.close(closeCode, reason.slice(0, 120));
+    } catch {
+      ws.terminate();
+    }
+    // A peer that never completes the closing handshake must not hold the socket.
+    setTimeout(() => ws.terminate(), 1000).unref();
+  }
+
+  private onFrame(data: RawData, isBinary: boolean): void {
+    if (this.state === 'closed') return;
+    this.lastMessageAt = Date.now();
+    if (isBinary) return this.violation('binary frames are not part of the protocol');
+    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return this.violation('the frame is not JSON');
+    }
+    const envelope = this.options.schemas.validate<GanMessage>('gwd:protocol/envelope', parsed);
+    if (!envelope.ok) return this.violation(`not a message: ${describeProblems(envelope.problems)}`);
+    const type = envelope.value.type;
+    const schemaId = this.options.types.schemaOf(type);
+    if (!schemaId) return this.violation(`unknown message type "${type.slice(0, 64)}"`);
+    const checked = this.options.schemas.validate<GanMessage>(schemaId, parsed);
+    if (!checked.ok) return this.violation(`invalid ${type}: ${describeProblems(checked.problems)}`);
+    const msg = checked.value;
+    switch (msg.type) {
+      case 'hello':
+        if (this.peer) return this.violation('a second hello');
+        this.peer = msg as unknown as HelloMessage;
+        if (this.helloTimer) clearTimeout(this.helloTimer);
+        this.helloTimer = null;
+        this.emit('hello', this.peer);
+        return;
+      case 'refused':
+        this.peerRefusal = { code: String(msg.code), message: String(msg.message), time: new Date().toISOString() };
+        return;
+      case 'bye':
+        this.byeReason = String(msg.reason);
+        return;
+      case 'ping':
+        if (this.state !== 'running') return this.violation('ping before the handshake');
+        this.send({ type: 'pong', id: msg.id as number });
+        return;
+      case 'pong':
+        this.onPong(msg.id as number);
+        return;
+      default:
+        if (this.state !== 'running') return this.violation(`${type} before the handshake`);
+        this.emit('message', msg);
+    }
+  }
+
+  private violation(detail: string): void {
+    this.options.logger.warn({ peer: this.label, detail }, 'invalid gateway network frame; closing that connection');
+    this.fail('GW_ERR_GAN_PROTOCOL_VIOLATION', { peer: this.label, detail });
+  }
+
+  private schedulePing(delay: number): void {
+    this.pingTimer = setTimeout(() => this.sendPing(), delay);
+  }
+
+  private sendPing(): void {
+    if (this.state !== 'running') return;
+    const s = this.options.ping();
+    // One ping in flight at a time: a slow answer is a miss, not a pile-up.
+    if (!this.pingOutstanding) {
+      const id = ++this.pingSeq;
+      this.pingOutstanding = { id, sentAt: Date.now() };
+      this.send({ type: 'ping', id });
+      this.pongTimer = setTimeout(() => {
+        this.pingOutstanding = null;
+        this.missed += 1;
+        if (this.missed >= s.pingMaxMissed) {
+          this.options.logger.warn({ peer: this.label, missed: this.missed }, 'peer stopped answering pings');
+          this.fail('GW_ERR_GAN_PING_TIMEOUT', { peer: this.label, missed: this.missed, timeout: s.pingTimeout }, CLOSE.FAULTED);
+        }
+      }, s.pingTimeout);
+    }
+    this.schedulePing(s.pingRate);
+  }
+
+  private onPong(id: number): void {
+    if (!this.pingOutstanding || this.pingOutstanding.id !== id) return;
+    this.pingMs = Date.now() - this.pingOutstanding.sentAt;
+    this.pingOutstanding = null;
+    this.missed = 0;
+    if (this.pongTimer) clearTimeout(this.pongTimer);
+    this.pongTimer = null;
+  }
+
+  private stopTimers(): void {
+    for (const t of [this.helloTimer, this.pingTimer, this.pongTimer]) if (t) clearTimeout(t);
+    this.helloTimer = this.pingTimer = this.pongTimer = null;
+  }
+
+  private onClose(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    const wasRunning = this.state === 'running';
+    this.state = 'closed';
+    this.stopTimers();
+    let error = this.localError ?? this.peerRefusal;
+    if (!error && /^GW_ERR_[A-Z0-9_]+$/.test(reason)) {
+      error = { code: reason, message: `${this.label} closed the connection: ${reason}`, time: new Date().toISOString() };
+    }
+    if (!error && this.byeReason !== null) error = codedError('GW_ERR_GAN_PEER_LEFT', { peer: this.label, reason: this.byeReason });
+    error ??= codedError('GW_ERR_GAN_CONNECTION_CLOSED', {
+      peer: this.label,
+      detail: `websocket close ${code}${reason ? ` ${reason.slice(0, 120)}` : ''}`,
+    });
+    const closed: LinkClosed = { error, byeReason: this.byeReason, wasRunning };
+    this.emit('closed', closed);
+  }
+}

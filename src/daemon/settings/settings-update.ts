@@ -1,0 +1,90 @@
+import { GwError } from '../../core/errors.js';
+import { describeProblems, type FieldProblem } from '../../core/schema-errors.js';
+import { checkRedundancySettings, mergeRedundancyUpdate } from '../../core/settings/redundancy-rules.js';
+import type { GatewayNetworkSettings, NetworkUpdate, RedundancySettings, RedundancyUpdate } from '../../core/settings/types.js';
+import type { Daemon } from '../daemon.js';
+import { writeJsonAtomic } from '../storage/atomic-write.js';
+
+let queue: Promise<unknown> = Promise.resolve();
+/** Settings changes are applied one at a time: two operators racing get a consistent file. */
+function serial<T>(fn: () => Promise<T>): Promise<T> {
+  const next = queue.then(fn, fn);
+  queue = next.catch(() => undefined);
+  return next;
+}
+
+/**
+ * Change redundancy.json: merge, validate (schema, then the rules of DESIGN.md section 4, every
+ * problem named by field), write atomically, then replace `d.redundancy` so every reader sees the
+ * new value, and let the Gateway Network follow (dial, stop dialling, close a link of another role).
+ */
+export function updateRedundancySettings(d: Daemon, update: RedundancyUpdate): Promise<RedundancySettings> {
+  return serial(async () => {
+    const previous = d.redundancy;
+    const merged = mergeRedundancyUpdate(previous, update);
+    const next = validateRedundancy(d, merged);
+    await writeJsonAtomic(d.dataDir.redundancyFile, next);
+    d.redundancy = next;
+    const changed = changedFields(previous, next);
+    if (changed.length > 0) d.events.emit('redundancy.settings.changed', { changed });
+    if (previous.role !== next.role) {
+      d.events.emit('role.changed', { from: previous.role, to: next.role });
+      d.logger.info({ from: previous.role, to: next.role }, 'role changed');
+    }
+    d.gan.applyRedundancy(previous);
+    return next;
+  });
+}
+
+export function validateRedundancy(d: Daemon, candidate: RedundancySettings): RedundancySettings {
+  const copy = structuredClone(candidate);
+  const result = d.schemas.validate<RedundancySettings>('gwd:settings/redundancy', copy);
+  const problems: FieldProblem[] = result.ok ? checkRedundancySettings(result.value) : result.problems;
+  if (problems.length > 0) {
+    throw new GwError('GW_ERR_REDUNDANCY_INVALID_SETTINGS', { detail: describeProblems(problems) }, { problems });
+  }
+  return copy;
+}
+
+/** Change gateway-network.json and rebind the listeners live. */
+export function updateNetworkSettings(d: Daemon, update: NetworkUpdate): Promise<GatewayNetworkSettings> {
+  return serial(async () => {
+    const previous = d.network;
+    const candidate = structuredClone({ ...previous, ...update, version: 1 as const });
+    if (candidate.whitelist) candidate.whitelist = candidate.whitelist.map((n) => n.trim()).filter((n) => n !== '');
+    const result = d.schemas.validate<GatewayNetworkSettings>('gwd:settings/gateway-network', candidate);
+    const problems: FieldProblem[] = result.ok ? [] : result.problems;
+    if (result.ok && candidate.port !== 0 && candidate.port === candidate.sslPort) {
+      problems.push({ pointer: '/sslPort', message: `must differ from port (${candidate.port})` });
+    }
+    if (problems.length > 0) throw new GwError('GW_ERR_GAN_SETTINGS_INVALID', { detail: describeProblems(problems) }, { problems });
+    await writeJsonAtomic(d.dataDir.gatewayNetworkFile, candidate);
+    d.network = candidate;
+    const changed = changedFields(previous, candidate);
+    if (changed.length > 0) d.events.emit('network.settings.changed', { changed });
+    await d.gan.applyNetwork();
+    const views = d.gan.listenerViews();
+    for (const [name, v] of Object.entries(views)) {
+      if (v.error) {
+        throw new GwError('GW_ERR_GAN_LISTEN_FAILED', { listener: name, address: `${v.address}:${v.port}`, detail: v.error });
+      }
+    }
+    return candidate;
+  });
+}
+
+function changedFields(a: object, b: object, prefix = ''): string[] {
+  const out: string[] = [];
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  for (const key of new Set([...Object.keys(ra), ...Object.keys(rb)])) {
+    const va = ra[key];
+    const vb = rb[key];
+    if (va && vb && typeof va === 'object' && typeof vb === 'object' && !Array.isArray(va)) {
+      out.push(...changedFields(va, vb, `${prefix}${key}.`));
+    } else if (JSON.stringify(va) !== JSON.stringify(vb)) {
+      out.push(`${prefix}${key}`);
+    }
+  }
+  return out;
+}
