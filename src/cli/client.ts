@@ -4,7 +4,19 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 
 import { GwError, isErrorBody, type ErrorCode, type ErrorParams } from '../core/errors.js';
-import type { EventRecord, NodeCert, NodeInfo, StatusResponse } from '../core/wire.js';
+import type { NetworkUpdate, RedundancyUpdate } from '../core/settings/types.js';
+import type {
+  CertEntry,
+  ConnectionEntry,
+  EventRecord,
+  NetworkView,
+  NodeCert,
+  NodeInfo,
+  RedundancyView,
+  StatusResponse,
+  TrustDirection,
+  TrustState,
+} from '../core/wire.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -88,6 +100,47 @@ export class GwClient {
     return this.request('GET', '/v0/node/cert');
   }
 
+  network(): Promise<NetworkView> {
+    return this.request('GET', '/v0/network');
+  }
+
+  configureNetwork(update: NetworkUpdate): Promise<NetworkView> {
+    return this.request('PUT', '/v0/network', update);
+  }
+
+  redundancy(): Promise<RedundancyView> {
+    return this.request('GET', '/v0/redundancy');
+  }
+
+  configureRedundancy(update: RedundancyUpdate): Promise<RedundancyView> {
+    return this.request('PUT', '/v0/redundancy', update);
+  }
+
+  certs(filter: { state?: TrustState; direction?: TrustDirection } = {}): Promise<CertEntry[]> {
+    return this.request('GET', `/v0/certs${query(filter)}`);
+  }
+
+  /** Approve or deny what a fingerprint or unique prefix (8+ characters) names; every match is returned. */
+  decideCert(id: string, decision: 'approve' | 'deny', direction?: TrustDirection): Promise<CertEntry[]> {
+    return this.request('POST', `/v0/certs/${encodeURIComponent(id)}/${decision}${query({ direction })}`);
+  }
+
+  removeCert(id: string, direction?: TrustDirection): Promise<CertEntry[]> {
+    return this.request('DELETE', `/v0/certs/${encodeURIComponent(id)}${query({ direction })}`);
+  }
+
+  trustCert(direction: TrustDirection, pem: string): Promise<CertEntry> {
+    return this.request('POST', '/v0/certs', { direction, pem });
+  }
+
+  connections(): Promise<ConnectionEntry[]> {
+    return this.request('GET', '/v0/connections');
+  }
+
+  decideConnection(id: string, decision: 'approve' | 'deny'): Promise<ConnectionEntry> {
+    return this.request('POST', `/v0/connections/${encodeURIComponent(id)}/${decision}`);
+  }
+
   private send(method: Method, path: string, body: unknown, contentType: string, signal?: AbortSignal): Promise<IncomingMessage> {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     return new Promise((resolve, reject) => {
@@ -119,6 +172,13 @@ export class GwClient {
     if (isErrorBody(parsed)) return GwError.fromBody(parsed);
     return clientError('GW_ERR_CLI_BAD_RESPONSE', { path, detail: `HTTP ${statusCode}` });
   }
+}
+
+function query(params: Record<string, string | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, v);
+  const text = q.toString();
+  return text ? `?${text}` : '';
 }
 
 async function readAll(res: IncomingMessage): Promise<string> {

@@ -2,7 +2,11 @@ import { Command, CommanderError, Option } from 'commander';
 
 import { GwError } from '../core/errors.js';
 import { PRODUCT_VERSION } from '../core/version.js';
+import { registerCertCommands } from './commands/certs.js';
+import { registerConnectionCommands } from './commands/connections.js';
 import { registerEventsCommand } from './commands/events.js';
+import { registerNetworkCommands } from './commands/network.js';
+import { registerRedundancyCommands } from './commands/redundancy.js';
 import { registerNodeCommands } from './commands/node.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerWaitCommand } from './commands/wait.js';
@@ -52,6 +56,10 @@ export function buildProgram(io: Io, contexts: CommandContext[], colors: Colors 
   registerNodeCommands(program, context);
   registerEventsCommand(program, context);
   registerWaitCommand(program, context);
+  registerRedundancyCommands(program, context);
+  registerNetworkCommands(program, context);
+  registerCertCommands(program, context);
+  registerConnectionCommands(program, context);
 
   // Every sub-command reports usage errors the same way as the root.
   for (const cmd of allCommands(program)) {

@@ -55,11 +55,11 @@ export const ERROR_CATALOGUE = {
   },
   GW_ERR_GAN_CERT_NOT_APPROVED: {
     statusCode: 403,
-    message: 'certificate {fingerprint} of {peer} is not approved on {node} ({direction}); approve it there with `gwctl certs approve {short}`',
+    message: 'certificate {fingerprint} of {peer} is not approved in the {direction} trust store of {node}; approve it on {node} with `gwctl certs approve {short}`',
   },
   GW_ERR_GAN_CERT_DENIED: {
     statusCode: 403,
-    message: 'certificate {fingerprint} of {peer} is denied on {node} ({direction}); `gwctl certs remove {short}` there lets it ask again',
+    message: 'certificate {fingerprint} of {peer} is denied in the {direction} trust store of {node}; `gwctl certs remove {short}` on {node} lets it ask again',
   },
   GW_ERR_GAN_CERT_CHANGED: {
     statusCode: 403,
@@ -71,7 +71,7 @@ export const ERROR_CATALOGUE = {
   },
   GW_ERR_GAN_CONNECTION_NOT_APPROVED: {
     statusCode: 403,
-    message: 'connection {id} is waiting for approval on {node}; approve it there with `gwctl connections approve {id}`',
+    message: 'connection {id} is waiting for approval on {node}; approve it on {node} with `gwctl connections approve {id}`',
   },
   GW_ERR_GAN_CONNECTION_DENIED: {
     statusCode: 403,

@@ -1,0 +1,133 @@
+import { type Command, InvalidArgumentError, Option } from 'commander';
+
+import { parseHostPort, formatHostPort, type HostPort } from '../../core/gan/address.js';
+import type { RedundancySettings, RedundancyUpdate } from '../../core/settings/types.js';
+import type { RedundancyView, Role } from '../../core/wire.js';
+import { clientError } from '../client.js';
+import { keyValues } from '../format.js';
+import { parseBool, parseCount, parseMs, parsePort, pascal } from '../option-parsers.js';
+import type { ContextFactory } from '../program.js';
+
+interface ConfigureOptions {
+  mode?: string;
+  masterAddress?: HostPort;
+  masterPort?: number;
+  ssl?: boolean;
+  standby?: string;
+  failoverTimeout?: number;
+  joinWait?: number;
+  recovery?: string;
+  pingRate?: number;
+  pingTimeout?: number;
+  pingMaxMissed?: number;
+  reconnectPeriod?: number;
+  fastFailover?: boolean;
+}
+
+export function registerRedundancyCommands(program: Command, context: ContextFactory): void {
+  const redundancy = program.command('redundancy').description('redundancy settings of this node (role, master address, timings)');
+
+  redundancy
+    .command('show')
+    .description('the redundancy settings in redundancy.json')
+    .addHelpText('after', '\nExample:\n  gwctl redundancy show\n')
+    .action(async (_opts, cmd: Command) => {
+      const ctx = context(cmd);
+      const view = await ctx.client.redundancy();
+      if (ctx.json) return ctx.printJson(view);
+      ctx.out(formatRedundancy(view.settings));
+    });
+
+  redundancy
+    .command('configure')
+    .description('change redundancy settings; applied at once and saved to redundancy.json')
+    .addOption(new Option('--mode <mode>', 'role of this node').choices(['independent', 'master', 'backup']))
+    .option('--master-address <host[:port]>', "where a backup dials its master (the master's SSL or plain port)", parseAddress)
+    .option('--master-port <n>', "the master's Gateway Network port", parsePortNonZero)
+    .option('--ssl', 'dial the master over SSL (its SSL port, 8060 by default)')
+    .option('--no-ssl', 'dial the master without SSL (its plain port, 8088 by default)')
+    .addOption(new Option('--standby <level>', 'activity while standing by').choices(['cold', 'warm']))
+    .option('--failover-timeout <ms>', 'ms without a message from the master before the backup takes over', parseMs)
+    .option('--join-wait <ms>', 'ms to wait for the peer at startup', parseMs)
+    .addOption(new Option('--recovery <mode>', 'what a returning master does').choices(['automatic', 'manual']))
+    .option('--ping-rate <ms>', 'ms between pings on the link', parseMs)
+    .option('--ping-timeout <ms>', 'ms after which a ping counts as missed', parseMs)
+    .option('--ping-max-missed <n>', 'missed pings before the link is faulted', parseCount)
+    .option('--reconnect-period <ms>', 'ms between redials of the master', parseMs)
+    .option('--fast-failover <bool>', 'take over at once when the master process is known to be gone', parseBool)
+    .addHelpText(
+      'after',
+      '\nExamples:\n  gwctl redundancy configure --mode master\n' +
+        '  gwctl redundancy configure --mode backup --master-address 10.0.0.5 --ssl\n' +
+        '  gwctl redundancy configure --mode backup --master-address 10.0.0.5:8088 --no-ssl\n',
+    )
+    .action(async (opts: ConfigureOptions, cmd: Command) => {
+      const ctx = context(cmd);
+      const update = toUpdate(opts, cmd);
+      const view = await ctx.client.configureRedundancy(update);
+      if (ctx.json) return ctx.printJson(view);
+      ctx.out(formatRedundancy(view.settings));
+    });
+}
+
+function toUpdate(opts: ConfigureOptions, cmd: Command): RedundancyUpdate {
+  const update: RedundancyUpdate = {};
+  const master: NonNullable<RedundancyUpdate['master']> = {};
+  if (opts.mode) update.role = pascal(opts.mode) as Role;
+  if (opts.standby) update.standbyActivityLevel = pascal(opts.standby) as RedundancySettings['standbyActivityLevel'];
+  if (opts.recovery) update.masterRecoveryMode = pascal(opts.recovery) as RedundancySettings['masterRecoveryMode'];
+  if (opts.failoverTimeout !== undefined) update.failoverTimeout = opts.failoverTimeout;
+  if (opts.joinWait !== undefined) update.joinWaitTime = opts.joinWait;
+  if (opts.fastFailover !== undefined) update.fastFailover = opts.fastFailover;
+  if (opts.masterAddress) {
+    master.host = opts.masterAddress.host;
+    if (opts.masterAddress.port !== null) master.port = opts.masterAddress.port;
+  }
+  if (opts.masterPort !== undefined) {
+    if (master.port !== undefined && master.port !== opts.masterPort) {
+      throw clientError('GW_ERR_CLI_USAGE', { detail: `--master-address says port ${master.port} and --master-port says ${opts.masterPort}` });
+    }
+    master.port = opts.masterPort;
+  }
+  // commander sets ssl=true by default for a --no-ssl pair: only an explicit flag counts.
+  if (cmd.getOptionValueSource('ssl') === 'cli') master.enableSsl = opts.ssl;
+  if (opts.pingRate !== undefined) master.pingRate = opts.pingRate;
+  if (opts.pingTimeout !== undefined) master.pingTimeout = opts.pingTimeout;
+  if (opts.pingMaxMissed !== undefined) master.pingMaxMissed = opts.pingMaxMissed;
+  if (opts.reconnectPeriod !== undefined) master.reconnectPeriod = opts.reconnectPeriod;
+  if (Object.keys(master).length > 0) update.master = master;
+  if (Object.keys(update).length === 0) {
+    throw clientError('GW_ERR_CLI_USAGE', { detail: 'nothing to change: give at least one option (see gwctl redundancy configure --help)' });
+  }
+  return update;
+}
+
+function parseAddress(value: string): HostPort {
+  const hp = parseHostPort(value);
+  if (!hp) throw new InvalidArgumentError('must be HOST or HOST:PORT (IPv6 as [addr]:port)');
+  return hp;
+}
+
+function parsePortNonZero(value: string): number {
+  const n = parsePort(value);
+  if (n === 0) throw new InvalidArgumentError('must be a port number (1-65535)');
+  return n;
+}
+
+export function formatRedundancy(s: RedundancySettings): string {
+  const m = s.master;
+  return keyValues([
+    ['Role', s.role],
+    ['Master address', m.host ? `${formatHostPort(m.host, m.port)} (${m.enableSsl ? 'SSL' : 'plain'})` : null],
+    ['Standby activity', s.standbyActivityLevel],
+    ['Failover timeout', `${s.failoverTimeout} ms`],
+    ['Join wait', `${s.joinWaitTime} ms`],
+    ['Recovery', s.masterRecoveryMode],
+    ['Fast failover', s.fastFailover],
+    ['Pings', `every ${m.pingRate} ms, timeout ${m.pingTimeout} ms, faulted after ${m.pingMaxMissed} missed`],
+    ['Reconnect period', `${m.reconnectPeriod} ms`],
+    ['Sync timeout', `${s.syncTimeoutSecs} s`],
+    ['Hook onActivityChange', s.hooks.onActivityChange],
+    ['Hook preActivate', s.hooks.preActivate],
+  ]);
+}
