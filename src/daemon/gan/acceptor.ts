@@ -173,10 +173,12 @@ export class Acceptor {
       ssl: conn.ssl,
       conn: null,
     };
-    state.peer = peer;
-    state.ssl = conn.ssl;
     // A refused dial must not hide the peer's Running connection, which stays the one shown.
-    if (!(state.conn && state.conn.state === 'running')) state.conn = conn;
+    if (!(state.conn && state.conn.state === 'running')) {
+      state.conn = conn;
+      state.peer = peer;
+      state.ssl = conn.ssl;
+    }
     this.incoming.set(uuid, state);
     conn.once('closed', ({ error, wasRunning }: { error: CodedError; wasRunning: boolean }) => {
       if (state.conn !== conn || !wasRunning) return;
