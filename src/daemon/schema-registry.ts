@@ -31,6 +31,13 @@ export class SchemaRegistry {
     }
   }
 
+  /** Add a schema at run time (a module's protocol message type, a test's). */
+  add(schema: { $id: string } & Record<string, unknown>): void {
+    if (this.has(schema.$id)) throw new Error(`schema ${schema.$id} is already registered`);
+    this.ajv.addSchema(schema);
+    this.ids.push(schema.$id);
+  }
+
   has(id: string): boolean {
     return this.ids.includes(id);
   }

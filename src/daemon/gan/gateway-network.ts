@@ -76,9 +76,10 @@ export class GatewayNetwork {
   }
 
   async stop(reason: string): Promise<void> {
+    // The peer hears `bye` first: a clean stop is not a lost peer (DESIGN.md section 4, rule 6).
+    await this.link.closeAndWait(reason);
     this.dialer?.stop(reason);
     this.dialer = null;
-    this.link.close(reason);
     await this.listeners.close();
   }
 

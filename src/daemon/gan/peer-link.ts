@@ -99,6 +99,21 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     this.current?.bye(reason);
   }
 
+  /** Close with a bye and wait (bounded) until the socket is closed, so the bye reaches the peer. */
+  async closeAndWait(reason: string, timeoutMs = 1000): Promise<void> {
+    const conn = this.current;
+    if (!conn) return;
+    const closed = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      conn.once('closed', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    conn.bye(reason);
+    await closed;
+  }
+
   /** @internal the network service attaches the connection that passed every check. */
   attach(conn: LinkConnection): void {
     if (this.current && this.current !== conn) this.current.bye('replaced');

@@ -1,0 +1,189 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import path from 'node:path';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { GwError } from '../../src/core/errors.js';
+import type { GanMessage } from '../../src/core/gan/protocol.js';
+import type { EventRecord } from '../../src/core/wire.js';
+import type { PeerDown, PeerInfo } from '../../src/daemon/gan/peer-link.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/in-process-daemon.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
+
+const started: TestDaemon[] = [];
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail') for (const t of started) process.stderr.write(t.logs.join(''));
+  await Promise.all(started.splice(0).map((t) => t.stop()));
+});
+
+async function daemon(name: string): Promise<TestDaemon> {
+  const t = await startTestDaemon({ systemName: name });
+  started.push(t);
+  return t;
+}
+
+function waitEvent<T>(emitter: { once(e: string, l: (...a: never[]) => void): unknown }, event: string, timeoutMs = 3000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${event} within ${timeoutMs} ms`)), timeoutMs);
+    emitter.once(event, ((value: T) => {
+      clearTimeout(timer);
+      resolve(value);
+    }) as never);
+  });
+}
+
+/** A plain, Unrestricted pair: the shortest way to a Running link. */
+async function pair(): Promise<{ master: TestDaemon; backup: TestDaemon }> {
+  const master = await daemon('m');
+  const backup = await daemon('b');
+  await master.client.configureNetwork({ requireSsl: false, securityPolicy: 'Unrestricted' });
+  await master.client.configureRedundancy({ role: 'Master' });
+  const up = waitEvent<PeerInfo>(backup.daemon.gan.link, 'up');
+  await backup.client.configureRedundancy({
+    role: 'Backup',
+    master: { host: '127.0.0.1', port: master.daemon.gan.listenerViews().plain.port!, enableSsl: false, reconnectPeriod: 50 },
+  });
+  await up;
+  return { master, backup };
+}
+
+describe('PeerLink: the interface of the redundancy and sync engines', () => {
+  it('up, app messages both ways after registration, and down with the bye reason on a clean stop', async () => {
+    const { master, backup } = await pair();
+    expect(backup.daemon.gan.link.connected).toBe(true);
+    expect(backup.daemon.gan.link.peer).toMatchObject({ systemName: 'm', role: 'Master', direction: 'outgoing', ssl: false });
+    for (const t of [master, backup]) {
+      t.daemon.schemas.add({
+        $id: 'gwd:protocol/test-note',
+        type: 'object',
+        required: ['type', 'text'],
+        properties: { type: { const: 'test.note' }, text: { type: 'string' } },
+      });
+      t.daemon.gan.link.registerMessageType('test.note', 'gwd:protocol/test-note');
+    }
+    const got = waitEvent<GanMessage>(master.daemon.gan.link, 'message');
+    expect(backup.daemon.gan.link.send({ type: 'test.note', text: 'hi' })).toBe(true);
+    expect(await got).toEqual({ type: 'test.note', text: 'hi' });
+    expect(() => backup.daemon.gan.link.send({ type: 'never.registered' })).toThrow(/not registered/);
+    expect(backup.daemon.gan.link.lastMessageAt).toBeGreaterThan(0);
+
+    const down = waitEvent<PeerDown>(backup.daemon.gan.link, 'down');
+    await master.daemon.stop('test');
+    const d = await down;
+    expect(d.byeReason).toBe('shutdown');
+    expect(d.error.code).toBe('GW_ERR_GAN_PEER_LEFT');
+    const events = backup.daemon.events.since(0).map((e: EventRecord) => e.type);
+    expect(events).toContain('peer.disconnected');
+    const failed = waitEvent<{ errno: string | null }>(backup.daemon.gan.link, 'dialFailed');
+    expect((await failed).errno).toBe('ECONNREFUSED');
+  });
+
+  it('a role change away from Master closes the link; the backup shows Incompatible on redial', async () => {
+    const { master, backup } = await pair();
+    const down = waitEvent<PeerDown>(backup.daemon.gan.link, 'down');
+    await master.client.configureRedundancy({ role: 'Independent' });
+    expect((await down).byeReason).toBe('role-changed');
+    const events = master.daemon.events.since(0);
+    expect(events.findLast((e) => e.type === 'role.changed')?.data).toEqual({ from: 'Master', to: 'Independent' });
+    const deadline = Date.now() + 3000;
+    let status = '';
+    while (Date.now() < deadline && status !== 'Incompatible') {
+      status = (await backup.client.connections())[0]!.status;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(status).toBe('Incompatible');
+  });
+});
+
+describe('settings routes', () => {
+  it('PUT /v0/network rebinds the listeners live and persists the file', async () => {
+    const t = await daemon('n');
+    const before = t.daemon.gan.listenerViews().plain.port!;
+    const free = await freePort();
+    const view = await t.client.configureNetwork({ port: free });
+    // gwd --port 0 overrides the file for this process: the file changes, the process keeps its port.
+    expect(view.settings.port).toBe(free);
+    expect(view.overridden).toContain('port');
+    expect(view.listeners.plain.port).toBe(before);
+    const file = JSON.parse(readFileSync(path.join(t.dataDir, 'gateway-network.json'), 'utf8')) as { port: number };
+    expect(file.port).toBe(free);
+
+    await t.client.configureNetwork({ enabled: false });
+    expect((await t.client.network()).listeners.plain.listening).toBe(false);
+    expect(await canConnect(before)).toBe(false);
+    await t.client.configureNetwork({ enabled: true });
+    const again = (await t.client.network()).listeners.plain;
+    expect(again.listening).toBe(true);
+    expect(await canConnect(again.port!)).toBe(true);
+  });
+
+  it('without an override, a new port takes effect at once', async () => {
+    const temp = makeTempDir();
+    const t = await startTestDaemon({ systemName: 'o', port: null, sslPort: null, bind: null }, temp.dir).catch(async (e: unknown) => {
+      temp.cleanup();
+      throw e;
+    });
+    started.push(t);
+    const [p1, p2] = [await freePort(), await freePort()];
+    await t.client.configureNetwork({ port: p1, sslPort: p2, bindAddress: '127.0.0.1' });
+    expect(await canConnect(p1)).toBe(true);
+    expect(await canConnect(p2)).toBe(true);
+    const err = await t.client.configureNetwork({ sslPort: p1 }).catch((e: unknown) => e);
+    expect((err as GwError).code).toBe('GW_ERR_GAN_SETTINGS_INVALID');
+    expect((err as GwError).message).toContain('/sslPort');
+  });
+
+  it('PUT /v0/redundancy validates by field, persists, and replaces d.redundancy', async () => {
+    const t = await daemon('r');
+    const err = await t.client.configureRedundancy({ failoverTimeout: 500 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GwError);
+    expect((err as GwError).code).toBe('GW_ERR_REDUNDANCY_INVALID_SETTINGS');
+    expect((err as GwError).message).toContain('/failoverTimeout');
+    const bad = await t.client.configureRedundancy({ role: 'Boss' } as never).catch((e: unknown) => e);
+    expect((bad as GwError).code).toBe('GW_ERR_API_INVALID_BODY');
+
+    const view = await t.client.configureRedundancy({ role: 'Master', standbyActivityLevel: 'Warm' });
+    expect(view.settings).toMatchObject({ role: 'Master', standbyActivityLevel: 'Warm' });
+    expect(t.daemon.redundancy.role).toBe('Master');
+    const onDisk = JSON.parse(readFileSync(path.join(t.dataDir, 'redundancy.json'), 'utf8')) as { role: string };
+    expect(onDisk.role).toBe('Master');
+    expect((await t.client.status()).redundancy.role).toBe('Master');
+  });
+
+  it('POST /v0/certs refuses what is not a certificate', async () => {
+    const t = await daemon('c');
+    const err = await t.client.trustCert('incoming', 'not a pem').catch((e: unknown) => e);
+    expect((err as GwError).code).toBe('GW_ERR_GAN_CERT_INVALID');
+  });
+
+  it('a redundancy.json that breaks a rule stops the start, naming file and field', async () => {
+    const temp = makeTempDir();
+    writeFileSync(path.join(temp.dir, 'redundancy.json'), '{"role": "Backup"}\n');
+    const err = await startTestDaemon({}, temp.dir).catch((e: unknown) => e);
+    expect((err as GwError).code).toBe('GW_ERR_SETTINGS_INVALID');
+    expect((err as GwError).message).toContain('/master/host');
+    expect(existsSync(path.join(temp.dir, 'gwd.sock'))).toBe(false);
+    temp.cleanup();
+  });
+});
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect(port, '127.0.0.1', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.on('error', () => resolve(false));
+  });
+}
