@@ -71,7 +71,7 @@ export const ERROR_CATALOGUE = {
   },
   GW_ERR_GAN_CONNECTION_NOT_APPROVED: {
     statusCode: 403,
-    message: 'connection {id} is waiting for approval on {node}; approve it on {node} with `gwctl connections approve {id}`',
+    message: 'connection {id} is waiting for approval on {node}; approve it on {node} with `gwctl connections approve \'{id}\'`',
   },
   GW_ERR_GAN_CONNECTION_DENIED: {
     statusCode: 403,
