@@ -4,14 +4,17 @@ import { PRODUCT_VERSION } from '../core/version.js';
 import { ApiServer } from './api/server.js';
 import { Router } from './api/router.js';
 import { registerEventRoutes } from './api/routes/events.js';
+import { registerMetricsRoutes } from './api/routes/metrics.js';
 import { registerStatusRoutes } from './api/routes/status.js';
 import { seedAndReadSystemName } from './config/system-name.js';
 import { DataDir } from './data-dir.js';
 import { EventLog } from './events/event-log.js';
 import { loadOrCreateIdentity, type Identity } from './identity/identity.js';
+import { Metrics } from './metrics.js';
 import type { Logger } from './logger.js';
 import type { DaemonOptions } from './options.js';
 import { SchemaRegistry } from './schema-registry.js';
+import { buildStatus } from './status.js';
 import type { GatewayNetworkSettings, RedundancySettings } from './settings/node-settings.js';
 import { loadSettingsFile } from './settings/settings-file.js';
 
@@ -29,6 +32,7 @@ export class Daemon {
   systemName!: string;
   events!: EventLog;
   api!: ApiServer;
+  metrics!: Metrics;
   redundancy!: RedundancySettings;
   network!: GatewayNetworkSettings;
   ready = false;
@@ -77,8 +81,16 @@ export class Daemon {
 
     this.events = await EventLog.open({ file: dataDir.eventLogFile });
 
+    this.metrics = new Metrics({
+      status: () => buildStatus(this),
+      msSinceLastPeerMessage: () => null,
+      pendingApprovals: () => 0,
+    });
+    this.events.subscribe((e) => this.metrics.onEvent(e));
+
     registerStatusRoutes(this.router, this);
     registerEventRoutes(this.router, this);
+    registerMetricsRoutes(this.router, this.metrics);
 
     this.api = new ApiServer({
       socketPath: options.socketPath,
