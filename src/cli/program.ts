@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 
 import { GwError } from '../core/errors.js';
 import { PRODUCT_VERSION } from '../core/version.js';
+import { registerCompletionCommand } from './commands/completion.js';
 import { registerEventsCommand } from './commands/events.js';
 import { registerNodeCommands } from './commands/node.js';
 import { registerStatusCommand } from './commands/status.js';
@@ -52,6 +53,7 @@ export function buildProgram(io: Io, contexts: CommandContext[], colors: Colors 
   registerNodeCommands(program, context);
   registerEventsCommand(program, context);
   registerWaitCommand(program, context);
+  registerCompletionCommand(program, context);
 
   // Every sub-command reports usage errors the same way as the root.
   for (const cmd of allCommands(program)) {
