@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { GwError } from '../core/errors.js';
 import { PRODUCT_VERSION } from '../core/version.js';
 import { registerCertCommands } from './commands/certs.js';
+import { registerCompletionCommand } from './commands/completion.js';
 import { registerConnectionCommands } from './commands/connections.js';
 import { registerEventsCommand } from './commands/events.js';
 import { registerNetworkCommands } from './commands/network.js';
@@ -60,6 +61,7 @@ export function buildProgram(io: Io, contexts: CommandContext[], colors: Colors 
   registerNetworkCommands(program, context);
   registerCertCommands(program, context);
   registerConnectionCommands(program, context);
+  registerCompletionCommand(program, context);
 
   // Every sub-command reports usage errors the same way as the root.
   for (const cmd of allCommands(program)) {

@@ -6,6 +6,7 @@ import { Router } from './api/router.js';
 import { registerCertRoutes } from './api/routes/certs.js';
 import { registerConnectionRoutes } from './api/routes/connections.js';
 import { registerEventRoutes } from './api/routes/events.js';
+import { registerMetricsRoutes } from './api/routes/metrics.js';
 import { registerNetworkRoutes } from './api/routes/network.js';
 import { registerRedundancySettingsRoutes } from './api/routes/redundancy.js';
 import { registerStatusRoutes } from './api/routes/status.js';
@@ -14,15 +15,16 @@ import { DataDir } from './data-dir.js';
 import { EventLog } from './events/event-log.js';
 import { GatewayNetwork } from './gan/gateway-network.js';
 import { loadOrCreateIdentity, type Identity } from './identity/identity.js';
+import { Metrics } from './metrics.js';
 import type { Logger } from './logger.js';
 import type { DaemonOptions } from './options.js';
 import { SchemaRegistry } from './schema-registry.js';
+import { buildStatus } from './status.js';
 import type { GatewayNetworkSettings, RedundancySettings } from './settings/node-settings.js';
 import { loadSettingsFile } from './settings/settings-file.js';
 import { checkRedundancySettings } from '../core/settings/redundancy-rules.js';
 import { describeProblems } from '../core/schema-errors.js';
 import { GwError } from '../core/errors.js';
-import { buildStatus } from './status.js';
 
 /**
  * One gwd: loads its data directory, then serves the local API. Tests start it in-process on a temp
@@ -38,6 +40,7 @@ export class Daemon {
   systemName!: string;
   events!: EventLog;
   api!: ApiServer;
+  metrics!: Metrics;
   redundancy!: RedundancySettings;
   network!: GatewayNetworkSettings;
   /** The Gateway Network; `gan.link` is the PeerLink the redundancy and sync engines use. */
@@ -97,9 +100,19 @@ export class Daemon {
     this.events = await EventLog.open({ file: dataDir.eventLogFile });
 
     this.gan = new GatewayNetwork(this, dataDir, () => buildStatus(this));
+    this.metrics = new Metrics({
+      status: () => buildStatus(this),
+      msSinceLastPeerMessage: () => {
+        const at = this.gan.link.lastMessageAt;
+        return at === null ? null : Date.now() - at;
+      },
+      pendingApprovals: () => this.gan.pendingApprovals(),
+    });
+    this.events.subscribe((e) => this.metrics.onEvent(e));
 
     registerStatusRoutes(this.router, this);
     registerEventRoutes(this.router, this);
+    registerMetricsRoutes(this.router, this.metrics);
     registerNetworkRoutes(this.router, this);
     registerRedundancySettingsRoutes(this.router, this);
     registerCertRoutes(this.router, this);

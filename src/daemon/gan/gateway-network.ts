@@ -130,6 +130,13 @@ export class GatewayNetwork {
     return null;
   }
 
+  /** Certificates and connections waiting for an operator (the gwd_pending_approvals metric). */
+  pendingApprovals(): number {
+    const certs = this.trust.list({ state: 'pending' }).length;
+    const conns = this.connections.all().filter((r) => r.state === 'pending').length;
+    return certs + conns;
+  }
+
   // ---- connections ----
 
   listConnections(): ConnectionEntry[] {
