@@ -159,7 +159,7 @@ describe('SSL pairing, no restart', () => {
     expect((await master.json<StatusResponse>('status')).redundancy.peer?.connected).toBe(true);
     const health = await fetch(`http://127.0.0.1:${master.plainPort}/health/live`);
     expect(health.status).toBe(200);
-    expect(master.logs.join('')).toContain('invalid gateway network frame');
+    expect(master.output()).toContain('invalid gateway network frame');
   });
 
   it('GET /health/ready and /system/gwinfo answer on the plain port without authentication', async () => {
