@@ -22,7 +22,7 @@ import { SchemaRegistry } from './schema-registry.js';
 import { buildStatus } from './status.js';
 import type { GatewayNetworkSettings, RedundancySettings } from './settings/node-settings.js';
 import { loadSettingsFile } from './settings/settings-file.js';
-import { checkRedundancySettings } from '../core/settings/redundancy-rules.js';
+import { checkRedundancySettings, mergeRedundancyUpdate } from '../core/settings/redundancy-rules.js';
 import { describeProblems } from '../core/schema-errors.js';
 import { GwError } from '../core/errors.js';
 
@@ -78,7 +78,9 @@ export class Daemon {
     });
     this.systemName = await seedAndReadSystemName(dataDir, options.systemName);
     this.redundancy = (
-      await loadSettingsFile<RedundancySettings>(dataDir.redundancyFile, 'gwd:settings/redundancy', this.schemas, () => ({}))
+      await loadSettingsFile<RedundancySettings>(dataDir.redundancyFile, 'gwd:settings/redundancy', this.schemas, () =>
+        redundancySeed(this.schemas, options),
+      )
     ).value;
     const rules = checkRedundancySettings(this.redundancy);
     if (rules.length > 0) {
@@ -167,4 +169,20 @@ export class Daemon {
     if (this.events) await this.events.close();
     this.logger.info({ reason }, 'gwd stopped');
   }
+}
+
+/**
+ * What a missing redundancy.json starts as: the defaults, or the env seed (GWD_ROLE, ...). A seed that
+ * breaks a rule is refused before the file is written, so the next start is not stuck with it.
+ */
+function redundancySeed(schemas: SchemaRegistry, options: DaemonOptions): unknown {
+  if (!options.bootstrap) return {};
+  const defaults = {};
+  schemas.validate<RedundancySettings>('gwd:settings/redundancy', defaults);
+  const seeded = mergeRedundancyUpdate(defaults as RedundancySettings, options.bootstrap);
+  const problems = checkRedundancySettings(seeded);
+  if (problems.length > 0) {
+    throw new GwError('GW_ERR_DAEMON_BAD_OPTION', { option: 'GWD_ROLE/GWD_MASTER_ADDRESS/GWD_MASTER_SSL', detail: describeProblems(problems) });
+  }
+  return seeded;
 }

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { GwError } from '../core/errors.js';
+import { parseHostPort } from '../core/gan/address.js';
+import type { RedundancyUpdate } from '../core/settings/types.js';
 import type { Edition } from '../core/wire.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 
@@ -16,6 +18,11 @@ export interface DaemonOptions {
   systemName: string;
   edition: Edition;
   logLevel: LogLevel;
+  /**
+   * Seed of redundancy.json from env (GWD_ROLE, GWD_MASTER_ADDRESS, GWD_MASTER_SSL), used only when
+   * the file does not exist yet: containers and provisioning. Absent or null: none.
+   */
+  bootstrap?: RedundancyUpdate | null;
 }
 
 export const GWD_USAGE = `Usage: gwd [options]
@@ -31,6 +38,9 @@ Options:
   --system-name NAME    system name seeded on first start only (default: host name)
   --edition E           standard | edge, recorded on first start (default standard)
   --log-level LEVEL     fatal | error | warn | info | debug | trace | silent (env GWD_LOG_LEVEL, default info)
+
+First start only (no redundancy.json yet): env GWD_ROLE (independent|master|backup),
+GWD_MASTER_ADDRESS (host[:port]) and GWD_MASTER_SSL (true|false) seed redundancy.json.
   -h, --help            show this help
   -V, --version         show the version
 
@@ -101,8 +111,41 @@ export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: str
       systemName,
       edition,
       logLevel: logLevel as LogLevel,
+      bootstrap: redundancyBootstrap(env),
     },
   };
+}
+
+/** GWD_ROLE (independent|master|backup), GWD_MASTER_ADDRESS (host[:port]), GWD_MASTER_SSL (true|false). */
+export function redundancyBootstrap(env: NodeJS.ProcessEnv): RedundancyUpdate | null {
+  const role = nonEmpty(env.GWD_ROLE);
+  const address = nonEmpty(env.GWD_MASTER_ADDRESS);
+  const ssl = nonEmpty(env.GWD_MASTER_SSL);
+  if (role === undefined && address === undefined && ssl === undefined) return null;
+  const out: RedundancyUpdate = {};
+  if (role !== undefined) {
+    const r = role.toLowerCase();
+    if (r !== 'independent' && r !== 'master' && r !== 'backup') {
+      throw new GwError('GW_ERR_DAEMON_BAD_OPTION', { option: 'GWD_ROLE', detail: `"${role}" is not independent, master or backup` });
+    }
+    out.role = r === 'independent' ? 'Independent' : r === 'master' ? 'Master' : 'Backup';
+  }
+  const master: NonNullable<RedundancyUpdate['master']> = {};
+  if (address !== undefined) {
+    const hp = parseHostPort(address);
+    if (!hp) throw new GwError('GW_ERR_DAEMON_BAD_OPTION', { option: 'GWD_MASTER_ADDRESS', detail: `"${address}" is not host or host:port` });
+    master.host = hp.host;
+    if (hp.port !== null) master.port = hp.port;
+  }
+  if (ssl !== undefined) {
+    const v = ssl.toLowerCase();
+    if (!['true', 'false', '1', '0', 'yes', 'no'].includes(v)) {
+      throw new GwError('GW_ERR_DAEMON_BAD_OPTION', { option: 'GWD_MASTER_SSL', detail: `"${ssl}" is not true or false` });
+    }
+    master.enableSsl = v === 'true' || v === '1' || v === 'yes';
+  }
+  if (Object.keys(master).length > 0) out.master = master;
+  return out;
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

@@ -187,3 +187,18 @@ function canConnect(port: number): Promise<boolean> {
     sock.on('error', () => resolve(false));
   });
 }
+
+describe('redundancy.json seeded from env on first start', () => {
+  it('GWD_ROLE/GWD_MASTER_ADDRESS seed a missing file only; a seed that breaks a rule is refused unwritten', async () => {
+    const t = await startTestDaemon({ bootstrap: { role: 'Backup', master: { host: '127.0.0.1', port: 1, enableSsl: false } } });
+    started.push(t);
+    expect((await t.client.redundancy()).settings).toMatchObject({ role: 'Backup', master: { host: '127.0.0.1', port: 1, enableSsl: false } });
+
+    const temp = makeTempDir();
+    const err = await startTestDaemon({ bootstrap: { role: 'Backup' } }, temp.dir).catch((e: unknown) => e);
+    expect((err as GwError).code).toBe('GW_ERR_DAEMON_BAD_OPTION');
+    expect((err as GwError).message).toContain('/master/host');
+    expect(existsSync(path.join(temp.dir, 'redundancy.json'))).toBe(false);
+    temp.cleanup();
+  });
+});

@@ -51,3 +51,22 @@ describe('gwd options', () => {
     expect(parseDaemonArgs(['-V'], {}, '/').kind).toBe('version');
   });
 });
+
+describe('redundancy bootstrap from env', () => {
+  it('is null without GWD_ROLE, GWD_MASTER_ADDRESS or GWD_MASTER_SSL', () => {
+    expect(run([]).bootstrap).toBeNull();
+  });
+
+  it('reads role, master address with port, and SSL', () => {
+    expect(run([], { GWD_ROLE: 'backup', GWD_MASTER_ADDRESS: '10.0.0.5:8088', GWD_MASTER_SSL: 'false' }).bootstrap).toEqual({
+      role: 'Backup',
+      master: { host: '10.0.0.5', port: 8088, enableSsl: false },
+    });
+  });
+
+  it('refuses a bad value naming the variable', () => {
+    expect(refused([], { GWD_ROLE: 'boss' }).message).toContain('GWD_ROLE');
+    expect(refused([], { GWD_MASTER_ADDRESS: 'http://x' }).message).toContain('GWD_MASTER_ADDRESS');
+    expect(refused([], { GWD_MASTER_SSL: 'maybe' }).message).toContain('GWD_MASTER_SSL');
+  });
+});
