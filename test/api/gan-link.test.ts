@@ -9,6 +9,7 @@ import type { GanMessage } from '../../src/core/gan/protocol.js';
 import type { EventRecord } from '../../src/core/wire.js';
 import type { PeerDown, PeerInfo } from '../../src/daemon/gan/peer-link.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/in-process-daemon.js';
+import { FaultProxy } from '../helpers/fault-proxy.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const started: TestDaemon[] = [];
@@ -200,5 +201,77 @@ describe('redundancy.json seeded from env on first start', () => {
     expect((err as GwError).message).toContain('/master/host');
     expect(existsSync(path.join(temp.dir, 'redundancy.json'))).toBe(false);
     temp.cleanup();
+  });
+});
+
+describe('link failures the engines must see', () => {
+  async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 3000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await probe();
+      if (v !== undefined) return v;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  it('a silent network (blackhole) faults the link after pingMaxMissed pings: GW_ERR_GAN_PING_TIMEOUT, then redials', async () => {
+    const master = await daemon('m');
+    const backup = await daemon('b');
+    await master.client.configureNetwork({ requireSsl: false, securityPolicy: 'Unrestricted' });
+    await master.client.configureRedundancy({ role: 'Master', master: { pingRate: 50, pingTimeout: 40, pingMaxMissed: 3 } });
+    const proxy = await new FaultProxy(master.daemon.gan.listenerViews().plain.port!).start();
+    try {
+      const up = waitEvent<PeerInfo>(backup.daemon.gan.link, 'up');
+      await backup.client.configureRedundancy({
+        role: 'Backup',
+        master: { host: '127.0.0.1', port: proxy.port, enableSsl: false, pingRate: 50, pingTimeout: 40, pingMaxMissed: 3, reconnectPeriod: 50 },
+      });
+      await up;
+      const down = waitEvent<PeerDown>(backup.daemon.gan.link, 'down', 3000);
+      const cutAt = Date.now();
+      proxy.blackhole('both');
+      const d = await down;
+      expect(d.error.code).toBe('GW_ERR_GAN_PING_TIMEOUT');
+      expect(d.byeReason).toBeNull();
+      expect(Date.now() - cutAt).toBeLessThan(1500);
+      const c = await until('Faulted', async () => {
+        const x = (await backup.client.connections())[0];
+        return x?.status === 'Faulted' ? x : undefined;
+      });
+      expect(c.lastError?.code).toBe('GW_ERR_GAN_PING_TIMEOUT');
+      proxy.heal();
+      await until('Running again', async () => ((await backup.client.connections())[0]?.status === 'Running' ? true : undefined), 5000);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('a denied connection is refused GW_ERR_GAN_CONNECTION_DENIED; allowIncoming false refuses everyone', async () => {
+    const master = await daemon('m');
+    const backup = await daemon('b');
+    await master.client.configureNetwork({ requireSsl: false });
+    await master.client.configureRedundancy({ role: 'Master' });
+    await backup.client.configureRedundancy({
+      role: 'Backup',
+      master: { host: '127.0.0.1', port: master.daemon.gan.listenerViews().plain.port!, enableSsl: false, reconnectPeriod: 50 },
+    });
+    const pending = await until('pending', async () =>
+      (await master.client.connections()).find((c) => c.status === 'PendingApproval'),
+    );
+    const denied = await master.client.decideConnection(pending.peer.uuid!.slice(0, 8), 'deny');
+    expect(denied.state).toBe('denied');
+    await until('CONNECTION_DENIED on the backup', async () => {
+      const c = (await backup.client.connections())[0];
+      return c?.lastError?.code === 'GW_ERR_GAN_CONNECTION_DENIED' ? c : undefined;
+    });
+    const onDisk = JSON.parse(readFileSync(path.join(master.dataDir, 'connections.json'), 'utf8')) as { connections: Array<{ state: string }> };
+    expect(onDisk.connections.map((c) => c.state)).toEqual(['denied']);
+
+    await master.client.configureNetwork({ allowIncoming: false });
+    await until('INCOMING_DISABLED on the backup', async () => {
+      const c = (await backup.client.connections())[0];
+      return c?.lastError?.code === 'GW_ERR_GAN_INCOMING_DISABLED' ? c : undefined;
+    });
   });
 });
