@@ -294,7 +294,7 @@ export class ConfigStore {
   }
 
   private async commit(draft: Draft): Promise<JournalEntry> {
-    const entry: JournalEntry = { ...draft, revision: this.revision + 1 };
+    const entry: JournalEntry = { revision: this.revision + 1, ...draft };
     await this.record(entry);
     return entry;
   }
