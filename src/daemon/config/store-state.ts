@@ -39,9 +39,10 @@ export async function readStoreState(file: string): Promise<StoreState | null> {
     const v = JSON.parse(text) as StoreState;
     if (v.version === 1 && Number.isInteger(v.revision) && v.revision >= 0 && typeof v.index === 'object' && v.index) return v;
   } catch {
-    // Reported below.
+    // Not JSON: handled as below.
   }
-  // The journal holds the same history: the store falls back to it rather than refusing to start.
+  // Damaged: the journal holds the same history, and the store rebuilds from it rather than
+  // refusing to start. The file is replaced at the next commit.
   return null;
 }
 
