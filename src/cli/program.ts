@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 
 import { GwError } from '../core/errors.js';
 import { PRODUCT_VERSION } from '../core/version.js';
+import { registerCompletionCommand } from './commands/completion.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerEventsCommand } from './commands/events.js';
 import { registerNodeCommands } from './commands/node.js';
@@ -57,6 +58,7 @@ export function buildProgram(io: Io, contexts: CommandContext[], colors: Colors 
   registerEventsCommand(program, context);
   registerWaitCommand(program, context);
   registerConfigCommands(program, context);
+  registerCompletionCommand(program, context);
 
   // Every sub-command reports usage errors the same way as the root.
   for (const cmd of allCommands(program)) {

@@ -15,6 +15,7 @@ export const ERROR_CATALOGUE = {
   GW_ERR_API_NOT_FOUND: { statusCode: 404, message: 'no route for {method} {path}; see docs/api.md for the routes' },
   GW_ERR_API_METHOD_NOT_ALLOWED: { statusCode: 405, message: '{method} is not allowed on {path}; allowed: {allowed}' },
   GW_ERR_API_BODY_TOO_LARGE: { statusCode: 413, message: 'request body exceeds the limit of {limit} bytes' },
+  GW_ERR_API_MALFORMED_REQUEST: { statusCode: 400, message: 'the request is not valid HTTP/1.1 ({detail})' },
   GW_ERR_API_MALFORMED_JSON: { statusCode: 400, message: 'request body is not valid JSON: {detail}' },
   GW_ERR_API_INVALID_BODY: { statusCode: 400, message: 'request body is invalid: {detail}' },
   GW_ERR_API_BAD_PATH: { statusCode: 400, message: 'request path {path} is not valid: {detail}' },

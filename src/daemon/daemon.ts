@@ -5,6 +5,7 @@ import { ApiServer } from './api/server.js';
 import { Router } from './api/router.js';
 import { registerConfigRoutes } from './api/routes/config.js';
 import { registerEventRoutes } from './api/routes/events.js';
+import { registerMetricsRoutes } from './api/routes/metrics.js';
 import { registerStatusRoutes } from './api/routes/status.js';
 import { ConfigStore } from './config/config-store.js';
 import { effectiveSystemName, seedSystemName } from './config/system-name.js';
@@ -12,9 +13,11 @@ import { loadResourceTypes } from './config/type-registry.js';
 import { DataDir } from './data-dir.js';
 import { EventLog } from './events/event-log.js';
 import { loadOrCreateIdentity, type Identity } from './identity/identity.js';
+import { Metrics } from './metrics.js';
 import type { Logger } from './logger.js';
 import type { DaemonOptions } from './options.js';
 import { SchemaRegistry } from './schema-registry.js';
+import { buildStatus } from './status.js';
 import type { GatewayNetworkSettings, RedundancySettings } from './settings/node-settings.js';
 import { loadSettingsFile } from './settings/settings-file.js';
 
@@ -33,6 +36,7 @@ export class Daemon {
   /** The configuration store (config/resources, var/config-journal.ndjson). */
   config!: ConfigStore;
   api!: ApiServer;
+  metrics!: Metrics;
   redundancy!: RedundancySettings;
   network!: GatewayNetworkSettings;
   ready = false;
@@ -109,8 +113,16 @@ export class Daemon {
       )
     ).value;
 
+    this.metrics = new Metrics({
+      status: () => buildStatus(this),
+      msSinceLastPeerMessage: () => null,
+      pendingApprovals: () => 0,
+    });
+    this.events.subscribe((e) => this.metrics.onEvent(e));
+
     registerStatusRoutes(this.router, this);
     registerEventRoutes(this.router, this);
+    registerMetricsRoutes(this.router, this.metrics);
     registerConfigRoutes(this.router, this);
 
     this.api = new ApiServer({

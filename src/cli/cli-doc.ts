@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+
+import { walkCommands } from './command-tree.js';
+
+/**
+ * docs/cli.md, rendered from the command tree with each command's full --help text, so the page
+ * can never describe a flag that does not exist. `npm run docs` writes it; a test fails when stale.
+ */
+export function renderCliDoc(program: Command): string {
+  const parts: string[] = [
+    '# gwctl command reference',
+    '',
+    'Generated from the command tree by `npm run docs`; do not edit by hand (test/unit/cli-doc.test.ts',
+    'fails when this page is stale).',
+    '',
+    'Exit codes: 0 success; 1 the daemon refused or the operation failed (the error code is printed);',
+    '2 usage error; 3 daemon not reachable; 4 `wait` or `--wait` timed out.',
+    '',
+  ];
+  for (const info of walkCommands(program)) {
+    const cmd = find(program, info.path);
+    const title = ['gwctl', ...info.path].join(' ');
+    parts.push(`## ${title}`, '', '```', helpOf(cmd).trimEnd(), '```', '');
+  }
+  return `${parts.join('\n').trimEnd()}\n`;
+}
+
+function find(root: Command, path: string[]): Command {
+  let cmd = root;
+  for (const name of path) cmd = cmd.commands.find((c) => c.name() === name)!;
+  return cmd;
+}
+
+function helpOf(cmd: Command): string {
+  let text = '';
+  const saved = cmd.configureOutput();
+  cmd.configureOutput({ ...saved, writeOut: (s) => (text += s), getOutHelpWidth: () => 100 });
+  cmd.outputHelp();
+  cmd.configureOutput(saved);
+  return text;
+}

@@ -1,0 +1,101 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+
+import type { EventRecord, StatusResponse } from '../core/wire.js';
+
+const ROLES = ['Independent', 'Master', 'Backup'] as const;
+const ACTIVITIES = ['Active', 'Warm', 'Cold'] as const;
+const SYNC_STATES = ['InSync', 'Syncing', 'OutOfDate', 'NotApplicable'] as const;
+
+export interface MetricsSource {
+  status(): StatusResponse;
+  /** ms since the last message from the peer, or null when there is no peer yet. */
+  msSinceLastPeerMessage(): number | null;
+  /** Certificates and connections waiting for an operator's approval. */
+  pendingApprovals(): number;
+}
+
+/**
+ * Prometheus metrics of one gwd. Gauges are read from the live status at scrape time, so they can
+ * never drift from what `gwctl status` shows; counters are driven by the event stream.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly failovers: Counter<'reason' | 'to'>;
+  private readonly hookFailures: Counter<'hook'>;
+
+  constructor(private readonly source: MetricsSource) {
+    const r = this.registry;
+    collectDefaultMetrics({ register: r, prefix: 'gwd_' });
+    const gauge = <L extends string>(name: string, help: string, labelNames: L[], collect: (g: Gauge<L>) => void): void => {
+      new Gauge<L>({
+        name,
+        help,
+        labelNames,
+        registers: [r],
+        collect() {
+          collect(this);
+        },
+      });
+    };
+    gauge('gwd_role', 'Configured role of this node (1 for the current role)', ['role'], (g) => {
+      const role = source.status().redundancy.role;
+      for (const x of ROLES) g.set({ role: x }, x === role ? 1 : 0);
+    });
+    gauge('gwd_activity', 'Activity level of this node (1 for the current level)', ['level'], (g) => {
+      const a = source.status().redundancy.activity;
+      for (const x of ACTIVITIES) g.set({ level: x }, x === a ? 1 : 0);
+    });
+    gauge('gwd_epoch', 'Pair-wide activation epoch (fencing token)', [], (g) => g.set(source.status().redundancy.epoch));
+    gauge('gwd_peer_connected', '1 when the redundancy peer is connected', [], (g) =>
+      g.set(source.status().redundancy.peer?.connected ? 1 : 0),
+    );
+    gauge('gwd_peer_last_message_seconds', 'Seconds since the last message from the peer (NaN: no peer)', [], (g) => {
+      const ms = source.msSinceLastPeerMessage();
+      g.set(ms === null ? Number.NaN : ms / 1000);
+    });
+    gauge('gwd_sync_state', 'Configuration sync state (1 for the current state)', ['state'], (g) => {
+      const s = source.status().redundancy.sync.state;
+      for (const x of SYNC_STATES) g.set({ state: x }, x === s ? 1 : 0);
+    });
+    gauge('gwd_sync_revision_lag', 'Master revision minus the revision the backup has applied', [], (g) => {
+      const { revision, peerRevision } = source.status().redundancy.sync;
+      const role = source.status().redundancy.role;
+      if (peerRevision === null) g.set(0);
+      else g.set(Math.max(0, role === 'Backup' ? peerRevision - revision : revision - peerRevision));
+    });
+    gauge('gwd_config_revision', 'Revision of this node\'s configuration store', [], (g) =>
+      g.set(source.status().redundancy.sync.revision),
+    );
+    gauge('gwd_pending_approvals', 'Certificates and connections waiting for approval', [], (g) => g.set(source.pendingApprovals()));
+    this.failovers = new Counter({
+      name: 'gwd_activations_total',
+      help: 'Activity changes of this node by reason (failovers, recoveries, forced)',
+      labelNames: ['reason', 'to'],
+      registers: [r],
+    });
+    this.hookFailures = new Counter({
+      name: 'gwd_hook_failures_total',
+      help: 'Hook runs that failed, timed out or could not start',
+      labelNames: ['hook'],
+      registers: [r],
+    });
+  }
+
+  /** Feed every event here (subscribe to the event log). */
+  onEvent(e: EventRecord): void {
+    if (e.type === 'activity.changed') {
+      const d = e.data as { to?: unknown; reason?: unknown };
+      this.failovers.inc({ reason: String(d.reason ?? 'unknown'), to: String(d.to ?? 'unknown') });
+    } else if (e.type === 'hook.failed') {
+      this.hookFailures.inc({ hook: String((e.data as { hook?: unknown }).hook ?? 'unknown') });
+    }
+  }
+
+  contentType(): string {
+    return this.registry.contentType;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
