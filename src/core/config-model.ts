@@ -26,6 +26,8 @@ export interface ResourceTypeInfo {
 export interface LastModification {
   actor: string;
   timestamp: string;
+  /** The master's revision of a replicated change (replay, snapshot); absent for changes made here. */
+  sourceRevision?: number;
 }
 
 /** resource.json */
@@ -51,6 +53,10 @@ export type JournalOp = 'create' | 'update' | 'delete';
  * - op create/update, version backup: write backupConfig.json = content, resource.json = meta.
  * - op delete, version primary: remove the whole resource (all three files); content, meta null.
  * - op delete, version backup: remove backupConfig.json, write resource.json = meta; content null.
+ *
+ * `revision` numbers this store's own history (local changes included). A change replicated from
+ * the master keeps the master's revision in `sourceRevision`, so a backup that also has local
+ * changes never confuses the two sequences.
  */
 export interface JournalEntry {
   revision: number;
@@ -69,4 +75,6 @@ export interface JournalEntry {
   meta: ResourceMeta | null;
   actor: string;
   timestamp: string;
+  /** The master's revision of a replicated change (replay, snapshot); absent for changes made here. */
+  sourceRevision?: number;
 }

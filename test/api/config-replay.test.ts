@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigStore } from '../../src/daemon/config/config-store.js';
 import { loadResourceTypes } from '../../src/daemon/config/type-registry.js';
 import { SchemaRegistry } from '../../src/daemon/schema-registry.js';
+import { parseAddress } from '../../src/core/config-address.js';
 import { GwError } from '../../src/core/errors.js';
 import { PLC1_BACKUP, PLC1_PRIMARY, journal, tree } from '../helpers/config-files.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/in-process-daemon.js';
@@ -48,12 +49,14 @@ describe('journal replay (what the sync engine does on a backup)', () => {
     cleanups.push(() => replica.close());
     for (const e of entries) expect(await replica.replay(e)).toBe(true);
     expect(replica.revision).toBe(master.daemon.config.revision);
+    expect(replica.syncedRevision).toBe(entries.at(-1)!.revision);
     const resources = (dir: string): Record<string, string> => tree(path.join(dir, 'config', 'resources'));
     expect(resources(temp.dir)).toEqual(resources(master.dataDir));
 
     for (const e of entries) expect(await replica.replay(e)).toBe(false);
     expect(resources(temp.dir)).toEqual(resources(master.dataDir));
-    expect(journal(temp.dir)).toEqual(entries);
+    // Same changes, same revisions (nothing local here), each marked with the master's revision.
+    expect(journal(temp.dir)).toEqual(entries.map((e) => ({ ...e, sourceRevision: e.revision })));
 
     // Reopened, the replica agrees with itself: nothing to roll forward or journal.
     await replica.close();
@@ -61,6 +64,54 @@ describe('journal replay (what the sync engine does on a backup)', () => {
     cleanups.push(() => reopened.close());
     expect(reopened.revision).toBe(entries.at(-1)!.revision);
     expect(journal(temp.dir)).toHaveLength(entries.length);
+    for (const e of entries) expect(await reopened.replay(e)).toBe(false);
+  });
+
+  it('local changes on the backup do not collide with the master revisions it replays', async () => {
+    const master: TestDaemon = await startTestDaemon();
+    cleanups.push(() => master.stop());
+    await master.client.configSet('opc-connection/plc1', PLC1_PRIMARY);
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    const replica = await openStore(temp.dir);
+    cleanups.push(() => replica.close());
+    const [first, second] = journal(master.dataDir);
+    await replica.replay(first!);
+    // A node-only resource on the backup takes the backup's next revision (2) ...
+    await replica.put(parseAddress('database-connection/local-db', types), 'local', 'primary', { driver: 'sqlite', connectUrl: 'file:x' }, 'test');
+    expect(replica.revision).toBe(2);
+    // ... and the master's revision 2 is still applied, not mistaken for it.
+    expect(await replica.replay(second!)).toBe(true);
+    expect(replica.get('core', 'opc-connection/plc1')?.primary.endpointUrl).toBe(PLC1_PRIMARY.endpointUrl);
+    expect(replica.syncedRevision).toBe(2);
+    expect(replica.revision).toBe(3);
+    // A master's local resource is never replicated.
+    const local = { ...second!, revision: 9, collection: 'local' as const };
+    expect(((await replica.replay(local).catch((e: unknown) => e)) as GwError).code).toBe('GW_ERR_CONFIG_INVALID');
+  });
+
+  it('adoptSnapshot journals the swapped-in core as replicated changes and records the master revision', async () => {
+    const master: TestDaemon = await startTestDaemon();
+    cleanups.push(() => master.stop());
+    await master.client.configSet('opc-connection/plc1', PLC1_PRIMARY);
+    await master.client.configBackupAdd('opc-connection/plc1', PLC1_BACKUP);
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    const replica = await openStore(temp.dir);
+    cleanups.push(() => replica.close());
+    // What the snapshot sink leaves: the master's core directory, copied as files.
+    const { cpSync } = await import('node:fs');
+    cpSync(path.join(master.dataDir, 'config', 'resources', 'core'), path.join(temp.dir, 'config', 'resources', 'core'), { recursive: true });
+    const changes = await replica.adoptSnapshot(master.daemon.config.revision);
+    expect(changes.map((c) => [c.address, c.version, c.sourceRevision]).sort()).toEqual([
+      ['gateway-settings', 'primary', 3],
+      ['opc-connection/plc1', 'primary', 3],
+      ['opc-connection/plc1', 'backup', 3],
+    ]);
+    expect(replica.syncedRevision).toBe(3);
+    expect(replica.get('core', 'opc-connection/plc1')?.backup?.endpointUrl).toBe(PLC1_BACKUP.endpointUrl);
+    // Entries the snapshot already covers are skipped.
+    for (const e of journal(master.dataDir)) expect(await replica.replay(e)).toBe(false);
   });
 
   it('refuses an entry whose content does not match its signature', async () => {

@@ -65,6 +65,8 @@ type Draft = Omit<JournalEntry, 'revision'>;
  */
 export class ConfigStore {
   revision = 0;
+  /** The master's revision applied here by replay() or adoptSnapshot(); 0 on a store never synced. */
+  syncedRevision = 0;
   /** Files that failed to parse or validate at the last scan (startup or rescan). */
   problems: ConfigFileProblem[] = [];
   private readonly resources = new Map<string, StoredResource>();
@@ -100,10 +102,14 @@ export class ConfigStore {
     const state = await readStoreState(store.stateFile);
     if (state) {
       store.revision = state.revision;
+      store.syncedRevision = state.syncedRevision ?? 0;
       store.index = state.index;
     } else {
       // No state file (first start, or removed): the journal's history is the committed state.
-      for (const e of entries) foldIndex(store.index, e);
+      for (const e of entries) {
+        foldIndex(store.index, e);
+        store.syncedRevision = Math.max(store.syncedRevision, e.sourceRevision ?? 0);
+      }
       store.revision = entries.at(-1)?.revision ?? 0;
     }
     const pending = entries.filter((e) => e.revision > store.revision);
@@ -111,6 +117,7 @@ export class ConfigStore {
       await applyEntry(options.resourcesDir, e);
       foldIndex(store.index, e);
       store.revision = e.revision;
+      store.syncedRevision = Math.max(store.syncedRevision, e.sourceRevision ?? 0);
     }
     if (pending.length > 0) {
       options.logger.warn({ revisions: pending.map((e) => e.revision) }, 'applied config changes interrupted by a crash');
@@ -189,25 +196,45 @@ export class ConfigStore {
   }
 
   /**
-   * Apply a change committed on another store (the master's), keeping its revision. An entry at or
-   * below this store's revision was applied already and is skipped: replaying is idempotent.
+   * Apply a change committed on the master (an entry of its journal). It is committed here under
+   * this store's next revision, keeping the master's as `sourceRevision`; an entry at or below the
+   * master revision already applied is skipped, so replaying is idempotent and survives a restart.
+   * Only `core` is ever replicated.
    */
   replay(entry: JournalEntry): Promise<boolean> {
     return this.exclusive(async () => {
-      if (entry.revision <= this.revision) return false;
+      if (entry.revision <= this.syncedRevision) return false;
+      if (entry.collection !== 'core') {
+        throw new GwError('GW_ERR_CONFIG_INVALID', { resource: entry.address, version: entry.version, detail: 'local resources are never synced' });
+      }
       if (!this.types.has(entry.type)) {
         const known = [...this.types.keys()].sort();
         throw new GwError('GW_ERR_CONFIG_UNKNOWN_TYPE', { type: entry.type, known: known.join(', ') }, { known });
       }
-      if (!entry.deleted && (!entry.content || entry.signature !== contentSignature(entry.content))) {
+      if (!entry.deleted && (!entry.content || !entry.meta || entry.signature !== contentSignature(entry.content))) {
         throw new GwError('GW_ERR_CONFIG_INVALID', {
           resource: entry.address,
           version: entry.version,
           detail: 'the signature does not match the content',
         });
       }
-      await this.record(entry);
+      const { revision: sourceRevision, ...draft } = entry;
+      await this.commit({ ...draft, sourceRevision });
       return true;
+    });
+  }
+
+  /**
+   * After the sync engine swapped a full snapshot of the master's core into place: journal what
+   * changed on disk as replicated changes (so this store's own history stays exact) and record the
+   * master's revision the snapshot was taken at.
+   */
+  adoptSnapshot(sourceRevision: number): Promise<JournalEntry[]> {
+    return this.exclusive(async () => {
+      const changes = await this.reconcile('sync:snapshot', sourceRevision);
+      this.syncedRevision = sourceRevision;
+      await this.saveState();
+      return changes;
     });
   }
 
@@ -302,6 +329,7 @@ export class ConfigStore {
   private async record(entry: JournalEntry): Promise<void> {
     await this.journal.append(entry);
     this.revision = entry.revision;
+    if (entry.sourceRevision !== undefined) this.syncedRevision = Math.max(this.syncedRevision, entry.sourceRevision);
     this.applyInMemory(entry);
     foldIndex(this.index, entry);
     try {
@@ -333,7 +361,12 @@ export class ConfigStore {
   }
 
   private async saveState(): Promise<void> {
-    await writeStoreState(this.stateFile, { version: 1, revision: this.revision, index: this.index });
+    await writeStoreState(this.stateFile, {
+      version: 1,
+      revision: this.revision,
+      syncedRevision: this.syncedRevision,
+      index: this.index,
+    });
   }
 
   /**
@@ -341,7 +374,7 @@ export class ConfigStore {
    * `actor`. Resources with an invalid file are neither loaded nor touched: what was loaded before
    * stays in effect, and nothing is journaled for them until the file is fixed.
    */
-  private async reconcile(actor: string): Promise<JournalEntry[]> {
+  private async reconcile(actor: string, sourceRevision?: number): Promise<JournalEntry[]> {
     const scan = await scanStore(this.options.resourcesDir, this.types, this.options.schemas);
     this.problems = scan.problems;
     this.invalidKeys = scan.invalidKeys;
@@ -352,7 +385,7 @@ export class ConfigStore {
     for (const r of scan.resources) {
       const key = indexKey(r.collection, r.address);
       seen.add(key);
-      changes.push(...(await this.reconcileResource(r, this.index[key], actor)));
+      changes.push(...(await this.reconcileResource(r, this.index[key], actor, sourceRevision)));
     }
     for (const key of Object.keys(this.index)) {
       if (seen.has(key) || this.invalidKeys.has(key)) continue;
@@ -364,12 +397,21 @@ export class ConfigStore {
       // A type this build does not know (a removed module) is never deleted on its behalf.
       if (!type) continue;
       const name = type.singleton ? null : address.slice(typeName.length + 1);
-      changes.push(await this.commit(this.draft({ type, name, address }, collection, 'primary', 'delete', null, null, actor)));
+      changes.push(await this.commit(this.withSource(this.draft({ type, name, address }, collection, 'primary', 'delete', null, null, actor), sourceRevision)));
     }
     return changes;
   }
 
-  private async reconcileResource(r: ScannedResource, known: IndexEntry | undefined, actor: string): Promise<JournalEntry[]> {
+  private withSource(draft: Draft, sourceRevision: number | undefined): Draft {
+    return sourceRevision === undefined || draft.collection !== 'core' ? draft : { ...draft, sourceRevision };
+  }
+
+  private async reconcileResource(
+    r: ScannedResource,
+    known: IndexEntry | undefined,
+    actor: string,
+    sourceRevision: number | undefined,
+  ): Promise<JournalEntry[]> {
     const key = indexKey(r.collection, r.address);
     const primarySig = contentSignature(r.primary);
     const backupSig = r.backup ? contentSignature(r.backup) : null;
@@ -390,14 +432,14 @@ export class ConfigStore {
       : undefined;
     if (primaryChanged) {
       meta = { ...this.nextMeta(meta, actor, { signature: primarySig }), enabled };
-      out.push(await this.commit(this.draft(r, r.collection, 'primary', known ? 'update' : 'create', r.primary, meta, actor)));
+      out.push(await this.commit(this.withSource(this.draft(r, r.collection, 'primary', known ? 'update' : 'create', r.primary, meta, actor), sourceRevision)));
     } else {
       this.resources.set(key, { ...r, meta: meta! });
     }
     if (backupChanged) {
       meta = this.nextMeta(meta, actor, { backupSignature: backupSig });
       const op: JournalOp = backupSig === null ? 'delete' : knownBackup ? 'update' : 'create';
-      out.push(await this.commit(this.draft(r, r.collection, 'backup', op, r.backup, meta, actor)));
+      out.push(await this.commit(this.withSource(this.draft(r, r.collection, 'backup', op, r.backup, meta, actor), sourceRevision)));
     }
     return out;
   }

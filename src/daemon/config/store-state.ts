@@ -20,6 +20,8 @@ export interface IndexEntry {
 export interface StoreState {
   version: 1;
   revision: number;
+  /** The master's revision this store has applied up to (0 when nothing was ever replicated). */
+  syncedRevision?: number;
   index: Record<string, IndexEntry>;
 }
 
