@@ -105,8 +105,8 @@ describe('journal replay (what the sync engine does on a backup)', () => {
     const changes = await replica.adoptSnapshot(master.daemon.config.revision);
     expect(changes.map((c) => [c.address, c.version, c.sourceRevision]).sort()).toEqual([
       ['gateway-settings', 'primary', 3],
-      ['opc-connection/plc1', 'primary', 3],
       ['opc-connection/plc1', 'backup', 3],
+      ['opc-connection/plc1', 'primary', 3],
     ]);
     expect(replica.syncedRevision).toBe(3);
     expect(replica.get('core', 'opc-connection/plc1')?.backup?.endpointUrl).toBe(PLC1_BACKUP.endpointUrl);
