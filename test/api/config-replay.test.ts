@@ -140,4 +140,29 @@ describe('journal replay (what the sync engine does on a backup)', () => {
     expect((err as GwError).code).toBe('GW_ERR_CONFIG_INVALID');
     expect(store.revision).toBe(0);
   });
+
+  it('refuses an entry whose name or module would point outside the store', async () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    const store = await openStore(temp.dir);
+    cleanups.push(() => store.close());
+    const base = {
+      revision: 1,
+      op: 'create' as const,
+      collection: 'core' as const,
+      type: 'opc-connection',
+      version: 'primary' as const,
+      content: PLC1_PRIMARY,
+      signature: null,
+      deleted: false,
+      meta: null,
+      actor: 'x',
+      timestamp: new Date(0).toISOString(),
+    };
+    const traversal = { ...base, address: 'opc-connection/../../../x', module: 'opcua', name: '../../../x' };
+    expect(((await store.replay(traversal).catch((e: unknown) => e)) as GwError).code).toBe('GW_ERR_CONFIG_BAD_ADDRESS');
+    const module = { ...base, address: 'opc-connection/plc1', module: '../../etc', name: 'plc1' };
+    expect(((await store.replay(module).catch((e: unknown) => e)) as GwError).code).toBe('GW_ERR_CONFIG_BAD_ADDRESS');
+    expect(store.revision).toBe(0);
+  });
 });

@@ -170,6 +170,18 @@ describe('a corrupt or hand-edited store at startup', () => {
     expect((await again.client.configGet('opc-connection/plc1')).content.endpointUrl).toBe('opc.tcp://10.9.9.9:4840');
     expect(journal(dir).at(-1)).toMatchObject({ revision: 3, op: 'update', actor: 'gwd:startup-scan' });
   });
+
+  it('a Backup version added by hand while stopped is journaled alone, the Primary kept as it was', async () => {
+    const t = await start();
+    await t.client.configSet('opc-connection/plc1', PLC1_PRIMARY);
+    const dir = t.dataDir;
+    await stop(t);
+    writeFileSync(plc1(dir, 'backupConfig.json'), JSON.stringify({ endpointUrl: 'opc.tcp://10.0.2.5:4840' }));
+    const again = await start(dir);
+    expect(journal(dir).slice(2).map((e) => [e.op, e.version])).toEqual([['create', 'backup']]);
+    expect((await again.client.configGet('opc-connection/plc1', 'primary')).content.endpointUrl).toBe(PLC1_PRIMARY.endpointUrl);
+    expect((await again.client.configGet('opc-connection/plc1', 'backup')).content.endpointUrl).toBe('opc.tcp://10.0.2.5:4840');
+  });
 });
 
 describe('crash consistency of the journal', () => {

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 
-import type { ResourceAddress } from '../../core/config-address.js';
+import { parseAddress, type ResourceAddress } from '../../core/config-address.js';
 import type {
   Collection,
   JournalEntry,
@@ -16,7 +15,9 @@ import { describeProblems } from '../../core/schema-errors.js';
 import type { Logger } from '../logger.js';
 import type { SchemaRegistry } from '../schema-registry.js';
 import { applyEntry } from './apply-entry.js';
-import { scanStore, type ScannedResource } from './disk-scan.js';
+import { diffDisk } from './disk-diff.js';
+import { scanStore } from './disk-scan.js';
+import { draftEntry, nextMeta, type Draft } from './entry-draft.js';
 import { ConfigJournal } from './journal.js';
 import { contentSignature } from './signature.js';
 import { foldIndex, indexKey, readStoreState, writeStoreState, type IndexEntry } from './store-state.js';
@@ -48,7 +49,6 @@ export interface WriteOutcome {
   op: JournalOp;
 }
 
-type Draft = Omit<JournalEntry, 'revision'>;
 
 /**
  * The configuration store: config/resources/{core,local}/..., its revision and its journal.
@@ -207,9 +207,14 @@ export class ConfigStore {
       if (entry.collection !== 'core') {
         throw new GwError('GW_ERR_CONFIG_INVALID', { resource: entry.address, version: entry.version, detail: 'local resources are never synced' });
       }
-      if (!this.types.has(entry.type)) {
-        const known = [...this.types.keys()].sort();
-        throw new GwError('GW_ERR_CONFIG_UNKNOWN_TYPE', { type: entry.type, known: known.join(', ') }, { known });
+      // The entry names files to write: its address must be one this build would accept from gwctl,
+      // so a malformed or hostile entry can never point outside config/resources.
+      const addr = parseAddress(entry.address, this.types);
+      if (addr.type.type !== entry.type || addr.name !== entry.name || addr.type.module !== entry.module) {
+        throw new GwError('GW_ERR_CONFIG_BAD_ADDRESS', {
+          address: entry.address,
+          detail: `type ${entry.type}, name ${String(entry.name)} and module ${entry.module} do not match it`,
+        });
       }
       if (!entry.deleted && (!entry.content || !entry.meta || entry.signature !== contentSignature(entry.content))) {
         throw new GwError('GW_ERR_CONFIG_INVALID', {
@@ -284,14 +289,7 @@ export class ConfigStore {
   }
 
   private nextMeta(previous: ResourceMeta | undefined, actor: string, change: Partial<ResourceMeta>): ResourceMeta {
-    return {
-      uuid: previous?.uuid ?? randomUUID(),
-      enabled: previous?.enabled ?? true,
-      lastModification: { actor, timestamp: this.now().toISOString() },
-      signature: previous?.signature ?? '',
-      backupSignature: previous?.backupSignature ?? null,
-      ...change,
-    };
+    return nextMeta(previous, actor, this.now().toISOString(), change);
   }
 
   private draft(
@@ -303,21 +301,7 @@ export class ConfigStore {
     meta: ResourceMeta | null,
     actor: string,
   ): Draft {
-    return {
-      op,
-      collection,
-      address: addr.address,
-      module: addr.type.module,
-      type: addr.type.type,
-      name: addr.name,
-      version,
-      content,
-      signature: content ? contentSignature(content) : null,
-      deleted: op === 'delete',
-      meta,
-      actor,
-      timestamp: meta?.lastModification.timestamp ?? this.now().toISOString(),
-    };
+    return draftEntry(addr, collection, version, op, content, meta, actor, meta?.lastModification.timestamp ?? this.now().toISOString());
   }
 
   private async commit(draft: Draft): Promise<JournalEntry> {
@@ -371,77 +355,24 @@ export class ConfigStore {
 
   /**
    * Compare the disk with what was last committed and journal every difference as a change by
-   * `actor`. Resources with an invalid file are neither loaded nor touched: what was loaded before
-   * stays in effect, and nothing is journaled for them until the file is fixed.
+   * `actor` (see disk-diff.ts). Every valid resource on disk is loaded first, so a change to only
+   * its Backup version lands on the loaded Primary; resources with an invalid file keep what was
+   * loaded before.
    */
   private async reconcile(actor: string, sourceRevision?: number): Promise<JournalEntry[]> {
     const scan = await scanStore(this.options.resourcesDir, this.types, this.options.schemas);
     this.problems = scan.problems;
     this.invalidKeys = scan.invalidKeys;
     for (const p of scan.problems) this.options.logger.warn({ file: p.path, problems: p.problems }, 'config file is invalid; not loaded, left untouched');
-
-    const changes: JournalEntry[] = [];
-    const seen = new Set<string>();
     for (const r of scan.resources) {
       const key = indexKey(r.collection, r.address);
-      seen.add(key);
-      changes.push(...(await this.reconcileResource(r, this.index[key], actor, sourceRevision)));
+      // A resource without resource.json gets its metadata from the create entry committed below.
+      this.resources.set(key, { ...r, meta: r.meta ?? this.nextMeta(undefined, actor, {}) });
     }
-    for (const key of Object.keys(this.index)) {
-      if (seen.has(key) || this.invalidKeys.has(key)) continue;
-      const slash = key.indexOf('/');
-      const collection = key.slice(0, slash) as Collection;
-      const address = key.slice(slash + 1);
-      const typeName = address.split('/')[0]!;
-      const type = this.types.get(typeName);
-      // A type this build does not know (a removed module) is never deleted on its behalf.
-      if (!type) continue;
-      const name = type.singleton ? null : address.slice(typeName.length + 1);
-      changes.push(await this.commit(this.withSource(this.draft({ type, name, address }, collection, 'primary', 'delete', null, null, actor), sourceRevision)));
-    }
+    const drafts = diffDisk(scan, this.index, this.types, { actor, timestamp: this.now().toISOString(), sourceRevision });
+    const changes: JournalEntry[] = [];
+    for (const d of drafts) changes.push(await this.commit(d));
     return changes;
-  }
-
-  private withSource(draft: Draft, sourceRevision: number | undefined): Draft {
-    return sourceRevision === undefined || draft.collection !== 'core' ? draft : { ...draft, sourceRevision };
-  }
-
-  private async reconcileResource(
-    r: ScannedResource,
-    known: IndexEntry | undefined,
-    actor: string,
-    sourceRevision: number | undefined,
-  ): Promise<JournalEntry[]> {
-    const key = indexKey(r.collection, r.address);
-    const primarySig = contentSignature(r.primary);
-    const backupSig = r.backup ? contentSignature(r.backup) : null;
-    const enabled = r.meta?.enabled ?? true;
-    const knownBackup = known?.backup ?? null;
-    // resource.json that does not match its files (missing, or edited by hand) is rewritten through
-    // a journaled change too, so the peer gets the same metadata.
-    const primaryChanged =
-      !known || known.primary !== primarySig || known.enabled !== enabled || r.meta === null || r.meta.signature !== primarySig;
-    const backupChanged = knownBackup !== backupSig || (r.meta?.backupSignature ?? null) !== backupSig;
-    if (!primaryChanged && !backupChanged) {
-      this.resources.set(key, { ...r, meta: r.meta! });
-      return [];
-    }
-    const out: JournalEntry[] = [];
-    let meta: ResourceMeta | undefined = r.meta
-      ? { ...r.meta, signature: known?.primary ?? '', backupSignature: knownBackup }
-      : undefined;
-    if (primaryChanged) {
-      meta = { ...this.nextMeta(meta, actor, { signature: primarySig }), enabled };
-      out.push(await this.commit(this.withSource(this.draft(r, r.collection, 'primary', known ? 'update' : 'create', r.primary, meta, actor), sourceRevision)));
-    } else {
-      this.resources.set(key, { ...r, meta: meta! });
-    }
-    if (backupChanged) {
-      meta = this.nextMeta(meta, actor, { backupSignature: backupSig });
-      const op: JournalOp = backupSig === null ? 'delete' : knownBackup ? 'update' : 'create';
-      out.push(await this.commit(this.withSource(this.draft(r, r.collection, 'backup', op, r.backup, meta, actor), sourceRevision)));
-    }
-    return out;
   }
 }
 
