@@ -88,6 +88,10 @@ describe('journal replay (what the sync engine does on a backup)', () => {
     // A master's local resource is never replicated.
     const local = { ...second!, revision: 9, collection: 'local' as const };
     expect(((await replica.replay(local).catch((e: unknown) => e)) as GwError).code).toBe('GW_ERR_CONFIG_INVALID');
+    // The sync engine says the master's revisions up to 9 are covered (the rest were its local ones).
+    await replica.noteSynced(9);
+    expect(replica.syncedRevision).toBe(9);
+    expect(await replica.replay({ ...second!, revision: 8 })).toBe(false);
   });
 
   it('adoptSnapshot journals the swapped-in core as replicated changes and records the master revision', async () => {

@@ -243,6 +243,18 @@ export class ConfigStore {
     });
   }
 
+  /**
+   * Record that the master's changes up to `sourceRevision` are all here, when the last of them were
+   * ones never replicated (the master's local resources): without it the backup would look behind.
+   */
+  noteSynced(sourceRevision: number): Promise<void> {
+    return this.exclusive(async () => {
+      if (sourceRevision <= this.syncedRevision) return;
+      this.syncedRevision = sourceRevision;
+      await this.saveState();
+    });
+  }
+
   /** Journal entries after `revision`, for a peer that resumes. */
   since(revision: number): Promise<JournalEntry[]> {
     return this.journal.since(revision);
