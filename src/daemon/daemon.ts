@@ -5,12 +5,15 @@ import { ApiServer } from './api/server.js';
 import { Router } from './api/router.js';
 import { registerCertRoutes } from './api/routes/certs.js';
 import { registerConnectionRoutes } from './api/routes/connections.js';
+import { registerConfigRoutes } from './api/routes/config.js';
 import { registerEventRoutes } from './api/routes/events.js';
 import { registerMetricsRoutes } from './api/routes/metrics.js';
 import { registerNetworkRoutes } from './api/routes/network.js';
 import { registerRedundancySettingsRoutes } from './api/routes/redundancy.js';
 import { registerStatusRoutes } from './api/routes/status.js';
-import { seedAndReadSystemName } from './config/system-name.js';
+import { ConfigStore } from './config/config-store.js';
+import { effectiveSystemName, seedSystemName } from './config/system-name.js';
+import { loadResourceTypes } from './config/type-registry.js';
 import { DataDir } from './data-dir.js';
 import { EventLog } from './events/event-log.js';
 import { GatewayNetwork } from './gan/gateway-network.js';
@@ -37,8 +40,9 @@ export class Daemon {
   readonly router = new Router();
   readonly startedAt = new Date();
   identity!: Identity;
-  systemName!: string;
   events!: EventLog;
+  /** The configuration store (config/resources, var/config-journal.ndjson). */
+  config!: ConfigStore;
   api!: ApiServer;
   metrics!: Metrics;
   redundancy!: RedundancySettings;
@@ -54,6 +58,16 @@ export class Daemon {
   ) {
     this.dataDir = new DataDir(options.dataDir);
     this.schemas = new SchemaRegistry();
+  }
+
+  /**
+   * The system name in effect: the effective gateway-settings of the store, read each time so that a
+   * `config set gateway-settings` (or a sync) shows at once. `--system-name` only while the resource
+   * is missing or invalid.
+   */
+  get systemName(): string {
+    const role = this.redundancy?.role ?? 'Independent';
+    return (this.config && effectiveSystemName(this.config, role)) ?? this.options.systemName;
   }
 
   static async start(options: DaemonOptions, logger: Logger): Promise<Daemon> {
@@ -76,7 +90,27 @@ export class Daemon {
       edition: options.edition,
       systemName: options.systemName,
     });
-    this.systemName = await seedAndReadSystemName(dataDir, options.systemName);
+    // Events first: changes found by the store's startup scan are announced like any other.
+    this.events = await EventLog.open({ file: dataDir.eventLogFile });
+    this.config = (
+      await ConfigStore.open({
+        resourcesDir: dataDir.resourcesDir,
+        varDir: dataDir.varDir,
+        schemas: this.schemas,
+        types: loadResourceTypes(this.schemas),
+        logger,
+        onChange: (e) =>
+          this.events.emit('config.changed', {
+            resource: e.address,
+            version: e.version,
+            revision: e.revision,
+            actor: e.actor,
+            collection: e.collection,
+            op: e.op,
+          }),
+      })
+    ).store;
+    await seedSystemName(this.config, options.systemName);
     this.redundancy = (
       await loadSettingsFile<RedundancySettings>(dataDir.redundancyFile, 'gwd:settings/redundancy', this.schemas, () =>
         redundancySeed(this.schemas, options),
@@ -99,8 +133,6 @@ export class Daemon {
       )
     ).value;
 
-    this.events = await EventLog.open({ file: dataDir.eventLogFile });
-
     this.gan = new GatewayNetwork(this, dataDir, () => buildStatus(this));
     this.metrics = new Metrics({
       status: () => buildStatus(this),
@@ -119,6 +151,7 @@ export class Daemon {
     registerRedundancySettingsRoutes(this.router, this);
     registerCertRoutes(this.router, this);
     registerConnectionRoutes(this.router, this);
+    registerConfigRoutes(this.router, this);
 
     this.api = new ApiServer({
       socketPath: options.socketPath,
@@ -166,6 +199,7 @@ export class Daemon {
     if (this.events) this.events.emit('daemon.stopping', { reason });
     if (this.gan) await this.gan.stop('shutdown').catch((err: unknown) => this.logger.error({ err }, 'error stopping the gateway network'));
     if (this.api) await this.api.close();
+    if (this.config) await this.config.close();
     if (this.events) await this.events.close();
     this.logger.info({ reason }, 'gwd stopped');
   }
