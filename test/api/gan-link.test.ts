@@ -63,11 +63,17 @@ describe('PeerLink: the interface of the redundancy and sync engines', () => {
       });
       t.daemon.gan.link.registerMessageType('test.note', 'gwd:protocol/test-note');
     }
+    // A listener that throws is logged; the link and the daemon carry on.
+    master.daemon.gan.link.on('message', () => {
+      throw new Error('a buggy engine');
+    });
     const got = waitEvent<GanMessage>(master.daemon.gan.link, 'message');
     expect(backup.daemon.gan.link.send({ type: 'test.note', text: 'hi' })).toBe(true);
     expect(await got).toEqual({ type: 'test.note', text: 'hi' });
     expect(() => backup.daemon.gan.link.send({ type: 'never.registered' })).toThrow(/not registered/);
     expect(backup.daemon.gan.link.lastMessageAt).toBeGreaterThan(0);
+    expect(master.daemon.gan.link.connected).toBe(true);
+    expect(master.logs.join('')).toContain('a PeerLink listener threw');
 
     const down = waitEvent<PeerDown>(backup.daemon.gan.link, 'down');
     await master.daemon.stop('test');

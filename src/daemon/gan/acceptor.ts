@@ -20,6 +20,11 @@ import { readPeerCertificate, type PeerCertificate } from './peer-certificate.js
 import type { PeerLink } from './peer-link.js';
 import type { TrustStore } from './trust-store.js';
 
+/** Unknown certificates and connections kept pending at most: a flood of strangers cannot fill the disk. */
+export const MAX_PENDING = 100;
+/** Connections still in their handshake at most: more are dropped at once. */
+export const MAX_HANDSHAKING = 32;
+
 /** What `connections list` shows for an incoming peer that has said hello since this start. */
 export interface IncomingState {
   peer: PeerRef;
@@ -37,6 +42,7 @@ export interface IncomingState {
  */
 export class Acceptor {
   readonly incoming = new Map<string, IncomingState>();
+  private handshaking = 0;
 
   constructor(
     private readonly host: GanHost,
@@ -48,6 +54,11 @@ export class Acceptor {
 
   onConnection(ws: WebSocket, req: IncomingMessage, ssl: boolean): void {
     const sock = req.socket;
+    if (this.handshaking >= MAX_HANDSHAKING) {
+      this.host.logger.warn({ address: sock.remoteAddress }, 'too many connections in their handshake; dropping one');
+      ws.terminate();
+      return;
+    }
     const address = formatHostPort(sock.remoteAddress ?? '?', sock.remotePort ?? 0);
     let peerCert: PeerCertificate | null = null;
     if (ssl) {
@@ -70,6 +81,14 @@ export class Acceptor {
       logger: this.host.logger,
       ping: () => this.host.redundancy.master,
     });
+    this.handshaking += 1;
+    let counted = true;
+    const settled = (): void => {
+      if (counted) this.handshaking -= 1;
+      counted = false;
+    };
+    conn.once('closed', settled);
+    conn.once('hello', settled);
     const net = this.host.network;
     const node = `${this.host.systemName} (this master)`;
     if (!ssl && net.requireSsl) {
@@ -141,7 +160,7 @@ export class Acceptor {
         }
         break;
       case 'not-approved':
-        if (policy.storePending) {
+        if (policy.storePending && this.connections.all().filter((r) => r.state === 'pending').length < MAX_PENDING) {
           await this.connections.upsert(hello.uuid, { systemName: hello.systemName, address: conn.address, state: 'pending' });
           h.events.emit('connection.pending', { id, uuid: hello.uuid, systemName: hello.systemName, address: conn.address });
         }
@@ -180,6 +199,15 @@ export class Acceptor {
       state.ssl = conn.ssl;
     }
     this.incoming.set(uuid, state);
+    // Peers that only ever said hello are forgotten first when there are too many to show.
+    if (this.incoming.size > MAX_PENDING * 2) {
+      for (const [key, st] of this.incoming) {
+        if (st.conn?.state !== 'running' && key !== uuid) {
+          this.incoming.delete(key);
+          break;
+        }
+      }
+    }
     conn.once('closed', ({ error, wasRunning }: { error: CodedError; wasRunning: boolean }) => {
       if (state.conn !== conn || !wasRunning) return;
       this.setState(state, conn, error.code === 'GW_ERR_GAN_PEER_LEFT' ? 'Disconnected' : statusForCode(error.code), error);
@@ -198,6 +226,10 @@ export class Acceptor {
   }
 
   private async storePending(cert: PeerCertificate, peer: PeerRef, flag: 'CertificateChanged' | null): Promise<void> {
+    if (this.trust.list({ state: 'pending', direction: 'incoming' }).length >= MAX_PENDING) {
+      this.host.logger.warn({ fingerprint: cert.fingerprint }, `more than ${MAX_PENDING} pending certificates; not storing another`);
+      return;
+    }
     const entry = await this.trust.remember('incoming', cert, peer, { flag });
     this.host.events.emit('cert.pending', { fingerprint: entry.fingerprint, direction: 'incoming', peer, flag });
   }

@@ -155,7 +155,7 @@ export class Dialer {
       this.ws = null;
       const error = preError ?? codedError('GW_ERR_GAN_UNREACHABLE', { address, detail: 'the connection closed during the handshake' });
       this.setStatus(statusForCode(error.code), error);
-      this.link.emit('dialFailed', { error, errno, address });
+      this.link.reportDialFailure({ error, errno, address });
       this.scheduleRedial();
     });
     ws.on('open', () => {
@@ -176,7 +176,7 @@ export class Dialer {
         this.ws = null;
         const status = wasRunning && error.code === 'GW_ERR_GAN_PEER_LEFT' ? 'Disconnected' : statusForCode(error.code);
         this.setStatus(status, error);
-        if (!wasRunning) this.link.emit('dialFailed', { error, errno: null, address });
+        if (!wasRunning) this.link.reportDialFailure({ error, errno: null, address });
         this.scheduleRedial();
       });
       conn.send(ownHello(this.host));

@@ -38,7 +38,9 @@ export class GatewayNetwork {
     status: () => StatusResponse,
   ) {
     this.types = new MessageTypes(host.schemas);
-    this.link = new PeerLink(this.types);
+    this.link = new PeerLink(this.types, (event, err) =>
+      host.logger.error({ event, err: err instanceof Error ? err.message : String(err) }, 'a PeerLink listener threw'),
+    );
     this.trust = new TrustStore(path.join(dataDir.pkiDir, 'trust'), host.schemas, host.logger);
     this.connections = new ConnectionStore(dataDir.connectionsFile, host.schemas);
     this.acceptor = new Acceptor(host, this.trust, this.connections, this.types, this.link);

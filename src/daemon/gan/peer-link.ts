@@ -55,10 +55,26 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   private info: PeerInfo | null = null;
   private lastPeer: PeerInfo | null = null;
 
-  constructor(private readonly types: MessageTypes) {
+  constructor(
+    private readonly types: MessageTypes,
+    private readonly onListenerError: (event: string, err: unknown) => void = () => undefined,
+  ) {
     super();
-    // A listener that throws must not take the link down with it; errors are the caller's.
     this.setMaxListeners(50);
+  }
+
+  /**
+   * Each listener runs on its own: one that throws is logged and the others still run; nothing
+   * unwinds into the socket code (and the daemon).
+   */
+  private safeEmit<K extends keyof PeerLinkEvents>(event: K, ...args: PeerLinkEvents[K]): void {
+    for (const listener of this.rawListeners(event) as Array<(...a: unknown[]) => void>) {
+      try {
+        listener.apply(this, args);
+      } catch (err) {
+        this.onListenerError(event, err);
+      }
+    }
   }
 
   get connected(): boolean {
@@ -132,15 +148,20 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     this.info = info;
     this.lastPeer = info;
     conn.on('message', (msg: GanMessage) => {
-      if (this.current === conn) this.emit('message', msg, info);
+      if (this.current === conn) this.safeEmit('message', msg, info);
     });
     conn.once('closed', ({ error, byeReason }: { error: CodedError; byeReason: string | null }) => {
       if (this.current !== conn) return;
       this.current = null;
       this.info = null;
-      this.emit('down', { error, byeReason, peer: info });
+      this.safeEmit('down', { error, byeReason, peer: info });
     });
-    this.emit('up', info);
+    this.safeEmit('up', info);
+  }
+
+  /** @internal the dialer reports a dial that did not reach Running. */
+  reportDialFailure(failure: DialFailure): void {
+    this.safeEmit('dialFailed', failure);
   }
 
   /** @internal */
