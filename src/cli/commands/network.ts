@@ -90,5 +90,12 @@ export function formatNetwork(v: NetworkView): string {
     ['Whitelist', s.whitelist.join(', ')],
   ]);
   if (s.securityPolicy === 'SpecifiedList' && s.whitelist.length === 0) out += hint('SpecifiedList with an empty whitelist accepts no incoming connection');
+  if (v.overridden.length > 0) {
+    out += hint(`gwd was started with ${v.overridden.map(flagOf).join(', ')}: for this process the flag wins over the file`);
+  }
   return out;
+}
+
+function flagOf(field: string): string {
+  return field === 'port' ? '--port' : field === 'sslPort' ? '--ssl-port' : '--bind';
 }
