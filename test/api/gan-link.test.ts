@@ -281,3 +281,32 @@ describe('link failures the engines must see', () => {
     });
   });
 });
+
+describe('hello extras and the order of link events', () => {
+  it('engines add fields to the hello; the backup sees connecting, then up, then alive', async () => {
+    const master = await daemon('m');
+    const backup = await daemon('b');
+    await master.client.configureNetwork({ requireSsl: false, securityPolicy: 'Unrestricted' });
+    await master.client.configureRedundancy({ role: 'Master', master: { pingRate: 50 } });
+    master.daemon.gan.link.setHelloExtra(() => ({ state: { activity: 'Active', epoch: 3 }, uuid: 'not-overridable' }));
+    let reportCalls = 0;
+    backup.daemon.gan.link.setHelloExtra(() => ({ state: { activity: 'Cold', epoch: ++reportCalls } }));
+    const seen: string[] = [];
+    backup.daemon.gan.link.on('connecting', () => seen.push(`connecting:${reportCalls}`));
+    backup.daemon.gan.link.on('up', () => seen.push('up'));
+    const alive = waitEvent<number>(backup.daemon.gan.link, 'alive');
+    const masterUp = waitEvent<PeerInfo>(master.daemon.gan.link, 'up');
+    const up = waitEvent<PeerInfo>(backup.daemon.gan.link, 'up');
+    await backup.client.configureRedundancy({
+      role: 'Backup',
+      master: { host: '127.0.0.1', port: master.daemon.gan.listenerViews().plain.port!, enableSsl: false, reconnectPeriod: 50, pingRate: 50 },
+    });
+    const peer = await up;
+    expect(peer.hello.state).toEqual({ activity: 'Active', epoch: 3 });
+    expect(peer.hello.uuid).toBe(master.daemon.identity.node.uuid);
+    expect((await masterUp).hello.state).toEqual({ activity: 'Cold', epoch: 1 });
+    // `connecting` comes before the hello is built (the report taken after it), and before `up`.
+    expect(seen).toEqual(['connecting:0', 'up']);
+    expect(await alive).toBeGreaterThan(0);
+  });
+});

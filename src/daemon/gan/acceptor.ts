@@ -176,7 +176,7 @@ export class Acceptor {
       return refuse('GW_ERR_GAN_PEER_IN_USE', { node, current: `${current.peer.systemName}|${current.peer.uuid}` });
     }
     if (conn.state === 'closed') return; // the peer gave up while the checks ran
-    conn.send(ownHello(h));
+    conn.send(this.link.buildHello(ownHello(h)));
     conn.run();
     state.conn = conn;
     this.setState(state, conn, 'Running', null);

@@ -179,7 +179,8 @@ export class Dialer {
         if (!wasRunning) this.link.reportDialFailure({ error, errno: null, address });
         this.scheduleRedial();
       });
-      conn.send(ownHello(this.host));
+      this.link.reportConnecting(address);
+      conn.send(this.link.buildHello(ownHello(this.host)));
     });
   }
 

@@ -46,7 +46,7 @@ export function codedError(code: ErrorCode, params: ErrorParams): CodedError {
  * or policy: the acceptor and the dialer do, then call `run()`.
  *
  * Events: `hello` (HelloMessage), `message` (GanMessage, app types only, once running),
- * `closed` (LinkClosed).
+ * `frame` (ms time of any valid frame once running), `closed` (LinkClosed).
  */
 export class LinkConnection extends EventEmitter {
   peer: HelloMessage | null = null;
@@ -166,6 +166,7 @@ export class LinkConnection extends EventEmitter {
     const checked = this.options.schemas.validate<GanMessage>(schemaId, parsed);
     if (!checked.ok) return this.violation(`invalid ${type}: ${describeProblems(checked.problems)}`);
     const msg = checked.value;
+    if (this.state === 'running') this.emit('frame', this.lastMessageAt);
     switch (msg.type) {
       case 'hello':
         if (this.peer) return this.violation('a second hello');

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 
-import type { GanMessage } from '../../core/gan/protocol.js';
+import type { GanMessage, HelloMessage } from '../../core/gan/protocol.js';
 import type { CodedError, Edition, Role, TrustDirection } from '../../core/wire.js';
-import type { LinkConnection } from './link-connection.js';
+import { codedError, type LinkConnection } from './link-connection.js';
 import type { MessageTypes } from './message-types.js';
 
 export interface PeerInfo {
@@ -14,6 +14,8 @@ export interface PeerInfo {
   address: string;
   direction: TrustDirection;
   ssl: boolean;
+  /** The peer's whole hello, with the fields its engines added (see `setHelloExtra`). */
+  hello: HelloMessage & Record<string, unknown>;
 }
 
 export interface PeerDown {
@@ -32,28 +34,41 @@ export interface DialFailure {
 }
 
 export interface PeerLinkEvents {
+  /** Backup side: a connection is open and our hello is about to be built and sent. */
+  connecting: [attempt: { address: string }];
   up: [peer: PeerInfo];
   down: [down: PeerDown];
   message: [message: GanMessage, peer: PeerInfo];
+  /** Any frame from the connected peer (pings and pongs included): proof of life. */
+  alive: [at: number];
   dialFailed: [failure: DialFailure];
 }
+
+/** Reserved hello fields: an extra provider cannot override them. */
+const HELLO_FIELDS = new Set(['type', 'protocol', 'uuid', 'systemName', 'edition', 'role', 'version']);
 
 /**
  * The one link to the peer, whichever side dialled: what the redundancy and sync engines use.
  *
- *   link.registerMessageType('redundancy.state', 'gwd:protocol/redundancy-state');
- *   link.on('up', (peer) => ...);                 // handshake done, approved, Running
+ *   schemas.add(REDUNDANCY_MESSAGE_SCHEMA);
+ *   link.registerMessageTypes(['redundancy.state', ...], 'gwd:protocol/redundancy-message');
+ *   link.setHelloExtra(() => ({ state: machine.report() }));  // merged into every hello we send
+ *   link.on('connecting', () => ...);             // backup: our hello is about to go out
+ *   link.on('up', (peer) => ...);                 // handshake done, approved, Running; peer.hello has the extras
  *   link.on('message', (msg, peer) => ...);       // app messages only, already schema-validated
+ *   link.on('alive', (at) => ...);                // any frame, pings included
  *   link.on('down', ({ error, byeReason }) => ...);
- *   link.on('dialFailed', ({ errno }) => ...);    // backup side: a dial did not reach a Running link
+ *   link.on('dialFailed', ({ errno }) => ...);    // backup side: an attempt that never came up
  *   link.send({ type: 'redundancy.state', ... }); // false when not connected
  *
- * Ping, hello, trust and approval are handled below this interface.
+ * Order: a connection's `down` always comes before the next `up`, and no `message` of a connection
+ * is delivered after its `down`. Ping, hello, trust and approval are handled below this interface.
  */
 export class PeerLink extends EventEmitter<PeerLinkEvents> {
   private current: LinkConnection | null = null;
   private info: PeerInfo | null = null;
   private lastPeer: PeerInfo | null = null;
+  private helloExtra: () => Record<string, unknown> = () => ({});
 
   constructor(
     private readonly types: MessageTypes,
@@ -110,6 +125,37 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     this.types.register(type, schemaId);
   }
 
+  /** Several types validated by one schema (a `oneOf` on `type`). */
+  registerMessageTypes(types: readonly string[], schemaId: string): void {
+    for (const t of types) this.types.register(t, schemaId);
+  }
+
+  /**
+   * Fields added to every hello this node sends, computed when it is sent (e.g. the redundancy
+   * state report). The link's own fields cannot be overridden.
+   */
+  setHelloExtra(provider: () => Record<string, unknown>): void {
+    this.helloExtra = provider;
+  }
+
+  /** @internal our hello: the link's fields plus the engines' extras. */
+  buildHello(base: HelloMessage): HelloMessage & Record<string, unknown> {
+    let extra: Record<string, unknown> = {};
+    try {
+      extra = this.helloExtra();
+    } catch (err) {
+      this.onListenerError('helloExtra', err);
+    }
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(extra)) if (!HELLO_FIELDS.has(k)) out[k] = v;
+    return { ...out, ...base };
+  }
+
+  /** @internal the dialer is about to send its hello. */
+  reportConnecting(address: string): void {
+    this.safeEmit('connecting', { address });
+  }
+
   /** Close the link on purpose with a bye; the peer sees `byeReason`. */
   close(reason: string): void {
     this.current?.bye(reason);
@@ -132,8 +178,20 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
 
   /** @internal the network service attaches the connection that passed every check. */
   attach(conn: LinkConnection): void {
-    if (this.current && this.current !== conn) this.current.bye('replaced');
-    const hello = conn.peer!;
+    if (this.current && this.current !== conn) {
+      // The old connection is reported down before the new one is up, and says nothing more.
+      const old = this.current;
+      const oldInfo = this.info!;
+      this.current = null;
+      this.info = null;
+      old.bye('replaced');
+      this.safeEmit('down', {
+        error: codedError('GW_ERR_GAN_CONNECTION_CLOSED', { peer: oldInfo.systemName, detail: 'replaced by a new connection of the same peer' }),
+        byeReason: null,
+        peer: oldInfo,
+      });
+    }
+    const hello = conn.peer! as HelloMessage & Record<string, unknown>;
     const info: PeerInfo = {
       uuid: hello.uuid,
       systemName: hello.systemName,
@@ -143,12 +201,16 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       address: conn.address,
       direction: conn.direction,
       ssl: conn.ssl,
+      hello,
     };
     this.current = conn;
     this.info = info;
     this.lastPeer = info;
     conn.on('message', (msg: GanMessage) => {
       if (this.current === conn) this.safeEmit('message', msg, info);
+    });
+    conn.on('frame', (at: number) => {
+      if (this.current === conn) this.safeEmit('alive', at);
     });
     conn.once('closed', ({ error, byeReason }: { error: CodedError; byeReason: string | null }) => {
       if (this.current !== conn) return;
