@@ -58,7 +58,9 @@ export function proceed(c: Ctx): void {
   const s = c.s;
   const a = s.acquire;
   if (a === null || a.phase !== 'ready') return;
-  if (!a.forced && peerPresent(s)) {
+  // Even a forced activation asks a peer that turned up meanwhile: --force vouches for a peer
+  // that is down, and this one is evidently not.
+  if (peerPresent(s)) {
     a.phase = 'awaitConfirm';
     // One failoverTimeout: a live peer answers in a round trip; a dead one is lost by then anyway.
     a.deadline = c.now + s.settings.failoverTimeout;

@@ -161,6 +161,8 @@ export class RedundancyMachine {
     switch (msg.type) {
       case 'redundancy.state':
         return onStateMessage(c, msg);
+      case 'redundancy.stateQuery':
+        return c.forceStateReport();
       case 'redundancy.standDownRequest':
         return onStandDownRequest(c, msg);
       case 'redundancy.standDownConfirm':

@@ -31,6 +31,11 @@ export interface StateMessage extends StateReport {
   type: 'redundancy.state';
 }
 
+/** "Send me your state": after a silence its old state may be stale, so it does not count until fresh. */
+export interface StateQuery {
+  type: 'redundancy.stateQuery';
+}
+
 /** "Stop being Active (or do not become Active): I want to be Active." */
 export interface StandDownRequest {
   type: 'redundancy.standDownRequest';
@@ -83,6 +88,7 @@ export interface SteppingDown {
 
 export type RedundancyMessage =
   | StateMessage
+  | StateQuery
   | StandDownRequest
   | StandDownConfirm
   | StandDownReject
@@ -120,6 +126,7 @@ export const REDUNDANCY_MESSAGE_SCHEMA = {
   $id: 'gwd/protocol/redundancy-message',
   oneOf: [
     message('redundancy.state', STATE_REPORT_PROPERTIES),
+    message('redundancy.stateQuery', {}),
     message('redundancy.standDownRequest', {
       id,
       reason: { type: 'string', maxLength: 64 },

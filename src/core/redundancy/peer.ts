@@ -27,10 +27,19 @@ export function markLost(c: Ctx, how: PeerLoss): void {
 
 export function heard(c: Ctx): void {
   const p = c.s.peer;
+  // A gap this long is a silence even if no timer saw it: this process may have been the one
+  // frozen (SIGSTOP), and its timers run only now.
+  const gap = p.lastHeard !== null && c.now >= p.lastHeard + c.s.settings.failoverTimeout;
   p.lastHeard = c.now;
   // Silence ends when the peer speaks again on the same link (e.g. after SIGSTOP/SIGCONT). A
   // stepping-down or gone peer only comes back through a new hello.
-  if (p.lost === 'silent') p.lost = null;
+  if (p.lost !== 'silent' && !(p.lost === null && gap)) return;
+  p.lost = null;
+  // What we knew of it predates the silence: it counts as connected again only once a fresh
+  // report arrives, and it gets ours, since it may have given up on us too.
+  p.state = null;
+  c.forceStateReport();
+  c.send({ type: 'redundancy.stateQuery' });
 }
 
 function compatible(c: Ctx, hello: PeerHello): boolean {

@@ -21,16 +21,19 @@ function lossReason(role: 'Master' | 'Backup', how: PeerLoss): ActivityReason {
 }
 
 /**
- * Both Active while connected (a healed partition, a master started with join wait 0): the rules
- * pick one. Automatic recovery: the master; Manual: the Active backup keeps it. Both nodes compute
- * the same winner from the roles and the master's recovery mode, so exactly one yields at once.
+ * Both Active while connected (a healed partition, a master started with join wait 0): one yields
+ * at once. The master always does: under Automatic recovery it then takes control back through
+ * the stand-down handshake (rule 3), under Manual it stays standing by. The backup yields only when
+ * the master's recovery mode is Automatic (rule 5). The backup knows that mode from the master's
+ * reports, which may lag a settings change; because the master never keeps Active on its own
+ * judgement, a stale mode can leave the pair with no Active node for a round trip, never with two.
  */
 function winnerIsSelf(c: Ctx): boolean {
   const s = c.s;
   const peer = s.peer.state;
   if (peer === null) return true;
   const own = s.settings.role;
-  if (own === 'Master' && peer.role === 'Backup') return s.settings.masterRecoveryMode === 'Automatic';
+  if (own === 'Master' && peer.role === 'Backup') return false;
   if (own === 'Backup' && peer.role === 'Master') return peer.recoveryMode === 'Manual';
   // Not a valid pair; still never leave two Active: the later activation (higher epoch) wins.
   if (s.epoch !== peer.epoch) return s.epoch > peer.epoch;
@@ -39,14 +42,16 @@ function winnerIsSelf(c: Ctx): boolean {
 
 function resolveConflict(c: Ctx): void {
   const s = c.s;
-  if (s.activity !== 'Active' || !peerActive(s)) return;
-  if (!winnerIsSelf(c)) {
+  if (s.activity !== 'Active' || !peerPresent(s)) return;
+  const both = peerActive(s);
+  if (both && !winnerIsSelf(c)) {
     c.standDown('peer-active');
     return;
   }
-  // The loser may have activated with an epoch as high as ours; fencing needs ours strictly above.
+  // Fencing: the Active node's epoch must be above any the peer ever activated with (during a
+  // partition, or before a restart it reports now); a tie between two Active nodes is no fence.
   const peerEpoch = s.peer.state?.epoch ?? 0;
-  if (s.epoch <= peerEpoch) c.bumpEpoch(peerEpoch + 1, 'fenced');
+  if (peerEpoch > s.epoch || (both && peerEpoch === s.epoch)) c.bumpEpoch(peerEpoch + 1, 'fenced');
 }
 
 function desire(c: Ctx): Want {

@@ -1,0 +1,323 @@
+/**
+ * A simulated pair for the redundancy machine: two nodes, a fake clock and a link that delivers
+ * each node's `send` decisions to the other after a delay, in order per direction, like one
+ * WebSocket. Timers, hooks, kills, freezes and partitions are events on the same clock, so a whole
+ * scenario runs in microseconds with no sleeps.
+ */
+import { RedundancyMachine } from '../../src/core/redundancy/index.js';
+import type {
+  Decision,
+  MachineEvent,
+  MachineInput,
+  MachineSettings,
+  PersistedRedundancy,
+  RedundancyMessage,
+  Step,
+} from '../../src/core/redundancy/index.js';
+import type { Activity } from '../../src/core/wire.js';
+
+type InputBody = MachineInput extends infer I ? (I extends MachineInput ? Omit<I, 'now'> : never) : never;
+
+export function settings(over: Partial<MachineSettings> = {}): MachineSettings {
+  return {
+    role: 'Master',
+    standbyActivityLevel: 'Cold',
+    joinWaitTime: 30_000,
+    failoverTimeout: 10_000,
+    masterRecoveryMode: 'Automatic',
+    fastFailover: true,
+    master: { host: '10.0.0.5', port: 8060 },
+    hooks: { onActivityChange: null, preActivate: null, timeoutMs: 10_000 },
+    ...over,
+  };
+}
+
+export interface SimNode {
+  name: 'master' | 'backup';
+  uuid: string;
+  settings: MachineSettings;
+  machine: RedundancyMachine | null;
+  persisted: PersistedRedundancy | null;
+  frozen: boolean;
+  /** Inputs that reached a frozen process; handled in order when it is thawed. */
+  backlog: InputBody[];
+  timerToken: number;
+  /** preActivate answer; a function so a test can change its mind over time. */
+  preActivate: () => boolean;
+  hookDelay: number;
+  changes: { t: number; from: Activity; to: Activity; reason: string; epoch: number }[];
+  events: { t: number; event: MachineEvent }[];
+  sent: { t: number; message: RedundancyMessage }[];
+  decisions: { t: number; decision: Decision }[];
+}
+
+interface Conn {
+  id: number;
+  stalled: boolean;
+  held: [RedundancyMessage[], RedundancyMessage[]];
+  last: [number, number];
+}
+
+export class Sim {
+  now = 0;
+  readonly nodes: [SimNode, SimNode];
+  conn: Conn | null = null;
+  /** Network between the hosts is cut: dials time out, nothing is delivered. */
+  cut = false;
+  violations: string[] = [];
+  /** Set to an array to record every input and decision (debugging a failing seed). */
+  trace: string[] | null = null;
+  delay: () => number = () => 5;
+  pingRate = 1000;
+  reconnectPeriod = 1000;
+  private queue: { t: number; seq: number; run: () => void }[] = [];
+  private seq = 0;
+  private connIds = 0;
+  /** Sides that have not yet noticed the last link went down. */
+  private pendingDown = new Map<SimNode, () => void>();
+
+  constructor(master: Partial<MachineSettings> = {}, backup: Partial<MachineSettings> = {}) {
+    const mk = (name: SimNode['name'], uuid: string, s: MachineSettings): SimNode => ({
+      name, uuid, settings: s, machine: null, persisted: null, frozen: false, backlog: [], timerToken: 0,
+      preActivate: () => true, hookDelay: 50, changes: [], events: [], sent: [], decisions: [],
+    });
+    this.nodes = [
+      mk('master', 'm-uuid', settings({ role: 'Master', ...master })),
+      mk('backup', 'b-uuid', settings({ role: 'Backup', ...backup })),
+    ];
+  }
+
+  get master(): SimNode {
+    return this.nodes[0];
+  }
+
+  get backup(): SimNode {
+    return this.nodes[1];
+  }
+
+  peerOf(n: SimNode): SimNode {
+    return n === this.nodes[0] ? this.nodes[1] : this.nodes[0];
+  }
+
+  activity(n: SimNode): Activity | null {
+    return n.machine?.view().activity ?? null;
+  }
+
+  at(t: number, run: () => void): void {
+    this.queue.push({ t: Math.max(t, this.now), seq: this.seq++, run });
+  }
+
+  /** Run every event up to `until` (inclusive), checking the pair invariant after each one. */
+  runUntil(until: number): void {
+    for (;;) {
+      this.queue.sort((a, b) => a.t - b.t || a.seq - b.seq);
+      const next = this.queue[0];
+      if (next === undefined || next.t > until) break;
+      this.queue.shift();
+      this.now = next.t;
+      next.run();
+      this.check();
+    }
+    this.now = until;
+  }
+
+  run(ms: number): void {
+    this.runUntil(this.now + ms);
+  }
+
+  /** Never two Active nodes while both consider themselves connected to each other (rule 3). */
+  private check(): void {
+    const [a, b] = this.nodes;
+    const va = a.machine?.view();
+    const vb = b.machine?.view();
+    if (!va || !vb || !va.peer?.connected || !vb.peer?.connected) return;
+    if (va.activity === 'Active' && vb.activity === 'Active') {
+      this.violations.push(`t=${this.now}: both Active while connected (epochs ${va.epoch}/${vb.epoch})`);
+    }
+  }
+
+  input(n: SimNode, body: InputBody): Step | null {
+    if (n.machine === null) return null;
+    if (n.frozen) {
+      n.backlog.push(body);
+      return null;
+    }
+    const step = n.machine.handle({ ...body, now: this.now } as MachineInput);
+    if (this.trace !== null && body.type !== 'peerAlive') {
+      this.trace.push(`${this.now} ${n.name} <- ${JSON.stringify(body)}`);
+      for (const d of step.decisions) this.trace.push(`${this.now} ${n.name} -> ${JSON.stringify(d).slice(0, 200)}`);
+    }
+    this.apply(n, step);
+    return step;
+  }
+
+  private apply(n: SimNode, step: Step): void {
+    for (const d of step.decisions) {
+      n.decisions.push({ t: this.now, decision: d });
+      if (d.type === 'setActivity') n.changes.push({ t: this.now, from: d.from, to: d.to, reason: d.reason, epoch: d.epoch });
+      else if (d.type === 'emit') n.events.push({ t: this.now, event: d.event });
+      else if (d.type === 'persist') n.persisted = structuredClone(d.persisted);
+      else if (d.type === 'send') this.send(n, d.message);
+      else if (d.type === 'runPreActivate') {
+        const machine = n.machine;
+        this.at(this.now + n.hookDelay, () => {
+          if (n.machine === machine) this.input(n, { type: 'preActivateResult', id: d.id, ok: n.preActivate() });
+        });
+      }
+    }
+    const token = ++n.timerToken;
+    if (step.nextDeadline !== null) {
+      this.at(step.nextDeadline, () => {
+        if (n.timerToken === token) this.input(n, { type: 'tick' });
+      });
+    }
+  }
+
+  private send(from: SimNode, message: RedundancyMessage): void {
+    from.sent.push({ t: this.now, message });
+    const conn = this.conn;
+    if (conn === null) return;
+    const dir = from === this.nodes[0] ? 0 : 1;
+    if (conn.stalled) {
+      conn.held[dir].push(message);
+      return;
+    }
+    this.deliver(conn, dir, message);
+  }
+
+  private deliver(conn: Conn, dir: 0 | 1, message: RedundancyMessage): void {
+    const t = Math.max(this.now + this.delay(), conn.last[dir]);
+    conn.last[dir] = t;
+    const to = this.nodes[dir === 0 ? 1 : 0];
+    this.at(t, () => {
+      if (this.conn === conn) this.input(to, { type: 'peerMessage', message });
+    });
+  }
+
+  start(n: SimNode): void {
+    n.machine = new RedundancyMachine({ nodeId: n.uuid, settings: n.settings, persisted: n.persisted });
+    n.frozen = false;
+    n.backlog = [];
+    this.input(n, { type: 'started' });
+  }
+
+  /** Both hellos cross: each side learns the other's state as it was when the link came up. */
+  connect(): void {
+    const [a, b] = this.nodes;
+    if (this.conn !== null || this.cut || !a.machine || !b.machine || a.frozen || b.frozen) return;
+    // One connection per pair: a side still holding the dead one learns of it before the new one.
+    for (const notify of [...this.pendingDown.values()]) notify();
+    const conn: Conn = { id: ++this.connIds, stalled: false, held: [[], []], last: [0, 0] };
+    this.conn = conn;
+    const ra = a.machine.report();
+    const rb = b.machine.report();
+    this.input(a, { type: 'peerConnected', peer: { uuid: b.uuid, state: rb } });
+    this.input(b, { type: 'peerConnected', peer: { uuid: a.uuid, state: ra } });
+    const beat = (): void => {
+      if (this.conn !== conn) return;
+      if (!conn.stalled) {
+        if (!a.frozen) this.input(b, { type: 'peerAlive' });
+        if (!b.frozen) this.input(a, { type: 'peerAlive' });
+      }
+      this.at(this.now + this.pingRate, beat);
+    };
+    this.at(this.now + this.pingRate, beat);
+  }
+
+  /** The link drops; each live side sees it after `lag` ms with the given reason. */
+  disconnect(reason: 'closed' | 'timeout' | 'bye' = 'closed', lag = 1): void {
+    if (this.conn === null) return;
+    this.conn = null;
+    for (const n of this.nodes) {
+      const machine = n.machine;
+      const notify = (): void => {
+        if (this.pendingDown.get(n) !== notify) return;
+        this.pendingDown.delete(n);
+        if (n.machine === machine) this.input(n, { type: 'peerDisconnected', reason });
+      };
+      this.pendingDown.set(n, notify);
+      this.at(this.now + lag, notify);
+    }
+  }
+
+  /** Silence without a close (a frozen peer, a black-holed route): messages wait in buffers. */
+  stall(): void {
+    if (this.conn) this.conn.stalled = true;
+  }
+
+  unstall(): void {
+    const conn = this.conn;
+    if (conn === null || !conn.stalled) return;
+    conn.stalled = false;
+    for (const dir of [0, 1] as const) {
+      for (const m of conn.held[dir].splice(0)) this.deliver(conn, dir, m);
+    }
+  }
+
+  /** kill -9: the socket closes at once; the port is closed, so redials are refused. */
+  kill(n: SimNode): void {
+    n.machine = null;
+    n.frozen = false;
+    const peer = this.peerOf(n);
+    if (this.conn !== null) {
+      this.conn = null;
+      const machine = peer.machine;
+      this.at(this.now + 1, () => {
+        if (peer.machine === machine) this.input(peer, { type: 'peerDisconnected', reason: 'closed' });
+      });
+    }
+    // Only the backup dials; it learns from the refused redial that the master's process is gone.
+    if (n === this.master) {
+      const machine = peer.machine;
+      this.at(this.now + this.reconnectPeriod, () => {
+        if (peer.machine === machine && this.master.machine === null && !this.cut) this.input(peer, { type: 'redialRefused' });
+      });
+    }
+  }
+
+  /** Clean stop: the node tells its peer, then the link closes with a bye. */
+  stop(n: SimNode): void {
+    this.input(n, { type: 'stopRequested' });
+    // A graceful close flushes what was sent first (stepping-down included), then says bye.
+    const conn = this.conn;
+    const flushed = conn === null ? this.now : Math.max(this.now, ...conn.last);
+    const machine = n.machine;
+    this.at(flushed + 1, () => {
+      if (n.machine !== machine) return;
+      n.machine = null;
+      if (this.conn === conn) this.disconnect('bye', 1);
+    });
+  }
+
+  freeze(n: SimNode): void {
+    n.frozen = true;
+    this.stall();
+  }
+
+  /** SIGCONT: the process catches up on its backlog; `timersFirst` picks which it sees first. */
+  thaw(n: SimNode, timersFirst = true): void {
+    n.frozen = false;
+    const backlog = n.backlog.splice(0).filter((b) => b.type !== 'tick');
+    if (timersFirst) this.input(n, { type: 'tick' });
+    for (const body of backlog) this.input(n, body);
+    if (!timersFirst) this.input(n, { type: 'tick' });
+    this.unstall();
+  }
+
+  /** The backup keeps dialling the master every reconnectPeriod, as the daemon's dialer does. */
+  autoDial(): void {
+    const dial = (): void => {
+      this.connect();
+      this.at(this.now + this.reconnectPeriod, dial);
+    };
+    this.at(this.now, dial);
+  }
+
+  changesOf(n: SimNode): string[] {
+    return n.changes.map((c) => `${c.from}->${c.to}:${c.reason}`);
+  }
+
+  eventsOf(n: SimNode, type: MachineEvent['type']): MachineEvent[] {
+    return n.events.filter((e) => e.event.type === type).map((e) => e.event);
+  }
+}
