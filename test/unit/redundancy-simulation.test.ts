@@ -25,7 +25,8 @@ export function scenario(seed: number, trace = false): { sim: Sim; log: string[]
     { ...common, masterRecoveryMode: pick(['Automatic', 'Manual'] as const), hooks: { onActivityChange: null, preActivate: 'pre', timeoutMs: 200 } },
     { ...common, standbyActivityLevel: pick(['Cold', 'Warm'] as const), hooks: { onActivityChange: null, preActivate: 'pre', timeoutMs: 200 } },
   );
-  const maxDelay = pick([1, 20, 80]);
+  const maxDelay = pick([1, 20, 80, 400]);
+  for (const n of sim.nodes) n.hookDelay = pick([10, 50, 300]);
   sim.delay = () => 1 + Math.floor(rnd() * maxDelay);
   const vetoRate = pick([0, 0, 0.2]);
   for (const n of sim.nodes) n.preActivate = () => rnd() >= vetoRate;

@@ -151,12 +151,15 @@ export function onStandDownRequest(c: Ctx, msg: StandDownRequest): void {
   s.promise = { id: msg.id, until: c.now + 2 * s.settings.failoverTimeout };
   // A handover an operator asked for sticks: no automatic recovery undoes it while the pair is up.
   if (msg.operator) s.holdOff = true;
-  const confirm: StandDownConfirm = { type: 'redundancy.standDownConfirm', id: msg.id, epoch: s.epoch };
+  const confirm: StandDownConfirm = { type: 'redundancy.standDownConfirm', id: msg.id, epoch: s.epoch, activity: s.activity };
   c.send(confirm);
 }
 
 export function onStandDownConfirm(c: Ctx, msg: StandDownConfirm): void {
-  const a = c.s.acquire;
+  const s = c.s;
+  // The channel is ordered: whatever the peer reported before confirming is superseded by this.
+  if (s.peer.state !== null) s.peer.state = { ...s.peer.state, activity: msg.activity, epoch: msg.epoch };
+  const a = s.acquire;
   if (a === null || a.id !== msg.id || a.phase !== 'awaitConfirm') return; // late: we gave up already
   activate(c, msg.epoch);
 }

@@ -54,6 +54,8 @@ export interface StandDownConfirm {
   type: 'redundancy.standDownConfirm';
   id: string;
   epoch: number;
+  /** The confirmer's activity now (never Active): supersedes any report of it sent before. */
+  activity: Activity;
 }
 
 export interface StandDownReject {
@@ -134,7 +136,7 @@ export const REDUNDANCY_MESSAGE_SCHEMA = {
       operator: { type: 'boolean' },
       failoverIds: ids,
     }),
-    message('redundancy.standDownConfirm', { id, epoch }),
+    message('redundancy.standDownConfirm', { id, epoch, activity: { enum: ['Warm', 'Cold'] } }),
     message('redundancy.standDownReject', { id, reason: { enum: ['contended', 'stopping', 'not-redundant'] } }),
     message('redundancy.standDownCancel', { id }),
     message('redundancy.failoverRequest', { id }),
