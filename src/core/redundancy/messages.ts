@@ -125,7 +125,7 @@ export const STATE_REPORT_PROPERTIES = {
 
 /** JSON Schema (draft 2020-12 / ajv) of one redundancy message; `type` discriminates. */
 export const REDUNDANCY_MESSAGE_SCHEMA = {
-  $id: 'gwd/protocol/redundancy-message',
+  $id: 'gwd:protocol/redundancy-message',
   oneOf: [
     message('redundancy.state', STATE_REPORT_PROPERTIES),
     message('redundancy.stateQuery', {}),
@@ -150,7 +150,7 @@ export const REDUNDANCY_MESSAGE_SCHEMA = {
 
 /** Schema of the StateReport the link carries in its hello (e.g. as `hello.redundancy`). */
 export const STATE_REPORT_SCHEMA = {
-  $id: 'gwd/protocol/redundancy-state-report',
+  $id: 'gwd:protocol/redundancy-state-report',
   type: 'object',
   additionalProperties: false,
   required: Object.keys(STATE_REPORT_PROPERTIES),
