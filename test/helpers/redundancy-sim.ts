@@ -15,22 +15,9 @@ import type {
   Step,
 } from '../../src/core/redundancy/index.js';
 import type { Activity } from '../../src/core/wire.js';
+import { settings, type InputBody } from './redundancy-fixtures.js';
 
-type InputBody = MachineInput extends infer I ? (I extends MachineInput ? Omit<I, 'now'> : never) : never;
-
-export function settings(over: Partial<MachineSettings> = {}): MachineSettings {
-  return {
-    role: 'Master',
-    standbyActivityLevel: 'Cold',
-    joinWaitTime: 30_000,
-    failoverTimeout: 10_000,
-    masterRecoveryMode: 'Automatic',
-    fastFailover: true,
-    master: { host: '10.0.0.5', port: 8060 },
-    hooks: { onActivityChange: null, preActivate: null, timeoutMs: 10_000 },
-    ...over,
-  };
-}
+export { settings } from './redundancy-fixtures.js';
 
 export interface SimNode {
   name: 'master' | 'backup';
@@ -87,21 +74,10 @@ export class Sim {
     ];
   }
 
-  get master(): SimNode {
-    return this.nodes[0];
-  }
-
-  get backup(): SimNode {
-    return this.nodes[1];
-  }
-
-  peerOf(n: SimNode): SimNode {
-    return n === this.nodes[0] ? this.nodes[1] : this.nodes[0];
-  }
-
-  activity(n: SimNode): Activity | null {
-    return n.machine?.view().activity ?? null;
-  }
+  get master(): SimNode { return this.nodes[0]; } // prettier-ignore
+  get backup(): SimNode { return this.nodes[1]; } // prettier-ignore
+  peerOf(n: SimNode): SimNode { return n === this.nodes[0] ? this.nodes[1] : this.nodes[0]; } // prettier-ignore
+  activity(n: SimNode): Activity | null { return n.machine?.view().activity ?? null; } // prettier-ignore
 
   at(t: number, run: () => void): void {
     this.queue.push({ t: Math.max(t, this.now), seq: this.seq++, run });

@@ -12,9 +12,7 @@ import type {
   StateReport,
   Step,
 } from '../../src/core/redundancy/index.js';
-import { settings } from './redundancy-sim.js';
-
-type InputBody = MachineInput extends infer I ? (I extends MachineInput ? Omit<I, 'now'> : never) : never;
+import { settings, type InputBody } from './redundancy-fixtures.js';
 
 export class Solo {
   now = 0;

@@ -58,7 +58,7 @@ describe('redundancy epoch and hooks (rules 8 and 9)', () => {
       env: { GWD_ROLE: 'Master', GWD_ACTIVITY: 'Active', GWD_PREVIOUS_ACTIVITY: 'Cold', GWD_REASON: 'startup-alone', GWD_EPOCH: '1' },
     });
     expect(m.activity).toBe('Cold'); // nothing happens before preActivate said yes
-    m.feed({ type: 'preActivateResult', id: pre!.type === 'runPreActivate' ? pre.id : '', ok: true });
+    m.feed({ type: 'preActivateResult', id: pre?.type === 'runPreActivate' ? pre.id : '', ok: true });
     m.feed({ type: 'stopRequested' });
     const hooks = m.decisions.filter((d) => d.type === 'runHook');
     expect(hooks).toEqual([

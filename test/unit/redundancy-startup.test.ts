@@ -123,4 +123,21 @@ describe('redundancy startup (rules 1, 2, 4, 6)', () => {
     expect(again.changes()).toEqual(['Cold->Active:startup-alone']);
     expect(again.m.view().epoch).toBe(3);
   });
+
+  it('settings apply live: the standby level follows, and an Active Independent node turned Backup stands by until it meets its master', () => {
+    const n = new Solo({ role: 'Independent' });
+    n.feed({ type: 'started' });
+    const backup = { ...n.m.state.settings, role: 'Backup' as const, standbyActivityLevel: 'Warm' as const, joinWaitTime: 1000 };
+    n.feed({ type: 'settingsChanged', settings: backup });
+    expect(n.events('role.changed')).toEqual([{ from: 'Independent', to: 'Backup' }]);
+    n.advance(60_000);
+    expect(n.changes()).toEqual(['Cold->Active:independent', 'Active->Warm:role-changed']);
+    n.feed({ type: 'settingsChanged', settings: { ...backup, standbyActivityLevel: 'Cold' } });
+    expect(n.changes().at(-1)).toBe('Warm->Cold:settings-changed');
+    // A stopping node refuses commands and decides nothing more.
+    n.feed({ type: 'stopRequested' });
+    expect(n.feed({ type: 'failoverRequested', force: true }).error?.code).toBe('GW_ERR_API_SHUTTING_DOWN');
+    n.advance(60_000);
+    expect(n.activity).toBe('Cold');
+  });
 });

@@ -106,7 +106,8 @@ export class RedundancyMachine {
     this.lastNow = now;
     const c = new Ctx(this.s, now);
     let step: Pick<Step, 'error' | 'failoverId'> = { error: null, failoverId: null };
-    if (this.s.phase !== 'stopping' || input.type === 'tick') step = this.dispatch(c, input);
+    // A stopping node listens to nothing more, but a command still gets its answer (refused).
+    if (this.s.phase !== 'stopping' || input.type === 'failoverRequested') step = this.dispatch(c, input);
     reconcile(c);
     c.flushState();
     return { decisions: c.out, nextDeadline: nextDeadline(c), ...step };

@@ -107,7 +107,8 @@ export interface Step {
   decisions: Decision[];
   /** Call `tick` at this time (or later); null: no timer needed. Replaces any earlier deadline. */
   nextDeadline: number | null;
-  /** Set when a command (failoverRequested) is refused; the decisions are then empty. */
+  /** Set when a command (failoverRequested) is refused; it then changed nothing (a deadline that
+   * fell due at the same time may still have produced decisions: apply them as usual). */
   error: CommandError | null;
   /** Set when failoverRequested was accepted. */
   failoverId: string | null;
