@@ -2,8 +2,17 @@
 // teardown cost gwctl ~130 ms on every call (measured: 180 ms against 50 ms for `node -e 0`), while
 // node:http uses the parser built into node. A CLI that scripts call in loops must start fast.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { userInfo } from 'node:os';
 
 import { GwError, isErrorBody, type ErrorCode, type ErrorParams } from '../core/errors.js';
+import type { Collection, VersionName, VersionQuery } from '../core/config-model.js';
+import type {
+  ConfigCheckResponse,
+  ConfigListResponse,
+  ConfigRescanResponse,
+  ConfigResourceResponse,
+  ConfigWriteResponse,
+} from '../core/config-wire.js';
 import type { EventRecord, NodeCert, NodeInfo, StatusResponse } from '../core/wire.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -88,10 +97,52 @@ export class GwClient {
     return this.request('GET', '/v0/node/cert');
   }
 
+  configList(): Promise<ConfigListResponse> {
+    return this.request('GET', '/v0/config/resources');
+  }
+
+  configGet(address: string, version: VersionQuery = 'effective', collection?: Collection): Promise<ConfigResourceResponse> {
+    const q = new URLSearchParams({ version });
+    if (collection) q.set('collection', collection);
+    return this.request('GET', `/v0/config/resources/${addressPath(address)}?${q.toString()}`);
+  }
+
+  configSet(
+    address: string,
+    content: unknown,
+    opts: { version?: VersionName; collection?: Collection } = {},
+  ): Promise<ConfigWriteResponse> {
+    return this.request('PUT', `/v0/config/resources/${addressPath(address)}`, {
+      content,
+      version: opts.version ?? 'primary',
+      collection: opts.collection ?? 'core',
+    });
+  }
+
+  configDelete(address: string, collection: Collection = 'core'): Promise<ConfigWriteResponse> {
+    return this.request('DELETE', `/v0/config/resources/${addressPath(address)}?collection=${collection}`);
+  }
+
+  configBackupAdd(address: string, content?: unknown, collection: Collection = 'core'): Promise<ConfigWriteResponse> {
+    return this.request('POST', `/v0/config/backup/${addressPath(address)}`, content === undefined ? { collection } : { content, collection });
+  }
+
+  configBackupRemove(address: string, collection: Collection = 'core'): Promise<ConfigWriteResponse> {
+    return this.request('DELETE', `/v0/config/backup/${addressPath(address)}?collection=${collection}`);
+  }
+
+  configCheck(): Promise<ConfigCheckResponse> {
+    return this.request('GET', '/v0/config/check');
+  }
+
+  configRescan(): Promise<ConfigRescanResponse> {
+    return this.request('POST', '/v0/config/rescan');
+  }
+
   private send(method: Method, path: string, body: unknown, contentType: string, signal?: AbortSignal): Promise<IncomingMessage> {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     return new Promise((resolve, reject) => {
-      const headers: Record<string, string | number> = {};
+      const headers: Record<string, string | number> = { 'x-gwd-actor': ACTOR };
       if (payload !== undefined) {
         headers['content-type'] = contentType;
         headers['content-length'] = Buffer.byteLength(payload);
@@ -119,6 +170,28 @@ export class GwClient {
     if (isErrorBody(parsed)) return GwError.fromBody(parsed);
     return clientError('GW_ERR_CLI_BAD_RESPONSE', { path, detail: `HTTP ${statusCode}` });
   }
+}
+
+/** Who is asking, recorded by the daemon as the author of configuration changes. */
+const ACTOR = ((): string => {
+  try {
+    return `gwctl:${userInfo().username}`;
+  } catch {
+    return 'gwctl';
+  }
+})();
+
+/** Each segment percent-encoded: names may hold spaces; the slash between type and name stays. */
+function addressPath(address: string): string {
+  const slash = address.indexOf('/');
+  const type = slash < 0 ? address : address.slice(0, slash);
+  const name = slash < 0 ? null : address.slice(slash + 1);
+  // An empty part would not reach the config routes at all: say what an address looks like instead.
+  if (type === '' || name === '') {
+    throw new GwError('GW_ERR_CONFIG_BAD_ADDRESS', { address, detail: 'use <type>/<name>, or <type> for a singleton' });
+  }
+  // The name is one segment even if it holds a slash, so the daemon can refuse it by name.
+  return name === null ? encodeURIComponent(type) : `${encodeURIComponent(type)}/${encodeURIComponent(name)}`;
 }
 
 async function readAll(res: IncomingMessage): Promise<string> {

@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { GwError } from '../core/errors.js';
 import { PRODUCT_VERSION } from '../core/version.js';
 import { registerCompletionCommand } from './commands/completion.js';
+import { registerConfigCommands } from './commands/config.js';
 import { registerEventsCommand } from './commands/events.js';
 import { registerNodeCommands } from './commands/node.js';
 import { registerStatusCommand } from './commands/status.js';
@@ -24,7 +25,10 @@ export function buildProgram(io: Io, contexts: CommandContext[], colors: Colors 
   const program = new Command('gwctl');
   program
     .description('Control a gwd gateway redundancy daemon over its local socket.')
-    .version(PRODUCT_VERSION, '-V, --version')
+    // Only -V is registered: commander matches a root option anywhere on the line, and
+    // `config get --version backup` needs --version for itself. A leading --version still works
+    // (see rootVersionFlag).
+    .version(PRODUCT_VERSION, '-V', 'output the version number (also --version before any command)')
     .addOption(new Option('--socket <path>', 'gwd API socket (env GWD_SOCKET, else $GWD_DATA_DIR/gwd.sock, else ./gwd-data/gwd.sock)'))
     .option('--json', 'print exactly the API object as JSON')
     .option('--no-color', 'no colour in human output')
@@ -53,6 +57,7 @@ export function buildProgram(io: Io, contexts: CommandContext[], colors: Colors 
   registerNodeCommands(program, context);
   registerEventsCommand(program, context);
   registerWaitCommand(program, context);
+  registerConfigCommands(program, context);
   registerCompletionCommand(program, context);
 
   // Every sub-command reports usage errors the same way as the root.
@@ -72,13 +77,31 @@ export async function run(argv: string[], io: Io): Promise<ExitCode> {
   const contexts: CommandContext[] = [];
   const program = buildProgram(io, contexts, await loadColors(io, argv));
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync(rootVersionFlag(argv), { from: 'user' });
     return EXIT.OK;
   } catch (err) {
     return reportError(err, io, contexts.at(-1));
   } finally {
     await Promise.all(contexts.map((c) => c.close()));
   }
+}
+
+/** `gwctl --version` (before any command) is `gwctl -V`; after a command it is that command's own. */
+export function rootVersionFlag(argv: readonly string[]): string[] {
+  const out = [...argv];
+  for (let i = 0; i < out.length; i++) {
+    const arg = out[i]!;
+    if (arg === '--version') {
+      out[i] = '-V';
+      break;
+    }
+    if (arg === '--socket') {
+      i++; // its value
+      continue;
+    }
+    if (!arg.startsWith('-')) break; // the command: from here on, options are its own
+  }
+  return out;
 }
 
 function reportError(err: unknown, io: Io, ctx: CommandContext | undefined): ExitCode {

@@ -15,6 +15,7 @@ export const ERROR_CATALOGUE = {
   GW_ERR_API_NOT_FOUND: { statusCode: 404, message: 'no route for {method} {path}; see docs/api.md for the routes' },
   GW_ERR_API_METHOD_NOT_ALLOWED: { statusCode: 405, message: '{method} is not allowed on {path}; allowed: {allowed}' },
   GW_ERR_API_BODY_TOO_LARGE: { statusCode: 413, message: 'request body exceeds the limit of {limit} bytes' },
+  GW_ERR_API_MALFORMED_REQUEST: { statusCode: 400, message: 'the request is not valid HTTP/1.1 ({detail})' },
   GW_ERR_API_MALFORMED_JSON: { statusCode: 400, message: 'request body is not valid JSON: {detail}' },
   GW_ERR_API_INVALID_BODY: { statusCode: 400, message: 'request body is invalid: {detail}' },
   GW_ERR_API_BAD_PATH: { statusCode: 400, message: 'request path {path} is not valid: {detail}' },
@@ -47,6 +48,38 @@ export const ERROR_CATALOGUE = {
   },
 
   // Configuration store (config.json, backupConfig.json, resolution): GW_ERR_CONFIG_*
+  GW_ERR_CONFIG_INVALID: {
+    statusCode: 400,
+    message: '{resource} ({version}) is invalid: {detail}; every failing field is listed in details.problems',
+  },
+  GW_ERR_CONFIG_UNKNOWN_TYPE: {
+    statusCode: 400,
+    message: 'unknown resource type "{type}"; known types: {known}',
+  },
+  GW_ERR_CONFIG_NOT_FOUND: {
+    statusCode: 404,
+    message: '{resource} has no {what}; gwctl config list shows what exists',
+  },
+  GW_ERR_CONFIG_READ_ONLY: {
+    statusCode: 409,
+    message: 'shared configuration is read-only on a backup node, {resource} was not changed; edit it on the master at {master}, or use --local for a setting of this node only',
+  },
+  GW_ERR_CONFIG_BAD_ADDRESS: {
+    statusCode: 400,
+    message: 'resource address "{address}" is not valid: {detail}',
+  },
+  GW_ERR_CONFIG_EXISTS: {
+    statusCode: 409,
+    message: '{resource} already has a {what}; change it with gwctl config set {resource} --version backup --file F.json',
+  },
+  GW_ERR_CONFIG_FILE_INVALID: {
+    statusCode: 409,
+    message: '{resource} was not changed: its file {file} is invalid on disk ({detail}); fix the file and run gwctl config rescan, or remove it',
+  },
+  GW_ERR_CONFIG_REQUIRED: {
+    statusCode: 409,
+    message: '{resource} is required in the shared configuration and cannot be deleted; change it with gwctl config set {resource} --file F.json',
+  },
 
   // Gateway Network (listeners, trust stores, connections): GW_ERR_GAN_*
 

@@ -3,6 +3,8 @@
  * Field names are part of the contract in DESIGN.md section 8: add fields, never rename them.
  */
 
+import type { ConfigStatusSummary } from './config-wire.js';
+
 export type Role = 'Independent' | 'Master' | 'Backup';
 export type Activity = 'Active' | 'Warm' | 'Cold';
 export type Edition = 'standard' | 'edge';
@@ -63,6 +65,8 @@ export interface StatusResponse {
   node: NodeInfo;
   redundancy: RedundancySummary;
   daemon: DaemonSummary;
+  /** Configuration store: its revision and every file that failed to load. */
+  config: ConfigStatusSummary;
 }
 
 export interface EventRecord<T = Record<string, unknown>> {

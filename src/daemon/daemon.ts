@@ -3,10 +3,13 @@ import { promises as fsp } from 'node:fs';
 import { PRODUCT_VERSION } from '../core/version.js';
 import { ApiServer } from './api/server.js';
 import { Router } from './api/router.js';
+import { registerConfigRoutes } from './api/routes/config.js';
 import { registerEventRoutes } from './api/routes/events.js';
 import { registerMetricsRoutes } from './api/routes/metrics.js';
 import { registerStatusRoutes } from './api/routes/status.js';
-import { seedAndReadSystemName } from './config/system-name.js';
+import { ConfigStore } from './config/config-store.js';
+import { effectiveSystemName, seedSystemName } from './config/system-name.js';
+import { loadResourceTypes } from './config/type-registry.js';
 import { DataDir } from './data-dir.js';
 import { EventLog } from './events/event-log.js';
 import { loadOrCreateIdentity, type Identity } from './identity/identity.js';
@@ -29,8 +32,9 @@ export class Daemon {
   readonly router = new Router();
   readonly startedAt = new Date();
   identity!: Identity;
-  systemName!: string;
   events!: EventLog;
+  /** The configuration store (config/resources, var/config-journal.ndjson). */
+  config!: ConfigStore;
   api!: ApiServer;
   metrics!: Metrics;
   redundancy!: RedundancySettings;
@@ -44,6 +48,16 @@ export class Daemon {
   ) {
     this.dataDir = new DataDir(options.dataDir);
     this.schemas = new SchemaRegistry();
+  }
+
+  /**
+   * The system name in effect: the effective gateway-settings of the store, read each time so that a
+   * `config set gateway-settings` (or a sync) shows at once. `--system-name` only while the resource
+   * is missing or invalid.
+   */
+  get systemName(): string {
+    const role = this.redundancy?.role ?? 'Independent';
+    return (this.config && effectiveSystemName(this.config, role)) ?? this.options.systemName;
   }
 
   static async start(options: DaemonOptions, logger: Logger): Promise<Daemon> {
@@ -66,7 +80,27 @@ export class Daemon {
       edition: options.edition,
       systemName: options.systemName,
     });
-    this.systemName = await seedAndReadSystemName(dataDir, options.systemName);
+    // Events first: changes found by the store's startup scan are announced like any other.
+    this.events = await EventLog.open({ file: dataDir.eventLogFile });
+    this.config = (
+      await ConfigStore.open({
+        resourcesDir: dataDir.resourcesDir,
+        varDir: dataDir.varDir,
+        schemas: this.schemas,
+        types: loadResourceTypes(this.schemas),
+        logger,
+        onChange: (e) =>
+          this.events.emit('config.changed', {
+            resource: e.address,
+            version: e.version,
+            revision: e.revision,
+            actor: e.actor,
+            collection: e.collection,
+            op: e.op,
+          }),
+      })
+    ).store;
+    await seedSystemName(this.config, options.systemName);
     this.redundancy = (
       await loadSettingsFile<RedundancySettings>(dataDir.redundancyFile, 'gwd:settings/redundancy', this.schemas, () => ({}))
     ).value;
@@ -79,8 +113,6 @@ export class Daemon {
       )
     ).value;
 
-    this.events = await EventLog.open({ file: dataDir.eventLogFile });
-
     this.metrics = new Metrics({
       status: () => buildStatus(this),
       msSinceLastPeerMessage: () => null,
@@ -91,6 +123,7 @@ export class Daemon {
     registerStatusRoutes(this.router, this);
     registerEventRoutes(this.router, this);
     registerMetricsRoutes(this.router, this.metrics);
+    registerConfigRoutes(this.router, this);
 
     this.api = new ApiServer({
       socketPath: options.socketPath,
@@ -136,6 +169,7 @@ export class Daemon {
     this.logger.info({ reason }, 'gwd stopping');
     if (this.events) this.events.emit('daemon.stopping', { reason });
     if (this.api) await this.api.close();
+    if (this.config) await this.config.close();
     if (this.events) await this.events.close();
     this.logger.info({ reason }, 'gwd stopped');
   }

@@ -64,7 +64,7 @@ export class Metrics {
       else g.set(Math.max(0, role === 'Backup' ? peerRevision - revision : revision - peerRevision));
     });
     gauge('gwd_config_revision', 'Revision of this node\'s configuration store', [], (g) =>
-      g.set(source.status().redundancy.sync.revision),
+      g.set(source.status().config.revision),
     );
     gauge('gwd_pending_approvals', 'Certificates and connections waiting for approval', [], (g) => g.set(source.pendingApprovals()));
     this.failovers = new Counter({

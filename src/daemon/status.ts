@@ -35,5 +35,6 @@ export function buildStatus(d: Daemon): StatusResponse {
       dataDir: d.dataDir.root,
       socket: d.options.socketPath,
     },
+    config: { revision: d.config.revision, invalid: d.config.problems },
   };
 }

@@ -15,7 +15,12 @@ export function rawRequest(
   options: { headers?: Record<string, string>; body?: string | Buffer } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, method, path, headers: options.headers, agent: false }, (res) => {
+    const headers = { ...options.headers };
+    // node's client sends a body on GET/OPTIONS/DELETE unframed unless told its length.
+    if (options.body !== undefined && headers['transfer-encoding'] === undefined) {
+      headers['content-length'] = String(Buffer.byteLength(options.body));
+    }
+    const req = request({ socketPath, method, path, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

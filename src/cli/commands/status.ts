@@ -30,6 +30,10 @@ export function formatStatus(s: StatusResponse, ctx: CommandContext): string {
     r.sync.state === 'NotApplicable'
       ? r.sync.state
       : `${r.sync.state} (revision ${r.sync.revision}, peer ${r.sync.peerRevision ?? '-'})`;
+  // Older daemons have no config field: show nothing rather than fail.
+  const config = s.config
+    ? `revision ${s.config.revision}${s.config.invalid.length > 0 ? `, ${c.red(`${s.config.invalid.length} invalid file(s)`)}: gwctl config check` : ''}`
+    : null;
   return keyValues([
     ['System name', s.node.systemName],
     ['Node', s.node.uuid],
@@ -41,6 +45,7 @@ export function formatStatus(s: StatusResponse, ctx: CommandContext): string {
     ['Since', r.since],
     ['Peer', peer],
     ['Sync', sync],
+    ['Config', config],
     ['Certificate', `sha256 ${s.node.certFingerprint}`],
     ['Socket', s.daemon.socket],
   ]);

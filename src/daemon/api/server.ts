@@ -54,9 +54,20 @@ export class ApiServer {
     await fsp.mkdir(path.dirname(socketPath), { recursive: true });
     await clearStaleSocket(socketPath);
     const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => void this.handle(req, res));
-    server.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      else socket.destroy();
+    // Bytes that are not HTTP/1.1 (an unknown method, a broken header) never reach a handler; they
+    // still get the coded body, then the connection is closed.
+    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const body = JSON.stringify(
+        new GwError('GW_ERR_API_MALFORMED_REQUEST', { detail: err.code ?? err.message }).toBody(),
+      );
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
     });
     // The umask covers the moment between bind() and chmod(): nobody else may connect in between.
     const previousUmask = process.umask(0o177);
@@ -114,6 +125,8 @@ export class ApiServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
+    // A body on GET/OPTIONS/... is never read: discard it so it cannot be taken for the next request.
+    if (!METHODS_WITH_BODY.has(method)) req.resume();
     let pathname = '/';
     try {
       if (this.closing) throw new GwError('GW_ERR_API_SHUTTING_DOWN');
@@ -123,7 +136,7 @@ export class ApiServer {
           throw new GwError('GW_ERR_API_ORIGIN_REFUSED', { header: header === 'origin' ? 'Origin' : 'Referer' });
         }
       }
-      const url = new URL(req.url ?? '/', 'http://gwd.local');
+      const url = parseRequestUrl(req.url ?? '/');
       pathname = url.pathname;
       const match = this.options.router.match(method, pathname);
       if (match.kind === 'none') throw new GwError('GW_ERR_API_NOT_FOUND', { method, path: pathname });
@@ -198,6 +211,18 @@ export function sendJson(res: ServerResponse, statusCode: number, body: unknown)
     'Cache-Control': 'no-store',
   });
   res.end(text);
+}
+
+function parseRequestUrl(raw: string): URL {
+  // `//host/...` would be read as an authority; the API only has paths.
+  if (!raw.startsWith('/') || raw.startsWith('//')) {
+    throw new GwError('GW_ERR_API_BAD_PATH', { path: raw.slice(0, 200), detail: 'not an absolute path' });
+  }
+  try {
+    return new URL(raw, 'http://gwd.local');
+  } catch {
+    throw new GwError('GW_ERR_API_BAD_PATH', { path: raw.slice(0, 200), detail: 'not a valid URL path' });
+  }
 }
 
 function parseJson(text: string): unknown {

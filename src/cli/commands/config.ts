@@ -1,0 +1,200 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+import { type Command, Option } from 'commander';
+
+import type { Collection, VersionName, VersionQuery } from '../../core/config-model.js';
+import type { ConfigFileProblem, ConfigListResponse, ConfigWriteResponse } from '../../core/config-wire.js';
+import { GwError } from '../../core/errors.js';
+import type { CommandContext } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { hint, table } from '../format.js';
+import { ExitError, type ContextFactory } from '../program.js';
+
+interface WriteOpts {
+  file?: string;
+  version?: VersionName;
+  local?: boolean;
+}
+
+export function registerConfigCommands(program: Command, context: ContextFactory): void {
+  const config = program
+    .command('config')
+    .description('the configuration store: resources, their Primary and Backup versions, hand edits');
+
+  config
+    .command('list')
+    .description('every resource, whether it has a Backup version and which version applies on this node')
+    .addHelpText('after', '\nExamples:\n  gwctl config list\n  gwctl config list --json | jq -r \'.resources[] | select(.hasBackup) | .resource\'\n')
+    .action(async (_opts, cmd: Command) => {
+      const ctx = context(cmd);
+      const list = await ctx.client.configList();
+      if (ctx.json) return ctx.printJson(list);
+      ctx.out(formatList(list));
+    });
+
+  config
+    .command('get <resource>')
+    .description('print one version of a resource as JSON (default: the version in effect on this node)')
+    .addOption(new Option('--version <version>', 'which version').choices(['primary', 'backup', 'effective']).default('effective'))
+    .addOption(new Option('--collection <collection>', 'read core or local only (default: local over core)').choices(['core', 'local']))
+    .addHelpText(
+      'after',
+      '\nExamples:\n  gwctl config get opc-connection/plc1 --version effective\n' +
+        '  gwctl config get gateway-settings > gateway-settings.json\n',
+    )
+    .action(async (resource: string, opts: { version: VersionQuery; collection?: Collection }, cmd: Command) => {
+      const ctx = context(cmd);
+      const r = await ctx.client.configGet(resource, opts.version, opts.collection);
+      if (ctx.json) return ctx.printJson(r);
+      // Only the content on stdout, so `get > f.json` then `set --file f.json` round-trips.
+      ctx.out(`${JSON.stringify(r.content, null, 2)}\n`);
+      const which = opts.version === 'effective' ? ', in effect on this node' : '';
+      ctx.io.stderr.write(hint(`${r.resource}: ${r.version} version from ${r.collection}${which} (revision ${r.revision})`));
+    });
+
+  config
+    .command('set <resource>')
+    .description('create or replace the Primary (or Backup) version of a resource from a JSON file')
+    .requiredOption('--file <file>', 'JSON file with the content; - reads standard input')
+    .addOption(new Option('--version <version>', 'which version to write').choices(['primary', 'backup']).default('primary'))
+    .option('--local', 'write to the local collection: this node only, never synced, allowed on a backup')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  gwctl config set opc-connection/plc1 --file primary.json\n' +
+        '  echo \'{"systemName": "plant-a"}\' | gwctl config set gateway-settings --file -\n',
+    )
+    .action(async (resource: string, opts: WriteOpts, cmd: Command) => {
+      const ctx = context(cmd);
+      const content = await readContent(ctx, opts.file!);
+      const r = await ctx.client.configSet(resource, content, { version: opts.version, collection: collectionOf(opts) });
+      printWrite(ctx, r);
+    });
+
+  config
+    .command('delete <resource>')
+    .description('delete a resource, both its versions')
+    .option('--local', 'delete from the local collection (the core resource, if any, applies again)')
+    .addHelpText('after', '\nExample:\n  gwctl config delete opc-connection/plc1\n')
+    .action(async (resource: string, opts: WriteOpts, cmd: Command) => {
+      const ctx = context(cmd);
+      printWrite(ctx, await ctx.client.configDelete(resource, collectionOf(opts)));
+    });
+
+  config
+    .command('check')
+    .description('report every file of the store that fails to parse or validate (exit 1 if any)')
+    .addHelpText('after', '\nExample:\n  gwctl config check || echo "fix the files listed above"\n')
+    .action(async (_opts, cmd: Command) => {
+      const ctx = context(cmd);
+      const r = await ctx.client.configCheck();
+      if (ctx.json) ctx.printJson(r);
+      else if (r.ok) ctx.out(`configuration OK at revision ${r.revision}: no invalid files\n`);
+      else ctx.out(formatProblems(r.invalid));
+      if (!r.ok) throw new ExitError(EXIT.FAILED);
+    });
+
+  config
+    .command('rescan')
+    .description('pick up files edited by hand (after a git pull): journal the changes, report bad files (exit 1 if any)')
+    .addHelpText('after', '\nExample:\n  git -C /var/lib/gwd/config pull && gwctl config rescan\n')
+    .action(async (_opts, cmd: Command) => {
+      const ctx = context(cmd);
+      const r = await ctx.client.configRescan();
+      if (ctx.json) {
+        ctx.printJson(r);
+      } else {
+        if (r.changes.length === 0) ctx.out(`no changes on disk; revision ${r.revision}\n`);
+        else {
+          ctx.out(table(
+            ['REVISION', 'OP', 'RESOURCE', 'COLLECTION', 'VERSION'],
+            r.changes.map((c) => [c.revision, c.op, c.resource, c.collection, c.version]),
+          ));
+        }
+        if (r.invalid.length > 0) ctx.out(formatProblems(r.invalid));
+      }
+      if (r.invalid.length > 0) throw new ExitError(EXIT.FAILED);
+    });
+
+  const backup = config.command('backup').description('Backup versions: used instead of Primary on a node whose role is Backup');
+
+  backup
+    .command('add <resource>')
+    .description('create the Backup version of a resource (a copy of its Primary version without --file)')
+    .option('--file <file>', 'JSON file with the content; - reads standard input')
+    .option('--local', 'in the local collection')
+    .addHelpText('after', '\nExample:\n  gwctl config backup add opc-connection/plc1 --file backup.json\n')
+    .action(async (resource: string, opts: WriteOpts, cmd: Command) => {
+      const ctx = context(cmd);
+      const content = opts.file === undefined ? undefined : await readContent(ctx, opts.file);
+      printWrite(ctx, await ctx.client.configBackupAdd(resource, content, collectionOf(opts)));
+    });
+
+  backup
+    .command('remove <resource>')
+    .description('remove the Backup version of a resource; its Primary version then applies everywhere')
+    .option('--local', 'in the local collection')
+    .addHelpText('after', '\nExample:\n  gwctl config backup remove opc-connection/plc1\n')
+    .action(async (resource: string, opts: WriteOpts, cmd: Command) => {
+      const ctx = context(cmd);
+      printWrite(ctx, await ctx.client.configBackupRemove(resource, collectionOf(opts)));
+    });
+}
+
+function collectionOf(opts: WriteOpts): Collection {
+  return opts.local ? 'local' : 'core';
+}
+
+async function readContent(ctx: CommandContext, file: string): Promise<unknown> {
+  let text: string;
+  try {
+    if (file === '-') {
+      if (!ctx.io.readStdin) throw new Error('no standard input to read');
+      text = await ctx.io.readStdin();
+    } else {
+      text = await readFile(path.resolve(ctx.io.cwd, file), 'utf8');
+    }
+  } catch (err) {
+    throw new GwError('GW_ERR_CLI_USAGE', { detail: `cannot read --file ${file}: ${(err as Error).message}` });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const source = file === '-' ? 'standard input' : file;
+    throw new GwError('GW_ERR_CLI_USAGE', { detail: `${source} is not valid JSON: ${(err as Error).message}` });
+  }
+}
+
+function printWrite(ctx: CommandContext, r: ConfigWriteResponse): void {
+  if (ctx.json) return ctx.printJson(r);
+  const what = r.version === 'backup' ? 'Backup version' : r.op === 'delete' ? 'resource' : 'Primary version';
+  const done = !r.changed ? 'unchanged (same content)' : r.op === 'create' ? 'created' : r.op === 'update' ? 'updated' : 'deleted';
+  ctx.out(`${r.resource}: ${what} ${done} in ${r.collection}; revision ${r.revision}\n`);
+  if (r.note) ctx.out(hint(r.note));
+}
+
+export function formatList(list: ConfigListResponse): string {
+  const rows = list.resources.map((r) => [
+    r.resource,
+    r.module,
+    r.collections.length > 1 ? `${r.collection} (overrides core)` : r.collection,
+    r.hasBackup ? (r.backupApplies ? 'yes' : 'stored, never applied (protected)') : null,
+    r.effective,
+    r.invalid ? 'invalid on disk' : r.enabled ? 'ok' : 'disabled',
+    r.lastModification.timestamp,
+    r.lastModification.actor,
+  ]);
+  let out = table(['RESOURCE', 'MODULE', 'SOURCE', 'BACKUP', 'EFFECTIVE', 'STATE', 'MODIFIED', 'BY'], rows);
+  out += hint(
+    list.role === 'Backup'
+      ? `role Backup, revision ${list.revision}: Backup versions apply on this node, except for protected types`
+      : `role ${list.role}, revision ${list.revision}: Primary versions apply on this node; Backup versions apply on a node whose role is Backup`,
+  );
+  if (list.invalid.length > 0) out += formatProblems(list.invalid);
+  return out;
+}
+
+export function formatProblems(problems: readonly ConfigFileProblem[]): string {
+  const rows = problems.flatMap((p) => p.problems.map((f) => [p.path, f.pointer || '/', f.message]));
+  return table(['INVALID FILE', 'FIELD', 'PROBLEM'], rows) + hint('these files are not loaded and were left untouched; fix them and run gwctl config rescan');
+}

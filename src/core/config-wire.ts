@@ -1,0 +1,101 @@
+/**
+ * Wire types of the configuration routes (`/v0/config/...`), shared by the daemon, the client,
+ * gwctl and tests. Add fields, never rename them.
+ */
+import type { Collection, JournalOp, LastModification, ResourceMeta, VersionName, VersionQuery } from './config-model.js';
+import type { FieldProblem } from './schema-errors.js';
+import type { Role } from './wire.js';
+
+/** A file of the store that failed to parse or validate: it is not loaded and left untouched. */
+export interface ConfigFileProblem {
+  /** Absolute path of the file (or directory, for an unknown type). */
+  path: string;
+  collection: Collection | null;
+  /** Address of the resource the file belongs to, when it can be told. */
+  resource: string | null;
+  problems: FieldProblem[];
+}
+
+export interface ConfigResourceSummary {
+  resource: string;
+  type: string;
+  name: string | null;
+  module: string;
+  protected: boolean;
+  /** The collection whose resource is in effect (local when it overrides core). */
+  collection: Collection;
+  /** Collections holding a resource at this address. */
+  collections: Collection[];
+  hasBackup: boolean;
+  /** The version this node applies, given its role. */
+  effective: VersionName;
+  /** False when a Backup version exists but can never be applied (protected type). */
+  backupApplies: boolean;
+  enabled: boolean;
+  lastModification: LastModification;
+  /** A file of this resource on disk is invalid; the version shown is the last good one loaded. */
+  invalid: boolean;
+}
+
+export interface ConfigListResponse {
+  revision: number;
+  role: Role;
+  resources: ConfigResourceSummary[];
+  invalid: ConfigFileProblem[];
+}
+
+export interface ConfigResourceResponse {
+  resource: string;
+  type: string;
+  name: string | null;
+  collection: Collection;
+  /** What was asked for. */
+  requested: VersionQuery;
+  /** What is answered: for `effective`, the version this node applies. */
+  version: VersionName;
+  content: Record<string, unknown>;
+  meta: ResourceMeta;
+  revision: number;
+}
+
+export interface ConfigWriteResponse {
+  resource: string;
+  collection: Collection;
+  version: VersionName;
+  op: JournalOp;
+  /** False when the content was already exactly this: nothing was written, the revision is unchanged. */
+  changed: boolean;
+  revision: number;
+  /** False when this version can never be applied (a Backup version of a protected type). */
+  applies: boolean;
+  /** Why it does not apply, for people. */
+  note: string | null;
+}
+
+export interface ConfigChange {
+  revision: number;
+  op: JournalOp;
+  collection: Collection;
+  resource: string;
+  version: VersionName;
+  actor: string;
+}
+
+export interface ConfigCheckResponse {
+  revision: number;
+  ok: boolean;
+  invalid: ConfigFileProblem[];
+}
+
+export interface ConfigRescanResponse {
+  revision: number;
+  /** Changes found on disk and journaled, in revision order. */
+  changes: ConfigChange[];
+  invalid: ConfigFileProblem[];
+}
+
+/** `config` in GET /v0/status. */
+export interface ConfigStatusSummary {
+  revision: number;
+  invalid: ConfigFileProblem[];
+}

@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+
+/** One file of a full snapshot of the `core` collection, path relative to the collection root. */
+export interface SnapshotFile {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/** What the master sends first: every file with its hash, and a hash over the whole. */
+export interface SnapshotManifest {
+  /** Identifies this transfer; chunks carry it so a late chunk of an older one is refused. */
+  id: string;
+  /** The master store's revision the snapshot was taken at. */
+  revision: number;
+  files: SnapshotFile[];
+  totalBytes: number;
+  /** sha256 over the sorted `path NUL sha256 NUL size LF` lines: any change to any file changes it. */
+  totalSha256: string;
+}
+
+export function totalHash(files: readonly SnapshotFile[]): string {
+  const h = createHash('sha256');
+  for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+    h.update(`${f.path}\u0000${f.sha256}\u0000${f.size}\n`);
+  }
+  return h.digest('hex');
+}
+
+/**
+ * A path from a peer is only ever a relative path inside the collection: no absolute paths, no `..`,
+ * no empty or dot segments, no NUL or backslash, bounded length. Anything else is refused, so a
+ * forged snapshot cannot write outside the staging directory.
+ */
+export function isSafeRelativePath(p: string): boolean {
+  if (typeof p !== 'string' || p.length === 0 || p.length > 1024) return false;
+  if (p.startsWith('/') || p.includes('\\') || p.includes('\u0000')) return false;
+  return p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..' && seg.length <= 255);
+}
+
+export type ManifestProblem = { path: string | null; problem: string };
+
+/** Structural checks of a manifest received from a peer, before anything is written. */
+export function checkManifest(m: SnapshotManifest, limits: { maxFiles: number; maxBytes: number }): ManifestProblem | null {
+  if (m.files.length > limits.maxFiles) return { path: null, problem: `more than ${limits.maxFiles} files` };
+  const seen = new Set<string>();
+  let total = 0;
+  for (const f of m.files) {
+    if (!isSafeRelativePath(f.path)) return { path: f.path, problem: 'unsafe path' };
+    if (seen.has(f.path)) return { path: f.path, problem: 'listed twice' };
+    seen.add(f.path);
+    if (!Number.isSafeInteger(f.size) || f.size < 0) return { path: f.path, problem: 'bad size' };
+    if (!/^[0-9a-f]{64}$/.test(f.sha256)) return { path: f.path, problem: 'bad sha256' };
+    total += f.size;
+  }
+  // A file may not also be a directory of another listed file (a/b and a/b/c).
+  for (const p of seen) {
+    const parts = p.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      if (seen.has(parts.slice(0, i).join('/'))) return { path: p, problem: 'nested under a listed file' };
+    }
+  }
+  if (total !== m.totalBytes) return { path: null, problem: 'totalBytes does not match the files' };
+  if (total > limits.maxBytes) return { path: null, problem: `more than ${limits.maxBytes} bytes` };
+  if (totalHash(m.files) !== m.totalSha256) return { path: null, problem: 'totalSha256 does not match the files' };
+  return null;
+}

@@ -1,0 +1,393 @@
+import path from 'node:path';
+
+import { parseAddress, type ResourceAddress } from '../../core/config-address.js';
+import type {
+  Collection,
+  JournalEntry,
+  JournalOp,
+  ResourceMeta,
+  ResourceTypeInfo,
+  VersionName,
+} from '../../core/config-model.js';
+import type { ConfigFileProblem } from '../../core/config-wire.js';
+import { GwError } from '../../core/errors.js';
+import { describeProblems } from '../../core/schema-errors.js';
+import type { Logger } from '../logger.js';
+import type { SchemaRegistry } from '../schema-registry.js';
+import { applyEntry } from './apply-entry.js';
+import { diffDisk } from './disk-diff.js';
+import { scanStore } from './disk-scan.js';
+import { draftEntry, nextMeta, type Draft } from './entry-draft.js';
+import { ConfigJournal } from './journal.js';
+import { contentSignature } from './signature.js';
+import { foldIndex, indexKey, readStoreState, writeStoreState, type IndexEntry } from './store-state.js';
+
+/** One loaded resource: its content exactly as stored, and its resource.json. */
+export interface StoredResource {
+  collection: Collection;
+  type: ResourceTypeInfo;
+  name: string | null;
+  address: string;
+  primary: Record<string, unknown>;
+  backup: Record<string, unknown> | null;
+  meta: ResourceMeta;
+}
+
+export interface ConfigStoreOptions {
+  resourcesDir: string;
+  varDir: string;
+  schemas: SchemaRegistry;
+  types: ReadonlyMap<string, ResourceTypeInfo>;
+  logger: Logger;
+  now?: () => Date;
+  /** Called once per committed change, after its files are written. */
+  onChange?: (entry: JournalEntry) => void;
+}
+
+export interface WriteOutcome {
+  entry: JournalEntry | null;
+  op: JournalOp;
+}
+
+
+/**
+ * The configuration store: config/resources/{core,local}/..., its revision and its journal.
+ *
+ * Commit order, and why: (1) append the journal entry and fsync it, the commit point; (2) update
+ * memory; (3) write the resource files, each atomically; (4) write var/config-state.json with the
+ * new revision. A crash before (1) completes leaves a torn journal line that is cut off at the next
+ * start, and no file was touched: the change never happened. A crash after (1) leaves an entry above
+ * the state's revision: the next start applies it again from its full content (applying is
+ * idempotent), so the files always end up as the journal says. Writing files first would instead
+ * leave changes on disk that the journal, and so the peer, never hears of.
+ *
+ * Every mutation runs one at a time, so revisions are dense and journal order is commit order.
+ */
+export class ConfigStore {
+  revision = 0;
+  /** The master's revision applied here by replay() or adoptSnapshot(); 0 on a store never synced. */
+  syncedRevision = 0;
+  /** Files that failed to parse or validate at the last scan (startup or rescan). */
+  problems: ConfigFileProblem[] = [];
+  private readonly resources = new Map<string, StoredResource>();
+  private index: Record<string, IndexEntry> = {};
+  private invalidKeys = new Set<string>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly now: () => Date;
+  private readonly stateFile: string;
+
+  private constructor(
+    private readonly options: ConfigStoreOptions,
+    private readonly journal: ConfigJournal,
+  ) {
+    this.now = options.now ?? (() => new Date());
+    this.stateFile = path.join(options.varDir, 'config-state.json');
+  }
+
+  get types(): ReadonlyMap<string, ResourceTypeInfo> {
+    return this.options.types;
+  }
+
+  get journalFile(): string {
+    return this.journal.file;
+  }
+
+  /** Open the store: finish any change a crash interrupted, then load the disk and journal hand edits. */
+  static async open(options: ConfigStoreOptions): Promise<{ store: ConfigStore; startup: JournalEntry[] }> {
+    const { journal, entries, truncatedBytes, badLines } = await ConfigJournal.open(path.join(options.varDir, 'config-journal.ndjson'));
+    const store = new ConfigStore(options, journal);
+    if (truncatedBytes > 0) options.logger.warn({ file: journal.file, bytes: truncatedBytes }, 'cut a torn last line off the config journal');
+    if (badLines.length > 0) options.logger.warn({ file: journal.file, lines: badLines }, 'config journal has damaged lines; they are skipped');
+
+    const state = await readStoreState(store.stateFile);
+    if (state) {
+      store.revision = state.revision;
+      store.syncedRevision = state.syncedRevision ?? 0;
+      store.index = state.index;
+    } else {
+      // No state file (first start, or removed): the journal's history is the committed state.
+      for (const e of entries) {
+        foldIndex(store.index, e);
+        store.syncedRevision = Math.max(store.syncedRevision, e.sourceRevision ?? 0);
+      }
+      store.revision = entries.at(-1)?.revision ?? 0;
+    }
+    const pending = entries.filter((e) => e.revision > store.revision);
+    for (const e of pending) {
+      await applyEntry(options.resourcesDir, e);
+      foldIndex(store.index, e);
+      store.revision = e.revision;
+      store.syncedRevision = Math.max(store.syncedRevision, e.sourceRevision ?? 0);
+    }
+    if (pending.length > 0) {
+      options.logger.warn({ revisions: pending.map((e) => e.revision) }, 'applied config changes interrupted by a crash');
+      await store.saveState();
+    }
+    const startup = await store.reconcile('gwd:startup-scan');
+    return { store, startup };
+  }
+
+  get(collection: Collection, address: string): StoredResource | undefined {
+    return this.resources.get(indexKey(collection, address));
+  }
+
+  list(): StoredResource[] {
+    return [...this.resources.values()].sort((a, b) => a.address.localeCompare(b.address) || a.collection.localeCompare(b.collection));
+  }
+
+  /** Problems of the files of one resource, when it is invalid on disk. */
+  problemsOf(collection: Collection, address: string): ConfigFileProblem[] {
+    return this.problems.filter((p) => p.collection === collection && p.resource === address);
+  }
+
+  /** Create or replace the Primary or the Backup version. Same content again is not a change. */
+  put(addr: ResourceAddress, collection: Collection, version: VersionName, content: unknown, actor: string): Promise<WriteOutcome> {
+    return this.exclusive(async () => {
+      const value = this.validated(addr, version, content);
+      const existing = this.writable(addr, collection);
+      const signature = contentSignature(value);
+      if (version === 'backup' && !existing) throw notFound(addr, 'Primary version', collection);
+      const previous = version === 'primary' ? existing?.meta.signature : existing?.meta.backupSignature;
+      const op: JournalOp = previous ? 'update' : 'create';
+      if (previous === signature) return { entry: null, op };
+      const meta = this.nextMeta(existing?.meta, actor, version === 'primary' ? { signature } : { backupSignature: signature });
+      const entry = await this.commit(this.draft(addr, collection, version, op, value, meta, actor));
+      return { entry, op };
+    });
+  }
+
+  /** Create the Backup version; a copy of the Primary when no content is given. */
+  addBackup(addr: ResourceAddress, collection: Collection, content: unknown, actor: string): Promise<WriteOutcome> {
+    return this.exclusive(async () => {
+      const existing = this.writable(addr, collection);
+      if (!existing) throw notFound(addr, 'Primary version', collection);
+      if (existing.backup) throw new GwError('GW_ERR_CONFIG_EXISTS', { resource: addr.address, what: 'Backup version' });
+      const value = this.validated(addr, 'backup', content ?? structuredClone(existing.primary));
+      const meta = this.nextMeta(existing.meta, actor, { backupSignature: contentSignature(value) });
+      const entry = await this.commit(this.draft(addr, collection, 'backup', 'create', value, meta, actor));
+      return { entry, op: 'create' };
+    });
+  }
+
+  removeBackup(addr: ResourceAddress, collection: Collection, actor: string): Promise<WriteOutcome> {
+    return this.exclusive(async () => {
+      const existing = this.writable(addr, collection);
+      if (!existing?.backup) throw notFound(addr, 'Backup version', collection);
+      const meta = this.nextMeta(existing.meta, actor, { backupSignature: null });
+      const entry = await this.commit(this.draft(addr, collection, 'backup', 'delete', null, meta, actor));
+      return { entry, op: 'delete' };
+    });
+  }
+
+  /** Delete the resource (both versions) from one collection. */
+  delete(addr: ResourceAddress, collection: Collection, actor: string): Promise<WriteOutcome> {
+    return this.exclusive(async () => {
+      const existing = this.writable(addr, collection);
+      if (!existing) throw notFound(addr, 'Primary version', collection);
+      if (addr.type.required && collection === 'core') throw new GwError('GW_ERR_CONFIG_REQUIRED', { resource: addr.address });
+      const entry = await this.commit(this.draft(addr, collection, 'primary', 'delete', null, null, actor));
+      return { entry, op: 'delete' };
+    });
+  }
+
+  /** Pick up files changed by hand (a git pull): journal every difference, report every bad file. */
+  rescan(actor: string): Promise<JournalEntry[]> {
+    return this.exclusive(() => this.reconcile(actor));
+  }
+
+  /**
+   * Apply a change committed on the master (an entry of its journal). It is committed here under
+   * this store's next revision, keeping the master's as `sourceRevision`; an entry at or below the
+   * master revision already applied is skipped, so replaying is idempotent and survives a restart.
+   * Only `core` is ever replicated.
+   */
+  replay(entry: JournalEntry): Promise<boolean> {
+    return this.exclusive(async () => {
+      if (entry.revision <= this.syncedRevision) return false;
+      if (entry.collection !== 'core') {
+        throw new GwError('GW_ERR_CONFIG_INVALID', { resource: entry.address, version: entry.version, detail: 'local resources are never synced' });
+      }
+      // The entry names files to write: its address must be one this build would accept from gwctl,
+      // so a malformed or hostile entry can never point outside config/resources.
+      const addr = parseAddress(entry.address, this.types);
+      if (addr.type.type !== entry.type || addr.name !== entry.name || addr.type.module !== entry.module) {
+        throw new GwError('GW_ERR_CONFIG_BAD_ADDRESS', {
+          address: entry.address,
+          detail: `type ${entry.type}, name ${String(entry.name)} and module ${entry.module} do not match it`,
+        });
+      }
+      if (!entry.deleted && (!entry.content || !entry.meta || entry.signature !== contentSignature(entry.content))) {
+        throw new GwError('GW_ERR_CONFIG_INVALID', {
+          resource: entry.address,
+          version: entry.version,
+          detail: 'the signature does not match the content',
+        });
+      }
+      const { revision: sourceRevision, ...draft } = entry;
+      await this.commit({ ...draft, sourceRevision });
+      return true;
+    });
+  }
+
+  /**
+   * After the sync engine swapped a full snapshot of the master's core into place: journal what
+   * changed on disk as replicated changes (so this store's own history stays exact) and record the
+   * master's revision the snapshot was taken at.
+   */
+  adoptSnapshot(sourceRevision: number): Promise<JournalEntry[]> {
+    return this.exclusive(async () => {
+      const changes = await this.reconcile('sync:snapshot', sourceRevision);
+      this.syncedRevision = sourceRevision;
+      await this.saveState();
+      return changes;
+    });
+  }
+
+  /**
+   * Record that the master's changes up to `sourceRevision` are all here, when the last of them were
+   * ones never replicated (the master's local resources): without it the backup would look behind.
+   */
+  noteSynced(sourceRevision: number): Promise<void> {
+    return this.exclusive(async () => {
+      if (sourceRevision <= this.syncedRevision) return;
+      this.syncedRevision = sourceRevision;
+      await this.saveState();
+    });
+  }
+
+  /** Journal entries after `revision`, for a peer that resumes. */
+  since(revision: number): Promise<JournalEntry[]> {
+    return this.journal.since(revision);
+  }
+
+  async close(): Promise<void> {
+    await this.queue.catch(() => undefined);
+    await this.journal.close();
+  }
+
+  // --- internals ---
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private validated(addr: ResourceAddress, version: VersionName, content: unknown): Record<string, unknown> {
+    const value = structuredClone(content);
+    const result = this.options.schemas.validate<Record<string, unknown>>(addr.type.schemaId, value);
+    if (!result.ok) {
+      throw new GwError(
+        'GW_ERR_CONFIG_INVALID',
+        { resource: addr.address, version, detail: describeProblems(result.problems) },
+        { resource: addr.address, version, problems: result.problems },
+      );
+    }
+    return result.value;
+  }
+
+  /** The resource as loaded, refusing when one of its files on disk is invalid (never overwrite it). */
+  private writable(addr: ResourceAddress, collection: Collection): StoredResource | undefined {
+    const key = indexKey(collection, addr.address);
+    if (this.invalidKeys.has(key)) {
+      const first = this.problemsOf(collection, addr.address)[0];
+      throw new GwError(
+        'GW_ERR_CONFIG_FILE_INVALID',
+        { resource: addr.address, file: first?.path ?? '?', detail: first ? describeProblems(first.problems) : 'invalid' },
+        { invalid: this.problemsOf(collection, addr.address) },
+      );
+    }
+    return this.resources.get(key);
+  }
+
+  private nextMeta(previous: ResourceMeta | undefined, actor: string, change: Partial<ResourceMeta>): ResourceMeta {
+    return nextMeta(previous, actor, this.now().toISOString(), change);
+  }
+
+  private draft(
+    addr: Pick<ResourceAddress, 'type' | 'name' | 'address'>,
+    collection: Collection,
+    version: VersionName,
+    op: JournalOp,
+    content: Record<string, unknown> | null,
+    meta: ResourceMeta | null,
+    actor: string,
+  ): Draft {
+    return draftEntry(addr, collection, version, op, content, meta, actor, meta?.lastModification.timestamp ?? this.now().toISOString());
+  }
+
+  private async commit(draft: Draft): Promise<JournalEntry> {
+    const entry: JournalEntry = { revision: this.revision + 1, ...draft };
+    await this.record(entry);
+    return entry;
+  }
+
+  private async record(entry: JournalEntry): Promise<void> {
+    await this.journal.append(entry);
+    this.revision = entry.revision;
+    if (entry.sourceRevision !== undefined) this.syncedRevision = Math.max(this.syncedRevision, entry.sourceRevision);
+    this.applyInMemory(entry);
+    foldIndex(this.index, entry);
+    try {
+      await applyEntry(this.options.resourcesDir, entry);
+      await this.saveState();
+    } catch (err) {
+      // Committed in the journal: the next start writes the files again (roll-forward).
+      this.options.logger.error({ err, revision: entry.revision }, 'config change is journaled but its files could not be written');
+      throw err;
+    }
+    this.options.onChange?.(entry);
+  }
+
+  private applyInMemory(entry: JournalEntry): void {
+    const key = indexKey(entry.collection, entry.address);
+    if (entry.deleted && entry.version === 'primary') {
+      this.resources.delete(key);
+      return;
+    }
+    const type = this.types.get(entry.type)!;
+    const current = this.resources.get(key);
+    const next: StoredResource = current
+      ? { ...current }
+      : { collection: entry.collection, type, name: entry.name, address: entry.address, primary: {}, backup: null, meta: entry.meta! };
+    if (entry.version === 'primary') next.primary = entry.content!;
+    else next.backup = entry.deleted ? null : entry.content;
+    if (entry.meta) next.meta = entry.meta;
+    this.resources.set(key, next);
+  }
+
+  private async saveState(): Promise<void> {
+    await writeStoreState(this.stateFile, {
+      version: 1,
+      revision: this.revision,
+      syncedRevision: this.syncedRevision,
+      index: this.index,
+    });
+  }
+
+  /**
+   * Compare the disk with what was last committed and journal every difference as a change by
+   * `actor` (see disk-diff.ts). Every valid resource on disk is loaded first, so a change to only
+   * its Backup version lands on the loaded Primary; resources with an invalid file keep what was
+   * loaded before.
+   */
+  private async reconcile(actor: string, sourceRevision?: number): Promise<JournalEntry[]> {
+    const scan = await scanStore(this.options.resourcesDir, this.types, this.options.schemas);
+    this.problems = scan.problems;
+    this.invalidKeys = scan.invalidKeys;
+    for (const p of scan.problems) this.options.logger.warn({ file: p.path, problems: p.problems }, 'config file is invalid; not loaded, left untouched');
+    for (const r of scan.resources) {
+      const key = indexKey(r.collection, r.address);
+      // A resource without resource.json gets its metadata from the create entry committed below.
+      this.resources.set(key, { ...r, meta: r.meta ?? this.nextMeta(undefined, actor, {}) });
+    }
+    const drafts = diffDisk(scan, this.index, this.types, { actor, timestamp: this.now().toISOString(), sourceRevision });
+    const changes: JournalEntry[] = [];
+    for (const d of drafts) changes.push(await this.commit(d));
+    return changes;
+  }
+}
+
+function notFound(addr: ResourceAddress, what: string, collection: Collection): GwError {
+  return new GwError('GW_ERR_CONFIG_NOT_FOUND', { resource: addr.address, what: `${what} in ${collection}` }, { resource: addr.address, collection });
+}

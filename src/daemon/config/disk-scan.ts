@@ -1,0 +1,173 @@
+import type { Dirent } from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+import { formatAddress, isValidName } from '../../core/config-address.js';
+import { COLLECTIONS, type Collection, type ResourceMeta, type ResourceTypeInfo } from '../../core/config-model.js';
+import type { ConfigFileProblem } from '../../core/config-wire.js';
+import { describeFsError } from '../storage/atomic-write.js';
+import type { SchemaRegistry } from '../schema-registry.js';
+import { BACKUP_FILE, META_FILE, PRIMARY_FILE } from './resource-paths.js';
+import { indexKey } from './store-state.js';
+
+/** A resource whose files all parsed and validated, with its content exactly as on disk. */
+export interface ScannedResource {
+  collection: Collection;
+  type: ResourceTypeInfo;
+  name: string | null;
+  address: string;
+  primary: Record<string, unknown>;
+  backup: Record<string, unknown> | null;
+  /** null when resource.json does not exist yet (a resource added by hand). */
+  meta: ResourceMeta | null;
+}
+
+export interface ScanResult {
+  resources: ScannedResource[];
+  problems: ConfigFileProblem[];
+  /** indexKey of every resource that has an invalid file: it is not loaded. */
+  invalidKeys: Set<string>;
+}
+
+/**
+ * Read the whole store from disk without changing anything: config/resources/<collection>/<module>/
+ * <type>/[<name>/]. A file that does not parse or validate is reported by path and field and its
+ * resource is left out; nothing on disk is ever written or removed here.
+ */
+export async function scanStore(
+  resourcesDir: string,
+  types: ReadonlyMap<string, ResourceTypeInfo>,
+  schemas: SchemaRegistry,
+): Promise<ScanResult> {
+  const out: ScanResult = { resources: [], problems: [], invalidKeys: new Set() };
+  for (const collection of COLLECTIONS) {
+    const collDir = path.join(resourcesDir, collection);
+    for (const moduleEntry of await listDirs(collDir)) {
+      const moduleDir = path.join(collDir, moduleEntry);
+      for (const typeName of await listDirs(moduleDir)) {
+        const typeDir = path.join(moduleDir, typeName);
+        const type = types.get(typeName);
+        if (!type || type.module !== moduleEntry) {
+          out.problems.push({
+            path: typeDir,
+            collection,
+            resource: null,
+            problems: [{ pointer: '', message: type
+              ? `type ${typeName} belongs in module ${type.module}, not ${moduleEntry}`
+              : `unknown resource type "${typeName}"; known types: ${[...types.keys()].sort().join(', ')}` }],
+          });
+          continue;
+        }
+        if (type.singleton) {
+          await scanResource(out, typeDir, collection, type, null, schemas);
+          continue;
+        }
+        if (await exists(path.join(typeDir, PRIMARY_FILE))) {
+          out.problems.push(problem(path.join(typeDir, PRIMARY_FILE), collection, null, '', `${typeName} resources are named: the file belongs in ${typeName}/<name>/`));
+        }
+        for (const name of await listDirs(typeDir)) {
+          if (!isValidName(name)) {
+            out.problems.push(problem(path.join(typeDir, name), collection, null, '', `"${name}" is not a resource name`));
+            continue;
+          }
+          await scanResource(out, path.join(typeDir, name), collection, type, name, schemas);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+async function scanResource(
+  out: ScanResult,
+  dir: string,
+  collection: Collection,
+  type: ResourceTypeInfo,
+  name: string | null,
+  schemas: SchemaRegistry,
+): Promise<void> {
+  const address = formatAddress(type.type, name);
+  const before = out.problems.length;
+  const primary = await readContent(out, path.join(dir, PRIMARY_FILE), collection, address, type.schemaId, schemas);
+  const backup = await readContent(out, path.join(dir, BACKUP_FILE), collection, address, type.schemaId, schemas);
+  const metaRaw = await readContent(out, path.join(dir, META_FILE), collection, address, 'gwd:config/resource-meta', schemas);
+  if (primary === undefined) {
+    // An empty directory is what a delete leaves when the operator keeps other files there.
+    if (backup !== undefined || metaRaw !== undefined) {
+      out.problems.push(problem(path.join(dir, PRIMARY_FILE), collection, address, '', 'is missing: a resource needs its Primary version'));
+    } else {
+      return;
+    }
+  }
+  if (out.problems.length > before || primary === undefined || primary === null) {
+    out.invalidKeys.add(indexKey(collection, address));
+    return;
+  }
+  out.resources.push({
+    collection,
+    type,
+    name,
+    address,
+    primary,
+    backup: backup ?? null,
+    meta: metaRaw ? withMetaDefaults(metaRaw, schemas) : null,
+  });
+}
+
+/** undefined: no such file; null: present but invalid (a problem was recorded). */
+async function readContent(
+  out: ScanResult,
+  file: string,
+  collection: Collection,
+  address: string,
+  schemaId: string,
+  schemas: SchemaRegistry,
+): Promise<Record<string, unknown> | null | undefined> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    out.problems.push(problem(file, collection, address, '', `could not be read (${describeFsError(err)})`));
+    return null;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    out.problems.push(problem(file, collection, address, '', `is not valid JSON (${(err as Error).message})`));
+    return null;
+  }
+  // Validate a copy: defaults must not creep into the content, whose signature is of the file.
+  const result = schemas.validate(schemaId, structuredClone(parsed));
+  if (!result.ok) {
+    out.problems.push({ path: file, collection, resource: address, problems: result.problems });
+    return null;
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function withMetaDefaults(raw: Record<string, unknown>, schemas: SchemaRegistry): ResourceMeta {
+  const copy = structuredClone(raw);
+  schemas.validate('gwd:config/resource-meta', copy);
+  return copy as unknown as ResourceMeta;
+}
+
+function problem(file: string, collection: Collection, resource: string | null, pointer: string, message: string): ConfigFileProblem {
+  return { path: file, collection, resource, problems: [{ pointer, message }] };
+}
+
+async function listDirs(dir: string): Promise<string[]> {
+  let entries: Dirent[];
+  try {
+    entries = await fsp.readdir(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  // Dot entries are temp files of atomic writes and editor droppings, never resources.
+  return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fsp.stat(file).then(() => true, () => false);
+}

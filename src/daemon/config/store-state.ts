@@ -1,0 +1,65 @@
+import { promises as fsp } from 'node:fs';
+
+import type { Collection, JournalEntry } from '../../core/config-model.js';
+import { GwError } from '../../core/errors.js';
+import { describeFsError, writeJsonAtomic } from '../storage/atomic-write.js';
+
+/** What the store last committed for one resource: enough to tell a hand edit from a known state. */
+export interface IndexEntry {
+  primary: string;
+  backup: string | null;
+  enabled: boolean;
+}
+
+/**
+ * var/config-state.json: the revision whose changes are all on disk, and the signatures committed
+ * at that revision. Written after the files of each change, so at startup every journal entry above
+ * `revision` is one whose files may be incomplete and is applied again (roll-forward), and any
+ * other difference between the disk and `index` was made by hand while gwd was stopped.
+ */
+export interface StoreState {
+  version: 1;
+  revision: number;
+  /** The master's revision this store has applied up to (0 when nothing was ever replicated). */
+  syncedRevision?: number;
+  index: Record<string, IndexEntry>;
+}
+
+export function indexKey(collection: Collection, address: string): string {
+  return `${collection}/${address}`;
+}
+
+export async function readStoreState(file: string): Promise<StoreState | null> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new GwError('GW_ERR_SETTINGS_UNREADABLE', { file, detail: describeFsError(err) });
+  }
+  try {
+    const v = JSON.parse(text) as StoreState;
+    if (v.version === 1 && Number.isInteger(v.revision) && v.revision >= 0 && typeof v.index === 'object' && v.index) return v;
+  } catch {
+    // Not JSON: handled as below.
+  }
+  // Damaged: the journal holds the same history, and the store rebuilds from it rather than
+  // refusing to start. The file is replaced at the next commit.
+  return null;
+}
+
+export async function writeStoreState(file: string, state: StoreState): Promise<void> {
+  await writeJsonAtomic(file, state, { mode: 0o640 });
+}
+
+/** The index after `entry` is applied. */
+export function foldIndex(index: Record<string, IndexEntry>, entry: JournalEntry): void {
+  const key = indexKey(entry.collection, entry.address);
+  if (entry.version === 'primary' && entry.deleted) {
+    delete index[key];
+    return;
+  }
+  const meta = entry.meta;
+  if (!meta) return;
+  index[key] = { primary: meta.signature, backup: meta.backupSignature, enabled: meta.enabled };
+}

@@ -1,0 +1,200 @@
+import { createHash, type Hash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+import { checkManifest, type SnapshotManifest } from '../../core/sync/snapshot-manifest.js';
+import { fsyncDir, writeJsonAtomic } from '../storage/atomic-write.js';
+import type { SnapshotChunk } from './snapshot-source.js';
+
+export interface SnapshotPaths {
+  /** The live collection directory that the snapshot replaces (config/resources/core). */
+  coreDir: string;
+  /** var/ of the data directory: staging, the swap intent and archives live here. */
+  varDir: string;
+}
+
+export interface SnapshotLimits {
+  maxFiles: number;
+  maxBytes: number;
+}
+
+export const DEFAULT_SNAPSHOT_LIMITS: SnapshotLimits = { maxFiles: 200_000, maxBytes: 2 * 1024 ** 3 };
+
+export class SnapshotError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+const FSYNC_CONCURRENCY = 16;
+
+function syncDir(varDir: string): string {
+  return path.join(varDir, 'sync');
+}
+function intentFile(varDir: string): string {
+  return path.join(syncDir(varDir), 'swap-intent.json');
+}
+
+interface SwapIntent {
+  id: string;
+  staging: string;
+  archive: string;
+  coreDir: string;
+  varDir: string;
+}
+
+/**
+ * Backup side of a full snapshot. Bytes go to a staging directory, never into the live collection;
+ * only a complete, verified snapshot is swapped in. The swap is two renames (live core to the
+ * archive, staging to core) guarded by an intent file written first, so a crash at any point leaves,
+ * after recoverSnapshotSwap() at the next start, either the whole old core or the whole new one.
+ */
+export class SnapshotSink {
+  private readonly hashes = new Map<string, { hash: Hash; written: number }>();
+  private readonly dirs = new Set<string>();
+  private readonly expected: Map<string, { size: number; sha256: string }>;
+  private nextSeq = 0;
+  private done = false;
+
+  private constructor(
+    private readonly paths: SnapshotPaths,
+    readonly manifest: SnapshotManifest,
+    readonly staging: string,
+  ) {
+    this.expected = new Map(manifest.files.map((f) => [f.path, { size: f.size, sha256: f.sha256 }]));
+  }
+
+  static async begin(paths: SnapshotPaths, manifest: SnapshotManifest, limits = DEFAULT_SNAPSHOT_LIMITS): Promise<SnapshotSink> {
+    const problem = checkManifest(manifest, limits);
+    if (problem) throw new SnapshotError(`manifest refused: ${problem.path ? `${problem.path}: ` : ''}${problem.problem}`);
+    if (!/^[0-9a-zA-Z-]{1,64}$/.test(manifest.id)) throw new SnapshotError('manifest refused: bad id');
+    await fsp.mkdir(syncDir(paths.varDir), { recursive: true });
+    const staging = path.join(syncDir(paths.varDir), `staging-${manifest.id}`);
+    await fsp.rm(staging, { recursive: true, force: true });
+    await fsp.mkdir(staging, { recursive: true });
+    return new SnapshotSink(paths, manifest, staging);
+  }
+
+  async write(chunk: SnapshotChunk): Promise<void> {
+    if (this.done) throw new SnapshotError('chunk after the end of the snapshot');
+    if (chunk.id !== this.manifest.id) throw new SnapshotError(`chunk of another snapshot (${chunk.id})`);
+    if (chunk.seq !== this.nextSeq) throw new SnapshotError(`chunk ${chunk.seq} out of order (expected ${this.nextSeq})`);
+    this.nextSeq++;
+    for (const part of chunk.parts) {
+      const want = this.expected.get(part.path);
+      if (!want) throw new SnapshotError(`chunk names ${JSON.stringify(part.path)}, which is not in the manifest`);
+      const state = this.hashes.get(part.path) ?? { hash: createHash('sha256'), written: 0 };
+      if (part.offset !== state.written) throw new SnapshotError(`${part.path}: offset ${part.offset}, expected ${state.written}`);
+      const data = Buffer.from(part.data, 'base64');
+      if (state.written + data.length > want.size) throw new SnapshotError(`${part.path}: more bytes than the manifest says`);
+      const file = path.join(this.staging, part.path);
+      const dir = path.dirname(file);
+      if (!this.dirs.has(dir)) {
+        await fsp.mkdir(dir, { recursive: true });
+        this.dirs.add(dir);
+      }
+      await fsp.writeFile(file, data, { flag: state.written === 0 ? 'w' : 'a' });
+      state.hash.update(data);
+      state.written += data.length;
+      this.hashes.set(part.path, state);
+    }
+  }
+
+  /** Verify every file, make it durable, then swap it in. Returns the archive folder of the old core. */
+  async commit(now: Date = new Date()): Promise<{ archive: string | null }> {
+    for (const [p, want] of this.expected) {
+      const got = this.hashes.get(p);
+      if (!got || got.written !== want.size) throw new SnapshotError(`${p}: incomplete (${got?.written ?? 0} of ${want.size} bytes)`);
+      if (got.hash.digest('hex') !== want.sha256) throw new SnapshotError(`${p}: sha256 does not match the manifest`);
+    }
+    this.done = true;
+    await fsyncAll(this.staging, [...this.expected.keys()], [...this.dirs]);
+    const archiveRoot = path.join(this.paths.varDir, 'archive', now.toISOString().replace(/[:.]/g, '-'));
+    const intent: SwapIntent = {
+      id: this.manifest.id,
+      staging: this.staging,
+      archive: path.join(archiveRoot, 'core'),
+      coreDir: this.paths.coreDir,
+      varDir: this.paths.varDir,
+    };
+    await writeJsonAtomic(intentFile(this.paths.varDir), intent);
+    const archived = await applySwap(intent);
+    return { archive: archived ? archiveRoot : null };
+  }
+
+  async abort(): Promise<void> {
+    this.done = true;
+    await fsp.rm(this.staging, { recursive: true, force: true });
+  }
+}
+
+/** Finish (or find nothing to do for) a swap that a crash interrupted; remove abandoned staging. */
+export async function recoverSnapshotSwap(paths: SnapshotPaths): Promise<'none' | 'completed'> {
+  let intent: SwapIntent | null = null;
+  try {
+    intent = JSON.parse(await fsp.readFile(intentFile(paths.varDir), 'utf8')) as SwapIntent;
+  } catch {
+    intent = null;
+  }
+  let result: 'none' | 'completed' = 'none';
+  if (intent && typeof intent.staging === 'string' && typeof intent.archive === 'string') {
+    await applySwap({ ...intent, coreDir: paths.coreDir, varDir: paths.varDir });
+    result = 'completed';
+  }
+  // Staging left by a transfer that never reached its commit: the live core was never touched.
+  const dir = syncDir(paths.varDir);
+  for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+    if (name.startsWith('staging-')) await fsp.rm(path.join(dir, name), { recursive: true, force: true });
+  }
+  return result;
+}
+
+/** Idempotent: each step checks what is already done, so it can be re-run after a crash in it. */
+async function applySwap(intent: SwapIntent): Promise<boolean> {
+  const stagingThere = await exists(intent.staging);
+  let archived = false;
+  if (stagingThere) {
+    if ((await exists(intent.coreDir)) && !(await exists(intent.archive))) {
+      await fsp.mkdir(path.dirname(intent.archive), { recursive: true });
+      await fsp.rename(intent.coreDir, intent.archive);
+      archived = true;
+    } else if (await exists(intent.archive)) {
+      archived = true;
+    }
+    await fsp.mkdir(path.dirname(intent.coreDir), { recursive: true });
+    await fsp.rename(intent.staging, intent.coreDir);
+    await fsyncDir(path.dirname(intent.coreDir));
+    await fsyncDir(path.dirname(intent.archive)).catch(() => undefined);
+  }
+  await fsp.rm(intentFile(intent.varDir), { force: true });
+  return archived;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fsp.lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function fsyncAll(root: string, files: string[], dirs: string[]): Promise<void> {
+  const targets = [...files.map((f) => path.join(root, f)), ...dirs, root];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < targets.length) {
+      const t = targets[next++]!;
+      const h = await fsp.open(t, 'r');
+      try {
+        await h.sync();
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EINVAL' && code !== 'EISDIR') throw err;
+      } finally {
+        await h.close();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: FSYNC_CONCURRENCY }, worker));
+}

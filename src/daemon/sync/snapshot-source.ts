@@ -1,0 +1,90 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+import { totalHash, type SnapshotFile, type SnapshotManifest } from '../../core/sync/snapshot-manifest.js';
+
+/**
+ * Master side of a full snapshot: a manifest of every file under the `core` collection with its
+ * hash, then the bytes in chunks. Files are read once for the manifest and kept in memory until sent,
+ * so a write on the master during the transfer cannot make the bytes disagree with their hash.
+ */
+export class SnapshotSource {
+  private constructor(
+    readonly manifest: SnapshotManifest,
+    private readonly contents: Map<string, Buffer>,
+  ) {}
+
+  static async fromDirectory(root: string, revision: number): Promise<SnapshotSource> {
+    const files: SnapshotFile[] = [];
+    const contents = new Map<string, Buffer>();
+    for (const rel of await listFiles(root)) {
+      const data = await fsp.readFile(path.join(root, rel));
+      files.push({ path: rel, size: data.length, sha256: createHash('sha256').update(data).digest('hex') });
+      contents.set(rel, data);
+    }
+    const totalBytes = files.reduce((n, f) => n + f.size, 0);
+    return new SnapshotSource({ id: randomUUID(), revision, files, totalBytes, totalSha256: totalHash(files) }, contents);
+  }
+
+  /**
+   * Chunks of at most `chunkBytes`, packing many small files into one chunk: a configuration is
+   * thousands of small JSON files, and a message per file would cost more than the bytes.
+   */
+  *chunks(chunkBytes: number): Generator<SnapshotChunk> {
+    let parts: SnapshotChunkPart[] = [];
+    let size = 0;
+    let seq = 0;
+    for (const f of this.manifest.files) {
+      const data = this.contents.get(f.path)!;
+      let offset = 0;
+      do {
+        const take = Math.min(data.length - offset, chunkBytes - size);
+        parts.push({ path: f.path, offset, data: data.subarray(offset, offset + take).toString('base64') });
+        offset += take;
+        size += take;
+        if (size >= chunkBytes) {
+          yield { id: this.manifest.id, seq: seq++, parts };
+          parts = [];
+          size = 0;
+        }
+      } while (offset < data.length);
+    }
+    if (parts.length > 0 || seq === 0) yield { id: this.manifest.id, seq: seq++, parts };
+  }
+}
+
+export interface SnapshotChunkPart {
+  path: string;
+  offset: number;
+  /** base64 */
+  data: string;
+}
+
+export interface SnapshotChunk {
+  id: string;
+  seq: number;
+  parts: SnapshotChunkPart[];
+}
+
+/** Every regular file under root, as sorted relative paths with `/`; temp files of atomic writes skipped. */
+export async function listFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string, prefix: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await fsp.readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    for (const e of entries) {
+      if (e.name.startsWith('.') && e.name.includes('.tmp-')) continue;
+      const rel = prefix ? `${prefix}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(path.join(dir, e.name), rel);
+      else if (e.isFile()) out.push(rel);
+    }
+  };
+  await walk(root, '');
+  return out.sort();
+}

@@ -1,0 +1,172 @@
+import path from 'node:path';
+
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { ConfigStore } from '../../src/daemon/config/config-store.js';
+import { loadResourceTypes } from '../../src/daemon/config/type-registry.js';
+import { SchemaRegistry } from '../../src/daemon/schema-registry.js';
+import { parseAddress } from '../../src/core/config-address.js';
+import { GwError } from '../../src/core/errors.js';
+import { PLC1_BACKUP, PLC1_PRIMARY, journal, tree } from '../helpers/config-files.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/in-process-daemon.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
+
+const schemas = new SchemaRegistry();
+const types = loadResourceTypes(schemas);
+const cleanups: Array<() => Promise<void> | void> = [];
+
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function openStore(dir: string): Promise<ConfigStore> {
+  const { store } = await ConfigStore.open({
+    resourcesDir: path.join(dir, 'config', 'resources'),
+    varDir: path.join(dir, 'var'),
+    schemas,
+    types,
+    logger: pino({ level: 'silent' }),
+  });
+  return store;
+}
+
+describe('journal replay (what the sync engine does on a backup)', () => {
+  it('reproduces the master store exactly, and a second replay changes nothing', async () => {
+    const master: TestDaemon = await startTestDaemon();
+    cleanups.push(() => master.stop());
+    await master.client.configSet('opc-connection/plc1', PLC1_PRIMARY);
+    await master.client.configBackupAdd('opc-connection/plc1', PLC1_BACKUP);
+    await master.client.configSet('opc-connection/plc2', PLC1_PRIMARY);
+    await master.client.configDelete('opc-connection/plc2');
+    await master.client.configSet('opc-connection/plc1', { ...PLC1_PRIMARY, username: 'ops' });
+    await master.client.configBackupRemove('opc-connection/plc1');
+    const entries = journal(master.dataDir);
+
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    const replica = await openStore(temp.dir);
+    cleanups.push(() => replica.close());
+    for (const e of entries) expect(await replica.replay(e)).toBe(true);
+    expect(replica.revision).toBe(master.daemon.config.revision);
+    expect(replica.syncedRevision).toBe(entries.at(-1)!.revision);
+    const resources = (dir: string): Record<string, string> => tree(path.join(dir, 'config', 'resources'));
+    expect(resources(temp.dir)).toEqual(resources(master.dataDir));
+
+    for (const e of entries) expect(await replica.replay(e)).toBe(false);
+    expect(resources(temp.dir)).toEqual(resources(master.dataDir));
+    // Same changes, same revisions (nothing local here), each marked with the master's revision.
+    expect(journal(temp.dir)).toEqual(entries.map((e) => ({ ...e, sourceRevision: e.revision })));
+
+    // Reopened, the replica agrees with itself: nothing to roll forward or journal.
+    await replica.close();
+    const reopened = await openStore(temp.dir);
+    cleanups.push(() => reopened.close());
+    expect(reopened.revision).toBe(entries.at(-1)!.revision);
+    expect(journal(temp.dir)).toHaveLength(entries.length);
+    for (const e of entries) expect(await reopened.replay(e)).toBe(false);
+  });
+
+  it('local changes on the backup do not collide with the master revisions it replays', async () => {
+    const master: TestDaemon = await startTestDaemon();
+    cleanups.push(() => master.stop());
+    await master.client.configSet('opc-connection/plc1', PLC1_PRIMARY);
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    const replica = await openStore(temp.dir);
+    cleanups.push(() => replica.close());
+    const [first, second] = journal(master.dataDir);
+    await replica.replay(first!);
+    // A node-only resource on the backup takes the backup's next revision (2) ...
+    await replica.put(parseAddress('database-connection/local-db', types), 'local', 'primary', { driver: 'sqlite', connectUrl: 'file:x' }, 'test');
+    expect(replica.revision).toBe(2);
+    // ... and the master's revision 2 is still applied, not mistaken for it.
+    expect(await replica.replay(second!)).toBe(true);
+    expect(replica.get('core', 'opc-connection/plc1')?.primary.endpointUrl).toBe(PLC1_PRIMARY.endpointUrl);
+    expect(replica.syncedRevision).toBe(2);
+    expect(replica.revision).toBe(3);
+    // A master's local resource is never replicated.
+    const local = { ...second!, revision: 9, collection: 'local' as const };
+    expect(((await replica.replay(local).catch((e: unknown) => e)) as GwError).code).toBe('GW_ERR_CONFIG_INVALID');
+    // The sync engine says the master's revisions up to 9 are covered (the rest were its local ones).
+    await replica.noteSynced(9);
+    expect(replica.syncedRevision).toBe(9);
+    expect(await replica.replay({ ...second!, revision: 8 })).toBe(false);
+  });
+
+  it('adoptSnapshot journals the swapped-in core as replicated changes and records the master revision', async () => {
+    const master: TestDaemon = await startTestDaemon();
+    cleanups.push(() => master.stop());
+    await master.client.configSet('opc-connection/plc1', PLC1_PRIMARY);
+    await master.client.configBackupAdd('opc-connection/plc1', PLC1_BACKUP);
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    const replica = await openStore(temp.dir);
+    cleanups.push(() => replica.close());
+    // What the snapshot sink leaves: the master's core directory, copied as files.
+    const { cpSync } = await import('node:fs');
+    cpSync(path.join(master.dataDir, 'config', 'resources', 'core'), path.join(temp.dir, 'config', 'resources', 'core'), { recursive: true });
+    const changes = await replica.adoptSnapshot(master.daemon.config.revision);
+    expect(changes.map((c) => [c.address, c.version, c.sourceRevision]).sort()).toEqual([
+      ['gateway-settings', 'primary', 3],
+      ['opc-connection/plc1', 'backup', 3],
+      ['opc-connection/plc1', 'primary', 3],
+    ]);
+    expect(replica.syncedRevision).toBe(3);
+    expect(replica.get('core', 'opc-connection/plc1')?.backup?.endpointUrl).toBe(PLC1_BACKUP.endpointUrl);
+    // Entries the snapshot already covers are skipped.
+    for (const e of journal(master.dataDir)) expect(await replica.replay(e)).toBe(false);
+  });
+
+  it('refuses an entry whose content does not match its signature', async () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    const store = await openStore(temp.dir);
+    cleanups.push(() => store.close());
+    const err = await store
+      .replay({
+        revision: 1,
+        op: 'create',
+        collection: 'core',
+        address: 'opc-connection/plc1',
+        module: 'opcua',
+        type: 'opc-connection',
+        name: 'plc1',
+        version: 'primary',
+        content: PLC1_PRIMARY,
+        signature: '0'.repeat(64),
+        deleted: false,
+        meta: null,
+        actor: 'x',
+        timestamp: new Date(0).toISOString(),
+      })
+      .catch((e: unknown) => e);
+    expect((err as GwError).code).toBe('GW_ERR_CONFIG_INVALID');
+    expect(store.revision).toBe(0);
+  });
+
+  it('refuses an entry whose name or module would point outside the store', async () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    const store = await openStore(temp.dir);
+    cleanups.push(() => store.close());
+    const base = {
+      revision: 1,
+      op: 'create' as const,
+      collection: 'core' as const,
+      type: 'opc-connection',
+      version: 'primary' as const,
+      content: PLC1_PRIMARY,
+      signature: null,
+      deleted: false,
+      meta: null,
+      actor: 'x',
+      timestamp: new Date(0).toISOString(),
+    };
+    const traversal = { ...base, address: 'opc-connection/../../../x', module: 'opcua', name: '../../../x' };
+    expect(((await store.replay(traversal).catch((e: unknown) => e)) as GwError).code).toBe('GW_ERR_CONFIG_BAD_ADDRESS');
+    const module = { ...base, address: 'opc-connection/plc1', module: '../../etc', name: 'plc1' };
+    expect(((await store.replay(module).catch((e: unknown) => e)) as GwError).code).toBe('GW_ERR_CONFIG_BAD_ADDRESS');
+    expect(store.revision).toBe(0);
+  });
+});

@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+
+import { parseAddress } from '../../src/core/config-address.js';
+import type { ResourceTypeInfo } from '../../src/core/config-model.js';
+import { assertWritable, resolveEffective, type ResolutionInput } from '../../src/core/config-resolution.js';
+import { canonicalJson } from '../../src/core/canonical-json.js';
+import { GwError } from '../../src/core/errors.js';
+import type { Role } from '../../src/core/wire.js';
+
+type Present = 'none' | 'primary' | 'primary+backup';
+
+function at(p: Present): ResolutionInput['core'] {
+  return p === 'none' ? null : { hasBackup: p === 'primary+backup' };
+}
+
+// role x Backup version present x protected x local override: every combination, with the answer.
+const ROLES: Role[] = ['Independent', 'Master', 'Backup'];
+const cases: Array<[Role, Present, Present, boolean, string | null]> = [];
+for (const role of ROLES) {
+  for (const protectedType of [false, true]) {
+    for (const core of ['none', 'primary', 'primary+backup'] as Present[]) {
+      for (const local of ['none', 'primary', 'primary+backup'] as Present[]) {
+        const chosen = local !== 'none' ? local : core;
+        const collection = local !== 'none' ? 'local' : core !== 'none' ? 'core' : null;
+        const version = role === 'Backup' && chosen === 'primary+backup' && !protectedType ? 'backup' : 'primary';
+        cases.push([role, core, local, protectedType, collection ? `${collection}/${version}` : null]);
+      }
+    }
+  }
+}
+
+describe('resolveEffective', () => {
+  it.each(cases)('role %s, core %s, local %s, protected %s -> %s', (role, core, local, protectedType, expected) => {
+    const r = resolveEffective({ role, protectedType, core: at(core), local: at(local) });
+    expect(r ? `${r.collection}/${r.version}` : null).toBe(expected);
+  });
+
+  // The rows a person reads first, spelled out rather than derived.
+  it('the plain cases of DESIGN section 5', () => {
+    const both = { hasBackup: true };
+    expect(resolveEffective({ role: 'Backup', protectedType: false, core: both, local: null })).toEqual({ collection: 'core', version: 'backup' });
+    expect(resolveEffective({ role: 'Independent', protectedType: false, core: both, local: null })).toEqual({ collection: 'core', version: 'primary' });
+    expect(resolveEffective({ role: 'Master', protectedType: false, core: both, local: null })).toEqual({ collection: 'core', version: 'primary' });
+    expect(resolveEffective({ role: 'Backup', protectedType: true, core: both, local: null })).toEqual({ collection: 'core', version: 'primary' });
+    // A local resource replaces core as a whole, even when only core has a Backup version.
+    expect(resolveEffective({ role: 'Backup', protectedType: false, core: both, local: { hasBackup: false } })).toEqual({
+      collection: 'local',
+      version: 'primary',
+    });
+  });
+});
+
+describe('assertWritable', () => {
+  it('refuses core on a Backup naming the master, allows local everywhere and core elsewhere', () => {
+    const err = (() => {
+      try {
+        assertWritable('core', 'Backup', '10.0.0.5:8060', 'opc-connection/plc1');
+      } catch (e) {
+        return e as GwError;
+      }
+      return null;
+    })();
+    expect(err?.code).toBe('GW_ERR_CONFIG_READ_ONLY');
+    expect(err?.statusCode).toBe(409);
+    expect(err?.message).toContain('10.0.0.5:8060');
+    expect(() => assertWritable('local', 'Backup', 'x', 'r')).not.toThrow();
+    expect(() => assertWritable('core', 'Master', 'x', 'r')).not.toThrow();
+    expect(() => assertWritable('core', 'Independent', 'x', 'r')).not.toThrow();
+  });
+});
+
+describe('parseAddress', () => {
+  const t = (type: string, singleton: boolean): ResourceTypeInfo => ({
+    type,
+    module: 'm',
+    singleton,
+    protected: false,
+    required: false,
+    schemaId: `gwd:resources/${type}`,
+  });
+  const types = new Map([
+    ['gateway-settings', t('gateway-settings', true)],
+    ['opc-connection', t('opc-connection', false)],
+  ]);
+  const code = (text: string): string | undefined => {
+    try {
+      parseAddress(text, types);
+      return undefined;
+    } catch (e) {
+      return (e as GwError).code;
+    }
+  };
+
+  it('accepts <type>/<name> and <type> for singletons', () => {
+    expect(parseAddress('opc-connection/plc 1', types)).toMatchObject({ name: 'plc 1', address: 'opc-connection/plc 1' });
+    expect(parseAddress('gateway-settings', types)).toMatchObject({ name: null, address: 'gateway-settings' });
+  });
+
+  it('refuses what does not address one resource, with a coded reason', () => {
+    expect(code('gateway-settings/x')).toBe('GW_ERR_CONFIG_BAD_ADDRESS');
+    expect(code('opc-connection')).toBe('GW_ERR_CONFIG_BAD_ADDRESS');
+    expect(code('opc-connection/a/b')).toBe('GW_ERR_CONFIG_BAD_ADDRESS');
+    expect(code('opc-connection/..')).toBe('GW_ERR_CONFIG_BAD_ADDRESS');
+    expect(code('opc-connection/.hidden')).toBe('GW_ERR_CONFIG_BAD_ADDRESS');
+    expect(code('Bad_Type/x')).toBe('GW_ERR_CONFIG_BAD_ADDRESS');
+  });
+
+  it('an unknown type lists the known ones', () => {
+    try {
+      parseAddress('modbus-device/x', types);
+      expect.unreachable();
+    } catch (e) {
+      const err = e as GwError;
+      expect(err.code).toBe('GW_ERR_CONFIG_UNKNOWN_TYPE');
+      expect(err.details).toEqual({ known: ['gateway-settings', 'opc-connection'] });
+      expect(err.message).toContain('gateway-settings, opc-connection');
+    }
+  });
+});
+
+describe('canonicalJson', () => {
+  it('is independent of key order and whitespace, so signatures are too', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[1,{"y":2,"z":1}]},"b":1}');
+    expect(canonicalJson(JSON.parse('{ "x" : 1,\n "a": 2 }'))).toBe(canonicalJson({ a: 2, x: 1 }));
+  });
+});
