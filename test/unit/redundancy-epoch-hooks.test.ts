@@ -21,7 +21,7 @@ describe('redundancy epoch and hooks (rules 8 and 9)', () => {
     expect(m.decisions[setAt]).toMatchObject({ to: 'Active', epoch: 13 });
     expect(m.sentOf('redundancy.state').at(-1)).toMatchObject({ activity: 'Active', epoch: 13 });
     // A standing-by peer reporting a lower epoch does not lower ours.
-    m.msg({ type: 'redundancy.state', role: 'Backup', activity: 'Cold', epoch: 2, recoveryMode: 'Automatic', reason: 'x', failoverIds: [] });
+    m.msg({ type: 'redundancy.state', role: 'Backup', activity: 'Cold', epoch: 2, recoveryMode: 'Automatic', reason: 'x', failoverIds: [], replyTo: null });
     expect(m.m.view().epoch).toBe(13);
   });
 

@@ -104,7 +104,7 @@ describe('redundancy master recovery (rules 3 and 5)', () => {
     standby.advance(5000);
     expect(standby.activity).toBe('Active');
     // ...and when a master it hears from as Active is under Automatic recovery, it yields at once.
-    standby.msg({ type: 'redundancy.state', role: 'Master', activity: 'Active', epoch: 1, recoveryMode: 'Automatic', reason: 'x', failoverIds: [] });
+    standby.msg({ type: 'redundancy.state', role: 'Master', activity: 'Active', epoch: 1, recoveryMode: 'Automatic', reason: 'x', failoverIds: [], replyTo: null });
     expect(standby.changes().at(-1)).toBe('Active->Cold:peer-active');
   });
 

@@ -28,6 +28,8 @@ export function scenario(seed: number, trace = false): { sim: Sim; log: string[]
   const maxDelay = pick([1, 20, 80, 400]);
   for (const n of sim.nodes) n.hookDelay = pick([10, 50, 300]);
   sim.delay = () => 1 + Math.floor(rnd() * maxDelay);
+  const staggered = rnd() < 0.5;
+  sim.handshakeDelay = () => (staggered ? 1 + Math.floor(rnd() * maxDelay) : 0);
   const vetoRate = pick([0, 0, 0.2]);
   for (const n of sim.nodes) n.preActivate = () => rnd() >= vetoRate;
   const log: string[] = [];

@@ -84,6 +84,7 @@ describe('redundancy startup (rules 1, 2, 4, 6)', () => {
     sim.start(sim.master);
     expect(sim.changesOf(sim.master)).toEqual(['Cold->Active:startup-alone']);
     sim.connect();
+    sim.run(0); // the hellos cross at this very instant
     expect(sim.activity(sim.master)).toBe('Cold');
     sim.run(60_000);
     expect(sim.changesOf(sim.master)).toEqual(['Cold->Active:startup-alone', 'Active->Cold:peer-active']);

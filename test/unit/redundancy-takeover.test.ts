@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
+import { Solo } from '../helpers/redundancy-solo.js';
 import { Sim } from '../helpers/redundancy-sim.js';
 
 /** A running pair: master Active, backup Cold, both connected and settled. */
@@ -33,9 +34,10 @@ describe('redundancy takeover (rules 4 and 6)', () => {
     expect(sim.violations).toEqual([]);
     expect(sim.activity(sim.master)).toBe('Active');
     expect(sim.activity(sim.backup)).toBe('Cold');
-    // The thawed master, Active on stale knowledge, yields first and then recovers by the handshake.
+    // The thawed master, Active on stale knowledge, yields as soon as it has the backup's fresh
+    // state; the backup yields too on the master's (Automatic); the master then recovers.
     expect(sim.changesOf(sim.master)).toEqual(['Cold->Active:peer-standby', 'Active->Cold:peer-active', 'Cold->Active:recovery-automatic']);
-    expect(sim.changesOf(sim.backup)).toEqual(['Cold->Active:master-lost', 'Active->Cold:recovery-automatic']);
+    expect(sim.changesOf(sim.backup)).toEqual(['Cold->Active:master-lost', 'Active->Cold:peer-active']);
   });
 
   it('rule 6 master process gone: a close without bye followed by a refused redial makes the backup Active at once (master-gone)', () => {
@@ -100,5 +102,24 @@ describe('redundancy takeover (rules 4 and 6)', () => {
       if (how === 'stopped') expect(took).toBeLessThan(50);
       else expect(took).toBeGreaterThanOrEqual(9000);
     }
+  });
+
+  it('rule 6: a backup whose hello is on its way does not take over alone until the link is up or the attempt failed', () => {
+    const b = new Solo({ role: 'Backup', joinWaitTime: 1000 }, { epoch: 1, pairedMaster: { uuid: 'm', address: '10.0.0.5:8060' } });
+    b.feed({ type: 'started' });
+    b.advance(900);
+    b.feed({ type: 'linkConnecting' });
+    b.advance(5000); // the join wait ended meanwhile: the master would read a stale "Cold" in our hello
+    expect(b.activity).toBe('Cold');
+    b.feed({ type: 'peerDisconnected', reason: 'closed' }); // the attempt failed
+    expect(b.changes()).toEqual(['Cold->Active:startup-alone']);
+    // A hello exchange that hangs blocks a takeover for at most failoverTimeout.
+    const hung = new Solo({ role: 'Backup', joinWaitTime: 1000 }, { epoch: 1, pairedMaster: { uuid: 'm', address: '10.0.0.5:8060' } });
+    hung.feed({ type: 'started' });
+    hung.feed({ type: 'linkConnecting' });
+    hung.advance(9999);
+    expect(hung.activity).toBe('Cold');
+    hung.advance(1);
+    expect(hung.activity).toBe('Active');
   });
 });

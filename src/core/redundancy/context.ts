@@ -91,10 +91,10 @@ export class Ctx {
     };
   }
 
-  sendState(failoverIds: string[] = []): void {
+  sendState(failoverIds: string[] = [], replyTo: string | null = null): void {
     const report = this.report(failoverIds);
     this.sentKey = reportKey(report);
-    this.send({ type: 'redundancy.state', ...report });
+    this.send({ type: 'redundancy.state', ...report, replyTo });
   }
 
   /** A new link: the peer gets our state even if nothing changed (its hello copy may be stale). */

@@ -74,6 +74,9 @@ export function proceed(c: Ctx): void {
     });
     return;
   }
+  // Our hello is on its way: the peer may join believing we stand by. Wait for the link (or its
+  // failure) before taking over alone.
+  if (s.peer.connectingSince !== null) return;
   activate(c, 0);
 }
 

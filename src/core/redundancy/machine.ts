@@ -14,7 +14,16 @@ import {
   onStandDownRequest,
 } from './handshake.js';
 import type { RedundancyMessage, StateReport } from './messages.js';
-import { emptyPeer, heard, markLost, onPeerConnected, onPeerDisconnected, onRedialRefused, onStateMessage } from './peer.js';
+import {
+  emptyPeer,
+  heard,
+  markLost,
+  onLinkConnecting,
+  onPeerConnected,
+  onPeerDisconnected,
+  onRedialRefused,
+  onStateMessage,
+} from './peer.js';
 import { nextDeadline, reconcile } from './rules.js';
 import type { MachineInput, MachineSettings, MachineState, PersistedRedundancy, Step } from './types.js';
 
@@ -141,6 +150,9 @@ export class RedundancyMachine {
       case 'peerConnected':
         onPeerConnected(c, input.peer);
         break;
+      case 'linkConnecting':
+        onLinkConnecting(c);
+        break;
       case 'peerAlive':
         if (s.peer.linkUp) heard(c);
         break;
@@ -163,7 +175,7 @@ export class RedundancyMachine {
       case 'redundancy.state':
         return onStateMessage(c, msg);
       case 'redundancy.stateQuery':
-        return c.forceStateReport();
+        return c.sendState([], msg.id);
       case 'redundancy.standDownRequest':
         return onStandDownRequest(c, msg);
       case 'redundancy.standDownConfirm':

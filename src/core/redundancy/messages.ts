@@ -29,11 +29,17 @@ export interface StateReport {
 
 export interface StateMessage extends StateReport {
   type: 'redundancy.state';
+  /** The stateQuery this answers, else null. */
+  replyTo: string | null;
 }
 
-/** "Send me your state": after a silence its old state may be stale, so it does not count until fresh. */
+/**
+ * "Send me your state": after a silence, reports buffered during it may be old, so the peer's
+ * state counts again only from the reply (replyTo = id) on; the channel is ordered.
+ */
 export interface StateQuery {
   type: 'redundancy.stateQuery';
+  id: string;
 }
 
 /** "Stop being Active (or do not become Active): I want to be Active." */
@@ -127,8 +133,8 @@ export const STATE_REPORT_PROPERTIES = {
 export const REDUNDANCY_MESSAGE_SCHEMA = {
   $id: 'gwd:protocol/redundancy-message',
   oneOf: [
-    message('redundancy.state', STATE_REPORT_PROPERTIES),
-    message('redundancy.stateQuery', {}),
+    message('redundancy.state', { ...STATE_REPORT_PROPERTIES, replyTo: { anyOf: [id, { type: 'null' }] } }),
+    message('redundancy.stateQuery', { id }),
     message('redundancy.standDownRequest', {
       id,
       reason: { type: 'string', maxLength: 64 },

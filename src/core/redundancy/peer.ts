@@ -8,7 +8,17 @@ import type { StateMessage } from './messages.js';
 import type { DisconnectReason, PeerHello, PeerLoss, PeerView } from './types.js';
 
 export function emptyPeer(): PeerView {
-  return { uuid: null, address: null, linkUp: false, lastHeard: null, lost: null, closedWithoutBye: false, state: null };
+  return {
+    uuid: null,
+    address: null,
+    linkUp: false,
+    connectingSince: null,
+    lastHeard: null,
+    lost: null,
+    closedWithoutBye: false,
+    awaitingReply: null,
+    state: null,
+  };
 }
 
 export function markLost(c: Ctx, how: PeerLoss): void {
@@ -38,8 +48,9 @@ export function heard(c: Ctx): void {
   // What we knew of it predates the silence: it counts as connected again only once a fresh
   // report arrives, and it gets ours, since it may have given up on us too.
   p.state = null;
+  p.awaitingReply = c.nextId('q');
   c.forceStateReport();
-  c.send({ type: 'redundancy.stateQuery' });
+  c.send({ type: 'redundancy.stateQuery', id: p.awaitingReply });
 }
 
 function compatible(c: Ctx, hello: PeerHello): boolean {
@@ -59,9 +70,11 @@ export function onPeerConnected(c: Ctx, hello: PeerHello): void {
     uuid: hello.uuid,
     address: hello.address ?? null,
     linkUp: true,
+    connectingSince: null,
     lastHeard: c.now,
     lost: null,
     closedWithoutBye: false,
+    awaitingReply: null,
     state: { ...hello.state, failoverIds: [...hello.state.failoverIds] },
   };
   if (s.settings.role === 'Backup') {
@@ -82,6 +95,7 @@ export function onPeerConnected(c: Ctx, hello: PeerHello): void {
 
 export function onPeerDisconnected(c: Ctx, reason: DisconnectReason): void {
   const s = c.s;
+  s.peer.connectingSince = null; // also ends an attempt that never came up
   if (!s.peer.linkUp) return;
   s.peer.linkUp = false;
   s.promise = null;
@@ -97,13 +111,18 @@ export function onPeerDisconnected(c: Ctx, reason: DisconnectReason): void {
 /** fastFailover: a close without bye followed by a refused redial means the process is gone. */
 export function onRedialRefused(c: Ctx): void {
   const s = c.s;
+  s.peer.connectingSince = null;
   if (s.peer.linkUp || !s.peer.closedWithoutBye || !s.settings.fastFailover) return;
   markLost(c, 'gone');
 }
 
 export function onStateMessage(c: Ctx, msg: StateMessage): void {
   const s = c.s;
-  const { type: _type, ...report } = msg;
+  const { type: _type, replyTo, ...report } = msg;
+  if (s.peer.awaitingReply !== null) {
+    if (replyTo !== s.peer.awaitingReply) return; // sent before the silence ended: stale
+    s.peer.awaitingReply = null;
+  }
   s.peer.state = report;
   c.adoptEpoch(report.epoch);
   if (report.activity === 'Active') s.promise = null; // the requester we confirmed to took over
@@ -113,10 +132,22 @@ export function onStateMessage(c: Ctx, msg: StateMessage): void {
   }
 }
 
+/** A hello exchange that hangs must not block a takeover for longer than failoverTimeout. */
+export function connectingUntil(c: Ctx): number | null {
+  const since = c.s.peer.connectingSince;
+  return since === null ? null : since + c.s.settings.failoverTimeout;
+}
+
+export function onLinkConnecting(c: Ctx): void {
+  if (!c.s.peer.linkUp) c.s.peer.connectingSince = c.now;
+}
+
 /** Rule 6 timing: silence for failoverTimeout; no peer at all by the end of the join wait. */
 export function checkSilence(c: Ctx): void {
   const s = c.s;
   const p = s.peer;
+  const until = connectingUntil(c);
+  if (until !== null && c.now >= until) p.connectingSince = null;
   if (p.lost !== null) return;
   if (p.lastHeard === null) {
     if (s.phase === 'running') markLost(c, 'never');

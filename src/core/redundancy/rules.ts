@@ -7,7 +7,7 @@
 import { Ctx, masterAddress, pairedWithCurrentMaster, peerActive, peerPresent } from './context.js';
 import { expireFailover } from './failover.js';
 import { abortAcquire, activate, expireHandshake, proceed, startAcquire } from './handshake.js';
-import { checkSilence } from './peer.js';
+import { checkSilence, connectingUntil } from './peer.js';
 import type { ActivityReason, PeerLoss } from './types.js';
 
 type Want = { kind: 'hold' } | { kind: 'acquire'; reason: ActivityReason };
@@ -87,12 +87,14 @@ function pursue(c: Ctx, reason: ActivityReason): void {
     if (s.retryAt !== null) return; // backing off after a veto or a refused request
     a = startAcquire(c, reason);
   }
-  if (!a.operator) a.reason = reason;
-  if (a.phase === 'awaitConfirm' && !peerPresent(s)) {
+  if (a.phase === 'awaitConfirm' && !peerPresent(s) && s.peer.connectingSince === null) {
     // The peer we were asking is now lost: nobody left to confirm, and nobody to be Active with.
+    if (!a.operator) a.reason = reason;
     activate(c, 0);
     return;
   }
+  // Once asked, the peer stands down for the reason in our request: the activation keeps it.
+  if (!a.operator && a.phase !== 'awaitConfirm') a.reason = reason;
   proceed(c);
 }
 
@@ -132,5 +134,7 @@ export function nextDeadline(c: Ctx): number | null {
   if (s.promise !== null) times.push(s.promise.until);
   if (s.give !== null) times.push(s.give.deadline);
   if (s.retryAt !== null) times.push(s.retryAt);
+  const connecting = connectingUntil(c);
+  if (connecting !== null) times.push(connecting);
   return times.length === 0 ? null : Math.min(...times);
 }

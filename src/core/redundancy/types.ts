@@ -59,6 +59,12 @@ export type MachineInput =
   | { type: 'settingsChanged'; now: number; settings: MachineSettings }
   | { type: 'peerConnected'; now: number; peer: PeerHello }
   | { type: 'peerMessage'; now: number; message: RedundancyMessage }
+  /**
+   * This node just sent its hello (carrying report()) and waits for the peer's: until the link is
+   * up or the attempt fails, it must not take over alone, or the peer would join holding a stale
+   * copy of its state.
+   */
+  | { type: 'linkConnecting'; now: number }
   /** Any frame from the peer that is not for the machine (ping, pong, sync): proof of life. */
   | { type: 'peerAlive'; now: number }
   | { type: 'peerDisconnected'; now: number; reason: DisconnectReason }
@@ -119,11 +125,15 @@ export interface PeerView {
   address: string | null;
   /** The link is up (hello exchanged) as the daemon sees it. */
   linkUp: boolean;
+  /** Our hello is out and the peer's not yet in (linkConnecting): since when. */
+  connectingSince: number | null;
   lastHeard: number | null;
   /** Set once the peer counts as lost (rules 4 and 6); cleared when it is heard again. */
   lost: PeerLoss | null;
   /** The last close came without a stepping-down notice (first half of fastFailover). */
   closedWithoutBye: boolean;
+  /** After a silence: the stateQuery whose reply makes the peer's state count again. */
+  awaitingReply: string | null;
   state: StateReport | null;
 }
 
