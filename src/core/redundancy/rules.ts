@@ -119,6 +119,9 @@ export function reconcile(c: Ctx): void {
     return;
   }
   if (s.acquire !== null) abortAcquire(c, 'no longer wanted');
+  // Backoff is for consecutive failed attempts at one need; a later need starts afresh.
+  s.vetoes = 0;
+  s.retryAt = null;
   // Standby level follows the setting live (Cold <-> Warm).
   if (s.activity !== 'Active' && s.activity !== c.standbyLevel()) c.standDown('settings-changed');
 }
