@@ -160,6 +160,19 @@ export const ERROR_CATALOGUE = {
   },
 
   // Redundancy (roles, activity, failover, hooks): GW_ERR_REDUNDANCY_*
+  GW_ERR_REDUNDANCY_NO_PEER: {
+    statusCode: 409,
+    message:
+      'no peer is connected, so there is nothing to fail over to (this node is {activity}); check the link with gwctl status, or, on the standing-by node only and if the peer is really down, use --force',
+  },
+  GW_ERR_REDUNDANCY_NOT_REDUNDANT: {
+    statusCode: 409,
+    message: 'this node is Independent, so it has no peer to fail over to; set a role with gwctl redundancy configure --mode master|backup',
+  },
+  GW_ERR_REDUNDANCY_FAILOVER_IN_PROGRESS: {
+    statusCode: 409,
+    message: 'failover {id} is still in progress; wait for it (gwctl redundancy failover --wait, gwctl events) before asking again',
+  },
   GW_ERR_REDUNDANCY_INVALID_SETTINGS: { statusCode: 400, message: 'redundancy settings refused: {detail}' },
 
   // Synchronization: GW_ERR_SYNC_*

@@ -1,0 +1,189 @@
+/**
+ * The activation handshake (rules 3 and 7): preActivate first, then, while the peer is connected,
+ * a stand-down request that the peer must confirm before this node becomes Active. The hook runs
+ * before the request so that a veto leaves the pair exactly as it was (the peer keeps Active).
+ */
+import { Ctx, peerPresent } from './context.js';
+import { preActivateEnv } from './hook-env.js';
+import type { StandDownConfirm, StandDownReject, StandDownRequest } from './messages.js';
+import type { Acquire, ActivityReason, MachineState } from './types.js';
+
+const KNOWN_REASONS: ReadonlySet<string> = new Set<ActivityReason>([
+  'peer-standby',
+  'recovery-automatic',
+  'requested',
+  'forced',
+  'peer-active',
+]);
+
+/** Veto backoff: 1 s doubling to 60 s, so a broken hook is retried without hammering. */
+export function retryDelay(vetoes: number): number {
+  return Math.min(1000 * 2 ** Math.min(Math.max(vetoes - 1, 0), 6), 60_000);
+}
+
+export function nextEpoch(s: MachineState, floor = 0): number {
+  return Math.max(s.epoch, s.peer.state?.epoch ?? 0, floor) + 1;
+}
+
+export interface AcquireOptions {
+  operator?: boolean;
+  forced?: boolean;
+  localFailoverId?: string | null;
+  peerFailoverIds?: string[];
+}
+
+export function startAcquire(c: Ctx, reason: ActivityReason, opts: AcquireOptions = {}): Acquire {
+  const s = c.s;
+  const hook = s.settings.hooks.preActivate;
+  const a: Acquire = {
+    id: c.nextId('a'),
+    reason,
+    phase: hook === null ? 'ready' : 'preActivate',
+    deadline: null,
+    operator: opts.operator ?? false,
+    forced: opts.forced ?? false,
+    localFailoverId: opts.localFailoverId ?? null,
+    peerFailoverIds: opts.peerFailoverIds ?? [],
+  };
+  s.acquire = a;
+  if (hook !== null) {
+    const env = preActivateEnv(s.settings.role, s.activity, reason, nextEpoch(s));
+    c.out.push({ type: 'runPreActivate', id: a.id, path: hook, env, timeoutMs: s.settings.hooks.timeoutMs });
+  }
+  return a;
+}
+
+/** The hook said yes (or there is none): ask the connected peer, or take over alone. */
+export function proceed(c: Ctx): void {
+  const s = c.s;
+  const a = s.acquire;
+  if (a === null || a.phase !== 'ready') return;
+  // Even a forced activation asks a peer that turned up meanwhile: --force vouches for a peer
+  // that is down, and this one is evidently not.
+  if (peerPresent(s)) {
+    a.phase = 'awaitConfirm';
+    // One failoverTimeout: a live peer answers in a round trip; a dead one is lost by then anyway.
+    a.deadline = c.now + s.settings.failoverTimeout;
+    c.send({
+      type: 'redundancy.standDownRequest',
+      id: a.id,
+      reason: a.reason,
+      epoch: s.epoch,
+      operator: a.operator,
+      failoverIds: a.localFailoverId === null ? [...a.peerFailoverIds] : [a.localFailoverId, ...a.peerFailoverIds],
+    });
+    return;
+  }
+  // Our hello is on its way: the peer may join believing we stand by. Wait for the link (or its
+  // failure) before taking over alone.
+  if (s.peer.connectingSince !== null) return;
+  activate(c, 0);
+}
+
+export function activate(c: Ctx, confirmedEpoch: number): void {
+  const s = c.s;
+  const a = s.acquire;
+  if (a === null) return;
+  s.acquire = null;
+  s.epoch = nextEpoch(s, confirmedEpoch);
+  c.persist();
+  s.vetoes = 0;
+  s.retryAt = null;
+  s.promise = null;
+  s.holdOff = false;
+  s.blockedReported = false;
+  c.setActivity('Active', a.reason);
+  const ids = a.localFailoverId === null ? a.peerFailoverIds : [a.localFailoverId, ...a.peerFailoverIds];
+  c.sendState(ids);
+  for (const id of ids) c.emit({ type: 'failover.completed', data: { id, epoch: s.epoch } });
+}
+
+function fail(c: Ctx, a: Acquire, why: 'vetoed' | 'aborted', detail: string): void {
+  if (a.localFailoverId !== null) c.emit({ type: 'failover.failed', data: { id: a.localFailoverId, reason: detail } });
+  for (const id of a.peerFailoverIds) c.send({ type: 'redundancy.failoverReject', id, reason: why });
+}
+
+export function abortAcquire(c: Ctx, detail: string): void {
+  const a = c.s.acquire;
+  if (a === null) return;
+  c.s.acquire = null;
+  if (a.phase === 'awaitConfirm') c.send({ type: 'redundancy.standDownCancel', id: a.id });
+  fail(c, a, 'aborted', detail);
+}
+
+export function onPreActivateResult(c: Ctx, id: string, ok: boolean, detail: string | undefined): void {
+  const s = c.s;
+  const a = s.acquire;
+  if (a === null || a.id !== id || a.phase !== 'preActivate') return; // a stale answer
+  if (ok) {
+    a.phase = 'ready'; // reconcile decides whether it is still wanted, then proceeds
+    return;
+  }
+  s.acquire = null;
+  s.vetoes += 1;
+  // An operator's failover is not retried behind their back; an automatic decision is.
+  const retryAt = c.now + retryDelay(s.vetoes);
+  if (!a.operator) s.retryAt = retryAt;
+  c.emit({ type: 'activation.vetoed', data: { reason: a.reason, detail: detail ?? 'preActivate vetoed', retryAt } });
+  fail(c, a, 'vetoed', 'vetoed by preActivate');
+}
+
+/**
+ * Crossing requests: both nodes want Active. An operator's request outranks an automatic one;
+ * between equals the master wins. Both sides compute the same answer, so exactly one backs off.
+ */
+function outranks(s: MachineState, own: Acquire, theirs: StandDownRequest): boolean {
+  if (own.operator !== theirs.operator) return own.operator;
+  return s.settings.role === 'Master';
+}
+
+export function onStandDownRequest(c: Ctx, msg: StandDownRequest): void {
+  const s = c.s;
+  const own = s.acquire;
+  if (own !== null) {
+    if (outranks(s, own, msg)) {
+      c.send({ type: 'redundancy.standDownReject', id: msg.id, reason: 'contended' });
+      return;
+    }
+    abortAcquire(c, 'contended by the peer');
+  }
+  if (s.activity === 'Active') {
+    c.standDown(KNOWN_REASONS.has(msg.reason) ? (msg.reason as ActivityReason) : 'requested');
+  }
+  // Until the requester reports Active or gives up, taking over ourselves would ping-pong.
+  s.promise = { id: msg.id, until: c.now + 2 * s.settings.failoverTimeout };
+  // A handover an operator asked for sticks: no automatic recovery undoes it while the pair is up.
+  if (msg.operator) s.holdOff = true;
+  const confirm: StandDownConfirm = { type: 'redundancy.standDownConfirm', id: msg.id, epoch: s.epoch, activity: s.activity };
+  c.send(confirm);
+}
+
+export function onStandDownConfirm(c: Ctx, msg: StandDownConfirm): void {
+  const s = c.s;
+  // The channel is ordered: whatever the peer reported before confirming is superseded by this.
+  if (s.peer.state !== null) s.peer.state = { ...s.peer.state, activity: msg.activity, epoch: msg.epoch };
+  const a = s.acquire;
+  if (a === null || a.id !== msg.id || a.phase !== 'awaitConfirm') return; // late: we gave up already
+  activate(c, msg.epoch);
+}
+
+export function onStandDownReject(c: Ctx, msg: StandDownReject): void {
+  const s = c.s;
+  const a = s.acquire;
+  if (a === null || a.id !== msg.id) return;
+  s.acquire = null;
+  if (!a.operator) s.retryAt = c.now + s.settings.failoverTimeout;
+  fail(c, a, 'aborted', `the peer refused: ${msg.reason}`);
+}
+
+/** Deadlines of the handshake, checked on every step. */
+export function expireHandshake(c: Ctx): void {
+  const s = c.s;
+  if (s.promise !== null && c.now >= s.promise.until) s.promise = null;
+  const a = s.acquire;
+  if (a !== null && a.phase === 'awaitConfirm' && a.deadline !== null && c.now >= a.deadline) {
+    abortAcquire(c, 'no confirmation from the peer in time');
+    if (!a.operator) s.retryAt = c.now + s.settings.failoverTimeout;
+  }
+  if (s.retryAt !== null && c.now >= s.retryAt) s.retryAt = null;
+}

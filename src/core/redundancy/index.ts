@@ -1,0 +1,7 @@
+/** The pure redundancy core: the state machine, its protocol messages and hook environments. */
+export { RedundancyMachine } from './machine.js';
+export type { MachineInit, MachineView } from './machine.js';
+export { onActivityChangeEnv, preActivateEnv } from './hook-env.js';
+export { retryDelay } from './handshake.js';
+export * from './messages.js';
+export type * from './types.js';

@@ -1,0 +1,157 @@
+/**
+ * What this node knows of its peer: link up or down, when it was last heard, whether it counts
+ * as lost (rules 4 and 6) and how, and its last reported state.
+ */
+import { Ctx, masterAddress } from './context.js';
+import { abortAcquire } from './handshake.js';
+import type { StateMessage } from './messages.js';
+import type { DisconnectReason, PeerHello, PeerLoss, PeerView } from './types.js';
+
+export function emptyPeer(): PeerView {
+  return {
+    uuid: null,
+    address: null,
+    linkUp: false,
+    connectingSince: null,
+    lastHeard: null,
+    lost: null,
+    closedWithoutBye: false,
+    awaitingReply: null,
+    state: null,
+  };
+}
+
+export function markLost(c: Ctx, how: PeerLoss): void {
+  const s = c.s;
+  if (s.peer.lost !== null) return;
+  s.peer.lost = how;
+  // An operator's handover and a confirm's promise only hold while the pair is together.
+  s.holdOff = false;
+  s.promise = null;
+  if (s.give !== null) {
+    c.emit({ type: 'failover.failed', data: { id: s.give.id, reason: 'the peer was lost' } });
+    s.give = null;
+  }
+  c.emit({ type: 'peer.lost', data: { how, uuid: s.peer.uuid } });
+}
+
+export function heard(c: Ctx): void {
+  const p = c.s.peer;
+  // A gap this long is a silence even if no timer saw it: this process may have been the one
+  // frozen (SIGSTOP), and its timers run only now.
+  const gap = p.lastHeard !== null && c.now >= p.lastHeard + c.s.settings.failoverTimeout;
+  p.lastHeard = c.now;
+  // Silence ends when the peer speaks again on the same link (e.g. after SIGSTOP/SIGCONT). A
+  // stepping-down or gone peer only comes back through a new hello.
+  if (p.lost !== 'silent' && !(p.lost === null && gap)) return;
+  p.lost = null;
+  // What we knew of it predates the silence: it counts as connected again only once a fresh
+  // report arrives, and it gets ours, since it may have given up on us too.
+  p.state = null;
+  p.awaitingReply = c.nextId('q');
+  c.forceStateReport();
+  c.send({ type: 'redundancy.stateQuery', id: p.awaitingReply });
+}
+
+function compatible(c: Ctx, hello: PeerHello): boolean {
+  const own = c.s.settings.role;
+  const theirs = hello.state.role;
+  return (own === 'Master' && theirs === 'Backup') || (own === 'Backup' && theirs === 'Master');
+}
+
+export function onPeerConnected(c: Ctx, hello: PeerHello): void {
+  const s = c.s;
+  if (!compatible(c, hello)) return; // the link refuses such a pair; never let it decide anything
+  if (s.peer.uuid !== hello.uuid) {
+    s.holdOff = false;
+    s.promise = null;
+  }
+  s.peer = {
+    uuid: hello.uuid,
+    address: hello.address ?? null,
+    linkUp: true,
+    connectingSince: null,
+    lastHeard: c.now,
+    lost: null,
+    closedWithoutBye: false,
+    awaitingReply: null,
+    state: { ...hello.state, failoverIds: [...hello.state.failoverIds] },
+  };
+  if (s.settings.role === 'Backup') {
+    const address = masterAddress(s);
+    if (s.pairedMaster?.uuid !== hello.uuid || s.pairedMaster.address !== address) {
+      s.pairedMaster = { uuid: hello.uuid, address };
+      c.persist();
+    }
+  }
+  c.adoptEpoch(hello.state.epoch);
+  // Rule 2: the join wait ends early once the peer and its state are known.
+  if (s.phase === 'joinWait') {
+    s.phase = 'running';
+    s.joinWaitUntil = null;
+  }
+  c.forceStateReport();
+}
+
+export function onPeerDisconnected(c: Ctx, reason: DisconnectReason): void {
+  const s = c.s;
+  s.peer.connectingSince = null; // also ends an attempt that never came up
+  if (!s.peer.linkUp) return;
+  s.peer.linkUp = false;
+  s.promise = null;
+  // An operator's failover needs the peer; it fails rather than turning into something else.
+  if (s.acquire?.operator && !s.acquire.forced) abortAcquire(c, 'the peer disconnected');
+  if (reason === 'bye') {
+    markLost(c, 'stopped');
+    return;
+  }
+  s.peer.closedWithoutBye = reason === 'closed';
+}
+
+/** fastFailover: a close without bye followed by a refused redial means the process is gone. */
+export function onRedialRefused(c: Ctx): void {
+  const s = c.s;
+  s.peer.connectingSince = null;
+  if (s.peer.linkUp || !s.peer.closedWithoutBye || !s.settings.fastFailover) return;
+  markLost(c, 'gone');
+}
+
+export function onStateMessage(c: Ctx, msg: StateMessage): void {
+  const s = c.s;
+  const { type: _type, replyTo, ...report } = msg;
+  if (s.peer.awaitingReply !== null) {
+    if (replyTo !== s.peer.awaitingReply) return; // sent before the silence ended: stale
+    s.peer.awaitingReply = null;
+  }
+  s.peer.state = report;
+  c.adoptEpoch(report.epoch);
+  if (report.activity === 'Active') s.promise = null; // the requester we confirmed to took over
+  if (s.give !== null && report.activity === 'Active' && report.failoverIds.includes(s.give.id)) {
+    c.emit({ type: 'failover.completed', data: { id: s.give.id, epoch: report.epoch } });
+    s.give = null;
+  }
+}
+
+/** A hello exchange that hangs must not block a takeover for longer than failoverTimeout. */
+export function connectingUntil(c: Ctx): number | null {
+  const since = c.s.peer.connectingSince;
+  return since === null ? null : since + c.s.settings.failoverTimeout;
+}
+
+export function onLinkConnecting(c: Ctx): void {
+  if (!c.s.peer.linkUp) c.s.peer.connectingSince = c.now;
+}
+
+/** Rule 6 timing: silence for failoverTimeout; no peer at all by the end of the join wait. */
+export function checkSilence(c: Ctx): void {
+  const s = c.s;
+  const p = s.peer;
+  const until = connectingUntil(c);
+  if (until !== null && c.now >= until) p.connectingSince = null;
+  if (p.lost !== null) return;
+  if (p.lastHeard === null) {
+    if (s.phase === 'running') markLost(c, 'never');
+    return;
+  }
+  if (c.now >= p.lastHeard + s.settings.failoverTimeout) markLost(c, 'silent');
+}

@@ -1,0 +1,178 @@
+/**
+ * Types of the pure redundancy state machine (DESIGN.md section 4): its settings, inputs, state
+ * and the decisions it returns. Times are plain numbers on the caller's clock (ms); the machine
+ * never reads a clock itself.
+ */
+import type { ErrorCode, ErrorParams } from '../errors.js';
+import type { Activity, Role } from '../wire.js';
+import type { RecoveryMode, RedundancyMessage, StandbyLevel, StateReport } from './messages.js';
+
+export type { RecoveryMode, StandbyLevel } from './messages.js';
+
+/** The part of redundancy.json the machine reads. The daemon's RedundancySettings fits it. */
+export interface MachineSettings {
+  role: Role;
+  standbyActivityLevel: StandbyLevel;
+  joinWaitTime: number;
+  failoverTimeout: number;
+  masterRecoveryMode: RecoveryMode;
+  fastFailover: boolean;
+  master: { host: string; port: number };
+  hooks: { onActivityChange: string | null; preActivate: string | null; timeoutMs: number };
+}
+
+/** Why an activity changed. Codes, not prose: they end up in events, hooks and scripts. */
+export type ActivityReason =
+  | 'independent' // rule 1
+  | 'startup-alone' // rules 4 and 6: join wait ended with no peer
+  | 'peer-standby' // rule 3: the connected peer stands by, so the master takes over
+  | 'master-lost' // rule 6: failoverTimeout of silence
+  | 'master-gone' // rule 6: closed without bye and redial refused (fastFailover)
+  | 'master-stopped' // rule 6: the master said it was stepping down
+  | 'backup-lost' // rule 4, same three ways as rule 6 seen from the master
+  | 'backup-gone'
+  | 'backup-stopped'
+  | 'recovery-automatic' // rule 3: the master takes control back
+  | 'requested' // rule 7: failover command with a peer
+  | 'forced' // rule 7: failover --force without a peer
+  | 'peer-active' // both Active while connected: this node yields
+  | 'fenced' // both Active while connected: this node stays Active under a fresh epoch
+  | 'role-changed'
+  | 'settings-changed'
+  | 'stopping';
+
+/** How the peer was found to be lost; decides the reason code of the takeover. */
+export type PeerLoss = 'silent' | 'gone' | 'stopped' | 'never';
+
+export type DisconnectReason = 'closed' | 'bye' | 'timeout' | 'error';
+
+/** What the link knows when it comes up: the peer's identity and its hello's StateReport. */
+export interface PeerHello {
+  uuid: string;
+  address?: string | null;
+  state: StateReport;
+}
+
+export type MachineInput =
+  | { type: 'started'; now: number }
+  | { type: 'tick'; now: number }
+  | { type: 'settingsChanged'; now: number; settings: MachineSettings }
+  | { type: 'peerConnected'; now: number; peer: PeerHello }
+  | { type: 'peerMessage'; now: number; message: RedundancyMessage }
+  /**
+   * This node just sent its hello (carrying report()) and waits for the peer's: until the link is
+   * up or the attempt fails, it must not take over alone, or the peer would join holding a stale
+   * copy of its state.
+   */
+  | { type: 'linkConnecting'; now: number }
+  /** Any frame from the peer that is not for the machine (ping, pong, sync): proof of life. */
+  | { type: 'peerAlive'; now: number }
+  | { type: 'peerDisconnected'; now: number; reason: DisconnectReason }
+  /** Redialling the peer was refused (host up, port closed): its process is gone. */
+  | { type: 'redialRefused'; now: number }
+  | { type: 'failoverRequested'; now: number; force: boolean }
+  | { type: 'preActivateResult'; now: number; id: string; ok: boolean; detail?: string }
+  | { type: 'stopRequested'; now: number };
+
+export type HookEnv = Readonly<Record<string, string>>;
+
+export type MachineEvent =
+  | { type: 'activity.changed'; data: { from: Activity; to: Activity; reason: ActivityReason; epoch: number } }
+  | { type: 'epoch.changed'; data: { from: number; to: number; reason: ActivityReason } }
+  | { type: 'role.changed'; data: { from: Role; to: Role } }
+  | { type: 'failover.requested'; data: { id: string; origin: 'local' | 'peer'; force: boolean } }
+  | { type: 'failover.completed'; data: { id: string; epoch: number } }
+  | { type: 'failover.failed'; data: { id: string; reason: string } }
+  | { type: 'activation.vetoed'; data: { reason: ActivityReason; detail: string; retryAt: number } }
+  | { type: 'activation.blocked'; data: { reason: 'never-connected'; master: string } }
+  | { type: 'peer.lost'; data: { how: PeerLoss; uuid: string | null } };
+
+export type Decision =
+  /** Apply first: status, /health, gwinfo. The event and hook decisions that follow describe it. */
+  | { type: 'setActivity'; from: Activity; to: Activity; reason: ActivityReason; epoch: number }
+  | { type: 'send'; message: RedundancyMessage }
+  | { type: 'runPreActivate'; id: string; path: string; env: HookEnv; timeoutMs: number }
+  | { type: 'runHook'; hook: 'onActivityChange'; path: string; env: HookEnv; timeoutMs: number }
+  | { type: 'emit'; event: MachineEvent }
+  /** Write to var/ before acting on anything later in the list. */
+  | { type: 'persist'; persisted: PersistedRedundancy };
+
+/** What the daemon keeps across restarts (var/): the epoch and the backup's pairing. */
+export interface PersistedRedundancy {
+  epoch: number;
+  /** The master this backup was last connected to, keyed by the configured address. */
+  pairedMaster: { uuid: string; address: string } | null;
+}
+
+export interface CommandError {
+  code: ErrorCode;
+  params: ErrorParams;
+}
+
+export interface Step {
+  decisions: Decision[];
+  /** Call `tick` at this time (or later); null: no timer needed. Replaces any earlier deadline. */
+  nextDeadline: number | null;
+  /** Set when a command (failoverRequested) is refused; it then changed nothing (a deadline that
+   * fell due at the same time may still have produced decisions: apply them as usual). */
+  error: CommandError | null;
+  /** Set when failoverRequested was accepted. */
+  failoverId: string | null;
+}
+
+export interface PeerView {
+  uuid: string | null;
+  address: string | null;
+  /** The link is up (hello exchanged) as the daemon sees it. */
+  linkUp: boolean;
+  /** Our hello is out and the peer's not yet in (linkConnecting): since when. */
+  connectingSince: number | null;
+  lastHeard: number | null;
+  /** Set once the peer counts as lost (rules 4 and 6); cleared when it is heard again. */
+  lost: PeerLoss | null;
+  /** The last close came without a stepping-down notice (first half of fastFailover). */
+  closedWithoutBye: boolean;
+  /** After a silence: the stateQuery whose reply makes the peer's state count again. */
+  awaitingReply: string | null;
+  state: StateReport | null;
+}
+
+export interface Acquire {
+  id: string;
+  reason: ActivityReason;
+  /** preActivate: hook running; ready: hook said yes (or none), handshake next; awaitConfirm: asked the peer. */
+  phase: 'preActivate' | 'ready' | 'awaitConfirm';
+  /** awaitConfirm only: give up (and cancel) if no confirm by then. */
+  deadline: number | null;
+  /** An operator asked for it: outranks automatic decisions, never retried on its own. */
+  operator: boolean;
+  /** --force without a peer: skips join wait, pairing and the handshake. */
+  forced: boolean;
+  localFailoverId: string | null;
+  peerFailoverIds: string[];
+}
+
+export interface MachineState {
+  nodeId: string;
+  settings: MachineSettings;
+  phase: 'created' | 'joinWait' | 'running' | 'stopping';
+  joinWaitUntil: number | null;
+  activity: Activity;
+  since: number | null;
+  /** Own epoch: the last activation's, or the peer's when higher and this node stands by. */
+  epoch: number;
+  peer: PeerView;
+  pairedMaster: PersistedRedundancy['pairedMaster'];
+  acquire: Acquire | null;
+  /** We confirmed a stand-down: do not take over until the requester activates or gives up. */
+  promise: { id: string; until: number } | null;
+  /** We handed over on an operator's failover: no automatic recovery until the peer is lost. */
+  holdOff: boolean;
+  /** Local failover on the Active node, waiting for the peer to take over. */
+  give: { id: string; deadline: number } | null;
+  retryAt: number | null;
+  vetoes: number;
+  seq: number;
+  blockedReported: boolean;
+  lastReason: ActivityReason | null;
+}
