@@ -19,6 +19,13 @@ import { EventLog } from './events/event-log.js';
 import { GatewayNetwork } from './gan/gateway-network.js';
 import { loadOrCreateIdentity, type Identity } from './identity/identity.js';
 import { Metrics } from './metrics.js';
+import {
+  REDUNDANCY_MESSAGE_SCHEMA,
+  REDUNDANCY_MESSAGE_TYPES,
+  RedundancyEngine,
+  STATE_REPORT_SCHEMA,
+} from './redundancy/engine.js';
+import { HookRunner } from './redundancy/hook-runner.js';
 import type { Logger } from './logger.js';
 import type { DaemonOptions } from './options.js';
 import { SchemaRegistry } from './schema-registry.js';
@@ -49,6 +56,9 @@ export class Daemon {
   network!: GatewayNetworkSettings;
   /** The Gateway Network; `gan.link` is the PeerLink the redundancy and sync engines use. */
   gan!: GatewayNetwork;
+  /** Activity decisions: the redundancy state machine with its timers, hooks and link wiring. */
+  engine!: RedundancyEngine;
+  readonly hooks = new HookRunner();
   ready = false;
   private stopping: Promise<void> | null = null;
 
@@ -134,6 +144,19 @@ export class Daemon {
     ).value;
 
     this.gan = new GatewayNetwork(this, dataDir, () => buildStatus(this));
+    this.schemas.add(REDUNDANCY_MESSAGE_SCHEMA as unknown as { $id: string });
+    this.schemas.add(STATE_REPORT_SCHEMA as unknown as { $id: string });
+    this.gan.link.registerMessageTypes(REDUNDANCY_MESSAGE_TYPES, REDUNDANCY_MESSAGE_SCHEMA.$id);
+    this.engine = await RedundancyEngine.create({
+      nodeId: this.identity.node.uuid,
+      validateState: (state) => this.schemas.validate(STATE_REPORT_SCHEMA.$id, state).ok,
+      varDir: dataDir.varDir,
+      settings: this.redundancy,
+      events: this.events,
+      hooks: this.hooks,
+      logger,
+    });
+    this.engine.attachLink(this.gan.link);
     this.metrics = new Metrics({
       status: () => buildStatus(this),
       msSinceLastPeerMessage: () => {
@@ -160,6 +183,8 @@ export class Daemon {
       logger,
     });
     await this.api.listen();
+    // The machine starts its join wait before the link can come up, so no peer event is missed.
+    await this.engine.start();
     await this.gan.start();
 
     this.ready = true;
@@ -197,6 +222,9 @@ export class Daemon {
     this.ready = false;
     this.logger.info({ reason }, 'gwd stopping');
     if (this.events) this.events.emit('daemon.stopping', { reason });
+    // An Active node stands down and tells its peer (steppingDown) before the link says bye.
+    if (this.engine) await this.engine.stop().catch((err: unknown) => this.logger.error({ err }, 'error stopping the redundancy engine'));
+    this.hooks.killAll();
     if (this.gan) await this.gan.stop('shutdown').catch((err: unknown) => this.logger.error({ err }, 'error stopping the gateway network'));
     if (this.api) await this.api.close();
     if (this.config) await this.config.close();

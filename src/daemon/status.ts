@@ -15,16 +15,19 @@ export function nodeInfo(d: Daemon): NodeInfo {
 
 export function buildStatus(d: Daemon): StatusResponse {
   const role = d.redundancy.role;
-  // Until the redundancy engine decides otherwise, only an Independent node is Active (rule 1).
-  const activity: Activity = role === 'Independent' ? 'Active' : d.redundancy.standbyActivityLevel;
+  const view = d.engine?.view();
+  // Before the engine exists (early in startup) nothing is Active.
+  const activity: Activity = view?.activity ?? d.redundancy.standbyActivityLevel;
+  const peer = d.gan ? d.gan.peerSummary() : null;
+  if (peer && view?.peer && view.peer.uuid === peer.uuid) peer.activity = view.peer.activity;
   return {
     node: nodeInfo(d),
     redundancy: {
       role,
       activity,
-      epoch: 0,
-      since: d.startedAt.toISOString(),
-      peer: d.gan ? d.gan.peerSummary() : null,
+      epoch: view?.epoch ?? 0,
+      since: d.engine ? d.engine.sinceIso(d.startedAt) : d.startedAt.toISOString(),
+      peer,
       sync: { state: 'NotApplicable', revision: 0, peerRevision: null },
     },
     daemon: {

@@ -15,7 +15,7 @@ export class MessageTypes {
 
   register(type: string, schemaId: string): void {
     if (isLinkMessageType(type)) throw new Error(`message type ${type} belongs to the link itself`);
-    if (!/^[a-z][a-z0-9.-]{0,63}$/.test(type)) throw new Error(`message type ${type} is not a valid name`);
+    if (!/^[a-z][a-zA-Z0-9.-]{0,63}$/.test(type)) throw new Error(`message type ${type} is not a valid name`);
     if (!this.schemas.has(schemaId)) throw new Error(`no schema ${schemaId} for message type ${type}`);
     const existing = this.types.get(type);
     if (existing && existing !== schemaId) throw new Error(`message type ${type} is already registered with ${existing}`);

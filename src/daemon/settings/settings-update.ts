@@ -31,6 +31,8 @@ export function updateRedundancySettings(d: Daemon, update: RedundancyUpdate): P
       d.events.emit('role.changed', { from: previous.role, to: next.role });
       d.logger.info({ from: previous.role, to: next.role }, 'role changed');
     }
+    // The machine first (it forgets a peer of the old role), then the link follows.
+    await d.engine.settingsChanged(next);
     d.gan.applyRedundancy(previous);
     return next;
   });

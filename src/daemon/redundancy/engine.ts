@@ -1,0 +1,246 @@
+import { performance } from 'node:perf_hooks';
+import path from 'node:path';
+import { promises as fsp } from 'node:fs';
+
+import { GwError } from '../../core/errors.js';
+import {
+  RedundancyMachine,
+  REDUNDANCY_MESSAGE_SCHEMA,
+  STATE_REPORT_SCHEMA,
+  type Decision,
+  type DisconnectReason,
+  type MachineInput,
+  type MachineSettings,
+  type MachineView,
+  type PersistedRedundancy,
+  type RedundancyMessage,
+  type StateReport,
+} from '../../core/redundancy/index.js';
+import type { Activity } from '../../core/wire.js';
+import type { EventLog } from '../events/event-log.js';
+import type { Logger } from '../logger.js';
+import { writeJsonAtomic } from '../storage/atomic-write.js';
+import type { HookRunner } from './hook-runner.js';
+
+/** What the engine needs of the Gateway Network link (the PeerLink of src/daemon/gan fits it). */
+export interface RedundancyLinkPort {
+  on(event: 'connecting', listener: () => void): unknown;
+  on(event: 'up', listener: (peer: { uuid: string; address: string; hello: Record<string, unknown> }) => void): unknown;
+  on(event: 'down', listener: (down: { error: { code: string }; byeReason: string | null }) => void): unknown;
+  on(event: 'message', listener: (message: { type: string }) => void): unknown;
+  on(event: 'alive', listener: () => void): unknown;
+  on(event: 'dialFailed', listener: (failure: { errno: string | null }) => void): unknown;
+  send(message: { type: string }): boolean;
+  setHelloExtra(provider: () => Record<string, unknown>): void;
+}
+
+export const REDUNDANCY_STATE_FILE = 'redundancy-state.json';
+
+export interface EngineOptions {
+  nodeId: string;
+  /** Validates the peer's hello state report (the link validates only its own hello fields). */
+  validateState: (state: unknown) => boolean;
+  varDir: string;
+  settings: MachineSettings;
+  events: EventLog;
+  hooks: HookRunner;
+  logger: Logger;
+}
+
+/**
+ * The I/O shell around the pure RedundancyMachine: feeds it inputs with a monotonic clock, applies
+ * its decisions in order (persisting the epoch before the activation it guards), runs hooks, keeps
+ * the one timer, and maps link events to machine inputs. Inputs are processed one at a time so
+ * decisions are applied in the order the machine made them.
+ */
+export class RedundancyEngine {
+  readonly machine: RedundancyMachine;
+  private timer: NodeJS.Timeout | null = null;
+  private queue: Promise<void> = Promise.resolve();
+  private link: RedundancyLinkPort | null = null;
+  private stopped = false;
+  private readonly stateFile: string;
+
+  private constructor(
+    private readonly options: EngineOptions,
+    persisted: PersistedRedundancy | null,
+  ) {
+    this.stateFile = path.join(options.varDir, REDUNDANCY_STATE_FILE);
+    this.machine = new RedundancyMachine({ nodeId: options.nodeId, settings: options.settings, persisted });
+  }
+
+  static async create(options: EngineOptions): Promise<RedundancyEngine> {
+    const file = path.join(options.varDir, REDUNDANCY_STATE_FILE);
+    let persisted: PersistedRedundancy | null = null;
+    try {
+      const raw = JSON.parse(await fsp.readFile(file, 'utf8')) as PersistedRedundancy;
+      if (Number.isSafeInteger(raw.epoch) && raw.epoch >= 0) persisted = { epoch: raw.epoch, pairedMaster: raw.pairedMaster ?? null };
+      else options.logger.warn({ file }, 'redundancy state file has no valid epoch; starting from 0');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        // A damaged file must not stop the node; the epoch restarts from what the peer reports.
+        options.logger.warn({ file, err: (err as Error).message }, 'redundancy state file unreadable; starting from epoch 0');
+      }
+    }
+    return new RedundancyEngine(options, persisted);
+  }
+
+  /** The wall-clock ISO time of the last activity change. */
+  sinceIso(fallback: Date): string {
+    const since = this.machine.view().since;
+    if (since === null) return fallback.toISOString();
+    return new Date(Date.now() - (performance.now() - since)).toISOString();
+  }
+
+  view(): MachineView {
+    return this.machine.view();
+  }
+
+  get activity(): Activity {
+    return this.machine.view().activity;
+  }
+
+  /** Connect the link's events to machine inputs. Call before start(). */
+  attachLink(link: RedundancyLinkPort): void {
+    this.link = link;
+    link.setHelloExtra(() => ({ state: this.machine.report() }));
+    link.on('connecting', () => this.feed({ type: 'linkConnecting', now: 0 }));
+    link.on('up', (peer) => {
+      const state = peer.hello.state as StateReport | undefined;
+      if (!state || !this.options.validateState(state)) {
+        // Such a peer is never counted as present: it cannot make this node stand down.
+        this.options.logger.warn({ peer: peer.uuid }, 'peer hello carries no valid redundancy state; ignoring the peer');
+        return;
+      }
+      this.feed({ type: 'peerConnected', now: 0, peer: { uuid: peer.uuid, address: peer.address, state } });
+    });
+    link.on('message', (message) => {
+      if (message.type.startsWith('redundancy.')) this.feed({ type: 'peerMessage', now: 0, message: message as RedundancyMessage });
+      else this.feed({ type: 'peerAlive', now: 0 });
+    });
+    link.on('alive', () => this.feed({ type: 'peerAlive', now: 0 }));
+    link.on('down', ({ error, byeReason }) => this.feed({ type: 'peerDisconnected', now: 0, reason: disconnectReason(error.code, byeReason) }));
+    link.on('dialFailed', ({ errno }) => {
+      if (errno === 'ECONNREFUSED') this.feed({ type: 'redialRefused', now: 0 });
+    });
+  }
+
+  start(): Promise<void> {
+    return this.feed({ type: 'started', now: 0 });
+  }
+
+  settingsChanged(settings: MachineSettings): Promise<void> {
+    return this.feed({ type: 'settingsChanged', now: 0, settings });
+  }
+
+  /** `gwctl redundancy failover`: resolves with the failover id, or rejects with the coded refusal. */
+  requestFailover(force: boolean): Promise<string> {
+    return new Promise((resolve, reject) => {
+      void this.enqueue(async () => {
+        const step = this.machine.handle({ type: 'failoverRequested', now: performance.now(), force });
+        await this.apply(step.decisions);
+        this.arm(step.nextDeadline);
+        if (step.error) reject(new GwError(step.error.code, step.error.params));
+        else resolve(step.failoverId ?? '');
+      });
+    });
+  }
+
+  /** Stand down and tell the peer, before the link closes (SIGTERM). */
+  async stop(): Promise<void> {
+    await this.feed({ type: 'stopRequested', now: 0 });
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private feed(input: MachineInput): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.stopped) return;
+      const step = this.machine.handle({ ...input, now: performance.now() } as MachineInput);
+      await this.apply(step.decisions);
+      this.arm(step.nextDeadline);
+    });
+  }
+
+  private enqueue(fn: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(fn).catch((err: unknown) => {
+      this.options.logger.error({ err }, 'redundancy engine step failed');
+    });
+    this.queue = next;
+    return next;
+  }
+
+  private arm(deadline: number | null): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (deadline === null || this.stopped) return;
+    const delay = Math.max(0, deadline - performance.now());
+    this.timer = setTimeout(() => void this.feed({ type: 'tick', now: 0 }), delay);
+  }
+
+  private async apply(decisions: Decision[]): Promise<void> {
+    const { events, logger, hooks } = this.options;
+    for (const d of decisions) {
+      switch (d.type) {
+        case 'persist':
+          await writeJsonAtomic(this.stateFile, d.persisted);
+          break;
+        case 'setActivity':
+          logger.info({ from: d.from, to: d.to, reason: d.reason, epoch: d.epoch }, 'activity changed');
+          break;
+        case 'emit':
+          // role.changed is announced by the settings change itself (settings-update.ts).
+          if (d.event.type !== 'role.changed') events.emit(d.event.type, d.event.data as unknown as Record<string, unknown>);
+          break;
+        case 'send':
+          if (this.link && !this.link.send(d.message)) logger.debug({ type: d.message.type }, 'redundancy message not sent: no link');
+          break;
+        case 'runHook':
+          // Not awaited: hooks run one at a time in the runner's own queue, the machine goes on.
+          void hooks.run('onActivityChange', d.path, d.env, d.timeoutMs).then((r) => {
+            if (!r.ok) this.hookFailed(r);
+          });
+          break;
+        case 'runPreActivate':
+          void hooks.run('preActivate', d.path, d.env, d.timeoutMs).then((r) => {
+            if (!r.ok) this.hookFailed(r);
+            const detail = r.ok ? undefined : r.timedOut ? 'timed out' : r.spawnError ?? `exit ${r.exitCode ?? r.signal}`;
+            void this.feed({ type: 'preActivateResult', now: 0, id: d.id, ok: r.ok, ...(detail ? { detail } : {}) });
+          });
+          break;
+      }
+    }
+  }
+
+  private hookFailed(r: { kind: string; path: string; exitCode: number | null; signal: string | null; timedOut: boolean; spawnError: string | null; output: string; durationMs: number }): void {
+    const data = {
+      hook: r.kind,
+      path: r.path,
+      exitCode: r.exitCode,
+      signal: r.signal,
+      timedOut: r.timedOut,
+      error: r.spawnError,
+      durationMs: r.durationMs,
+      output: r.output.slice(-512),
+    };
+    this.options.logger.warn(data, 'hook failed');
+    this.options.events.emit('hook.failed', data);
+  }
+}
+
+/** Names of the redundancy message types, from the schema's `oneOf`. */
+export const REDUNDANCY_MESSAGE_TYPES: string[] = REDUNDANCY_MESSAGE_SCHEMA.oneOf.map(
+  (m) => ((m as { properties: { type: { const: string } } }).properties.type.const),
+);
+
+function disconnectReason(code: string, byeReason: string | null): DisconnectReason {
+  // A bye is a clean, announced departure (rule 6: take over at once); a connection replaced by a
+  // newer one of the same peer is not a departure.
+  if (code === 'GW_ERR_GAN_PEER_LEFT') return byeReason === 'replaced' ? 'closed' : 'bye';
+  if (code === 'GW_ERR_GAN_PING_TIMEOUT') return 'timeout';
+  if (code === 'GW_ERR_GAN_CONNECTION_CLOSED') return 'closed';
+  return 'error';
+}
+
+export { REDUNDANCY_MESSAGE_SCHEMA, STATE_REPORT_SCHEMA };
