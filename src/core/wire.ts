@@ -158,3 +158,11 @@ export interface RedundancyView {
   settings: import('./settings/types.js').RedundancySettings;
   file: string;
 }
+
+/** POST /v0/redundancy/resync: a full snapshot is under way (a backup asked for one, a master pushes one). */
+export interface ResyncResponse {
+  kind: 'full';
+  side: 'master' | 'backup';
+  /** The event log's last seq before the resync: its sync.completed (or sync.failed) comes after it. */
+  eventSeq: number;
+}

@@ -1,4 +1,5 @@
 import { promises as fsp } from 'node:fs';
+import path from 'node:path';
 
 import { PRODUCT_VERSION } from '../core/version.js';
 import { ApiServer } from './api/server.js';
@@ -29,6 +30,8 @@ import { HookRunner } from './redundancy/hook-runner.js';
 import type { Logger } from './logger.js';
 import type { DaemonOptions } from './options.js';
 import { SchemaRegistry } from './schema-registry.js';
+import { recoverSnapshotSwap } from './sync/snapshot-sink.js';
+import { SYNC_MESSAGE_SCHEMA, SYNC_MESSAGE_TYPES, SyncEngine } from './sync/sync-engine.js';
 import { buildStatus } from './status.js';
 import type { GatewayNetworkSettings, RedundancySettings } from './settings/node-settings.js';
 import { loadSettingsFile } from './settings/settings-file.js';
@@ -58,6 +61,8 @@ export class Daemon {
   gan!: GatewayNetwork;
   /** Activity decisions: the redundancy state machine with its timers, hooks and link wiring. */
   engine!: RedundancyEngine;
+  /** Configuration sync with the peer: full snapshots, incremental changes, resync. */
+  sync!: SyncEngine;
   readonly hooks = new HookRunner();
   ready = false;
   private stopping: Promise<void> | null = null;
@@ -102,6 +107,11 @@ export class Daemon {
     });
     // Events first: changes found by the store's startup scan are announced like any other.
     this.events = await EventLog.open({ file: dataDir.eventLogFile });
+    // A full snapshot whose swap a crash interrupted is finished (or its staging dropped) before the
+    // store reads the disk: the store only ever sees the whole old core or the whole new one.
+    const coreDir = path.join(dataDir.resourcesDir, 'core');
+    const swap = await recoverSnapshotSwap({ coreDir, varDir: dataDir.varDir });
+    if (swap === 'completed') logger.warn({ coreDir }, 'completed a snapshot swap interrupted by a crash');
     this.config = (
       await ConfigStore.open({
         resourcesDir: dataDir.resourcesDir,
@@ -134,6 +144,7 @@ export class Daemon {
         { file: dataDir.redundancyFile, problems: rules },
       );
     }
+    this.config.journalMaxBytes = this.redundancy.syncJournalMaxBytes;
     this.network = (
       await loadSettingsFile<GatewayNetworkSettings>(
         dataDir.gatewayNetworkFile,
@@ -157,6 +168,19 @@ export class Daemon {
       logger,
     });
     this.engine.attachLink(this.gan.link);
+    this.schemas.add(SYNC_MESSAGE_SCHEMA as unknown as { $id: string });
+    this.gan.link.registerMessageTypes(SYNC_MESSAGE_TYPES, SYNC_MESSAGE_SCHEMA.$id);
+    this.sync = await SyncEngine.create({
+      nodeId: this.identity.node.uuid,
+      store: this.config,
+      coreDir,
+      varDir: dataDir.varDir,
+      events: this.events,
+      logger,
+      role: () => this.redundancy.role,
+      syncTimeoutSecs: () => this.redundancy.syncTimeoutSecs,
+    });
+    this.sync.attachLink(this.gan.link);
     this.metrics = new Metrics({
       status: () => buildStatus(this),
       msSinceLastPeerMessage: () => {
@@ -225,6 +249,7 @@ export class Daemon {
     // An Active node stands down and tells its peer (steppingDown) before the link says bye.
     if (this.engine) await this.engine.stop().catch((err: unknown) => this.logger.error({ err }, 'error stopping the redundancy engine'));
     this.hooks.killAll();
+    if (this.sync) this.sync.stop();
     if (this.gan) await this.gan.stop('shutdown').catch((err: unknown) => this.logger.error({ err }, 'error stopping the gateway network'));
     if (this.api) await this.api.close();
     if (this.config) await this.config.close();

@@ -2,10 +2,11 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 
 import { parseHostPort, formatHostPort, type HostPort } from '../../core/gan/address.js';
 import type { RedundancySettings, RedundancyUpdate } from '../../core/settings/types.js';
-import type { RedundancyView, Role } from '../../core/wire.js';
+import type { EventRecord, RedundancyView, Role } from '../../core/wire.js';
 import { clientError } from '../client.js';
 import { keyValues } from '../format.js';
 import { parseBool, parseCount, parseMs, parsePort, pascal } from '../option-parsers.js';
+import type { CommandContext } from '../context.js';
 import type { ContextFactory } from '../program.js';
 
 interface ConfigureOptions {
@@ -68,6 +69,65 @@ export function registerRedundancyCommands(program: Command, context: ContextFac
       if (ctx.json) return ctx.printJson(view);
       ctx.out(formatRedundancy(view.settings));
     });
+
+  redundancy
+    .command('resync')
+    .description('force a full snapshot of the configuration: a backup downloads one, a master pushes one')
+    .option('--wait', 'wait until the snapshot is swapped in (backup) or acknowledged (master)')
+    .option('--timeout <seconds>', 'with --wait: give up after this many seconds (exit 4)', parseSeconds, 60)
+    .addHelpText(
+      'after',
+      '\nThe previous configuration of the backup is kept under var/archive/<time>/.\n' +
+        '\nExamples:\n  gwctl redundancy resync\n  gwctl redundancy resync --wait --timeout 120\n',
+    )
+    .action(async (opts: { wait?: boolean; timeout: number }, cmd: Command) => {
+      const ctx = context(cmd);
+      const started = await ctx.client.resync();
+      if (!opts.wait) {
+        if (ctx.json) return ctx.printJson(started);
+        ctx.out(`full snapshot started (${started.side === 'backup' ? 'requested from the master' : 'pushed to the backup'})\n`);
+        return;
+      }
+      const done = await waitForCompletion(ctx, started.eventSeq, opts.timeout);
+      if (ctx.json) return ctx.printJson(done.data);
+      const archive = done.data.archive;
+      ctx.out(`full snapshot done at revision ${String(done.data.revision)}${typeof archive === 'string' ? `; previous core archived in ${archive}` : ''}\n`);
+    });
+}
+
+/** The first full sync.completed after `since`, following the event stream; GW_ERR_CLI_WAIT_TIMEOUT at the deadline. */
+async function waitForCompletion(ctx: CommandContext, since: number, timeoutSecs: number): Promise<EventRecord> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), timeoutSecs * 1000);
+  let found: EventRecord | null = null;
+  let lastFailure: string | null = null;
+  try {
+    await ctx.client.streamEvents(
+      { since, follow: true, type: 'sync' },
+      (e) => {
+        if (e.type === 'sync.failed') lastFailure = String(e.data.reason);
+        if (found || e.type !== 'sync.completed' || e.data.kind !== 'full') return;
+        found = e;
+        abort.abort();
+      },
+      abort.signal,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+  if (found) return found;
+  throw clientError('GW_ERR_CLI_WAIT_TIMEOUT', {
+    timeout: timeoutSecs,
+    what: `the full snapshot to complete${lastFailure ? ` (last failure: ${lastFailure})` : ''}`,
+  });
+}
+
+function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 86400) {
+    throw new InvalidArgumentError('must be a number of seconds between 0 and 86400');
+  }
+  return n;
 }
 
 function toUpdate(opts: ConfigureOptions, cmd: Command): RedundancyUpdate {
@@ -127,6 +187,7 @@ export function formatRedundancy(s: RedundancySettings): string {
     ['Pings', `every ${m.pingRate} ms, timeout ${m.pingTimeout} ms, faulted after ${m.pingMaxMissed} missed`],
     ['Reconnect period', `${m.reconnectPeriod} ms`],
     ['Sync timeout', `${s.syncTimeoutSecs} s`],
+    ['Sync journal bound', `${s.syncJournalMaxBytes} bytes`],
     ['Hook onActivityChange', s.hooks.onActivityChange],
     ['Hook preActivate', s.hooks.preActivate],
   ]);
