@@ -315,7 +315,7 @@ export class ConfigStore {
     return this.exclusive(async () => {
       // The swap itself runs under the lock too, so no rescan or write can see a half-swapped core.
       if (swap) await swap();
-      const changes = await this.reconcile('sync:snapshot', sourceRevision);
+      const changes = await this.reconcile('sync:snapshot', sourceRevision, true);
       this.syncedRevision = sourceRevision;
       await this.saveState();
       return changes;
@@ -472,7 +472,7 @@ export class ConfigStore {
    * its Backup version lands on the loaded Primary; resources with an invalid file keep what was
    * loaded before.
    */
-  private async reconcile(actor: string, sourceRevision?: number): Promise<JournalEntry[]> {
+  private async reconcile(actor: string, sourceRevision?: number, keepMeta = false): Promise<JournalEntry[]> {
     const scan = await scanStore(this.options.resourcesDir, this.types, this.options.schemas);
     this.problems = scan.problems;
     this.invalidKeys = scan.invalidKeys;
@@ -482,7 +482,7 @@ export class ConfigStore {
       // A resource without resource.json gets its metadata from the create entry committed below.
       this.resources.set(key, { ...r, meta: r.meta ?? this.nextMeta(undefined, actor, {}) });
     }
-    const drafts = diffDisk(scan, this.index, this.types, { actor, timestamp: this.now().toISOString(), sourceRevision });
+    const drafts = diffDisk(scan, this.index, this.types, { actor, timestamp: this.now().toISOString(), sourceRevision, keepMeta });
     const changes: JournalEntry[] = [];
     for (const d of drafts) changes.push(await this.commit(d));
     return changes;
