@@ -128,7 +128,8 @@ export class SyncEngine {
       else state = latest === null || revision < latest ? 'Syncing' : 'InSync';
       return { state, revision, peerRevision: latest };
     }
-    return { state: 'NotApplicable', revision: store.revision, peerRevision: null };
+    // Independent: nothing to synchronize, and no master revision to count in.
+    return { state: 'NotApplicable', revision: 0, peerRevision: null };
   }
 
   stop(): void {
