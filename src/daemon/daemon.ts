@@ -119,6 +119,7 @@ export class Daemon {
         schemas: this.schemas,
         types: loadResourceTypes(this.schemas),
         logger,
+        recoveredSnapshot: swap === 'completed',
         onChange: (e) =>
           this.events.emit('config.changed', {
             resource: e.address,

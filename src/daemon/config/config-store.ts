@@ -44,6 +44,12 @@ export interface ConfigStoreOptions {
   onChange?: (entry: JournalEntry) => void;
   /** Bound of var/config-journal.ndjson (redundancy.json syncJournalMaxBytes). */
   journalMaxBytes?: number;
+  /**
+   * A full snapshot was swapped in by crash recovery just before this open, but never adopted: the
+   * startup scan keeps its resource.json files as they are (the master's), so the core stays
+   * exactly the snapshot.
+   */
+  recoveredSnapshot?: boolean;
 }
 
 export interface WriteOutcome {
@@ -156,7 +162,7 @@ export class ConfigStore {
       options.logger.warn({ revisions: pending.map((e) => e.revision) }, 'applied config changes interrupted by a crash');
       await store.saveState();
     }
-    const startup = await store.reconcile('gwd:startup-scan');
+    const startup = await store.reconcile('gwd:startup-scan', undefined, options.recoveredSnapshot ?? false);
     return { store, startup };
   }
 
