@@ -112,6 +112,8 @@ export function hashTree(root: string): Record<string, string> {
   if (!existsSync(root)) return out;
   const walk = (dir: string, rel: string): void => {
     for (const name of readdirSync(dir)) {
+      // The temp file of an atomic write cut by a kill -9 is not configuration (the snapshot skips it too).
+      if (name.startsWith('.') && name.includes('.tmp-')) continue;
       const full = path.join(dir, name);
       const r = rel ? `${rel}/${name}` : name;
       if (statSync(full).isDirectory()) walk(full, r);
