@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { cliStatus } from './figures/cli-status.mjs';
+import { syncApply, syncSnapshot } from './figures/sync.mjs';
 import { ROOT } from './lib/procs.mjs';
 import { fmtMs } from './lib/stats.mjs';
 
@@ -13,7 +14,11 @@ const quick = process.argv.includes('--quick');
 const write = !process.argv.includes('--no-write');
 const jsonOut = process.argv.includes('--json');
 
-const figures = [{ name: 'cli-status', run: () => cliStatus({ runs: quick ? 3 : 20 }) }];
+const figures = [
+  { name: 'cli-status', run: () => cliStatus({ runs: quick ? 3 : 20 }) },
+  { name: 'sync-apply', run: () => syncApply({ runs: quick ? 1 : 3, changes: quick ? 400 : 2000 }) },
+  { name: 'sync-snapshot', run: () => syncSnapshot({ runs: quick ? 1 : 3, resources: quick ? 200 : 2000 }) },
+];
 
 const results = [];
 const started = Date.now();
