@@ -97,4 +97,46 @@ describe('sync between two in-process daemons', () => {
     await synced(master, backup);
     expect(await coreHashes(backup.dataDir)).toEqual(await coreHashes(master.dataDir));
   });
+
+  it('a forged manifest, a forged entry and a stalled snapshot are failures, never crashes: reported, retried, the configuration kept', async () => {
+    const { master, backup } = await pair();
+    await backup.client.configureRedundancy({ syncTimeoutSecs: 1 });
+    const link = backup.daemon.gan.link;
+    const peer = link.peer!;
+    const kept = await coreHashes(backup.dataDir);
+    const failures = (): EventRecord[] => events(backup, 'sync.failed');
+    const inject = (m: Record<string, unknown>): void => void link.emit('message', m as never, peer);
+    const sig = 'a'.repeat(64);
+
+    // 1. A manifest whose total hash does not match its files.
+    inject({ type: 'sync.begin', op: 99, kind: 'full', revision: 5 });
+    inject({ type: 'sync.snapshotBegin', op: 99, manifest: { id: 'forged-1', revision: 5, files: [{ path: 'x/config.json', size: 1, sha256: sig }], totalBytes: 1, totalSha256: sig } });
+    await waitFor('sync.failed for the manifest', () => failures().length >= 1);
+    expect(failures()[0]!.data).toMatchObject({ code: 'GW_ERR_SYNC_SNAPSHOT_REFUSED' });
+    expect(String(failures()[0]!.data.reason)).toContain('totalSha256');
+    await synced(master, backup);
+
+    // 2. An entry whose content does not match its signature: refused whole, then a full snapshot.
+    const rev = (await status(master)).config.revision;
+    const forged = {
+      revision: rev + 1, op: 'create', collection: 'core', address: 'opc-connection/evil', module: 'opcua', type: 'opc-connection', name: 'evil',
+      version: 'primary', content: { endpointUrl: 'opc.tcp://evil:4840' }, signature: sig, deleted: false,
+      meta: { uuid: 'u', enabled: true, lastModification: { actor: 'x', timestamp: 't' }, signature: sig, backupSignature: null }, actor: 'x', timestamp: 't',
+    };
+    inject({ type: 'sync.entries', from: rev, upTo: rev + 1, latest: rev + 1, entries: [forged] });
+    await waitFor('sync.failed for the entry', () => failures().length >= 2);
+    expect(failures()[1]!.data.code).toBe('GW_ERR_CONFIG_INVALID');
+    await waitFor('a full snapshot after the forged entry', () => events(backup, 'sync.completed').filter((e) => e.data.kind === 'full').length >= 2);
+    await synced(master, backup);
+    expect(backup.daemon.config.get('core', 'opc-connection/evil')).toBeUndefined();
+
+    // 3. A snapshot that never ends: syncTimeoutSecs, then a retry.
+    inject({ type: 'sync.begin', op: 100, kind: 'full', revision: 5 });
+    await waitFor('sync.failed by timeout', () => failures().length >= 3, 5000);
+    expect(failures()[2]!.data.code).toBe('GW_ERR_SYNC_TIMEOUT');
+    await synced(master, backup);
+    expect(await coreHashes(backup.dataDir)).toEqual(await coreHashes(master.dataDir));
+    expect(Object.keys(kept).length).toBeGreaterThan(0);
+    expect(backup.daemon.ready).toBe(true);
+  });
 });

@@ -148,7 +148,9 @@ export class BackupSide {
     op.kind = m.kind;
     op.revision = m.revision;
     this.failed = null;
-    this.latest = Math.max(this.latest ?? 0, m.revision);
+    // Assigned, not maxed: each answer of the master restates where it is (and one bad message
+    // cannot leave the backup waiting forever for a revision that does not exist).
+    this.latest = m.revision;
     this.o.events.emit('sync.started', { kind: m.kind, revision: m.revision });
   }
 
@@ -215,19 +217,21 @@ export class BackupSide {
       for (const e of m.entries) if (e.revision > upTo && e.revision <= m.upTo) entries.push(e);
       upTo = m.upTo;
     }
-    if (upTo === expected) return;
-    try {
-      await store.replayBatch(entries);
-    } catch (err) {
-      // A forged or broken entry: refuse the whole batch; a full snapshot sets things straight.
-      this.wantFull = true;
-      throw err;
+    if (upTo > expected) {
+      try {
+        await store.replayBatch(entries);
+      } catch (err) {
+        // A forged or broken entry: refuse the whole batch; a full snapshot sets things straight.
+        this.wantFull = true;
+        throw err;
+      }
+      await store.noteSynced(upTo);
     }
-    await store.noteSynced(upTo);
-    expected = store.syncedRevision;
-    this.o.send({ type: 'sync.ack', revision: expected });
     const op = this.op;
-    if (op && op.kind === 'incremental' && expected >= op.revision) this.complete('incremental', op.revision, null);
+    const done = op !== null && op.kind === 'incremental' && store.syncedRevision >= op.revision;
+    // Acknowledge what was applied, and the end of a catch-up even when it brought nothing.
+    if (upTo > expected || done) this.o.send({ type: 'sync.ack', revision: store.syncedRevision });
+    if (done) this.complete('incremental', op.revision, null);
   }
 
   private complete(kind: SyncKind, revision: number, archive: string | null): void {
