@@ -173,6 +173,10 @@ export const ERROR_CATALOGUE = {
     statusCode: 409,
     message: 'failover {id} is still in progress; wait for it (gwctl redundancy failover --wait, gwctl events) before asking again',
   },
+  GW_ERR_REDUNDANCY_FAILOVER_FAILED: {
+    statusCode: 409,
+    message: 'failover {id} failed: {reason}; this node and its peer keep the activity they had (see gwctl events)',
+  },
   GW_ERR_REDUNDANCY_INVALID_SETTINGS: { statusCode: 400, message: 'redundancy settings refused: {detail}' },
 
   // Synchronization: GW_ERR_SYNC_*

@@ -158,3 +158,10 @@ export interface RedundancyView {
   settings: import('./settings/types.js').RedundancySettings;
   file: string;
 }
+
+/** Answer of POST /v0/redundancy/failover: follow /v0/events?since=seq for failover.completed|failed {id}. */
+export interface FailoverAccepted {
+  failoverId: string;
+  /** Last event seq before the request: the outcome event comes after it. */
+  seq: number;
+}

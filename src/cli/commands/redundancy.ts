@@ -7,6 +7,7 @@ import { clientError } from '../client.js';
 import { keyValues } from '../format.js';
 import { parseBool, parseCount, parseMs, parsePort, pascal } from '../option-parsers.js';
 import type { ContextFactory } from '../program.js';
+import { registerFailoverCommand } from './failover.js';
 
 interface ConfigureOptions {
   mode?: string;
@@ -68,6 +69,8 @@ export function registerRedundancyCommands(program: Command, context: ContextFac
       if (ctx.json) return ctx.printJson(view);
       ctx.out(formatRedundancy(view.settings));
     });
+
+  registerFailoverCommand(redundancy, context);
 }
 
 function toUpdate(opts: ConfigureOptions, cmd: Command): RedundancyUpdate {

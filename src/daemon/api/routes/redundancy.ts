@@ -1,5 +1,5 @@
 import type { RedundancyUpdate } from '../../../core/settings/types.js';
-import type { RedundancyView } from '../../../core/wire.js';
+import type { FailoverAccepted, RedundancyView } from '../../../core/wire.js';
 import type { Daemon } from '../../daemon.js';
 import { updateRedundancySettings } from '../../settings/settings-update.js';
 import type { Router } from '../router.js';
@@ -14,5 +14,14 @@ export function registerRedundancySettingsRoutes(router: Router, d: Daemon): voi
       return view();
     },
     { bodySchema: 'gwd:api/redundancy-update' },
+  );
+  router.post(
+    '/v0/redundancy/failover',
+    async (req): Promise<FailoverAccepted> => {
+      const seq = d.events.lastSeq;
+      const failoverId = await d.engine.requestFailover((req.body as { force: boolean }).force);
+      return { failoverId, seq };
+    },
+    { bodySchema: 'gwd:api/redundancy-failover' },
   );
 }
