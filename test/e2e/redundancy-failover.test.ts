@@ -170,6 +170,17 @@ describe('failover and recovery with two real nodes', () => {
     expect(s.redundancy.peer).toMatchObject({ connected: true, activity: 'Cold' });
   });
 
+  it('SIGTERM of the Active master: it steps down, exits 0 within 5 s, and the backup takes over at once', async () => {
+    const { master, backup } = await pair();
+    const t0 = Date.now();
+    const code = await master.proc.stop(5000);
+    expect(code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    await ok(backup, 'wait', '--activity', 'active', '--timeout', '5');
+    expect(Date.now() - t0).toBeLessThan(1500);
+    expect((await activityEvents(backup)).at(-1)!.data).toMatchObject({ to: 'Active', reason: 'master-stopped' });
+  });
+
   it('a silent master (SIGSTOP) makes the backup Active only after failoverTimeout; SIGCONT leaves exactly one Active', async () => {
     const { master, backup } = await pair();
     const stoppedAt = Date.now();
