@@ -83,14 +83,9 @@ async function pair(opts: { recovery?: 'automatic' | 'manual'; backupHooks?: { o
   const [master, backup] = await Promise.all([mk('m'), mk('b')]);
   await Promise.all([ok(master, 'wait', '--ready', '--timeout', '15'), ok(backup, 'wait', '--ready', '--timeout', '15')]);
   if (opts.backupHooks) {
-    const hooks: Record<string, unknown> = { timeoutMs: 3000, onActivityChange: null, preActivate: null, ...opts.backupHooks };
-    const file = path.join(backup.dataDir, 'redundancy.json');
-    const current = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    // Hooks are set in redundancy.json (no CLI flag); restart the backup to load them.
-    await backup.proc.stop();
-    writeFileSync(file, JSON.stringify({ ...current, hooks }));
-    launch({ ...backup });
-    await ok(backup, 'wait', '--ready', '--timeout', '15');
+    const h = opts.backupHooks;
+    await ok(backup, 'redundancy', 'configure', '--hook-timeout', '3000',
+      '--on-activity-change', h.onActivityChange ?? 'none', '--pre-activate', h.preActivate ?? 'none');
   }
   const timing = ['--failover-timeout', '1000', '--ping-rate', '200', '--join-wait', '500', '--recovery', opts.recovery ?? 'automatic'];
   await ok(master, 'network', 'configure', '--require-ssl', 'false', '--policy', 'unrestricted');

@@ -1,3 +1,5 @@
+import path from 'node:path';
+
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
 import { parseHostPort, formatHostPort, type HostPort } from '../../core/gan/address.js';
@@ -23,6 +25,9 @@ interface ConfigureOptions {
   pingMaxMissed?: number;
   reconnectPeriod?: number;
   fastFailover?: boolean;
+  onActivityChange?: string;
+  preActivate?: string;
+  hookTimeout?: number;
 }
 
 export function registerRedundancyCommands(program: Command, context: ContextFactory): void {
@@ -56,6 +61,9 @@ export function registerRedundancyCommands(program: Command, context: ContextFac
     .option('--ping-max-missed <n>', 'missed pings before the link is faulted', parseCount)
     .option('--reconnect-period <ms>', 'ms between redials of the master', parseMs)
     .option('--fast-failover <bool>', 'take over at once when the master process is known to be gone', parseBool)
+    .option('--on-activity-change <path>', "executable run after every activity change ('none' removes it)")
+    .option('--pre-activate <path>', "executable that may veto an activation with a non-zero exit ('none' removes it)")
+    .option('--hook-timeout <ms>', 'ms a hook may run before it is killed (and a preActivate counts as a veto)', parseMs)
     .addHelpText(
       'after',
       '\nExamples:\n  gwctl redundancy configure --mode master\n' +
@@ -99,6 +107,12 @@ function toUpdate(opts: ConfigureOptions, cmd: Command): RedundancyUpdate {
   if (opts.pingMaxMissed !== undefined) master.pingMaxMissed = opts.pingMaxMissed;
   if (opts.reconnectPeriod !== undefined) master.reconnectPeriod = opts.reconnectPeriod;
   if (Object.keys(master).length > 0) update.master = master;
+  const hooks: NonNullable<RedundancyUpdate['hooks']> = {};
+  const hookPath = (v: string): string | null => (v === 'none' || v === '' ? null : path.resolve(v));
+  if (opts.onActivityChange !== undefined) hooks.onActivityChange = hookPath(opts.onActivityChange);
+  if (opts.preActivate !== undefined) hooks.preActivate = hookPath(opts.preActivate);
+  if (opts.hookTimeout !== undefined) hooks.timeoutMs = opts.hookTimeout;
+  if (Object.keys(hooks).length > 0) update.hooks = hooks;
   if (Object.keys(update).length === 0) {
     throw clientError('GW_ERR_CLI_USAGE', { detail: 'nothing to change: give at least one option (see gwctl redundancy configure --help)' });
   }
@@ -132,5 +146,6 @@ export function formatRedundancy(s: RedundancySettings): string {
     ['Sync timeout', `${s.syncTimeoutSecs} s`],
     ['Hook onActivityChange', s.hooks.onActivityChange],
     ['Hook preActivate', s.hooks.preActivate],
+    ['Hook timeout', `${s.hooks.timeoutMs} ms`],
   ]);
 }
