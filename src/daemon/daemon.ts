@@ -1,4 +1,5 @@
 import { promises as fsp } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 
 import { PRODUCT_VERSION } from '../core/version.js';
 import { ApiServer } from './api/server.js';
@@ -96,10 +97,12 @@ export class Daemon {
     await fsp.mkdir(dataDir.root, { recursive: true, mode: 0o750 });
     await fsp.mkdir(dataDir.varDir, { recursive: true });
 
-    this.identity = await loadOrCreateIdentity(dataDir, this.schemas, {
+    // Key generation runs on the thread pool while the store and settings load (first start).
+    const identity = loadOrCreateIdentity(dataDir, this.schemas, {
       edition: options.edition,
       systemName: options.systemName,
     });
+    identity.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     // Events first: changes found by the store's startup scan are announced like any other.
     this.events = await EventLog.open({ file: dataDir.eventLogFile });
     this.config = (
@@ -143,6 +146,7 @@ export class Daemon {
       )
     ).value;
 
+    this.identity = await identity;
     this.gan = new GatewayNetwork(this, dataDir, () => buildStatus(this));
     this.schemas.add(REDUNDANCY_MESSAGE_SCHEMA as unknown as { $id: string });
     this.schemas.add(STATE_REPORT_SCHEMA as unknown as { $id: string });
@@ -196,6 +200,8 @@ export class Daemon {
       systemName: this.systemName,
       role: this.redundancy.role,
       firstStart: created.node,
+      // ms from process start to ready (meaningful for a gwd process, not for in-process tests).
+      startupMs: Math.round(performance.now()),
     });
     logger.info(
       {

@@ -189,10 +189,19 @@ export class RedundancyEngine {
         case 'setActivity':
           logger.info({ from: d.from, to: d.to, reason: d.reason, epoch: d.epoch }, 'activity changed');
           break;
-        case 'emit':
+        case 'emit': {
           // role.changed is announced by the settings change itself (settings-update.ts).
-          if (d.event.type !== 'role.changed') events.emit(d.event.type, d.event.data as unknown as Record<string, unknown>);
+          if (d.event.type === 'role.changed') break;
+          const data = { ...(d.event.data as unknown as Record<string, unknown>) };
+          if (d.event.type === 'activity.changed' && (data.reason === 'master-lost' || data.reason === 'backup-lost')) {
+            // How long the peer had been silent when the takeover ran: failoverTimeout plus the
+            // overshoot (timer and event-loop delay), measured on the clock the decision used.
+            const lastHeard = this.machine.state.peer.lastHeard;
+            if (lastHeard !== null) data.silenceMs = Math.round(performance.now() - lastHeard);
+          }
+          events.emit(d.event.type, data);
           break;
+        }
         case 'send':
           if (this.link && !this.link.send(d.message)) logger.debug({ type: d.message.type }, 'redundancy message not sent: no link');
           break;
