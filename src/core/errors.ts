@@ -140,6 +140,7 @@ export const ERROR_CATALOGUE = {
   },
   GW_ERR_GAN_HANDSHAKE_TIMEOUT: { statusCode: 408, message: 'no hello from {peer} within {timeout} ms' },
   GW_ERR_GAN_PING_TIMEOUT: { statusCode: 408, message: '{missed} pings to {peer} unanswered within {timeout} ms each; the connection is faulted' },
+  GW_ERR_GAN_PEER_SILENT: { statusCode: 408, message: '{peer} sent nothing for {timeout} ms (failoverTimeout); the connection is dropped and redialled' },
   GW_ERR_GAN_UNREACHABLE: { statusCode: 503, message: 'cannot reach {address}: {detail}' },
   GW_ERR_GAN_CONNECTION_CLOSED: { statusCode: 503, message: 'the connection to {peer} closed: {detail}' },
   GW_ERR_GAN_PEER_LEFT: { statusCode: 503, message: '{peer} closed the link ({reason})' },
