@@ -20,6 +20,7 @@ import { EventLog } from './events/event-log.js';
 import { GatewayNetwork } from './gan/gateway-network.js';
 import { loadOrCreateIdentity, type Identity } from './identity/identity.js';
 import { Metrics } from './metrics.js';
+import { MetricsServer } from './metrics-server.js';
 import {
   REDUNDANCY_MESSAGE_SCHEMA,
   REDUNDANCY_MESSAGE_TYPES,
@@ -53,6 +54,7 @@ export class Daemon {
   config!: ConfigStore;
   api!: ApiServer;
   metrics!: Metrics;
+  metricsServer: MetricsServer | null = null;
   redundancy!: RedundancySettings;
   network!: GatewayNetworkSettings;
   /** The Gateway Network; `gan.link` is the PeerLink the redundancy and sync engines use. */
@@ -187,6 +189,10 @@ export class Daemon {
       logger,
     });
     await this.api.listen();
+    if (options.metricsPort !== undefined && options.metricsPort !== null) {
+      this.metricsServer = new MetricsServer(this.metrics, logger);
+      await this.metricsServer.listen(options.metricsPort, options.metricsBind ?? '127.0.0.1');
+    }
     // The machine starts its join wait before the link can come up, so no peer event is missed.
     await this.engine.start();
     await this.gan.start();
@@ -232,6 +238,7 @@ export class Daemon {
     if (this.engine) await this.engine.stop().catch((err: unknown) => this.logger.error({ err }, 'error stopping the redundancy engine'));
     this.hooks.killAll();
     if (this.gan) await this.gan.stop('shutdown').catch((err: unknown) => this.logger.error({ err }, 'error stopping the gateway network'));
+    if (this.metricsServer) await this.metricsServer.close();
     if (this.api) await this.api.close();
     if (this.config) await this.config.close();
     if (this.events) await this.events.close();
