@@ -1,11 +1,11 @@
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { EventRecord, StatusResponse } from '../../src/core/wire.js';
-import { gwctl, spawnGwd, waitFor, type GwdProcess } from '../helpers/processes.js';
+import type { EventRecord } from '../../src/core/wire.js';
+import { ctlOn, freePort, okOn, spawnOnPort, statusOf } from '../helpers/fixed-port-node.js';
+import { waitFor, type GwdProcess } from '../helpers/processes.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 /**
@@ -38,16 +38,9 @@ afterEach(async (ctx) => {
   temps.splice(0).forEach((c) => c());
 });
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 function launch(n: Omit<Node, 'proc' | 'deaths'> & { deaths?: number[] }): Node {
-  const proc = spawnGwd(n.dataDir, ['--port', String(n.port), '--ssl-port', '0', '--bind', '127.0.0.1', '--system-name', n.name]);
+  const proc = spawnOnPort(n.dataDir, n.name, n.port);
   const node: Node = { ...n, proc, deaths: n.deaths ?? [] };
   const i = nodes.findIndex((x) => x.name === n.name);
   if (i >= 0) nodes[i] = node;
@@ -55,19 +48,11 @@ function launch(n: Omit<Node, 'proc' | 'deaths'> & { deaths?: number[] }): Node 
   return node;
 }
 
-async function ctl(n: Node, ...args: string[]) {
-  return gwctl(['--socket', n.socket, ...args], { timeoutMs: 20_000 });
-}
+const ctl = ctlOn;
 
-async function ok(n: Node, ...args: string[]): Promise<string> {
-  const r = await ctl(n, ...args);
-  if (r.code !== 0) throw new Error(`gwctl ${args.join(' ')} on ${n.name} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
-}
+const ok = okOn;
 
-async function status(n: Node): Promise<StatusResponse> {
-  return JSON.parse(await ok(n, '--json', 'status')) as StatusResponse;
-}
+const status = statusOf;
 
 async function activity(n: Node): Promise<string> {
   return (await status(n)).redundancy.activity;

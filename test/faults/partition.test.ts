@@ -1,11 +1,11 @@
-import { createServer } from 'node:net';
 import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { EventRecord, StatusResponse } from '../../src/core/wire.js';
+import type { EventRecord } from '../../src/core/wire.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
-import { gwctl, spawnGwd, waitFor, type GwdProcess } from '../helpers/processes.js';
+import { ctlOn, freePort, okOn, spawnOnPort, statusOf } from '../helpers/fixed-port-node.js';
+import { waitFor, type GwdProcess } from '../helpers/processes.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 /**
@@ -30,27 +30,14 @@ afterEach(async (ctx) => {
   dump = [];
 });
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
-async function ok(n: Node, ...args: string[]): Promise<string> {
-  const r = await gwctl(['--socket', n.socket, ...args], { timeoutMs: 20_000 });
-  if (r.code !== 0) throw new Error(`gwctl ${args.join(' ')} on ${n.name} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
-}
+const ok = okOn;
 
-async function status(n: Node): Promise<StatusResponse> {
-  return JSON.parse(await ok(n, '--json', 'status')) as StatusResponse;
-}
+const status = statusOf;
 
 async function start(name: string, port: number): Promise<Node> {
   const t = makeTempDir(`gwd-part-${name}-`);
-  const proc = spawnGwd(t.dir, ['--port', String(port), '--ssl-port', '0', '--bind', '127.0.0.1', '--system-name', name]);
+  const proc = spawnOnPort(t.dir, name, port);
   const node = { name, socket: path.join(t.dir, 'gwd.sock'), proc };
   cleanups.push(async () => {
     try {

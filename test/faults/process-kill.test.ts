@@ -1,10 +1,9 @@
-import { createServer } from 'node:net';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { StatusResponse } from '../../src/core/wire.js';
-import { gwctl, spawnGwd, waitFor, type GwdProcess } from '../helpers/processes.js';
+import { ctlOn, freePort, okOn, spawnOnPort, statusOf } from '../helpers/fixed-port-node.js';
+import { waitFor, type GwdProcess } from '../helpers/processes.js';
 import { Prng } from '../helpers/prng.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
@@ -27,26 +26,13 @@ const temps: Array<() => void> = [];
 let master: Node;
 let backup: Node;
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
-async function run(n: Node, ...args: string[]) {
-  return gwctl(['--socket', n.socket, ...args], { timeoutMs: 20_000 });
-}
+const run = ctlOn;
 
-async function ok(n: Node, ...args: string[]): Promise<string> {
-  const r = await run(n, ...args);
-  if (r.code !== 0) throw new Error(`gwctl ${args.join(' ')} on ${n.name} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
-}
+const ok = okOn;
 
 async function launch(n: Node): Promise<void> {
-  n.proc = spawnGwd(n.dir, ['--port', String(n.port), '--ssl-port', '0', '--bind', '127.0.0.1', '--system-name', n.name]);
+  n.proc = spawnOnPort(n.dir, n.name, n.port);
   await ok(n, 'wait', '--ready', '--timeout', '15');
 }
 
@@ -56,9 +42,7 @@ async function kill(n: Node): Promise<void> {
   await p.exited;
 }
 
-async function status(n: Node): Promise<StatusResponse> {
-  return JSON.parse(await ok(n, '--json', 'status')) as StatusResponse;
-}
+const status = statusOf;
 
 async function converged(): Promise<void> {
   await waitFor('exactly one Active with both connected', async () => {
