@@ -18,6 +18,7 @@ import type {
   StatusResponse,
   TrustDirection,
   TrustState,
+  FailoverAccepted,
 } from '../core/wire.js';
 import type { Collection, VersionName, VersionQuery } from '../core/config-model.js';
 import type {
@@ -120,6 +121,10 @@ export class GwClient {
 
   redundancy(): Promise<RedundancyView> {
     return this.request('GET', '/v0/redundancy');
+  }
+
+  failover(force: boolean): Promise<FailoverAccepted> {
+    return this.request('POST', '/v0/redundancy/failover', { force });
   }
 
   configureRedundancy(update: RedundancyUpdate): Promise<RedundancyView> {

@@ -140,6 +140,7 @@ export const ERROR_CATALOGUE = {
   },
   GW_ERR_GAN_HANDSHAKE_TIMEOUT: { statusCode: 408, message: 'no hello from {peer} within {timeout} ms' },
   GW_ERR_GAN_PING_TIMEOUT: { statusCode: 408, message: '{missed} pings to {peer} unanswered within {timeout} ms each; the connection is faulted' },
+  GW_ERR_GAN_PEER_SILENT: { statusCode: 408, message: '{peer} sent nothing for {timeout} ms (failoverTimeout); the connection is dropped and redialled' },
   GW_ERR_GAN_UNREACHABLE: { statusCode: 503, message: 'cannot reach {address}: {detail}' },
   GW_ERR_GAN_CONNECTION_CLOSED: { statusCode: 503, message: 'the connection to {peer} closed: {detail}' },
   GW_ERR_GAN_PEER_LEFT: { statusCode: 503, message: '{peer} closed the link ({reason})' },
@@ -172,6 +173,10 @@ export const ERROR_CATALOGUE = {
   GW_ERR_REDUNDANCY_FAILOVER_IN_PROGRESS: {
     statusCode: 409,
     message: 'failover {id} is still in progress; wait for it (gwctl redundancy failover --wait, gwctl events) before asking again',
+  },
+  GW_ERR_REDUNDANCY_FAILOVER_FAILED: {
+    statusCode: 409,
+    message: 'failover {id} failed: {reason}; this node and its peer keep the activity they had (see gwctl events)',
   },
   GW_ERR_REDUNDANCY_INVALID_SETTINGS: { statusCode: 400, message: 'redundancy settings refused: {detail}' },
 

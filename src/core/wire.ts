@@ -159,10 +159,17 @@ export interface RedundancyView {
   file: string;
 }
 
+/** Answer of POST /v0/redundancy/failover: follow /v0/events?since=seq for failover.completed|failed {id}. */
+export interface FailoverAccepted {
+  failoverId: string;
+  /** Last event seq before the request: the outcome event comes after it. */
+  seq: number;
+}
+
 /** POST /v0/redundancy/resync: a full snapshot is under way (a backup asked for one, a master pushes one). */
 export interface ResyncResponse {
   kind: 'full';
   side: 'master' | 'backup';
-  /** The event log's last seq before the resync: its sync.completed (or sync.failed) comes after it. */
-  eventSeq: number;
+  /** Last event seq before the request: its sync.completed (or sync.failed) comes after it. */
+  seq: number;
 }

@@ -1,5 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 
 import { PRODUCT_VERSION } from '../core/version.js';
 import { ApiServer } from './api/server.js';
@@ -20,6 +21,7 @@ import { EventLog } from './events/event-log.js';
 import { GatewayNetwork } from './gan/gateway-network.js';
 import { loadOrCreateIdentity, type Identity } from './identity/identity.js';
 import { Metrics } from './metrics.js';
+import { MetricsServer } from './metrics-server.js';
 import {
   REDUNDANCY_MESSAGE_SCHEMA,
   REDUNDANCY_MESSAGE_TYPES,
@@ -55,6 +57,7 @@ export class Daemon {
   config!: ConfigStore;
   api!: ApiServer;
   metrics!: Metrics;
+  metricsServer: MetricsServer | null = null;
   redundancy!: RedundancySettings;
   network!: GatewayNetworkSettings;
   /** The Gateway Network; `gan.link` is the PeerLink the redundancy and sync engines use. */
@@ -101,10 +104,12 @@ export class Daemon {
     await fsp.mkdir(dataDir.root, { recursive: true, mode: 0o750 });
     await fsp.mkdir(dataDir.varDir, { recursive: true });
 
-    this.identity = await loadOrCreateIdentity(dataDir, this.schemas, {
+    // Key generation runs on the thread pool while the store and settings load (first start).
+    const identity = loadOrCreateIdentity(dataDir, this.schemas, {
       edition: options.edition,
       systemName: options.systemName,
     });
+    identity.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     // Events first: changes found by the store's startup scan are announced like any other.
     this.events = await EventLog.open({ file: dataDir.eventLogFile });
     // A full snapshot whose swap a crash interrupted is finished (or its staging dropped) before the
@@ -155,6 +160,7 @@ export class Daemon {
       )
     ).value;
 
+    this.identity = await identity;
     this.gan = new GatewayNetwork(this, dataDir, () => buildStatus(this));
     this.schemas.add(REDUNDANCY_MESSAGE_SCHEMA as unknown as { $id: string });
     this.schemas.add(STATE_REPORT_SCHEMA as unknown as { $id: string });
@@ -208,6 +214,10 @@ export class Daemon {
       logger,
     });
     await this.api.listen();
+    if (options.metricsPort !== undefined && options.metricsPort !== null) {
+      this.metricsServer = new MetricsServer(this.metrics, logger);
+      await this.metricsServer.listen(options.metricsPort, options.metricsBind ?? '127.0.0.1');
+    }
     // The machine starts its join wait before the link can come up, so no peer event is missed.
     await this.engine.start();
     await this.gan.start();
@@ -221,6 +231,8 @@ export class Daemon {
       systemName: this.systemName,
       role: this.redundancy.role,
       firstStart: created.node,
+      // ms from process start to ready (meaningful for a gwd process, not for in-process tests).
+      startupMs: Math.round(performance.now()),
     });
     logger.info(
       {
@@ -252,6 +264,7 @@ export class Daemon {
     this.hooks.killAll();
     if (this.sync) this.sync.stop();
     if (this.gan) await this.gan.stop('shutdown').catch((err: unknown) => this.logger.error({ err }, 'error stopping the gateway network'));
+    if (this.metricsServer) await this.metricsServer.close();
     if (this.api) await this.api.close();
     if (this.config) await this.config.close();
     if (this.events) await this.events.close();

@@ -1,13 +1,16 @@
+import path from 'node:path';
+
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
 import { parseHostPort, formatHostPort, type HostPort } from '../../core/gan/address.js';
 import type { RedundancySettings, RedundancyUpdate } from '../../core/settings/types.js';
-import type { EventRecord, RedundancyView, Role } from '../../core/wire.js';
+import type { RedundancyView, Role } from '../../core/wire.js';
 import { clientError } from '../client.js';
 import { keyValues } from '../format.js';
 import { parseBool, parseCount, parseMs, parsePort, pascal } from '../option-parsers.js';
-import type { CommandContext } from '../context.js';
 import type { ContextFactory } from '../program.js';
+import { registerFailoverCommand } from './failover.js';
+import { registerResyncCommand } from './resync.js';
 
 interface ConfigureOptions {
   mode?: string;
@@ -23,6 +26,9 @@ interface ConfigureOptions {
   pingMaxMissed?: number;
   reconnectPeriod?: number;
   fastFailover?: boolean;
+  onActivityChange?: string;
+  preActivate?: string;
+  hookTimeout?: number;
 }
 
 export function registerRedundancyCommands(program: Command, context: ContextFactory): void {
@@ -56,6 +62,9 @@ export function registerRedundancyCommands(program: Command, context: ContextFac
     .option('--ping-max-missed <n>', 'missed pings before the link is faulted', parseCount)
     .option('--reconnect-period <ms>', 'ms between redials of the master', parseMs)
     .option('--fast-failover <bool>', 'take over at once when the master process is known to be gone', parseBool)
+    .option('--on-activity-change <path>', "executable run after every activity change ('none' removes it)")
+    .option('--pre-activate <path>', "executable that may veto an activation with a non-zero exit ('none' removes it)")
+    .option('--hook-timeout <ms>', 'ms a hook may run before it is killed (and a preActivate counts as a veto)', parseMs)
     .addHelpText(
       'after',
       '\nExamples:\n  gwctl redundancy configure --mode master\n' +
@@ -70,64 +79,8 @@ export function registerRedundancyCommands(program: Command, context: ContextFac
       ctx.out(formatRedundancy(view.settings));
     });
 
-  redundancy
-    .command('resync')
-    .description('force a full snapshot of the configuration: a backup downloads one, a master pushes one')
-    .option('--wait', 'wait until the snapshot is swapped in (backup) or acknowledged (master)')
-    .option('--timeout <seconds>', 'with --wait: give up after this many seconds (exit 4)', parseSeconds, 60)
-    .addHelpText(
-      'after',
-      '\nThe previous configuration of the backup is kept under var/archive/<time>/.\n' +
-        '\nExamples:\n  gwctl redundancy resync\n  gwctl redundancy resync --wait --timeout 120\n',
-    )
-    .action(async (opts: { wait?: boolean; timeout: number }, cmd: Command) => {
-      const ctx = context(cmd);
-      const started = await ctx.client.resync();
-      if (!opts.wait) {
-        if (ctx.json) return ctx.printJson(started);
-        ctx.out(`full snapshot started (${started.side === 'backup' ? 'requested from the master' : 'pushed to the backup'})\n`);
-        return;
-      }
-      const done = await waitForCompletion(ctx, started.eventSeq, opts.timeout);
-      if (ctx.json) return ctx.printJson(done.data);
-      const archive = done.data.archive;
-      ctx.out(`full snapshot done at revision ${String(done.data.revision)}${typeof archive === 'string' ? `; previous core archived in ${archive}` : ''}\n`);
-    });
-}
-
-/** The first full sync.completed after `since`, following the event stream; GW_ERR_CLI_WAIT_TIMEOUT at the deadline. */
-async function waitForCompletion(ctx: CommandContext, since: number, timeoutSecs: number): Promise<EventRecord> {
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), timeoutSecs * 1000);
-  let found: EventRecord | null = null;
-  let lastFailure: string | null = null;
-  try {
-    await ctx.client.streamEvents(
-      { since, follow: true, type: 'sync' },
-      (e) => {
-        if (e.type === 'sync.failed') lastFailure = String(e.data.reason);
-        if (found || e.type !== 'sync.completed' || e.data.kind !== 'full') return;
-        found = e;
-        abort.abort();
-      },
-      abort.signal,
-    );
-  } finally {
-    clearTimeout(timer);
-  }
-  if (found) return found;
-  throw clientError('GW_ERR_CLI_WAIT_TIMEOUT', {
-    timeout: timeoutSecs,
-    what: `the full snapshot to complete${lastFailure ? ` (last failure: ${lastFailure})` : ''}`,
-  });
-}
-
-function parseSeconds(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 86400) {
-    throw new InvalidArgumentError('must be a number of seconds between 0 and 86400');
-  }
-  return n;
+  registerFailoverCommand(redundancy, context);
+  registerResyncCommand(redundancy, context);
 }
 
 function toUpdate(opts: ConfigureOptions, cmd: Command): RedundancyUpdate {
@@ -156,6 +109,12 @@ function toUpdate(opts: ConfigureOptions, cmd: Command): RedundancyUpdate {
   if (opts.pingMaxMissed !== undefined) master.pingMaxMissed = opts.pingMaxMissed;
   if (opts.reconnectPeriod !== undefined) master.reconnectPeriod = opts.reconnectPeriod;
   if (Object.keys(master).length > 0) update.master = master;
+  const hooks: NonNullable<RedundancyUpdate['hooks']> = {};
+  const hookPath = (v: string): string | null => (v === 'none' || v === '' ? null : path.resolve(v));
+  if (opts.onActivityChange !== undefined) hooks.onActivityChange = hookPath(opts.onActivityChange);
+  if (opts.preActivate !== undefined) hooks.preActivate = hookPath(opts.preActivate);
+  if (opts.hookTimeout !== undefined) hooks.timeoutMs = opts.hookTimeout;
+  if (Object.keys(hooks).length > 0) update.hooks = hooks;
   if (Object.keys(update).length === 0) {
     throw clientError('GW_ERR_CLI_USAGE', { detail: 'nothing to change: give at least one option (see gwctl redundancy configure --help)' });
   }
@@ -190,5 +149,6 @@ export function formatRedundancy(s: RedundancySettings): string {
     ['Sync journal bound', `${s.syncJournalMaxBytes} bytes`],
     ['Hook onActivityChange', s.hooks.onActivityChange],
     ['Hook preActivate', s.hooks.preActivate],
+    ['Hook timeout', `${s.hooks.timeoutMs} ms`],
   ]);
 }
