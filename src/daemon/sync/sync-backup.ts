@@ -199,6 +199,8 @@ export class BackupSide {
 
   private async onEntries(batch: SyncEntries[]): Promise<void> {
     const { store } = this.o;
+    // After a failure, until the retry: the catch-up that follows covers these.
+    if (this.retryTimer) return;
     if (this.op && this.op.kind !== 'incremental') {
       // Only a snapshot in progress (or a request not yet answered): the master queues live changes
       // until after the snapshot, so these are stale and are covered by what comes.
@@ -250,8 +252,12 @@ export class BackupSide {
     this.failed = reason;
     this.o.events.emit('sync.failed', { reason, code });
     if (this.closed) return;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.request(), this.o.retryMs ?? 1000);
+    // A retry already pending stays as it is: a stream of failures (live changes that no longer
+    // fit after a refused batch) must not postpone it forever.
+    this.retryTimer ??= setTimeout(() => {
+      this.retryTimer = null;
+      this.request();
+    }, this.o.retryMs ?? 1000);
   }
 
   private abortOperation(): void {

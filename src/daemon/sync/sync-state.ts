@@ -18,6 +18,8 @@ export interface SyncStateFile {
 }
 
 export class SyncStateStore {
+  private queue: Promise<void> = Promise.resolve();
+
   private constructor(
     readonly file: string,
     private value: SyncStateFile,
@@ -48,10 +50,15 @@ export class SyncStateStore {
     return this.value.lastPeer;
   }
 
-  async update(change: Partial<Omit<SyncStateFile, 'version'>>): Promise<void> {
-    const next = { ...this.value, ...change };
-    if (next.holder === this.value.holder && next.lastPeer === this.value.lastPeer) return;
-    await writeJsonAtomic(this.file, next);
-    this.value = next;
+  /** One write at a time, each from the value the previous one left: no update is lost to a race. */
+  update(change: Partial<Omit<SyncStateFile, 'version'>>): Promise<void> {
+    const run = this.queue.then(async () => {
+      const next = { ...this.value, ...change };
+      if (next.holder === this.value.holder && next.lastPeer === this.value.lastPeer) return;
+      await writeJsonAtomic(this.file, next);
+      this.value = next;
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 }
