@@ -38,7 +38,8 @@ export interface SyncNode {
   destroy(): Promise<void>;
 }
 
-export function syncNode(name: string): SyncNode {
+/** `port`: a fixed plain port, for a node whose address must survive its restart (a master). */
+export function syncNode(name: string, port = 0): SyncNode {
   const temp = makeTempDir('gwd-sync-');
   const dataDir = temp.dir;
   const socket = path.join(dataDir, 'gwd.sock');
@@ -53,7 +54,7 @@ export function syncNode(name: string): SyncNode {
     plainPort: 0,
     output: () => logs + (node.proc?.output() ?? ''),
     async start() {
-      const proc = spawnGwd(dataDir, ['--port', '0', '--ssl-port', '0', '--bind', '127.0.0.1', '--system-name', name]);
+      const proc = spawnGwd(dataDir, ['--port', String(port), '--ssl-port', '0', '--bind', '127.0.0.1', '--system-name', name]);
       node.proc = proc;
       alive.add(proc);
       void proc.exited.then(() => {
