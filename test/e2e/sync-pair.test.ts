@@ -116,7 +116,9 @@ describe('sync between two gwd processes', () => {
   });
 
   it('a backup older than the journal tail (syncJournalMaxBytes exceeded while it was stopped) gets a full snapshot', async () => {
-    await master.client.configureRedundancy({ syncJournalMaxBytes: 4096 });
+    const bound = await master.ctl('redundancy', 'configure', '--sync-journal-max-bytes', '4096');
+    expect(bound.code, bound.stderr).toBe(0);
+    expect(bound.stdout).toMatch(/Sync journal bound\s+4096 bytes/);
     await backup.stop();
     const seq = lastSeqOffline(backup);
     await changeMany(50, 'tail');

@@ -29,6 +29,8 @@ interface ConfigureOptions {
   onActivityChange?: string;
   preActivate?: string;
   hookTimeout?: number;
+  syncTimeout?: number;
+  syncJournalMaxBytes?: number;
 }
 
 export function registerRedundancyCommands(program: Command, context: ContextFactory): void {
@@ -65,6 +67,8 @@ export function registerRedundancyCommands(program: Command, context: ContextFac
     .option('--on-activity-change <path>', "executable run after every activity change ('none' removes it)")
     .option('--pre-activate <path>', "executable that may veto an activation with a non-zero exit ('none' removes it)")
     .option('--hook-timeout <ms>', 'ms a hook may run before it is killed (and a preActivate counts as a veto)', parseMs)
+    .option('--sync-timeout <seconds>', 'seconds one configuration sync may take on the backup before it is retried', parseWholeSeconds)
+    .option('--sync-journal-max-bytes <n>', 'bound of the config journal; a backup older than its tail gets a full snapshot', parseBytes)
     .addHelpText(
       'after',
       '\nExamples:\n  gwctl redundancy configure --mode master\n' +
@@ -109,6 +113,8 @@ function toUpdate(opts: ConfigureOptions, cmd: Command): RedundancyUpdate {
   if (opts.pingMaxMissed !== undefined) master.pingMaxMissed = opts.pingMaxMissed;
   if (opts.reconnectPeriod !== undefined) master.reconnectPeriod = opts.reconnectPeriod;
   if (Object.keys(master).length > 0) update.master = master;
+  if (opts.syncTimeout !== undefined) update.syncTimeoutSecs = opts.syncTimeout;
+  if (opts.syncJournalMaxBytes !== undefined) update.syncJournalMaxBytes = opts.syncJournalMaxBytes;
   const hooks: NonNullable<RedundancyUpdate['hooks']> = {};
   const hookPath = (v: string): string | null => (v === 'none' || v === '' ? null : path.resolve(v));
   if (opts.onActivityChange !== undefined) hooks.onActivityChange = hookPath(opts.onActivityChange);
@@ -125,6 +131,16 @@ function parseAddress(value: string): HostPort {
   const hp = parseHostPort(value);
   if (!hp) throw new InvalidArgumentError('must be HOST or HOST:PORT (IPv6 as [addr]:port)');
   return hp;
+}
+
+function parseWholeSeconds(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 86400) throw new InvalidArgumentError('must be a whole number of seconds from 1 to 86400');
+  return Number(value);
+}
+
+function parseBytes(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1024 || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError('must be a whole number of bytes, at least 1024');
+  return Number(value);
 }
 
 function parsePortNonZero(value: string): number {
