@@ -55,6 +55,8 @@ export class SnapshotSink {
   private readonly expected: Map<string, { size: number; sha256: string }>;
   private nextSeq = 0;
   private done = false;
+  /** Set once commit() starts: the staging directory then belongs to the swap, and abort() leaves it. */
+  private committing = false;
 
   private constructor(
     private readonly paths: SnapshotPaths,
@@ -102,13 +104,17 @@ export class SnapshotSink {
 
   /** Verify every file, make it durable, then swap it in. Returns the archive folder of the old core. */
   async commit(now: Date = new Date()): Promise<{ archive: string | null }> {
+    if (this.done) throw new SnapshotError('the snapshot was aborted');
     for (const [p, want] of this.expected) {
       const got = this.hashes.get(p);
       if (!got || got.written !== want.size) throw new SnapshotError(`${p}: incomplete (${got?.written ?? 0} of ${want.size} bytes)`);
       if (got.hash.digest('hex') !== want.sha256) throw new SnapshotError(`${p}: sha256 does not match the manifest`);
     }
+    // Verified: from here on the staging directory is the swap's, whatever abort() is asked.
     this.done = true;
+    this.committing = true;
     await fsyncAll(this.staging, [...this.expected.keys()], [...this.dirs]);
+    if (!(await exists(this.staging))) throw new SnapshotError('the staging directory disappeared before the swap');
     const archiveRoot = path.join(this.paths.varDir, 'archive', now.toISOString().replace(/[:.]/g, '-'));
     const intent: SwapIntent = {
       id: this.manifest.id,
@@ -123,6 +129,7 @@ export class SnapshotSink {
   }
 
   async abort(): Promise<void> {
+    if (this.committing) return;
     this.done = true;
     await fsp.rm(this.staging, { recursive: true, force: true });
   }
