@@ -8,6 +8,7 @@ import path from 'node:path';
 import { cliStatus } from './figures/cli-status.mjs';
 import { failoverFigures } from './figures/failover.mjs';
 import { idleFigures } from './figures/idle.mjs';
+import { syncApply, syncSnapshot } from './figures/sync.mjs';
 import { ROOT } from './lib/procs.mjs';
 import { fmtMs } from './lib/stats.mjs';
 
@@ -20,6 +21,8 @@ const figures = [
   { name: 'cli-status', run: () => cliStatus({ runs: quick ? 3 : 20 }) },
   { name: 'failover', run: () => failoverFigures({ runs: quick ? 2 : 20 }) },
   { name: 'idle', run: () => idleFigures({ idleSecs: quick ? 3 : 60, starts: quick ? 2 : 5 }) },
+  { name: 'sync-apply', run: () => syncApply({ runs: quick ? 1 : 3, changes: quick ? 400 : 2000 }) },
+  { name: 'sync-snapshot', run: () => syncSnapshot({ runs: quick ? 1 : 3, resources: quick ? 200 : 2000 }) },
 ].filter((f) => !only || only.includes(f.name));
 
 const results = [];

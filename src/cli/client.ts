@@ -14,6 +14,7 @@ import type {
   NodeCert,
   NodeInfo,
   RedundancyView,
+  ResyncResponse,
   StatusResponse,
   TrustDirection,
   TrustState,
@@ -128,6 +129,11 @@ export class GwClient {
 
   configureRedundancy(update: RedundancyUpdate): Promise<RedundancyView> {
     return this.request('PUT', '/v0/redundancy', update);
+  }
+
+  /** Force a full snapshot: a backup asks its master for one, a master pushes one to its backup. */
+  resync(): Promise<ResyncResponse> {
+    return this.request('POST', '/v0/redundancy/resync');
   }
 
   certs(filter: { state?: TrustState; direction?: TrustDirection } = {}): Promise<CertEntry[]> {

@@ -165,3 +165,11 @@ export interface FailoverAccepted {
   /** Last event seq before the request: the outcome event comes after it. */
   seq: number;
 }
+
+/** POST /v0/redundancy/resync: a full snapshot is under way (a backup asked for one, a master pushes one). */
+export interface ResyncResponse {
+  kind: 'full';
+  side: 'master' | 'backup';
+  /** Last event seq before the request: its sync.completed (or sync.failed) comes after it. */
+  seq: number;
+}

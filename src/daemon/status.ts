@@ -29,7 +29,7 @@ export function buildStatus(d: Daemon): StatusResponse {
       epoch: view?.epoch ?? 0,
       since: d.engine ? d.engine.sinceIso(d.startedAt) : d.startedAt.toISOString(),
       peer,
-      sync: { state: 'NotApplicable', revision: 0, peerRevision: null },
+      sync: d.sync ? d.sync.summary() : { state: 'NotApplicable', revision: 0, peerRevision: null },
     },
     daemon: {
       pid: process.pid,

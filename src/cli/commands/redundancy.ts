@@ -10,6 +10,7 @@ import { keyValues } from '../format.js';
 import { parseBool, parseCount, parseMs, parsePort, pascal } from '../option-parsers.js';
 import type { ContextFactory } from '../program.js';
 import { registerFailoverCommand } from './failover.js';
+import { registerResyncCommand } from './resync.js';
 
 interface ConfigureOptions {
   mode?: string;
@@ -79,6 +80,7 @@ export function registerRedundancyCommands(program: Command, context: ContextFac
     });
 
   registerFailoverCommand(redundancy, context);
+  registerResyncCommand(redundancy, context);
 }
 
 function toUpdate(opts: ConfigureOptions, cmd: Command): RedundancyUpdate {
@@ -144,6 +146,7 @@ export function formatRedundancy(s: RedundancySettings): string {
     ['Pings', `every ${m.pingRate} ms, timeout ${m.pingTimeout} ms, faulted after ${m.pingMaxMissed} missed`],
     ['Reconnect period', `${m.reconnectPeriod} ms`],
     ['Sync timeout', `${s.syncTimeoutSecs} s`],
+    ['Sync journal bound', `${s.syncJournalMaxBytes} bytes`],
     ['Hook onActivityChange', s.hooks.onActivityChange],
     ['Hook preActivate', s.hooks.preActivate],
     ['Hook timeout', `${s.hooks.timeoutMs} ms`],

@@ -21,17 +21,26 @@ export async function applyEntry(resourcesDir: string, entry: JournalEntry): Pro
     return;
   }
   await fsp.mkdir(dir, { recursive: true });
+  // Both files of the resource are renamed into place first, then the directory is fsync'd once.
+  let renamed = false;
   if (entry.deleted) {
     await fsp.rm(path.join(dir, BACKUP_FILE), { force: true });
-    await fsyncDir(dir);
+    renamed = true;
   } else if (entry.content && entry.signature) {
     const file = path.join(dir, versionFile(entry.version));
-    if ((await fileSignature(file)) !== entry.signature) await writeJsonAtomic(file, entry.content);
+    if ((await fileSignature(file)) !== entry.signature) {
+      await writeJsonAtomic(file, entry.content, { syncDir: false });
+      renamed = true;
+    }
   }
   if (entry.meta) {
     const metaFile = path.join(dir, META_FILE);
-    if ((await fileSignature(metaFile)) !== contentSignature(entry.meta)) await writeJsonAtomic(metaFile, entry.meta);
+    if ((await fileSignature(metaFile)) !== contentSignature(entry.meta)) {
+      await writeJsonAtomic(metaFile, entry.meta, { syncDir: false });
+      renamed = true;
+    }
   }
+  if (renamed) await fsyncDir(dir);
 }
 
 /** Signature of a JSON file as it is on disk; null when missing or not JSON (then it is rewritten). */

@@ -7,6 +7,11 @@ import { GwError } from '../../core/errors.js';
 export interface AtomicWriteOptions {
   /** File mode of the new file (default 0o644). Applied before the rename, so it is never looser. */
   mode?: number;
+  /**
+   * fsync the directory after the rename (default true). A caller writing several files into one
+   * directory passes false and calls fsyncDir once after the last, before it reports them durable.
+   */
+  syncDir?: boolean;
 }
 
 /**
@@ -32,7 +37,7 @@ export async function writeFileAtomic(
     await handle.close();
     handle = undefined;
     await fsp.rename(tmp, file);
-    await fsyncDir(dir);
+    if (options.syncDir !== false) await fsyncDir(dir);
   } catch (err) {
     if (handle) await handle.close().catch(() => undefined);
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
