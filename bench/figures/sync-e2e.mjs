@@ -24,14 +24,21 @@ export async function syncFigures({ changes, burst, snapshotResources }) {
     const latencies = [];
     try {
       ctl(pair.backup.socket, 'wait', '--synced', '--timeout', '60');
+      // Nothing else runs during the measured window (no gwctl processes competing for the two
+      // cores): changes go through the API client, spaced out, and the events are read after.
+      const mSince = lastSeq(pair.master.socket);
+      const bSince = lastSeq(pair.backup.socket);
       for (let i = 0; i < changes; i++) {
-        const mSince = lastSeq(pair.master.socket);
-        const bSince = lastSeq(pair.backup.socket);
+        await master.configSet(`opc-connection/lat-${i}`, { endpointUrl: endpoint(i) });
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      ctl(pair.backup.socket, 'wait', '--synced', '--timeout', '30');
+      const mEvents = events(pair.master.socket, 'config', mSince);
+      const bEvents = events(pair.backup.socket, 'config', bSince);
+      for (let i = 0; i < changes; i++) {
         const address = `opc-connection/lat-${i}`;
-        await master.configSet(address, { endpointUrl: endpoint(i) });
-        ctl(pair.backup.socket, 'wait', '--synced', '--timeout', '30');
-        const m = events(pair.master.socket, 'config', mSince).find((e) => e.data.resource === address);
-        const b = events(pair.backup.socket, 'config', bSince).find((e) => e.data.resource === address);
+        const m = mEvents.find((e) => e.data.resource === address);
+        const b = bEvents.find((e) => e.data.resource === address);
         latencies.push(Date.parse(b.time) - Date.parse(m.time));
       }
 
