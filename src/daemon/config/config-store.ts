@@ -1,6 +1,6 @@
 import path from 'node:path';
 
-import { parseAddress, type ResourceAddress } from '../../core/config-address.js';
+import type { ResourceAddress } from '../../core/config-address.js';
 import type {
   Collection,
   JournalEntry,
@@ -14,7 +14,8 @@ import { GwError } from '../../core/errors.js';
 import { describeProblems } from '../../core/schema-errors.js';
 import type { Logger } from '../logger.js';
 import type { SchemaRegistry } from '../schema-registry.js';
-import { applyEntry } from './apply-entry.js';
+import { applyEntries, applyEntry } from './apply-entry.js';
+import { replayDraft } from './replay-check.js';
 import { diffDisk } from './disk-diff.js';
 import { scanStore } from './disk-scan.js';
 import { draftEntry, nextMeta, type Draft } from './entry-draft.js';
@@ -243,7 +244,7 @@ export class ConfigStore {
   replay(entry: JournalEntry): Promise<boolean> {
     return this.exclusive(async () => {
       if (entry.revision <= this.syncedRevision) return false;
-      await this.commit(this.replayDraft(entry));
+      await this.commit(replayDraft(entry, this.types));
       return true;
     });
   }
@@ -259,41 +260,13 @@ export class ConfigStore {
       const drafts: Draft[] = [];
       for (const e of entries) {
         if (e.revision <= last) continue;
-        drafts.push(this.replayDraft(e));
+        drafts.push(replayDraft(e, this.types));
         last = e.revision;
       }
       if (drafts.length === 0) return 0;
       const committed = await this.commitBatch(drafts);
       return committed.length;
     });
-  }
-
-  /** Check an entry from the master and turn it into a draft of this store. */
-  private replayDraft(entry: JournalEntry): Draft {
-    if (entry.collection !== 'core') {
-      throw new GwError('GW_ERR_CONFIG_INVALID', { resource: entry.address, version: entry.version, detail: 'local resources are never synced' });
-    }
-    // The entry names files to write: its address must be one this build would accept from gwctl,
-    // so a malformed or hostile entry can never point outside config/resources.
-    const addr = parseAddress(entry.address, this.types);
-    if (addr.type.type !== entry.type || addr.name !== entry.name || addr.type.module !== entry.module) {
-      throw new GwError('GW_ERR_CONFIG_BAD_ADDRESS', {
-        address: entry.address,
-        detail: `type ${entry.type}, name ${String(entry.name)} and module ${entry.module} do not match it`,
-      });
-    }
-    if (!entry.deleted && (!entry.content || !entry.meta || entry.signature !== contentSignature(entry.content))) {
-      throw new GwError('GW_ERR_CONFIG_INVALID', {
-        resource: entry.address,
-        version: entry.version,
-        detail: 'the signature does not match the content',
-      });
-    }
-    if (entry.deleted && entry.version === 'backup' && !entry.meta) {
-      throw new GwError('GW_ERR_CONFIG_INVALID', { resource: entry.address, version: entry.version, detail: 'a Backup version removal carries no resource.json' });
-    }
-    const { revision: sourceRevision, ...draft } = entry;
-    return { ...draft, sourceRevision };
   }
 
   /**
@@ -503,39 +476,6 @@ export class ConfigStore {
     // One batch: a rescan or a snapshot adoption of thousands of resources costs one fsync, not thousands.
     return this.commitBatch(drafts);
   }
-}
-
-/** Resources written at once by a batch: fsync latency, not CPU, bounds it. */
-const APPLY_CONCURRENCY = 32;
-
-/**
- * The files of a batch of committed entries: in order for each resource, different resources
- * concurrently. Safe because the batch is already durable in the journal and the state file that
- * marks it applied is written only after every file is; a crash in between rolls it all forward.
- */
-async function applyEntries(resourcesDir: string, entries: readonly JournalEntry[]): Promise<void> {
-  const byResource = new Map<string, JournalEntry[]>();
-  for (const e of entries) {
-    const key = indexKey(e.collection, e.address);
-    const list = byResource.get(key);
-    if (list) list.push(e);
-    else byResource.set(key, [e]);
-  }
-  const groups = [...byResource.values()];
-  let next = 0;
-  let failure: unknown = null;
-  const worker = async (): Promise<void> => {
-    while (next < groups.length && failure === null) {
-      const group = groups[next++]!;
-      try {
-        for (const e of group) await applyEntry(resourcesDir, e);
-      } catch (err) {
-        failure ??= err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(APPLY_CONCURRENCY, groups.length) }, worker));
-  if (failure !== null) throw failure;
 }
 
 function notFound(addr: ResourceAddress, what: string, collection: Collection): GwError {

@@ -99,7 +99,9 @@ export class ConfigJournal {
    * rename, fsync dir) with only the newest entries that fit in half of it, so compaction runs
    * rarely. The newest entry is always kept. The dropped head is history a backup can no longer
    * resume from: one older than `first` gets a full snapshot instead. Call only between appends
-   * (the store runs it under its lock).
+   * (the store runs it under its lock). After a compaction the journal alone is no longer the whole
+   * history: a store that loses var/config-state.json rebuilds its index from the entries kept and
+   * journals the rest of the disk again as changes found by the startup scan.
    */
   async compactIfOver(maxBytes: number): Promise<CompactionResult | null> {
     if (!this.handle || this.bytes <= maxBytes) return null;
