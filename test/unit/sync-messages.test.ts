@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { SYNC_MESSAGE_SCHEMA, SYNC_MESSAGE_TYPES } from '../../src/core/sync/messages.js';
+import { entryBatches, SYNC_MESSAGE_SCHEMA, SYNC_MESSAGE_TYPES } from '../../src/core/sync/messages.js';
 import { SchemaRegistry } from '../../src/daemon/schema-registry.js';
 import { Prng } from '../helpers/prng.js';
 
@@ -72,5 +72,19 @@ describe('sync protocol messages', () => {
       expect(() => valid(m)).not.toThrow();
       expect(valid(m)).toBe(false);
     }
+  });
+});
+
+describe('entryBatches', () => {
+  it('cuts by count and by size, keeps order, and never leaves an entry out (a big one goes alone)', () => {
+    const small = Array.from({ length: 450 }, (_, i) => ({ i, pad: 'x'.repeat(10) }));
+    const byCount = entryBatches(small);
+    expect(byCount.map((b) => b.length)).toEqual([200, 200, 50]);
+    expect(byCount.flat()).toEqual(small);
+    const big = [{ pad: 'a'.repeat(100) }, { pad: 'b'.repeat(5000) }, { pad: 'c'.repeat(100) }, { pad: 'd'.repeat(100) }];
+    const bySize = entryBatches(big, 200, 1000);
+    expect(bySize.map((b) => b.length)).toEqual([1, 1, 2]);
+    expect(bySize.flat()).toEqual(big);
+    expect(entryBatches([])).toEqual([]);
   });
 });

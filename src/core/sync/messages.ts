@@ -71,8 +71,31 @@ export type SyncMessage = SyncRequest | SyncBegin | SyncEntries | SyncSnapshotBe
 
 /** Raw bytes per snapshot chunk: base64 makes it ~1.4 MiB, well under the 8 MiB frame limit. */
 export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
-/** Entries per sync.entries message: a resource is at most a few KiB, so a batch stays far below a frame. */
+/** At most this many entries and about this many bytes of them per sync.entries message (frames stop at 8 MiB). */
 export const ENTRIES_PER_BATCH = 200;
+export const ENTRIES_BATCH_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Entries cut into message-sized batches, in order: by count and by serialized size (an entry is
+ * at most about the 1 MiB API body limit plus its metadata, so one alone always fits a frame).
+ */
+export function entryBatches<T>(entries: readonly T[], maxCount = ENTRIES_PER_BATCH, maxBytes = ENTRIES_BATCH_BYTES): T[][] {
+  const out: T[][] = [];
+  let batch: T[] = [];
+  let bytes = 0;
+  for (const e of entries) {
+    const size = JSON.stringify(e).length;
+    if (batch.length > 0 && (batch.length >= maxCount || bytes + size > maxBytes)) {
+      out.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(e);
+    bytes += size;
+  }
+  if (batch.length > 0) out.push(batch);
+  return out;
+}
 
 const revision = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
 const uuid = { type: 'string', pattern: '^[0-9a-fA-F-]{1,64}$' } as const;

@@ -1,6 +1,6 @@
 import type { JournalEntry } from '../../core/config-model.js';
 import {
-  ENTRIES_PER_BATCH,
+  entryBatches,
   SNAPSHOT_CHUNK_BYTES,
   type SyncEntries,
   type SyncKind,
@@ -129,12 +129,12 @@ export class MasterSide {
     this.o.events.emit('sync.started', { kind: 'incremental', revision, peer: this.o.peerUuid });
     if (!this.o.send({ type: 'sync.begin', op, kind: 'incremental', revision })) return this.lost();
     let sent = from;
-    for (let i = 0; i < entries.length; i += ENTRIES_PER_BATCH) {
-      const batch = entries.slice(i, i + ENTRIES_PER_BATCH);
-      const upTo = i + ENTRIES_PER_BATCH >= entries.length ? revision : batch.at(-1)!.revision;
+    const batches = entryBatches(entries);
+    for (const [i, batch] of batches.entries()) {
+      const upTo = i === batches.length - 1 ? revision : batch.at(-1)!.revision;
       if (!this.o.send(this.entriesMessage(sent, upTo, batch))) return this.lost();
       sent = upTo;
-      if (i + ENTRIES_PER_BATCH < entries.length) await new Promise((r) => setImmediate(r));
+      if (i < batches.length - 1) await new Promise((r) => setImmediate(r));
       if (op !== this.op) return;
     }
     // Always one message, so the backup learns it is up to date even when nothing changed.
@@ -166,8 +166,7 @@ export class MasterSide {
   }
 
   private sendLive(entries: JournalEntry[]): void {
-    for (let i = 0; i < entries.length; i += ENTRIES_PER_BATCH) {
-      const batch = entries.slice(i, i + ENTRIES_PER_BATCH);
+    for (const batch of entryBatches(entries)) {
       const upTo = batch.at(-1)!.revision;
       if (!this.o.send(this.entriesMessage(this.sentUpTo, upTo, batch))) return this.lost();
       this.sentUpTo = upTo;
