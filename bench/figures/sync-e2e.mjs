@@ -50,7 +50,7 @@ export async function syncFigures({ changes, burst, snapshotResources }) {
       const evs = events(pair.backup.socket, 'sync');
       const started = evs.filter((e) => e.type === 'sync.started' && e.data.kind === 'incremental').at(-1);
       const done = evs.filter((e) => e.type === 'sync.completed' && e.data.kind === 'incremental').at(-1);
-      const secs = (Date.parse(done.time) - Date.parse(started.time)) / 1000;
+      const secs = (done.data.durationMs ?? Date.parse(done.time) - Date.parse(started.time)) / 1000;
       const rate = burst / Math.max(secs, 0.001);
       results.push({
         id: 'change-latency',
@@ -109,9 +109,10 @@ export async function syncFigures({ changes, burst, snapshotResources }) {
       ctl(backup.socket, 'redundancy', 'configure', '--mode', 'backup', '--master-address', `127.0.0.1:${master.port}`, '--no-ssl');
       ctl(backup.socket, 'wait', '--synced', '--timeout', '600');
       const evs = events(backup.socket, 'sync');
-      const started = evs.find((e) => e.type === 'sync.started' && e.data.kind === 'full');
+      // sync.completed carries its duration: the snapshot's config.changed events (one per resource
+      // and version) can push sync.started out of the daemon's event window.
       const done = evs.find((e) => e.type === 'sync.completed' && e.data.kind === 'full');
-      const ms = Date.parse(done.time) - Date.parse(started.time);
+      const ms = done.data.durationMs;
       const tar = summarize(tarTimes);
       results.push({
         id: 'full-snapshot',

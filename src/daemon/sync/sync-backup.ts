@@ -30,6 +30,8 @@ export interface BackupSideOptions {
 
 interface Operation {
   kind: SyncKind | null;
+  /** ms epoch of the sync.begin that started it (for durationMs). */
+  startedAt: number;
   revision: number;
   sink: SnapshotSink | null;
   manifestRevision: number | null;
@@ -147,6 +149,7 @@ export class BackupSide {
     op.sink = null;
     op.kind = m.kind;
     op.revision = m.revision;
+    op.startedAt = Date.now();
     this.failed = null;
     // Assigned, not maxed: each answer of the master restates where it is (and one bad message
     // cannot leave the backup waiting forever for a revision that does not exist).
@@ -157,7 +160,7 @@ export class BackupSide {
   /** One sync operation, bounded by syncTimeoutSecs from its start. */
   private newOperation(): void {
     const timeoutSecs = this.o.timeoutSecs();
-    const op: Operation = { kind: null, revision: -1, sink: null, manifestRevision: null, timer: undefined as unknown as NodeJS.Timeout };
+    const op: Operation = { kind: null, startedAt: Date.now(), revision: -1, sink: null, manifestRevision: null, timer: undefined as unknown as NodeJS.Timeout };
     op.timer = setTimeout(() => this.enqueueFailure(op, `timed out after ${timeoutSecs} s (syncTimeoutSecs)`), timeoutSecs * 1000);
     this.op = op;
   }
@@ -237,10 +240,13 @@ export class BackupSide {
   }
 
   private complete(kind: SyncKind, revision: number, archive: string | null): void {
+    const durationMs = this.op ? Date.now() - this.op.startedAt : null;
     if (this.op) clearTimeout(this.op.timer);
     this.op = null;
     this.failed = null;
-    this.o.events.emit('sync.completed', { kind, revision, archive });
+    // durationMs: a big snapshot emits a config.changed per resource, which can push its
+    // sync.started out of the event window; the duration is here too.
+    this.o.events.emit('sync.completed', { kind, revision, archive, durationMs });
   }
 
   private async fail(err: unknown): Promise<void> {
