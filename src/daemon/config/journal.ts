@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { JournalEntry } from '../../core/config-model.js';
 import { GwError } from '../../core/errors.js';
 import { describeFsError, fsyncDir } from '../storage/atomic-write.js';
+import { checkFault } from '../storage/fault-injection.js';
 
 export interface JournalOpenResult {
   journal: ConfigJournal;
@@ -49,10 +50,16 @@ export class ConfigJournal {
   /** Append one entry and make it durable: when this resolves the change is committed. */
   async append(entry: JournalEntry): Promise<void> {
     if (!this.handle) throw new Error('config journal is closed');
+    let size: number | null = null;
     try {
+      checkFault('append', this.file);
+      size = (await this.handle.stat()).size;
       await this.handle.appendFile(`${JSON.stringify(entry)}\n`);
       await this.handle.datasync();
     } catch (err) {
+      // A failed append (ENOSPC half way) must not leave a torn line that the next append would be
+      // glued to: cut back to where this one started. The entry was never committed.
+      if (size !== null) await this.handle.truncate(size).catch(() => undefined);
       throw new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file: this.file, detail: describeFsError(err) });
     }
   }
