@@ -15,8 +15,8 @@ import { Prng } from '../helpers/prng.js';
 // CI runs a reduced set; GWD_FAULTS_FULL=1 (npm run test:faults:full) runs the full one.
 const FULL = process.env.GWD_FAULTS_FULL === '1';
 const SEEDS = FULL ? [1, 2, 3] : [1];
-const FRAMES_PER_SEED = FULL ? 10_000 : Number(process.env.GWD_FAULTS_FRAMES ?? 5_000);
-// CI: 5,000 frames from each kind of peer (10,000 in all, seed 1); full: 10,000 from each, seeds 1-3.
+const FRAMES_PER_SEED = Number(process.env.GWD_FAULTS_FRAMES ?? 10_000);
+// 10,000 frames from each kind of peer per seed: seed 1 in CI, seeds 1-3 in the full set.
 /** Configuration content that must never reach a peer that was not let in. */
 const MARKER = 'fuzzmarker7f3a';
 
@@ -171,8 +171,9 @@ describe('fuzzed frames from an unapproved peer (plain and TLS ports)', () => {
       expect(filesDigest(master.dataDir)).toBe(before);
       const conns = await master.client.connections();
       expect(conns.filter((c) => c.state === 'approved').map((c) => c.peer?.uuid)).toEqual([bs.node.uuid]);
-      // Strangers are remembered within bounds: on disk at most MAX_PENDING, in the list at most twice that.
-      expect(conns.length).toBeLessThanOrEqual(2 * MAX_PENDING + 1);
+      // Strangers are remembered within bounds: on disk at most MAX_PENDING; the list adds at most
+      // 2 x MAX_PENDING seen since this start (acceptor.incoming), plus the approved backup.
+      expect(conns.length).toBeLessThanOrEqual(3 * MAX_PENDING + 1);
       const stored = (JSON.parse(readFileSync(path.join(master.dataDir, 'connections.json'), 'utf8')) as { connections: Array<{ state: string }> }).connections;
       expect(stored.filter((c) => c.state === 'pending').length).toBeLessThanOrEqual(MAX_PENDING);
       expect((await master.client.certs({ state: 'approved' })).length).toBe(0);
