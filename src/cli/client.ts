@@ -14,9 +14,11 @@ import type {
   NodeCert,
   NodeInfo,
   RedundancyView,
+  ResyncResponse,
   StatusResponse,
   TrustDirection,
   TrustState,
+  FailoverAccepted,
 } from '../core/wire.js';
 import type { Collection, VersionName, VersionQuery } from '../core/config-model.js';
 import type {
@@ -121,8 +123,17 @@ export class GwClient {
     return this.request('GET', '/v0/redundancy');
   }
 
+  failover(force: boolean): Promise<FailoverAccepted> {
+    return this.request('POST', '/v0/redundancy/failover', { force });
+  }
+
   configureRedundancy(update: RedundancyUpdate): Promise<RedundancyView> {
     return this.request('PUT', '/v0/redundancy', update);
+  }
+
+  /** Force a full snapshot: a backup asks its master for one, a master pushes one to its backup. */
+  resync(): Promise<ResyncResponse> {
+    return this.request('POST', '/v0/redundancy/resync');
   }
 
   certs(filter: { state?: TrustState; direction?: TrustDirection } = {}): Promise<CertEntry[]> {

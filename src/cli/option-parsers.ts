@@ -40,3 +40,11 @@ export function pascal(value: string): string {
     .map((p) => p.charAt(0).toUpperCase() + p.slice(1).toLowerCase())
     .join('');
 }
+
+export function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 86400) {
+    throw new InvalidArgumentError('must be a number of seconds between 0 and 86400');
+  }
+  return n;
+}

@@ -140,6 +140,7 @@ export const ERROR_CATALOGUE = {
   },
   GW_ERR_GAN_HANDSHAKE_TIMEOUT: { statusCode: 408, message: 'no hello from {peer} within {timeout} ms' },
   GW_ERR_GAN_PING_TIMEOUT: { statusCode: 408, message: '{missed} pings to {peer} unanswered within {timeout} ms each; the connection is faulted' },
+  GW_ERR_GAN_PEER_SILENT: { statusCode: 408, message: '{peer} sent nothing for {timeout} ms (failoverTimeout); the connection is dropped and redialled' },
   GW_ERR_GAN_UNREACHABLE: { statusCode: 503, message: 'cannot reach {address}: {detail}' },
   GW_ERR_GAN_CONNECTION_CLOSED: { statusCode: 503, message: 'the connection to {peer} closed: {detail}' },
   GW_ERR_GAN_PEER_LEFT: { statusCode: 503, message: '{peer} closed the link ({reason})' },
@@ -173,9 +174,37 @@ export const ERROR_CATALOGUE = {
     statusCode: 409,
     message: 'failover {id} is still in progress; wait for it (gwctl redundancy failover --wait, gwctl events) before asking again',
   },
+  GW_ERR_REDUNDANCY_FAILOVER_FAILED: {
+    statusCode: 409,
+    message: 'failover {id} failed: {reason}; this node and its peer keep the activity they had (see gwctl events)',
+  },
   GW_ERR_REDUNDANCY_INVALID_SETTINGS: { statusCode: 400, message: 'redundancy settings refused: {detail}' },
 
   // Synchronization: GW_ERR_SYNC_*
+  GW_ERR_SYNC_NOT_APPLICABLE: {
+    statusCode: 409,
+    message: 'this node is {role}, so it has no configuration to synchronize; resync works on a Master or a Backup (gwctl redundancy configure --mode master|backup)',
+  },
+  GW_ERR_SYNC_NO_PEER: {
+    statusCode: 409,
+    message: 'no peer is connected, so there is nothing to synchronize with; check the link with gwctl status and gwctl connections list',
+  },
+  GW_ERR_SYNC_GAP: {
+    statusCode: 409,
+    message: 'the master sent changes from revision {from} but this backup has applied up to {revision}; a full snapshot is requested instead',
+  },
+  GW_ERR_SYNC_TIMEOUT: {
+    statusCode: 504,
+    message: 'synchronization did not finish in time: {detail}; the last complete configuration is kept and the sync is retried (raise syncTimeoutSecs for large configurations)',
+  },
+  GW_ERR_SYNC_SNAPSHOT_REFUSED: {
+    statusCode: 422,
+    message: 'the full snapshot from the master was refused: {detail}; the last complete configuration is kept and the sync is retried',
+  },
+  GW_ERR_SYNC_FAILED: {
+    statusCode: 500,
+    message: 'synchronization failed: {detail}; the last complete configuration is kept and the sync is retried',
+  },
 
   // Client side (gwctl)
   GW_ERR_CLI_DAEMON_UNREACHABLE: {

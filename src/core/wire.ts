@@ -158,3 +158,18 @@ export interface RedundancyView {
   settings: import('./settings/types.js').RedundancySettings;
   file: string;
 }
+
+/** Answer of POST /v0/redundancy/failover: follow /v0/events?since=seq for failover.completed|failed {id}. */
+export interface FailoverAccepted {
+  failoverId: string;
+  /** Last event seq before the request: the outcome event comes after it. */
+  seq: number;
+}
+
+/** POST /v0/redundancy/resync: a full snapshot is under way (a backup asked for one, a master pushes one). */
+export interface ResyncResponse {
+  kind: 'full';
+  side: 'master' | 'backup';
+  /** Last event seq before the request: its sync.completed (or sync.failed) comes after it. */
+  seq: number;
+}

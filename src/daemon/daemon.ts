@@ -1,4 +1,6 @@
 import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 
 import { PRODUCT_VERSION } from '../core/version.js';
 import { ApiServer } from './api/server.js';
@@ -19,6 +21,7 @@ import { EventLog } from './events/event-log.js';
 import { GatewayNetwork } from './gan/gateway-network.js';
 import { loadOrCreateIdentity, type Identity } from './identity/identity.js';
 import { Metrics } from './metrics.js';
+import { MetricsServer } from './metrics-server.js';
 import {
   REDUNDANCY_MESSAGE_SCHEMA,
   REDUNDANCY_MESSAGE_TYPES,
@@ -29,6 +32,8 @@ import { HookRunner } from './redundancy/hook-runner.js';
 import type { Logger } from './logger.js';
 import type { DaemonOptions } from './options.js';
 import { SchemaRegistry } from './schema-registry.js';
+import { recoverSnapshotSwap } from './sync/snapshot-sink.js';
+import { SYNC_MESSAGE_SCHEMA, SYNC_MESSAGE_TYPES, SyncEngine } from './sync/sync-engine.js';
 import { buildStatus } from './status.js';
 import type { GatewayNetworkSettings, RedundancySettings } from './settings/node-settings.js';
 import { loadSettingsFile } from './settings/settings-file.js';
@@ -52,12 +57,15 @@ export class Daemon {
   config!: ConfigStore;
   api!: ApiServer;
   metrics!: Metrics;
+  metricsServer: MetricsServer | null = null;
   redundancy!: RedundancySettings;
   network!: GatewayNetworkSettings;
   /** The Gateway Network; `gan.link` is the PeerLink the redundancy and sync engines use. */
   gan!: GatewayNetwork;
   /** Activity decisions: the redundancy state machine with its timers, hooks and link wiring. */
   engine!: RedundancyEngine;
+  /** Configuration sync with the peer: full snapshots, incremental changes, resync. */
+  sync!: SyncEngine;
   readonly hooks = new HookRunner();
   ready = false;
   private stopping: Promise<void> | null = null;
@@ -96,12 +104,19 @@ export class Daemon {
     await fsp.mkdir(dataDir.root, { recursive: true, mode: 0o750 });
     await fsp.mkdir(dataDir.varDir, { recursive: true });
 
-    this.identity = await loadOrCreateIdentity(dataDir, this.schemas, {
+    // Key generation runs on the thread pool while the store and settings load (first start).
+    const identity = loadOrCreateIdentity(dataDir, this.schemas, {
       edition: options.edition,
       systemName: options.systemName,
     });
+    identity.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     // Events first: changes found by the store's startup scan are announced like any other.
     this.events = await EventLog.open({ file: dataDir.eventLogFile });
+    // A full snapshot whose swap a crash interrupted is finished (or its staging dropped) before the
+    // store reads the disk: the store only ever sees the whole old core or the whole new one.
+    const coreDir = path.join(dataDir.resourcesDir, 'core');
+    const swap = await recoverSnapshotSwap({ coreDir, varDir: dataDir.varDir });
+    if (swap === 'completed') logger.warn({ coreDir }, 'completed a snapshot swap interrupted by a crash');
     this.config = (
       await ConfigStore.open({
         resourcesDir: dataDir.resourcesDir,
@@ -109,6 +124,7 @@ export class Daemon {
         schemas: this.schemas,
         types: loadResourceTypes(this.schemas),
         logger,
+        recoveredSnapshot: swap === 'completed',
         onChange: (e) =>
           this.events.emit('config.changed', {
             resource: e.address,
@@ -134,6 +150,7 @@ export class Daemon {
         { file: dataDir.redundancyFile, problems: rules },
       );
     }
+    this.config.journalMaxBytes = this.redundancy.syncJournalMaxBytes;
     this.network = (
       await loadSettingsFile<GatewayNetworkSettings>(
         dataDir.gatewayNetworkFile,
@@ -143,6 +160,7 @@ export class Daemon {
       )
     ).value;
 
+    this.identity = await identity;
     this.gan = new GatewayNetwork(this, dataDir, () => buildStatus(this));
     this.schemas.add(REDUNDANCY_MESSAGE_SCHEMA as unknown as { $id: string });
     this.schemas.add(STATE_REPORT_SCHEMA as unknown as { $id: string });
@@ -157,6 +175,19 @@ export class Daemon {
       logger,
     });
     this.engine.attachLink(this.gan.link);
+    this.schemas.add(SYNC_MESSAGE_SCHEMA as unknown as { $id: string });
+    this.gan.link.registerMessageTypes(SYNC_MESSAGE_TYPES, SYNC_MESSAGE_SCHEMA.$id);
+    this.sync = await SyncEngine.create({
+      nodeId: this.identity.node.uuid,
+      store: this.config,
+      coreDir,
+      varDir: dataDir.varDir,
+      events: this.events,
+      logger,
+      role: () => this.redundancy.role,
+      syncTimeoutSecs: () => this.redundancy.syncTimeoutSecs,
+    });
+    this.sync.attachLink(this.gan.link);
     this.metrics = new Metrics({
       status: () => buildStatus(this),
       msSinceLastPeerMessage: () => {
@@ -183,6 +214,10 @@ export class Daemon {
       logger,
     });
     await this.api.listen();
+    if (options.metricsPort !== undefined && options.metricsPort !== null) {
+      this.metricsServer = new MetricsServer(this.metrics, logger);
+      await this.metricsServer.listen(options.metricsPort, options.metricsBind ?? '127.0.0.1');
+    }
     // The machine starts its join wait before the link can come up, so no peer event is missed.
     await this.engine.start();
     await this.gan.start();
@@ -196,6 +231,8 @@ export class Daemon {
       systemName: this.systemName,
       role: this.redundancy.role,
       firstStart: created.node,
+      // ms from process start to ready (meaningful for a gwd process, not for in-process tests).
+      startupMs: Math.round(performance.now()),
     });
     logger.info(
       {
@@ -225,7 +262,9 @@ export class Daemon {
     // An Active node stands down and tells its peer (steppingDown) before the link says bye.
     if (this.engine) await this.engine.stop().catch((err: unknown) => this.logger.error({ err }, 'error stopping the redundancy engine'));
     this.hooks.killAll();
+    if (this.sync) this.sync.stop();
     if (this.gan) await this.gan.stop('shutdown').catch((err: unknown) => this.logger.error({ err }, 'error stopping the gateway network'));
+    if (this.metricsServer) await this.metricsServer.close();
     if (this.api) await this.api.close();
     if (this.config) await this.config.close();
     if (this.events) await this.events.close();

@@ -23,6 +23,9 @@ export interface DaemonOptions {
    * the file does not exist yet: containers and provisioning. Absent or null: none.
    */
   bootstrap?: RedundancyUpdate | null;
+  /** Prometheus /metrics (and /health/*) on TCP at this port, on metricsBind; null: off. */
+  metricsPort?: number | null;
+  metricsBind?: string;
 }
 
 export const GWD_USAGE = `Usage: gwd [options]
@@ -38,6 +41,8 @@ Options:
   --system-name NAME    system name seeded on first start only (default: host name)
   --edition E           standard | edge, recorded on first start (default standard)
   --log-level LEVEL     fatal | error | warn | info | debug | trace | silent (env GWD_LOG_LEVEL, default info)
+  --metrics-port N      serve Prometheus /metrics over TCP on this port (env GWD_METRICS_PORT, default off)
+  --metrics-bind ADDR   address for --metrics-port (env GWD_METRICS_BIND, default 127.0.0.1)
 
 First start only (no redundancy.json yet): env GWD_ROLE (independent|master|backup),
 GWD_MASTER_ADDRESS (host[:port]) and GWD_MASTER_SSL (true|false) seed redundancy.json.
@@ -67,6 +72,8 @@ export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: str
         'system-name': { type: 'string' },
         edition: { type: 'string' },
         'log-level': { type: 'string' },
+        'metrics-port': { type: 'string' },
+        'metrics-bind': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -112,6 +119,8 @@ export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: str
       edition,
       logLevel: logLevel as LogLevel,
       bootstrap: redundancyBootstrap(env),
+      metricsPort: port('--metrics-port', str('metrics-port', 'GWD_METRICS_PORT')),
+      metricsBind: str('metrics-bind', 'GWD_METRICS_BIND') ?? '127.0.0.1',
     },
   };
 }

@@ -19,7 +19,8 @@ export function buildStatus(d: Daemon): StatusResponse {
   // Before the engine exists (early in startup) nothing is Active.
   const activity: Activity = view?.activity ?? d.redundancy.standbyActivityLevel;
   const peer = d.gan ? d.gan.peerSummary() : null;
-  if (peer && view?.peer && view.peer.uuid === peer.uuid) peer.activity = view.peer.activity;
+  // The peer's activity is only known while it is connected; a stale one would mislead.
+  if (peer?.connected && view?.peer && view.peer.uuid === peer.uuid) peer.activity = view.peer.activity;
   return {
     node: nodeInfo(d),
     redundancy: {
@@ -28,7 +29,7 @@ export function buildStatus(d: Daemon): StatusResponse {
       epoch: view?.epoch ?? 0,
       since: d.engine ? d.engine.sinceIso(d.startedAt) : d.startedAt.toISOString(),
       peer,
-      sync: { state: 'NotApplicable', revision: 0, peerRevision: null },
+      sync: d.sync ? d.sync.summary() : { state: 'NotApplicable', revision: 0, peerRevision: null },
     },
     daemon: {
       pid: process.pid,

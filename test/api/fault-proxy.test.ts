@@ -39,16 +39,19 @@ afterEach(async () => {
 });
 
 describe('fault-injecting proxy (test tool)', () => {
-  it('passes bytes through, drops them under a blackhole, and passes again once healed', async () => {
+  it('passes bytes through, holds them under a blackhole, and delivers them in order once healed', async () => {
     proxy = await new FaultProxy(await startEcho()).start();
     expect(await roundTrip(proxy.port, 'a')).toBe('a');
     proxy.blackhole();
     expect(await roundTrip(proxy.port, 'b')).toBeNull();
+    const late = roundTrip(proxy.port, 'held', 2000);
+    await new Promise((r) => setTimeout(r, 100));
     proxy.heal();
+    expect(await late).toBe('held');
     expect(await roundTrip(proxy.port, 'c')).toBe('c');
   });
 
-  it('a one-way blackhole drops only the replies', async () => {
+  it('a one-way blackhole holds only the replies', async () => {
     proxy = await new FaultProxy(await startEcho()).start();
     proxy.blackhole('toClient');
     expect(await roundTrip(proxy.port, 'x')).toBeNull();

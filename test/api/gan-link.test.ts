@@ -67,7 +67,15 @@ describe('PeerLink: the interface of the redundancy and sync engines', () => {
     master.daemon.gan.link.on('message', () => {
       throw new Error('a buggy engine');
     });
-    const got = waitEvent<GanMessage>(master.daemon.gan.link, 'message');
+    // The sync engine talks on the same link: wait for our message among its.
+    const got = new Promise<GanMessage>((resolve) => {
+      const on = (m: GanMessage): void => {
+        if (m.type !== 'test.note') return;
+        master.daemon.gan.link.off('message', on);
+        resolve(m);
+      };
+      master.daemon.gan.link.on('message', on);
+    });
     expect(backup.daemon.gan.link.send({ type: 'test.note', text: 'hi' })).toBe(true);
     expect(await got).toEqual({ type: 'test.note', text: 'hi' });
     expect(() => backup.daemon.gan.link.send({ type: 'never.registered' })).toThrow(/not registered/);

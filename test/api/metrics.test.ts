@@ -39,3 +39,20 @@ describe('GET /metrics', () => {
     expect(value(r.text, 'gwd_hook_failures_total{hook="preActivate"}')).toBe(1);
   });
 });
+
+describe('metrics over TCP (--metrics-port)', () => {
+  it('serves /metrics on the given loopback port and nothing else', async () => {
+    const d = await startTestDaemon({ metricsPort: 0, metricsBind: '127.0.0.1' });
+    try {
+      const port = d.daemon.metricsServer!.port!;
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('gwd_activity{level="Active"} 1');
+      const other = await fetch(`http://127.0.0.1:${port}/v0/status`);
+      expect(other.status).toBe(404);
+      expect(((await other.json()) as { code: string }).code).toBe('GW_ERR_API_NOT_FOUND');
+    } finally {
+      await d.stop();
+    }
+  });
+});

@@ -1,3 +1,6 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import type { ConnectionEntry, NetworkView, RedundancyView, StatusResponse } from '../../src/core/wire.js';
@@ -82,6 +85,12 @@ describe('plain transport and policies', () => {
   });
 
   it('SpecifiedList accepts the whitelist only', async () => {
+    // q synced from the master as a backup and took its system name (DESIGN section 6); give it
+    // its own again, as an operator reusing it as another node would.
+    const file = path.join(q.dataDir, 'gs.json');
+    writeFileSync(file, JSON.stringify({ systemName: 'q-node' }));
+    const renamed = await q.ctl('config', 'set', 'gateway-settings', '--file', file);
+    expect(renamed.code, renamed.stderr).toBe(0);
     const r = await master.ctl('network', 'configure', '--policy', 'specified-list', '--whitelist', 'someone-else');
     expect(r.code, r.stderr).toBe(0);
     await dialPlain(q);

@@ -152,21 +152,3 @@ describe('a paired SSL master and backup (real processes)', () => {
     expect(logs).not.toContain(SECRET_REF);
   });
 });
-
-describe('TLS versions', () => {
-  it('TLS below 1.2 is refused on the SSL port (openssl s_client -tls1_1)', async () => {
-    const t = await startTestDaemon({ logLevel: 'warn' });
-    try {
-      const port = t.daemon.gan.listenerViews().ssl.port!;
-      const sClient = (flag: string) => run('openssl', ['s_client', flag, '-connect', `127.0.0.1:${port}`, '-brief'], { timeoutMs: 10_000 });
-      const old = await sClient('-tls1_1');
-      expect(old.status, old.out).not.toBe(0);
-      expect(old.out).not.toMatch(/Protocol version: TLSv1\.1/);
-      const ok = await sClient('-tls1_2');
-      expect(ok.out).toMatch(/TLSv1\.2/);
-    } finally {
-      await t.stop();
-    }
-  });
-});
-

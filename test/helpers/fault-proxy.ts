@@ -9,8 +9,9 @@ interface Pair {
 
 /**
  * A TCP proxy between two nodes that injects network faults (tc netem is not available here):
- * - blackhole(dir): bytes in that direction are dropped silently and connections stay open, as when
- *   a cable is cut or a host freezes; new connections hang the same way.
+ * - blackhole(dir): bytes in that direction are held back and connections stay open, as when a cable
+ *   is cut (TCP keeps retransmitting): on heal() the held bytes are delivered in order, unless a
+ *   side gave up on the connection meanwhile. New connections hang the same way.
  * - reset(): every connection is closed at once and new ones are refused, as when a host is gone.
  * - delay(ms): every chunk is held back ms before being forwarded (both directions).
  * - heal(): back to a straight pipe (connections that lived through a blackhole carry on).
@@ -23,6 +24,7 @@ export class FaultProxy {
   private dropToClient = false;
   private refusing = false;
   private delayMs = 0;
+  private readonly flushers = new Set<() => void>();
   port = 0;
 
   constructor(private readonly targetPort: number, private readonly targetHost = '127.0.0.1') {}
@@ -58,6 +60,7 @@ export class FaultProxy {
     this.dropToClient = false;
     this.refusing = false;
     this.delayMs = 0;
+    for (const flush of this.flushers) flush();
   }
 
   get connections(): number {
@@ -79,14 +82,24 @@ export class FaultProxy {
     const upstream = connect(this.targetPort, this.targetHost);
     const pair: Pair = { client, upstream };
     this.pairs.add(pair);
-    const forward = (from: Socket, to: Socket, dropped: () => boolean): void => {
+    const forward = (from: Socket, to: Socket, held: () => boolean): void => {
+      const queue: Buffer[] = [];
+      const flush = (): void => {
+        while (queue.length > 0 && !held() && !to.destroyed) to.write(queue.shift()!);
+      };
+      this.flushers.add(flush);
+      to.once('close', () => this.flushers.delete(flush));
       from.on('data', (chunk: Buffer) => {
-        if (dropped()) return;
+        if (held() || queue.length > 0) {
+          queue.push(chunk);
+          return;
+        }
         if (this.delayMs > 0) {
           const d = this.delayMs;
           from.pause();
           setTimeout(() => {
-            if (!dropped() && !to.destroyed) to.write(chunk);
+            if (held()) queue.push(chunk);
+            else if (!to.destroyed) to.write(chunk);
             from.resume();
           }, d);
         } else if (!to.destroyed) {

@@ -1,3 +1,5 @@
+import path from 'node:path';
+
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
 import { parseHostPort, formatHostPort, type HostPort } from '../../core/gan/address.js';
@@ -7,6 +9,8 @@ import { clientError } from '../client.js';
 import { keyValues } from '../format.js';
 import { parseBool, parseCount, parseMs, parsePort, pascal } from '../option-parsers.js';
 import type { ContextFactory } from '../program.js';
+import { registerFailoverCommand } from './failover.js';
+import { registerResyncCommand } from './resync.js';
 
 interface ConfigureOptions {
   mode?: string;
@@ -22,6 +26,9 @@ interface ConfigureOptions {
   pingMaxMissed?: number;
   reconnectPeriod?: number;
   fastFailover?: boolean;
+  onActivityChange?: string;
+  preActivate?: string;
+  hookTimeout?: number;
 }
 
 export function registerRedundancyCommands(program: Command, context: ContextFactory): void {
@@ -55,6 +62,9 @@ export function registerRedundancyCommands(program: Command, context: ContextFac
     .option('--ping-max-missed <n>', 'missed pings before the link is faulted', parseCount)
     .option('--reconnect-period <ms>', 'ms between redials of the master', parseMs)
     .option('--fast-failover <bool>', 'take over at once when the master process is known to be gone', parseBool)
+    .option('--on-activity-change <path>', "executable run after every activity change ('none' removes it)")
+    .option('--pre-activate <path>', "executable that may veto an activation with a non-zero exit ('none' removes it)")
+    .option('--hook-timeout <ms>', 'ms a hook may run before it is killed (and a preActivate counts as a veto)', parseMs)
     .addHelpText(
       'after',
       '\nExamples:\n  gwctl redundancy configure --mode master\n' +
@@ -68,6 +78,9 @@ export function registerRedundancyCommands(program: Command, context: ContextFac
       if (ctx.json) return ctx.printJson(view);
       ctx.out(formatRedundancy(view.settings));
     });
+
+  registerFailoverCommand(redundancy, context);
+  registerResyncCommand(redundancy, context);
 }
 
 function toUpdate(opts: ConfigureOptions, cmd: Command): RedundancyUpdate {
@@ -96,6 +109,12 @@ function toUpdate(opts: ConfigureOptions, cmd: Command): RedundancyUpdate {
   if (opts.pingMaxMissed !== undefined) master.pingMaxMissed = opts.pingMaxMissed;
   if (opts.reconnectPeriod !== undefined) master.reconnectPeriod = opts.reconnectPeriod;
   if (Object.keys(master).length > 0) update.master = master;
+  const hooks: NonNullable<RedundancyUpdate['hooks']> = {};
+  const hookPath = (v: string): string | null => (v === 'none' || v === '' ? null : path.resolve(v));
+  if (opts.onActivityChange !== undefined) hooks.onActivityChange = hookPath(opts.onActivityChange);
+  if (opts.preActivate !== undefined) hooks.preActivate = hookPath(opts.preActivate);
+  if (opts.hookTimeout !== undefined) hooks.timeoutMs = opts.hookTimeout;
+  if (Object.keys(hooks).length > 0) update.hooks = hooks;
   if (Object.keys(update).length === 0) {
     throw clientError('GW_ERR_CLI_USAGE', { detail: 'nothing to change: give at least one option (see gwctl redundancy configure --help)' });
   }
@@ -127,7 +146,9 @@ export function formatRedundancy(s: RedundancySettings): string {
     ['Pings', `every ${m.pingRate} ms, timeout ${m.pingTimeout} ms, faulted after ${m.pingMaxMissed} missed`],
     ['Reconnect period', `${m.reconnectPeriod} ms`],
     ['Sync timeout', `${s.syncTimeoutSecs} s`],
+    ['Sync journal bound', `${s.syncJournalMaxBytes} bytes`],
     ['Hook onActivityChange', s.hooks.onActivityChange],
     ['Hook preActivate', s.hooks.preActivate],
+    ['Hook timeout', `${s.hooks.timeoutMs} ms`],
   ]);
 }

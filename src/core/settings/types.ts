@@ -14,6 +14,8 @@ export interface RedundancySettings {
   failoverTimeout: number;
   masterRecoveryMode: 'Automatic' | 'Manual';
   syncTimeoutSecs: number;
+  /** Bound of var/config-journal.ndjson: compacted (newest half kept) when over; a backup older than its tail gets a full snapshot. */
+  syncJournalMaxBytes: number;
   fastFailover: boolean;
   master: {
     host: string;

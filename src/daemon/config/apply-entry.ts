@@ -26,7 +26,7 @@ export interface PreparedEntry {
 /**
  * Stage the new files of an entry before it is committed: a full disk or an I/O error shows here,
  * while the change can still be refused with the previous configuration intact. What is left for
- * `apply` (renames, removals) does not need space.
+ * `apply` (renames, removals, one directory fsync) does not need space.
  */
 export async function prepareEntry(resourcesDir: string, entry: JournalEntry): Promise<PreparedEntry> {
   const dir = resourceDir(resourcesDir, entry.collection, entry.module, entry.type, entry.name);
@@ -50,11 +50,13 @@ export async function prepareEntry(resourcesDir: string, entry: JournalEntry): P
   try {
     if (!entry.deleted && entry.content && entry.signature) {
       const file = path.join(dir, versionFile(entry.version));
-      if ((await fileSignature(file)) !== entry.signature) staged.push(await stageFileAtomic(file, json(entry.content)));
+      if ((await fileSignature(file)) !== entry.signature) staged.push(await stageFileAtomic(file, json(entry.content), { syncDir: false }));
     }
     if (entry.meta) {
       const metaFile = path.join(dir, META_FILE);
-      if ((await fileSignature(metaFile)) !== contentSignature(entry.meta)) staged.push(await stageFileAtomic(metaFile, json(entry.meta)));
+      if ((await fileSignature(metaFile)) !== contentSignature(entry.meta)) {
+        staged.push(await stageFileAtomic(metaFile, json(entry.meta), { syncDir: false }));
+      }
     }
   } catch (err) {
     await abort();
@@ -63,11 +65,10 @@ export async function prepareEntry(resourcesDir: string, entry: JournalEntry): P
   return {
     abort,
     apply: async () => {
-      if (entry.deleted) {
-        await fsp.rm(path.join(dir, BACKUP_FILE), { force: true });
-        await fsyncDir(dir);
-      }
+      // Both files of the resource are renamed into place first, then the directory is fsync'd once.
+      if (entry.deleted) await fsp.rm(path.join(dir, BACKUP_FILE), { force: true });
       for (const f of staged) await f.commit();
+      if (entry.deleted || staged.length > 0) await fsyncDir(dir);
     },
   };
 }

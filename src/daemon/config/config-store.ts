@@ -18,7 +18,7 @@ import { applyEntry, prepareEntry } from './apply-entry.js';
 import { diffDisk } from './disk-diff.js';
 import { scanStore } from './disk-scan.js';
 import { draftEntry, nextMeta, type Draft } from './entry-draft.js';
-import { ConfigJournal } from './journal.js';
+import { ConfigJournal, DEFAULT_JOURNAL_MAX_BYTES } from './journal.js';
 import { contentSignature } from './signature.js';
 import { foldIndex, indexKey, readStoreState, writeStoreState, type IndexEntry } from './store-state.js';
 
@@ -42,6 +42,14 @@ export interface ConfigStoreOptions {
   now?: () => Date;
   /** Called once per committed change, after its files are written. */
   onChange?: (entry: JournalEntry) => void;
+  /** Bound of var/config-journal.ndjson (redundancy.json syncJournalMaxBytes). */
+  journalMaxBytes?: number;
+  /**
+   * A full snapshot was swapped in by crash recovery just before this open, but never adopted: the
+   * startup scan keeps its resource.json files as they are (the master's), so the core stays
+   * exactly the snapshot.
+   */
+  recoveredSnapshot?: boolean;
 }
 
 export interface WriteOutcome {
@@ -73,6 +81,9 @@ export class ConfigStore {
   private index: Record<string, IndexEntry> = {};
   private invalidKeys = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly subscribers = new Set<(entry: JournalEntry) => void>();
+  /** Bound of the journal file; compacted (newest half kept) when a commit takes it over. */
+  journalMaxBytes: number;
   private readonly now: () => Date;
   private readonly stateFile: string;
 
@@ -81,6 +92,7 @@ export class ConfigStore {
     private readonly journal: ConfigJournal,
   ) {
     this.now = options.now ?? (() => new Date());
+    this.journalMaxBytes = options.journalMaxBytes ?? DEFAULT_JOURNAL_MAX_BYTES;
     this.stateFile = path.join(options.varDir, 'config-state.json');
   }
 
@@ -90,6 +102,33 @@ export class ConfigStore {
 
   get journalFile(): string {
     return this.journal.file;
+  }
+
+  /** The oldest revision still in the journal (null when empty): a peer behind it cannot resume. */
+  get journalFirst(): number | null {
+    return this.journal.first;
+  }
+
+  get journalBytes(): number {
+    return this.journal.size;
+  }
+
+  /**
+   * Listen to every committed change (after its files are written, under the store's lock, in
+   * commit order). Besides `onChange`; returns the unsubscribe function.
+   */
+  subscribe(listener: (entry: JournalEntry) => void): () => void {
+    this.subscribers.add(listener);
+    return () => this.subscribers.delete(listener);
+  }
+
+  /**
+   * Run `fn` under the store's exclusive lock: no commit, rescan or replay runs meanwhile, so what
+   * `fn` reads of the disk is exactly the store at `this.revision` (the sync engine takes its
+   * snapshots here).
+   */
+  locked<T>(fn: () => Promise<T>): Promise<T> {
+    return this.exclusive(fn);
   }
 
   /** Open the store: finish any change a crash interrupted, then load the disk and journal hand edits. */
@@ -123,7 +162,7 @@ export class ConfigStore {
       options.logger.warn({ revisions: pending.map((e) => e.revision) }, 'applied config changes interrupted by a crash');
       await store.saveState();
     }
-    const startup = await store.reconcile('gwd:startup-scan');
+    const startup = await store.reconcile('gwd:startup-scan', undefined, options.recoveredSnapshot ?? false);
     return { store, startup };
   }
 
@@ -204,29 +243,57 @@ export class ConfigStore {
   replay(entry: JournalEntry): Promise<boolean> {
     return this.exclusive(async () => {
       if (entry.revision <= this.syncedRevision) return false;
-      if (entry.collection !== 'core') {
-        throw new GwError('GW_ERR_CONFIG_INVALID', { resource: entry.address, version: entry.version, detail: 'local resources are never synced' });
-      }
-      // The entry names files to write: its address must be one this build would accept from gwctl,
-      // so a malformed or hostile entry can never point outside config/resources.
-      const addr = parseAddress(entry.address, this.types);
-      if (addr.type.type !== entry.type || addr.name !== entry.name || addr.type.module !== entry.module) {
-        throw new GwError('GW_ERR_CONFIG_BAD_ADDRESS', {
-          address: entry.address,
-          detail: `type ${entry.type}, name ${String(entry.name)} and module ${entry.module} do not match it`,
-        });
-      }
-      if (!entry.deleted && (!entry.content || !entry.meta || entry.signature !== contentSignature(entry.content))) {
-        throw new GwError('GW_ERR_CONFIG_INVALID', {
-          resource: entry.address,
-          version: entry.version,
-          detail: 'the signature does not match the content',
-        });
-      }
-      const { revision: sourceRevision, ...draft } = entry;
-      await this.commit({ ...draft, sourceRevision });
+      await this.commit(this.replayDraft(entry));
       return true;
     });
+  }
+
+  /**
+   * replay() for a batch, in order, committed together: one journal write and fsync and one state
+   * write for the whole batch instead of one per entry. Every entry is checked before anything is
+   * written, so a batch with a forged entry changes nothing. Returns how many were applied.
+   */
+  replayBatch(entries: readonly JournalEntry[]): Promise<number> {
+    return this.exclusive(async () => {
+      let last = this.syncedRevision;
+      const drafts: Draft[] = [];
+      for (const e of entries) {
+        if (e.revision <= last) continue;
+        drafts.push(this.replayDraft(e));
+        last = e.revision;
+      }
+      if (drafts.length === 0) return 0;
+      const committed = await this.commitBatch(drafts);
+      return committed.length;
+    });
+  }
+
+  /** Check an entry from the master and turn it into a draft of this store. */
+  private replayDraft(entry: JournalEntry): Draft {
+    if (entry.collection !== 'core') {
+      throw new GwError('GW_ERR_CONFIG_INVALID', { resource: entry.address, version: entry.version, detail: 'local resources are never synced' });
+    }
+    // The entry names files to write: its address must be one this build would accept from gwctl,
+    // so a malformed or hostile entry can never point outside config/resources.
+    const addr = parseAddress(entry.address, this.types);
+    if (addr.type.type !== entry.type || addr.name !== entry.name || addr.type.module !== entry.module) {
+      throw new GwError('GW_ERR_CONFIG_BAD_ADDRESS', {
+        address: entry.address,
+        detail: `type ${entry.type}, name ${String(entry.name)} and module ${entry.module} do not match it`,
+      });
+    }
+    if (!entry.deleted && (!entry.content || !entry.meta || entry.signature !== contentSignature(entry.content))) {
+      throw new GwError('GW_ERR_CONFIG_INVALID', {
+        resource: entry.address,
+        version: entry.version,
+        detail: 'the signature does not match the content',
+      });
+    }
+    if (entry.deleted && entry.version === 'backup' && !entry.meta) {
+      throw new GwError('GW_ERR_CONFIG_INVALID', { resource: entry.address, version: entry.version, detail: 'a Backup version removal carries no resource.json' });
+    }
+    const { revision: sourceRevision, ...draft } = entry;
+    return { ...draft, sourceRevision };
   }
 
   /**
@@ -234,9 +301,11 @@ export class ConfigStore {
    * changed on disk as replicated changes (so this store's own history stays exact) and record the
    * master's revision the snapshot was taken at.
    */
-  adoptSnapshot(sourceRevision: number): Promise<JournalEntry[]> {
+  adoptSnapshot(sourceRevision: number, swap?: () => Promise<void>): Promise<JournalEntry[]> {
     return this.exclusive(async () => {
-      const changes = await this.reconcile('sync:snapshot', sourceRevision);
+      // The swap itself runs under the lock too, so no rescan or write can see a half-swapped core.
+      if (swap) await swap();
+      const changes = await this.reconcile('sync:snapshot', sourceRevision, true);
       this.syncedRevision = sourceRevision;
       await this.saveState();
       return changes;
@@ -316,6 +385,33 @@ export class ConfigStore {
     return draftEntry(addr, collection, version, op, content, meta, actor, meta?.lastModification.timestamp ?? this.now().toISOString());
   }
 
+  /**
+   * Several changes committed together, in order: one journal append and fsync (the commit point of
+   * all of them), then the files of each, then one state write. A crash before the append leaves
+   * none of them; after it, the next start rolls every one forward, as for a single commit.
+   */
+  private async commitBatch(drafts: readonly Draft[]): Promise<JournalEntry[]> {
+    if (drafts.length === 0) return [];
+    const committed = drafts.map((d, i): JournalEntry => ({ revision: this.revision + 1 + i, ...d }));
+    await this.journal.appendMany(committed);
+    for (const entry of committed) {
+      this.revision = entry.revision;
+      if (entry.sourceRevision !== undefined) this.syncedRevision = Math.max(this.syncedRevision, entry.sourceRevision);
+      this.applyInMemory(entry);
+      foldIndex(this.index, entry);
+    }
+    try {
+      await applyEntries(this.options.resourcesDir, committed);
+      await this.saveState();
+    } catch (err) {
+      this.options.logger.error({ err, revisions: [committed[0]!.revision, committed.at(-1)!.revision] }, 'config changes are journaled but their files could not be written');
+      throw err;
+    }
+    for (const entry of committed) this.announce(entry);
+    await this.compactJournal();
+    return committed;
+  }
+
   private async commit(draft: Draft): Promise<JournalEntry> {
     const entry: JournalEntry = { revision: this.revision + 1, ...draft };
     await this.record(entry);
@@ -350,7 +446,29 @@ export class ConfigStore {
       // apply the entries above its revision again, which is idempotent. Not a refusal.
       this.options.logger.warn({ err: (err as Error).message, revision: entry.revision }, 'could not update the config state file; it is rewritten at the next change');
     }
+    this.announce(entry);
+    await this.compactJournal();
+  }
+
+  private announce(entry: JournalEntry): void {
     this.options.onChange?.(entry);
+    for (const listener of this.subscribers) {
+      try {
+        listener(entry);
+      } catch (err) {
+        this.options.logger.error({ err, revision: entry.revision }, 'a config change listener threw');
+      }
+    }
+  }
+
+  /** A failed compaction leaves the journal as it was (the rename is atomic): log it and go on. */
+  private async compactJournal(): Promise<void> {
+    try {
+      const done = await this.journal.compactIfOver(this.journalMaxBytes);
+      if (done) this.options.logger.info({ file: this.journal.file, ...done }, 'compacted the config journal');
+    } catch (err) {
+      this.options.logger.error({ err }, 'config journal compaction failed; it keeps growing until the next try');
+    }
   }
 
   private applyInMemory(entry: JournalEntry): void {
@@ -385,7 +503,7 @@ export class ConfigStore {
    * its Backup version lands on the loaded Primary; resources with an invalid file keep what was
    * loaded before.
    */
-  private async reconcile(actor: string, sourceRevision?: number): Promise<JournalEntry[]> {
+  private async reconcile(actor: string, sourceRevision?: number, keepMeta = false): Promise<JournalEntry[]> {
     const scan = await scanStore(this.options.resourcesDir, this.types, this.options.schemas);
     this.problems = scan.problems;
     this.invalidKeys = scan.invalidKeys;
@@ -395,11 +513,43 @@ export class ConfigStore {
       // A resource without resource.json gets its metadata from the create entry committed below.
       this.resources.set(key, { ...r, meta: r.meta ?? this.nextMeta(undefined, actor, {}) });
     }
-    const drafts = diffDisk(scan, this.index, this.types, { actor, timestamp: this.now().toISOString(), sourceRevision });
-    const changes: JournalEntry[] = [];
-    for (const d of drafts) changes.push(await this.commit(d));
-    return changes;
+    const drafts = diffDisk(scan, this.index, this.types, { actor, timestamp: this.now().toISOString(), sourceRevision, keepMeta });
+    // One batch: a rescan or a snapshot adoption of thousands of resources costs one fsync, not thousands.
+    return this.commitBatch(drafts);
   }
+}
+
+/** Resources written at once by a batch: fsync latency, not CPU, bounds it. */
+const APPLY_CONCURRENCY = 32;
+
+/**
+ * The files of a batch of committed entries: in order for each resource, different resources
+ * concurrently. Safe because the batch is already durable in the journal and the state file that
+ * marks it applied is written only after every file is; a crash in between rolls it all forward.
+ */
+async function applyEntries(resourcesDir: string, entries: readonly JournalEntry[]): Promise<void> {
+  const byResource = new Map<string, JournalEntry[]>();
+  for (const e of entries) {
+    const key = indexKey(e.collection, e.address);
+    const list = byResource.get(key);
+    if (list) list.push(e);
+    else byResource.set(key, [e]);
+  }
+  const groups = [...byResource.values()];
+  let next = 0;
+  let failure: unknown = null;
+  const worker = async (): Promise<void> => {
+    while (next < groups.length && failure === null) {
+      const group = groups[next++]!;
+      try {
+        for (const e of group) await applyEntry(resourcesDir, e);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(APPLY_CONCURRENCY, groups.length) }, worker));
+  if (failure !== null) throw failure;
 }
 
 function notFound(addr: ResourceAddress, what: string, collection: Collection): GwError {

@@ -9,6 +9,11 @@ export interface DiffOptions {
   timestamp: string;
   /** Set on core changes when the disk was filled by a snapshot of the master at this revision. */
   sourceRevision?: number;
+  /**
+   * Adopting a snapshot: a resource.json that matches its files is the master's and is journaled as
+   * it is (not rewritten with this node as the author), so the files stay byte-equal to the master's.
+   */
+  keepMeta?: boolean;
 }
 
 /**
@@ -57,6 +62,15 @@ function diffResource(r: ScannedResource, known: IndexEntry | undefined, options
   const backupChanged = knownBackup !== backupSig || (r.meta?.backupSignature ?? null) !== backupSig;
   const out: Draft[] = [];
   let meta: ResourceMeta | undefined = r.meta ? { ...r.meta, signature: known?.primary ?? '', backupSignature: knownBackup } : undefined;
+  const adopted = options.keepMeta && r.meta && r.meta.signature === primarySig && r.meta.backupSignature === backupSig ? r.meta : null;
+  if (adopted) {
+    if (primaryChanged) out.push(withSource(draftEntry(r, r.collection, 'primary', known ? 'update' : 'create', r.primary, adopted, actor, timestamp), options));
+    if (backupChanged) {
+      const op: JournalOp = backupSig === null ? 'delete' : knownBackup ? 'update' : 'create';
+      out.push(withSource(draftEntry(r, r.collection, 'backup', op, r.backup, adopted, actor, timestamp), options));
+    }
+    return out;
+  }
   if (primaryChanged) {
     meta = { ...nextMeta(meta, actor, timestamp, { signature: primarySig }), enabled };
     out.push(withSource(draftEntry(r, r.collection, 'primary', known ? 'update' : 'create', r.primary, meta, actor, timestamp), options));

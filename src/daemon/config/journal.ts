@@ -6,6 +6,17 @@ import { GwError } from '../../core/errors.js';
 import { describeFsError, fsyncDir } from '../storage/atomic-write.js';
 import { checkFault } from '../storage/fault-injection.js';
 
+/** Default bound of the journal file (redundancy.json syncJournalMaxBytes). */
+export const DEFAULT_JOURNAL_MAX_BYTES = 100 * 1024 * 1024;
+
+export interface CompactionResult {
+  /** Entries dropped from the head. */
+  dropped: number;
+  /** Oldest revision still in the journal. */
+  first: number | null;
+  bytes: number;
+}
+
 export interface JournalOpenResult {
   journal: ConfigJournal;
   entries: JournalEntry[];
@@ -27,7 +38,22 @@ export class ConfigJournal {
   private constructor(
     readonly file: string,
     private handle: fsp.FileHandle | null,
+    private bytes: number,
+    private firstRevision: number | null,
   ) {}
+
+  /** Size of the journal file in bytes. */
+  get size(): number {
+    return this.bytes;
+  }
+
+  /**
+   * The oldest revision still in the journal (its tail after compaction), or null when empty. A peer
+   * that has applied up to `first - 1` can still resume from the journal; an older one cannot.
+   */
+  get first(): number | null {
+    return this.firstRevision;
+  }
 
   static async open(file: string): Promise<JournalOpenResult> {
     await fsp.mkdir(path.dirname(file), { recursive: true });
@@ -44,24 +70,81 @@ export class ConfigJournal {
     if (goodBytes < total) await fsp.truncate(file, goodBytes);
     const handle = await fsp.open(file, 'a', 0o640);
     await fsyncDir(path.dirname(file));
-    return { journal: new ConfigJournal(file, handle), entries, truncatedBytes: total - goodBytes, badLines };
+    const journal = new ConfigJournal(file, handle, goodBytes, entries[0]?.revision ?? null);
+    return { journal, entries, truncatedBytes: total - goodBytes, badLines };
   }
 
   /** Append one entry and make it durable: when this resolves the change is committed. */
   async append(entry: JournalEntry): Promise<void> {
     if (!this.handle) throw new Error('config journal is closed');
+    await this.appendMany([entry]);
+  }
+
+  /** Append several entries with one write and one fsync: they are committed together. */
+  async appendMany(entries: readonly JournalEntry[]): Promise<void> {
+    if (!this.handle) throw new Error('config journal is closed');
+    if (entries.length === 0) return;
+    const text = entries.map((e) => `${JSON.stringify(e)}\n`).join('');
     let size: number | null = null;
     try {
       checkFault('append', this.file);
       size = (await this.handle.stat()).size;
-      await this.handle.appendFile(`${JSON.stringify(entry)}\n`);
+      await this.handle.appendFile(text);
       await this.handle.datasync();
     } catch (err) {
-      // A failed append (ENOSPC half way) must not leave a torn line that the next append would be
-      // glued to: cut back to where this one started. The entry was never committed.
+      // A failed append (ENOSPC half way, fsync failing) must not leave a torn line that the next
+      // append would be glued to, nor entries that were refused: cut back to where it started.
       if (size !== null) await this.handle.truncate(size).catch(() => undefined);
       throw new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file: this.file, detail: describeFsError(err) });
     }
+    this.bytes += Buffer.byteLength(text);
+    this.firstRevision ??= entries[0]!.revision;
+  }
+
+  /**
+   * Keep the journal under `maxBytes`: once it is over, rewrite it atomically (temp file, fsync,
+   * rename, fsync dir) with only the newest entries that fit in half of it, so compaction runs
+   * rarely. The newest entry is always kept. The dropped head is history a backup can no longer
+   * resume from: one older than `first` gets a full snapshot instead. Call only between appends
+   * (the store runs it under its lock).
+   */
+  async compactIfOver(maxBytes: number): Promise<CompactionResult | null> {
+    if (!this.handle || this.bytes <= maxBytes) return null;
+    const text = await fsp.readFile(this.file, 'utf8');
+    const { entries } = parseJournal(text);
+    const lines = entries.map((e) => `${JSON.stringify(e)}\n`);
+    const budget = Math.floor(maxBytes / 2);
+    let keepFrom = lines.length;
+    let kept = 0;
+    while (keepFrom > 0) {
+      const next = Buffer.byteLength(lines[keepFrom - 1]!);
+      if (keepFrom < lines.length && kept + next > budget) break;
+      kept += next;
+      keepFrom--;
+    }
+    const out = lines.slice(keepFrom).join('');
+    const tmp = `${this.file}.compact-tmp`;
+    try {
+      const h = await fsp.open(tmp, 'w', 0o640);
+      try {
+        await h.writeFile(out);
+        await h.sync();
+      } finally {
+        await h.close();
+      }
+      await this.handle.close();
+      this.handle = null;
+      await fsp.rename(tmp, this.file);
+      await fsyncDir(path.dirname(this.file));
+    } catch (err) {
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      throw new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file: this.file, detail: describeFsError(err) });
+    } finally {
+      this.handle ??= await fsp.open(this.file, 'a', 0o640);
+    }
+    this.bytes = Buffer.byteLength(out);
+    this.firstRevision = entries[keepFrom]?.revision ?? null;
+    return { dropped: keepFrom, first: this.firstRevision, bytes: this.bytes };
   }
 
   /** Entries after `revision`, oldest first (the sync engine resumes a backup from here). */

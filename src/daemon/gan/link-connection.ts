@@ -136,6 +136,16 @@ export class LinkConnection extends EventEmitter {
     this.closeWith(CLOSE.NORMAL, reason);
   }
 
+  /**
+   * Drop the connection at once, without a closing handshake: the peer is already judged gone (a
+   * silence of failoverTimeout), and a link that looks up to one side must not outlive that judgment.
+   */
+  abort(code: ErrorCode, params: ErrorParams): void {
+    this.localError ??= codedError(code, params);
+    this.stopTimers();
+    this.ws.terminate();
+  }
+
   /** Close because of a local failure with this code. */
   fail(code: ErrorCode, params: ErrorParams, closeCode: number | null = CLOSE.PROTOCOL_VIOLATION): void {
     this.localError ??= codedError(code, params);

@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
 
+import type { ErrorCode, ErrorParams } from '../../core/errors.js';
+
 import type { GanMessage, HelloMessage } from '../../core/gan/protocol.js';
 import type { CodedError, Edition, Role, TrustDirection } from '../../core/wire.js';
 import { codedError, type LinkConnection } from './link-connection.js';
@@ -159,6 +161,11 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   /** Close the link on purpose with a bye; the peer sees `byeReason`. */
   close(reason: string): void {
     this.current?.bye(reason);
+  }
+
+  /** Drop the current connection at once with this coded reason (no bye: the peer is not listening). */
+  abort(code: ErrorCode, params: ErrorParams): void {
+    this.current?.abort(code, params);
   }
 
   /** Close with a bye and wait (bounded) until the socket is closed, so the bye reaches the peer. */

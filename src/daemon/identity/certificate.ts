@@ -1,4 +1,5 @@
-import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { generateKeyPair, randomBytes, sign, X509Certificate } from 'node:crypto';
+import { promisify } from 'node:util';
 
 import forge from 'node-forge';
 
@@ -16,13 +17,16 @@ export interface GeneratedIdentity {
 
 const VALIDITY_YEARS = 10;
 
+const generateKeyPairAsync = promisify(generateKeyPair);
+
 /**
- * A fresh RSA-2048 key pair (node's native crypto: fast) and a self-signed SHA-256 certificate built
- * with node-forge (node has no API to issue certificates). The node's UUID is in the subject so an
- * operator approving a certificate can tell which node it belongs to.
+ * A fresh RSA-2048 key pair and a self-signed SHA-256 certificate. Node's crypto does the expensive
+ * parts natively: key generation (on the thread pool, so the rest of the first start goes on) and
+ * the signature; node-forge only lays out the certificate, which node has no API for. The node's
+ * UUID is in the subject so an operator approving a certificate can tell which node it belongs to.
  */
-export function generateSelfSigned(subject: CertificateSubject, now: Date = new Date()): GeneratedIdentity {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+export async function generateSelfSigned(subject: CertificateSubject, now: Date = new Date()): Promise<GeneratedIdentity> {
+  const { privateKey, publicKey } = await generateKeyPairAsync('rsa', {
     modulusLength: 2048,
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
@@ -49,7 +53,13 @@ export function generateSelfSigned(subject: CertificateSubject, now: Date = new 
     { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
     { name: 'subjectKeyIdentifier' },
   ]);
-  cert.sign(forge.pki.privateKeyFromPem(privateKey), forge.md.sha256.create());
+  // What forge's cert.sign() does, with node's native RSA instead of forge's JavaScript one (~70 ms).
+  cert.signatureOid = cert.siginfo.algorithmOid = forge.pki.oids.sha256WithRSAEncryption!;
+  // getTBSCertificate is public in forge but missing from its type definitions.
+  const tbs = (forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert);
+  (cert as unknown as { tbsCertificate: forge.asn1.Asn1 }).tbsCertificate = tbs;
+  const tbsDer = Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary');
+  cert.signature = sign('sha256', tbsDer, privateKey).toString('binary');
   return { keyPem: privateKey, certPem: forge.pki.certificateToPem(cert) };
 }
 

@@ -47,7 +47,7 @@ export async function loadOrCreateIdentity(
   let certPem = await readOptional(dataDir.certFile);
   let certCreated = false;
   if (keyPem === undefined) {
-    const generated = generateSelfSigned({ systemName: opts.systemName, uuid: node.uuid });
+    const generated = await generateSelfSigned({ systemName: opts.systemName, uuid: node.uuid });
     keyPem = generated.keyPem;
     certPem = generated.certPem;
     await writeFileAtomic(dataDir.keyFile, keyPem, { mode: 0o600 });

@@ -31,6 +31,7 @@ export interface RedundancyLinkPort {
   on(event: 'alive', listener: () => void): unknown;
   on(event: 'dialFailed', listener: (failure: { errno: string | null }) => void): unknown;
   send(message: { type: string }): boolean;
+  abort(code: 'GW_ERR_GAN_PEER_SILENT', params: { peer: string; timeout: number }): void;
   setHelloExtra(provider: () => Record<string, unknown>): void;
 }
 
@@ -60,12 +61,14 @@ export class RedundancyEngine {
   private link: RedundancyLinkPort | null = null;
   private stopped = false;
   private readonly stateFile: string;
+  private settings: MachineSettings;
 
   private constructor(
     private readonly options: EngineOptions,
     persisted: PersistedRedundancy | null,
   ) {
     this.stateFile = path.join(options.varDir, REDUNDANCY_STATE_FILE);
+    this.settings = options.settings;
     this.machine = new RedundancyMachine({ nodeId: options.nodeId, settings: options.settings, persisted });
   }
 
@@ -130,6 +133,7 @@ export class RedundancyEngine {
   }
 
   settingsChanged(settings: MachineSettings): Promise<void> {
+    this.settings = settings;
     return this.feed({ type: 'settingsChanged', now: 0, settings });
   }
 
@@ -181,6 +185,13 @@ export class RedundancyEngine {
 
   private async apply(decisions: Decision[]): Promise<void> {
     const { events, logger, hooks } = this.options;
+    // A peer judged lost by silence has its link dropped first: a connection that still looks up
+    // must not outlive that judgment (nor overlap the takeover that follows it).
+    for (const d of decisions) {
+      if (d.type === 'emit' && d.event.type === 'peer.lost' && d.event.data.how === 'silent') {
+        this.link?.abort('GW_ERR_GAN_PEER_SILENT', { peer: d.event.data.uuid ?? 'the peer', timeout: this.settings.failoverTimeout });
+      }
+    }
     for (const d of decisions) {
       switch (d.type) {
         case 'persist':
@@ -189,10 +200,19 @@ export class RedundancyEngine {
         case 'setActivity':
           logger.info({ from: d.from, to: d.to, reason: d.reason, epoch: d.epoch }, 'activity changed');
           break;
-        case 'emit':
+        case 'emit': {
           // role.changed is announced by the settings change itself (settings-update.ts).
-          if (d.event.type !== 'role.changed') events.emit(d.event.type, d.event.data as unknown as Record<string, unknown>);
+          if (d.event.type === 'role.changed') break;
+          const data = { ...(d.event.data as unknown as Record<string, unknown>) };
+          if (d.event.type === 'activity.changed' && (data.reason === 'master-lost' || data.reason === 'backup-lost')) {
+            // How long the peer had been silent when the takeover ran: failoverTimeout plus the
+            // overshoot (timer and event-loop delay), measured on the clock the decision used.
+            const lastHeard = this.machine.state.peer.lastHeard;
+            if (lastHeard !== null) data.silenceMs = Math.round(performance.now() - lastHeard);
+          }
+          events.emit(d.event.type, data);
           break;
+        }
         case 'send':
           if (this.link && !this.link.send(d.message)) logger.debug({ type: d.message.type }, 'redundancy message not sent: no link');
           break;
@@ -238,7 +258,7 @@ function disconnectReason(code: string, byeReason: string | null): DisconnectRea
   // A bye is a clean, announced departure (rule 6: take over at once); a connection replaced by a
   // newer one of the same peer is not a departure.
   if (code === 'GW_ERR_GAN_PEER_LEFT') return byeReason === 'replaced' ? 'closed' : 'bye';
-  if (code === 'GW_ERR_GAN_PING_TIMEOUT') return 'timeout';
+  if (code === 'GW_ERR_GAN_PING_TIMEOUT' || code === 'GW_ERR_GAN_PEER_SILENT') return 'timeout';
   if (code === 'GW_ERR_GAN_CONNECTION_CLOSED') return 'closed';
   return 'error';
 }

@@ -25,6 +25,7 @@ export function updateRedundancySettings(d: Daemon, update: RedundancyUpdate): P
     const next = validateRedundancy(d, merged);
     await writeJsonAtomic(d.dataDir.redundancyFile, next);
     d.redundancy = next;
+    d.config.journalMaxBytes = next.syncJournalMaxBytes;
     const changed = changedFields(previous, next);
     if (changed.length > 0) d.events.emit('redundancy.settings.changed', { changed });
     if (previous.role !== next.role) {

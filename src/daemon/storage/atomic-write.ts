@@ -8,6 +8,11 @@ import { checkFault } from './fault-injection.js';
 export interface AtomicWriteOptions {
   /** File mode of the new file (default 0o644). Applied before the rename, so it is never looser. */
   mode?: number;
+  /**
+   * fsync the directory after the rename (default true). A caller writing several files into one
+   * directory passes false and calls fsyncDir once after the last, before it reports them durable.
+   */
+  syncDir?: boolean;
 }
 
 /**
@@ -27,7 +32,7 @@ export async function writeFileAtomic(
 /** A file written and fsync'd under a temp name, waiting to be renamed over its target. */
 export interface StagedFile {
   readonly file: string;
-  /** Rename over the target and make it durable. */
+  /** Rename over the target (and fsync the directory unless `syncDir` was false). */
   commit(): Promise<void>;
   /** Remove the temp file; the target was never touched. */
   abort(): Promise<void>;
@@ -69,7 +74,7 @@ export async function stageFileAtomic(
     async commit() {
       try {
         await fsp.rename(tmp, file);
-        await fsyncDir(dir);
+        if (options.syncDir !== false) await fsyncDir(dir);
       } catch (err) {
         await abort();
         throw new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file, detail: describeFsError(err) });

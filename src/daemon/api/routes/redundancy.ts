@@ -1,5 +1,5 @@
 import type { RedundancyUpdate } from '../../../core/settings/types.js';
-import type { RedundancyView } from '../../../core/wire.js';
+import type { FailoverAccepted, RedundancyView, ResyncResponse } from '../../../core/wire.js';
 import type { Daemon } from '../../daemon.js';
 import { updateRedundancySettings } from '../../settings/settings-update.js';
 import type { Router } from '../router.js';
@@ -15,4 +15,18 @@ export function registerRedundancySettingsRoutes(router: Router, d: Daemon): voi
     },
     { bodySchema: 'gwd:api/redundancy-update' },
   );
+  router.post(
+    '/v0/redundancy/failover',
+    async (req): Promise<FailoverAccepted> => {
+      const seq = d.events.lastSeq;
+      const failoverId = await d.engine.requestFailover((req.body as { force: boolean }).force);
+      return { failoverId, seq };
+    },
+    { bodySchema: 'gwd:api/redundancy-failover' },
+  );
+  // Answers once the full snapshot is under way; `gwctl redundancy resync --wait` follows the events.
+  router.post('/v0/redundancy/resync', (): ResyncResponse => {
+    const seq = d.events.lastSeq;
+    return { ...d.sync.resync(), seq };
+  });
 }

@@ -1,0 +1,133 @@
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+
+import { GWCTL, GWD, tempDir } from './procs.mjs';
+
+export async function freePort() {
+  const srv = createServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** gwctl as a user runs it; throws on a non-zero exit. */
+export function ctl(socket, ...args) {
+  const r = spawnSync(process.execPath, [GWCTL, '--socket', socket, ...args], { encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`gwctl ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+export function json(socket, ...args) {
+  return JSON.parse(ctl(socket, '--json', ...args));
+}
+
+export function events(socket, type, since = 0) {
+  const out = ctl(socket, '--json', 'events', '--type', type, '--since', String(since));
+  return out.trim() ? out.trim().split('\n').map((l) => JSON.parse(l)) : [];
+}
+
+export function lastSeq(socket) {
+  const out = ctl(socket, '--json', 'events');
+  const lines = out.trim().split('\n');
+  return lines.length && lines[0] ? JSON.parse(lines.at(-1)).seq : 0;
+}
+
+/** One gwd on fixed loopback ports (so a restart keeps its address); killed by PID. */
+export class Node {
+  constructor(name, dir, port) {
+    this.name = name;
+    this.dir = dir;
+    this.port = port;
+    this.socket = path.join(dir, 'gwd.sock');
+    this.child = null;
+  }
+
+  start() {
+    const startedAt = Date.now();
+    this.child = spawn(process.execPath, [GWD, '--data-dir', this.dir, '--port', String(this.port), '--ssl-port', '0', '--bind', '127.0.0.1', '--system-name', this.name, '--log-level', 'warn'], {
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
+    ctl(this.socket, 'wait', '--ready', '--timeout', '30');
+    return Date.now() - startedAt;
+  }
+
+  get pid() {
+    return this.child.pid;
+  }
+
+  async kill(signal = 'SIGKILL') {
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    process.kill(this.child.pid, signal);
+    await exited;
+  }
+
+  async stop() {
+    try {
+      process.kill(this.child.pid, 'SIGCONT');
+    } catch {
+      /* gone */
+    }
+    await this.kill('SIGTERM');
+  }
+}
+
+/**
+ * A master and a backup paired over plain WebSocket on loopback (Unrestricted policy: no approvals),
+ * with the given redundancy timings on both. Waits until the master is Active and the backup Cold.
+ */
+export async function makePair(timing = []) {
+  const t = tempDir('gwd-bench-pair-');
+  const master = new Node('bench-m', path.join(t.dir, 'm'), await freePort());
+  const backup = new Node('bench-b', path.join(t.dir, 'b'), await freePort());
+  master.start();
+  backup.start();
+  ctl(master.socket, 'network', 'configure', '--require-ssl', 'false', '--policy', 'unrestricted');
+  ctl(master.socket, 'redundancy', 'configure', '--mode', 'master', ...timing);
+  ctl(backup.socket, 'redundancy', 'configure', '--mode', 'backup', '--master-address', `127.0.0.1:${master.port}`, '--no-ssl', ...timing);
+  ctl(backup.socket, 'wait', '--peer-connected', '--activity', 'standby', '--timeout', '60');
+  ctl(master.socket, 'wait', '--activity', 'active', '--timeout', '60');
+  return {
+    master,
+    backup,
+    async close() {
+      await Promise.all([master.stop(), backup.stop()]);
+      t.cleanup();
+    },
+  };
+}
+
+/** Active intervals [start, end] (ms) of a node from its activity.changed events. */
+export function activeIntervals(evts, endAt) {
+  const out = [];
+  let start = null;
+  for (const e of evts) {
+    const t = Date.parse(e.time);
+    if (e.data.to === 'Active' && start === null) start = t;
+    else if (e.data.to !== 'Active' && start !== null) {
+      out.push([start, t]);
+      start = null;
+    }
+  }
+  if (start !== null) out.push([start, endAt]);
+  return out;
+}
+
+export function overlapMs(a, b) {
+  let total = 0;
+  for (const [s1, e1] of a) for (const [s2, e2] of b) total += Math.max(0, Math.min(e1, e2) - Math.max(s1, s2));
+  return total;
+}
+
+export function rssKb(pid) {
+  const status = execFileSync('cat', [`/proc/${pid}/status`], { encoding: 'utf8' });
+  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
+}
+
+export function cpuTicks(pid) {
+  const stat = execFileSync('cat', [`/proc/${pid}/stat`], { encoding: 'utf8' });
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime + stime
+}

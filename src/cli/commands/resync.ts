@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+
+import type { EventRecord } from '../../core/wire.js';
+import { clientError } from '../client.js';
+import type { CommandContext } from '../context.js';
+import { parseSeconds } from '../option-parsers.js';
+import type { ContextFactory } from '../program.js';
+
+/** `gwctl redundancy resync`: force a full snapshot (DESIGN.md section 6), optionally waiting for it. */
+export function registerResyncCommand(redundancy: Command, context: ContextFactory): void {
+  redundancy
+    .command('resync')
+    .description('force a full snapshot of the configuration: a backup downloads one, a master pushes one')
+    .option('--wait', 'wait until the snapshot is swapped in (backup) or acknowledged (master); exit 4 on timeout')
+    .option('--timeout <seconds>', 'with --wait: give up after this many seconds (default 60)', parseSeconds)
+    .addHelpText(
+      'after',
+      '\nThe previous configuration of the backup is kept under var/archive/<time>/.\n' +
+        '\nExamples:\n  gwctl redundancy resync\n  gwctl redundancy resync --wait --timeout 120\n',
+    )
+    .action(async (opts: { wait?: boolean; timeout?: number }, cmd: Command) => {
+      const ctx = context(cmd);
+      const started = await ctx.client.resync();
+      if (!opts.wait) {
+        if (ctx.json) return ctx.printJson(started);
+        ctx.out(
+          `full snapshot started (${started.side === 'backup' ? 'requested from the master' : 'pushed to the backup'})\n` +
+            '# follow it with: gwctl events --follow --type sync\n',
+        );
+        return;
+      }
+      const done = await waitForCompletion(ctx, started.seq, opts.timeout ?? 60);
+      if (ctx.json) return ctx.printJson(done.data);
+      const archive = done.data.archive;
+      ctx.out(`full snapshot done at revision ${String(done.data.revision)}${typeof archive === 'string' ? `; previous core archived in ${archive}` : ''}\n`);
+    });
+}
+
+/** The first full sync.completed after `since`; a sync.failed is retried by gwd, so it only goes into the timeout message. */
+async function waitForCompletion(ctx: CommandContext, since: number, timeoutSecs: number): Promise<EventRecord> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), timeoutSecs * 1000);
+  let found: EventRecord | null = null;
+  let lastFailure: string | null = null;
+  try {
+    await ctx.client.streamEvents(
+      { since, follow: true, type: 'sync' },
+      (e) => {
+        if (e.type === 'sync.failed') lastFailure = String(e.data.reason);
+        if (found || e.type !== 'sync.completed' || e.data.kind !== 'full') return;
+        found = e;
+        abort.abort();
+      },
+      abort.signal,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+  if (found) return found;
+  throw clientError('GW_ERR_CLI_WAIT_TIMEOUT', {
+    timeout: timeoutSecs,
+    what: `the full snapshot to complete${lastFailure ? ` (last failure: ${lastFailure})` : ''}`,
+  });
+}

@@ -1,0 +1,190 @@
+/**
+ * Messages of the synchronization protocol (DESIGN.md section 6) and their one JSON Schema. Pure:
+ * the daemon registers the schema and the types with the PeerLink, which validates every frame
+ * before the sync engine sees it.
+ *
+ * Backup → master: sync.request, sync.ack.
+ * Master → backup: sync.begin, then either sync.entries (incremental) or sync.snapshotBegin,
+ * sync.snapshotChunk…, sync.snapshotEnd (full); afterwards live sync.entries as changes commit.
+ *
+ * Revisions are always the master's.
+ */
+
+import type { JournalEntry } from '../config-model.js';
+import type { SnapshotManifest } from './snapshot-manifest.js';
+
+export type SyncKind = 'full' | 'incremental';
+
+/** The backup asks to be brought up to date. */
+export interface SyncRequest {
+  type: 'sync.request';
+  /** UUID of the master whose configuration this backup holds (from a full snapshot), or null. */
+  holder: string | null;
+  /** The master's revision this backup has applied up to. */
+  revision: number;
+  /** Ask for a full snapshot whatever the journal holds (gwctl redundancy resync). */
+  full: boolean;
+}
+
+/** The master's answer: what kind of sync follows, and the master revision it brings the backup to. */
+export interface SyncBegin {
+  type: 'sync.begin';
+  /** Ties the answer to the request it answers (a later request supersedes an earlier one). */
+  op: number;
+  kind: SyncKind;
+  revision: number;
+}
+
+/** Entries of the master's journal covering master revisions (from, upTo], core only, in order. */
+export interface SyncEntries {
+  type: 'sync.entries';
+  from: number;
+  upTo: number;
+  /** The master's latest revision when this was sent. */
+  latest: number;
+  entries: JournalEntry[];
+}
+
+export interface SyncSnapshotBegin {
+  type: 'sync.snapshotBegin';
+  op: number;
+  manifest: SnapshotManifest;
+}
+
+export interface SyncSnapshotChunk {
+  type: 'sync.snapshotChunk';
+  chunk: { id: string; seq: number; parts: Array<{ path: string; offset: number; data: string }> };
+}
+
+export interface SyncSnapshotEnd {
+  type: 'sync.snapshotEnd';
+  id: string;
+}
+
+/** The backup has applied every master change up to `revision`. */
+export interface SyncAck {
+  type: 'sync.ack';
+  revision: number;
+}
+
+export type SyncMessage = SyncRequest | SyncBegin | SyncEntries | SyncSnapshotBegin | SyncSnapshotChunk | SyncSnapshotEnd | SyncAck;
+
+/** Raw bytes per snapshot chunk: base64 makes it ~1.4 MiB, well under the 8 MiB frame limit. */
+export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+/** Entries per sync.entries message: a resource is at most a few KiB, so a batch stays far below a frame. */
+export const ENTRIES_PER_BATCH = 200;
+
+const revision = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
+const uuid = { type: 'string', pattern: '^[0-9a-fA-F-]{1,64}$' } as const;
+const snapshotId = { type: 'string', pattern: '^[0-9a-zA-Z-]{1,64}$' } as const;
+const sha256 = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
+const relPath = { type: 'string', minLength: 1, maxLength: 1024 } as const;
+const name = { type: 'string', minLength: 1, maxLength: 256 } as const;
+
+const resourceMeta = {
+  type: 'object',
+  required: ['uuid', 'enabled', 'lastModification', 'signature', 'backupSignature'],
+  properties: {
+    uuid: { type: 'string', maxLength: 64 },
+    enabled: { type: 'boolean' },
+    lastModification: {
+      type: 'object',
+      required: ['actor', 'timestamp'],
+      properties: { actor: { type: 'string', maxLength: 256 }, timestamp: { type: 'string', maxLength: 64 }, sourceRevision: revision },
+    },
+    signature: sha256,
+    backupSignature: { anyOf: [sha256, { type: 'null' }] },
+  },
+} as const;
+
+const journalEntry = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['revision', 'op', 'collection', 'address', 'module', 'type', 'name', 'version', 'content', 'signature', 'deleted', 'meta', 'actor', 'timestamp'],
+  properties: {
+    revision: { ...revision, minimum: 1 },
+    op: { enum: ['create', 'update', 'delete'] },
+    // Only core is ever replicated; a local entry is refused by the schema already.
+    collection: { const: 'core' },
+    address: { type: 'string', minLength: 1, maxLength: 600 },
+    module: name,
+    type: name,
+    name: { anyOf: [name, { type: 'null' }] },
+    version: { enum: ['primary', 'backup'] },
+    content: { anyOf: [{ type: 'object' }, { type: 'null' }] },
+    signature: { anyOf: [sha256, { type: 'null' }] },
+    deleted: { type: 'boolean' },
+    meta: { anyOf: [resourceMeta, { type: 'null' }] },
+    actor: { type: 'string', maxLength: 256 },
+    timestamp: { type: 'string', maxLength: 64 },
+    sourceRevision: revision,
+  },
+} as const;
+
+function message(type: string, properties: Record<string, unknown>): Record<string, unknown> {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', ...Object.keys(properties)],
+    properties: { type: { const: type }, ...properties },
+  };
+}
+
+export const SYNC_MESSAGE_SCHEMA = {
+  $id: 'gwd:protocol/sync-message',
+  oneOf: [
+    message('sync.request', { holder: { anyOf: [uuid, { type: 'null' }] }, revision, full: { type: 'boolean' } }),
+    message('sync.begin', { op: revision, kind: { enum: ['full', 'incremental'] }, revision }),
+    message('sync.entries', { from: revision, upTo: revision, latest: revision, entries: { type: 'array', maxItems: 10_000, items: journalEntry } }),
+    message('sync.snapshotBegin', {
+      op: revision,
+      manifest: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'revision', 'files', 'totalBytes', 'totalSha256'],
+        properties: {
+          id: snapshotId,
+          revision,
+          files: {
+            type: 'array',
+            maxItems: 200_000,
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['path', 'size', 'sha256'],
+              properties: { path: relPath, size: { type: 'integer', minimum: 0 }, sha256 },
+            },
+          },
+          totalBytes: { type: 'integer', minimum: 0 },
+          totalSha256: sha256,
+        },
+      },
+    }),
+    message('sync.snapshotChunk', {
+      chunk: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'seq', 'parts'],
+        properties: {
+          id: snapshotId,
+          seq: { type: 'integer', minimum: 0 },
+          parts: {
+            type: 'array',
+            maxItems: 100_000,
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['path', 'offset', 'data'],
+              properties: { path: relPath, offset: { type: 'integer', minimum: 0 }, data: { type: 'string', pattern: '^[A-Za-z0-9+/]*={0,2}$' } },
+            },
+          },
+        },
+      },
+    }),
+    message('sync.snapshotEnd', { id: snapshotId }),
+    message('sync.ack', { revision }),
+  ],
+} as const;
+
+/** Names of the sync message types, from the schema's `oneOf`. */
+export const SYNC_MESSAGE_TYPES: string[] = SYNC_MESSAGE_SCHEMA.oneOf.map((m) => (m.properties as { type: { const: string } }).type.const);

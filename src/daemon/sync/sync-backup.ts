@@ -1,0 +1,270 @@
+import type {
+  SyncBegin,
+  SyncEntries,
+  SyncKind,
+  SyncMessage,
+  SyncSnapshotBegin,
+  SyncSnapshotChunk,
+  SyncSnapshotEnd,
+} from '../../core/sync/messages.js';
+import { GwError } from '../../core/errors.js';
+import type { ConfigStore } from '../config/config-store.js';
+import type { EventLog } from '../events/event-log.js';
+import type { Logger } from '../logger.js';
+import { SnapshotError, SnapshotSink } from './snapshot-sink.js';
+import type { SyncStateStore } from './sync-state.js';
+
+export interface BackupSideOptions {
+  peerUuid: string;
+  store: ConfigStore;
+  state: SyncStateStore;
+  coreDir: string;
+  varDir: string;
+  events: EventLog;
+  logger: Logger;
+  send: (message: SyncMessage) => boolean;
+  /** syncTimeoutSecs of redundancy.json, read at the start of each operation. */
+  timeoutSecs: () => number;
+  retryMs?: number;
+}
+
+interface Operation {
+  kind: SyncKind | null;
+  revision: number;
+  sink: SnapshotSink | null;
+  manifestRevision: number | null;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * The backup's side of one connection to its master: asks to be brought up to date, applies what
+ * comes in order, acknowledges it, and swaps in full snapshots. Messages are handled one at a time
+ * in arrival order; consecutive sync.entries waiting in the inbox are applied as one batch (one
+ * journal fsync) and acknowledged once. A failure or a timeout aborts the operation, keeps the last
+ * complete configuration, reports sync.failed and asks again after a short pause.
+ */
+export class BackupSide {
+  private op: Operation | null = null;
+  private inbox: SyncMessage[] = [];
+  private pumping = false;
+  private closed = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private wantFull = false;
+  /** The master's latest revision as far as its messages said. */
+  latest: number | null = null;
+  failed: string | null = null;
+
+  constructor(private readonly o: BackupSideOptions) {}
+
+  get syncing(): boolean {
+    return this.op !== null;
+  }
+
+  /** Ask for a sync: incremental when possible, unless `full`. */
+  request(full = false): void {
+    if (this.closed) return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    full ||= this.wantFull;
+    this.wantFull = false;
+    this.abortOperation();
+    this.newOperation();
+    const sent = this.o.send({ type: 'sync.request', holder: this.o.state.holder, revision: this.o.store.syncedRevision, full });
+    if (!sent) this.abortOperation();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.op) {
+      this.o.events.emit('sync.failed', { reason: 'the link to the master went down' });
+      this.abortOperation();
+    }
+    this.inbox = [];
+  }
+
+  receive(message: SyncMessage): void {
+    if (this.closed) return;
+    this.inbox.push(message);
+    void this.pump();
+  }
+
+  private enqueueFailure(op: Operation, reason: string): void {
+    this.inbox.push({ type: 'sync.failure', op, reason } as unknown as SyncMessage);
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.inbox.length > 0 && !this.closed) {
+        const m = this.inbox.shift()!;
+        try {
+          if (m.type === 'sync.entries') await this.onEntries(this.drainEntries(m));
+          else await this.handle(m);
+        } catch (err) {
+          await this.fail(err);
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** This message and every sync.entries right behind it in the inbox. */
+  private drainEntries(first: SyncEntries): SyncEntries[] {
+    const out = [first];
+    while (this.inbox[0]?.type === 'sync.entries') out.push(this.inbox.shift() as SyncEntries);
+    return out;
+  }
+
+  private async handle(m: SyncMessage | { type: 'sync.failure'; op: Operation; reason: string }): Promise<void> {
+    switch (m.type) {
+      case 'sync.failure':
+        // The timeout of an operation that finished (or was replaced) meanwhile is void.
+        if (m.op !== this.op) return;
+        throw new GwError('GW_ERR_SYNC_TIMEOUT', { detail: m.reason });
+      case 'sync.begin':
+        return this.onBegin(m);
+      case 'sync.snapshotBegin':
+        return this.onSnapshotBegin(m);
+      case 'sync.snapshotChunk':
+        return this.onChunk(m);
+      case 'sync.snapshotEnd':
+        return this.onSnapshotEnd(m);
+      default:
+        // sync.request and sync.ack are the backup's own messages: a master never sends them.
+        this.o.logger.warn({ type: m.type }, 'sync: ignoring a message a master does not send');
+    }
+  }
+
+  private onBegin(m: SyncBegin): void {
+    // A master may push one unasked (resync on the master): it replaces whatever was running.
+    if (!this.op) this.newOperation();
+    const op = this.op!;
+    if (op.sink) void op.sink.abort();
+    op.sink = null;
+    op.kind = m.kind;
+    op.revision = m.revision;
+    this.failed = null;
+    // Assigned, not maxed: each answer of the master restates where it is (and one bad message
+    // cannot leave the backup waiting forever for a revision that does not exist).
+    this.latest = m.revision;
+    this.o.events.emit('sync.started', { kind: m.kind, revision: m.revision });
+  }
+
+  /** One sync operation, bounded by syncTimeoutSecs from its start. */
+  private newOperation(): void {
+    const timeoutSecs = this.o.timeoutSecs();
+    const op: Operation = { kind: null, revision: -1, sink: null, manifestRevision: null, timer: undefined as unknown as NodeJS.Timeout };
+    op.timer = setTimeout(() => this.enqueueFailure(op, `timed out after ${timeoutSecs} s (syncTimeoutSecs)`), timeoutSecs * 1000);
+    this.op = op;
+  }
+
+  private async onSnapshotBegin(m: SyncSnapshotBegin): Promise<void> {
+    const op = this.op;
+    if (!op || op.kind !== 'full') throw new SnapshotError('a snapshot arrived without sync.begin');
+    if (op.sink) await op.sink.abort();
+    op.sink = await SnapshotSink.begin({ coreDir: this.o.coreDir, varDir: this.o.varDir }, m.manifest);
+    op.manifestRevision = m.manifest.revision;
+  }
+
+  private async onChunk(m: SyncSnapshotChunk): Promise<void> {
+    const sink = this.op?.sink;
+    // A late chunk of a snapshot that was replaced or aborted: not ours any more.
+    if (!sink || m.chunk.id !== sink.manifest.id) return;
+    await sink.write(m.chunk);
+  }
+
+  private async onSnapshotEnd(m: SyncSnapshotEnd): Promise<void> {
+    const op = this.op;
+    if (!op?.sink || m.id !== op.sink.manifest.id) return;
+    const sink = op.sink;
+    const revision = op.manifestRevision!;
+    const { store, state } = this.o;
+    const started = Date.now();
+    // Not the holder of anything until the new core is adopted: a crash in between asks for a full snapshot again.
+    await state.update({ holder: null });
+    let archive: string | null = null;
+    const changes = await store.adoptSnapshot(revision, async () => {
+      archive = (await sink.commit()).archive;
+    });
+    op.sink = null;
+    await state.update({ holder: this.o.peerUuid });
+    this.o.logger.info({ revision, archive, changes: changes.length, files: sink.manifest.files.length, ms: Date.now() - started }, 'full snapshot adopted');
+    this.o.send({ type: 'sync.ack', revision: store.syncedRevision });
+    this.complete('full', revision, archive);
+  }
+
+  private async onEntries(batch: SyncEntries[]): Promise<void> {
+    const { store } = this.o;
+    // After a failure, until the retry: the catch-up that follows covers these.
+    if (this.retryTimer) return;
+    if (this.op && this.op.kind !== 'incremental') {
+      // Only a snapshot in progress (or a request not yet answered): the master queues live changes
+      // until after the snapshot, so these are stale and are covered by what comes.
+      return;
+    }
+    const entries = [];
+    let expected = store.syncedRevision;
+    let upTo = expected;
+    for (const m of batch) {
+      this.latest = Math.max(this.latest ?? 0, m.latest, m.upTo);
+      if (m.upTo <= upTo) continue;
+      if (m.from > upTo) {
+        this.wantFull = true;
+        throw new GwError('GW_ERR_SYNC_GAP', { from: m.from, revision: upTo });
+      }
+      for (const e of m.entries) if (e.revision > upTo && e.revision <= m.upTo) entries.push(e);
+      upTo = m.upTo;
+    }
+    if (upTo > expected) {
+      try {
+        await store.replayBatch(entries);
+      } catch (err) {
+        // A forged or broken entry: refuse the whole batch; a full snapshot sets things straight.
+        this.wantFull = true;
+        throw err;
+      }
+      await store.noteSynced(upTo);
+    }
+    const op = this.op;
+    const done = op !== null && op.kind === 'incremental' && store.syncedRevision >= op.revision;
+    // Acknowledge what was applied, and the end of a catch-up even when it brought nothing.
+    if (upTo > expected || done) this.o.send({ type: 'sync.ack', revision: store.syncedRevision });
+    if (done) this.complete('incremental', op.revision, null);
+  }
+
+  private complete(kind: SyncKind, revision: number, archive: string | null): void {
+    if (this.op) clearTimeout(this.op.timer);
+    this.op = null;
+    this.failed = null;
+    this.o.events.emit('sync.completed', { kind, revision, archive });
+  }
+
+  private async fail(err: unknown): Promise<void> {
+    const reason = err instanceof SnapshotError || err instanceof GwError ? err.message : String((err as Error)?.message ?? err);
+    const code = err instanceof GwError ? err.code : err instanceof SnapshotError ? 'GW_ERR_SYNC_SNAPSHOT_REFUSED' : 'GW_ERR_SYNC_FAILED';
+    this.o.logger.warn({ err, reason }, 'sync failed; keeping the last complete configuration and retrying');
+    this.abortOperation();
+    this.inbox = this.inbox.filter((m) => m.type !== 'sync.snapshotChunk');
+    this.failed = reason;
+    this.o.events.emit('sync.failed', { reason, code });
+    if (this.closed) return;
+    // A retry already pending stays as it is: a stream of failures (live changes that no longer
+    // fit after a refused batch) must not postpone it forever.
+    this.retryTimer ??= setTimeout(() => {
+      this.retryTimer = null;
+      this.request();
+    }, this.o.retryMs ?? 1000);
+  }
+
+  private abortOperation(): void {
+    const op = this.op;
+    this.op = null;
+    if (!op) return;
+    clearTimeout(op.timer);
+    if (op.sink) void op.sink.abort().catch(() => undefined);
+  }
+}

@@ -1,0 +1,187 @@
+import type { JournalEntry } from '../../core/config-model.js';
+import {
+  ENTRIES_PER_BATCH,
+  SNAPSHOT_CHUNK_BYTES,
+  type SyncEntries,
+  type SyncKind,
+  type SyncMessage,
+  type SyncRequest,
+} from '../../core/sync/messages.js';
+import type { ConfigStore } from '../config/config-store.js';
+import type { EventLog } from '../events/event-log.js';
+import type { Logger } from '../logger.js';
+import { SnapshotSource } from './snapshot-source.js';
+
+export interface MasterSideOptions {
+  nodeId: string;
+  peerUuid: string;
+  store: ConfigStore;
+  coreDir: string;
+  events: EventLog;
+  logger: Logger;
+  send: (message: SyncMessage) => boolean;
+}
+
+type Mode = 'idle' | 'catchup' | 'snapshot' | 'streaming' | 'closed';
+
+/**
+ * The master's side of one connection to a backup. It answers sync.request with a catch-up from the
+ * journal or a full snapshot, then pushes every committed change at once, in order; changes
+ * committed while a catch-up or snapshot is on its way are queued and sent after it (they are all
+ * above the revision it was taken at, because it is taken under the store's lock).
+ */
+export class MasterSide {
+  private mode: Mode = 'idle';
+  private op = 0;
+  private sentUpTo = 0;
+  private queued: JournalEntry[] = [];
+  private flushScheduled = false;
+  /** The backup's acknowledged revision (master numbering). */
+  peerRevision: number | null = null;
+  /** The operation whose completion is announced once the backup acknowledges its revision. */
+  private pending: { kind: SyncKind; revision: number } | null = null;
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly o: MasterSideOptions) {
+    this.unsubscribe = o.store.subscribe((e) => this.onCommit(e));
+  }
+
+  get transferring(): boolean {
+    return this.mode === 'catchup' || this.mode === 'snapshot';
+  }
+
+  get streaming(): boolean {
+    return this.mode === 'streaming';
+  }
+
+  close(): void {
+    this.mode = 'closed';
+    this.op++;
+    this.queued = [];
+    this.unsubscribe();
+  }
+
+  onRequest(req: SyncRequest): Promise<void> {
+    const { store, nodeId } = this.o;
+    const first = store.journalFirst;
+    const resumable =
+      req.revision >= store.revision || (first !== null && first <= req.revision + 1);
+    const full = req.full || req.holder !== nodeId || req.revision > store.revision || !resumable;
+    this.o.logger.info(
+      { peer: this.o.peerUuid, holder: req.holder, revision: req.revision, full: req.full, journalFirst: first, answer: full ? 'full' : 'incremental' },
+      'sync requested',
+    );
+    return full ? this.pushFull() : this.catchUp(req.revision);
+  }
+
+  onAck(revision: number): void {
+    this.peerRevision = Math.max(this.peerRevision ?? 0, revision);
+    if (this.pending && this.peerRevision >= this.pending.revision) {
+      const { kind, revision: r } = this.pending;
+      this.pending = null;
+      this.o.events.emit('sync.completed', { kind, revision: r, archive: null, peer: this.o.peerUuid });
+    }
+  }
+
+  /** Send a full snapshot of core (on request, or `gwctl redundancy resync` on the master). */
+  async pushFull(): Promise<void> {
+    const op = ++this.op;
+    const { store, coreDir } = this.o;
+    const source = await store.locked(async () => {
+      const s = await SnapshotSource.fromDirectory(coreDir, store.revision);
+      // Set while still locked: every commit after this point is above the snapshot and is queued.
+      this.mode = 'snapshot';
+      this.queued = [];
+      return s;
+    });
+    if (op !== this.op) return;
+    const revision = source.manifest.revision;
+    this.pending = { kind: 'full', revision };
+    this.o.events.emit('sync.started', { kind: 'full', revision, peer: this.o.peerUuid });
+    const started = Date.now();
+    if (!this.o.send({ type: 'sync.begin', op, kind: 'full', revision })) return this.lost();
+    if (!this.o.send({ type: 'sync.snapshotBegin', op, manifest: source.manifest })) return this.lost();
+    for (const chunk of source.chunks(SNAPSHOT_CHUNK_BYTES)) {
+      // Yield between chunks: pings and other traffic go on, and a newer request can cancel this one.
+      await new Promise((r) => setImmediate(r));
+      if (op !== this.op) return;
+      if (!this.o.send({ type: 'sync.snapshotChunk', chunk })) return this.lost();
+    }
+    if (!this.o.send({ type: 'sync.snapshotEnd', id: source.manifest.id })) return this.lost();
+    this.o.logger.info(
+      { files: source.manifest.files.length, bytes: source.manifest.totalBytes, revision, ms: Date.now() - started },
+      'full snapshot sent',
+    );
+    this.startStreaming(revision);
+  }
+
+  private async catchUp(from: number): Promise<void> {
+    const op = ++this.op;
+    const { store } = this.o;
+    const { entries, revision } = await store.locked(async () => {
+      const all = await store.since(from);
+      this.mode = 'catchup';
+      this.queued = [];
+      return { entries: all, revision: store.revision };
+    });
+    if (op !== this.op) return;
+    this.pending = { kind: 'incremental', revision };
+    this.o.events.emit('sync.started', { kind: 'incremental', revision, peer: this.o.peerUuid });
+    if (!this.o.send({ type: 'sync.begin', op, kind: 'incremental', revision })) return this.lost();
+    let sent = from;
+    for (let i = 0; i < entries.length; i += ENTRIES_PER_BATCH) {
+      const batch = entries.slice(i, i + ENTRIES_PER_BATCH);
+      const upTo = i + ENTRIES_PER_BATCH >= entries.length ? revision : batch.at(-1)!.revision;
+      if (!this.o.send(this.entriesMessage(sent, upTo, batch))) return this.lost();
+      sent = upTo;
+      if (i + ENTRIES_PER_BATCH < entries.length) await new Promise((r) => setImmediate(r));
+      if (op !== this.op) return;
+    }
+    // Always one message, so the backup learns it is up to date even when nothing changed.
+    if (entries.length === 0 && !this.o.send(this.entriesMessage(from, revision, []))) return this.lost();
+    this.startStreaming(revision);
+  }
+
+  private startStreaming(revision: number): void {
+    this.mode = 'streaming';
+    this.sentUpTo = revision;
+    const queued = this.queued.filter((e) => e.revision > revision);
+    this.queued = [];
+    if (queued.length > 0) this.sendLive(queued);
+  }
+
+  private onCommit(entry: JournalEntry): void {
+    if (this.mode === 'catchup' || this.mode === 'snapshot' || this.mode === 'streaming') this.queued.push(entry);
+    // Idle: the backup's request will read it from the journal.
+    if (this.mode !== 'streaming' || this.flushScheduled) return;
+    // Coalesce a burst committed in one turn of the loop into one message.
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (this.mode !== 'streaming') return;
+      const entries = this.queued.filter((e) => e.revision > this.sentUpTo);
+      this.queued = [];
+      if (entries.length > 0) this.sendLive(entries);
+    });
+  }
+
+  private sendLive(entries: JournalEntry[]): void {
+    for (let i = 0; i < entries.length; i += ENTRIES_PER_BATCH) {
+      const batch = entries.slice(i, i + ENTRIES_PER_BATCH);
+      const upTo = batch.at(-1)!.revision;
+      if (!this.o.send(this.entriesMessage(this.sentUpTo, upTo, batch))) return this.lost();
+      this.sentUpTo = upTo;
+    }
+  }
+
+  /** Local entries are never sent, but the range still covers them so the backup's revision advances. */
+  private entriesMessage(from: number, upTo: number, batch: JournalEntry[]): SyncEntries {
+    const entries = batch.filter((e) => e.collection === 'core').map(({ sourceRevision: _s, ...e }) => e);
+    return { type: 'sync.entries', from, upTo, latest: this.o.store.revision, entries };
+  }
+
+  private lost(): void {
+    this.o.logger.debug({ peer: this.o.peerUuid }, 'sync: the link went down while sending');
+    this.mode = 'idle';
+  }
+}

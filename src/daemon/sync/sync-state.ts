@@ -1,0 +1,64 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+import { writeJsonAtomic } from '../storage/atomic-write.js';
+
+export const SYNC_STATE_FILE = 'sync-state.json';
+
+/**
+ * var/sync-state.json. `holder` is the master whose configuration this node's core is, written only
+ * after a full snapshot of it was adopted (and cleared just before one is swapped in, so a crash in
+ * between makes the next connection ask for a full snapshot again). `lastPeer` tells a node that
+ * was once paired (OutOfDate while apart) from one that never was (NotApplicable).
+ */
+export interface SyncStateFile {
+  version: 1;
+  holder: string | null;
+  lastPeer: string | null;
+}
+
+export class SyncStateStore {
+  private queue: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly file: string,
+    private value: SyncStateFile,
+  ) {}
+
+  static async open(varDir: string): Promise<SyncStateStore> {
+    const file = path.join(varDir, SYNC_STATE_FILE);
+    let value: SyncStateFile = { version: 1, holder: null, lastPeer: null };
+    try {
+      const raw = JSON.parse(await fsp.readFile(file, 'utf8')) as Partial<SyncStateFile>;
+      // Anything odd counts as "holds nothing": the worst outcome is one full snapshot more.
+      value = {
+        version: 1,
+        holder: typeof raw.holder === 'string' ? raw.holder : null,
+        lastPeer: typeof raw.lastPeer === 'string' ? raw.lastPeer : null,
+      };
+    } catch {
+      // Missing or damaged: as above.
+    }
+    return new SyncStateStore(file, value);
+  }
+
+  get holder(): string | null {
+    return this.value.holder;
+  }
+
+  get lastPeer(): string | null {
+    return this.value.lastPeer;
+  }
+
+  /** One write at a time, each from the value the previous one left: no update is lost to a race. */
+  update(change: Partial<Omit<SyncStateFile, 'version'>>): Promise<void> {
+    const run = this.queue.then(async () => {
+      const next = { ...this.value, ...change };
+      if (next.holder === this.value.holder && next.lastPeer === this.value.lastPeer) return;
+      await writeJsonAtomic(this.file, next);
+      this.value = next;
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}

@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import type { EventRecord, StatusResponse } from '../../src/core/wire.js';
+import type { PeerInfo } from '../../src/daemon/gan/peer-link.js';
+import { listFiles } from '../../src/daemon/sync/snapshot-source.js';
+import { PLC1_BACKUP, PLC1_PRIMARY } from '../helpers/config-files.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/in-process-daemon.js';
+import { waitFor } from '../helpers/processes.js';
+
+const started: TestDaemon[] = [];
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail') for (const t of started) process.stderr.write(t.logs.join(''));
+  await Promise.all(started.splice(0).map((t) => t.stop()));
+});
+
+async function daemon(name: string): Promise<TestDaemon> {
+  const t = await startTestDaemon({ systemName: name, logLevel: 'info' });
+  started.push(t);
+  return t;
+}
+
+export async function coreHashes(dataDir: string): Promise<Record<string, string>> {
+  const root = path.join(dataDir, 'config/resources/core');
+  const out: Record<string, string> = {};
+  for (const f of await listFiles(root)) out[f] = createHash('sha256').update(readFileSync(path.join(root, f))).digest('hex');
+  return out;
+}
+
+const status = (t: TestDaemon): Promise<StatusResponse> => t.client.status();
+const events = (t: TestDaemon, type: string): EventRecord[] => t.daemon.events.since(0).filter((e) => e.type === type);
+
+/** A plain, Unrestricted pair (the quickest way to a Running link), synced once. */
+async function pair(before?: (m: TestDaemon, b: TestDaemon) => Promise<void>): Promise<{ master: TestDaemon; backup: TestDaemon }> {
+  const [master, backup] = await Promise.all([daemon('m-node'), daemon('b-node')]);
+  await master.client.configureNetwork({ requireSsl: false, securityPolicy: 'Unrestricted' });
+  await master.client.configureRedundancy({ role: 'Master', master: { pingRate: 200 } });
+  await before?.(master, backup);
+  const up = new Promise<PeerInfo>((resolve) => backup.daemon.gan.link.once('up', resolve));
+  await backup.client.configureRedundancy({
+    role: 'Backup',
+    master: { host: '127.0.0.1', port: master.daemon.gan.listenerViews().plain.port!, enableSsl: false, reconnectPeriod: 50, pingRate: 200 },
+  });
+  await up;
+  await synced(master, backup);
+  return { master, backup };
+}
+
+async function synced(master: TestDaemon, backup: TestDaemon): Promise<void> {
+  await waitFor('the pair to be InSync', async () => {
+    const [m, b] = await Promise.all([status(master), status(backup)]);
+    return m.redundancy.sync.state === 'InSync' && b.redundancy.sync.state === 'InSync' && b.redundancy.sync.revision === m.config.revision;
+  });
+}
+
+describe('sync between two in-process daemons', () => {
+  it('pairing: full snapshot, previous core archived, master system name, then live changes with Backup versions effective at once', async () => {
+    const { master, backup } = await pair(async (_m, b) => {
+      await b.client.configSet('opc-connection/mine', { endpointUrl: 'opc.tcp://own:4840' });
+    });
+    expect(await coreHashes(backup.dataDir)).toEqual(await coreHashes(master.dataDir));
+    const completed = events(backup, 'sync.completed');
+    expect(completed[0]!.data).toMatchObject({ kind: 'full' });
+    const archive = completed[0]!.data.archive as string;
+    expect(archive).toContain(path.join(backup.dataDir, 'var/archive'));
+    expect(existsSync(path.join(archive, 'core/opcua/opc-connection/mine/config.json'))).toBe(true);
+    expect((await status(backup)).node.systemName).toBe('m-node');
+    expect(JSON.parse(readFileSync(path.join(backup.dataDir, 'var/sync-state.json'), 'utf8')).holder).toBe((await status(master)).node.uuid);
+
+    await master.client.configSet('opc-connection/plc1', PLC1_PRIMARY);
+    await master.client.configBackupAdd('opc-connection/plc1', PLC1_BACKUP);
+    await synced(master, backup);
+    expect((await backup.client.configGet('opc-connection/plc1', 'effective')).content).toMatchObject(PLC1_BACKUP);
+    expect((await master.client.configGet('opc-connection/plc1', 'effective')).content).toMatchObject(PLC1_PRIMARY);
+    expect(events(backup, 'config.changed').some((e) => e.data.resource === 'opc-connection/plc1')).toBe(true);
+    expect(await coreHashes(backup.dataDir)).toEqual(await coreHashes(master.dataDir));
+
+    // A local resource on the master is never sent, but the backup's revision still catches up.
+    await master.client.configSet('opc-connection/only-here', PLC1_PRIMARY, { collection: 'local' });
+    await synced(master, backup);
+    expect(existsSync(path.join(backup.dataDir, 'config/resources/local/opcua/opc-connection/only-here'))).toBe(false);
+  });
+
+  it('resync on the backup and on the master: a full snapshot each, the pair stays equal', async () => {
+    const { master, backup } = await pair();
+    const before = events(backup, 'sync.completed').length;
+    const r = await backup.client.resync();
+    expect(r).toMatchObject({ kind: 'full', side: 'backup' });
+    await waitFor('a second full sync on the backup', () => events(backup, 'sync.completed').length > before);
+    const r2 = await master.client.resync();
+    expect(r2.side).toBe('master');
+    await waitFor('a third full sync on the backup', () => events(backup, 'sync.completed').filter((e) => e.data.kind === 'full').length >= 3);
+    await waitFor('the master sees it acknowledged', () => events(master, 'sync.completed').filter((e) => e.data.kind === 'full').length >= 3);
+    await synced(master, backup);
+    expect(await coreHashes(backup.dataDir)).toEqual(await coreHashes(master.dataDir));
+  });
+
+  it('a forged manifest, a forged entry and a stalled snapshot are failures, never crashes: reported, retried, the configuration kept', async () => {
+    const { master, backup } = await pair();
+    await backup.client.configureRedundancy({ syncTimeoutSecs: 1 });
+    const link = backup.daemon.gan.link;
+    const peer = link.peer!;
+    const kept = await coreHashes(backup.dataDir);
+    const failures = (): EventRecord[] => events(backup, 'sync.failed');
+    const inject = (m: Record<string, unknown>): void => void link.emit('message', m as never, peer);
+    const sig = 'a'.repeat(64);
+
+    // 1. A manifest whose total hash does not match its files.
+    inject({ type: 'sync.begin', op: 99, kind: 'full', revision: 5 });
+    inject({ type: 'sync.snapshotBegin', op: 99, manifest: { id: 'forged-1', revision: 5, files: [{ path: 'x/config.json', size: 1, sha256: sig }], totalBytes: 1, totalSha256: sig } });
+    await waitFor('sync.failed for the manifest', () => failures().length >= 1);
+    expect(failures()[0]!.data).toMatchObject({ code: 'GW_ERR_SYNC_SNAPSHOT_REFUSED' });
+    expect(String(failures()[0]!.data.reason)).toContain('totalSha256');
+    await synced(master, backup);
+
+    // 2. An entry whose content does not match its signature: refused whole, then a full snapshot.
+    const rev = (await status(master)).config.revision;
+    const forged = {
+      revision: rev + 1, op: 'create', collection: 'core', address: 'opc-connection/evil', module: 'opcua', type: 'opc-connection', name: 'evil',
+      version: 'primary', content: { endpointUrl: 'opc.tcp://evil:4840' }, signature: sig, deleted: false,
+      meta: { uuid: 'u', enabled: true, lastModification: { actor: 'x', timestamp: 't' }, signature: sig, backupSignature: null }, actor: 'x', timestamp: 't',
+    };
+    inject({ type: 'sync.entries', from: rev, upTo: rev + 1, latest: rev + 1, entries: [forged] });
+    await waitFor('sync.failed for the entry', () => failures().length >= 2);
+    expect(failures()[1]!.data.code).toBe('GW_ERR_CONFIG_INVALID');
+    await waitFor('a full snapshot after the forged entry', () => events(backup, 'sync.completed').filter((e) => e.data.kind === 'full').length >= 2);
+    await synced(master, backup);
+    expect(backup.daemon.config.get('core', 'opc-connection/evil')).toBeUndefined();
+
+    // 3. A snapshot that never ends: syncTimeoutSecs, then a retry.
+    inject({ type: 'sync.begin', op: 100, kind: 'full', revision: 5 });
+    await waitFor('sync.failed by timeout', () => failures().length >= 3, 5000);
+    expect(failures()[2]!.data.code).toBe('GW_ERR_SYNC_TIMEOUT');
+    await synced(master, backup);
+    expect(await coreHashes(backup.dataDir)).toEqual(await coreHashes(master.dataDir));
+    expect(Object.keys(kept).length).toBeGreaterThan(0);
+    expect(backup.daemon.ready).toBe(true);
+  });
+});

@@ -1,0 +1,39 @@
+import { createServer } from 'node:net';
+
+import type { StatusResponse } from '../../src/core/wire.js';
+import { gwctl, spawnGwd, type CliResult, type GwdProcess } from './processes.js';
+
+/** A loopback port free right now (the OS picks it): for nodes that must keep their port across restarts. */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** Anything with a name and a socket that gwctl can drive. */
+export interface Reachable {
+  name: string;
+  socket: string;
+}
+
+/** Start a real gwd on a fixed plain port (so a restart keeps its address); SSL port picked by the OS. */
+export function spawnOnPort(dataDir: string, name: string, port: number): GwdProcess {
+  return spawnGwd(dataDir, ['--port', String(port), '--ssl-port', '0', '--bind', '127.0.0.1', '--system-name', name]);
+}
+
+export function ctlOn(n: Reachable, ...args: string[]): Promise<CliResult> {
+  return gwctl(['--socket', n.socket, ...args], { timeoutMs: 20_000 });
+}
+
+/** gwctl on a node; rejects with the command, the node and stderr on a non-zero exit. */
+export async function okOn(n: Reachable, ...args: string[]): Promise<string> {
+  const r = await ctlOn(n, ...args);
+  if (r.code !== 0) throw new Error(`gwctl ${args.join(' ')} on ${n.name} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
+export async function statusOf(n: Reachable): Promise<StatusResponse> {
+  return JSON.parse(await okOn(n, '--json', 'status')) as StatusResponse;
+}

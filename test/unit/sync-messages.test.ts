@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+
+import { SYNC_MESSAGE_SCHEMA, SYNC_MESSAGE_TYPES } from '../../src/core/sync/messages.js';
+import { SchemaRegistry } from '../../src/daemon/schema-registry.js';
+import { Prng } from '../helpers/prng.js';
+
+const schemas = new SchemaRegistry();
+schemas.add(SYNC_MESSAGE_SCHEMA as unknown as { $id: string });
+const valid = (m: unknown): boolean => schemas.validate(SYNC_MESSAGE_SCHEMA.$id, structuredClone(m)).ok;
+
+const sig = 'a'.repeat(64);
+const entry = {
+  revision: 3,
+  op: 'update',
+  collection: 'core',
+  address: 'opc-connection/plc1',
+  module: 'opcua',
+  type: 'opc-connection',
+  name: 'plc1',
+  version: 'primary',
+  content: { endpointUrl: 'opc.tcp://x:4840' },
+  signature: sig,
+  deleted: false,
+  meta: { uuid: 'u', enabled: true, lastModification: { actor: 'a', timestamp: 't' }, signature: sig, backupSignature: null },
+  actor: 'a',
+  timestamp: 't',
+};
+
+const GOOD = [
+  { type: 'sync.request', holder: null, revision: 0, full: false },
+  { type: 'sync.request', holder: '9f23104d-e5a5-46a1-b553-d45c42680373', revision: 12, full: true },
+  { type: 'sync.begin', op: 1, kind: 'full', revision: 4 },
+  { type: 'sync.entries', from: 2, upTo: 3, latest: 3, entries: [entry] },
+  { type: 'sync.snapshotBegin', op: 1, manifest: { id: 'abc-1', revision: 4, files: [{ path: 'a/b.json', size: 2, sha256: sig }], totalBytes: 2, totalSha256: sig } },
+  { type: 'sync.snapshotChunk', chunk: { id: 'abc-1', seq: 0, parts: [{ path: 'a/b.json', offset: 0, data: 'e30=' }] } },
+  { type: 'sync.snapshotEnd', id: 'abc-1' },
+  { type: 'sync.ack', revision: 3 },
+];
+
+describe('sync protocol messages', () => {
+  it('every type has a valid example and is a legal link message name', () => {
+    expect(new Set(GOOD.map((m) => m.type))).toEqual(new Set(SYNC_MESSAGE_TYPES));
+    for (const m of GOOD) expect(valid(m), m.type).toBe(true);
+    for (const t of SYNC_MESSAGE_TYPES) expect(t).toMatch(/^sync\.[a-zA-Z]+$/);
+  });
+
+  it('refuses junk: extra fields, wrong types, negative revisions, local entries, unsafe snapshot ids, non-base64 data', () => {
+    const bad = [
+      { ...GOOD[0], extra: 1 },
+      { ...GOOD[0], revision: -1 },
+      { ...GOOD[0], revision: 1.5 },
+      { ...GOOD[0], holder: '../../etc' },
+      { ...GOOD[2], kind: 'partial' },
+      { ...GOOD[3], entries: [{ ...entry, collection: 'local' }] },
+      { ...GOOD[3], entries: [{ ...entry, revision: 0 }] },
+      { ...GOOD[3], entries: [{ ...entry, evil: true }] },
+      { ...GOOD[3], entries: [{ ...entry, signature: 'nothex' }] },
+      { type: 'sync.snapshotEnd', id: '../x' },
+      { type: 'sync.snapshotChunk', chunk: { id: 'abc', seq: 0, parts: [{ path: 'a', offset: 0, data: '<script>' }] } },
+      { type: 'sync.snapshotChunk', chunk: { id: 'abc', seq: -1, parts: [] } },
+      { type: 'sync.ack' },
+      { type: 'sync.unknown' },
+    ];
+    for (const m of bad) expect(valid(m), JSON.stringify(m).slice(0, 120)).toBe(false);
+  });
+
+  it('random JSON is refused and never throws (seeded)', () => {
+    const prng = new Prng(6);
+    for (let i = 0; i < 2000; i++) {
+      const v = prng.json(4);
+      const m = typeof v === 'object' && v !== null && !Array.isArray(v) ? { ...v, type: prng.pick(SYNC_MESSAGE_TYPES) } : v;
+      expect(() => valid(m)).not.toThrow();
+      expect(valid(m)).toBe(false);
+    }
+  });
+});
