@@ -36,7 +36,7 @@ beforeAll(async () => {
   await t.client.configSet('opc-connection/plc1', { endpointUrl: 'opc.tcp://10.0.1.5:4840' });
   await t.client.configBackupAdd('opc-connection/plc1', { endpointUrl: 'opc.tcp://10.0.2.5:4840' });
   await t.client.configSet('opc-connection/plc2', { endpointUrl: 'opc.tcp://10.0.1.6:4840' });
-  const peer = generateSelfSigned({ systemName: 'peer', uuid: '11111111-2222-4333-8444-555555555555' });
+  const peer = await generateSelfSigned({ systemName: 'peer', uuid: '11111111-2222-4333-8444-555555555555' });
   await t.client.trustCert('incoming', peer.certPem);
   await t.stop();
 }, 60_000);
@@ -184,7 +184,7 @@ describe('corrupted trust store entries: skipped with a warning naming the file,
         const file = path.join(approvedDir, entry);
         if (ext === 'pem' && (how === 'wrong-types' || how === 'huge')) {
           // A PEM of the wrong kind (a private key), or a 20 MB certificate block of junk.
-          const body = how === 'huge' ? rng.bytes(HUGE_BYTES * 0.75).toString('base64').replace(/.{64}/g, '$&\n') : generateSelfSigned({ systemName: 'k', uuid: '11111111-2222-4333-8444-555555555556' }).keyPem;
+          const body = how === 'huge' ? rng.bytes(HUGE_BYTES * 0.75).toString('base64').replace(/.{64}/g, '$&\n') : (await generateSelfSigned({ systemName: 'k', uuid: '11111111-2222-4333-8444-555555555556' })).keyPem;
           writeFileSync(file, how === 'huge' ? `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n` : body);
         } else {
           corrupt(file, how, (o) => ({ ...o, fingerprint: 12, peer: 'x' }));

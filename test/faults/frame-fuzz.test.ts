@@ -135,7 +135,7 @@ describe('fuzzed frames from an unapproved peer (plain and TLS ports)', () => {
       });
       const revision = master.daemon.config.revision;
       const before = filesDigest(master.dataDir);
-      const stranger = generateSelfSigned({ systemName: 'stranger', uuid: randomUUID() });
+      const stranger = await generateSelfSigned({ systemName: 'stranger', uuid: randomUUID() });
       const rng = new Prng(seed);
       const tally = new Map<string, number>();
       let frames = 0;

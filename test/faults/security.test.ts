@@ -112,7 +112,7 @@ describe('a paired SSL master and backup (real processes)', () => {
   });
 
   it('a forged or replayed hello (the backup UUID with another certificate) is refused GW_ERR_GAN_CERT_CHANGED; the real link stays up', async () => {
-    const forger = generateSelfSigned({ systemName: 'sec-b', uuid: backupUuid });
+    const forger = await generateSelfSigned({ systemName: 'sec-b', uuid: backupUuid });
     const replay = hello(backupUuid, 'sec-b', { state: stateReport(null) });
     const tls = await peerSession(ganUrl(master.sslPort, true), { tls: { key: forger.keyPem, cert: forger.certPem }, hello: replay, frames: [] });
     expect([tls.admitted, tls.closeCode, tls.closeReason]).toEqual([false, 4003, 'GW_ERR_GAN_CERT_CHANGED']);
