@@ -53,7 +53,15 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
   return err instanceof GwError ? String(err.code) : `no coded error (${String(err)})`;
 }
 
-type Change = { name: string; run: (t: TestDaemon, n: number) => Promise<unknown>; check: (t: TestDaemon) => Promise<unknown> };
+type Change = {
+  name: string;
+  run: (t: TestDaemon, n: number) => Promise<unknown>;
+  check: (t: TestDaemon) => Promise<unknown>;
+  /** Set up outside the fault (a resource to delete). */
+  before?: (t: TestDaemon, n: number) => Promise<unknown>;
+  /** Targets this change writes to (default: all); a delete writes no resource file. */
+  targets?: string[];
+};
 
 const CHANGES: Change[] = [
   {
@@ -71,10 +79,17 @@ const CHANGES: Change[] = [
     run: (t, n) => t.client.configBackupAdd('opc-connection/plc1', { endpointUrl: `opc.tcp://10.0.2.${n % 250}:4840` }),
     check: (t) => t.client.configGet('opc-connection/plc1', 'backup').then((r) => r.content, (e: GwError) => e.code),
   },
+  {
+    name: 'delete a resource',
+    before: (t, n) => t.client.configSet(`opc-connection/del${n}`, { endpointUrl: 'opc.tcp://10.8.8.8:4840' }),
+    run: (t, n) => t.client.configDelete(`opc-connection/del${n}`),
+    check: (t) => t.client.configList().then((l) => JSON.stringify(l)),
+    targets: ['config journal append', 'all of var/', 'the whole data dir (read-only disk)'],
+  },
 ];
 
 describe('disk faults during a config change: a coded refusal, the previous configuration intact, recovery', () => {
-  it(`${ROUNDS} rounds of ${Object.keys(TARGETS).length} targets x ${ERRNOS.length} errnos x ${CHANGES.length} changes, then a restart loads a consistent store`, async () => {
+  it(`${ROUNDS} rounds of ${Object.keys(TARGETS).length} targets x ${ERRNOS.length} errnos x ${CHANGES.length} kinds of change, then a restart loads a consistent store`, async () => {
     const temp = makeTempDir();
     let t = await startTestDaemon({ logLevel: 'warn' }, temp.dir);
     started.push(t);
@@ -86,7 +101,9 @@ describe('disk faults during a config change: a coded refusal, the previous conf
       for (const [targetName, matches] of Object.entries(TARGETS)) {
         for (const errno of ERRNOS) {
           for (const change of CHANGES) {
+            if (change.targets && !change.targets.includes(targetName)) continue;
             n += 1;
+            await change.before?.(t, n);
             const where = `round ${round}, ${targetName}, ${errno}, ${change.name}`;
             // Backup add needs none to exist yet.
             if (change.name === 'add a Backup version') await t.client.configBackupRemove('opc-connection/plc1').catch(() => undefined);
