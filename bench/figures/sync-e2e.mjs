@@ -1,10 +1,10 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { GwClient } from '../../dist/cli/client.js';
 import { ctl, events, lastSeq, makePair, Node, freePort } from '../lib/pair.mjs';
-import { tempDir } from '../lib/procs.mjs';
+import { GWCTL, tempDir } from '../lib/procs.mjs';
 import { summarize } from '../lib/stats.mjs';
 
 const endpoint = (i, pad = 0) => `opc.tcp://10.0.${(i >> 8) & 255}.${i & 255}:4840/${'p'.repeat(pad)}`;
@@ -106,9 +106,17 @@ export async function syncFigures({ changes, burst, snapshotResources }) {
       ctl(master.socket, 'network', 'configure', '--require-ssl', 'false', '--policy', 'unrestricted');
       ctl(master.socket, 'redundancy', 'configure', '--mode', 'master');
       backup.start();
+      // Follow the sync events as they happen: adopting the snapshot emits one config.changed per
+      // file, which pushes sync.started out of the daemon's in-memory event window.
+      const follower = spawn(process.execPath, [GWCTL, '--socket', backup.socket, '--json', 'events', '--follow', '--type', 'sync'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let followed = '';
+      follower.stdout.on('data', (c) => (followed += c.toString()));
+      await new Promise((r) => setTimeout(r, 300));
       ctl(backup.socket, 'redundancy', 'configure', '--mode', 'backup', '--master-address', `127.0.0.1:${master.port}`, '--no-ssl');
       ctl(backup.socket, 'wait', '--synced', '--timeout', '600');
-      const evs = events(backup.socket, 'sync');
+      await new Promise((r) => setTimeout(r, 200));
+      follower.kill('SIGTERM');
+      const evs = followed.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
       const started = evs.find((e) => e.type === 'sync.started' && e.data.kind === 'full');
       const done = evs.find((e) => e.type === 'sync.completed' && e.data.kind === 'full');
       const ms = Date.parse(done.time) - Date.parse(started.time);
