@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
 import type { JournalEntry } from '../../core/config-model.js';
-import { fsyncDir, writeJsonAtomic } from '../storage/atomic-write.js';
+import { fsyncDir, stageFileAtomic, type StagedFile } from '../storage/atomic-write.js';
 import { BACKUP_FILE, META_FILE, PRIMARY_FILE, resourceDir, versionFile } from './resource-paths.js';
 import { contentSignature } from './signature.js';
 import { indexKey } from './store-state.js';
@@ -13,35 +13,83 @@ import { indexKey } from './store-state.js';
  * layout, and a replay after a crash writes only what is missing). Every write is atomic.
  */
 export async function applyEntry(resourcesDir: string, entry: JournalEntry): Promise<void> {
+  const prepared = await prepareEntry(resourcesDir, entry);
+  await prepared.apply();
+}
+
+/** The files of one entry, written under temp names: `apply` renames them into place. */
+export interface PreparedEntry {
+  apply(): Promise<void>;
+  /** Nothing of the entry reaches the store: temp files and any directory made for it are removed. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Stage the new files of an entry before it is committed: a full disk or an I/O error shows here,
+ * while the change can still be refused with the previous configuration intact. What is left for
+ * `apply` (renames, removals, one directory fsync) does not need space.
+ */
+export async function prepareEntry(resourcesDir: string, entry: JournalEntry): Promise<PreparedEntry> {
   const dir = resourceDir(resourcesDir, entry.collection, entry.module, entry.type, entry.name);
   if (entry.deleted && entry.version === 'primary') {
-    // Only the store's own files: anything else an operator keeps in the directory stays.
-    for (const f of [BACKUP_FILE, PRIMARY_FILE, META_FILE]) await fsp.rm(path.join(dir, f), { force: true });
-    await fsyncDir(dir).catch(() => undefined);
-    if (entry.name !== null) await fsp.rmdir(dir).catch(() => undefined);
-    return;
+    return {
+      abort: async () => undefined,
+      apply: async () => {
+        // Only the store's own files: anything else an operator keeps in the directory stays.
+        for (const f of [BACKUP_FILE, PRIMARY_FILE, META_FILE]) await fsp.rm(path.join(dir, f), { force: true });
+        await fsyncDir(dir).catch(() => undefined);
+        if (entry.name !== null) await fsp.rmdir(dir).catch(() => undefined);
+      },
+    };
   }
-  await fsp.mkdir(dir, { recursive: true });
-  // Both files of the resource are renamed into place first, then the directory is fsync'd once.
-  let renamed = false;
-  if (entry.deleted) {
-    await fsp.rm(path.join(dir, BACKUP_FILE), { force: true });
-    renamed = true;
-  } else if (entry.content && entry.signature) {
-    const file = path.join(dir, versionFile(entry.version));
-    if ((await fileSignature(file)) !== entry.signature) {
-      await writeJsonAtomic(file, entry.content, { syncDir: false });
-      renamed = true;
+  const made = await fsp.mkdir(dir, { recursive: true });
+  const staged: StagedFile[] = [];
+  const abort = async (): Promise<void> => {
+    for (const f of staged) await f.abort();
+    if (made !== undefined) await removeEmptyDirs(dir, made);
+  };
+  try {
+    if (!entry.deleted && entry.content && entry.signature) {
+      const file = path.join(dir, versionFile(entry.version));
+      if ((await fileSignature(file)) !== entry.signature) staged.push(await stageFileAtomic(file, json(entry.content), { syncDir: false }));
     }
-  }
-  if (entry.meta) {
-    const metaFile = path.join(dir, META_FILE);
-    if ((await fileSignature(metaFile)) !== contentSignature(entry.meta)) {
-      await writeJsonAtomic(metaFile, entry.meta, { syncDir: false });
-      renamed = true;
+    if (entry.meta) {
+      const metaFile = path.join(dir, META_FILE);
+      if ((await fileSignature(metaFile)) !== contentSignature(entry.meta)) {
+        staged.push(await stageFileAtomic(metaFile, json(entry.meta), { syncDir: false }));
+      }
     }
+  } catch (err) {
+    await abort();
+    throw err;
   }
-  if (renamed) await fsyncDir(dir);
+  return {
+    abort,
+    apply: async () => {
+      // Both files of the resource are renamed into place first, then the directory is fsync'd once.
+      if (entry.deleted) await fsp.rm(path.join(dir, BACKUP_FILE), { force: true });
+      for (const f of staged) await f.commit();
+      if (entry.deleted || staged.length > 0) await fsyncDir(dir);
+    },
+  };
+}
+
+function json(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+/** rmdir from `dir` up to `top` (the first directory mkdir created), stopping at one not empty. */
+async function removeEmptyDirs(dir: string, top: string): Promise<void> {
+  let d = dir;
+  for (;;) {
+    try {
+      await fsp.rmdir(d);
+    } catch {
+      return;
+    }
+    if (d === top || path.dirname(d) === d) return;
+    d = path.dirname(d);
+  }
 }
 
 /** Signature of a JSON file as it is on disk; null when missing or not JSON (then it is rewritten). */

@@ -14,7 +14,7 @@ import { GwError } from '../../core/errors.js';
 import { describeProblems } from '../../core/schema-errors.js';
 import type { Logger } from '../logger.js';
 import type { SchemaRegistry } from '../schema-registry.js';
-import { applyEntries, applyEntry } from './apply-entry.js';
+import { applyEntries, applyEntry, prepareEntry } from './apply-entry.js';
 import { replayDraft } from './replay-check.js';
 import { diffDisk } from './disk-diff.js';
 import { scanStore } from './disk-scan.js';
@@ -392,18 +392,32 @@ export class ConfigStore {
   }
 
   private async record(entry: JournalEntry): Promise<void> {
-    await this.journal.append(entry);
+    // Stage the files first: a write that fails here (full disk, I/O error, read-only) refuses the
+    // change before it is journaled, so memory, disk and journal all keep the previous version.
+    const prepared = await prepareEntry(this.options.resourcesDir, entry);
+    try {
+      await this.journal.append(entry);
+    } catch (err) {
+      await prepared.abort();
+      throw err;
+    }
     this.revision = entry.revision;
     if (entry.sourceRevision !== undefined) this.syncedRevision = Math.max(this.syncedRevision, entry.sourceRevision);
     this.applyInMemory(entry);
     foldIndex(this.index, entry);
     try {
-      await applyEntry(this.options.resourcesDir, entry);
-      await this.saveState();
+      await prepared.apply();
     } catch (err) {
       // Committed in the journal: the next start writes the files again (roll-forward).
       this.options.logger.error({ err, revision: entry.revision }, 'config change is journaled but its files could not be written');
       throw err;
+    }
+    try {
+      await this.saveState();
+    } catch (err) {
+      // The change is durable (journal and files); a stale state file only makes the next start
+      // apply the entries above its revision again, which is idempotent. Not a refusal.
+      this.options.logger.warn({ err: (err as Error).message, revision: entry.revision }, 'could not update the config state file; it is rewritten at the next change');
     }
     this.announce(entry);
     await this.compactJournal();

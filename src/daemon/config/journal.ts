@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { JournalEntry } from '../../core/config-model.js';
 import { GwError } from '../../core/errors.js';
 import { describeFsError, fsyncDir } from '../storage/atomic-write.js';
+import { checkFault } from '../storage/fault-injection.js';
 
 /** Default bound of the journal file (redundancy.json syncJournalMaxBytes). */
 export const DEFAULT_JOURNAL_MAX_BYTES = 100 * 1024 * 1024;
@@ -84,10 +85,16 @@ export class ConfigJournal {
     if (!this.handle) throw new Error('config journal is closed');
     if (entries.length === 0) return;
     const text = entries.map((e) => `${JSON.stringify(e)}\n`).join('');
+    let size: number | null = null;
     try {
+      checkFault('append', this.file);
+      size = (await this.handle.stat()).size;
       await this.handle.appendFile(text);
       await this.handle.datasync();
     } catch (err) {
+      // A failed append (ENOSPC half way, fsync failing) must not leave a torn line that the next
+      // append would be glued to, nor entries that were refused: cut back to where it started.
+      if (size !== null) await this.handle.truncate(size).catch(() => undefined);
       throw new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file: this.file, detail: describeFsError(err) });
     }
     this.bytes += Buffer.byteLength(text);

@@ -175,7 +175,8 @@ export class Acceptor {
     if (current && current.peer && current.peer.uuid !== hello.uuid) {
       return refuse('GW_ERR_GAN_PEER_IN_USE', { node, current: `${current.peer.systemName}|${current.peer.uuid}` });
     }
-    if (conn.state === 'closed') return; // the peer gave up while the checks ran
+    // The peer gave up, or sent something invalid, while the checks ran.
+    if (conn.isClosing) return;
     conn.send(this.link.buildHello(ownHello(h)));
     conn.run();
     state.conn = conn;

@@ -36,6 +36,8 @@ export interface LinkClosed {
   wasRunning: boolean;
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 export function codedError(code: ErrorCode, params: ErrorParams): CodedError {
   return { code, message: formatMessage(ERROR_CATALOGUE[code].message, params), time: new Date().toISOString() };
 }
@@ -63,6 +65,8 @@ export class LinkConnection extends EventEmitter {
   private pingSeq = 0;
   private pingOutstanding: { id: number; sentAt: number } | null = null;
   private missed = 0;
+  /** Set once this side decided to close: nothing the peer sends after that is acted on. */
+  private closing = false;
 
   constructor(
     readonly ws: WebSocket,
@@ -79,6 +83,11 @@ export class LinkConnection extends EventEmitter {
     this.helloTimer = setTimeout(() => {
       this.fail('GW_ERR_GAN_HANDSHAKE_TIMEOUT', { peer: this.label, timeout: HELLO_TIMEOUT_MS }, CLOSE.PROTOCOL_VIOLATION);
     }, HELLO_TIMEOUT_MS);
+  }
+
+  /** True once this side refused, failed or said bye: the socket is on its way down. */
+  get isClosing(): boolean {
+    return this.closing || this.state === 'closed';
   }
 
   get direction(): TrustDirection {
@@ -145,6 +154,7 @@ export class LinkConnection extends EventEmitter {
   }
 
   private closeWith(closeCode: number, reason: string): void {
+    this.closing = true;
     this.stopTimers();
     const ws = this.ws;
     if (ws.readyState === ws.CLOSED) return;
@@ -158,10 +168,20 @@ export class LinkConnection extends EventEmitter {
   }
 
   private onFrame(data: RawData, isBinary: boolean): void {
-    if (this.state === 'closed') return;
+    // Frames already in the socket buffer when this side decided to close are not acted on: a
+    // valid message right behind an invalid one must not reach the engines.
+    if (this.state === 'closed' || this.closing) return;
     this.lastMessageAt = Date.now();
     if (isBinary) return this.violation('binary frames are not part of the protocol');
-    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    let text: string;
+    try {
+      // The listener skips ws's own UTF-8 check (which closes with a bare 1007) so that this
+      // refusal carries the protocol's code like every other.
+      text = UTF8.decode(bytes);
+    } catch {
+      return this.violation('the frame is not UTF-8 text');
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

@@ -77,7 +77,14 @@ export class GanListeners {
           rejectUnauthorized: false,
         })
       : createHttpServer();
-    const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: true });
+    // UTF-8 is checked by LinkConnection, which refuses bad text with a coded close (ws would send 1007).
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_FRAME_BYTES,
+      perMessageDeflate: false,
+      clientTracking: true,
+      skipUTF8Validation: true,
+    });
     server.on('request', (req, res) => this.handlers.onHttp(req, res, l.ssl));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => socket.destroy());

@@ -3,6 +3,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
 import { GwError } from '../../core/errors.js';
+import { checkFault } from './fault-injection.js';
 
 export interface AtomicWriteOptions {
   /** File mode of the new file (default 0o644). Applied before the rename, so it is never looser. */
@@ -24,11 +25,37 @@ export async function writeFileAtomic(
   data: string | Uint8Array,
   options: AtomicWriteOptions = {},
 ): Promise<void> {
+  const staged = await stageFileAtomic(file, data, options);
+  await staged.commit();
+}
+
+/** A file written and fsync'd under a temp name, waiting to be renamed over its target. */
+export interface StagedFile {
+  readonly file: string;
+  /** Rename over the target (and fsync the directory unless `syncDir` was false). */
+  commit(): Promise<void>;
+  /** Remove the temp file; the target was never touched. */
+  abort(): Promise<void>;
+}
+
+/**
+ * The first half of writeFileAtomic: everything that can run out of space or hit an I/O error
+ * (create, write, fsync) happens here, before the caller commits to the change anywhere else.
+ */
+export async function stageFileAtomic(
+  file: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<StagedFile> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   const mode = options.mode ?? 0o644;
   let handle: fsp.FileHandle | undefined;
+  const abort = async (): Promise<void> => {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+  };
   try {
+    checkFault('write', file);
     handle = await fsp.open(tmp, 'wx', mode);
     await handle.writeFile(data);
     // open() applies the umask; chmod makes the mode exact (a 0600 key must be 0600).
@@ -36,13 +63,24 @@ export async function writeFileAtomic(
     await handle.sync();
     await handle.close();
     handle = undefined;
-    await fsp.rename(tmp, file);
-    if (options.syncDir !== false) await fsyncDir(dir);
   } catch (err) {
     if (handle) await handle.close().catch(() => undefined);
-    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    await abort();
     throw new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file, detail: describeFsError(err) });
   }
+  return {
+    file,
+    abort,
+    async commit() {
+      try {
+        await fsp.rename(tmp, file);
+        if (options.syncDir !== false) await fsyncDir(dir);
+      } catch (err) {
+        await abort();
+        throw new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file, detail: describeFsError(err) });
+      }
+    },
+  };
 }
 
 export async function writeJsonAtomic(file: string, value: unknown, options: AtomicWriteOptions = {}): Promise<void> {

@@ -1,0 +1,184 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import type { StatusResponse } from '../../src/core/wire.js';
+import { MAX_PENDING } from '../../src/daemon/gan/acceptor.js';
+import { generateSelfSigned } from '../../src/daemon/identity/certificate.js';
+import { fuzzFrame, ganUrl, hello, peerSession, stateReport, type FuzzFrame, type SessionResult } from '../helpers/frame-fuzz.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/in-process-daemon.js';
+import { waitFor } from '../helpers/processes.js';
+import { Prng } from '../helpers/prng.js';
+
+// CI runs a reduced set; GWD_FAULTS_FULL=1 (npm run test:faults:full) runs the full one.
+const FULL = process.env.GWD_FAULTS_FULL === '1';
+const SEEDS = FULL ? [1, 2, 3] : [1];
+const FRAMES_PER_SEED = Number(process.env.GWD_FAULTS_FRAMES ?? 10_000);
+// 10,000 frames from each kind of peer per seed: seed 1 in CI, seeds 1-3 in the full set.
+/** Configuration content that must never reach a peer that was not let in. */
+const MARKER = 'fuzzmarker7f3a';
+
+const started: TestDaemon[] = [];
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail') for (const t of started) process.stderr.write(t.logs.join('').slice(-20_000));
+  await Promise.all(started.splice(0).map((t) => t.stop().catch(() => undefined)));
+});
+
+async function daemon(name: string): Promise<TestDaemon> {
+  const t = await startTestDaemon({ systemName: name, logLevel: 'warn' });
+  started.push(t);
+  return t;
+}
+
+/** Settings, identity and configuration: frames from a peer must never change one byte of them. */
+function filesDigest(dir: string): string {
+  const h = createHash('sha256');
+  for (const f of ['node.json', 'redundancy.json', 'gateway-network.json', 'pki/gwd.key', 'pki/gwd.crt']) h.update(f).update(readFileSync(path.join(dir, f)));
+  const walk = (d: string): void => {
+    if (!existsSync(d)) return;
+    for (const name of readdirSync(d).sort()) {
+      const p = path.join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else h.update(p).update(readFileSync(p));
+    }
+  };
+  walk(path.join(dir, 'config'));
+  return h.digest('hex');
+}
+
+/** How the daemon ended a session it did not keep: always with a reason a peer can act on. */
+function expectCodedClose(res: SessionResult, frames: FuzzFrame[], where: string, tally: Map<string, number>): void {
+  if (res.alive) {
+    tally.set('kept (probe answered)', (tally.get('kept (probe answered)') ?? 0) + 1);
+    return;
+  }
+  const key = `${res.closeCode} ${res.closeReason}`;
+  tally.set(key, (tally.get(key) ?? 0) + 1);
+  if (res.closeCode === 1009) {
+    // ws refuses a frame above maxPayload before reading it: the WebSocket protocol's own code.
+    expect(frames.some((f) => f.kind === 'oversize'), `${where}: 1009 without an oversize frame`).toBe(true);
+    return;
+  }
+  expect([4000, 4003], `${where}: close ${key}; received ${res.received.join(' | ').slice(0, 400)}`).toContain(res.closeCode);
+  expect(res.closeReason, where).toMatch(/^GW_ERR_[A-Z0-9_]+$/);
+  if (res.closeCode === 4003) {
+    const refused = res.received.map((t) => JSON.parse(t) as { type: string; code?: string }).find((m) => m.type === 'refused');
+    expect(refused?.code, `${where}: a refusal without its refused frame`).toBe(res.closeReason);
+  }
+}
+
+function framesFor(rng: Prng): FuzzFrame[] {
+  return Array.from({ length: 1 + rng.int(4) }, () => fuzzFrame(rng));
+}
+
+describe('fuzzed frames from an approved peer', () => {
+  for (const seed of SEEDS) {
+    it(`seed ${seed}: ${FRAMES_PER_SEED} frames after a valid hello; every close is coded, the daemon keeps serving, files unchanged`, async () => {
+      const master = await daemon('fuzz-master');
+      await master.client.configureNetwork({ requireSsl: false, securityPolicy: 'Unrestricted' });
+      await master.client.configureRedundancy({ role: 'Master', joinWaitTime: 0 });
+      await master.client.configSet('opc-connection/plc1', { endpointUrl: `opc.tcp://${MARKER}:4840` });
+      const before = filesDigest(master.dataDir);
+      const url = ganUrl(master.daemon.gan.listenerViews().plain.port!, false);
+      const rng = new Prng(seed);
+      const uuid = randomUUID();
+      const tally = new Map<string, number>();
+      let frames = 0;
+      let sessions = 0;
+      while (frames < FRAMES_PER_SEED) {
+        const batch = framesFor(rng);
+        const where = `seed ${seed} session ${sessions}: ${batch.map((f) => f.kind).join(',')}`;
+        const res = await peerSession(url, { hello: hello(uuid, 'fuzz-peer', { state: stateReport(null) }), frames: batch });
+        expect(res.admitted, `${where}: the valid hello was not answered: ${res.closeCode} ${res.closeReason}`).toBe(true);
+        expectCodedClose(res, batch, where, tally);
+        frames += batch.length;
+        sessions += 1;
+        if (sessions % 200 === 0) expect((await master.client.status()).daemon.ready, where).toBe(true);
+      }
+      const status = await master.client.status();
+      expect(status.daemon.ready).toBe(true);
+      expect(master.daemon.gan.listenerViews().plain.listening).toBe(true);
+      expect(filesDigest(master.dataDir)).toBe(before);
+      // Still a working listener: a last, clean session is admitted and kept.
+      const last = await peerSession(url, { hello: hello(uuid, 'fuzz-peer', { state: stateReport(null) }), frames: [] });
+      expect(last.alive).toBe(true);
+      process.stdout.write(`approved-peer frame fuzz seed ${seed}: ${frames} frames in ${sessions} sessions; closes: ${JSON.stringify(Object.fromEntries(tally))}\n`);
+    }, 300_000);
+  }
+});
+
+describe('fuzzed frames from an unapproved peer (plain and TLS ports)', () => {
+  for (const seed of SEEDS) {
+    it(`seed ${seed}: ${FRAMES_PER_SEED} frames; never admitted, never shown configuration, no failover, every refusal coded`, async () => {
+      const master = await daemon('fuzz-master');
+      const backup = await daemon('fuzz-backup');
+      // ApprovedOnly (the default) on both ports; plain allowed so the policy check is reachable there.
+      await master.client.configureNetwork({ requireSsl: false });
+      await master.client.configureRedundancy({ role: 'Master', joinWaitTime: 0 });
+      await master.client.configSet('opc-connection/plc1', { endpointUrl: `opc.tcp://${MARKER}:4840`, username: MARKER });
+      const ports = master.daemon.gan.listenerViews();
+      await backup.client.configureRedundancy({
+        role: 'Backup',
+        master: { host: '127.0.0.1', port: ports.plain.port!, enableSsl: false, reconnectPeriod: 50 },
+      });
+      const pending = await waitFor('the backup pending on the master', async () => (await master.client.connections()).find((c) => c.state === 'pending'));
+      await master.client.decideConnection(pending.id, 'approve');
+      const ms = await waitFor('master Active with its backup connected', async () => {
+        const s = await master.client.status();
+        return s.redundancy.peer?.connected && s.redundancy.activity === 'Active' ? s : undefined;
+      }, 15_000);
+      const bs = await waitFor('backup standing by', async () => {
+        const s = await backup.client.status();
+        return s.redundancy.peer?.connected && s.redundancy.activity !== 'Active' ? s : undefined;
+      });
+      const revision = master.daemon.config.revision;
+      const before = filesDigest(master.dataDir);
+      const stranger = await generateSelfSigned({ systemName: 'stranger', uuid: randomUUID() });
+      const rng = new Prng(seed);
+      const tally = new Map<string, number>();
+      let frames = 0;
+      let sessions = 0;
+      while (frames < FRAMES_PER_SEED) {
+        const ssl = rng.next() < 0.5;
+        const batch = framesFor(rng);
+        const withHello = rng.next() < 0.3;
+        const where = `seed ${seed} session ${sessions} (${ssl ? 'tls' : 'plain'}${withHello ? ', hello' : ''}): ${batch.map((f) => f.kind).join(',')}`;
+        const res = await peerSession(ganUrl(ssl ? ports.ssl.port! : ports.plain.port!, ssl), {
+          tls: ssl && rng.next() < 0.8 ? { key: stranger.keyPem, cert: stranger.certPem } : undefined,
+          hello: withHello ? hello(randomUUID(), `stranger-${rng.int(1000)}`, { state: stateReport(rng) }) : undefined,
+          frames: batch,
+        });
+        expect(res.admitted, `${where}: an unapproved peer was admitted`).toBe(false);
+        expect(res.alive, `${where}: an unapproved peer got a pong`).toBe(false);
+        for (const text of res.received) {
+          expect(text, `${where}: configuration reached an unapproved peer`).not.toContain(MARKER);
+          expect((JSON.parse(text) as { type: string }).type, `${where}: ${text.slice(0, 200)}`).toBe('refused');
+        }
+        expectCodedClose(res, batch, where, tally);
+        frames += batch.length;
+        sessions += 1;
+        if (sessions % 200 === 0) expect((await master.client.status()).daemon.ready, where).toBe(true);
+      }
+      const after: StatusResponse = await master.client.status();
+      expect(after.daemon.ready).toBe(true);
+      expect(after.redundancy.activity).toBe('Active');
+      expect(after.redundancy.epoch).toBe(ms.redundancy.epoch);
+      expect(after.redundancy.peer).toMatchObject({ connected: true, uuid: bs.node.uuid });
+      expect((await backup.client.status()).redundancy.activity).toBe(bs.redundancy.activity);
+      expect(master.daemon.config.revision).toBe(revision);
+      expect(filesDigest(master.dataDir)).toBe(before);
+      const conns = await master.client.connections();
+      expect(conns.filter((c) => c.state === 'approved').map((c) => c.peer?.uuid)).toEqual([bs.node.uuid]);
+      // Strangers are remembered within bounds: on disk at most MAX_PENDING; the list adds at most
+      // 2 x MAX_PENDING seen since this start (acceptor.incoming), plus the approved backup.
+      expect(conns.length).toBeLessThanOrEqual(3 * MAX_PENDING + 1);
+      const stored = (JSON.parse(readFileSync(path.join(master.dataDir, 'connections.json'), 'utf8')) as { connections: Array<{ state: string }> }).connections;
+      expect(stored.filter((c) => c.state === 'pending').length).toBeLessThanOrEqual(MAX_PENDING);
+      expect((await master.client.certs({ state: 'approved' })).length).toBe(0);
+      expect((await master.client.certs({ state: 'pending' })).length).toBeLessThanOrEqual(MAX_PENDING);
+      process.stdout.write(`unapproved-peer frame fuzz seed ${seed}: ${frames} frames in ${sessions} sessions; closes: ${JSON.stringify(Object.fromEntries(tally))}\n`);
+    }, 300_000);
+  }
+});

@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+
+import WebSocket from 'ws';
+
+import { GAN_PATH, MAX_FRAME_BYTES } from '../../src/core/gan/protocol.js';
+import { PROTOCOL_VERSION, PRODUCT_VERSION } from '../../src/core/version.js';
+import type { Prng } from './prng.js';
+
+export interface FuzzFrame {
+  kind: string;
+  data: string | Buffer;
+  binary: boolean;
+}
+
+const REDUNDANCY_TYPES = [
+  'redundancy.state', 'redundancy.stateQuery', 'redundancy.standDownRequest', 'redundancy.standDownConfirm',
+  'redundancy.standDownReject', 'redundancy.standDownCancel', 'redundancy.failoverRequest', 'redundancy.failoverReject',
+  'redundancy.steppingDown',
+];
+
+/** Well-formed redundancy messages: what a peer that speaks the protocol could send. */
+export function validRedundancyMessage(rng: Prng): Record<string, unknown> {
+  const id = `f-${rng.int(1e9)}`;
+  const epoch = rng.pick([0, 1, 2, 1000, 2 ** 31, Number.MAX_SAFE_INTEGER]);
+  switch (rng.int(9)) {
+    case 0: return { type: 'redundancy.state', ...stateReport(rng), replyTo: rng.next() < 0.5 ? null : id };
+    case 1: return { type: 'redundancy.stateQuery', id };
+    case 2: return { type: 'redundancy.standDownRequest', id, reason: 'operator', epoch, operator: rng.next() < 0.5, failoverIds: [id] };
+    case 3: return { type: 'redundancy.standDownConfirm', id, epoch, activity: rng.pick(['Warm', 'Cold']) };
+    case 4: return { type: 'redundancy.standDownReject', id, reason: rng.pick(['contended', 'stopping', 'not-redundant']) };
+    case 5: return { type: 'redundancy.standDownCancel', id };
+    case 6: return { type: 'redundancy.failoverRequest', id };
+    case 7: return { type: 'redundancy.failoverReject', id, reason: rng.pick(['already-active', 'vetoed', 'aborted', 'stopping', 'not-redundant']) };
+    default: return { type: 'redundancy.steppingDown', epoch };
+  }
+}
+
+export function stateReport(rng: Prng | null): Record<string, unknown> {
+  return {
+    role: rng ? rng.pick(['Backup', 'Master', 'Independent']) : 'Backup',
+    activity: rng ? rng.pick(['Active', 'Warm', 'Cold']) : 'Cold',
+    epoch: rng ? rng.int(5) : 0,
+    recoveryMode: 'Automatic',
+    reason: 'startup',
+    failoverIds: [],
+  };
+}
+
+export function hello(uuid: string, systemName: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { type: 'hello', protocol: PROTOCOL_VERSION, uuid, systemName, edition: 'standard', role: 'Backup', version: PRODUCT_VERSION, ...extra };
+}
+
+/** Replace one field of a message with a random JSON value, or add a stray one. */
+function mangle(rng: Prng, msg: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...msg };
+  const keys = Object.keys(out).filter((k) => k !== 'type');
+  const what = rng.int(4);
+  if (what === 0 && keys.length > 0) out[rng.pick(keys)] = rng.json(2);
+  else if (what === 1 && keys.length > 0) delete out[rng.pick(keys)];
+  else if (what === 2) out[rng.pick(['extra', '__proto__', 'constructor', 'content', 'x'])] = rng.json(2);
+  else out[keys.length > 0 ? rng.pick(keys) : 'id'] = rng.pick([null, -1, 1.5, '', 'x'.repeat(300), [], {}, true, 2 ** 64]);
+  return out;
+}
+
+/** One fuzzed frame; `oversize` frames are rare (they cost 8 MiB each). */
+export function fuzzFrame(rng: Prng): FuzzFrame {
+  const r = rng.int(100);
+  if (r < 10) return { kind: 'random-bytes-text', data: rng.bytes(1 + rng.int(300)), binary: false };
+  if (r < 18) return { kind: 'binary', data: rng.bytes(rng.int(300)), binary: true };
+  if (r < 28) {
+    const text = JSON.stringify(rng.next() < 0.5 ? validRedundancyMessage(rng) : hello(randomUUID(), 'x'));
+    return { kind: 'truncated-json', data: text.slice(0, rng.int(text.length)), binary: false };
+  }
+  if (r < 38) return { kind: 'wrong-types', data: JSON.stringify(rng.next() < 0.5 ? rng.json(3) : { type: rng.json(1), id: rng.json(1) }), binary: false };
+  if (r < 46) {
+    const type = rng.pick(['sync.snapshot', 'config.get', 'redundancy.unknown', 'Hello', 'x', 'a'.repeat(64), 'admin.exec', 'hello2']);
+    return { kind: 'unknown-type', data: JSON.stringify({ type, id: 1, resource: 'opc-connection/plc1' }), binary: false };
+  }
+  if (r < 66) return { kind: 'redundancy-bad-fields', data: JSON.stringify(mangle(rng, validRedundancyMessage(rng))), binary: false };
+  if (r < 78) return { kind: 'redundancy-valid', data: JSON.stringify(validRedundancyMessage(rng)), binary: false };
+  if (r < 90) {
+    const link = rng.pick([
+      hello(randomUUID(), 'second', { state: stateReport(rng) }),
+      { type: 'ping', id: rng.json(0) },
+      { type: 'pong', id: rng.int(100) },
+      { type: 'refused', code: rng.pick(['GW_ERR_X', 'nope', 'GW_ERR_GAN_PEER_LEFT']), message: 'm' },
+      { type: 'bye', reason: rng.pick(['shutdown', 'x'.repeat(500), 1]) },
+      { type: 'ping', id: rng.int(1000) },
+    ]);
+    return { kind: 'link-message', data: JSON.stringify(rng.next() < 0.5 ? link : mangle(rng, link as Record<string, unknown>)), binary: false };
+  }
+  if (r < 99) return { kind: 'deep-or-long-json', data: rng.next() < 0.5 ? `${'['.repeat(5000)}${']'.repeat(5000)}` : JSON.stringify({ type: 'redundancy.state', reason: 'é'.repeat(20000) }), binary: false };
+  if (rng.int(5) === 0) return { kind: 'oversize', data: Buffer.alloc(MAX_FRAME_BYTES + 1, 0x20), binary: false };
+  return { kind: 'near-limit', data: JSON.stringify({ type: 'redundancy.stateQuery', id: 'x'.repeat(MAX_FRAME_BYTES - 100) }), binary: false };
+}
+
+export interface SessionResult {
+  /** Every text frame the daemon sent, as received. */
+  received: string[];
+  closeCode: number | null;
+  closeReason: string;
+  /** The daemon answered the final probe ping: the connection was still Running. */
+  alive: boolean;
+  /** The daemon sent its hello (the handshake completed). */
+  admitted: boolean;
+}
+
+const PROBE_ID = 987654321;
+
+/**
+ * One raw peer connection: optionally a hello (waiting for the daemon's, or its refusal), then the
+ * frames, then a probe ping. Ends when the daemon answers the probe or closes the connection.
+ */
+export function peerSession(
+  url: string,
+  opts: { tls?: { key: string; cert: string }; hello?: Record<string, unknown>; frames: FuzzFrame[]; timeoutMs?: number },
+): Promise<SessionResult> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { ...(opts.tls ?? {}), rejectUnauthorized: false, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+    const result: SessionResult = { received: [], closeCode: null, closeReason: '', alive: false, admitted: false };
+    let sent = false;
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error(`no answer within ${opts.timeoutMs ?? 10_000} ms from ${url}; got ${JSON.stringify(result).slice(0, 500)}`));
+    }, opts.timeoutMs ?? 10_000);
+    const sendAll = (): void => {
+      if (sent) return;
+      sent = true;
+      for (const f of opts.frames) if (ws.readyState === ws.OPEN) ws.send(f.data, { binary: f.binary });
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'ping', id: PROBE_ID }));
+    };
+    ws.on('open', () => {
+      if (opts.hello) ws.send(JSON.stringify(opts.hello));
+      else sendAll();
+    });
+    ws.on('message', (data, isBinary) => {
+      const text = isBinary ? `<binary ${String((data as Buffer).length)}>` : (data as Buffer).toString('utf8');
+      result.received.push(text);
+      let msg: { type?: string; id?: number } = {};
+      try {
+        msg = JSON.parse(text) as typeof msg;
+      } catch {
+        return;
+      }
+      if (msg.type === 'hello') {
+        result.admitted = true;
+        sendAll();
+      } else if (msg.type === 'pong' && msg.id === PROBE_ID) {
+        result.alive = true;
+        ws.close(1000, 'done');
+      }
+    });
+    ws.on('error', () => undefined);
+    ws.on('close', (code, reason) => {
+      clearTimeout(timer);
+      if (!result.alive) {
+        result.closeCode = code;
+        result.closeReason = reason.toString('utf8');
+      }
+      resolve(result);
+    });
+  });
+}
+
+export function ganUrl(port: number, ssl: boolean): string {
+  return `${ssl ? 'wss' : 'ws'}://127.0.0.1:${port}${GAN_PATH}`;
+}
