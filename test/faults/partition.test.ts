@@ -120,9 +120,11 @@ async function activityChanges(n: Node, from: number): Promise<number> {
   return (await eventsOf(n)).filter((e) => e.type === 'activity.changed' && Date.parse(e.time) >= from).length;
 }
 
-// Event times have millisecond resolution and come from two processes: a handover measured at
-// the same instant on both sides can show as 1-2 ms of overlap.
-const CLOCK_SLACK_MS = 5;
+// What this measures against is a little early: `peer.connected` is stamped when the link comes up,
+// before the redundancy engine has processed the peer's hello, which is when the node counts the
+// peer as connected and yields in the same step. On two busy cores that step can land a few ms
+// later (6 ms seen once under load), plus millisecond timestamps from two processes.
+const CLOCK_SLACK_MS = 25;
 
 describe('network partitions', () => {
   it('a cut both ways: the backup takes over after failoverTimeout (both Active while cut off); on heal exactly one Active, the master', async () => {
