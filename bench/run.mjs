@@ -2,7 +2,7 @@
 // Benchmark harness: `npm run bench` (full) or `node bench/run.mjs --quick` (a few runs of each, for
 // CI, which checks only that every figure was produced). Writes docs/benchmarks.md unless --no-write.
 import { cpus, totalmem } from 'node:os';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { cliStatus } from './figures/cli-status.mjs';
@@ -53,6 +53,9 @@ process.stdout.write(`\n${machine}\n\n${table}\n(${((Date.now() - started) / 100
 if (jsonOut) process.stdout.write(`${JSON.stringify({ date, machine, quick, results })}\n`);
 
 if (write && !quick) {
+  // Method and analysis live in bench/NOTES.md, kept by hand; the table is this run's.
+  const notesFile = path.join(ROOT, 'bench', 'NOTES.md');
+  const notes = existsSync(notesFile) ? readFileSync(notesFile, 'utf8') : '';
   const doc = `# Benchmarks
 
 Measured by \`npm run bench\` (bench/run.mjs) with real gwd processes on loopback and a unix socket.
@@ -64,14 +67,7 @@ run, interleaved with it, and judged on the ratio.
 Machine: ${machine}
 
 ${table}
-## How each figure is measured
-
-- **gwctl status wall time**: \`gwctl --socket S status\` against \`node -e 0\`, 20 runs each, interleaved,
-  spawned from Node with the wall clock around each process. The target is a median ratio of at most 2.0.
-  What keeps it there: gwctl is compiled JS (no tsx), talks HTTP with node:http (undici's WebAssembly
-  parser cost ~130 ms per call: 180 ms against 50 ms for \`node -e 0\` when measured on ${date}), loads
-  chalk only for a terminal, and exits as soon as its output is written.
-`;
+${notes}`;
   writeFileSync(path.join(ROOT, 'docs', 'benchmarks.md'), doc);
   process.stderr.write('bench: wrote docs/benchmarks.md\n');
 }

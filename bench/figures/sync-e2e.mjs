@@ -91,7 +91,7 @@ export async function syncFigures({ changes, burst, snapshotResources }) {
       }
       ctl(master.socket, 'config', 'rescan');
       const coreRoot = path.join(master.dir, 'config/resources/core');
-      const du = spawnSync('du', ['-sm', coreRoot], { encoding: 'utf8' }).stdout.split('\t')[0];
+      const du = spawnSync('du', ['-sm', '--apparent-size', coreRoot], { encoding: 'utf8' }).stdout.split('\t')[0];
 
       const tarTimes = [];
       for (let i = 0; i < 3; i++) {
