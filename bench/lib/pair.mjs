@@ -1,4 +1,5 @@
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 
@@ -24,7 +25,7 @@ export function json(socket, ...args) {
 }
 
 export function events(socket, type, since = 0) {
-  const out = ctl(socket, '--json', 'events', '--type', type, '--since', String(since));
+  const out = type ? ctl(socket, '--json', 'events', '--type', type, '--since', String(since)) : ctl(socket, '--json', 'events', '--since', String(since));
   return out.trim() ? out.trim().split('\n').map((l) => JSON.parse(l)) : [];
 }
 
@@ -46,8 +47,8 @@ export class Node {
 
   start() {
     const startedAt = Date.now();
-    this.child = spawn(process.execPath, [GWD, '--data-dir', this.dir, '--port', String(this.port), '--ssl-port', '0', '--bind', '127.0.0.1', '--system-name', this.name, '--log-level', 'warn'], {
-      stdio: ['ignore', 'ignore', 'ignore'],
+    this.child = spawn(process.execPath, [GWD, '--data-dir', this.dir, '--port', String(this.port), '--ssl-port', '0', '--bind', '127.0.0.1', '--system-name', this.name, '--log-level', process.env.BENCH_LOG ? 'debug' : 'warn'], {
+      stdio: ['ignore', process.env.BENCH_LOG ? openSync(`${process.env.BENCH_LOG}-${this.name}.log`, 'a') : 'ignore', 'ignore'],
     });
     ctl(this.socket, 'wait', '--ready', '--timeout', '30');
     return Date.now() - startedAt;

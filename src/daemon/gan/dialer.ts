@@ -155,6 +155,7 @@ export class Dialer {
       this.ws = null;
       const error = preError ?? codedError('GW_ERR_GAN_UNREACHABLE', { address, detail: 'the connection closed during the handshake' });
       this.setStatus(statusForCode(error.code), error);
+      this.host.logger.debug({ code: error.code, errno }, 'dial failed');
       this.link.reportDialFailure({ error, errno, address });
       this.scheduleRedial();
     });
@@ -242,6 +243,7 @@ export class Dialer {
   }
 
   private scheduleRedial(delayMs: number = this.host.redundancy.master.reconnectPeriod): void {
+    this.host.logger.debug({ delayMs, pending: this.timer !== null, stopped: this.stopped }, 'redial scheduled');
     if (this.stopped || this.timer) return;
     this.timer = setTimeout(() => this.dial(), delayMs);
   }

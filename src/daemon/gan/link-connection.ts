@@ -74,10 +74,16 @@ export class LinkConnection extends EventEmitter {
   ) {
     super();
     ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
-    ws.on('error', (err) => {
-      const detail = (err as Error).message;
+    ws.on('error', (err: NodeJS.ErrnoException) => {
+      const detail = err.message;
       this.options.logger.warn({ peer: this.label, err: detail }, 'gateway network connection error');
-      this.fail('GW_ERR_GAN_PROTOCOL_VIOLATION', { peer: this.label, detail }, null);
+      // A socket error (ECONNRESET when the peer's process died, EPIPE, ...) is a lost connection,
+      // which fast failover must see as such; ws's own framing errors (WS_ERR_*) are violations.
+      if (typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code)) {
+        this.fail('GW_ERR_GAN_CONNECTION_CLOSED', { peer: this.label, detail: err.code }, null);
+      } else {
+        this.fail('GW_ERR_GAN_PROTOCOL_VIOLATION', { peer: this.label, detail }, null);
+      }
     });
     ws.on('close', (code, reason) => this.onClose(code, reason.toString('utf8')));
     this.helloTimer = setTimeout(() => {

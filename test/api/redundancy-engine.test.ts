@@ -1,0 +1,88 @@
+import { EventEmitter } from 'node:events';
+import { Writable } from 'node:stream';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { EventLog } from '../../src/daemon/events/event-log.js';
+import { createLogger } from '../../src/daemon/logger.js';
+import { RedundancyEngine } from '../../src/daemon/redundancy/engine.js';
+import { HookRunner } from '../../src/daemon/redundancy/hook-runner.js';
+import { SchemaRegistry } from '../../src/daemon/schema-registry.js';
+import type { RedundancySettings } from '../../src/daemon/settings/node-settings.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
+import { waitFor } from '../helpers/processes.js';
+
+/** The engine's mapping of link events to machine inputs, with a fake link. */
+class FakeLink extends EventEmitter {
+  sent: Array<{ type: string }> = [];
+  aborted: string[] = [];
+  send(m: { type: string }): boolean {
+    this.sent.push(m);
+    return true;
+  }
+  abort(code: string): void {
+    this.aborted.push(code);
+  }
+  setHelloExtra(): void {}
+}
+
+const temps: Array<() => void> = [];
+afterEach(() => temps.splice(0).forEach((c) => c()));
+
+async function backupEngine() {
+  const t = makeTempDir('gwd-engine-');
+  temps.push(t.cleanup);
+  const schemas = new SchemaRegistry();
+  const settings = schemas.validate<RedundancySettings>('gwd:settings/redundancy', {
+    role: 'Backup',
+    joinWaitTime: 0,
+    master: { host: '127.0.0.1', port: 1 },
+  });
+  if (!settings.ok) throw new Error('settings');
+  const events = await EventLog.open({ file: null });
+  const logger = createLogger('silent', new Writable({ write: (_c, _e, cb) => cb() }));
+  const engine = await RedundancyEngine.create({
+    nodeId: '00000000-0000-4000-8000-00000000000b',
+    validateState: () => true,
+    varDir: t.dir,
+    settings: settings.value,
+    events,
+    hooks: new HookRunner(),
+    logger,
+  });
+  const link = new FakeLink();
+  engine.attachLink(link as never);
+  await engine.start();
+  const masterUp = () =>
+    link.emit('up', {
+      uuid: '00000000-0000-4000-8000-00000000000a',
+      address: '127.0.0.1:1',
+      hello: { state: { role: 'Master', activity: 'Active', epoch: 1, recoveryMode: 'Automatic', reason: 'startup-alone', failoverIds: [] } },
+    });
+  return { engine, link, events, masterUp };
+}
+
+describe('redundancy engine: link events to machine inputs', () => {
+  it('a link closed without a bye and a redial reset before the handshake means the master is gone (regression: 1 in 20 kill -9 runs waited reconnectPeriod)', async () => {
+    const { engine, link, events, masterUp } = await backupEngine();
+    link.emit('connecting', { address: '127.0.0.1:1' });
+    masterUp();
+    await waitFor('standing by', () => (engine.activity !== 'Active' && engine.view().peer?.connected ? true : undefined), 2000, 5);
+    link.emit('down', { error: { code: 'GW_ERR_GAN_CONNECTION_CLOSED' }, byeReason: null });
+    link.emit('dialFailed', { errno: 'ECONNRESET' });
+    await waitFor('the takeover', () => (engine.activity === 'Active' ? true : undefined), 2000, 5);
+    expect(events.since(0).find((e) => e.type === 'activity.changed' && e.data.to === 'Active')?.data.reason).toBe('master-gone');
+    await engine.stop();
+  });
+
+  it('a socket error on a running link is a close, not a bye: no takeover before the redial says so', async () => {
+    const { engine, link, masterUp } = await backupEngine();
+    link.emit('connecting', { address: '127.0.0.1:1' });
+    masterUp();
+    await waitFor('standing by', () => (engine.view().peer?.connected ? true : undefined), 2000, 5);
+    link.emit('down', { error: { code: 'GW_ERR_GAN_CONNECTION_CLOSED' }, byeReason: null });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(engine.activity).not.toBe('Active');
+    await engine.stop();
+  });
+});
