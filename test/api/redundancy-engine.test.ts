@@ -70,8 +70,9 @@ describe('redundancy engine: link events to machine inputs', () => {
     await waitFor('standing by', () => (engine.activity !== 'Active' && engine.view().peer?.connected ? true : undefined), 2000, 5);
     link.emit('down', { error: { code: 'GW_ERR_GAN_CONNECTION_CLOSED' }, byeReason: null });
     link.emit('dialFailed', { errno: 'ECONNRESET' });
-    await waitFor('the takeover', () => (engine.activity === 'Active' ? true : undefined), 2000, 5);
-    expect(events.since(0).find((e) => e.type === 'activity.changed' && e.data.to === 'Active')?.data.reason).toBe('master-gone');
+    // The event follows the epoch's persist (a file write): wait for it, not for the machine's view.
+    const takeover = await waitFor('the takeover event', () => events.since(0).find((e) => e.type === 'activity.changed' && e.data.to === 'Active'), 5000, 5);
+    expect(takeover.data.reason).toBe('master-gone');
     await engine.stop();
   });
 
