@@ -62,6 +62,7 @@ export class RedundancyEngine {
   private stopped = false;
   private readonly stateFile: string;
   private settings: MachineSettings;
+  private published: MachineView | null = null;
 
   private constructor(
     private readonly options: EngineOptions,
@@ -90,17 +91,22 @@ export class RedundancyEngine {
 
   /** The wall-clock ISO time of the last activity change. */
   sinceIso(fallback: Date): string {
-    const since = this.machine.view().since;
+    const since = this.view().since;
     if (since === null) return fallback.toISOString();
     return new Date(Date.now() - (performance.now() - since)).toISOString();
   }
 
+  /**
+   * What status, /health and gwinfo show: the machine's view as of the last step whose decisions
+   * were all applied. An activation becomes visible only after its epoch is persisted and its
+   * events are out, never in between.
+   */
   view(): MachineView {
-    return this.machine.view();
+    return this.published ?? this.machine.view();
   }
 
   get activity(): Activity {
-    return this.machine.view().activity;
+    return this.view().activity;
   }
 
   /** Connect the link's events to machine inputs. Call before start(). */
@@ -145,6 +151,7 @@ export class RedundancyEngine {
       void this.enqueue(async () => {
         const step = this.machine.handle({ type: 'failoverRequested', now: performance.now(), force });
         await this.apply(step.decisions);
+        this.published = this.machine.view();
         this.arm(step.nextDeadline);
         if (step.error) reject(new GwError(step.error.code, step.error.params));
         else resolve(step.failoverId ?? '');
@@ -165,6 +172,7 @@ export class RedundancyEngine {
       if (this.stopped) return;
       const step = this.machine.handle({ ...input, now: performance.now() } as MachineInput);
       await this.apply(step.decisions);
+      this.published = this.machine.view();
       this.arm(step.nextDeadline);
     });
   }
