@@ -22,12 +22,8 @@ import { GatewayNetwork } from './gan/gateway-network.js';
 import { loadOrCreateIdentity, type Identity } from './identity/identity.js';
 import { Metrics } from './metrics.js';
 import { MetricsServer } from './metrics-server.js';
-import {
-  REDUNDANCY_MESSAGE_SCHEMA,
-  REDUNDANCY_MESSAGE_TYPES,
-  RedundancyEngine,
-  STATE_REPORT_SCHEMA,
-} from './redundancy/engine.js';
+import { REDUNDANCY_MESSAGE_SCHEMA, STATE_REPORT_SCHEMA } from '../core/redundancy/index.js';
+import { REDUNDANCY_MESSAGE_TYPES, RedundancyEngine } from './redundancy/engine.js';
 import { HookRunner } from './redundancy/hook-runner.js';
 import type { Logger } from './logger.js';
 import type { DaemonOptions } from './options.js';

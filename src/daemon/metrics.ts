@@ -23,8 +23,12 @@ export class Metrics {
   private readonly failovers: Counter<'reason' | 'to'>;
   private readonly hookFailures: Counter<'hook'>;
 
+  /** The status of the scrape in progress: built once, read by every gauge. */
+  private scrape: StatusResponse | null = null;
+
   constructor(private readonly source: MetricsSource) {
     const r = this.registry;
+    const status = (): StatusResponse => this.scrape ?? source.status();
     collectDefaultMetrics({ register: r, prefix: 'gwd_' });
     const gauge = <L extends string>(name: string, help: string, labelNames: L[], collect: (g: Gauge<L>) => void): void => {
       new Gauge<L>({
@@ -38,33 +42,33 @@ export class Metrics {
       });
     };
     gauge('gwd_role', 'Configured role of this node (1 for the current role)', ['role'], (g) => {
-      const role = source.status().redundancy.role;
+      const role = status().redundancy.role;
       for (const x of ROLES) g.set({ role: x }, x === role ? 1 : 0);
     });
     gauge('gwd_activity', 'Activity level of this node (1 for the current level)', ['level'], (g) => {
-      const a = source.status().redundancy.activity;
+      const a = status().redundancy.activity;
       for (const x of ACTIVITIES) g.set({ level: x }, x === a ? 1 : 0);
     });
-    gauge('gwd_epoch', 'Pair-wide activation epoch (fencing token)', [], (g) => g.set(source.status().redundancy.epoch));
+    gauge('gwd_epoch', 'Pair-wide activation epoch (fencing token)', [], (g) => g.set(status().redundancy.epoch));
     gauge('gwd_peer_connected', '1 when the redundancy peer is connected', [], (g) =>
-      g.set(source.status().redundancy.peer?.connected ? 1 : 0),
+      g.set(status().redundancy.peer?.connected ? 1 : 0),
     );
     gauge('gwd_peer_last_message_seconds', 'Seconds since the last message from the peer (NaN: no peer)', [], (g) => {
       const ms = source.msSinceLastPeerMessage();
       g.set(ms === null ? Number.NaN : ms / 1000);
     });
     gauge('gwd_sync_state', 'Configuration sync state (1 for the current state)', ['state'], (g) => {
-      const s = source.status().redundancy.sync.state;
+      const s = status().redundancy.sync.state;
       for (const x of SYNC_STATES) g.set({ state: x }, x === s ? 1 : 0);
     });
     gauge('gwd_sync_revision_lag', 'Master revision minus the revision the backup has applied', [], (g) => {
-      const { revision, peerRevision } = source.status().redundancy.sync;
-      const role = source.status().redundancy.role;
+      const { role, sync } = status().redundancy;
+      const { revision, peerRevision } = sync;
       if (peerRevision === null) g.set(0);
       else g.set(Math.max(0, role === 'Backup' ? peerRevision - revision : revision - peerRevision));
     });
     gauge('gwd_config_revision', 'Revision of this node\'s configuration store', [], (g) =>
-      g.set(source.status().config.revision),
+      g.set(status().config.revision),
     );
     gauge('gwd_pending_approvals', 'Certificates and connections waiting for approval', [], (g) => g.set(source.pendingApprovals()));
     this.failovers = new Counter({
@@ -95,7 +99,12 @@ export class Metrics {
     return this.registry.contentType;
   }
 
-  text(): Promise<string> {
-    return this.registry.metrics();
+  async text(): Promise<string> {
+    this.scrape = this.source.status();
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.scrape = null;
+    }
   }
 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { GwError } from '../../core/errors.js';
 import type { EventRecord } from '../../core/wire.js';
 import { clientError } from '../client.js';
+import { waitForEvent } from '../event-wait.js';
 import type { CommandContext } from '../context.js';
 import { parseSeconds } from '../option-parsers.js';
 import type { ContextFactory } from '../program.js';
@@ -48,23 +49,12 @@ export function registerFailoverCommand(redundancy: Command, context: ContextFac
 }
 
 async function waitForOutcome(ctx: CommandContext, id: string, since: number, timeoutSecs: number): Promise<EventRecord> {
-  const abort = new AbortController();
-  let outcome: EventRecord | null = null;
-  const timer = setTimeout(() => abort.abort(), timeoutSecs * 1000);
-  try {
-    await ctx.client.streamEvents(
-      { since, follow: true, type: 'failover' },
-      (e) => {
-        if ((e.type === 'failover.completed' || e.type === 'failover.failed') && e.data.id === id) {
-          outcome = e;
-          abort.abort();
-        }
-      },
-      abort.signal,
-    );
-  } finally {
-    clearTimeout(timer);
-  }
+  const outcome = await waitForEvent(
+    ctx.client,
+    { since, type: 'failover' },
+    (e) => (e.type === 'failover.completed' || e.type === 'failover.failed') && e.data.id === id,
+    timeoutSecs,
+  );
   if (!outcome) throw clientError('GW_ERR_CLI_WAIT_TIMEOUT', { timeout: timeoutSecs, what: `failover ${id} to complete` });
   return outcome;
 }

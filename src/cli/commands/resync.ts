@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 
 import type { EventRecord } from '../../core/wire.js';
 import { clientError } from '../client.js';
+import { waitForEvent } from '../event-wait.js';
 import type { CommandContext } from '../context.js';
 import { parseSeconds } from '../option-parsers.js';
 import type { ContextFactory } from '../program.js';
@@ -38,24 +39,16 @@ export function registerResyncCommand(redundancy: Command, context: ContextFacto
 
 /** The first full sync.completed after `since`; a sync.failed is retried by gwd, so it only goes into the timeout message. */
 async function waitForCompletion(ctx: CommandContext, since: number, timeoutSecs: number): Promise<EventRecord> {
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), timeoutSecs * 1000);
-  let found: EventRecord | null = null;
   let lastFailure: string | null = null;
-  try {
-    await ctx.client.streamEvents(
-      { since, follow: true, type: 'sync' },
-      (e) => {
-        if (e.type === 'sync.failed') lastFailure = String(e.data.reason);
-        if (found || e.type !== 'sync.completed' || e.data.kind !== 'full') return;
-        found = e;
-        abort.abort();
-      },
-      abort.signal,
-    );
-  } finally {
-    clearTimeout(timer);
-  }
+  const found = await waitForEvent(
+    ctx.client,
+    { since, type: 'sync' },
+    (e) => e.type === 'sync.completed' && e.data.kind === 'full',
+    timeoutSecs,
+    (e) => {
+      if (e.type === 'sync.failed') lastFailure = String(e.data.reason);
+    },
+  );
   if (found) return found;
   throw clientError('GW_ERR_CLI_WAIT_TIMEOUT', {
     timeout: timeoutSecs,

@@ -1,8 +1,9 @@
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 
 import { GwError } from '../../core/errors.js';
 import type { StatusResponse } from '../../core/wire.js';
 import { clientError } from '../client.js';
+import { parseSeconds } from '../option-parsers.js';
 import type { ContextFactory } from '../program.js';
 
 const POLL_MS = 50;
@@ -65,13 +66,6 @@ export function registerWaitCommand(program: Command, context: ContextFactory): 
     });
 }
 
-function parseSeconds(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 86400) {
-    throw new InvalidArgumentError('must be a number of seconds between 0 and 86400');
-  }
-  return n;
-}
 
 function buildConditions(opts: WaitOptions): Condition[] {
   const out: Condition[] = [];

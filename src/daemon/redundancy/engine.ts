@@ -6,7 +6,6 @@ import { GwError } from '../../core/errors.js';
 import {
   RedundancyMachine,
   REDUNDANCY_MESSAGE_SCHEMA,
-  STATE_REPORT_SCHEMA,
   type Decision,
   type DisconnectReason,
   type MachineInput,
@@ -15,12 +14,13 @@ import {
   type PersistedRedundancy,
   type RedundancyMessage,
   type StateReport,
+  type Step,
 } from '../../core/redundancy/index.js';
 import type { Activity } from '../../core/wire.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../logger.js';
 import { writeJsonAtomic } from '../storage/atomic-write.js';
-import type { HookRunner } from './hook-runner.js';
+import type { HookResult, HookRunner } from './hook-runner.js';
 
 /** What the engine needs of the Gateway Network link (the PeerLink of src/daemon/gan fits it). */
 export interface RedundancyLinkPort {
@@ -123,9 +123,9 @@ export class RedundancyEngine {
       }
       this.feed({ type: 'peerConnected', now: 0, peer: { uuid: peer.uuid, address: peer.address, state } });
     });
+    // Every frame, whatever its type, also arrives as 'alive': that is the proof of life.
     link.on('message', (message) => {
       if (message.type.startsWith('redundancy.')) this.feed({ type: 'peerMessage', now: 0, message: message as RedundancyMessage });
-      else this.feed({ type: 'peerAlive', now: 0 });
     });
     link.on('alive', () => this.feed({ type: 'peerAlive', now: 0 }));
     link.on('down', ({ error, byeReason }) => this.feed({ type: 'peerDisconnected', now: 0, reason: disconnectReason(error.code, byeReason) }));
@@ -149,10 +149,7 @@ export class RedundancyEngine {
   requestFailover(force: boolean): Promise<string> {
     return new Promise((resolve, reject) => {
       void this.enqueue(async () => {
-        const step = this.machine.handle({ type: 'failoverRequested', now: performance.now(), force });
-        await this.apply(step.decisions);
-        this.published = this.machine.view();
-        this.arm(step.nextDeadline);
+        const step = await this.step({ type: 'failoverRequested', now: 0, force });
         if (step.error) reject(new GwError(step.error.code, step.error.params));
         else resolve(step.failoverId ?? '');
       });
@@ -169,12 +166,17 @@ export class RedundancyEngine {
 
   private feed(input: MachineInput): Promise<void> {
     return this.enqueue(async () => {
-      if (this.stopped) return;
-      const step = this.machine.handle({ ...input, now: performance.now() } as MachineInput);
-      await this.apply(step.decisions);
-      this.published = this.machine.view();
-      this.arm(step.nextDeadline);
+      if (!this.stopped) await this.step(input);
     });
+  }
+
+  /** One input, stamped with the clock: decide, apply in order, publish the view, re-arm the timer. */
+  private async step(input: MachineInput): Promise<Step> {
+    const step = this.machine.handle({ ...input, now: performance.now() });
+    await this.apply(step.decisions);
+    this.published = this.machine.view();
+    this.arm(step.nextDeadline);
+    return step;
   }
 
   private enqueue(fn: () => Promise<void>): Promise<void> {
@@ -243,7 +245,7 @@ export class RedundancyEngine {
     }
   }
 
-  private hookFailed(r: { kind: string; path: string; exitCode: number | null; signal: string | null; timedOut: boolean; spawnError: string | null; output: string; durationMs: number }): void {
+  private hookFailed(r: HookResult): void {
     const data = {
       hook: r.kind,
       path: r.path,
@@ -272,5 +274,3 @@ function disconnectReason(code: string, byeReason: string | null): DisconnectRea
   if (code === 'GW_ERR_GAN_CONNECTION_CLOSED') return 'closed';
   return 'error';
 }
-
-export { REDUNDANCY_MESSAGE_SCHEMA, STATE_REPORT_SCHEMA };
