@@ -5,7 +5,6 @@ export interface CommandInfo {
   /** Words after `gwctl`, e.g. ['config', 'backup', 'add']. */
   path: string[];
   description: string;
-  usage: string;
   options: Array<{ flags: string; long: string | null; short: string | null; description: string; choices: string[] | null; takesValue: boolean }>;
   /** Text of addHelpText('after', ...) blocks is not reachable through commander; examples come from here. */
   subcommands: string[];
@@ -18,7 +17,6 @@ export function walkCommands(root: Command): CommandInfo[] {
     out.push({
       path,
       description: cmd.description(),
-      usage: cmd.usage(),
       options: cmd.options.map((o: Option) => ({
         flags: o.flags,
         long: o.long ?? null,

@@ -23,13 +23,15 @@ import { loadOrCreateIdentity, type Identity } from './identity/identity.js';
 import { Metrics } from './metrics.js';
 import { MetricsServer } from './metrics-server.js';
 import { REDUNDANCY_MESSAGE_SCHEMA, STATE_REPORT_SCHEMA } from '../core/redundancy/index.js';
-import { REDUNDANCY_MESSAGE_TYPES, RedundancyEngine } from './redundancy/engine.js';
+import { messageTypesOf } from '../core/gan/protocol.js';
+import { SYNC_MESSAGE_SCHEMA } from '../core/sync/messages.js';
+import { RedundancyEngine } from './redundancy/engine.js';
 import { HookRunner } from './redundancy/hook-runner.js';
 import type { Logger } from './logger.js';
 import type { DaemonOptions } from './options.js';
 import { SchemaRegistry } from './schema-registry.js';
 import { recoverSnapshotSwap } from './sync/snapshot-sink.js';
-import { SYNC_MESSAGE_SCHEMA, SYNC_MESSAGE_TYPES, SyncEngine } from './sync/sync-engine.js';
+import { SyncEngine } from './sync/sync-engine.js';
 import { buildStatus } from './status.js';
 import type { GatewayNetworkSettings, RedundancySettings } from './settings/node-settings.js';
 import { loadSettingsFile } from './settings/settings-file.js';
@@ -158,9 +160,8 @@ export class Daemon {
 
     this.identity = await identity;
     this.gan = new GatewayNetwork(this, dataDir, () => buildStatus(this));
-    this.schemas.add(REDUNDANCY_MESSAGE_SCHEMA as unknown as { $id: string });
+    this.registerProtocol(REDUNDANCY_MESSAGE_SCHEMA);
     this.schemas.add(STATE_REPORT_SCHEMA as unknown as { $id: string });
-    this.gan.link.registerMessageTypes(REDUNDANCY_MESSAGE_TYPES, REDUNDANCY_MESSAGE_SCHEMA.$id);
     this.engine = await RedundancyEngine.create({
       nodeId: this.identity.node.uuid,
       validateState: (state) => this.schemas.validate(STATE_REPORT_SCHEMA.$id, state).ok,
@@ -171,8 +172,7 @@ export class Daemon {
       logger,
     });
     this.engine.attachLink(this.gan.link);
-    this.schemas.add(SYNC_MESSAGE_SCHEMA as unknown as { $id: string });
-    this.gan.link.registerMessageTypes(SYNC_MESSAGE_TYPES, SYNC_MESSAGE_SCHEMA.$id);
+    this.registerProtocol(SYNC_MESSAGE_SCHEMA);
     this.sync = await SyncEngine.create({
       nodeId: this.identity.node.uuid,
       store: this.config,
@@ -243,6 +243,12 @@ export class Daemon {
       },
       'gwd started',
     );
+  }
+
+  /** An engine's messages: their schema (a `oneOf` on `type`), and each type routed to it on the link. */
+  private registerProtocol(schema: { $id: string; oneOf: readonly unknown[] }): void {
+    this.schemas.add(schema as unknown as { $id: string });
+    this.gan.link.registerMessageTypes(messageTypesOf(schema), schema.$id);
   }
 
   /** Idempotent: a second signal while stopping waits for the first stop. */

@@ -7,6 +7,11 @@ import type { Edition, Role } from '../wire.js';
  */
 export const GAN_PATH = '/gan/v1';
 
+/** The message types a `oneOf`-on-`type` schema describes (each branch has `type: {const}`). */
+export function messageTypesOf(schema: { oneOf: readonly unknown[] }): string[] {
+  return schema.oneOf.map((m) => (m as { properties: { type: { const: string } } }).properties.type.const);
+}
+
 /** Largest frame accepted (ws maxPayload). Bulk transfers (sync snapshots) must be chunked below it. */
 export const MAX_FRAME_BYTES = 8 * 1024 * 1024;
 

@@ -10,6 +10,7 @@
  * Revisions are always the master's.
  */
 
+import { messageTypesOf } from '../gan/protocol.js';
 import type { JournalEntry } from '../config-model.js';
 import type { SnapshotManifest } from './snapshot-manifest.js';
 
@@ -210,4 +211,4 @@ export const SYNC_MESSAGE_SCHEMA = {
 } as const;
 
 /** Names of the sync message types, from the schema's `oneOf`. */
-export const SYNC_MESSAGE_TYPES: string[] = SYNC_MESSAGE_SCHEMA.oneOf.map((m) => (m.properties as { type: { const: string } }).type.const);
+export const SYNC_MESSAGE_TYPES: string[] = messageTypesOf(SYNC_MESSAGE_SCHEMA);

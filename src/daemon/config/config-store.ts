@@ -101,10 +101,6 @@ export class ConfigStore {
     return this.options.types;
   }
 
-  get journalFile(): string {
-    return this.journal.file;
-  }
-
   /** The oldest revision still in the journal (null when empty): a peer behind it cannot resume. */
   get journalFirst(): number | null {
     return this.journal.first;

@@ -10,7 +10,6 @@ import { checkHello } from '../../core/gan/hello-compat.js';
 import type { HelloMessage } from '../../core/gan/protocol.js';
 import { decideTrust } from '../../core/gan/trust-decision.js';
 import { formatHostPort } from '../../core/gan/address.js';
-import { PROTOCOL_VERSION } from '../../core/version.js';
 import type { CodedError, ConnectionStatus, PeerRef } from '../../core/wire.js';
 import type { ConnectionStore } from './connection-store.js';
 import { effectiveListenerConfig, ownHello, type GanHost } from './gan-host.js';
@@ -119,11 +118,7 @@ export class Acceptor {
       h.logger.info({ peer: conn.label, code }, 'incoming gateway network connection refused');
     };
 
-    const problem = checkHello(
-      { protocol: PROTOCOL_VERSION, edition: h.identity.node.edition, role: h.redundancy.role, systemName: h.systemName },
-      hello,
-      'listener',
-    );
+    const problem = checkHello(ownHello(h), hello, 'listener');
     if (problem) return refuse(problem.code, problem.params);
 
     if (conn.ssl && h.network.requireTwoWayAuth) {

@@ -9,7 +9,6 @@ import { checkHello } from '../../core/gan/hello-compat.js';
 import { GAN_PATH, MAX_FRAME_BYTES, type HelloMessage } from '../../core/gan/protocol.js';
 import { decideTrust } from '../../core/gan/trust-decision.js';
 import { formatHostPort } from '../../core/gan/address.js';
-import { PROTOCOL_VERSION } from '../../core/version.js';
 import type { CodedError, ConnectionEntry, ConnectionStatus, PeerRef } from '../../core/wire.js';
 import { ownHello, type GanHost } from './gan-host.js';
 import { codedError, LinkConnection } from './link-connection.js';
@@ -190,8 +189,7 @@ export class Dialer {
 
   private onHello(conn: LinkConnection, hello: HelloMessage): void {
     this.peer = { uuid: hello.uuid, systemName: hello.systemName, address: this.address, role: hello.role };
-    const local = { protocol: PROTOCOL_VERSION, edition: this.host.identity.node.edition, role: this.host.redundancy.role, systemName: this.host.systemName };
-    const problem = checkHello(local, hello, 'dialer');
+    const problem = checkHello(ownHello(this.host), hello, 'dialer');
     if (problem) {
       conn.refuse(problem.code, problem.params);
       return;

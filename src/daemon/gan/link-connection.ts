@@ -55,7 +55,6 @@ export class LinkConnection extends EventEmitter {
   state: 'handshake' | 'running' | 'closed' = 'handshake';
   lastMessageAt: number | null = null;
   pingMs: number | null = null;
-  readonly openedAt = new Date();
   private localError: CodedError | null = null;
   private peerRefusal: CodedError | null = null;
   private byeReason: string | null = null;

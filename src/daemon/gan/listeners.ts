@@ -142,7 +142,3 @@ function blank(ssl: boolean): Listener {
 function view(l: Listener): ListenerView {
   return { address: l.address, port: l.boundPort ?? l.wantedPort, listening: l.server !== null, error: l.error };
 }
-
-export function listenerError(l: ListenerView): string | null {
-  return l.error;
-}

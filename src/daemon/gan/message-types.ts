@@ -1,4 +1,4 @@
-import { isLinkMessageType } from '../../core/gan/protocol.js';
+import { isLinkMessageType, LINK_MESSAGE_TYPES } from '../../core/gan/protocol.js';
 import type { SchemaRegistry } from '../schema-registry.js';
 
 /**
@@ -10,7 +10,7 @@ export class MessageTypes {
   private readonly types = new Map<string, string>();
 
   constructor(private readonly schemas: SchemaRegistry) {
-    for (const t of ['hello', 'refused', 'ping', 'pong', 'bye']) this.types.set(t, `gwd:protocol/${t}`);
+    for (const t of LINK_MESSAGE_TYPES) this.types.set(t, `gwd:protocol/${t}`);
   }
 
   register(type: string, schemaId: string): void {

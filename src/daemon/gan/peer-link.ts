@@ -234,11 +234,6 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   }
 
   /** @internal */
-  isCurrent(conn: LinkConnection): boolean {
-    return this.current === conn;
-  }
-
-  /** @internal */
   currentConnection(): LinkConnection | null {
     return this.current;
   }

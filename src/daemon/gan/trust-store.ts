@@ -85,11 +85,6 @@ export class TrustStore {
       .map((e) => ({ fingerprint: e.cert.fingerprint, state: e.state, peerUuid: e.meta.peer?.uuid ?? null }));
   }
 
-  get(direction: TrustDirection, fingerprint: string): CertEntry | null {
-    const e = this.entries.get(keyOf(direction, fingerprint));
-    return e ? toEntry(e) : null;
-  }
-
   /** Record a certificate seen on a connection; returns the entry (existing entries keep their state). */
   remember(
     direction: TrustDirection,

@@ -5,7 +5,6 @@ import { promises as fsp } from 'node:fs';
 import { GwError } from '../../core/errors.js';
 import {
   RedundancyMachine,
-  REDUNDANCY_MESSAGE_SCHEMA,
   type Decision,
   type DisconnectReason,
   type MachineInput,
@@ -260,11 +259,6 @@ export class RedundancyEngine {
     this.options.events.emit('hook.failed', data);
   }
 }
-
-/** Names of the redundancy message types, from the schema's `oneOf`. */
-export const REDUNDANCY_MESSAGE_TYPES: string[] = REDUNDANCY_MESSAGE_SCHEMA.oneOf.map(
-  (m) => ((m as { properties: { type: { const: string } } }).properties.type.const),
-);
 
 function disconnectReason(code: string, byeReason: string | null): DisconnectReason {
   // A bye is a clean, announced departure (rule 6: take over at once); a connection replaced by a

@@ -1,6 +1,6 @@
 import { GwError } from '../../core/errors.js';
 import type { GanMessage } from '../../core/gan/protocol.js';
-import { SYNC_MESSAGE_SCHEMA, SYNC_MESSAGE_TYPES, type SyncMessage } from '../../core/sync/messages.js';
+import type { SyncMessage } from '../../core/sync/messages.js';
 import type { Role, SyncSummary } from '../../core/wire.js';
 import type { ConfigStore } from '../config/config-store.js';
 import type { EventLog } from '../events/event-log.js';
@@ -144,4 +144,3 @@ export class SyncEngine {
   }
 }
 
-export { SYNC_MESSAGE_SCHEMA, SYNC_MESSAGE_TYPES };

@@ -50,10 +50,6 @@ export class MasterSide {
     return this.mode === 'catchup' || this.mode === 'snapshot';
   }
 
-  get streaming(): boolean {
-    return this.mode === 'streaming';
-  }
-
   close(): void {
     this.mode = 'closed';
     this.op++;

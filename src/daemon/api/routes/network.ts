@@ -1,6 +1,7 @@
 import type { NetworkUpdate } from '../../../core/settings/types.js';
 import type { NetworkView } from '../../../core/wire.js';
 import type { Daemon } from '../../daemon.js';
+import { GAN_PATH } from '../../../core/gan/protocol.js';
 import { effectiveListenerConfig } from '../../gan/gan-host.js';
 import { updateNetworkSettings } from '../../settings/settings-update.js';
 import type { Router } from '../router.js';
@@ -28,6 +29,6 @@ export function networkView(d: Daemon): NetworkView {
     effective: { bindAddress: eff.bindAddress, port: eff.port, sslPort: eff.sslPort },
     overridden,
     listeners: d.gan.listenerViews(),
-    path: '/gan/v1',
+    path: GAN_PATH,
   };
 }
