@@ -3,6 +3,7 @@ import path from 'node:path';
 
 import type { JournalEntry } from '../../core/config-model.js';
 import { fsyncDir, stageFileAtomic, type StagedFile } from '../storage/atomic-write.js';
+import { mapLimit } from '../storage/map-limit.js';
 import { BACKUP_FILE, META_FILE, PRIMARY_FILE, resourceDir, versionFile } from './resource-paths.js';
 import { contentSignature } from './signature.js';
 import { indexKey } from './store-state.js';
@@ -117,19 +118,7 @@ export async function applyEntries(resourcesDir: string, entries: readonly Journ
     if (list) list.push(e);
     else byResource.set(key, [e]);
   }
-  const groups = [...byResource.values()];
-  let next = 0;
-  let failure: unknown = null;
-  const worker = async (): Promise<void> => {
-    while (next < groups.length && failure === null) {
-      const group = groups[next++]!;
-      try {
-        for (const e of group) await applyEntry(resourcesDir, e);
-      } catch (err) {
-        failure ??= err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(APPLY_CONCURRENCY, groups.length) }, worker));
-  if (failure !== null) throw failure;
+  await mapLimit([...byResource.values()], APPLY_CONCURRENCY, async (group) => {
+    for (const e of group) await applyEntry(resourcesDir, e);
+  });
 }

@@ -274,9 +274,11 @@ export class ConfigStore {
     return this.exclusive(async () => {
       // The swap itself runs under the lock too, so no rescan or write can see a half-swapped core.
       if (swap) await swap();
-      const changes = await this.reconcile('sync:snapshot', sourceRevision, true);
+      // Set first: the batch that journals the differences saves the state with it (once, not
+      // twice for a store of thousands of resources); only a snapshot that changed nothing saves here.
       this.syncedRevision = sourceRevision;
-      await this.saveState();
+      const changes = await this.reconcile('sync:snapshot', sourceRevision, true);
+      if (changes.length === 0) await this.saveState();
       return changes;
     });
   }

@@ -6,6 +6,7 @@ import { formatAddress, isValidName } from '../../core/config-address.js';
 import { COLLECTIONS, type Collection, type ResourceMeta, type ResourceTypeInfo } from '../../core/config-model.js';
 import type { ConfigFileProblem } from '../../core/config-wire.js';
 import { describeFsError } from '../storage/atomic-write.js';
+import { mapLimit } from '../storage/map-limit.js';
 import type { SchemaRegistry } from '../schema-registry.js';
 import { BACKUP_FILE, META_FILE, PRIMARY_FILE } from './resource-paths.js';
 import { indexKey } from './store-state.js';
@@ -70,24 +71,19 @@ export async function scanStore(
         // Resources are read 32 at a time (a full snapshot brings thousands; one at a time the
         // file system round trips dominate), each into its own result, merged in name order so the
         // outcome does not depend on timing.
-        const names = await listDirs(typeDir);
-        for (let i = 0; i < names.length; i += SCAN_CONCURRENCY) {
-          const parts = await Promise.all(
-            names.slice(i, i + SCAN_CONCURRENCY).map(async (name) => {
-              const part: ScanResult = { resources: [], problems: [], invalidKeys: new Set() };
-              if (!isValidName(name)) {
-                part.problems.push(problem(path.join(typeDir, name), collection, null, '', `"${name}" is not a resource name`));
-              } else {
-                await scanResource(part, path.join(typeDir, name), collection, type, name, schemas);
-              }
-              return part;
-            }),
-          );
-          for (const part of parts) {
-            out.resources.push(...part.resources);
-            out.problems.push(...part.problems);
-            for (const k of part.invalidKeys) out.invalidKeys.add(k);
+        const parts = await mapLimit(await listDirs(typeDir), SCAN_CONCURRENCY, async (name) => {
+          const part: ScanResult = { resources: [], problems: [], invalidKeys: new Set() };
+          if (!isValidName(name)) {
+            part.problems.push(problem(path.join(typeDir, name), collection, null, '', `"${name}" is not a resource name`));
+          } else {
+            await scanResource(part, path.join(typeDir, name), collection, type, name, schemas);
           }
+          return part;
+        });
+        for (const part of parts) {
+          out.resources.push(...part.resources);
+          out.problems.push(...part.problems);
+          for (const k of part.invalidKeys) out.invalidKeys.add(k);
         }
       }
     }

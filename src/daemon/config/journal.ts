@@ -3,7 +3,7 @@ import path from 'node:path';
 
 import type { JournalEntry } from '../../core/config-model.js';
 import { GwError } from '../../core/errors.js';
-import { describeFsError, fsyncDir } from '../storage/atomic-write.js';
+import { describeFsError, readOptional, fsyncDir } from '../storage/atomic-write.js';
 import { checkFault } from '../storage/fault-injection.js';
 
 /** Default bound of the journal file (redundancy.json syncJournalMaxBytes). */
@@ -57,14 +57,7 @@ export class ConfigJournal {
 
   static async open(file: string): Promise<JournalOpenResult> {
     await fsp.mkdir(path.dirname(file), { recursive: true });
-    let text = '';
-    try {
-      text = await fsp.readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new GwError('GW_ERR_SETTINGS_UNREADABLE', { file, detail: describeFsError(err) });
-      }
-    }
+    const text = (await readOptional(file)) ?? '';
     const { entries, goodBytes, badLines } = parseJournal(text);
     const total = Buffer.byteLength(text);
     if (goodBytes < total) await fsp.truncate(file, goodBytes);

@@ -1,8 +1,6 @@
-import { promises as fsp } from 'node:fs';
 
 import type { Collection, JournalEntry } from '../../core/config-model.js';
-import { GwError } from '../../core/errors.js';
-import { describeFsError, writeJsonAtomic } from '../storage/atomic-write.js';
+import { readOptional, writeJsonAtomic } from '../storage/atomic-write.js';
 
 /** What the store last committed for one resource: enough to tell a hand edit from a known state. */
 export interface IndexEntry {
@@ -30,13 +28,8 @@ export function indexKey(collection: Collection, address: string): string {
 }
 
 export async function readStoreState(file: string): Promise<StoreState | null> {
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new GwError('GW_ERR_SETTINGS_UNREADABLE', { file, detail: describeFsError(err) });
-  }
+  const text = await readOptional(file);
+  if (text === undefined) return null;
   try {
     const v = JSON.parse(text) as StoreState;
     if (v.version === 1 && Number.isInteger(v.revision) && v.revision >= 0 && typeof v.index === 'object' && v.index) return v;

@@ -6,7 +6,7 @@ import type { Edition } from '../../core/wire.js';
 import type { DataDir } from '../data-dir.js';
 import type { SchemaRegistry } from '../schema-registry.js';
 import { loadSettingsFile } from '../settings/settings-file.js';
-import { describeFsError, writeFileAtomic } from '../storage/atomic-write.js';
+import { readOptional, writeFileAtomic } from '../storage/atomic-write.js';
 import { describeCertificate, generateSelfSigned, type CertificateInfo } from './certificate.js';
 
 export interface NodeFile {
@@ -75,14 +75,6 @@ export async function loadOrCreateIdentity(
   return { node, keyPem, certPem: certPem!, cert, created: { node: nodeCreated, certificate: certCreated } };
 }
 
-async function readOptional(file: string): Promise<string | undefined> {
-  try {
-    return await fsp.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new GwError('GW_ERR_SETTINGS_UNREADABLE', { file, detail: describeFsError(err) });
-  }
-}
 
 /** A key restored from a backup may come back world-readable; the key file is 0600, always. */
 async function tightenKeyMode(file: string): Promise<void> {

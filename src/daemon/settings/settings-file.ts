@@ -1,9 +1,8 @@
-import { promises as fsp } from 'node:fs';
 
 import { GwError } from '../../core/errors.js';
 import { describeProblems } from '../../core/schema-errors.js';
 import type { SchemaRegistry } from '../schema-registry.js';
-import { describeFsError, writeJsonAtomic } from '../storage/atomic-write.js';
+import { readOptional, writeJsonAtomic } from '../storage/atomic-write.js';
 
 export interface LoadedSettings<T> {
   value: T;
@@ -24,14 +23,7 @@ export async function loadSettingsFile<T>(
   initial: (() => unknown) | null,
   mode = 0o644,
 ): Promise<LoadedSettings<T>> {
-  let text: string | undefined;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new GwError('GW_ERR_SETTINGS_UNREADABLE', { file, detail: describeFsError(err) });
-    }
-  }
+  const text = await readOptional(file);
   if (text === undefined) {
     if (!initial) throw new GwError('GW_ERR_SETTINGS_UNREADABLE', { file, detail: 'the file does not exist' });
     const value = initial();

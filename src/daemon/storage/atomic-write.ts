@@ -107,3 +107,16 @@ export function describeFsError(err: unknown): string {
   if (e && typeof e.code === 'string') return `${e.code}: ${e.message.replace(/^\w+: /, '')}`;
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * The text of a file that may not exist yet: undefined when it is missing, a coded error naming the
+ * file for any other failure (permissions, I/O). "No file" and "unreadable file" stay different.
+ */
+export async function readOptional(file: string): Promise<string | undefined> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new GwError('GW_ERR_SETTINGS_UNREADABLE', { file, detail: describeFsError(err) });
+  }
+}

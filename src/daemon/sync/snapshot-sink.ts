@@ -4,6 +4,7 @@ import path from 'node:path';
 
 import { checkManifest, type SnapshotManifest } from '../../core/sync/snapshot-manifest.js';
 import { fsyncDir, writeJsonAtomic } from '../storage/atomic-write.js';
+import { mapLimit } from '../storage/map-limit.js';
 import type { SnapshotChunk } from './snapshot-source.js';
 
 export interface SnapshotPaths {
@@ -101,20 +102,15 @@ export class SnapshotSink {
       job.datas.push(data);
       byPath.set(part.path, job);
     }
-    const jobs = [...byPath.entries()];
-    for (let i = 0; i < jobs.length; i += WRITE_CONCURRENCY) {
-      await Promise.all(
-        jobs.slice(i, i + WRITE_CONCURRENCY).map(async ([rel, { truncate, datas }]) => {
-          const file = path.join(this.staging, rel);
-          const dir = path.dirname(file);
-          if (!this.dirs.has(dir)) {
-            await fsp.mkdir(dir, { recursive: true });
-            this.dirs.add(dir);
-          }
-          await fsp.writeFile(file, datas.length === 1 ? datas[0]! : Buffer.concat(datas), { flag: truncate ? 'w' : 'a' });
-        }),
-      );
-    }
+    await mapLimit([...byPath.entries()], WRITE_CONCURRENCY, async ([rel, { truncate, datas }]) => {
+      const file = path.join(this.staging, rel);
+      const dir = path.dirname(file);
+      if (!this.dirs.has(dir)) {
+        await fsp.mkdir(dir, { recursive: true });
+        this.dirs.add(dir);
+      }
+      await fsp.writeFile(file, datas.length === 1 ? datas[0]! : Buffer.concat(datas), { flag: truncate ? 'w' : 'a' });
+    });
   }
 
   /** Verify every file, make it durable, then swap it in. Returns the archive folder of the old core. */
@@ -203,20 +199,15 @@ async function exists(p: string): Promise<boolean> {
 
 async function fsyncAll(root: string, files: string[], dirs: string[]): Promise<void> {
   const targets = [...files.map((f) => path.join(root, f)), ...dirs, root];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < targets.length) {
-      const t = targets[next++]!;
-      const h = await fsp.open(t, 'r');
-      try {
-        await h.sync();
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'EINVAL' && code !== 'EISDIR') throw err;
-      } finally {
-        await h.close();
-      }
+  await mapLimit(targets, FSYNC_CONCURRENCY, async (t) => {
+    const h = await fsp.open(t, 'r');
+    try {
+      await h.sync();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EINVAL' && code !== 'EISDIR') throw err;
+    } finally {
+      await h.close();
     }
-  };
-  await Promise.all(Array.from({ length: FSYNC_CONCURRENCY }, worker));
+  });
 }

@@ -3,6 +3,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
 import { totalHash, type SnapshotFile, type SnapshotManifest } from '../../core/sync/snapshot-manifest.js';
+import { mapLimit } from '../storage/map-limit.js';
 
 /**
  * Master side of a full snapshot: a manifest of every file under the `core` collection with its
@@ -22,15 +23,12 @@ export class SnapshotSource {
     const contents = new Map<string, Buffer>();
     const rels = await listFiles(root);
     // 32 reads in flight: thousands of small files, where one at a time the round trips dominate.
-    for (let i = 0; i < rels.length; i += IO_CONCURRENCY) {
-      const batch = rels.slice(i, i + IO_CONCURRENCY);
-      const datas = await Promise.all(batch.map((rel) => fsp.readFile(path.join(root, rel))));
-      batch.forEach((rel, j) => {
-        const data = datas[j]!;
-        files.push({ path: rel, size: data.length, sha256: createHash('sha256').update(data).digest('hex') });
-        contents.set(rel, data);
-      });
-    }
+    const datas = await mapLimit(rels, IO_CONCURRENCY, (rel) => fsp.readFile(path.join(root, rel)));
+    rels.forEach((rel, j) => {
+      const data = datas[j]!;
+      files.push({ path: rel, size: data.length, sha256: createHash('sha256').update(data).digest('hex') });
+      contents.set(rel, data);
+    });
     const totalBytes = files.reduce((n, f) => n + f.size, 0);
     return new SnapshotSource({ id: randomUUID(), revision, files, totalBytes, totalSha256: totalHash(files) }, contents);
   }
