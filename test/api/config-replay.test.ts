@@ -1,3 +1,4 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import pino from 'pino';
@@ -20,15 +21,18 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function openStore(dir: string): Promise<ConfigStore> {
-  const { store } = await ConfigStore.open({
+function storeOptions(dir: string): Parameters<typeof ConfigStore.open>[0] {
+  return {
     resourcesDir: path.join(dir, 'config', 'resources'),
     varDir: path.join(dir, 'var'),
     schemas,
     types,
     logger: pino({ level: 'silent' }),
-  });
-  return store;
+  };
+}
+
+async function openStore(dir: string): Promise<ConfigStore> {
+  return (await ConfigStore.open(storeOptions(dir))).store;
 }
 
 describe('journal replay (what the sync engine does on a backup)', () => {
@@ -94,7 +98,7 @@ describe('journal replay (what the sync engine does on a backup)', () => {
     expect(await replica.replay({ ...second!, revision: 8 })).toBe(false);
   });
 
-  it('adoptSnapshot journals the swapped-in core as replicated changes and records the master revision', async () => {
+  it('adoptSnapshot loads the swapped-in core as one revision, records the master revision and restarts the journal', async () => {
     const master: TestDaemon = await startTestDaemon();
     cleanups.push(() => master.stop());
     await master.client.configSet('opc-connection/plc1', PLC1_PRIMARY);
@@ -106,16 +110,70 @@ describe('journal replay (what the sync engine does on a backup)', () => {
     // What the snapshot sink leaves: the master's core directory, copied as files.
     const { cpSync } = await import('node:fs');
     cpSync(path.join(master.dataDir, 'config', 'resources', 'core'), path.join(temp.dir, 'config', 'resources', 'core'), { recursive: true });
-    const changes = await replica.adoptSnapshot(master.daemon.config.revision);
-    expect(changes.map((c) => [c.address, c.version, c.sourceRevision]).sort()).toEqual([
-      ['gateway-settings', 'primary', 3],
-      ['opc-connection/plc1', 'backup', 3],
-      ['opc-connection/plc1', 'primary', 3],
+    const before = replica.revision;
+    const journalFile = path.join(temp.dir, 'var', 'config-journal.ndjson');
+    const oldJournal = readFileSync(journalFile, 'utf8');
+    const archive = path.join(temp.dir, 'var', 'archive', 'test');
+    const adopted = await replica.adoptSnapshot(master.daemon.config.revision, async () => ({ archive }));
+    expect(adopted.changes.map((c) => [c.address, c.version, c.op]).sort()).toEqual([
+      ['gateway-settings', 'primary', 'create'],
+      ['opc-connection/plc1', 'backup', 'create'],
+      ['opc-connection/plc1', 'primary', 'create'],
     ]);
+    expect([adopted.created, adopted.updated, adopted.deleted]).toEqual([3, 0, 0]);
+    expect(adopted.revision).toBe(before + 1);
+    expect(replica.revision).toBe(before + 1);
     expect(replica.syncedRevision).toBe(3);
     expect(replica.get('core', 'opc-connection/plc1')?.backup?.endpointUrl).toBe(PLC1_BACKUP.endpointUrl);
+    // The master's resource.json is kept byte for byte.
+    const meta = (dir: string): string => readFileSync(path.join(dir, 'config', 'resources', 'core', 'opcua', 'opc-connection', 'plc1', 'resource.json'), 'utf8');
+    expect(meta(temp.dir)).toBe(meta(master.dataDir));
+    // The journal restarted: its history is in the archive, nothing in it to resume from.
+    expect(readFileSync(path.join(archive, 'config-journal.ndjson'), 'utf8')).toBe(oldJournal);
+    expect(replica.journalFirst).toBeNull();
+    expect(await replica.since(0)).toEqual([]);
     // Entries the snapshot already covers are skipped.
     for (const e of journal(master.dataDir)) expect(await replica.replay(e)).toBe(false);
+    // A reopened store is at the same revision, with nothing found to journal.
+    await replica.close();
+    const reopened = await ConfigStore.open(storeOptions(temp.dir));
+    cleanups.push(() => reopened.store.close());
+    expect(reopened.startup).toEqual([]);
+    expect(reopened.store.revision).toBe(before + 1);
+    expect(reopened.store.syncedRevision).toBe(3);
+    expect(reopened.store.get('core', 'opc-connection/plc1')?.primary.endpointUrl).toBe(PLC1_PRIMARY.endpointUrl);
+  });
+
+  it('a crash between the journal restart and the state file: the next start loads the snapshot with the master metadata and never goes back in revision', async () => {
+    const master: TestDaemon = await startTestDaemon();
+    cleanups.push(() => master.stop());
+    await master.client.configSet('opc-connection/plc1', PLC1_PRIMARY);
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    const replica = await openStore(temp.dir);
+    await replica.put(parseAddress('database-connection/local-db', types), 'local', 'primary', { driver: 'sqlite', connectUrl: 'file:x' }, 'test');
+    const stateFile = path.join(temp.dir, 'var', 'config-state.json');
+    const staleState = readFileSync(stateFile, 'utf8');
+    const { cpSync } = await import('node:fs');
+    cpSync(path.join(master.dataDir, 'config', 'resources', 'core'), path.join(temp.dir, 'config', 'resources', 'core'), { recursive: true });
+    const adopted = await replica.adoptSnapshot(master.daemon.config.revision, async () => ({ archive: null }));
+    await replica.close();
+    // As if the process died right after the journal restart: the state file from before.
+    writeFileSync(stateFile, staleState);
+    const reopened = await ConfigStore.open(storeOptions(temp.dir));
+    cleanups.push(() => reopened.store.close());
+    expect(reopened.store.revision).toBeGreaterThan(adopted.revision);
+    expect(reopened.store.syncedRevision).toBe(master.daemon.config.revision);
+    expect(reopened.store.get('core', 'opc-connection/plc1')?.primary.endpointUrl).toBe(PLC1_PRIMARY.endpointUrl);
+    const meta = (dir: string): string => readFileSync(path.join(dir, 'config', 'resources', 'core', 'opcua', 'opc-connection', 'plc1', 'resource.json'), 'utf8');
+    expect(meta(temp.dir)).toBe(meta(master.dataDir));
+    // Without any state file the revision still does not go back below the snapshot's.
+    await reopened.store.close();
+    rmSync(stateFile);
+    const again = await ConfigStore.open(storeOptions(temp.dir));
+    cleanups.push(() => again.store.close());
+    expect(again.store.revision).toBeGreaterThanOrEqual(adopted.revision);
+    expect(again.store.get('local', 'database-connection/local-db')).toBeDefined();
   });
 
   it('refuses an entry whose content does not match its signature', async () => {

@@ -88,6 +88,55 @@ describe('journal compaction (syncJournalMaxBytes)', () => {
   });
 });
 
+describe('journal restart (a full snapshot adopted)', () => {
+  it('archives the old file whole, starts from a base line that survives compaction and reopening, and never resumes across it', async () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    const file = path.join(temp.dir, 'j.ndjson');
+    const archive = path.join(temp.dir, 'archive', 'x', 'config-journal.ndjson');
+    const { journal: j } = await ConfigJournal.open(file);
+    const line = (revision: number): JournalEntry => ({ revision, address: 'x', pad: 'y'.repeat(100) }) as unknown as JournalEntry;
+    for (let r = 1; r <= 5; r++) await j.append(line(r));
+    const old = readFileSync(file, 'utf8');
+    expect(await j.restart(archive, { revision: 6, sourceRevision: 40, timestamp: '2026-11-25T00:00:00.000Z' })).toBe(true);
+    expect(readFileSync(archive, 'utf8')).toBe(old);
+    expect(j.first).toBeNull();
+    expect(await j.since(0)).toEqual([]);
+    for (let r = 7; r <= 40; r++) await j.append(line(r));
+    expect((await j.compactIfOver(2000))!.first).toBeGreaterThan(7);
+    expect(readFileSync(file, 'utf8').split('\n')[0]).toContain('"base":true');
+    await j.close();
+    const reopened = await ConfigJournal.open(file);
+    cleanups.push(() => reopened.journal.close());
+    expect(reopened.base).toMatchObject({ revision: 6, sourceRevision: 40 });
+    expect(reopened.entries.at(-1)!.revision).toBe(40);
+    expect(reopened.entries.every((e) => e.revision > 7)).toBe(true);
+    expect(reopened.truncatedBytes).toBe(0);
+    expect(reopened.badLines).toEqual([]);
+  });
+
+  it('a failed restart leaves the journal as it was and usable', async () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    const file = path.join(temp.dir, 'j.ndjson');
+    const { journal: j } = await ConfigJournal.open(file);
+    cleanups.push(() => j.close());
+    const line = (revision: number): JournalEntry => ({ revision, address: 'x' }) as unknown as JournalEntry;
+    await j.append(line(1));
+    const { setFaultInjector, fsError } = await import('../../src/daemon/storage/fault-injection.js');
+    setFaultInjector((op, f) => (op === 'write' && f === file ? fsError('ENOSPC', f) : null));
+    try {
+      const err = await j.restart(path.join(temp.dir, 'a', 'j.ndjson'), { revision: 2, sourceRevision: 9, timestamp: 'x' }).catch((e: unknown) => e);
+      expect((err as { code: string }).code).toBe('GW_ERR_STORAGE_WRITE_FAILED');
+    } finally {
+      setFaultInjector(null);
+    }
+    await j.append(line(2));
+    expect((await j.since(0)).map((e) => e.revision)).toEqual([1, 2]);
+    expect(existsSync(path.join(temp.dir, 'a', 'j.ndjson'))).toBe(false);
+  });
+});
+
 describe('replayBatch (the backup applying a burst)', () => {
   it('reproduces the master, skips what is already applied, and is idempotent', async () => {
     const master = await masterWith(40);

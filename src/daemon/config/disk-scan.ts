@@ -9,6 +9,7 @@ import { describeFsError } from '../storage/atomic-write.js';
 import { mapLimit } from '../storage/map-limit.js';
 import type { SchemaRegistry } from '../schema-registry.js';
 import { BACKUP_FILE, META_FILE, PRIMARY_FILE } from './resource-paths.js';
+import { contentSignature } from './signature.js';
 import { indexKey } from './store-state.js';
 
 /** A resource whose files all parsed and validated, with its content exactly as on disk. */
@@ -21,6 +22,8 @@ export interface ScannedResource {
   backup: Record<string, unknown> | null;
   /** null when resource.json does not exist yet (a resource added by hand). */
   meta: ResourceMeta | null;
+  /** Signature of resource.json exactly as on disk (before defaults): tells whether it needs rewriting. */
+  metaSignature: string | null;
 }
 
 const SCAN_CONCURRENCY = 32;
@@ -37,14 +40,30 @@ export interface ScanResult {
  * <type>/[<name>/]. A file that does not parse or validate is reported by path and field and its
  * resource is left out; nothing on disk is ever written or removed here.
  */
+export interface ScanOptions {
+  /** Only these collections (default: all). */
+  collections?: readonly Collection[];
+  /**
+   * The files of the first listed collection, by path relative to it, as the caller already holds
+   * them (a snapshot just written): they are not read back, and a file not in it does not exist.
+   */
+  preloaded?: ReadonlyMap<string, string>;
+}
+
 export async function scanStore(
   resourcesDir: string,
   types: ReadonlyMap<string, ResourceTypeInfo>,
   schemas: SchemaRegistry,
+  options: ScanOptions = {},
 ): Promise<ScanResult> {
   const out: ScanResult = { resources: [], problems: [], invalidKeys: new Set() };
-  for (const collection of COLLECTIONS) {
+  const collections = options.collections ?? COLLECTIONS;
+  for (const collection of collections) {
     const collDir = path.join(resourcesDir, collection);
+    const preloaded = collection === collections[0] ? options.preloaded : undefined;
+    const read: ReadText = preloaded
+      ? async (file) => preloaded.get(path.relative(collDir, file).split(path.sep).join('/'))
+      : readText;
     for (const moduleEntry of await listDirs(collDir)) {
       const moduleDir = path.join(collDir, moduleEntry);
       for (const typeName of await listDirs(moduleDir)) {
@@ -62,7 +81,7 @@ export async function scanStore(
           continue;
         }
         if (type.singleton) {
-          await scanResource(out, typeDir, collection, type, null, schemas);
+          await scanResource(out, typeDir, collection, type, null, schemas, read);
           continue;
         }
         if (await exists(path.join(typeDir, PRIMARY_FILE))) {
@@ -76,7 +95,7 @@ export async function scanStore(
           if (!isValidName(name)) {
             part.problems.push(problem(path.join(typeDir, name), collection, null, '', `"${name}" is not a resource name`));
           } else {
-            await scanResource(part, path.join(typeDir, name), collection, type, name, schemas);
+            await scanResource(part, path.join(typeDir, name), collection, type, name, schemas, read);
           }
           return part;
         });
@@ -98,12 +117,16 @@ async function scanResource(
   type: ResourceTypeInfo,
   name: string | null,
   schemas: SchemaRegistry,
+  read: ReadText,
 ): Promise<void> {
   const address = formatAddress(type.type, name);
   const before = out.problems.length;
-  const primary = await readContent(out, path.join(dir, PRIMARY_FILE), collection, address, type.schemaId, schemas);
-  const backup = await readContent(out, path.join(dir, BACKUP_FILE), collection, address, type.schemaId, schemas);
-  const metaRaw = await readContent(out, path.join(dir, META_FILE), collection, address, 'gwd:config/resource-meta', schemas);
+  const primary = await readContent(out, read, path.join(dir, PRIMARY_FILE), collection, address, type.schemaId, schemas);
+  const backup = await readContent(out, read, path.join(dir, BACKUP_FILE), collection, address, type.schemaId, schemas);
+  let metaSignature: string | null = null;
+  const metaRaw = await readContent(out, read, path.join(dir, META_FILE), collection, address, 'gwd:config/resource-meta', schemas, (raw) => {
+    metaSignature = contentSignature(raw);
+  });
   if (primary === undefined) {
     // An empty directory is what a delete leaves when the operator keeps other files there.
     if (backup !== undefined || metaRaw !== undefined) {
@@ -123,27 +146,35 @@ async function scanResource(
     address,
     primary,
     backup: backup ?? null,
-    meta: metaRaw ? withMetaDefaults(metaRaw, schemas) : null,
+    // Validated with defaults applied (an older resource.json may lack a field added since).
+    meta: (metaRaw as ResourceMeta | undefined) ?? null,
+    metaSignature,
   });
 }
 
-/** undefined: no such file; null: present but invalid (a problem was recorded). */
+/**
+ * undefined: no such file; null: present but invalid (a problem was recorded). Content is returned
+ * exactly as parsed; with `withDefaults` (metadata), the parsed value is validated in place, so it
+ * comes back with schema defaults filled in, after `withDefaults` saw it as on disk.
+ */
 async function readContent(
   out: ScanResult,
+  read: ReadText,
   file: string,
   collection: Collection,
   address: string,
   schemaId: string,
   schemas: SchemaRegistry,
+  withDefaults?: (raw: Record<string, unknown>) => void,
 ): Promise<Record<string, unknown> | null | undefined> {
-  let text: string;
+  let text: string | undefined;
   try {
-    text = await fsp.readFile(file, 'utf8');
+    text = await read(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     out.problems.push(problem(file, collection, address, '', `could not be read (${describeFsError(err)})`));
     return null;
   }
+  if (text === undefined) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -151,8 +182,9 @@ async function readContent(
     out.problems.push(problem(file, collection, address, '', `is not valid JSON (${(err as Error).message})`));
     return null;
   }
-  // Validate a copy: defaults must not creep into the content, whose signature is of the file.
-  const result = schemas.validate(schemaId, structuredClone(parsed));
+  if (withDefaults && parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) withDefaults(parsed as Record<string, unknown>);
+  // Content: validate a copy, as defaults must not creep into the content, whose signature is of the file.
+  const result = schemas.validate(schemaId, withDefaults ? parsed : structuredClone(parsed));
   if (!result.ok) {
     out.problems.push({ path: file, collection, resource: address, problems: result.problems });
     return null;
@@ -160,10 +192,16 @@ async function readContent(
   return parsed as Record<string, unknown>;
 }
 
-function withMetaDefaults(raw: Record<string, unknown>, schemas: SchemaRegistry): ResourceMeta {
-  const copy = structuredClone(raw);
-  schemas.validate('gwd:config/resource-meta', copy);
-  return copy as unknown as ResourceMeta;
+/** A file's text, or undefined when there is no such file. */
+type ReadText = (file: string) => Promise<string | undefined>;
+
+async function readText(file: string): Promise<string | undefined> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
 }
 
 function problem(file: string, collection: Collection, resource: string | null, pointer: string, message: string): ConfigFileProblem {

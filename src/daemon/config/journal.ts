@@ -17,9 +17,23 @@ export interface CompactionResult {
   bytes: number;
 }
 
+/**
+ * The first line of a journal restarted after an adopted full snapshot: the store's revision the
+ * snapshot was adopted at (so the revision never goes back, even if the state file is lost) and the
+ * master's revision it brought.
+ */
+export interface JournalBase {
+  base: true;
+  revision: number;
+  sourceRevision: number;
+  timestamp: string;
+}
+
 export interface JournalOpenResult {
   journal: ConfigJournal;
   entries: JournalEntry[];
+  /** Set when the journal was restarted by a snapshot adoption. */
+  base: JournalBase | null;
   /** Bytes of a torn last line (a crash in the middle of an append) that were cut off. */
   truncatedBytes: number;
   /** Line numbers of lines in the middle that do not parse (hand-damaged); they are skipped. */
@@ -40,6 +54,7 @@ export class ConfigJournal {
     private handle: fsp.FileHandle | null,
     private bytes: number,
     private firstRevision: number | null,
+    private baseLine: string,
   ) {}
 
   /** Size of the journal file in bytes. */
@@ -58,13 +73,57 @@ export class ConfigJournal {
   static async open(file: string): Promise<JournalOpenResult> {
     await fsp.mkdir(path.dirname(file), { recursive: true });
     const text = (await readOptional(file)) ?? '';
-    const { entries, goodBytes, badLines } = parseJournal(text);
+    const { entries, base, goodBytes, badLines } = parseJournal(text);
     const total = Buffer.byteLength(text);
     if (goodBytes < total) await fsp.truncate(file, goodBytes);
     const handle = await fsp.open(file, 'a', 0o640);
     await fsyncDir(path.dirname(file));
-    const journal = new ConfigJournal(file, handle, goodBytes, entries[0]?.revision ?? null);
-    return { journal, entries, truncatedBytes: total - goodBytes, badLines };
+    const journal = new ConfigJournal(file, handle, goodBytes, entries[0]?.revision ?? null, base ? `${JSON.stringify(base)}\n` : '');
+    return { journal, entries, base, truncatedBytes: total - goodBytes, badLines };
+  }
+
+  /**
+   * Start afresh from `base` (a full snapshot adopted at base.revision): the current file moves to
+   * `archiveFile` and a new one holding only the base line replaces it, atomically (temp file,
+   * fsync, rename, fsync dir). Once this returns the restart is durable. Returns whether there was
+   * a file to archive.
+   */
+  async restart(archiveFile: string, base: Omit<JournalBase, 'base'>): Promise<boolean> {
+    const line = `${JSON.stringify({ base: true, ...base })}\n`;
+    const tmp = `${this.file}.restart-tmp`;
+    let archived = false;
+    try {
+      checkFault('write', this.file);
+      await writeSynced(tmp, line);
+      await this.handle?.close();
+      this.handle = null;
+      await fsp.mkdir(path.dirname(archiveFile), { recursive: true });
+      // A hard link keeps the journal in place until the rename: a crash leaves the old or the new.
+      try {
+        await fsp.link(this.file, archiveFile);
+        archived = true;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EXDEV') {
+          await fsp.copyFile(this.file, archiveFile);
+          archived = true;
+        } else if (code !== 'ENOENT') {
+          throw err;
+        }
+      }
+      await fsp.rename(tmp, this.file);
+      await fsyncDir(path.dirname(this.file));
+      if (archived) await fsyncDir(path.dirname(archiveFile));
+    } catch (err) {
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      throw new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file: this.file, detail: describeFsError(err) });
+    } finally {
+      this.handle ??= await fsp.open(this.file, 'a', 0o640);
+    }
+    this.baseLine = line;
+    this.bytes = Buffer.byteLength(line);
+    this.firstRevision = null;
+    return archived;
   }
 
   /** Append one entry and make it durable: when this resolves the change is committed. */
@@ -108,7 +167,7 @@ export class ConfigJournal {
     const text = await fsp.readFile(this.file, 'utf8');
     const { entries } = parseJournal(text);
     const lines = entries.map((e) => `${JSON.stringify(e)}\n`);
-    const budget = Math.floor(maxBytes / 2);
+    const budget = Math.floor(maxBytes / 2) - Buffer.byteLength(this.baseLine);
     let keepFrom = lines.length;
     let kept = 0;
     while (keepFrom > 0) {
@@ -117,16 +176,11 @@ export class ConfigJournal {
       kept += next;
       keepFrom--;
     }
-    const out = lines.slice(keepFrom).join('');
+    // The base line stays first: it is what keeps the revision from going back.
+    const out = this.baseLine + lines.slice(keepFrom).join('');
     const tmp = `${this.file}.compact-tmp`;
     try {
-      const h = await fsp.open(tmp, 'w', 0o640);
-      try {
-        await h.writeFile(out);
-        await h.sync();
-      } finally {
-        await h.close();
-      }
+      await writeSynced(tmp, out);
       await this.handle.close();
       this.handle = null;
       await fsp.rename(tmp, this.file);
@@ -160,8 +214,19 @@ export class ConfigJournal {
  * at the very end) is the tail to cut; a bad line followed by good ones is damage in the middle,
  * reported and kept as it is.
  */
-function parseJournal(text: string): { entries: JournalEntry[]; goodBytes: number; badLines: number[] } {
+async function writeSynced(file: string, text: string): Promise<void> {
+  const h = await fsp.open(file, 'w', 0o640);
+  try {
+    await h.writeFile(text);
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+function parseJournal(text: string): { entries: JournalEntry[]; base: JournalBase | null; goodBytes: number; badLines: number[] } {
   const entries: JournalEntry[] = [];
+  let base: JournalBase | null = null;
   const bad: Array<{ line: number; end: number }> = [];
   let offset = 0;
   let goodBytes = 0;
@@ -172,19 +237,27 @@ function parseJournal(text: string): { entries: JournalEntry[]; goodBytes: numbe
     offset += Buffer.byteLength(line) + 1;
     if (line.trim() === '') continue;
     let parsed: JournalEntry | null = null;
+    let isBase = false;
     try {
-      const v = JSON.parse(line) as JournalEntry;
-      if (typeof v.revision === 'number' && typeof v.address === 'string') parsed = v;
+      const v = JSON.parse(line) as JournalEntry | JournalBase;
+      if ('base' in v && v.base === true && Number.isSafeInteger(v.revision) && Number.isSafeInteger(v.sourceRevision)) {
+        base = v;
+        isBase = true;
+      } else if (typeof v.revision === 'number' && typeof (v as JournalEntry).address === 'string') {
+        parsed = v as JournalEntry;
+      }
     } catch {
       parsed = null;
     }
-    if (parsed) {
+    if (isBase) {
+      goodBytes = offset;
+    } else if (parsed) {
       entries.push(parsed);
       goodBytes = offset;
     } else {
       bad.push({ line: i + 1, end: offset });
     }
   }
-  if (entries.length === 0 && bad.length === 0) goodBytes = offset;
-  return { entries, goodBytes, badLines: bad.filter((b) => b.end <= goodBytes).map((b) => b.line) };
+  if (entries.length === 0 && base === null && bad.length === 0) goodBytes = offset;
+  return { entries, base, goodBytes, badLines: bad.filter((b) => b.end <= goodBytes).map((b) => b.line) };
 }

@@ -1,10 +1,12 @@
-import { createHash, type Hash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
 import { checkManifest, type SnapshotManifest } from '../../core/sync/snapshot-manifest.js';
-import { fsyncDir, writeJsonAtomic } from '../storage/atomic-write.js';
-import { mapLimit } from '../storage/map-limit.js';
+import { GwError } from '../../core/errors.js';
+import { describeFsError, fsyncDir, writeJsonAtomic } from '../storage/atomic-write.js';
+import { BulkWriter, type BulkPart } from '../storage/bulk-writer.js';
+import { checkFault } from '../storage/fault-injection.js';
+import { syncTree, type TreeSyncMethod } from '../storage/sync-tree.js';
 import type { SnapshotChunk } from './snapshot-source.js';
 
 export interface SnapshotPaths {
@@ -21,14 +23,21 @@ export interface SnapshotLimits {
 
 export const DEFAULT_SNAPSHOT_LIMITS: SnapshotLimits = { maxFiles: 200_000, maxBytes: 2 * 1024 ** 3 };
 
+export interface SnapshotCommit {
+  /** var/archive/<time> holding the previous core, or null when there was none. */
+  archive: string | null;
+  /** How the staged tree was made durable before the swap. */
+  durability: TreeSyncMethod;
+  /** Every file of the new core (path relative to it) as text, as verified against the manifest. */
+  contents: Map<string, string>;
+}
+
 export class SnapshotError extends Error {
   constructor(readonly reason: string) {
     super(reason);
   }
 }
 
-const FSYNC_CONCURRENCY = 16;
-const WRITE_CONCURRENCY = 32;
 
 function syncDir(varDir: string): string {
   return path.join(varDir, 'sync');
@@ -52,9 +61,10 @@ interface SwapIntent {
  * after recoverSnapshotSwap() at the next start, either the whole old core or the whole new one.
  */
 export class SnapshotSink {
-  private readonly hashes = new Map<string, { hash: Hash; written: number }>();
-  private readonly dirs = new Set<string>();
+  /** Bytes accepted so far per file (the worker reports the real counts and hashes at the end). */
+  private readonly written = new Map<string, number>();
   private readonly expected: Map<string, { size: number; sha256: string }>;
+  private readonly writer: BulkWriter;
   private nextSeq = 0;
   private done = false;
   /** Set once commit() starts: the staging directory then belongs to the swap, and abort() leaves it. */
@@ -66,6 +76,8 @@ export class SnapshotSink {
     readonly staging: string,
   ) {
     this.expected = new Map(manifest.files.map((f) => [f.path, { size: f.size, sha256: f.sha256 }]));
+    // The writer keeps the bytes: the adoption parses every file right after the swap.
+    this.writer = new BulkWriter(staging, true);
   }
 
   static async begin(paths: SnapshotPaths, manifest: SnapshotManifest, limits = DEFAULT_SNAPSHOT_LIMITS): Promise<SnapshotSink> {
@@ -84,47 +96,41 @@ export class SnapshotSink {
     if (chunk.id !== this.manifest.id) throw new SnapshotError(`chunk of another snapshot (${chunk.id})`);
     if (chunk.seq !== this.nextSeq) throw new SnapshotError(`chunk ${chunk.seq} out of order (expected ${this.nextSeq})`);
     this.nextSeq++;
-    // Check every part before writing any, then write different files concurrently (parts of one
-    // file stay in order): a chunk packs many small files, and one write at a time is slow.
-    const byPath = new Map<string, { truncate: boolean; datas: Buffer[] }>();
+    // Check every part before writing any: paths only from the manifest (so never outside the
+    // staging directory), offsets in order, never more bytes than announced.
+    const parts: BulkPart[] = [];
     for (const part of chunk.parts) {
       const want = this.expected.get(part.path);
       if (!want) throw new SnapshotError(`chunk names ${JSON.stringify(part.path)}, which is not in the manifest`);
-      const state = this.hashes.get(part.path) ?? { hash: createHash('sha256'), written: 0 };
-      if (part.offset !== state.written) throw new SnapshotError(`${part.path}: offset ${part.offset}, expected ${state.written}`);
-      const data = Buffer.from(part.data, 'base64');
-      if (state.written + data.length > want.size) throw new SnapshotError(`${part.path}: more bytes than the manifest says`);
-      state.hash.update(data);
-      const first = state.written === 0;
-      state.written += data.length;
-      this.hashes.set(part.path, state);
-      const job = byPath.get(part.path) ?? { truncate: first, datas: [] };
-      job.datas.push(data);
-      byPath.set(part.path, job);
+      const written = this.written.get(part.path) ?? 0;
+      if (part.offset !== written) throw new SnapshotError(`${part.path}: offset ${part.offset}, expected ${written}`);
+      const length = Buffer.byteLength(part.data, 'base64');
+      if (written + length > want.size) throw new SnapshotError(`${part.path}: more bytes than the manifest says`);
+      this.written.set(part.path, written + length);
+      parts.push({ rel: part.path, data: part.data, truncate: written === 0 });
     }
-    await mapLimit([...byPath.entries()], WRITE_CONCURRENCY, async ([rel, { truncate, datas }]) => {
-      const file = path.join(this.staging, rel);
-      const dir = path.dirname(file);
-      if (!this.dirs.has(dir)) {
-        await fsp.mkdir(dir, { recursive: true });
-        this.dirs.add(dir);
-      }
-      await fsp.writeFile(file, datas.length === 1 ? datas[0]! : Buffer.concat(datas), { flag: truncate ? 'w' : 'a' });
-    });
+    try {
+      for (const part of parts) checkFault('write', path.join(this.staging, part.rel));
+      await this.writer.write(parts);
+    } catch (err) {
+      throw new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file: this.staging, detail: describeFsError(err) });
+    }
   }
 
   /** Verify every file, make it durable, then swap it in. Returns the archive folder of the old core. */
-  async commit(now: Date = new Date()): Promise<{ archive: string | null }> {
+  async commit(now: Date = new Date()): Promise<SnapshotCommit> {
     if (this.done) throw new SnapshotError('the snapshot was aborted');
+    const { files, dirs } = await this.writer.digests();
+    await this.writer.close();
     for (const [p, want] of this.expected) {
-      const got = this.hashes.get(p);
-      if (!got || got.written !== want.size) throw new SnapshotError(`${p}: incomplete (${got?.written ?? 0} of ${want.size} bytes)`);
-      if (got.hash.digest('hex') !== want.sha256) throw new SnapshotError(`${p}: sha256 does not match the manifest`);
+      const got = files.get(p);
+      if (!got || got.size !== want.size) throw new SnapshotError(`${p}: incomplete (${got?.size ?? 0} of ${want.size} bytes)`);
+      if (got.sha256 !== want.sha256) throw new SnapshotError(`${p}: sha256 does not match the manifest`);
     }
     // Verified: from here on the staging directory is the swap's, whatever abort() is asked.
     this.done = true;
     this.committing = true;
-    await fsyncAll(this.staging, [...this.expected.keys()], [...this.dirs]);
+    const durability = await syncTree(this.staging, [...this.expected.keys()], dirs);
     if (!(await exists(this.staging))) throw new SnapshotError('the staging directory disappeared before the swap');
     const archiveRoot = path.join(this.paths.varDir, 'archive', now.toISOString().replace(/[:.]/g, '-'));
     const intent: SwapIntent = {
@@ -136,12 +142,15 @@ export class SnapshotSink {
     };
     await writeJsonAtomic(intentFile(this.paths.varDir), intent);
     const archived = await applySwap(intent);
-    return { archive: archived ? archiveRoot : null };
+    const contents = new Map<string, string>();
+    for (const [rel, digest] of files) contents.set(rel, digest.text ?? '');
+    return { archive: archived ? archiveRoot : null, durability, contents };
   }
 
   async abort(): Promise<void> {
     if (this.committing) return;
     this.done = true;
+    await this.writer.close();
     await fsp.rm(this.staging, { recursive: true, force: true });
   }
 }
@@ -195,19 +204,4 @@ async function exists(p: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-async function fsyncAll(root: string, files: string[], dirs: string[]): Promise<void> {
-  const targets = [...files.map((f) => path.join(root, f)), ...dirs, root];
-  await mapLimit(targets, FSYNC_CONCURRENCY, async (t) => {
-    const h = await fsp.open(t, 'r');
-    try {
-      await h.sync();
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EINVAL' && code !== 'EISDIR') throw err;
-    } finally {
-      await h.close();
-    }
-  });
 }

@@ -177,7 +177,12 @@ export class BackupSide {
     const sink = this.op?.sink;
     // A late chunk of a snapshot that was replaced or aborted: not ours any more.
     if (!sink || m.chunk.id !== sink.manifest.id) return;
-    await sink.write(m.chunk);
+    try {
+      await sink.write(m.chunk);
+    } catch (err) {
+      // Aborted meanwhile (a new request or sync.begin replaced it): its failure is not the new operation's.
+      if (this.op?.sink === sink) throw err;
+    }
   }
 
   private async onSnapshotEnd(m: SyncSnapshotEnd): Promise<void> {
@@ -190,12 +195,19 @@ export class BackupSide {
     // Not the holder of anything until the new core is adopted: a crash in between asks for a full snapshot again.
     await state.update({ holder: null });
     let archive: string | null = null;
-    const changes = await store.adoptSnapshot(revision, async () => {
-      archive = (await sink.commit()).archive;
+    let durability = '';
+    const adopted = await store.adoptSnapshot(revision, async () => {
+      const commit = await sink.commit();
+      ({ archive, durability } = commit);
+      return commit;
     });
     op.sink = null;
     await state.update({ holder: this.o.peerUuid });
-    this.o.logger.info({ revision, archive, changes: changes.length, files: sink.manifest.files.length, ms: Date.now() - started }, 'full snapshot adopted');
+    const { created, updated, deleted } = adopted;
+    this.o.logger.info({ revision, archive, created, updated, deleted, files: sink.manifest.files.length, durability, ms: Date.now() - started }, 'full snapshot adopted');
+    // One event for the whole core (not one per resource, which for a big snapshot pushed
+    // everything else out of the event window): the core may have changed anywhere.
+    this.o.events.emit('config.replaced', { revision: adopted.revision, sourceRevision: revision, created, updated, deleted, archive });
     this.o.send({ type: 'sync.ack', revision: store.syncedRevision });
     this.complete('full', revision, archive);
   }
@@ -244,8 +256,7 @@ export class BackupSide {
     if (this.op) clearTimeout(this.op.timer);
     this.op = null;
     this.failed = null;
-    // durationMs: a big snapshot emits a config.changed per resource, which can push its
-    // sync.started out of the event window; the duration is here too.
+    // durationMs: the time from the master's answer, so a reader needs only this one event.
     this.o.events.emit('sync.completed', { kind, revision, archive, durationMs });
   }
 
