@@ -114,7 +114,7 @@ describe('journal replay (what the sync engine does on a backup)', () => {
     const journalFile = path.join(temp.dir, 'var', 'config-journal.ndjson');
     const oldJournal = readFileSync(journalFile, 'utf8');
     const archive = path.join(temp.dir, 'var', 'archive', 'test');
-    const adopted = await replica.adoptSnapshot(master.daemon.config.revision, async () => ({ archive }));
+    const adopted = await replica.adoptSnapshot(master.daemon.config.revision, { swap: async () => ({ archive }) });
     expect(adopted.changes.map((c) => [c.address, c.version, c.op]).sort()).toEqual([
       ['gateway-settings', 'primary', 'create'],
       ['opc-connection/plc1', 'backup', 'create'],
@@ -156,7 +156,7 @@ describe('journal replay (what the sync engine does on a backup)', () => {
     const staleState = readFileSync(stateFile, 'utf8');
     const { cpSync } = await import('node:fs');
     cpSync(path.join(master.dataDir, 'config', 'resources', 'core'), path.join(temp.dir, 'config', 'resources', 'core'), { recursive: true });
-    const adopted = await replica.adoptSnapshot(master.daemon.config.revision, async () => ({ archive: null }));
+    const adopted = await replica.adoptSnapshot(master.daemon.config.revision, { swap: async () => ({ archive: null }) });
     await replica.close();
     // As if the process died right after the journal restart: the state file from before.
     writeFileSync(stateFile, staleState);

@@ -49,7 +49,10 @@ describe('full snapshot', () => {
   it('transfers every file byte for byte, archives the previous core and swaps the new one in', async () => {
     const master = tree(MASTER);
     const backup = tree(Object.fromEntries(Object.entries(BACKUP_OWN).map(([k, v]) => [`config/resources/core/${k}`, v])));
-    const { sink, paths } = await transfer(master, backup);
+    const { source, sink, paths } = await transfer(master, backup);
+    const contents = await sink.verify();
+    expect(contents.size).toBe(source.manifest.files.length);
+    for (const f of source.manifest.files) expect(contents.get(f.path)).toBe(readFileSync(path.join(master, f.path), 'utf8'));
     const { archive } = await sink.commit(new Date('2026-11-25T10:00:00Z'));
     expect(await hashes(paths.coreDir)).toEqual(await hashes(master));
     expect(archive).toBe(path.join(backup, 'var/archive/2026-11-25T10-00-00-000Z'));
@@ -69,6 +72,7 @@ describe('full snapshot', () => {
       }
       await sink.write(chunk).catch(() => undefined);
     }
+    await expect(sink.verify()).rejects.toBeInstanceOf(SnapshotError);
     await expect(sink.commit()).rejects.toBeInstanceOf(SnapshotError);
     await sink.abort();
     expect(readFileSync(path.join(paths.coreDir, 'a/b/config.json'), 'utf8')).toBe('old');
@@ -121,6 +125,7 @@ describe('crash safety of the swap', () => {
     const { master, sink, paths } = await prepared();
     // Run the commit, then undo its last step by hand to stand for a crash just before it.
     const intentPath = path.join(paths.varDir, 'sync/swap-intent.json');
+    await sink.verify();
     const { archive } = await sink.commit(new Date('2026-11-25T11:00:00Z'));
     const staging = path.join(paths.varDir, `sync/staging-${sink.manifest.id}`);
     renameSync(paths.coreDir, staging);

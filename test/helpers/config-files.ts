@@ -15,7 +15,12 @@ export function readJson<T = Record<string, unknown>>(file: string): T {
 
 export function journal(dataDir: string): JournalEntry[] {
   const text = readFileSync(path.join(dataDir, 'var', 'config-journal.ndjson'), 'utf8');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as JournalEntry);
+  // The base line of a journal restarted by a snapshot adoption is not an entry.
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as JournalEntry & { base?: true })
+    .filter((e) => e.base !== true);
 }
 
 /** Every file under dir with its content, for comparing two stores byte for byte. */

@@ -17,7 +17,7 @@ import type { SchemaRegistry } from '../schema-registry.js';
 import { applyEntries, applyEntry, prepareEntry } from './apply-entry.js';
 import { replayDraft } from './replay-check.js';
 import { diffDisk } from './disk-diff.js';
-import { scanStore, type ScannedResource } from './disk-scan.js';
+import { scanStore, type ScanResult, type ScannedResource } from './disk-scan.js';
 import { draftEntry, nextMeta, type Draft } from './entry-draft.js';
 import { ConfigJournal, DEFAULT_JOURNAL_MAX_BYTES } from './journal.js';
 import { contentSignature } from './signature.js';
@@ -54,9 +54,12 @@ export interface ConfigStoreOptions {
 }
 
 export interface SnapshotSwap {
-  /** var/archive/<time> folder holding the previous core, or null when there was none. */
-  archive: string | null;
-  /** The new core's files by path relative to it, when the caller holds them (else read from disk). */
+  /**
+   * Put the new core in place (under the store's lock); resolves with the var/archive/<time>
+   * folder holding the previous core, or null when there was none.
+   */
+  swap: () => Promise<{ archive: string | null }>;
+  /** The new core's files by path relative to it, verified, when the caller holds them (else read from disk). */
   contents?: ReadonlyMap<string, string>;
 }
 
@@ -304,13 +307,14 @@ export class ConfigStore {
    * snapshot itself. `contents`, when the caller has them, are the new core's files (paths relative
    * to it) and spare reading them back.
    */
-  adoptSnapshot(sourceRevision: number, swap: () => Promise<SnapshotSwap>): Promise<SnapshotAdoption> {
+  adoptSnapshot(sourceRevision: number, snapshot: SnapshotSwap): Promise<SnapshotAdoption> {
     return this.exclusive(async () => {
-      const { archive, contents } = await swap();
-      const scan = await scanStore(this.options.resourcesDir, this.types, this.options.schemas, {
-        collections: ['core'],
-        preloaded: contents,
-      });
+      const { contents } = snapshot;
+      const scanCore = (): Promise<ScanResult> =>
+        scanStore(this.options.resourcesDir, this.types, this.options.schemas, { collections: ['core'], preloaded: contents });
+      // With the files in hand, parsing them needs no disk: it runs while the swap waits for the
+      // disk (the staged files are made durable first); without, the swapped-in core is read.
+      const [{ archive }, scan] = contents ? await Promise.all([snapshot.swap(), scanCore()]) : [await snapshot.swap(), await scanCore()];
       for (const p of scan.problems) this.options.logger.warn({ file: p.path, problems: p.problems }, 'config file is invalid; not loaded, left untouched');
       const coreIndex: Record<string, IndexEntry> = {};
       for (const [key, entry] of Object.entries(this.index)) if (key.startsWith('core/')) coreIndex[key] = entry;

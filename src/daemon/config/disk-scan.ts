@@ -35,21 +35,22 @@ export interface ScanResult {
   invalidKeys: Set<string>;
 }
 
-/**
- * Read the whole store from disk without changing anything: config/resources/<collection>/<module>/
- * <type>/[<name>/]. A file that does not parse or validate is reported by path and field and its
- * resource is left out; nothing on disk is ever written or removed here.
- */
 export interface ScanOptions {
   /** Only these collections (default: all). */
   collections?: readonly Collection[];
   /**
    * The files of the first listed collection, by path relative to it, as the caller already holds
-   * them (a snapshot just written): they are not read back, and a file not in it does not exist.
+   * them (a snapshot just verified): that collection is scanned from them, without touching the
+   * disk, and a file not in it does not exist.
    */
   preloaded?: ReadonlyMap<string, string>;
 }
 
+/**
+ * Read the whole store from disk without changing anything: config/resources/<collection>/<module>/
+ * <type>/[<name>/]. A file that does not parse or validate is reported by path and field and its
+ * resource is left out; nothing on disk is ever written or removed here.
+ */
 export async function scanStore(
   resourcesDir: string,
   types: ReadonlyMap<string, ResourceTypeInfo>,
@@ -61,9 +62,7 @@ export async function scanStore(
   for (const collection of collections) {
     const collDir = path.join(resourcesDir, collection);
     const preloaded = collection === collections[0] ? options.preloaded : undefined;
-    const read: ReadText = preloaded
-      ? async (file) => preloaded.get(path.relative(collDir, file).split(path.sep).join('/'))
-      : readText;
+    const { read, listDirs, exists } = preloaded ? memorySource(collDir, preloaded) : DISK;
     for (const moduleEntry of await listDirs(collDir)) {
       const moduleDir = path.join(collDir, moduleEntry);
       for (const typeName of await listDirs(moduleDir)) {
@@ -194,6 +193,36 @@ async function readContent(
 
 /** A file's text, or undefined when there is no such file. */
 type ReadText = (file: string) => Promise<string | undefined>;
+
+/** Where a scan reads from: the disk, or files already in memory. */
+interface ScanSource {
+  read: ReadText;
+  /** Subdirectories, sorted, without dot entries. */
+  listDirs(dir: string): Promise<string[]>;
+  exists(file: string): Promise<boolean>;
+}
+
+const DISK: ScanSource = { read: readText, listDirs, exists };
+
+/** A collection's files held in memory, by path relative to `root` with `/`. */
+function memorySource(root: string, files: ReadonlyMap<string, string>): ScanSource {
+  const children = new Map<string, Set<string>>();
+  for (const rel of files.keys()) {
+    const parts = rel.split('/');
+    for (let i = 0; i < parts.length - 1; i++) {
+      const parent = parts.slice(0, i).join('/');
+      let set = children.get(parent);
+      if (!set) children.set(parent, (set = new Set()));
+      set.add(parts[i]!);
+    }
+  }
+  const relOf = (p: string): string => path.relative(root, p).split(path.sep).join('/');
+  return {
+    read: async (file) => files.get(relOf(file)),
+    listDirs: async (dir) => [...(children.get(relOf(dir)) ?? [])].filter((n) => !n.startsWith('.')).sort(),
+    exists: async (file) => files.has(relOf(file)) || children.has(relOf(file)),
+  };
+}
 
 async function readText(file: string): Promise<string | undefined> {
   try {

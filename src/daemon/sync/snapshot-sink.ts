@@ -28,8 +28,6 @@ export interface SnapshotCommit {
   archive: string | null;
   /** How the staged tree was made durable before the swap. */
   durability: TreeSyncMethod;
-  /** Every file of the new core (path relative to it) as text, as verified against the manifest. */
-  contents: Map<string, string>;
 }
 
 export class SnapshotError extends Error {
@@ -69,6 +67,8 @@ export class SnapshotSink {
   private done = false;
   /** Set once commit() starts: the staging directory then belongs to the swap, and abort() leaves it. */
   private committing = false;
+  /** Directories created in staging, once verify() passed. */
+  private verifiedDirs: string[] | null = null;
 
   private constructor(
     private readonly paths: SnapshotPaths,
@@ -117,8 +117,12 @@ export class SnapshotSink {
     }
   }
 
-  /** Verify every file, make it durable, then swap it in. Returns the archive folder of the old core. */
-  async commit(now: Date = new Date()): Promise<SnapshotCommit> {
+  /**
+   * Wait for the last write and check every file's size and sha256 against the manifest. Returns
+   * every file (path relative to the core) as text, as verified: the adoption parses them from
+   * here, while commit() makes them durable.
+   */
+  async verify(): Promise<Map<string, string>> {
     if (this.done) throw new SnapshotError('the snapshot was aborted');
     const { files, dirs } = await this.writer.digests();
     await this.writer.close();
@@ -127,10 +131,20 @@ export class SnapshotSink {
       if (!got || got.size !== want.size) throw new SnapshotError(`${p}: incomplete (${got?.size ?? 0} of ${want.size} bytes)`);
       if (got.sha256 !== want.sha256) throw new SnapshotError(`${p}: sha256 does not match the manifest`);
     }
+    this.verifiedDirs = dirs;
+    const contents = new Map<string, string>();
+    for (const [rel, digest] of files) contents.set(rel, digest.text ?? '');
+    return contents;
+  }
+
+  /** Make the verified files durable, then swap them in. Returns the archive folder of the old core. */
+  async commit(now: Date = new Date()): Promise<SnapshotCommit> {
+    if (this.done) throw new SnapshotError('the snapshot was aborted');
+    if (!this.verifiedDirs) throw new SnapshotError('commit before verify');
     // Verified: from here on the staging directory is the swap's, whatever abort() is asked.
     this.done = true;
     this.committing = true;
-    const durability = await syncTree(this.staging, [...this.expected.keys()], dirs);
+    const durability = await syncTree(this.staging, [...this.expected.keys()], this.verifiedDirs);
     if (!(await exists(this.staging))) throw new SnapshotError('the staging directory disappeared before the swap');
     const archiveRoot = path.join(this.paths.varDir, 'archive', now.toISOString().replace(/[:.]/g, '-'));
     const intent: SwapIntent = {
@@ -142,9 +156,7 @@ export class SnapshotSink {
     };
     await writeJsonAtomic(intentFile(this.paths.varDir), intent);
     const archived = await applySwap(intent);
-    const contents = new Map<string, string>();
-    for (const [rel, digest] of files) contents.set(rel, digest.text ?? '');
-    return { archive: archived ? archiveRoot : null, durability, contents };
+    return { archive: archived ? archiveRoot : null, durability };
   }
 
   async abort(): Promise<void> {

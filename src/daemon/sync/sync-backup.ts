@@ -196,10 +196,14 @@ export class BackupSide {
     await state.update({ holder: null });
     let archive: string | null = null;
     let durability = '';
-    const adopted = await store.adoptSnapshot(revision, async () => {
-      const commit = await sink.commit();
-      ({ archive, durability } = commit);
-      return commit;
+    const contents = await sink.verify();
+    const adopted = await store.adoptSnapshot(revision, {
+      contents,
+      swap: async () => {
+        const commit = await sink.commit();
+        ({ archive, durability } = commit);
+        return commit;
+      },
     });
     op.sink = null;
     await state.update({ holder: this.o.peerUuid });

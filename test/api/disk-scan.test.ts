@@ -1,0 +1,76 @@
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { scanStore } from '../../src/daemon/config/disk-scan.js';
+import { loadResourceTypes } from '../../src/daemon/config/type-registry.js';
+import { SchemaRegistry } from '../../src/daemon/schema-registry.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
+
+const schemas = new SchemaRegistry();
+const types = loadResourceTypes(schemas);
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+const META = (signature: string) => JSON.stringify({ uuid: '8c1f8a62-8e0c-4a53-9f39-3f1f2f9d3c11', enabled: true, lastModification: { actor: 'x', timestamp: '2026-11-25T00:00:00.000Z' }, signature, backupSignature: null });
+
+/** Files relative to the core collection: valid, with a Backup version, broken, misplaced, unknown. */
+const FILES: Record<string, string> = {
+  'opcua/opc-connection/plc1/config.json': '{"endpointUrl":"opc.tcp://10.0.1.5:4840"}',
+  'opcua/opc-connection/plc1/backupConfig.json': '{"endpointUrl":"opc.tcp://10.0.2.5:4840"}',
+  'opcua/opc-connection/plc1/resource.json': META('a'.repeat(64)),
+  'opcua/opc-connection/plc2/config.json': '{"endpointUrl":',
+  'opcua/opc-connection/plc3/backupConfig.json': '{"endpointUrl":"opc.tcp://10.0.2.7:4840"}',
+  'opcua/opc-connection/config.json': '{}',
+  'opcua/no-such-type/x/config.json': '{}',
+  'opcua/opc-connection/.hidden/config.json': '{}',
+};
+
+function filesUnder(root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string, prefix: string): void => {
+    for (const name of readdirSync(d)) {
+      const full = path.join(d, name);
+      const rel = prefix ? `${prefix}/${name}` : name;
+      if (statSync(full).isDirectory()) walk(full, rel);
+      else out.set(rel, readFileSync(full, 'utf8'));
+    }
+  };
+  walk(root, '');
+  return out;
+}
+
+describe('scanStore from files in memory (a snapshot just verified)', () => {
+  it('finds exactly what a scan of the same files on disk finds: resources, problems by path and field, invalid keys', async () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    const resourcesDir = path.join(temp.dir, 'resources');
+    for (const [rel, text] of Object.entries(FILES)) {
+      const file = path.join(resourcesDir, 'core', rel);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, text);
+    }
+    const fromDisk = await scanStore(resourcesDir, types, schemas, { collections: ['core'] });
+    // The in-memory scan must not read the disk: point it at a directory that does not exist.
+    const elsewhere = path.join(temp.dir, 'nowhere');
+    const fromMemory = await scanStore(elsewhere, types, schemas, { collections: ['core'], preloaded: filesUnder(path.join(resourcesDir, 'core')) });
+    const relative = (r: typeof fromDisk, root: string) => ({
+      resources: r.resources,
+      invalidKeys: [...r.invalidKeys].sort(),
+      problems: r.problems.map((p) => ({ ...p, path: path.relative(root, p.path) })),
+    });
+    expect(relative(fromMemory, elsewhere)).toEqual(relative(fromDisk, resourcesDir));
+    expect(fromDisk.resources.map((r) => r.address)).toEqual(['opc-connection/plc1']);
+    expect(fromDisk.resources[0]!.backup).toEqual({ endpointUrl: 'opc.tcp://10.0.2.5:4840' });
+    expect([...fromDisk.invalidKeys].sort()).toEqual(['core/opc-connection/plc2', 'core/opc-connection/plc3']);
+    expect(fromDisk.problems.map((p) => path.relative(resourcesDir, p.path)).sort()).toEqual([
+      'core/opcua/no-such-type',
+      'core/opcua/opc-connection/config.json',
+      'core/opcua/opc-connection/plc2/config.json',
+      'core/opcua/opc-connection/plc3/config.json',
+    ]);
+  });
+});
