@@ -106,8 +106,7 @@ export async function syncFigures({ changes, burst, snapshotResources }) {
       ctl(master.socket, 'network', 'configure', '--require-ssl', 'false', '--policy', 'unrestricted');
       ctl(master.socket, 'redundancy', 'configure', '--mode', 'master');
       backup.start();
-      // Follow the sync events as they happen: adopting the snapshot emits one config.changed per
-      // file, which pushes sync.started out of the daemon's in-memory event window.
+      // Follow the sync events as they happen, with the daemons' own timestamps.
       const follower = spawn(process.execPath, [GWCTL, '--socket', backup.socket, '--json', 'events', '--follow', '--type', 'sync'], { stdio: ['ignore', 'pipe', 'ignore'] });
       let followed = '';
       follower.stdout.on('data', (c) => (followed += c.toString()));
