@@ -4,6 +4,7 @@ import path from 'node:path';
 
 import { checkManifest, type SnapshotManifest } from '../../core/sync/snapshot-manifest.js';
 import { fsyncDir, writeJsonAtomic } from '../storage/atomic-write.js';
+import { checkFault } from '../storage/fault-injection.js';
 import { mapLimit } from '../storage/map-limit.js';
 import type { SnapshotChunk } from './snapshot-source.js';
 
@@ -109,6 +110,7 @@ export class SnapshotSink {
         await fsp.mkdir(dir, { recursive: true });
         this.dirs.add(dir);
       }
+      checkFault('write', file);
       await fsp.writeFile(file, datas.length === 1 ? datas[0]! : Buffer.concat(datas), { flag: truncate ? 'w' : 'a' });
     });
   }
@@ -174,12 +176,14 @@ async function applySwap(intent: SwapIntent): Promise<boolean> {
   if (stagingThere) {
     if ((await exists(intent.coreDir)) && !(await exists(intent.archive))) {
       await fsp.mkdir(path.dirname(intent.archive), { recursive: true });
+      checkFault('rename', intent.archive);
       await fsp.rename(intent.coreDir, intent.archive);
       archived = true;
     } else if (await exists(intent.archive)) {
       archived = true;
     }
     await fsp.mkdir(path.dirname(intent.coreDir), { recursive: true });
+    checkFault('rename', intent.coreDir);
     await fsp.rename(intent.staging, intent.coreDir);
     await fsyncDir(path.dirname(intent.coreDir));
     await fsyncDir(path.dirname(intent.archive)).catch(() => undefined);
