@@ -14,7 +14,7 @@ import { GwError } from '../../core/errors.js';
 import { describeProblems } from '../../core/schema-errors.js';
 import type { Logger } from '../logger.js';
 import type { SchemaRegistry } from '../schema-registry.js';
-import { applyEntries, applyEntry, prepareEntry } from './apply-entry.js';
+import { applyEntry, prepareEntries, prepareEntry } from './apply-entry.js';
 import { replayDraft } from './replay-check.js';
 import { diffDisk } from './disk-diff.js';
 import { scanStore } from './disk-scan.js';
@@ -357,14 +357,24 @@ export class ConfigStore {
   }
 
   /**
-   * Several changes committed together, in order: one journal append and fsync (the commit point of
-   * all of them), then the files of each, then one state write. A crash before the append leaves
-   * none of them; after it, the next start rolls every one forward, as for a single commit.
+   * Several changes committed together, in order, as record() commits one: the files of all of them
+   * staged first, then one journal append and fsync (the commit point of all of them), then the
+   * renames, then one state write. A failure before the append leaves none of them, on disk or in
+   * memory; after it, the next start rolls every one forward, as for a single commit.
    */
   private async commitBatch(drafts: readonly Draft[]): Promise<JournalEntry[]> {
     if (drafts.length === 0) return [];
     const committed = drafts.map((d, i): JournalEntry => ({ revision: this.revision + 1 + i, ...d }));
-    await this.journal.appendMany(committed);
+    // Staged before the append: a replicated batch that does not fit on the disk is refused whole
+    // (the backup keeps its configuration and does not acknowledge it) instead of being journaled
+    // and served with its files missing.
+    const prepared = await prepareEntries(this.options.resourcesDir, committed);
+    try {
+      await this.journal.appendMany(committed);
+    } catch (err) {
+      await prepared.abort();
+      throw err;
+    }
     for (const entry of committed) {
       this.revision = entry.revision;
       if (entry.sourceRevision !== undefined) this.syncedRevision = Math.max(this.syncedRevision, entry.sourceRevision);
@@ -372,11 +382,16 @@ export class ConfigStore {
       foldIndex(this.index, entry);
     }
     try {
-      await applyEntries(this.options.resourcesDir, committed);
-      await this.saveState();
+      await prepared.apply();
     } catch (err) {
       this.options.logger.error({ err, revisions: [committed[0]!.revision, committed.at(-1)!.revision] }, 'config changes are journaled but their files could not be written');
       throw err;
+    }
+    try {
+      await this.saveState();
+    } catch (err) {
+      // Durable (journal and files): a stale state file only makes the next start apply them again.
+      this.options.logger.warn({ err: (err as Error).message, revision: this.revision }, 'could not update the config state file; it is rewritten at the next change');
     }
     for (const entry of committed) this.announce(entry);
     await this.compactJournal();

@@ -1,0 +1,234 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import type { EventRecord } from '../../src/core/wire.js';
+import { resourceDir } from '../../src/daemon/config/resource-paths.js';
+import { fsError, setFaultInjector, type StorageOp } from '../../src/daemon/storage/fault-injection.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/in-process-daemon.js';
+import { waitFor } from '../helpers/processes.js';
+import { coreHashes } from '../helpers/sync-pair.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
+
+/**
+ * Disk faults on the BACKUP while it applies what its master sends: a full snapshot (its staging,
+ * the swap, the adoption) and replicated incremental batches. The fault points are not a list of
+ * file names: a fault-free sync is recorded first, every kind of file operation it makes (write,
+ * append, rename, by location) is one fault point, so whatever a sync does on disk gets a fault.
+ *
+ * ENOSPC and EROFS break the disk from that operation on (every later write fails too); EIO breaks
+ * only that kind of operation (one bad spot). The invariant, checked at the moment each failure is
+ * reported: the backup serves exactly what is on its disk and in its journal, and that is either
+ * its previous configuration, untouched, or (a fault after the journal commit point) the new one,
+ * complete. An acknowledged revision is always durable. Once the fault is gone the pair converges.
+ */
+
+// CI runs one errno per fault point (rotating); GWD_FAULTS_FULL=1 runs every errno, twice.
+const FULL = process.env.GWD_FAULTS_FULL === '1';
+const ERRNOS = ['ENOSPC', 'EIO', 'EROFS'] as const;
+type Errno = (typeof ERRNOS)[number];
+const ROUNDS = FULL ? 2 : 1;
+/** Restart the backup after every Nth faulted sync (CI), or after each (full set). */
+const RESTART_EVERY = FULL ? 1 : 3;
+const JOURNAL_APPEND = 'append var/config-journal.ndjson';
+
+const started: TestDaemon[] = [];
+afterEach(async (ctx) => {
+  setFaultInjector(null);
+  if (ctx.task.result?.state === 'fail') for (const t of started) process.stderr.write(t.logs.join('').slice(-30_000));
+  await Promise.all(started.splice(0).map((t) => t.stop().catch(() => undefined)));
+});
+
+/**
+ * What kind of file operation this is, by location: ids, dates and resource names (anything with a
+ * digit) become `*`, and a deep path keeps its first three directories and its file name.
+ */
+function opClass(op: StorageOp, file: string, dir: string): string {
+  const parts = path.relative(dir, file).split(path.sep);
+  const norm = (c: string): string => (/\d/.test(c) ? '*' : c);
+  const head = parts.slice(0, 3).map(norm).join('/');
+  return `${op} ${parts.length > 3 ? `${head}/…/${norm(parts.at(-1)!)}` : head}`;
+}
+
+/** Every file under `root`, relative path to bytes (base64); {} when missing. */
+function treeBytes(root: string, out: Record<string, string> = {}, base = root): Record<string, string> {
+  if (!existsSync(root)) return out;
+  for (const name of readdirSync(root).sort()) {
+    const full = path.join(root, name);
+    if (statSync(full).isDirectory()) treeBytes(full, out, base);
+    else out[path.relative(base, full)] = readFileSync(full).toString('base64');
+  }
+  return out;
+}
+
+/** The backup's configuration on disk, byte for byte: config/ (both collections) and the journal. */
+function storeBytes(dir: string): Record<string, string> {
+  const out = treeBytes(path.join(dir, 'config'));
+  out['var/config-journal.ndjson'] = readFileSync(path.join(dir, 'var', 'config-journal.ndjson')).toString('base64');
+  return out;
+}
+
+function lastJournalRevision(dir: string): number {
+  const lines = readFileSync(path.join(dir, 'var', 'config-journal.ndjson'), 'utf8').split('\n').filter(Boolean);
+  return lines.length === 0 ? 0 : (JSON.parse(lines.at(-1)!) as { revision: number }).revision;
+}
+
+/**
+ * What the daemon serves is what is on its disk: every loaded resource has exactly its files
+ * (content, Backup version, resource.json), no resource is on disk that it does not serve, and the
+ * journal ends at its revision. Returns the problems found (empty when consistent).
+ */
+function servedVersusDisk(t: TestDaemon): string[] {
+  const store = t.daemon.config;
+  const resourcesDir = path.join(t.dataDir, 'config', 'resources');
+  const problems: string[] = [];
+  const readJson = (f: string): unknown => (existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) : undefined);
+  const served = new Set<string>();
+  for (const r of store.list()) {
+    const dir = resourceDir(resourcesDir, r.collection, r.type.module, r.type.type, r.name);
+    served.add(dir);
+    const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+    if (!same(readJson(path.join(dir, 'config.json')), r.primary)) problems.push(`${r.collection}/${r.address}: config.json is not what is served`);
+    if (!same(readJson(path.join(dir, 'backupConfig.json')), r.backup ?? undefined)) problems.push(`${r.collection}/${r.address}: backupConfig.json is not what is served`);
+    if (!same(readJson(path.join(dir, 'resource.json')), r.meta)) problems.push(`${r.collection}/${r.address}: resource.json is not what is served`);
+  }
+  const walk = (d: string): void => {
+    if (!existsSync(d)) return;
+    const names = readdirSync(d);
+    if (names.includes('config.json') && !served.has(d)) problems.push(`${path.relative(resourcesDir, d)} is on disk but not served`);
+    for (const n of names) if (statSync(path.join(d, n)).isDirectory()) walk(path.join(d, n));
+  };
+  walk(resourcesDir);
+  if (lastJournalRevision(t.dataDir) !== store.revision) problems.push(`journal ends at ${lastJournalRevision(t.dataDir)}, store at ${store.revision}`);
+  return problems;
+}
+
+/** Copies of configuration or temp files left behind: var/ outside the archive, temp files in config/. */
+function leftovers(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string, top: string): void => {
+    if (!existsSync(d)) return;
+    for (const n of readdirSync(d)) {
+      const full = path.join(d, n);
+      const rel = path.relative(dir, full);
+      if (rel === path.join('var', 'archive')) continue;
+      if (statSync(full).isDirectory()) walk(full, top);
+      else if (top === 'var' ? /^(config|backupConfig|resource)\.json$/.test(n) : n.includes('.tmp-')) out.push(rel);
+    }
+  };
+  walk(path.join(dir, 'var'), 'var');
+  walk(path.join(dir, 'config'), 'config');
+  return out;
+}
+
+interface Pair {
+  master: TestDaemon;
+  backup: TestDaemon;
+}
+
+const temps: Array<{ cleanup(): void }> = [];
+afterEach(() => {
+  for (const t of temps.splice(0)) t.cleanup();
+});
+
+/** Data dirs are the test's (a restart reuses the backup's), removed after the daemons stop. */
+async function startPair(): Promise<Pair> {
+  const dirs = [makeTempDir(), makeTempDir()];
+  temps.push(...dirs);
+  const [master, backup] = await Promise.all([
+    startTestDaemon({ systemName: 'dfs-master', logLevel: 'warn' }, dirs[0]!.dir),
+    startTestDaemon({ systemName: 'dfs-backup', logLevel: 'warn' }, dirs[1]!.dir),
+  ]);
+  started.push(master, backup);
+  await master.client.configureNetwork({ requireSsl: false, securityPolicy: 'Unrestricted' });
+  await master.client.configureRedundancy({ role: 'Master', master: { pingRate: 200 } });
+  for (let i = 0; i < 6; i++) await master.client.configSet(`opc-connection/plc${i}`, { endpointUrl: `opc.tcp://10.0.0.${i}:4840` });
+  await master.client.configBackupAdd('opc-connection/plc0', { endpointUrl: 'opc.tcp://10.1.0.0:4840' });
+  await backup.client.configureRedundancy({
+    role: 'Backup',
+    master: { host: '127.0.0.1', port: master.daemon.gan.listenerViews().plain.port!, enableSsl: false, reconnectPeriod: 50, pingRate: 200 },
+  });
+  await synced({ master, backup });
+  return { master, backup };
+}
+
+/** Both InSync, the backup on the master's revision and acknowledged, the cores byte-equal. */
+async function synced(p: Pair, timeoutMs = 15_000): Promise<void> {
+  await waitFor(
+    'the pair to be InSync with equal cores',
+    async () => {
+      const [m, b] = await Promise.all([p.master.client.status(), p.backup.client.status()]);
+      if (m.redundancy.sync.state !== 'InSync' || b.redundancy.sync.state !== 'InSync') return undefined;
+      if (b.redundancy.sync.revision !== m.config.revision || m.redundancy.sync.peerRevision !== m.config.revision) return undefined;
+      return JSON.stringify(coreHashes(p.backup.dataDir)) === JSON.stringify(coreHashes(p.master.dataDir)) ? true : undefined;
+    },
+    timeoutMs,
+    25,
+  );
+}
+
+const backupEvents = (p: Pair, type: string, after: number): EventRecord[] => p.backup.daemon.events.since(after).filter((e) => e.type === type);
+
+/** The first sync.failed of the backup from now on, with `capture` run at that very moment (before any retry). */
+function nextFailure<T>(p: Pair, capture: () => T): Promise<{ event: EventRecord; captured: T }> {
+  return new Promise((resolve) => {
+    const unsubscribe = p.backup.daemon.events.subscribe((e) => {
+      if (e.type !== 'sync.failed') return;
+      unsubscribe();
+      resolve({ event: e, captured: capture() });
+    });
+  });
+}
+
+/** What the backup holds, taken at a failure: bytes, revisions, and whether it serves what is on disk. */
+function holding(p: Pair): { bytes: Record<string, string>; revision: number; synced: number; problems: string[] } {
+  const store = p.backup.daemon.config;
+  return { bytes: storeBytes(p.backup.dataDir), revision: store.revision, synced: store.syncedRevision, problems: servedVersusDisk(p.backup) };
+}
+
+async function restartBackup(p: Pair): Promise<void> {
+  const idx = started.indexOf(p.backup);
+  await p.backup.stop();
+  p.backup = await startTestDaemon({ systemName: 'dfs-backup', logLevel: 'warn' }, p.backup.dataDir);
+  started[idx] = p.backup;
+}
+
+describe('disk faults during a sync: regressions', () => {
+  it('regression: a replicated batch whose files cannot be written is not journaled, so the backup neither serves nor acknowledges it (was: journaled and served without its files)', async () => {
+    const p = await startPair();
+    const dir = p.backup.dataDir;
+    const before = holding(p);
+    const failure = nextFailure(p, () => holding(p));
+    setFaultInjector((op, f) => (op === 'write' && f.startsWith(path.join(dir, 'config') + path.sep) ? fsError('ENOSPC', f) : null));
+    await p.master.client.configSet('opc-connection/plc1', { endpointUrl: 'opc.tcp://10.7.7.7:4840' });
+    const { event, captured } = await failure;
+    expect(event.data.code).toBe('GW_ERR_STORAGE_WRITE_FAILED');
+    expect(captured).toEqual(before);
+    const m = await p.master.client.status();
+    expect(m.redundancy.sync.peerRevision).toBeLessThan(m.config.revision);
+    setFaultInjector(null);
+    await synced(p);
+    expect((await p.backup.client.configGet('opc-connection/plc1', 'primary')).content).toMatchObject({ endpointUrl: 'opc.tcp://10.7.7.7:4840' });
+  });
+
+  it('regression: a replicated batch whose config state file cannot be written is acknowledged, it is durable (was: refused and sent again)', async () => {
+    const p = await startPair();
+    const dir = p.backup.dataDir;
+    const since = p.backup.daemon.events.since(0).at(-1)?.seq ?? 0;
+    let hits = 0;
+    setFaultInjector((_op, f) => (f === path.join(dir, 'var', 'config-state.json') ? (hits++, fsError('ENOSPC', f)) : null));
+    await p.master.client.configSet('opc-connection/plc1', { endpointUrl: 'opc.tcp://10.7.7.8:4840' });
+    const revision = (await p.master.client.status()).config.revision;
+    await waitFor('the backup to acknowledge the change', async () => ((await p.master.client.status()).redundancy.sync.peerRevision === revision ? true : undefined), 5000, 20);
+    expect(hits).toBeGreaterThan(0);
+    expect(backupEvents(p, 'sync.failed', since)).toEqual([]);
+    expect(servedVersusDisk(p.backup)).toEqual([]);
+    setFaultInjector(null);
+    const backupRevision = p.backup.daemon.config.revision;
+    await restartBackup(p);
+    expect(p.backup.daemon.config.revision).toBe(backupRevision);
+    expect((await p.backup.client.configGet('opc-connection/plc1', 'primary')).content).toMatchObject({ endpointUrl: 'opc.tcp://10.7.7.8:4840' });
+    await synced(p);
+  });
+});
