@@ -51,6 +51,9 @@ describe('full snapshot', () => {
     const backup = tree(Object.fromEntries(Object.entries(BACKUP_OWN).map(([k, v]) => [`config/resources/core/${k}`, v])));
     const { sink, paths } = await transfer(master, backup);
     const { archive } = await sink.commit(new Date('2026-11-25T10:00:00Z'));
+    // The swap intent stays until the store has adopted the new core.
+    expect(readdirSync(path.join(backup, 'var/sync'))).toEqual(['swap-intent.json']);
+    await sink.finish();
     expect(await hashes(paths.coreDir)).toEqual(await hashes(master));
     expect(archive).toBe(path.join(backup, 'var/archive/2026-11-25T10-00-00-000Z'));
     expect(readFileSync(path.join(archive!, 'core/opc/opc-connection/mine/config.json'), 'utf8')).toBe(BACKUP_OWN['opc/opc-connection/mine/config.json']);

@@ -231,4 +231,61 @@ describe('disk faults during a sync: regressions', () => {
     expect((await p.backup.client.configGet('opc-connection/plc1', 'primary')).content).toMatchObject({ endpointUrl: 'opc.tcp://10.7.7.8:4840' });
     await synced(p);
   });
+
+  it('regression: a snapshot whose swap fails leaves no copy of the core and no swap intent behind, and the next start keeps the previous core (was: the staging left on the full disk, and the next start swapped in the snapshot reported as failed)', async () => {
+    const p = await startPair();
+    const dir = p.backup.dataDir;
+    const before = holding(p);
+    const failure = nextFailure(p, () => ({ ...holding(p), left: leftovers(dir), files: treeBytes(path.join(dir, 'var', 'sync')) }));
+    // The first rename of the swap (the live core to the archive) fails.
+    setFaultInjector((op, f) => (op === 'rename' && f.startsWith(path.join(dir, 'var') + path.sep) ? fsError('EROFS', f) : null));
+    await p.backup.client.resync();
+    const { event, captured } = await failure;
+    expect(String(event.data.code)).toMatch(/^GW_ERR_/);
+    expect(captured).toEqual({ ...before, left: [], files: {} });
+    await restartBackup(p);
+    setFaultInjector(null);
+    expect(holding(p)).toEqual(before);
+    await synced(p);
+  });
+
+  it('regression: a snapshot whose new core cannot be moved in puts the previous core back (was: no live core on disk until the next start)', async () => {
+    const p = await startPair();
+    const dir = p.backup.dataDir;
+    const before = holding(p);
+    const failure = nextFailure(p, () => holding(p));
+    setFaultInjector((op, f) => (op === 'rename' && f === path.join(dir, 'config', 'resources', 'core') ? fsError('EIO', f) : null));
+    await p.backup.client.resync();
+    const { captured } = await failure;
+    expect(captured).toEqual(before);
+    setFaultInjector(null);
+    await p.backup.client.resync();
+    await synced(p);
+    expect(leftovers(dir)).toEqual([]);
+  });
+
+  it('regression: a snapshot whose adoption cannot be journaled is rolled back (was: the new core served under the old revision, its changes never journaled nor announced)', async () => {
+    const p = await startPair();
+    const dir = p.backup.dataDir;
+    // A resource on the backup that the master does not have: the snapshot must remove it.
+    const drift = path.join(dir, 'config', 'resources', 'core', 'opcua', 'opc-connection', 'drift');
+    mkdirSync(drift, { recursive: true });
+    writeFileSync(path.join(drift, 'config.json'), JSON.stringify({ endpointUrl: 'opc.tcp://10.9.9.9:4840' }));
+    await p.backup.client.configRescan();
+    const before = holding(p);
+    const since = p.backup.daemon.events.since(0).at(-1)?.seq ?? 0;
+    const failure = nextFailure(p, () => holding(p));
+    setFaultInjector((op, f) => (op === 'append' && f === path.join(dir, 'var', 'config-journal.ndjson') ? fsError('ENOSPC', f) : null));
+    await p.backup.client.resync();
+    const { event, captured } = await failure;
+    expect(event.data.code).toBe('GW_ERR_STORAGE_WRITE_FAILED');
+    expect(captured).toEqual(before);
+    expect((await p.backup.client.configGet('opc-connection/drift', 'primary')).content).toMatchObject({ endpointUrl: 'opc.tcp://10.9.9.9:4840' });
+    expect(backupEvents(p, 'config.changed', since)).toEqual([]);
+    setFaultInjector(null);
+    await p.backup.client.resync();
+    await synced(p);
+    expect(existsSync(drift)).toBe(false);
+    expect(leftovers(dir)).toEqual([]);
+  });
 });

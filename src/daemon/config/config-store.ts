@@ -270,16 +270,31 @@ export class ConfigStore {
    * changed on disk as replicated changes (so this store's own history stays exact) and record the
    * master's revision the snapshot was taken at.
    */
-  adoptSnapshot(sourceRevision: number, swap?: () => Promise<void>): Promise<JournalEntry[]> {
+  adoptSnapshot(sourceRevision: number, swap?: () => Promise<void>, unswap?: () => Promise<void>): Promise<JournalEntry[]> {
     return this.exclusive(async () => {
       // The swap itself runs under the lock too, so no rescan or write can see a half-swapped core.
       if (swap) await swap();
+      const before = { revision: this.revision, synced: this.syncedRevision, resources: new Map(this.resources), problems: this.problems, invalidKeys: this.invalidKeys };
       // Set first: the batch that journals the differences saves the state with it (once, not
       // twice for a store of thousands of resources); only a snapshot that changed nothing saves here.
       this.syncedRevision = sourceRevision;
-      const changes = await this.reconcile('sync:snapshot', sourceRevision, true);
-      if (changes.length === 0) await this.saveState();
-      return changes;
+      try {
+        const changes = await this.reconcile('sync:snapshot', sourceRevision, true);
+        if (changes.length === 0) await this.saveState();
+        return changes;
+      } catch (err) {
+        // Nothing journaled (a full disk, an I/O error): the previous core goes back, on disk and in
+        // memory, instead of a new core being served under the old revision without its changes.
+        if (this.revision === before.revision) {
+          this.syncedRevision = before.synced;
+          this.resources.clear();
+          for (const [k, r] of before.resources) this.resources.set(k, r);
+          this.problems = before.problems;
+          this.invalidKeys = before.invalidKeys;
+          await unswap?.();
+        }
+        throw err;
+      }
     });
   }
 

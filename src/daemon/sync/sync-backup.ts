@@ -190,9 +190,14 @@ export class BackupSide {
     // Not the holder of anything until the new core is adopted: a crash in between asks for a full snapshot again.
     await state.update({ holder: null });
     let archive: string | null = null;
-    const changes = await store.adoptSnapshot(revision, async () => {
-      archive = (await sink.commit()).archive;
-    });
+    const changes = await store.adoptSnapshot(
+      revision,
+      async () => {
+        archive = (await sink.commit()).archive;
+      },
+      () => sink.rollback(),
+    );
+    await sink.finish();
     op.sink = null;
     await state.update({ holder: this.o.peerUuid });
     this.o.logger.info({ revision, archive, changes: changes.length, files: sink.manifest.files.length, ms: Date.now() - started }, 'full snapshot adopted');
