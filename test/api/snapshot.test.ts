@@ -54,6 +54,9 @@ describe('full snapshot', () => {
     expect(contents.size).toBe(source.manifest.files.length);
     for (const f of source.manifest.files) expect(contents.get(f.path)).toBe(readFileSync(path.join(master, f.path), 'utf8'));
     const { archive } = await sink.commit(new Date('2026-11-25T10:00:00Z'));
+    // The swap intent stays until the store has adopted the new core.
+    expect(readdirSync(path.join(backup, 'var/sync'))).toEqual(['swap-intent.json']);
+    await sink.finish();
     expect(await hashes(paths.coreDir)).toEqual(await hashes(master));
     expect(archive).toBe(path.join(backup, 'var/archive/2026-11-25T10-00-00-000Z'));
     expect(readFileSync(path.join(archive!, 'core/opc/opc-connection/mine/config.json'), 'utf8')).toBe(BACKUP_OWN['opc/opc-connection/mine/config.json']);

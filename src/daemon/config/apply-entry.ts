@@ -29,10 +29,15 @@ export interface PreparedEntry {
  * Stage the new files of an entry before it is committed: a full disk or an I/O error shows here,
  * while the change can still be refused with the previous configuration intact. What is left for
  * `apply` (renames, removals, one directory fsync) does not need space.
+ *
+ * `planned`: for an entry behind others of the same resource in one batch, the signature each of
+ * its files will have once those are applied (null: removed); the disk does not show it yet.
  */
-export async function prepareEntry(resourcesDir: string, entry: JournalEntry): Promise<PreparedEntry> {
+export async function prepareEntry(resourcesDir: string, entry: JournalEntry, planned?: Map<string, string | null>): Promise<PreparedEntry> {
   const dir = resourceDir(resourcesDir, entry.collection, entry.module, entry.type, entry.name);
+  const signatureOf = (file: string): Promise<string | null> => (planned?.has(file) ? Promise.resolve(planned.get(file)!) : fileSignature(file));
   if (entry.deleted && entry.version === 'primary') {
+    for (const f of [BACKUP_FILE, PRIMARY_FILE, META_FILE]) planned?.set(path.join(dir, f), null);
     return {
       abort: async () => undefined,
       apply: async () => {
@@ -50,15 +55,17 @@ export async function prepareEntry(resourcesDir: string, entry: JournalEntry): P
     if (made !== undefined) await removeEmptyDirs(dir, made);
   };
   try {
+    if (entry.deleted) planned?.set(path.join(dir, BACKUP_FILE), null);
     if (!entry.deleted && entry.content && entry.signature) {
       const file = path.join(dir, versionFile(entry.version));
-      if ((await fileSignature(file)) !== entry.signature) staged.push(await stageFileAtomic(file, json(entry.content), { syncDir: false }));
+      if ((await signatureOf(file)) !== entry.signature) staged.push(await stageFileAtomic(file, json(entry.content), { syncDir: false }));
+      planned?.set(file, entry.signature);
     }
     if (entry.meta) {
       const metaFile = path.join(dir, META_FILE);
-      if ((await fileSignature(metaFile)) !== contentSignature(entry.meta)) {
-        staged.push(await stageFileAtomic(metaFile, json(entry.meta), { syncDir: false }));
-      }
+      const metaSignature = contentSignature(entry.meta);
+      if ((await signatureOf(metaFile)) !== metaSignature) staged.push(await stageFileAtomic(metaFile, json(entry.meta), { syncDir: false }));
+      planned?.set(metaFile, metaSignature);
     }
   } catch (err) {
     await abort();
@@ -106,11 +113,12 @@ async function fileSignature(file: string): Promise<string | null> {
 const APPLY_CONCURRENCY = 32;
 
 /**
- * The files of a batch of committed entries: in order for each resource, different resources
- * concurrently. Safe because the batch is already durable in the journal and the state file that
- * marks it applied is written only after every file is; a crash in between rolls it all forward.
+ * prepareEntry for a batch, before it is committed: every file of every entry is staged first, so
+ * a batch that does not fit on the disk is refused whole with nothing of it left. Entries of one
+ * resource are staged in order, different resources concurrently; `apply` renames them in the same
+ * order.
  */
-export async function applyEntries(resourcesDir: string, entries: readonly JournalEntry[]): Promise<void> {
+export async function prepareEntries(resourcesDir: string, entries: readonly JournalEntry[]): Promise<PreparedEntry> {
   const byResource = new Map<string, JournalEntry[]>();
   for (const e of entries) {
     const key = indexKey(e.collection, e.address);
@@ -118,7 +126,27 @@ export async function applyEntries(resourcesDir: string, entries: readonly Journ
     if (list) list.push(e);
     else byResource.set(key, [e]);
   }
-  await mapLimit([...byResource.values()], APPLY_CONCURRENCY, async (group) => {
-    for (const e of group) await applyEntry(resourcesDir, e);
-  });
+  const groups: PreparedEntry[][] = [];
+  const abort = async (): Promise<void> => {
+    for (const group of groups) for (const p of group) await p.abort();
+  };
+  try {
+    await mapLimit([...byResource.values()], APPLY_CONCURRENCY, async (list) => {
+      const group: PreparedEntry[] = [];
+      groups.push(group);
+      const planned = new Map<string, string | null>();
+      for (const e of list) group.push(await prepareEntry(resourcesDir, e, planned));
+    });
+  } catch (err) {
+    await abort();
+    throw err;
+  }
+  return {
+    abort,
+    apply: async () => {
+      await mapLimit(groups, APPLY_CONCURRENCY, async (group) => {
+        for (const p of group) await p.apply();
+      });
+    },
+  };
 }

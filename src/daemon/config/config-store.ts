@@ -14,7 +14,7 @@ import { GwError } from '../../core/errors.js';
 import { describeProblems } from '../../core/schema-errors.js';
 import type { Logger } from '../logger.js';
 import type { SchemaRegistry } from '../schema-registry.js';
-import { applyEntries, applyEntry, prepareEntry } from './apply-entry.js';
+import { applyEntry, prepareEntries, prepareEntry } from './apply-entry.js';
 import { replayDraft } from './replay-check.js';
 import { diffDisk } from './disk-diff.js';
 import { scanStore, type ScanResult, type ScannedResource } from './disk-scan.js';
@@ -61,6 +61,8 @@ export interface SnapshotSwap {
   swap: () => Promise<{ archive: string | null }>;
   /** The new core's files by path relative to it, verified, when the caller holds them (else read from disk). */
   contents?: ReadonlyMap<string, string>;
+  /** Put the previous core back, when the adoption fails before its commit point. */
+  unswap?: () => Promise<void>;
 }
 
 export interface SnapshotAdoption {
@@ -168,8 +170,7 @@ export class ConfigStore {
       store.revision = entries.at(-1)?.revision ?? 0;
     }
     // The journal restarted at a snapshot adoption the state file does not show (a crash between
-    // the two, or no state file): the disk holds the snapshot; the scan below loads it and keeps
-    // the master's resource.json files as they are.
+    // the two, or a write of the state file that failed): the disk holds the snapshot.
     const adoptionInterrupted = base !== null && store.revision < base.revision;
     if (base !== null) {
       store.revision = Math.max(store.revision, base.revision);
@@ -186,8 +187,8 @@ export class ConfigStore {
       options.logger.warn({ revisions: pending.map((e) => e.revision) }, 'applied config changes interrupted by a crash');
       await store.saveState();
     }
-    if (adoptionInterrupted) options.logger.warn({ revision: base!.revision }, 'loading a full snapshot whose adoption a crash interrupted');
-    const startup = await store.reconcile('gwd:startup-scan', undefined, (options.recoveredSnapshot ?? false) || adoptionInterrupted);
+    if (adoptionInterrupted) await store.finishAdoption(base!.revision);
+    const startup = await store.reconcile('gwd:startup-scan', undefined, options.recoveredSnapshot ?? false);
     return { store, startup };
   }
 
@@ -315,23 +316,22 @@ export class ConfigStore {
       // With the files in hand, parsing them needs no disk: it runs while the swap waits for the
       // disk (the staged files are made durable first); without, the swapped-in core is read.
       const [{ archive }, scan] = contents ? await Promise.all([snapshot.swap(), scanCore()]) : [await snapshot.swap(), await scanCore()];
-      for (const p of scan.problems) this.options.logger.warn({ file: p.path, problems: p.problems }, 'config file is invalid; not loaded, left untouched');
-      const coreIndex: Record<string, IndexEntry> = {};
-      for (const [key, entry] of Object.entries(this.index)) if (key.startsWith('core/')) coreIndex[key] = entry;
-      const drafts = diffDisk(scan, coreIndex, this.types, { actor: 'sync:snapshot', timestamp: this.now().toISOString(), sourceRevision, keepMeta: true });
       const revision = this.revision + 1;
-      const entries = drafts.map((d): JournalEntry => ({ revision, ...d }));
-      // Only resource.json files the master's did not match are written (rare: hand edits on the
-      // master not yet rescanned); everything else is on disk as the master has it.
-      const onDisk = filesAlreadyOnDisk(scan.resources, drafts);
-      await applyEntries(this.options.resourcesDir, entries.filter((_, i) => !onDisk.has(drafts[i]!)));
-
-      // The new state, built aside: memory changes only once the state file says so.
-      // The commit point: the journal restarts at this revision. A crash right after it leaves the
-      // state file behind the journal's base, and the next start loads the core from the disk
-      // keeping the master's metadata (open()).
-      const folder = archive ?? path.join(this.options.varDir, 'archive', this.now().toISOString().replace(/[:.]/g, '-'));
-      await this.journal.restart(path.join(folder, 'config-journal.ndjson'), { revision, sourceRevision, timestamp: this.now().toISOString() });
+      let entries: JournalEntry[];
+      let drafts: Draft[];
+      try {
+        ({ drafts, entries } = await this.prepareAdoption(scan, sourceRevision, revision));
+        // The commit point: the journal restarts at this revision. A crash right after it leaves
+        // the state file behind the journal's base, and the next start loads the core from the
+        // disk keeping the master's metadata (open()).
+        const folder = archive ?? path.join(this.options.varDir, 'archive', this.now().toISOString().replace(/[:.]/g, '-'));
+        await this.journal.restart(path.join(folder, 'config-journal.ndjson'), { revision, sourceRevision, timestamp: this.now().toISOString() });
+      } catch (err) {
+        // Not adopted (a full disk, an I/O error): memory was not touched, and the previous core
+        // goes back in place on disk, instead of a new core being served under the old revision.
+        await snapshot.unswap?.();
+        throw err;
+      }
       // As for a rescan: resources with an invalid file keep what was loaded (no draft for them).
       this.revision = revision;
       this.syncedRevision = sourceRevision;
@@ -351,6 +351,23 @@ export class ConfigStore {
       const count = (op: JournalOp): number => drafts.filter((d) => d.op === op).length;
       return { revision, created: count('create'), updated: count('update'), deleted: count('delete'), changes: drafts.map(({ address, version, op }) => ({ address, version, op })) };
     });
+  }
+
+  /**
+   * What adopting the scanned core changes (as drafts, all at `revision`), with the resource.json
+   * files written where the master's did not match its files (rare: hand edits on the master not yet
+   * rescanned); everything else is on disk as the master has it.
+   */
+  private async prepareAdoption(scan: ScanResult, sourceRevision: number, revision: number): Promise<{ drafts: Draft[]; entries: JournalEntry[] }> {
+    for (const p of scan.problems) this.options.logger.warn({ file: p.path, problems: p.problems }, 'config file is invalid; not loaded, left untouched');
+    const coreIndex: Record<string, IndexEntry> = {};
+    for (const [key, entry] of Object.entries(this.index)) if (key.startsWith('core/')) coreIndex[key] = entry;
+    const drafts = diffDisk(scan, coreIndex, this.types, { actor: 'sync:snapshot', timestamp: this.now().toISOString(), sourceRevision, keepMeta: true });
+    const entries = drafts.map((d): JournalEntry => ({ revision, ...d }));
+    const onDisk = filesAlreadyOnDisk(scan.resources, drafts);
+    const prepared = await prepareEntries(this.options.resourcesDir, entries.filter((_, i) => !onDisk.has(drafts[i]!)));
+    await prepared.apply();
+    return { drafts, entries };
   }
 
   /**
@@ -427,14 +444,24 @@ export class ConfigStore {
   }
 
   /**
-   * Several changes committed together, in order: one journal append and fsync (the commit point of
-   * all of them), then the files of each, then one state write. A crash before the append leaves
-   * none of them; after it, the next start rolls every one forward, as for a single commit.
+   * Several changes committed together, in order, as record() commits one: the files of all of them
+   * staged first, then one journal append and fsync (the commit point of all of them), then the
+   * renames, then one state write. A failure before the append leaves none of them, on disk or in
+   * memory; after it, the next start rolls every one forward, as for a single commit.
    */
   private async commitBatch(drafts: readonly Draft[], onDisk?: ReadonlySet<Draft>): Promise<JournalEntry[]> {
     if (drafts.length === 0) return [];
     const committed = drafts.map((d, i): JournalEntry => ({ revision: this.revision + 1 + i, ...d }));
-    await this.journal.appendMany(committed);
+    // Staged before the append: a replicated batch that does not fit on the disk is refused whole
+    // (the backup keeps its configuration and does not acknowledge it) instead of being journaled
+    // and served with its files missing.
+    const prepared = await prepareEntries(this.options.resourcesDir, onDisk ? committed.filter((_, i) => !onDisk.has(drafts[i]!)) : committed);
+    try {
+      await this.journal.appendMany(committed);
+    } catch (err) {
+      await prepared.abort();
+      throw err;
+    }
     for (const entry of committed) {
       this.revision = entry.revision;
       if (entry.sourceRevision !== undefined) this.syncedRevision = Math.max(this.syncedRevision, entry.sourceRevision);
@@ -442,11 +469,16 @@ export class ConfigStore {
       foldIndex(this.index, entry);
     }
     try {
-      await applyEntries(this.options.resourcesDir, onDisk ? committed.filter((_, i) => !onDisk.has(drafts[i]!)) : committed);
-      await this.saveState();
+      await prepared.apply();
     } catch (err) {
       this.options.logger.error({ err, revisions: [committed[0]!.revision, committed.at(-1)!.revision] }, 'config changes are journaled but their files could not be written');
       throw err;
+    }
+    try {
+      await this.saveState();
+    } catch (err) {
+      // Durable (journal and files): a stale state file only makes the next start apply them again.
+      this.options.logger.warn({ err: (err as Error).message, revision: this.revision }, 'could not update the config state file; it is rewritten at the next change');
     }
     for (const entry of committed) this.announce(entry);
     await this.compactJournal();
@@ -527,6 +559,25 @@ export class ConfigStore {
     else next.backup = entry.deleted ? null : entry.content;
     if (entry.meta) next.meta = entry.meta;
     this.resources.set(key, next);
+  }
+
+  /**
+   * The state file is behind an adopted snapshot: the core on disk is the snapshot, committed at
+   * `revision` by the journal's restart, so the index of core is taken from the disk as it is (the
+   * master's resource.json files), with nothing journaled, and the state file caught up.
+   */
+  private async finishAdoption(revision: number): Promise<void> {
+    const scan = await scanStore(this.options.resourcesDir, this.types, this.options.schemas, { collections: ['core'] });
+    for (const key of Object.keys(this.index)) if (key.startsWith('core/')) delete this.index[key];
+    for (const r of scan.resources) {
+      if (r.meta) this.index[indexKey(r.collection, r.address)] = { primary: r.meta.signature, backup: r.meta.backupSignature, enabled: r.meta.enabled };
+    }
+    this.options.logger.warn({ revision }, 'the config state file was behind an adopted full snapshot; caught up from the disk');
+    try {
+      await this.saveState();
+    } catch (err) {
+      this.options.logger.warn({ err: (err as Error).message }, 'could not update the config state file; it is rewritten at the next change');
+    }
   }
 
   /** Resources as scanned into memory; the drafts committed after it bring their metadata. */

@@ -1,9 +1,11 @@
 /**
  * A test-only hook at the file layer: tests set an injector that makes chosen writes fail (ENOSPC,
  * EIO, EROFS) for chosen paths, which chmod cannot do when the tests run as root. No injector is set
- * in production; the check is then one null comparison.
+ * in production; the check is then one null comparison. `rename` is checked only where a rename is
+ * a step of its own that can fail after the writes (the two renames of a snapshot swap), with the
+ * rename's target as the path.
  */
-export type StorageOp = 'write' | 'append';
+export type StorageOp = 'write' | 'append' | 'rename';
 export type FaultInjector = (op: StorageOp, file: string) => NodeJS.ErrnoException | null | undefined;
 
 let injector: FaultInjector | null = null;

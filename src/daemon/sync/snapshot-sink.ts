@@ -69,6 +69,8 @@ export class SnapshotSink {
   private committing = false;
   /** Directories created in staging, once verify() passed. */
   private verifiedDirs: string[] | null = null;
+  /** The swap commit() made, until the adoption is committed (finish) or fails (rollback). */
+  private swapped: SwapIntent | null = null;
 
   private constructor(
     private readonly paths: SnapshotPaths,
@@ -154,9 +156,35 @@ export class SnapshotSink {
       coreDir: this.paths.coreDir,
       varDir: this.paths.varDir,
     };
-    await writeJsonAtomic(intentFile(this.paths.varDir), intent);
-    const archived = await applySwap(intent);
-    return { archive: archived ? archiveRoot : null, durability };
+    try {
+      await writeJsonAtomic(intentFile(this.paths.varDir), intent);
+      // The intent stays until finish(): a crash before the adoption is committed completes the
+      // swap at the next start (and the store adopts it then), a failed adoption can be rolled back.
+      const archived = await applySwap(intent, false);
+      this.swapped = intent;
+      return { archive: archived ? archiveRoot : null, durability };
+    } catch (err) {
+      // A full disk or an I/O error in the swap: the previous core goes back in place, and neither
+      // the intent nor a copy of the whole core is left behind (the next start would otherwise
+      // swap in a snapshot the running daemon reported as failed).
+      await undoSwap(intent).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** The swapped-in core is adopted (committed by the store): the swap is final. */
+  async finish(): Promise<void> {
+    const intent = this.swapped;
+    this.swapped = null;
+    // Left behind, it is harmless: the next start finds no staging to swap and only removes it.
+    if (intent) await fsp.rm(intentFile(intent.varDir), { force: true }).catch(() => undefined);
+  }
+
+  /** The adoption failed before its commit point: put the previous core back in place. */
+  async rollback(): Promise<void> {
+    const intent = this.swapped;
+    this.swapped = null;
+    if (intent) await undoSwap(intent);
   }
 
   async abort(): Promise<void> {
@@ -189,24 +217,43 @@ export async function recoverSnapshotSwap(paths: SnapshotPaths): Promise<'none' 
 }
 
 /** Idempotent: each step checks what is already done, so it can be re-run after a crash in it. */
-async function applySwap(intent: SwapIntent): Promise<boolean> {
+async function applySwap(intent: SwapIntent, removeIntent = true): Promise<boolean> {
   const stagingThere = await exists(intent.staging);
   let archived = false;
   if (stagingThere) {
     if ((await exists(intent.coreDir)) && !(await exists(intent.archive))) {
       await fsp.mkdir(path.dirname(intent.archive), { recursive: true });
+      checkFault('rename', intent.archive);
       await fsp.rename(intent.coreDir, intent.archive);
       archived = true;
     } else if (await exists(intent.archive)) {
       archived = true;
     }
     await fsp.mkdir(path.dirname(intent.coreDir), { recursive: true });
+    checkFault('rename', intent.coreDir);
     await fsp.rename(intent.staging, intent.coreDir);
     await fsyncDir(path.dirname(intent.coreDir));
     await fsyncDir(path.dirname(intent.archive)).catch(() => undefined);
   }
-  await fsp.rm(intentFile(intent.varDir), { force: true });
+  if (removeIntent) await fsp.rm(intentFile(intent.varDir), { force: true });
   return archived;
+}
+
+/**
+ * Undo a swap that failed part way or whose adoption failed: the new core (in place once the
+ * staging is gone) goes back to the staging, the archive back to core, then the intent and the
+ * staging are removed. Each step is one rename under the intent, so a crash in between leaves a
+ * state the next start completes as a swap (the whole new core), never a missing core.
+ */
+async function undoSwap(intent: SwapIntent): Promise<void> {
+  if (!(await exists(intent.staging)) && (await exists(intent.coreDir))) await fsp.rename(intent.coreDir, intent.staging);
+  if (await exists(intent.archive)) {
+    await fsp.rename(intent.archive, intent.coreDir);
+    await fsp.rmdir(path.dirname(intent.archive)).catch(() => undefined);
+  }
+  await fsyncDir(path.dirname(intent.coreDir)).catch(() => undefined);
+  await fsp.rm(intentFile(intent.varDir), { force: true });
+  await fsp.rm(intent.staging, { recursive: true, force: true });
 }
 
 async function exists(p: string): Promise<boolean> {

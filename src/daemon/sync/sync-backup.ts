@@ -204,7 +204,9 @@ export class BackupSide {
         ({ archive, durability } = commit);
         return commit;
       },
+      unswap: () => sink.rollback(),
     });
+    await sink.finish();
     op.sink = null;
     await state.update({ holder: this.o.peerUuid });
     const { created, updated, deleted } = adopted;
