@@ -582,7 +582,7 @@ export class ConfigStore {
 
   /** Resources as scanned into memory; the drafts committed after it bring their metadata. */
   private load(scanned: readonly ScannedResource[], actor: string): void {
-    for (const { metaSignature: _, ...r } of scanned) {
+    for (const { metaAsOnDisk: _, ...r } of scanned) {
       // A resource without resource.json gets its metadata from the create entry that follows.
       this.resources.set(indexKey(r.collection, r.address), { ...r, meta: r.meta ?? this.nextMeta(undefined, actor, {}) });
     }
@@ -634,9 +634,10 @@ function filesAlreadyOnDisk(scanned: readonly ScannedResource[], drafts: readonl
   for (const r of scanned) {
     const group = byKey.get(indexKey(r.collection, r.address));
     if (!group) continue;
-    const last = group.at(-1)!;
     if (group.some((d) => d.deleted && d.version === 'primary')) continue;
-    if (r.metaSignature === null || !last.meta || contentSignature(last.meta) !== r.metaSignature) continue;
+    // Metadata taken over as scanned (a snapshot's, kept as the master wrote it) is the file's own;
+    // any other (a change found by a rescan) is new and must be written.
+    if (!r.metaAsOnDisk || group.some((d) => d.meta !== r.meta)) continue;
     for (const d of group) out.add(d);
   }
   return out;

@@ -64,21 +64,21 @@ function diffResource(r: ScannedResource, known: IndexEntry | undefined, options
   let meta: ResourceMeta | undefined = r.meta ? { ...r.meta, signature: known?.primary ?? '', backupSignature: knownBackup } : undefined;
   const adopted = options.keepMeta && r.meta && r.meta.signature === primarySig && r.meta.backupSignature === backupSig ? r.meta : null;
   if (adopted) {
-    if (primaryChanged) out.push(withSource(draftEntry(r, r.collection, 'primary', known ? 'update' : 'create', r.primary, adopted, actor, timestamp), options));
+    if (primaryChanged) out.push(withSource(draftEntry(r, r.collection, 'primary', known ? 'update' : 'create', r.primary, adopted, actor, timestamp, primarySig), options));
     if (backupChanged) {
       const op: JournalOp = backupSig === null ? 'delete' : knownBackup ? 'update' : 'create';
-      out.push(withSource(draftEntry(r, r.collection, 'backup', op, r.backup, adopted, actor, timestamp), options));
+      out.push(withSource(draftEntry(r, r.collection, 'backup', op, r.backup, adopted, actor, timestamp, backupSig), options));
     }
     return out;
   }
   if (primaryChanged) {
     meta = { ...nextMeta(meta, actor, timestamp, { signature: primarySig }), enabled };
-    out.push(withSource(draftEntry(r, r.collection, 'primary', known ? 'update' : 'create', r.primary, meta, actor, timestamp), options));
+    out.push(withSource(draftEntry(r, r.collection, 'primary', known ? 'update' : 'create', r.primary, meta, actor, timestamp, primarySig), options));
   }
   if (backupChanged) {
     meta = nextMeta(meta, actor, timestamp, { backupSignature: backupSig });
     const op: JournalOp = backupSig === null ? 'delete' : knownBackup ? 'update' : 'create';
-    out.push(withSource(draftEntry(r, r.collection, 'backup', op, r.backup, meta, actor, timestamp), options));
+    out.push(withSource(draftEntry(r, r.collection, 'backup', op, r.backup, meta, actor, timestamp, backupSig), options));
   }
   return out;
 }

@@ -9,7 +9,6 @@ import { describeFsError } from '../storage/atomic-write.js';
 import { mapLimit } from '../storage/map-limit.js';
 import type { SchemaRegistry } from '../schema-registry.js';
 import { BACKUP_FILE, META_FILE, PRIMARY_FILE } from './resource-paths.js';
-import { contentSignature } from './signature.js';
 import { indexKey } from './store-state.js';
 
 /** A resource whose files all parsed and validated, with its content exactly as on disk. */
@@ -22,8 +21,11 @@ export interface ScannedResource {
   backup: Record<string, unknown> | null;
   /** null when resource.json does not exist yet (a resource added by hand). */
   meta: ResourceMeta | null;
-  /** Signature of resource.json exactly as on disk (before defaults): tells whether it needs rewriting. */
-  metaSignature: string | null;
+  /**
+   * `meta` is exactly what resource.json holds (the schema filled in no default): writing `meta`
+   * back would not change the file.
+   */
+  metaAsOnDisk: boolean;
 }
 
 const SCAN_CONCURRENCY = 32;
@@ -122,9 +124,10 @@ async function scanResource(
   const before = out.problems.length;
   const primary = await readContent(out, read, path.join(dir, PRIMARY_FILE), collection, address, type.schemaId, schemas);
   const backup = await readContent(out, read, path.join(dir, BACKUP_FILE), collection, address, type.schemaId, schemas);
-  let metaSignature: string | null = null;
+  // The schema's defaults are all top-level: a key count tells whether any was filled in.
+  let rawKeys = -1;
   const metaRaw = await readContent(out, read, path.join(dir, META_FILE), collection, address, 'gwd:config/resource-meta', schemas, (raw) => {
-    metaSignature = contentSignature(raw);
+    rawKeys = Object.keys(raw).length;
   });
   if (primary === undefined) {
     // An empty directory is what a delete leaves when the operator keeps other files there.
@@ -147,7 +150,7 @@ async function scanResource(
     backup: backup ?? null,
     // Validated with defaults applied (an older resource.json may lack a field added since).
     meta: (metaRaw as ResourceMeta | undefined) ?? null,
-    metaSignature,
+    metaAsOnDisk: metaRaw !== undefined && metaRaw !== null && Object.keys(metaRaw).length === rawKeys,
   });
 }
 

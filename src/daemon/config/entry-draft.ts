@@ -28,6 +28,8 @@ export function draftEntry(
   meta: ResourceMeta | null,
   actor: string,
   timestamp: string,
+  /** The content's signature when the caller already computed it (a scan of thousands of resources). */
+  signature: string | null = content ? contentSignature(content) : null,
 ): Draft {
   return {
     op,
@@ -38,7 +40,7 @@ export function draftEntry(
     name: addr.name,
     version,
     content,
-    signature: content ? contentSignature(content) : null,
+    signature,
     deleted: op === 'delete',
     meta,
     actor,
