@@ -51,8 +51,8 @@ describe('full snapshot', () => {
     const backup = tree(Object.fromEntries(Object.entries(BACKUP_OWN).map(([k, v]) => [`config/resources/core/${k}`, v])));
     const { source, sink, paths } = await transfer(master, backup);
     const contents = await sink.verify();
-    expect(contents.size).toBe(source.manifest.files.length);
-    for (const f of source.manifest.files) expect(contents.get(f.path)).toBe(readFileSync(path.join(master, f.path), 'utf8'));
+    expect(contents?.size).toBe(source.manifest.files.length);
+    for (const f of source.manifest.files) expect(contents?.get(f.path)).toBe(readFileSync(path.join(master, f.path), 'utf8'));
     const { archive } = await sink.commit(new Date('2026-11-25T10:00:00Z'));
     // The swap intent stays until the store has adopted the new core.
     expect(readdirSync(path.join(backup, 'var/sync'))).toEqual(['swap-intent.json']);

@@ -21,6 +21,9 @@ export interface SnapshotLimits {
   maxBytes: number;
 }
 
+/** Up to this size a snapshot's files are kept in memory for the adoption (a few copies of it are held at once). */
+const KEEP_CONTENTS_MAX_BYTES = 256 * 1024 * 1024;
+
 export const DEFAULT_SNAPSHOT_LIMITS: SnapshotLimits = { maxFiles: 200_000, maxBytes: 2 * 1024 ** 3 };
 
 export interface SnapshotCommit {
@@ -78,8 +81,9 @@ export class SnapshotSink {
     readonly staging: string,
   ) {
     this.expected = new Map(manifest.files.map((f) => [f.path, { size: f.size, sha256: f.sha256 }]));
-    // The writer keeps the bytes: the adoption parses every file right after the swap.
-    this.writer = new BulkWriter(staging, true);
+    // The writer keeps the bytes, so the adoption parses every file from memory right after the
+    // swap instead of reading them all back; past a bound the memory is worth more than the time.
+    this.writer = new BulkWriter(staging, manifest.totalBytes <= KEEP_CONTENTS_MAX_BYTES);
   }
 
   static async begin(paths: SnapshotPaths, manifest: SnapshotManifest, limits = DEFAULT_SNAPSHOT_LIMITS): Promise<SnapshotSink> {
@@ -121,10 +125,10 @@ export class SnapshotSink {
 
   /**
    * Wait for the last write and check every file's size and sha256 against the manifest. Returns
-   * every file (path relative to the core) as text, as verified: the adoption parses them from
-   * here, while commit() makes them durable.
+   * every file (path relative to the core) as text, as verified, for a snapshot of at most
+   * KEEP_CONTENTS_MAX_BYTES: the adoption parses them from here while commit() makes them durable.
    */
-  async verify(): Promise<Map<string, string>> {
+  async verify(): Promise<Map<string, string> | undefined> {
     if (this.done) throw new SnapshotError('the snapshot was aborted');
     const { files, dirs } = await this.writer.digests();
     await this.writer.close();
@@ -134,6 +138,7 @@ export class SnapshotSink {
       if (got.sha256 !== want.sha256) throw new SnapshotError(`${p}: sha256 does not match the manifest`);
     }
     this.verifiedDirs = dirs;
+    if (this.manifest.totalBytes > KEEP_CONTENTS_MAX_BYTES) return undefined;
     const contents = new Map<string, string>();
     for (const [rel, digest] of files) contents.set(rel, digest.text ?? '');
     return contents;
