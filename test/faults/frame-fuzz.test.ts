@@ -57,7 +57,9 @@ function expectCodedClose(res: SessionResult, frames: FuzzFrame[], where: string
   const key = `${res.closeCode} ${res.closeReason}`;
   tally.set(key, (tally.get(key) ?? 0) + 1);
   if (res.closeCode === 1009) {
-    // ws refuses a frame above maxPayload before reading it: the WebSocket protocol's own code.
+    // A frame above maxPayload, refused before it is read: the WebSocket protocol's own code, with
+    // the catalogue code as its reason like every other close.
+    expect(res.closeReason, where).toBe('GW_ERR_GAN_FRAME_TOO_LARGE');
     expect(frames.some((f) => f.kind === 'oversize'), `${where}: 1009 without an oversize frame`).toBe(true);
     return;
   }
