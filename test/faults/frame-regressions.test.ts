@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 
 import { GAN_PATH, MAX_FRAME_BYTES } from '../../src/core/gan/protocol.js';
-import { ganUrl, hello, peerSession, stateReport } from '../helpers/frame-fuzz.js';
+import { FakeMaster, ganUrl, hello, peerSession, stateReport } from '../helpers/frame-fuzz.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/in-process-daemon.js';
 import { waitFor } from '../helpers/processes.js';
 
@@ -110,6 +110,20 @@ describe('frame fuzz regressions', () => {
     } finally {
       for (const c of wss.clients) c.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+    }
+  });
+
+  it('a backup sent a text frame that is not UTF-8 by its master refuses it with GW_ERR_GAN_PROTOCOL_VIOLATION (was: a bare ws 1007 close from the dialer)', async () => {
+    const fake = await FakeMaster.start();
+    try {
+      const t = await startTestDaemon({ systemName: 'reg-backup', logLevel: 'warn' });
+      started.push(t);
+      await t.client.configureRedundancy({ role: 'Backup', master: { host: '127.0.0.1', port: fake.port, enableSsl: false, reconnectPeriod: 10 } });
+      const res = await fake.session([{ kind: 'bad-utf8', data: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), binary: false }]);
+      expect(res.admitted).toBe(true);
+      expect([res.closeCode, res.closeReason]).toEqual([4000, 'GW_ERR_GAN_PROTOCOL_VIOLATION']);
+    } finally {
+      await fake.close();
     }
   });
 });

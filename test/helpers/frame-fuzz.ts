@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 
 import { GAN_PATH, MAX_FRAME_BYTES } from '../../src/core/gan/protocol.js';
 import { PROTOCOL_VERSION, PRODUCT_VERSION } from '../../src/core/version.js';
@@ -164,4 +164,126 @@ export function peerSession(
 
 export function ganUrl(port: number, ssl: boolean): string {
   return `${ssl ? 'wss' : 'ws'}://127.0.0.1:${port}${GAN_PATH}`;
+}
+
+interface FakeConnection {
+  ws: WebSocket;
+  messages: string[];
+  onMessage: ((text: string) => void) | null;
+  closed: { code: number; reason: string } | null;
+  onClose: (() => void) | null;
+}
+
+/**
+ * A fake master on loopback, for fuzzing what a backup receives: the backup under test dials it
+ * (and redials after each session). A session takes the next connection, answers the backup's
+ * hello with a master's, sends the frames and a probe ping, and ends like peerSession: when the
+ * backup answers the probe (the fake master then closes) or closes the connection itself.
+ */
+export class FakeMaster {
+  readonly uuid = randomUUID();
+  private readonly pending: FakeConnection[] = [];
+  private waiter: ((c: FakeConnection) => void) | null = null;
+
+  private constructor(private readonly wss: WebSocketServer) {
+    wss.on('connection', (ws) => {
+      const c: FakeConnection = { ws, messages: [], onMessage: null, closed: null, onClose: null };
+      // The backup says hello as soon as it is connected: keep what comes before a session takes it.
+      ws.on('message', (data, isBinary) => {
+        const text = isBinary ? `<binary ${String((data as Buffer).length)}>` : (data as Buffer).toString('utf8');
+        c.messages.push(text);
+        c.onMessage?.(text);
+      });
+      ws.on('close', (code, reason) => {
+        c.closed = { code, reason: reason.toString('utf8') };
+        c.onClose?.();
+      });
+      ws.on('error', () => undefined);
+      if (this.waiter) this.waiter(c);
+      else this.pending.push(c);
+    });
+  }
+
+  static async start(): Promise<FakeMaster> {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: GAN_PATH, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+    await new Promise<void>((resolve, reject) => {
+      wss.once('listening', resolve);
+      wss.once('error', reject);
+    });
+    return new FakeMaster(wss);
+  }
+
+  get port(): number {
+    return (this.wss.address() as { port: number }).port;
+  }
+
+  hello(): Record<string, unknown> {
+    return hello(this.uuid, 'fake-master', { role: 'Master', state: { ...stateReport(null), role: 'Master', activity: 'Active', epoch: 1 } });
+  }
+
+  private next(timeoutMs: number): Promise<FakeConnection> {
+    const ready = this.pending.shift();
+    if (ready) return Promise.resolve(ready);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiter = null;
+        reject(new Error(`the backup did not connect within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiter = (c) => {
+        clearTimeout(timer);
+        this.waiter = null;
+        resolve(c);
+      };
+    });
+  }
+
+  /** `admitted`: the backup said hello (it dials, so it speaks first). */
+  async session(frames: FuzzFrame[], timeoutMs = 10_000): Promise<SessionResult> {
+    const c = await this.next(timeoutMs);
+    return new Promise((resolve, reject) => {
+      const result: SessionResult = { received: [], closeCode: null, closeReason: '', alive: false, admitted: false };
+      const finish = (): void => {
+        clearTimeout(timer);
+        if (!result.alive && c.closed) {
+          result.closeCode = c.closed.code;
+          result.closeReason = c.closed.reason;
+        }
+        resolve(result);
+      };
+      const timer = setTimeout(() => {
+        c.ws.terminate();
+        reject(new Error(`no answer within ${timeoutMs} ms from the backup; got ${JSON.stringify(result).slice(0, 500)}`));
+      }, timeoutMs);
+      const onText = (text: string): void => {
+        result.received.push(text);
+        let msg: { type?: string; id?: number } = {};
+        try {
+          msg = JSON.parse(text) as typeof msg;
+        } catch {
+          return;
+        }
+        if (msg.type === 'hello' && !result.admitted) {
+          result.admitted = true;
+          const send = (data: string | Buffer, binary: boolean): void => {
+            if (c.ws.readyState === c.ws.OPEN) c.ws.send(data, { binary });
+          };
+          send(JSON.stringify(this.hello()), false);
+          for (const f of frames) send(f.data, f.binary);
+          send(JSON.stringify({ type: 'ping', id: PROBE_ID }), false);
+        } else if (msg.type === 'pong' && msg.id === PROBE_ID) {
+          result.alive = true;
+          c.ws.close(1000, 'done');
+        }
+      };
+      c.onClose = finish;
+      c.onMessage = onText;
+      for (const text of c.messages.splice(0)) onText(text);
+      if (c.closed) finish();
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.wss.clients) c.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
 }
