@@ -126,4 +126,20 @@ describe('frame fuzz regressions', () => {
       await fake.close();
     }
   });
+
+  it('a sync cut off by the link going down is reported with a code (was: sync.failed with a reason only)', async () => {
+    const fake = await FakeMaster.start();
+    try {
+      const t = await startTestDaemon({ systemName: 'reg-backup', logLevel: 'warn' });
+      started.push(t);
+      await t.client.configureRedundancy({ role: 'Backup', master: { host: '127.0.0.1', port: fake.port, enableSsl: false, reconnectPeriod: 60_000 } });
+      // The backup asks for a sync as soon as the link is up; the fake master never answers, then closes.
+      const res = await fake.session([]);
+      expect(res.alive).toBe(true);
+      const failed = await waitFor('sync.failed', () => t.daemon.events.since(0).find((e) => e.type === 'sync.failed'));
+      expect(failed.data).toMatchObject({ code: 'GW_ERR_SYNC_FAILED', reason: 'the link to the master went down' });
+    } finally {
+      await fake.close();
+    }
+  });
 });
