@@ -138,6 +138,10 @@ export const ERROR_CATALOGUE = {
     statusCode: 400,
     message: 'invalid Gateway Network message from {peer}: {detail}; the connection was closed',
   },
+  GW_ERR_GAN_FRAME_TOO_LARGE: {
+    statusCode: 413,
+    message: 'a frame from {peer} is larger than {limit} bytes, the most one Gateway Network message may take; the connection was closed',
+  },
   GW_ERR_GAN_HANDSHAKE_TIMEOUT: { statusCode: 408, message: 'no hello from {peer} within {timeout} ms' },
   GW_ERR_GAN_PING_TIMEOUT: { statusCode: 408, message: '{missed} pings to {peer} unanswered within {timeout} ms each; the connection is faulted' },
   GW_ERR_GAN_PEER_SILENT: { statusCode: 408, message: '{peer} sent nothing for {timeout} ms (failoverTimeout); the connection is dropped and redialled' },

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { StatusResponse } from '../../src/core/wire.js';
 import { MAX_PENDING } from '../../src/daemon/gan/acceptor.js';
 import { generateSelfSigned } from '../../src/daemon/identity/certificate.js';
-import { fuzzFrame, ganUrl, hello, peerSession, stateReport, type FuzzFrame, type SessionResult } from '../helpers/frame-fuzz.js';
+import { FakeMaster, fuzzFrame, ganUrl, hello, peerSession, stateReport, syncFuzzFrame, type FuzzFrame, type SessionResult } from '../helpers/frame-fuzz.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/in-process-daemon.js';
 import { waitFor } from '../helpers/processes.js';
 import { Prng } from '../helpers/prng.js';
@@ -57,7 +57,9 @@ function expectCodedClose(res: SessionResult, frames: FuzzFrame[], where: string
   const key = `${res.closeCode} ${res.closeReason}`;
   tally.set(key, (tally.get(key) ?? 0) + 1);
   if (res.closeCode === 1009) {
-    // ws refuses a frame above maxPayload before reading it: the WebSocket protocol's own code.
+    // A frame above maxPayload, refused before it is read: the WebSocket protocol's own code, with
+    // the catalogue code as its reason like every other close.
+    expect(res.closeReason, where).toBe('GW_ERR_GAN_FRAME_TOO_LARGE');
     expect(frames.some((f) => f.kind === 'oversize'), `${where}: 1009 without an oversize frame`).toBe(true);
     return;
   }
@@ -67,6 +69,12 @@ function expectCodedClose(res: SessionResult, frames: FuzzFrame[], where: string
     const refused = res.received.map((t) => JSON.parse(t) as { type: string; code?: string }).find((m) => m.type === 'refused');
     expect(refused?.code, `${where}: a refusal without its refused frame`).toBe(res.closeReason);
   }
+}
+
+function countBy(keys: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of keys) out[k] = (out[k] ?? 0) + 1;
+  return out;
 }
 
 function framesFor(rng: Prng): FuzzFrame[] {
@@ -87,6 +95,7 @@ describe('fuzzed frames from an approved peer', () => {
       const tally = new Map<string, number>();
       let frames = 0;
       let sessions = 0;
+      let sync = 0;
       while (frames < FRAMES_PER_SEED) {
         const batch = framesFor(rng);
         const where = `seed ${seed} session ${sessions}: ${batch.map((f) => f.kind).join(',')}`;
@@ -94,9 +103,13 @@ describe('fuzzed frames from an approved peer', () => {
         expect(res.admitted, `${where}: the valid hello was not answered: ${res.closeCode} ${res.closeReason}`).toBe(true);
         expectCodedClose(res, batch, where, tally);
         frames += batch.length;
+        sync += batch.filter((f) => f.kind.startsWith('sync-')).length;
         sessions += 1;
         if (sessions % 200 === 0) expect((await master.client.status()).daemon.ready, where).toBe(true);
       }
+      // Both sides of sync.* were sent: the backup's (request, ack) is acted on, the master's ignored.
+      expect(sync).toBeGreaterThan(frames / 10);
+
       const status = await master.client.status();
       expect(status.daemon.ready).toBe(true);
       expect(master.daemon.gan.listenerViews().plain.listening).toBe(true);
@@ -104,7 +117,13 @@ describe('fuzzed frames from an approved peer', () => {
       // Still a working listener: a last, clean session is admitted and kept.
       const last = await peerSession(url, { hello: hello(uuid, 'fuzz-peer', { state: stateReport(null) }), frames: [] });
       expect(last.alive).toBe(true);
-      process.stdout.write(`approved-peer frame fuzz seed ${seed}: ${frames} frames in ${sessions} sessions; closes: ${JSON.stringify(Object.fromEntries(tally))}\n`);
+      // And it still syncs an approved backup: a request is answered with the whole snapshot.
+      const request = { kind: 'sync-valid', data: JSON.stringify({ type: 'sync.request', holder: null, revision: 0, full: true }), binary: false };
+      const synced = await peerSession(url, { hello: hello(uuid, 'fuzz-peer', { state: stateReport(null) }), frames: [request], until: '{"type":"sync.snapshotEnd"' });
+      const chunks = synced.received.map((t) => JSON.parse(t) as { type: string; chunk?: { parts: Array<{ data: string }> } }).filter((m) => m.type === 'sync.snapshotChunk');
+      const carried = chunks.flatMap((m) => m.chunk!.parts.map((p) => Buffer.from(p.data, 'base64').toString('utf8'))).join('');
+      expect(carried).toContain(MARKER);
+      process.stdout.write(`approved-peer frame fuzz seed ${seed}: ${frames} frames (${sync} sync.*) in ${sessions} sessions; closes: ${JSON.stringify(Object.fromEntries(tally))}\n`);
     }, 300_000);
   }
 });
@@ -140,6 +159,7 @@ describe('fuzzed frames from an unapproved peer (plain and TLS ports)', () => {
       const tally = new Map<string, number>();
       let frames = 0;
       let sessions = 0;
+      let sync = 0;
       while (frames < FRAMES_PER_SEED) {
         const ssl = rng.next() < 0.5;
         const batch = framesFor(rng);
@@ -158,9 +178,11 @@ describe('fuzzed frames from an unapproved peer (plain and TLS ports)', () => {
         }
         expectCodedClose(res, batch, where, tally);
         frames += batch.length;
+        sync += batch.filter((f) => f.kind.startsWith('sync-')).length;
         sessions += 1;
         if (sessions % 200 === 0) expect((await master.client.status()).daemon.ready, where).toBe(true);
       }
+      expect(sync).toBeGreaterThan(frames / 10);
       const after: StatusResponse = await master.client.status();
       expect(after.daemon.ready).toBe(true);
       expect(after.redundancy.activity).toBe('Active');
@@ -178,7 +200,70 @@ describe('fuzzed frames from an unapproved peer (plain and TLS ports)', () => {
       expect(stored.filter((c) => c.state === 'pending').length).toBeLessThanOrEqual(MAX_PENDING);
       expect((await master.client.certs({ state: 'approved' })).length).toBe(0);
       expect((await master.client.certs({ state: 'pending' })).length).toBeLessThanOrEqual(MAX_PENDING);
-      process.stdout.write(`unapproved-peer frame fuzz seed ${seed}: ${frames} frames in ${sessions} sessions; closes: ${JSON.stringify(Object.fromEntries(tally))}\n`);
+      process.stdout.write(`unapproved-peer frame fuzz seed ${seed}: ${frames} frames (${sync} sync.*) in ${sessions} sessions; closes: ${JSON.stringify(Object.fromEntries(tally))}\n`);
+    }, 300_000);
+  }
+});
+
+// A backup receives what its master sends: a fake master it dials sends it the fuzzed frames, the
+// master's side of sync.* among them. Fewer frames: every session waits for the backup's redial.
+const BACKUP_FRAMES_PER_SEED = Math.round(FRAMES_PER_SEED / 5);
+
+describe('fuzzed frames from an approved master to a backup', () => {
+  for (const seed of SEEDS) {
+    it(`seed ${seed}: ${BACKUP_FRAMES_PER_SEED} frames after a valid master hello; every close is coded, the backup keeps serving, its files unchanged`, async () => {
+      const fake = await FakeMaster.start();
+      try {
+        const backup = await daemon('fuzz-backup');
+        // Configuration the backup holds: a fuzzed master must not change it (its snapshots and
+        // entries carry random hashes and signatures, and name resources it does not have).
+        await backup.client.configSet('opc-connection/plc1', { endpointUrl: `opc.tcp://${MARKER}:4840` });
+        await backup.client.configureRedundancy({
+          role: 'Backup',
+          master: { host: '127.0.0.1', port: fake.port, enableSsl: false, reconnectPeriod: 10, pingRate: 1000 },
+        });
+        const before = filesDigest(backup.dataDir);
+        const rng = new Prng(seed);
+        const tally = new Map<string, number>();
+        let frames = 0;
+        let sessions = 0;
+        let sync = 0;
+        while (frames < BACKUP_FRAMES_PER_SEED) {
+          // Half the sessions are the general fuzz; the other half a sync operation as a master
+          // answering the backup's request would open it, then sync.* frames (mostly well-formed),
+          // so that entries and snapshots are acted on before anything closes the link.
+          const begin = { type: 'sync.begin', op: rng.int(100), kind: rng.pick(['full', 'incremental']), revision: rng.pick([0, 1, 5, 1000]) };
+          const batch =
+            rng.next() < 0.5
+              ? framesFor(rng)
+              : [{ kind: 'sync-valid', data: JSON.stringify(begin), binary: false }, ...Array.from({ length: 1 + rng.int(3) }, () => syncFuzzFrame(rng, 0.7))];
+          const where = `seed ${seed} session ${sessions}: ${batch.map((f) => f.kind).join(',')}`;
+          const res = await fake.session(batch);
+          expect(res.admitted, `${where}: the backup did not say hello: ${res.closeCode} ${res.closeReason}`).toBe(true);
+          expectCodedClose(res, batch, where, tally);
+          frames += batch.length;
+          sync += batch.filter((f) => f.kind.startsWith('sync-')).length;
+          sessions += 1;
+          if (sessions % 100 === 0) expect((await backup.client.status()).daemon.ready, where).toBe(true);
+        }
+        const last = await fake.session([]);
+        expect(last.alive).toBe(true);
+        // The well-formed sync.* reached the backup's sync engine, which refused them for their
+        // content (random hashes and signatures): reported, never applied.
+        const failures = backup.daemon.events.since(0).filter((e) => e.type === 'sync.failed');
+        for (const e of failures) expect(String(e.data.code), JSON.stringify(e.data)).toMatch(/^GW_ERR_[A-Z0-9_]+$/);
+        // (Most sessions end while the backup's own request is unanswered: that is a failure too.)
+        const refusedSyncs = failures.filter((e) => e.data.reason !== 'the link to the master went down');
+        expect(refusedSyncs.length).toBeGreaterThan(0);
+        expect((await backup.client.status()).daemon.ready).toBe(true);
+        expect(filesDigest(backup.dataDir)).toBe(before);
+        expect((await backup.client.configGet('opc-connection/plc1')).content).toMatchObject({ endpointUrl: `opc.tcp://${MARKER}:4840` });
+        // A snapshot cut off by a close leaves no staging copy behind.
+        await waitFor('no snapshot staging left', () => (readdirSync(path.join(backup.dataDir, 'var')).includes('sync') && readdirSync(path.join(backup.dataDir, 'var', 'sync')).some((n) => n.startsWith('staging-')) ? undefined : true), 5000);
+        process.stdout.write(`master-to-backup frame fuzz seed ${seed}: ${frames} frames (${sync} sync.*) in ${sessions} sessions, ${refusedSyncs.length} refused by the sync engine (${JSON.stringify(countBy(refusedSyncs.map((e) => String(e.data.code))))}); closes: ${JSON.stringify(Object.fromEntries(tally))}\n`);
+      } finally {
+        await fake.close();
+      }
     }, 300_000);
   }
 });

@@ -2,8 +2,12 @@ import { randomUUID } from 'node:crypto';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { ganUrl, hello, peerSession, stateReport } from '../helpers/frame-fuzz.js';
+import { WebSocketServer } from 'ws';
+
+import { GAN_PATH, MAX_FRAME_BYTES } from '../../src/core/gan/protocol.js';
+import { FakeMaster, ganUrl, hello, peerSession, stateReport } from '../helpers/frame-fuzz.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/in-process-daemon.js';
+import { waitFor } from '../helpers/processes.js';
 
 // Defects the frame fuzz found, one test each, named after what broke.
 const started: TestDaemon[] = [];
@@ -69,5 +73,73 @@ describe('frame fuzz regressions', () => {
     });
     expect(await closed).toEqual({ code: 4000, reason: 'GW_ERR_GAN_PROTOCOL_VIOLATION' });
     expect(ups).toBe(0);
+  });
+
+  it('a frame over MAX_FRAME_BYTES is refused with 1009 and the reason GW_ERR_GAN_FRAME_TOO_LARGE (was: a bare ws 1009 close, no code)', async () => {
+    const { url } = await master();
+    const oversize = { kind: 'oversize', data: Buffer.alloc(MAX_FRAME_BYTES + 1, 0x20), binary: false };
+    const before = await peerSession(url, { frames: [oversize] });
+    expect([before.closeCode, before.closeReason]).toEqual([1009, 'GW_ERR_GAN_FRAME_TOO_LARGE']);
+    const after = await peerSession(url, { hello: hello(randomUUID(), 'p', { state: stateReport(null) }), frames: [oversize] });
+    expect(after.admitted).toBe(true);
+    expect([after.closeCode, after.closeReason]).toEqual([1009, 'GW_ERR_GAN_FRAME_TOO_LARGE']);
+    // Exactly at the limit is still a frame (refused for what it says, not for its size).
+    const atLimit = await peerSession(url, { frames: [{ kind: 'at-limit', data: Buffer.alloc(MAX_FRAME_BYTES, 0x20), binary: false }] });
+    expect([atLimit.closeCode, atLimit.closeReason]).toEqual([4000, 'GW_ERR_GAN_PROTOCOL_VIOLATION']);
+  });
+
+  it('a backup sent a frame over MAX_FRAME_BYTES by what it dials closes with GW_ERR_GAN_FRAME_TOO_LARGE and shows it as the last error (was: a bare 1009, shown as a protocol violation)', async () => {
+    // A fake master on loopback that sends an oversize frame as soon as the backup connects.
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: GAN_PATH, maxPayload: 1024 * 1024 });
+    await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+    const closes: Array<[number, string]> = [];
+    wss.on('connection', (ws) => {
+      ws.on('error', () => undefined);
+      ws.on('close', (code, reason) => closes.push([code, reason.toString()]));
+      ws.send(Buffer.alloc(MAX_FRAME_BYTES + 1, 0x20), { binary: false });
+    });
+    try {
+      const t = await startTestDaemon({ systemName: 'reg-backup', logLevel: 'warn' });
+      started.push(t);
+      const port = (wss.address() as { port: number }).port;
+      await t.client.configureRedundancy({ role: 'Backup', master: { host: '127.0.0.1', port, enableSsl: false, reconnectPeriod: 60_000 } });
+      await waitFor('the fake master to see the close', () => (closes.length > 0 ? true : undefined));
+      expect(closes[0]).toEqual([1009, 'GW_ERR_GAN_FRAME_TOO_LARGE']);
+      const conn = await waitFor('the outgoing connection to show its error', async () => (await t.client.connections()).find((c) => c.direction === 'outgoing' && c.lastError));
+      expect(conn.lastError!.code).toBe('GW_ERR_GAN_FRAME_TOO_LARGE');
+    } finally {
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    }
+  });
+
+  it('a backup sent a text frame that is not UTF-8 by its master refuses it with GW_ERR_GAN_PROTOCOL_VIOLATION (was: a bare ws 1007 close from the dialer)', async () => {
+    const fake = await FakeMaster.start();
+    try {
+      const t = await startTestDaemon({ systemName: 'reg-backup', logLevel: 'warn' });
+      started.push(t);
+      await t.client.configureRedundancy({ role: 'Backup', master: { host: '127.0.0.1', port: fake.port, enableSsl: false, reconnectPeriod: 10 } });
+      const res = await fake.session([{ kind: 'bad-utf8', data: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), binary: false }]);
+      expect(res.admitted).toBe(true);
+      expect([res.closeCode, res.closeReason]).toEqual([4000, 'GW_ERR_GAN_PROTOCOL_VIOLATION']);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('a sync cut off by the link going down is reported with a code (was: sync.failed with a reason only)', async () => {
+    const fake = await FakeMaster.start();
+    try {
+      const t = await startTestDaemon({ systemName: 'reg-backup', logLevel: 'warn' });
+      started.push(t);
+      await t.client.configureRedundancy({ role: 'Backup', master: { host: '127.0.0.1', port: fake.port, enableSsl: false, reconnectPeriod: 60_000 } });
+      // The backup asks for a sync as soon as the link is up; the fake master never answers, then closes.
+      const res = await fake.session([]);
+      expect(res.alive).toBe(true);
+      const failed = await waitFor('sync.failed', () => t.daemon.events.since(0).find((e) => e.type === 'sync.failed'));
+      expect(failed.data).toMatchObject({ code: 'GW_ERR_SYNC_FAILED', reason: 'the link to the master went down' });
+    } finally {
+      await fake.close();
+    }
   });
 });

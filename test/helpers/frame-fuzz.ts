@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 
 import { GAN_PATH, MAX_FRAME_BYTES } from '../../src/core/gan/protocol.js';
 import { PROTOCOL_VERSION, PRODUCT_VERSION } from '../../src/core/version.js';
@@ -35,6 +35,46 @@ export function validRedundancyMessage(rng: Prng): Record<string, unknown> {
   }
 }
 
+const hex64 = (rng: Prng): string => rng.bytes(32).toString('hex');
+
+/** A journal entry that passes the sync schema, for a resource no daemon under test has; its signature is random. */
+function journalEntry(rng: Prng, revision: number): Record<string, unknown> {
+  const name = `fz${rng.int(1000)}`;
+  const deleted = rng.next() < 0.3;
+  const meta = { uuid: `u-${rng.int(1e6)}`, enabled: true, lastModification: { actor: 'fuzz', timestamp: 't' }, signature: hex64(rng), backupSignature: null };
+  return {
+    revision, op: deleted ? 'delete' : rng.pick(['create', 'update']), collection: 'core', address: `opc-connection/${name}`, module: 'opcua',
+    type: 'opc-connection', name, version: rng.pick(['primary', 'backup']), content: deleted ? null : { endpointUrl: 'opc.tcp://10.66.0.1:4840' },
+    signature: deleted ? null : hex64(rng), deleted, meta: deleted && rng.next() < 0.5 ? null : meta, actor: 'fuzz', timestamp: '1970-01-01T00:00:00.000Z',
+  };
+}
+
+/**
+ * Well-formed sync messages of both sides: what a backup sends (request, ack) and what a master
+ * sends (begin, entries, snapshot). Hashes and signatures are random, so a snapshot or an entry
+ * that reaches a backup is refused for its content, never applied.
+ */
+export function validSyncMessage(rng: Prng): Record<string, unknown> {
+  const revision = rng.pick([0, 1, 2, 7, 1000, Number.MAX_SAFE_INTEGER]);
+  const id = rng.next() < 0.5 ? `fz-${rng.int(1e6)}` : rng.pick(['a', '0-0', 'x'.repeat(64)]);
+  switch (rng.int(7)) {
+    case 0: return { type: 'sync.request', holder: rng.next() < 0.5 ? null : rng.pick(['0', 'abc-def', '00000000-0000-0000-0000-000000000000']), revision, full: rng.next() < 0.5 };
+    case 1: return { type: 'sync.ack', revision };
+    case 2: return { type: 'sync.begin', op: rng.int(100), kind: rng.pick(['full', 'incremental']), revision };
+    case 3: {
+      const from = rng.pick([0, 1, 5, 1000]);
+      const entries = Array.from({ length: rng.int(3) }, (_, i) => journalEntry(rng, from + 1 + i));
+      return { type: 'sync.entries', from, upTo: from + entries.length + rng.int(2), latest: from + entries.length + rng.int(3), entries };
+    }
+    case 4: {
+      const files = Array.from({ length: rng.int(3) }, (_, i) => ({ path: rng.pick([`opcua/opc-connection/fz${i}/config.json`, '../x', '/etc/passwd', 'a//b']), size: rng.int(100), sha256: hex64(rng) }));
+      return { type: 'sync.snapshotBegin', op: rng.int(100), manifest: { id, revision, files, totalBytes: rng.int(300), totalSha256: hex64(rng) } };
+    }
+    case 5: return { type: 'sync.snapshotChunk', chunk: { id, seq: rng.int(3), parts: [{ path: `opcua/opc-connection/fz${rng.int(3)}/config.json`, offset: rng.int(2) * 10, data: rng.bytes(rng.int(40)).toString('base64') }] } };
+    default: return { type: 'sync.snapshotEnd', id };
+  }
+}
+
 export function stateReport(rng: Prng | null): Record<string, unknown> {
   return {
     role: rng ? rng.pick(['Backup', 'Master', 'Independent']) : 'Backup',
@@ -62,13 +102,39 @@ function mangle(rng: Prng, msg: Record<string, unknown>): Record<string, unknown
   return out;
 }
 
+/**
+ * mangle(), at the top level or inside one nested object of the message (a sync message carries
+ * its fields in a manifest, a chunk, parts or entries).
+ */
+function mangleDeep(rng: Prng, msg: Record<string, unknown>): Record<string, unknown> {
+  const nested: Array<[Record<string, unknown> | unknown[], string | number]> = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach((x, i) => (x && typeof x === 'object' ? (nested.push([v, i]), walk(x)) : undefined));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) if (x && typeof x === 'object') (nested.push([v as Record<string, unknown>, k]), walk(x));
+  };
+  const out = structuredClone(msg);
+  walk(out);
+  if (nested.length === 0 || rng.next() < 0.4) return mangle(rng, out);
+  const [parent, key] = rng.pick(nested);
+  const target = (parent as Record<string | number, unknown>)[key];
+  (parent as Record<string | number, unknown>)[key] = Array.isArray(target) ? rng.pick([[], [null], target.concat(target), rng.json(1)]) : mangle(rng, target as Record<string, unknown>);
+  return out;
+}
+
+/** A sync.* frame: well-formed, or with a field replaced, removed or added (at any depth). */
+export function syncFuzzFrame(rng: Prng, validShare = 0.5): FuzzFrame {
+  return rng.next() < validShare
+    ? { kind: 'sync-valid', data: JSON.stringify(validSyncMessage(rng)), binary: false }
+    : { kind: 'sync-bad-fields', data: JSON.stringify(mangleDeep(rng, validSyncMessage(rng))), binary: false };
+}
+
 /** One fuzzed frame; `oversize` frames are rare (they cost 8 MiB each). */
 export function fuzzFrame(rng: Prng): FuzzFrame {
   const r = rng.int(100);
   if (r < 10) return { kind: 'random-bytes-text', data: rng.bytes(1 + rng.int(300)), binary: false };
   if (r < 18) return { kind: 'binary', data: rng.bytes(rng.int(300)), binary: true };
   if (r < 28) {
-    const text = JSON.stringify(rng.next() < 0.5 ? validRedundancyMessage(rng) : hello(randomUUID(), 'x'));
+    const text = JSON.stringify(rng.pick([validRedundancyMessage, validSyncMessage, () => hello(randomUUID(), 'x')])(rng));
     return { kind: 'truncated-json', data: text.slice(0, rng.int(text.length)), binary: false };
   }
   if (r < 38) return { kind: 'wrong-types', data: JSON.stringify(rng.next() < 0.5 ? rng.json(3) : { type: rng.json(1), id: rng.json(1) }), binary: false };
@@ -76,8 +142,10 @@ export function fuzzFrame(rng: Prng): FuzzFrame {
     const type = rng.pick(['sync.snapshot', 'config.get', 'redundancy.unknown', 'Hello', 'x', 'a'.repeat(64), 'admin.exec', 'hello2']);
     return { kind: 'unknown-type', data: JSON.stringify({ type, id: 1, resource: 'opc-connection/plc1' }), binary: false };
   }
-  if (r < 66) return { kind: 'redundancy-bad-fields', data: JSON.stringify(mangle(rng, validRedundancyMessage(rng))), binary: false };
-  if (r < 78) return { kind: 'redundancy-valid', data: JSON.stringify(validRedundancyMessage(rng)), binary: false };
+  if (r < 56) return { kind: 'redundancy-bad-fields', data: JSON.stringify(mangle(rng, validRedundancyMessage(rng))), binary: false };
+  if (r < 66) return syncFuzzFrame(rng, 0);
+  if (r < 72) return { kind: 'redundancy-valid', data: JSON.stringify(validRedundancyMessage(rng)), binary: false };
+  if (r < 78) return syncFuzzFrame(rng, 1);
   if (r < 90) {
     const link = rng.pick([
       hello(randomUUID(), 'second', { state: stateReport(rng) }),
@@ -113,7 +181,14 @@ const PROBE_ID = 987654321;
  */
 export function peerSession(
   url: string,
-  opts: { tls?: { key: string; cert: string }; hello?: Record<string, unknown>; frames: FuzzFrame[]; timeoutMs?: number },
+  opts: {
+    tls?: { key: string; cert: string };
+    hello?: Record<string, unknown>;
+    frames: FuzzFrame[];
+    timeoutMs?: number;
+    /** Keep the session open after the probe's pong until a frame starting with this arrives. */
+    until?: string;
+  },
 ): Promise<SessionResult> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { ...(opts.tls ?? {}), rejectUnauthorized: false, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
@@ -147,8 +222,8 @@ export function peerSession(
         sendAll();
       } else if (msg.type === 'pong' && msg.id === PROBE_ID) {
         result.alive = true;
-        ws.close(1000, 'done');
       }
+      if (result.alive && (opts.until === undefined || result.received.some((t) => t.startsWith(opts.until!)))) ws.close(1000, 'done');
     });
     ws.on('error', () => undefined);
     ws.on('close', (code, reason) => {
@@ -164,4 +239,126 @@ export function peerSession(
 
 export function ganUrl(port: number, ssl: boolean): string {
   return `${ssl ? 'wss' : 'ws'}://127.0.0.1:${port}${GAN_PATH}`;
+}
+
+interface FakeConnection {
+  ws: WebSocket;
+  messages: string[];
+  onMessage: ((text: string) => void) | null;
+  closed: { code: number; reason: string } | null;
+  onClose: (() => void) | null;
+}
+
+/**
+ * A fake master on loopback, for fuzzing what a backup receives: the backup under test dials it
+ * (and redials after each session). A session takes the next connection, answers the backup's
+ * hello with a master's, sends the frames and a probe ping, and ends like peerSession: when the
+ * backup answers the probe (the fake master then closes) or closes the connection itself.
+ */
+export class FakeMaster {
+  readonly uuid = randomUUID();
+  private readonly pending: FakeConnection[] = [];
+  private waiter: ((c: FakeConnection) => void) | null = null;
+
+  private constructor(private readonly wss: WebSocketServer) {
+    wss.on('connection', (ws) => {
+      const c: FakeConnection = { ws, messages: [], onMessage: null, closed: null, onClose: null };
+      // The backup says hello as soon as it is connected: keep what comes before a session takes it.
+      ws.on('message', (data, isBinary) => {
+        const text = isBinary ? `<binary ${String((data as Buffer).length)}>` : (data as Buffer).toString('utf8');
+        c.messages.push(text);
+        c.onMessage?.(text);
+      });
+      ws.on('close', (code, reason) => {
+        c.closed = { code, reason: reason.toString('utf8') };
+        c.onClose?.();
+      });
+      ws.on('error', () => undefined);
+      if (this.waiter) this.waiter(c);
+      else this.pending.push(c);
+    });
+  }
+
+  static async start(): Promise<FakeMaster> {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: GAN_PATH, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+    await new Promise<void>((resolve, reject) => {
+      wss.once('listening', resolve);
+      wss.once('error', reject);
+    });
+    return new FakeMaster(wss);
+  }
+
+  get port(): number {
+    return (this.wss.address() as { port: number }).port;
+  }
+
+  hello(): Record<string, unknown> {
+    return hello(this.uuid, 'fake-master', { role: 'Master', state: { ...stateReport(null), role: 'Master', activity: 'Active', epoch: 1 } });
+  }
+
+  private next(timeoutMs: number): Promise<FakeConnection> {
+    const ready = this.pending.shift();
+    if (ready) return Promise.resolve(ready);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiter = null;
+        reject(new Error(`the backup did not connect within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiter = (c) => {
+        clearTimeout(timer);
+        this.waiter = null;
+        resolve(c);
+      };
+    });
+  }
+
+  /** `admitted`: the backup said hello (it dials, so it speaks first). */
+  async session(frames: FuzzFrame[], timeoutMs = 10_000): Promise<SessionResult> {
+    const c = await this.next(timeoutMs);
+    return new Promise((resolve, reject) => {
+      const result: SessionResult = { received: [], closeCode: null, closeReason: '', alive: false, admitted: false };
+      const finish = (): void => {
+        clearTimeout(timer);
+        if (!result.alive && c.closed) {
+          result.closeCode = c.closed.code;
+          result.closeReason = c.closed.reason;
+        }
+        resolve(result);
+      };
+      const timer = setTimeout(() => {
+        c.ws.terminate();
+        reject(new Error(`no answer within ${timeoutMs} ms from the backup; got ${JSON.stringify(result).slice(0, 500)}`));
+      }, timeoutMs);
+      const onText = (text: string): void => {
+        result.received.push(text);
+        let msg: { type?: string; id?: number } = {};
+        try {
+          msg = JSON.parse(text) as typeof msg;
+        } catch {
+          return;
+        }
+        if (msg.type === 'hello' && !result.admitted) {
+          result.admitted = true;
+          const send = (data: string | Buffer, binary: boolean): void => {
+            if (c.ws.readyState === c.ws.OPEN) c.ws.send(data, { binary });
+          };
+          send(JSON.stringify(this.hello()), false);
+          for (const f of frames) send(f.data, f.binary);
+          send(JSON.stringify({ type: 'ping', id: PROBE_ID }), false);
+        } else if (msg.type === 'pong' && msg.id === PROBE_ID) {
+          result.alive = true;
+          c.ws.close(1000, 'done');
+        }
+      };
+      c.onClose = finish;
+      c.onMessage = onText;
+      for (const text of c.messages.splice(0)) onText(text);
+      if (c.closed) finish();
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.wss.clients) c.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
 }

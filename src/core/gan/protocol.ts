@@ -27,6 +27,11 @@ export const CLOSE = {
   PROTOCOL_VIOLATION: 4000,
   /** Faulted: missed pings. */
   FAULTED: 4008,
+  /**
+   * A frame over MAX_FRAME_BYTES: the WebSocket protocol's own "message too big", kept because
+   * peers already expect it; the reason is GW_ERR_GAN_FRAME_TOO_LARGE like every other close's code.
+   */
+  TOO_LARGE: 1009,
 } as const;
 
 export interface HelloMessage {

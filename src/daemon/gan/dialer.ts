@@ -132,6 +132,8 @@ export class Dialer {
       minVersion: 'TLSv1.2',
       maxPayload: MAX_FRAME_BYTES,
       perMessageDeflate: false,
+      // UTF-8 is checked by LinkConnection, which refuses bad text with a coded close (ws would send 1007).
+      skipUTF8Validation: true,
       handshakeTimeout: 5000,
       finishRequest,
     } as ConstructorParameters<typeof WebSocket>[2]);

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { WebSocket, RawData } from 'ws';
 
 import { ERROR_CATALOGUE, formatMessage, type ErrorCode, type ErrorParams } from '../../core/errors.js';
-import { CLOSE, HELLO_TIMEOUT_MS, type GanMessage, type HelloMessage } from '../../core/gan/protocol.js';
+import { CLOSE, HELLO_TIMEOUT_MS, MAX_FRAME_BYTES, type GanMessage, type HelloMessage } from '../../core/gan/protocol.js';
 import { describeProblems } from '../../core/schema-errors.js';
 import type { CodedError, TrustDirection } from '../../core/wire.js';
 import type { Logger } from '../logger.js';
@@ -72,13 +72,16 @@ export class LinkConnection extends EventEmitter {
     readonly options: LinkConnectionOptions,
   ) {
     super();
+    codeOversizeClose(ws);
     ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
     ws.on('error', (err: NodeJS.ErrnoException) => {
       const detail = err.message;
       this.options.logger.warn({ peer: this.label, err: detail }, 'gateway network connection error');
       // A socket error (ECONNRESET when the peer's process died, EPIPE, ...) is a lost connection,
       // which fast failover must see as such; ws's own framing errors (WS_ERR_*) are violations.
-      if (typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code)) {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        this.fail('GW_ERR_GAN_FRAME_TOO_LARGE', { peer: this.label, limit: MAX_FRAME_BYTES }, CLOSE.TOO_LARGE);
+      } else if (typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code)) {
         this.fail('GW_ERR_GAN_CONNECTION_CLOSED', { peer: this.label, detail: err.code }, null);
       } else {
         this.fail('GW_ERR_GAN_PROTOCOL_VIOLATION', { peer: this.label, detail }, null);
@@ -289,4 +292,17 @@ export class LinkConnection extends EventEmitter {
     const closed: LinkClosed = { error, byeReason: this.byeReason, wasRunning };
     this.emit('closed', closed);
   }
+}
+
+/**
+ * ws refuses a frame over maxPayload by itself: it sends the close frame (1009, no reason) before it
+ * emits the 'error' the connection could act on, and has no option to change that
+ * (websockets/ws#2224). It does so through the socket's own close(), so wrapping close() on this
+ * instance gives that close the reason every other close of the link has: the catalogue code.
+ * Only ws sends 1009 without a reason; the link's own closes always give one.
+ */
+function codeOversizeClose(ws: WebSocket): void {
+  const close = ws.close.bind(ws);
+  ws.close = ((code?: number, reason?: string | Buffer) =>
+    close(code, code === CLOSE.TOO_LARGE && reason === undefined ? 'GW_ERR_GAN_FRAME_TOO_LARGE' : reason)) as WebSocket['close'];
 }

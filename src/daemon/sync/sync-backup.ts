@@ -79,7 +79,8 @@ export class BackupSide {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.op) {
-      this.o.events.emit('sync.failed', { reason: 'the link to the master went down' });
+      // Coded like every other sync.failed: scripts and `resync --wait` read the code, not the text.
+      this.o.events.emit('sync.failed', { reason: 'the link to the master went down', code: 'GW_ERR_SYNC_FAILED' });
       this.abortOperation();
     }
     this.inbox = [];
