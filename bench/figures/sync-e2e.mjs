@@ -14,7 +14,7 @@ const endpoint = (i, pad = 0) => `opc.tcp://10.0.${(i >> 8) & 255}.${i & 255}:48
  * both daemons), the apply rate of a burst on a backup that resumes, and a full snapshot of 10,000
  * resources (about 50 MB) against `tar c | tar x` of the same tree, measured in the same run.
  */
-export async function syncFigures({ changes, burst, snapshotResources }) {
+export async function syncFigures({ changes, burst, snapshotResources, snapshotRuns = 3 }) {
   const results = [];
 
   // 6a. one change at a time.
@@ -93,42 +93,63 @@ export async function syncFigures({ changes, burst, snapshotResources }) {
       const coreRoot = path.join(master.dir, 'config/resources/core');
       const du = spawnSync('du', ['-sm', '--apparent-size', coreRoot], { encoding: 'utf8' }).stdout.split('\t')[0];
 
+      // Interleaved: tar, then a full snapshot, `runs` times (the first snapshot is the pairing's,
+      // the others `gwctl redundancy resync`). The disk here is a shared virtual one whose speed
+      // drifts by 10x over minutes, so each snapshot is judged against the tar run next to it.
+      // Each run starts with nothing left to write back: what a previous step left dirty would
+      // otherwise be paid by the next one.
+      backup.start();
+      const follower = spawn(process.execPath, [GWCTL, '--socket', backup.socket, '--json', 'events', '--follow', '--type', 'sync'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let followed = '';
+      follower.stdout.on('data', (c) => (followed += c.toString()));
+      const fullSyncs = () =>
+        followed
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l))
+          .filter((e) => e.data.kind === 'full');
       const tarTimes = [];
-      for (let i = 0; i < 3; i++) {
+      const snapTimes = [];
+      const ratios = [];
+      await new Promise((r) => setTimeout(r, 300));
+      ctl(master.socket, 'network', 'configure', '--require-ssl', 'false', '--policy', 'unrestricted');
+      ctl(master.socket, 'redundancy', 'configure', '--mode', 'master');
+      for (let i = 0; i < snapshotRuns; i++) {
         const out = path.join(t.dir, `tar-${i}`);
         mkdirSync(out);
+        spawnSync('sync');
         const t0 = process.hrtime.bigint();
         const r = spawnSync('sh', ['-c', `tar -C '${coreRoot}' -cf - . | tar -C '${out}' -xf -`]);
         if (r.status !== 0) throw new Error(`tar failed: ${r.stderr}`);
         tarTimes.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        spawnSync('sync');
+        if (i === 0) {
+          ctl(backup.socket, 'redundancy', 'configure', '--mode', 'backup', '--master-address', `127.0.0.1:${master.port}`, '--no-ssl');
+          ctl(backup.socket, 'wait', '--synced', '--timeout', '600');
+        } else {
+          ctl(backup.socket, 'redundancy', 'resync', '--wait', '--timeout', '600');
+        }
+        await new Promise((r) => setTimeout(r, 200));
+        const evs = fullSyncs();
+        const started = evs.filter((e) => e.type === 'sync.started').at(-1);
+        const done = evs.filter((e) => e.type === 'sync.completed').at(-1);
+        const ms = Date.parse(done.time) - Date.parse(started.time);
+        snapTimes.push(ms);
+        ratios.push(ms / tarTimes.at(-1));
       }
-
-      ctl(master.socket, 'network', 'configure', '--require-ssl', 'false', '--policy', 'unrestricted');
-      ctl(master.socket, 'redundancy', 'configure', '--mode', 'master');
-      backup.start();
-      // Follow the sync events as they happen, with the daemons' own timestamps.
-      const follower = spawn(process.execPath, [GWCTL, '--socket', backup.socket, '--json', 'events', '--follow', '--type', 'sync'], { stdio: ['ignore', 'pipe', 'ignore'] });
-      let followed = '';
-      follower.stdout.on('data', (c) => (followed += c.toString()));
-      await new Promise((r) => setTimeout(r, 300));
-      ctl(backup.socket, 'redundancy', 'configure', '--mode', 'backup', '--master-address', `127.0.0.1:${master.port}`, '--no-ssl');
-      ctl(backup.socket, 'wait', '--synced', '--timeout', '600');
-      await new Promise((r) => setTimeout(r, 200));
       follower.kill('SIGTERM');
-      const evs = followed.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-      const started = evs.find((e) => e.type === 'sync.started' && e.data.kind === 'full');
-      const done = evs.find((e) => e.type === 'sync.completed' && e.data.kind === 'full');
-      const ms = Date.parse(done.time) - Date.parse(started.time);
       const tar = summarize(tarTimes);
+      const ratio = summarize(ratios).median;
       results.push({
         id: 'full-snapshot',
-        name: `full snapshot of ${snapshotResources} resources (${du} MB)`,
+        name: `full snapshot of ${snapshotResources} resources (${du} MB); ratio: median of each run against its tar run (${ratios.map((x) => x.toFixed(1)).join(', ')})`,
         unit: 'ms',
-        stats: summarize([ms]),
+        stats: summarize(snapTimes),
         baseline: { name: '`tar c | tar x` of the same tree', stats: tar },
-        ratio: ms / tar.median,
+        ratio,
         target: 'ratio <= 3.0',
-        met: ms / tar.median <= 3.0,
+        met: ratio <= 3.0,
       });
     } finally {
       await Promise.all([master.stop(), backup.stop()]);

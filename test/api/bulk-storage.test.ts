@@ -17,10 +17,10 @@ const b64 = (s: string): string => Buffer.from(s).toString('base64');
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 describe('BulkWriter (snapshot files written off the main thread)', () => {
-  it('writes parts in order across calls, creating directories, and reports sizes, hashes and the text kept', async () => {
+  it('writes parts in order across calls, creating directories, and reports sizes and hashes', async () => {
     const temp = makeTempDir();
     cleanups.push(temp.cleanup);
-    const w = new BulkWriter(temp.dir, true);
+    const w = new BulkWriter(temp.dir);
     cleanups.push(() => w.close());
     await w.write([
       { rel: 'a/b/one.json', data: b64('{"x":'), truncate: true },
@@ -30,8 +30,8 @@ describe('BulkWriter (snapshot files written off the main thread)', () => {
     const { files, dirs } = await w.digests();
     expect(readFileSync(path.join(temp.dir, 'a/b/one.json'), 'utf8')).toBe('{"x":1}');
     expect(readFileSync(path.join(temp.dir, 'two.json'), 'utf8')).toBe('');
-    expect(files.get('a/b/one.json')).toEqual({ size: 7, sha256: sha('{"x":1}'), text: '{"x":1}' });
-    expect(files.get('two.json')).toEqual({ size: 0, sha256: sha(''), text: '' });
+    expect(files.get('a/b/one.json')).toEqual({ size: 7, sha256: sha('{"x":1}') });
+    expect(files.get('two.json')).toEqual({ size: 0, sha256: sha('') });
     expect(dirs).toContain(path.join(temp.dir, 'a/b'));
   });
 

@@ -72,6 +72,8 @@ export interface SnapshotAdoption {
   updated: number;
   deleted: number;
   changes: Array<Pick<JournalEntry, 'address' | 'version' | 'op'>>;
+  /** ms from the start of the adoption: swap done (durable and in place), core parsed, all done. */
+  timings: { swapMs: number; scanMs: number; totalMs: number };
 }
 
 export interface WriteOutcome {
@@ -311,16 +313,25 @@ export class ConfigStore {
   adoptSnapshot(sourceRevision: number, snapshot: SnapshotSwap): Promise<SnapshotAdoption> {
     return this.exclusive(async () => {
       const { contents } = snapshot;
-      const scanCore = (): Promise<ScanResult> =>
-        scanStore(this.options.resourcesDir, this.types, this.options.schemas, { collections: ['core'], preloaded: contents });
-      // With the files in hand, parsing them needs no disk: it runs while the swap waits for the
-      // disk (the staged files are made durable first); without, the swapped-in core is read.
-      const [{ archive }, scan] = contents ? await Promise.all([snapshot.swap(), scanCore()]) : [await snapshot.swap(), await scanCore()];
       const revision = this.revision + 1;
-      let entries: JournalEntry[];
-      let drafts: Draft[];
+      const plan = async (): Promise<{ scan: ScanResult; drafts: Draft[] }> => {
+        const scan = await scanStore(this.options.resourcesDir, this.types, this.options.schemas, { collections: ['core'], preloaded: contents });
+        return { scan, drafts: this.adoptionDrafts(scan, sourceRevision) };
+      };
+      // With the files in hand, parsing and comparing them needs no disk: it runs while the swap
+      // waits for the disk (the staged files are made durable first); without, the swapped-in
+      // core is read.
+      const t0 = performance.now();
+      const timed = <T>(p: Promise<T>): Promise<[T, number]> => p.then((v) => [v, performance.now() - t0]);
+      const [[{ archive }, swapMs], [{ scan, drafts }, scanMs]] = contents
+        ? await Promise.all([timed(snapshot.swap()), timed(plan())])
+        : [await timed(snapshot.swap()), await timed(plan())];
+      const entries = drafts.map((d): JournalEntry => ({ revision, ...d }));
       try {
-        ({ drafts, entries } = await this.prepareAdoption(scan, sourceRevision, revision));
+        // Only resource.json files the master's did not match are written (rare: hand edits on
+        // the master not yet rescanned); everything else is on disk as the master has it.
+        const onDisk = filesAlreadyOnDisk(scan.resources, drafts);
+        await (await prepareEntries(this.options.resourcesDir, entries.filter((_, i) => !onDisk.has(drafts[i]!)))).apply();
         // The commit point: the journal restarts at this revision. A crash right after it leaves
         // the state file behind the journal's base, and the next start loads the core from the
         // disk keeping the master's metadata (open()).
@@ -349,25 +360,17 @@ export class ConfigStore {
         this.options.logger.warn({ err: (err as Error).message, revision }, 'could not update the config state file after a snapshot; it is rewritten at the next change');
       }
       const count = (op: JournalOp): number => drafts.filter((d) => d.op === op).length;
-      return { revision, created: count('create'), updated: count('update'), deleted: count('delete'), changes: drafts.map(({ address, version, op }) => ({ address, version, op })) };
+      const timings = { swapMs: Math.round(swapMs), scanMs: Math.round(scanMs), totalMs: Math.round(performance.now() - t0) };
+      return { revision, created: count('create'), updated: count('update'), deleted: count('delete'), changes: drafts.map(({ address, version, op }) => ({ address, version, op })), timings };
     });
   }
 
-  /**
-   * What adopting the scanned core changes (as drafts, all at `revision`), with the resource.json
-   * files written where the master's did not match its files (rare: hand edits on the master not yet
-   * rescanned); everything else is on disk as the master has it.
-   */
-  private async prepareAdoption(scan: ScanResult, sourceRevision: number, revision: number): Promise<{ drafts: Draft[]; entries: JournalEntry[] }> {
+  /** What adopting the scanned core changes, as drafts against what this store last committed. */
+  private adoptionDrafts(scan: ScanResult, sourceRevision: number): Draft[] {
     for (const p of scan.problems) this.options.logger.warn({ file: p.path, problems: p.problems }, 'config file is invalid; not loaded, left untouched');
     const coreIndex: Record<string, IndexEntry> = {};
     for (const [key, entry] of Object.entries(this.index)) if (key.startsWith('core/')) coreIndex[key] = entry;
-    const drafts = diffDisk(scan, coreIndex, this.types, { actor: 'sync:snapshot', timestamp: this.now().toISOString(), sourceRevision, keepMeta: true });
-    const entries = drafts.map((d): JournalEntry => ({ revision, ...d }));
-    const onDisk = filesAlreadyOnDisk(scan.resources, drafts);
-    const prepared = await prepareEntries(this.options.resourcesDir, entries.filter((_, i) => !onDisk.has(drafts[i]!)));
-    await prepared.apply();
-    return { drafts, entries };
+    return diffDisk(scan, coreIndex, this.types, { actor: 'sync:snapshot', timestamp: this.now().toISOString(), sourceRevision, keepMeta: true });
   }
 
   /**

@@ -28,7 +28,7 @@ parentPort.on('message', (m) => {
         const data = Buffer.from(part.data, 'base64');
         let state = files.get(part.rel);
         if (!state) {
-          state = { hash: crypto.createHash('sha256'), size: 0, datas: [] };
+          state = { hash: crypto.createHash('sha256'), size: 0 };
           files.set(part.rel, state);
         }
         const file = path.join(m.root, part.rel);
@@ -40,15 +40,11 @@ parentPort.on('message', (m) => {
         fs.writeFileSync(file, data, { flag: part.truncate ? 'w' : 'a' });
         state.hash.update(data);
         state.size += data.length;
-        if (m.keep) state.datas.push(data);
       }
       parentPort.postMessage({ id: m.id, ok: true });
     } else if (m.op === 'digests') {
       const out = {};
-      for (const [rel, state] of files) {
-        out[rel] = { size: state.size, sha256: state.hash.digest('hex') };
-        if (m.keep) out[rel].text = Buffer.concat(state.datas).toString('utf8');
-      }
+      for (const [rel, state] of files) out[rel] = { size: state.size, sha256: state.hash.digest('hex') };
       files.clear();
       parentPort.postMessage({ id: m.id, ok: true, digests: out, dirs: [...dirs] });
     }
@@ -70,8 +66,6 @@ export interface BulkPart {
 export interface FileDigest {
   size: number;
   sha256: string;
-  /** The file's content as UTF-8, when the writer was asked to keep it. */
-  text?: string;
 }
 
 interface Pending {
@@ -85,15 +79,7 @@ export class BulkWriter {
   private nextId = 1;
   private dead: Error | null = null;
 
-  /**
-   * `keep`: also hold every file's bytes and hand them back as text with the digests, for a caller
-   * that reads the files right after (a snapshot's adoption parses all of them): one copy across
-   * threads instead of reading thousands of files back from the disk.
-   */
-  constructor(
-    private readonly root: string,
-    private readonly keep = false,
-  ) {
+  constructor(private readonly root: string) {
     this.worker = new Worker(WORKER_SOURCE, { eval: true });
     // Never what keeps the daemon alive: a shutdown aborts the transfer anyway.
     this.worker.unref();
@@ -115,12 +101,12 @@ export class BulkWriter {
 
   /** Write the parts in order; resolves once they are all written (not yet durable). */
   async write(parts: BulkPart[]): Promise<void> {
-    await this.call({ op: 'write', root: this.root, keep: this.keep, parts });
+    await this.call({ op: 'write', root: this.root, parts });
   }
 
   /** Size and sha256 of every file written, and every directory created; the writer forgets them. */
   async digests(): Promise<{ files: Map<string, FileDigest>; dirs: string[] }> {
-    const r = (await this.call({ op: 'digests', keep: this.keep })) as { digests: Record<string, FileDigest>; dirs: string[] };
+    const r = (await this.call({ op: 'digests' })) as { digests: Record<string, FileDigest>; dirs: string[] };
     return { files: new Map(Object.entries(r.digests)), dirs: r.dirs };
   }
 

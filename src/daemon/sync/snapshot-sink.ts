@@ -66,6 +66,8 @@ export class SnapshotSink {
   private readonly written = new Map<string, number>();
   private readonly expected: Map<string, { size: number; sha256: string }>;
   private readonly writer: BulkWriter;
+  /** Each file's bytes as received, decoded here while the worker writes them; null past the bound. */
+  private readonly kept: Map<string, Buffer[]> | null;
   private nextSeq = 0;
   private done = false;
   /** Set once commit() starts: the staging directory then belongs to the swap, and abort() leaves it. */
@@ -81,9 +83,10 @@ export class SnapshotSink {
     readonly staging: string,
   ) {
     this.expected = new Map(manifest.files.map((f) => [f.path, { size: f.size, sha256: f.sha256 }]));
-    // The writer keeps the bytes, so the adoption parses every file from memory right after the
-    // swap instead of reading them all back; past a bound the memory is worth more than the time.
-    this.writer = new BulkWriter(staging, manifest.totalBytes <= KEEP_CONTENTS_MAX_BYTES);
+    this.writer = new BulkWriter(staging);
+    // The bytes are kept, so the adoption parses every file from memory while the swap waits for
+    // the disk, instead of reading them all back after it; past a bound the memory is worth more.
+    this.kept = manifest.totalBytes <= KEEP_CONTENTS_MAX_BYTES ? new Map() : null;
   }
 
   static async begin(paths: SnapshotPaths, manifest: SnapshotManifest, limits = DEFAULT_SNAPSHOT_LIMITS): Promise<SnapshotSink> {
@@ -115,6 +118,14 @@ export class SnapshotSink {
       this.written.set(part.path, written + length);
       parts.push({ rel: part.path, data: part.data, truncate: written === 0 });
     }
+    if (this.kept) {
+      for (const part of parts) {
+        const data = Buffer.from(part.data, 'base64');
+        const list = this.kept.get(part.rel);
+        if (list) list.push(data);
+        else this.kept.set(part.rel, [data]);
+      }
+    }
     try {
       for (const part of parts) checkFault('write', path.join(this.staging, part.rel));
       await this.writer.write(parts);
@@ -138,9 +149,14 @@ export class SnapshotSink {
       if (got.sha256 !== want.sha256) throw new SnapshotError(`${p}: sha256 does not match the manifest`);
     }
     this.verifiedDirs = dirs;
-    if (this.manifest.totalBytes > KEEP_CONTENTS_MAX_BYTES) return undefined;
+    if (!this.kept) return undefined;
+    // The worker hashed what it wrote; these are the same parts, decoded the same way.
     const contents = new Map<string, string>();
-    for (const [rel, digest] of files) contents.set(rel, digest.text ?? '');
+    for (const rel of this.expected.keys()) {
+      const datas = this.kept.get(rel) ?? [];
+      contents.set(rel, (datas.length === 1 ? datas[0]! : Buffer.concat(datas)).toString('utf8'));
+    }
+    this.kept.clear();
     return contents;
   }
 

@@ -172,6 +172,9 @@ export class BackupSide {
     if (op.sink) await op.sink.abort();
     op.sink = await SnapshotSink.begin({ coreDir: this.o.coreDir, varDir: this.o.varDir }, m.manifest);
     op.manifestRevision = m.manifest.revision;
+    // Not the holder of anything until the new core is adopted: a crash from here on asks for a
+    // full snapshot again. Written now, while the transfer runs, rather than after it.
+    await this.o.state.update({ holder: null });
   }
 
   private async onChunk(m: SyncSnapshotChunk): Promise<void> {
@@ -193,11 +196,10 @@ export class BackupSide {
     const revision = op.manifestRevision!;
     const { store, state } = this.o;
     const started = Date.now();
-    // Not the holder of anything until the new core is adopted: a crash in between asks for a full snapshot again.
-    await state.update({ holder: null });
     let archive: string | null = null;
     let durability = '';
     const contents = await sink.verify();
+    const verifyMs = Date.now() - started;
     const adopted = await store.adoptSnapshot(revision, {
       contents,
       swap: async () => {
@@ -211,7 +213,7 @@ export class BackupSide {
     op.sink = null;
     await state.update({ holder: this.o.peerUuid });
     const { created, updated, deleted } = adopted;
-    this.o.logger.info({ revision, archive, created, updated, deleted, files: sink.manifest.files.length, durability, ms: Date.now() - started }, 'full snapshot adopted');
+    this.o.logger.info({ revision, archive, created, updated, deleted, files: sink.manifest.files.length, durability, verifyMs, ...adopted.timings, ms: Date.now() - started }, 'full snapshot adopted');
     // One event for the whole core (not one per resource, which for a big snapshot pushed
     // everything else out of the event window): the core may have changed anywhere.
     this.o.events.emit('config.replaced', { revision: adopted.revision, sourceRevision: revision, created, updated, deleted, archive });
