@@ -34,7 +34,14 @@ parentPort.on('message', (m) => {
         const file = path.join(m.root, part.rel);
         const dir = path.dirname(file);
         if (!dirs.has(dir)) {
-          fs.mkdirSync(dir, { recursive: true });
+          // Most parents exist already (one type directory, thousands of resources): a plain mkdir
+          // is one system call, a recursive one several.
+          try {
+            fs.mkdirSync(dir);
+          } catch (err) {
+            if (err.code === 'ENOENT') fs.mkdirSync(dir, { recursive: true });
+            else if (err.code !== 'EEXIST') throw err;
+          }
           dirs.add(dir);
         }
         fs.writeFileSync(file, data, { flag: part.truncate ? 'w' : 'a' });
