@@ -182,6 +182,9 @@ export class Daemon {
       logger,
       role: () => this.redundancy.role,
       syncTimeoutSecs: () => this.redundancy.syncTimeoutSecs,
+      // What a backup validates a snapshot against: compiled while it waits for the master's answer.
+      warm: () =>
+        this.schemas.warm([SYNC_MESSAGE_SCHEMA.$id, 'gwd:config/resource-meta', ...[...this.config.types.values()].map((t) => t.schemaId)]),
     });
     this.sync.attachLink(this.gan.link);
     this.metrics = new Metrics({

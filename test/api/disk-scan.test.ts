@@ -74,3 +74,29 @@ describe('scanStore from files in memory (a snapshot just verified)', () => {
     ]);
   });
 });
+
+describe('resource content is checked without defaults', () => {
+  it('no resource type schema requires a property that has a default (check() and validate() would then disagree)', () => {
+    const offenders: string[] = [];
+    const walk = (node: unknown, where: string): void => {
+      if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${where}[${i}]`));
+      if (!node || typeof node !== 'object') return;
+      const o = node as { required?: string[]; properties?: Record<string, { default?: unknown }> };
+      for (const key of o.required ?? []) if (o.properties?.[key] && 'default' in o.properties[key]!) offenders.push(`${where}/${key}`);
+      for (const [k, v] of Object.entries(o)) walk(v, `${where}/${k}`);
+    };
+    for (const t of types.values()) walk(schemas.schema(t.schemaId), t.schemaId);
+    expect(offenders).toEqual([]);
+    expect(types.size).toBeGreaterThan(3);
+  });
+
+  it('check() leaves the value untouched where validate() fills defaults in', () => {
+    const value = { endpointUrl: 'opc.tcp://10.0.1.5:4840' };
+    expect(schemas.check('gwd:resources/opc-connection', value).ok).toBe(true);
+    expect(value).toEqual({ endpointUrl: 'opc.tcp://10.0.1.5:4840' });
+    const filled = structuredClone(value);
+    schemas.validate('gwd:resources/opc-connection', filled);
+    expect(Object.keys(filled).length).toBeGreaterThan(1);
+  });
+});
+

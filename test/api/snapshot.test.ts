@@ -81,6 +81,21 @@ describe('full snapshot', () => {
     expect(readFileSync(path.join(paths.coreDir, 'a/b/config.json'), 'utf8')).toBe('old');
   });
 
+  it('refuses a chunk whose data is not base64 (no longer pattern-checked by the schema): the file fails its size or hash', async () => {
+    const master = tree(MASTER);
+    const backup = tree({ 'config/resources/core/a/b/config.json': 'old' });
+    const source = await SnapshotSource.fromDirectory(master, 1);
+    const paths = { coreDir: path.join(backup, 'config/resources/core'), varDir: path.join(backup, 'var') };
+    const sink = await SnapshotSink.begin(paths, source.manifest);
+    for (const chunk of source.chunks(1 << 20)) {
+      for (const part of chunk.parts) if (part.path.endsWith('config.json')) part.data = `<${part.data.slice(1, -2)}>`;
+      await sink.write(chunk).catch(() => undefined);
+    }
+    await expect(sink.verify()).rejects.toBeInstanceOf(SnapshotError);
+    await sink.abort();
+    expect(readFileSync(path.join(paths.coreDir, 'a/b/config.json'), 'utf8')).toBe('old');
+  });
+
   it('refuses manifests with unsafe paths, duplicates or a wrong total hash', async () => {
     for (const bad of ['../etc/passwd', '/abs', 'a/../../b', 'a//b', 'a\\b', '.', '']) expect(isSafeRelativePath(bad), bad).toBe(false);
     const files = [{ path: '../x', size: 1, sha256: 'a'.repeat(64) }];

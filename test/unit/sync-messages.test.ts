@@ -44,7 +44,7 @@ describe('sync protocol messages', () => {
     for (const t of SYNC_MESSAGE_TYPES) expect(t).toMatch(/^sync\.[a-zA-Z]+$/);
   });
 
-  it('refuses junk: extra fields, wrong types, negative revisions, local entries, unsafe snapshot ids, non-base64 data', () => {
+  it('refuses junk: extra fields, wrong types, negative revisions, local entries, unsafe snapshot ids, negative offsets', () => {
     const bad = [
       { ...GOOD[0], extra: 1 },
       { ...GOOD[0], revision: -1 },
@@ -56,7 +56,7 @@ describe('sync protocol messages', () => {
       { ...GOOD[3], entries: [{ ...entry, evil: true }] },
       { ...GOOD[3], entries: [{ ...entry, signature: 'nothex' }] },
       { type: 'sync.snapshotEnd', id: '../x' },
-      { type: 'sync.snapshotChunk', chunk: { id: 'abc', seq: 0, parts: [{ path: 'a', offset: 0, data: '<script>' }] } },
+      { type: 'sync.snapshotChunk', chunk: { id: 'abc', seq: 0, parts: [{ path: 'a', offset: -1, data: 'YQ==' }] } },
       { type: 'sync.snapshotChunk', chunk: { id: 'abc', seq: -1, parts: [] } },
       { type: 'sync.ack' },
       { type: 'sync.unknown' },

@@ -199,7 +199,10 @@ export const SYNC_MESSAGE_SCHEMA = {
               type: 'object',
               additionalProperties: false,
               required: ['path', 'offset', 'data'],
-              properties: { path: relPath, offset: { type: 'integer', minimum: 0 }, data: { type: 'string', pattern: '^[A-Za-z0-9+/]*={0,2}$' } },
+              // data: base64. Not pattern-checked here (a regular expression over every byte of a
+              // snapshot cost ~80 ms of 10,000 resources): a part that does not decode to what the
+              // manifest says fails its size or sha256 check and refuses the snapshot.
+              properties: { path: relPath, offset: { type: 'integer', minimum: 0 }, data: { type: 'string' } },
             },
           },
         },

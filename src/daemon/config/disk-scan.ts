@@ -185,8 +185,8 @@ async function readContent(
     return null;
   }
   if (withDefaults && parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) withDefaults(parsed as Record<string, unknown>);
-  // Content: validate a copy, as defaults must not creep into the content, whose signature is of the file.
-  const result = schemas.validate(schemaId, withDefaults ? parsed : structuredClone(parsed));
+  // Content is only checked: defaults must not creep into it, its signature is of the file.
+  const result = withDefaults ? schemas.validate(schemaId, parsed) : schemas.check(schemaId, parsed);
   if (!result.ok) {
     out.problems.push({ path: file, collection, resource: address, problems: result.problems });
     return null;

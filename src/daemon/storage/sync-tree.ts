@@ -27,6 +27,15 @@ export async function syncTree(root: string, files: readonly string[], dirs: rea
   return 'fsync';
 }
 
+/**
+ * Start writing back what is dirty under `root` now, without waiting for it, while more is still
+ * being written: the syncfs before the swap then has only the rest left to flush. At most one is
+ * in flight; the caller keeps the promise and awaits it before its final syncTree.
+ */
+export function startWriteback(root: string): Promise<void> {
+  return syncFileSystem(root).then(() => undefined);
+}
+
 function syncFileSystem(root: string): Promise<boolean> {
   if (process.platform !== 'linux' || process.env.GWD_NO_SYNCFS === '1') return Promise.resolve(false);
   return new Promise((resolve) => {

@@ -6,7 +6,7 @@ import { GwError } from '../../core/errors.js';
 import { describeFsError, fsyncDir, writeJsonAtomic } from '../storage/atomic-write.js';
 import { BulkWriter, type BulkPart } from '../storage/bulk-writer.js';
 import { checkFault } from '../storage/fault-injection.js';
-import { syncTree, type TreeSyncMethod } from '../storage/sync-tree.js';
+import { startWriteback, syncTree, type TreeSyncMethod } from '../storage/sync-tree.js';
 import type { SnapshotChunk } from './snapshot-source.js';
 
 export interface SnapshotPaths {
@@ -20,6 +20,9 @@ export interface SnapshotLimits {
   maxFiles: number;
   maxBytes: number;
 }
+
+/** Received (base64) bytes between two early writebacks of the staging directory. */
+const EARLY_WRITEBACK_BYTES = 16 * 1024 * 1024;
 
 /** Up to this size a snapshot's files are kept in memory for the adoption (a few copies of it are held at once). */
 const KEEP_CONTENTS_MAX_BYTES = 256 * 1024 * 1024;
@@ -70,6 +73,9 @@ export class SnapshotSink {
   private readonly kept: Map<string, Buffer[]> | null;
   private nextSeq = 0;
   private done = false;
+  /** Bytes written since the last early writeback was started, and the one in flight. */
+  private unflushed = 0;
+  private writeback: Promise<void> | null = null;
   /** Set once commit() starts: the staging directory then belongs to the swap, and abort() leaves it. */
   private committing = false;
   /** Directories created in staging, once verify() passed. */
@@ -132,6 +138,14 @@ export class SnapshotSink {
     } catch (err) {
       throw new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file: this.staging, detail: describeFsError(err) });
     }
+    // The disk writes back while the rest arrives, instead of all of it at the end.
+    this.unflushed += parts.reduce((n, p) => n + p.data.length, 0);
+    if (this.unflushed >= EARLY_WRITEBACK_BYTES && this.writeback === null) {
+      this.unflushed = 0;
+      this.writeback = startWriteback(this.staging).finally(() => {
+        this.writeback = null;
+      });
+    }
   }
 
   /**
@@ -167,6 +181,7 @@ export class SnapshotSink {
     // Verified: from here on the staging directory is the swap's, whatever abort() is asked.
     this.done = true;
     this.committing = true;
+    await this.writeback;
     const durability = await syncTree(this.staging, [...this.expected.keys()], this.verifiedDirs);
     if (!(await exists(this.staging))) throw new SnapshotError('the staging directory disappeared before the swap');
     const archiveRoot = path.join(this.paths.varDir, 'archive', now.toISOString().replace(/[:.]/g, '-'));

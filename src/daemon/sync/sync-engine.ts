@@ -30,6 +30,8 @@ export interface SyncEngineOptions {
   role: () => Role;
   syncTimeoutSecs: () => number;
   retryMs?: number;
+  /** Prepare (compile validators) for what a sync brings, in the idle moment after a request. */
+  warm?: () => void;
 }
 
 /**
@@ -71,6 +73,19 @@ export class SyncEngine {
           retryMs: this.o.retryMs,
         });
         this.backup.request();
+        // The master takes a while to answer (it reads its whole core for a snapshot): a good
+        // moment for one-time work the answer would otherwise wait for.
+        const warm = this.o.warm;
+        if (warm) {
+          setImmediate(() => {
+            try {
+              warm();
+            } catch (err) {
+              // Only a head start: the same work happens on first use anyway.
+              this.o.logger.warn({ err }, 'could not prepare for the sync ahead of time');
+            }
+          });
+        }
       }
     });
     link.on('down', () => this.detach());
