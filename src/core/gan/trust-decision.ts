@@ -32,3 +32,29 @@ export function decideTrust(
   }
   return { kind: 'not-approved', storePending: !own };
 }
+
+/** What refusing a certificate means, the same for a listener and for a dialer. */
+export interface TrustRefusal {
+  code: 'GW_ERR_GAN_CERT_DENIED' | 'GW_ERR_GAN_CERT_NOT_APPROVED' | 'GW_ERR_GAN_CERT_CHANGED';
+  params: Record<string, string>;
+  /** Store the certificate as pending (for an operator to approve), with this flag; null: do not. */
+  pending: { flag: 'CertificateChanged' | null } | null;
+}
+
+/** The refusal of a verdict (null when it accepts), with `params` for the error message. */
+export function trustRefusal(verdict: TrustVerdict, params: Record<string, string>): TrustRefusal | null {
+  switch (verdict.kind) {
+    case 'accept':
+      return null;
+    case 'denied':
+      return { code: 'GW_ERR_GAN_CERT_DENIED', params, pending: null };
+    case 'not-approved':
+      return { code: 'GW_ERR_GAN_CERT_NOT_APPROVED', params, pending: verdict.storePending ? { flag: null } : null };
+    case 'changed':
+      return {
+        code: 'GW_ERR_GAN_CERT_CHANGED',
+        params: { ...params, known: verdict.knownFingerprint },
+        pending: verdict.storePending ? { flag: 'CertificateChanged' } : null,
+      };
+  }
+}

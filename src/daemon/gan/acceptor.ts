@@ -8,7 +8,7 @@ import { connectionId, decidePolicy } from '../../core/gan/connection-policy.js'
 import { statusForCode } from '../../core/gan/connection-status.js';
 import { checkHello } from '../../core/gan/hello-compat.js';
 import type { HelloMessage } from '../../core/gan/protocol.js';
-import { decideTrust } from '../../core/gan/trust-decision.js';
+import { decideTrust, trustRefusal } from '../../core/gan/trust-decision.js';
 import { formatHostPort } from '../../core/gan/address.js';
 import type { CodedError, ConnectionStatus, PeerRef } from '../../core/wire.js';
 import type { ConnectionStore } from './connection-store.js';
@@ -131,18 +131,11 @@ export class Acceptor {
         node,
         direction: 'incoming',
       };
-      switch (verdict.kind) {
-        case 'accept':
-          break;
-        case 'denied':
-          return refuse('GW_ERR_GAN_CERT_DENIED', params);
-        case 'not-approved':
-          if (verdict.storePending) await this.storePending(cert, peer, null);
-          return refuse('GW_ERR_GAN_CERT_NOT_APPROVED', params);
-        case 'changed':
-          if (verdict.storePending) await this.storePending(cert, peer, 'CertificateChanged');
-          h.logger.warn({ peer: conn.label, fingerprint: cert.fingerprint, known: verdict.knownFingerprint }, 'a known peer shows a different certificate');
-          return refuse('GW_ERR_GAN_CERT_CHANGED', { ...params, known: verdict.knownFingerprint });
+      const refusal = trustRefusal(verdict, params);
+      if (refusal) {
+        if (refusal.pending) await this.storePending(cert, peer, refusal.pending.flag);
+        if (verdict.kind === 'changed') h.logger.warn({ peer: conn.label, fingerprint: cert.fingerprint, known: verdict.knownFingerprint }, 'a known peer shows a different certificate');
+        return refuse(refusal.code, refusal.params);
       }
     }
 

@@ -7,7 +7,7 @@ import { connectionId } from '../../core/gan/connection-policy.js';
 import { statusForCode } from '../../core/gan/connection-status.js';
 import { checkHello } from '../../core/gan/hello-compat.js';
 import { GAN_PATH, MAX_FRAME_BYTES, type HelloMessage } from '../../core/gan/protocol.js';
-import { decideTrust } from '../../core/gan/trust-decision.js';
+import { decideTrust, trustRefusal } from '../../core/gan/trust-decision.js';
 import { formatHostPort } from '../../core/gan/address.js';
 import type { CodedError, ConnectionEntry, ConnectionStatus, PeerRef } from '../../core/wire.js';
 import { ownHello, type GanHost } from './gan-host.js';
@@ -221,18 +221,11 @@ export class Dialer {
       node: 'this node',
       direction: 'outgoing',
     };
-    switch (verdict.kind) {
-      case 'accept':
-        return { error: null, cert };
-      case 'denied':
-        return { error: codedError('GW_ERR_GAN_CERT_DENIED', params) };
-      case 'not-approved':
-        if (verdict.storePending) this.storePending(cert, peer, null);
-        return { error: codedError('GW_ERR_GAN_CERT_NOT_APPROVED', params) };
-      case 'changed':
-        if (verdict.storePending) this.storePending(cert, peer, 'CertificateChanged');
-        return { error: codedError('GW_ERR_GAN_CERT_CHANGED', { ...params, known: verdict.knownFingerprint }) };
-    }
+    const refusal = trustRefusal(verdict, params);
+    if (!refusal) return { error: null, cert };
+    // Not awaited: this runs inside the TLS handshake callback; the refusal does not wait for the disk.
+    if (refusal.pending) this.storePending(cert, peer, refusal.pending.flag);
+    return { error: codedError(refusal.code, refusal.params) };
   }
 
   private storePending(cert: PeerCertificate, peer: PeerRef, flag: 'CertificateChanged' | null): void {

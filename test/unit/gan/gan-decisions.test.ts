@@ -5,7 +5,7 @@ import { connectionId, decidePolicy } from '../../../src/core/gan/connection-pol
 import { statusForCode } from '../../../src/core/gan/connection-status.js';
 import { checkHello, type HelloSide } from '../../../src/core/gan/hello-compat.js';
 import { matchByPrefix } from '../../../src/core/gan/prefix-match.js';
-import { decideTrust, type TrustRecordLike } from '../../../src/core/gan/trust-decision.js';
+import { decideTrust, trustRefusal, type TrustRecordLike } from '../../../src/core/gan/trust-decision.js';
 
 const FP_A = 'a'.repeat(64);
 const FP_B = 'b'.repeat(64);
@@ -32,6 +32,19 @@ describe('decideTrust', () => {
     expect(decideTrust(records, FP_B, UUID_1)).toEqual({ kind: 'changed', knownFingerprint: FP_A, storePending: true });
     const again: TrustRecordLike[] = [...records, { fingerprint: FP_B, state: 'pending', peerUuid: UUID_1 }];
     expect(decideTrust(again, FP_B, UUID_1)).toEqual({ kind: 'changed', knownFingerprint: FP_A, storePending: false });
+  });
+
+  it('trustRefusal: the code, the message params and whether to store it pending, the same for listener and dialer', () => {
+    const params = { fingerprint: FP_B, peer: 'backup (127.0.0.1)' };
+    expect(trustRefusal({ kind: 'accept' }, params)).toBeNull();
+    expect(trustRefusal({ kind: 'denied' }, params)).toEqual({ code: 'GW_ERR_GAN_CERT_DENIED', params, pending: null });
+    expect(trustRefusal({ kind: 'not-approved', storePending: true }, params)).toEqual({ code: 'GW_ERR_GAN_CERT_NOT_APPROVED', params, pending: { flag: null } });
+    expect(trustRefusal({ kind: 'not-approved', storePending: false }, params)?.pending).toBeNull();
+    expect(trustRefusal({ kind: 'changed', knownFingerprint: FP_A, storePending: true }, params)).toEqual({
+      code: 'GW_ERR_GAN_CERT_CHANGED',
+      params: { ...params, known: FP_A },
+      pending: { flag: 'CertificateChanged' },
+    });
   });
 
   it('another UUID with a new certificate is simply unknown', () => {
