@@ -6,7 +6,7 @@ import { fsyncDir, stageFileAtomic, type StagedFile } from '../storage/atomic-wr
 import { mapLimit } from '../storage/map-limit.js';
 import { BACKUP_FILE, META_FILE, PRIMARY_FILE, resourceDir, versionFile } from './resource-paths.js';
 import { contentSignature } from './signature.js';
-import { indexKey } from './store-state.js';
+import { byResource } from './store-state.js';
 
 /**
  * Make the files of the store match one journal entry. Idempotent: a content file that already has
@@ -119,19 +119,12 @@ const APPLY_CONCURRENCY = 32;
  * order.
  */
 export async function prepareEntries(resourcesDir: string, entries: readonly JournalEntry[]): Promise<PreparedEntry> {
-  const byResource = new Map<string, JournalEntry[]>();
-  for (const e of entries) {
-    const key = indexKey(e.collection, e.address);
-    const list = byResource.get(key);
-    if (list) list.push(e);
-    else byResource.set(key, [e]);
-  }
   const groups: PreparedEntry[][] = [];
   const abort = async (): Promise<void> => {
     for (const group of groups) for (const p of group) await p.abort();
   };
   try {
-    await mapLimit([...byResource.values()], APPLY_CONCURRENCY, async (list) => {
+    await mapLimit([...byResource(entries).values()], APPLY_CONCURRENCY, async (list) => {
       const group: PreparedEntry[] = [];
       groups.push(group);
       const planned = new Map<string, string | null>();

@@ -21,7 +21,7 @@ import { scanStore, type ScanResult, type ScannedResource } from './disk-scan.js
 import { draftEntry, nextMeta, type Draft } from './entry-draft.js';
 import { ConfigJournal, DEFAULT_JOURNAL_MAX_BYTES } from './journal.js';
 import { contentSignature } from './signature.js';
-import { foldIndex, indexKey, readStoreState, writeStoreState, type IndexEntry } from './store-state.js';
+import { byResource, foldIndex, indexKey, readStoreState, writeStoreState, type IndexEntry } from './store-state.js';
 
 /** One loaded resource: its content exactly as stored, and its resource.json. */
 export interface StoredResource {
@@ -622,17 +622,11 @@ export class ConfigStore {
  * The drafts of a disk scan whose files are already exactly on disk, so applying them would only
  * re-read every file to find nothing to write (for a snapshot of 10,000 resources that was 2 s).
  * Their content came from the disk; what may differ is resource.json, which is left to apply
- * whenever the resource's last draft carries other metadata than the file holds. Deletes are
- * always applied (they only remove what is left).
+ * unless every draft of the resource carries the scanned metadata itself, unchanged by defaults.
+ * Deletes are always applied (they only remove what is left).
  */
 function filesAlreadyOnDisk(scanned: readonly ScannedResource[], drafts: readonly Draft[]): Set<Draft> {
-  const byKey = new Map<string, Draft[]>();
-  for (const d of drafts) {
-    const key = indexKey(d.collection, d.address);
-    const list = byKey.get(key);
-    if (list) list.push(d);
-    else byKey.set(key, [d]);
-  }
+  const byKey = byResource(drafts);
   const out = new Set<Draft>();
   for (const r of scanned) {
     const group = byKey.get(indexKey(r.collection, r.address));

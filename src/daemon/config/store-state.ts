@@ -27,6 +27,18 @@ export function indexKey(collection: Collection, address: string): string {
   return `${collection}/${address}`;
 }
 
+/** Changes grouped by resource (indexKey), each group in the given order. */
+export function byResource<T extends { collection: Collection; address: string }>(items: readonly T[]): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const key = indexKey(item.collection, item.address);
+    const list = out.get(key);
+    if (list) list.push(item);
+    else out.set(key, [item]);
+  }
+  return out;
+}
+
 export async function readStoreState(file: string): Promise<StoreState | null> {
   const text = await readOptional(file);
   if (text === undefined) return null;
