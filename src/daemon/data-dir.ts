@@ -17,3 +17,11 @@ export class DataDir {
   get eventLogFile(): string { return path.join(this.root, 'var', 'events.ndjson'); }
   get defaultSocket(): string { return path.join(this.root, 'gwd.sock'); }
 }
+
+/**
+ * var/archive/<time>: where a full sync keeps what it replaced (the previous core, and the journal
+ * that led to it). The time is the folder name, with `:` and `.` made safe for every file system.
+ */
+export function archiveFolder(varDir: string, at: Date): string {
+  return path.join(varDir, 'archive', at.toISOString().replace(/[:.]/g, '-'));
+}

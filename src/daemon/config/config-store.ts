@@ -12,6 +12,7 @@ import type {
 import type { ConfigFileProblem } from '../../core/config-wire.js';
 import { GwError } from '../../core/errors.js';
 import { describeProblems } from '../../core/schema-errors.js';
+import { archiveFolder } from '../data-dir.js';
 import type { Logger } from '../logger.js';
 import type { SchemaRegistry } from '../schema-registry.js';
 import { applyEntry, prepareEntries, prepareEntry } from './apply-entry.js';
@@ -21,7 +22,7 @@ import { scanStore, type ScanResult, type ScannedResource } from './disk-scan.js
 import { draftEntry, nextMeta, type Draft } from './entry-draft.js';
 import { ConfigJournal, DEFAULT_JOURNAL_MAX_BYTES } from './journal.js';
 import { contentSignature } from './signature.js';
-import { byResource, foldIndex, indexKey, readStoreState, writeStoreState, type IndexEntry } from './store-state.js';
+import { byResource, foldIndex, indexEntryOf, indexKey, readStoreState, writeStoreState, type IndexEntry } from './store-state.js';
 
 /** One loaded resource: its content exactly as stored, and its resource.json. */
 export interface StoredResource {
@@ -53,19 +54,22 @@ export interface ConfigStoreOptions {
   recoveredSnapshot?: boolean;
 }
 
-export interface SnapshotSwap {
+export interface SnapshotSwap<S extends { archive: string | null }> {
   /**
    * Put the new core in place (under the store's lock); resolves with the var/archive/<time>
-   * folder holding the previous core, or null when there was none.
+   * folder holding the previous core, or null when there was none (and whatever else the caller
+   * wants back in `SnapshotAdoption.swapped`).
    */
-  swap: () => Promise<{ archive: string | null }>;
+  swap: () => Promise<S>;
   /** The new core's files by path relative to it, verified, when the caller holds them (else read from disk). */
   contents?: ReadonlyMap<string, string>;
   /** Put the previous core back, when the adoption fails before its commit point. */
   unswap?: () => Promise<void>;
 }
 
-export interface SnapshotAdoption {
+export interface SnapshotAdoption<S = { archive: string | null }> {
+  /** What `swap` resolved with. */
+  swapped: S;
   /** This store's revision after the adoption (one revision for the whole snapshot). */
   revision: number;
   created: number;
@@ -304,13 +308,14 @@ export class ConfigStore {
    * A snapshot is adopted as one revision, not journaled resource by resource: its files are
    * already in place and durable (verified against the master's hashes), so the journal has nothing
    * to roll forward, and journaling every resource's full content again cost most of a full sync
-   * (10,000 resources: 45 MB appended, every file read back). The state file is the commit point;
-   * the journal then restarts empty, its history moved to the archive next to the previous core, so
-   * a peer of this node that is behind the snapshot cannot resume across it and gets a full
-   * snapshot itself. `contents`, when the caller has them, are the new core's files (paths relative
+   * (10,000 resources: 45 MB appended, every file read back). The commit point is the journal's
+   * restart: it begins again with a base line at this revision, its history moved to the archive
+   * next to the previous core, so a peer of this node that is behind the snapshot cannot resume
+   * across it and gets a full snapshot itself. Before that point a failure puts the previous core
+   * back (`unswap`). `contents`, when the caller has them, are the new core's files (paths relative
    * to it) and spare reading them back.
    */
-  adoptSnapshot(sourceRevision: number, snapshot: SnapshotSwap): Promise<SnapshotAdoption> {
+  adoptSnapshot<S extends { archive: string | null }>(sourceRevision: number, snapshot: SnapshotSwap<S>): Promise<SnapshotAdoption<S>> {
     return this.exclusive(async () => {
       const { contents } = snapshot;
       const revision = this.revision + 1;
@@ -323,7 +328,7 @@ export class ConfigStore {
       // core is read.
       const t0 = performance.now();
       const timed = <T>(p: Promise<T>): Promise<[T, number]> => p.then((v) => [v, performance.now() - t0]);
-      const [[{ archive }, swapMs], [{ scan, drafts }, scanMs]] = contents
+      const [[swapped, swapMs], [{ scan, drafts }, scanMs]] = contents
         ? await Promise.all([timed(snapshot.swap()), timed(plan())])
         : [await timed(snapshot.swap()), await timed(plan())];
       const entries = drafts.map((d): JournalEntry => ({ revision, ...d }));
@@ -335,7 +340,7 @@ export class ConfigStore {
         // The commit point: the journal restarts at this revision. A crash right after it leaves
         // the state file behind the journal's base, and the next start loads the core from the
         // disk keeping the master's metadata (open()).
-        const folder = archive ?? path.join(this.options.varDir, 'archive', this.now().toISOString().replace(/[:.]/g, '-'));
+        const folder = swapped.archive ?? archiveFolder(this.options.varDir, this.now());
         await this.journal.restart(path.join(folder, 'config-journal.ndjson'), { revision, sourceRevision, timestamp: this.now().toISOString() });
       } catch (err) {
         // Not adopted (a full disk, an I/O error): memory was not touched, and the previous core
@@ -353,15 +358,11 @@ export class ConfigStore {
       }
       this.problems = [...this.problems.filter((p) => p.collection !== 'core'), ...scan.problems];
       this.invalidKeys = new Set([...[...this.invalidKeys].filter((k) => !k.startsWith('core/')), ...scan.invalidKeys]);
-      try {
-        await this.saveState();
-      } catch (err) {
-        // Adopted (the journal says so); a stale state file is caught up at the next start.
-        this.options.logger.warn({ err: (err as Error).message, revision }, 'could not update the config state file after a snapshot; it is rewritten at the next change');
-      }
+      // Adopted (the journal says so); a stale state file is caught up at the next start.
+      await this.saveStateOrWarn();
       const count = (op: JournalOp): number => drafts.filter((d) => d.op === op).length;
       const timings = { swapMs: Math.round(swapMs), scanMs: Math.round(scanMs), totalMs: Math.round(performance.now() - t0) };
-      return { revision, created: count('create'), updated: count('update'), deleted: count('delete'), changes: drafts.map(({ address, version, op }) => ({ address, version, op })), timings };
+      return { swapped, revision, created: count('create'), updated: count('update'), deleted: count('delete'), changes: drafts.map(({ address, version, op }) => ({ address, version, op })), timings };
     });
   }
 
@@ -477,12 +478,8 @@ export class ConfigStore {
       this.options.logger.error({ err, revisions: [committed[0]!.revision, committed.at(-1)!.revision] }, 'config changes are journaled but their files could not be written');
       throw err;
     }
-    try {
-      await this.saveState();
-    } catch (err) {
-      // Durable (journal and files): a stale state file only makes the next start apply them again.
-      this.options.logger.warn({ err: (err as Error).message, revision: this.revision }, 'could not update the config state file; it is rewritten at the next change');
-    }
+    // Durable (journal and files): a stale state file only makes the next start apply them again.
+    await this.saveStateOrWarn();
     for (const entry of committed) this.announce(entry);
     await this.compactJournal();
     return committed;
@@ -515,13 +512,9 @@ export class ConfigStore {
       this.options.logger.error({ err, revision: entry.revision }, 'config change is journaled but its files could not be written');
       throw err;
     }
-    try {
-      await this.saveState();
-    } catch (err) {
-      // The change is durable (journal and files); a stale state file only makes the next start
-      // apply the entries above its revision again, which is idempotent. Not a refusal.
-      this.options.logger.warn({ err: (err as Error).message, revision: entry.revision }, 'could not update the config state file; it is rewritten at the next change');
-    }
+    // The change is durable (journal and files); a stale state file only makes the next start
+    // apply the entries above its revision again, which is idempotent. Not a refusal.
+    await this.saveStateOrWarn();
     this.announce(entry);
     await this.compactJournal();
   }
@@ -573,14 +566,10 @@ export class ConfigStore {
     const scan = await scanStore(this.options.resourcesDir, this.types, this.options.schemas, { collections: ['core'] });
     for (const key of Object.keys(this.index)) if (key.startsWith('core/')) delete this.index[key];
     for (const r of scan.resources) {
-      if (r.meta) this.index[indexKey(r.collection, r.address)] = { primary: r.meta.signature, backup: r.meta.backupSignature, enabled: r.meta.enabled };
+      if (r.meta) this.index[indexKey(r.collection, r.address)] = indexEntryOf(r.meta);
     }
     this.options.logger.warn({ revision }, 'the config state file was behind an adopted full snapshot; caught up from the disk');
-    try {
-      await this.saveState();
-    } catch (err) {
-      this.options.logger.warn({ err: (err as Error).message }, 'could not update the config state file; it is rewritten at the next change');
-    }
+    await this.saveStateOrWarn();
   }
 
   /** Resources as scanned into memory; the drafts committed after it bring their metadata. */
@@ -588,6 +577,18 @@ export class ConfigStore {
     for (const { metaAsOnDisk: _, ...r } of scanned) {
       // A resource without resource.json gets its metadata from the create entry that follows.
       this.resources.set(indexKey(r.collection, r.address), { ...r, meta: r.meta ?? this.nextMeta(undefined, actor, {}) });
+    }
+  }
+
+  /**
+   * saveState() where what it records is already durable elsewhere (the journal, the files): a
+   * failure is a warning, and the next change or start writes the file again.
+   */
+  private async saveStateOrWarn(): Promise<void> {
+    try {
+      await this.saveState();
+    } catch (err) {
+      this.options.logger.warn({ err: (err as Error).message, revision: this.revision }, 'could not update the config state file; it is rewritten at the next change');
     }
   }
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { formatAddress, isValidName } from '../../core/config-address.js';
 import { COLLECTIONS, type Collection, type ResourceMeta, type ResourceTypeInfo } from '../../core/config-model.js';
 import type { ConfigFileProblem } from '../../core/config-wire.js';
-import { describeFsError } from '../storage/atomic-write.js';
+import { describeFsError, readIfExists } from '../storage/atomic-write.js';
 import { mapLimit } from '../storage/map-limit.js';
 import type { SchemaRegistry } from '../schema-registry.js';
 import { BACKUP_FILE, META_FILE, PRIMARY_FILE } from './resource-paths.js';
@@ -205,7 +205,7 @@ interface ScanSource {
   exists(file: string): Promise<boolean>;
 }
 
-const DISK: ScanSource = { read: readText, listDirs, exists };
+const DISK: ScanSource = { read: readIfExists, listDirs, exists };
 
 /** A collection's files held in memory, by path relative to `root` with `/`. */
 function memorySource(root: string, files: ReadonlyMap<string, string>): ScanSource {
@@ -225,15 +225,6 @@ function memorySource(root: string, files: ReadonlyMap<string, string>): ScanSou
     listDirs: async (dir) => [...(children.get(relOf(dir)) ?? [])].filter((n) => !n.startsWith('.')).sort(),
     exists: async (file) => files.has(relOf(file)) || children.has(relOf(file)),
   };
-}
-
-async function readText(file: string): Promise<string | undefined> {
-  try {
-    return await fsp.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
 }
 
 function problem(file: string, collection: Collection, resource: string | null, pointer: string, message: string): ConfigFileProblem {

@@ -3,7 +3,7 @@ import path from 'node:path';
 
 import type { JournalEntry } from '../../core/config-model.js';
 import { GwError } from '../../core/errors.js';
-import { describeFsError, readOptional, fsyncDir } from '../storage/atomic-write.js';
+import { describeFsError, fsyncDir, readOptional, stageFileAtomic } from '../storage/atomic-write.js';
 import { checkFault } from '../storage/fault-injection.js';
 
 /** Default bound of the journal file (redundancy.json syncJournalMaxBytes). */
@@ -90,11 +90,10 @@ export class ConfigJournal {
    */
   async restart(archiveFile: string, base: Omit<JournalBase, 'base'>): Promise<boolean> {
     const line = `${JSON.stringify({ base: true, ...base })}\n`;
-    const tmp = `${this.file}.restart-tmp`;
+    // Staged first: a full disk refuses the restart before anything else is touched.
+    const staged = await stageFileAtomic(this.file, line, { mode: 0o640 });
     let archived = false;
     try {
-      checkFault('write', this.file);
-      await writeSynced(tmp, line);
       await this.handle?.close();
       this.handle = null;
       await fsp.mkdir(path.dirname(archiveFile), { recursive: true });
@@ -111,12 +110,11 @@ export class ConfigJournal {
           throw err;
         }
       }
-      await fsp.rename(tmp, this.file);
-      await fsyncDir(path.dirname(this.file));
+      await staged.commit();
       if (archived) await fsyncDir(path.dirname(archiveFile));
     } catch (err) {
-      await fsp.rm(tmp, { force: true }).catch(() => undefined);
-      throw new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file: this.file, detail: describeFsError(err) });
+      await staged.abort();
+      throw err instanceof GwError ? err : new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file: this.file, detail: describeFsError(err) });
     } finally {
       this.handle ??= await fsp.open(this.file, 'a', 0o640);
     }
@@ -178,16 +176,14 @@ export class ConfigJournal {
     }
     // The base line stays first: it is what keeps the revision from going back.
     const out = this.baseLine + lines.slice(keepFrom).join('');
-    const tmp = `${this.file}.compact-tmp`;
+    const staged = await stageFileAtomic(this.file, out, { mode: 0o640 });
     try {
-      await writeSynced(tmp, out);
       await this.handle.close();
       this.handle = null;
-      await fsp.rename(tmp, this.file);
-      await fsyncDir(path.dirname(this.file));
+      await staged.commit();
     } catch (err) {
-      await fsp.rm(tmp, { force: true }).catch(() => undefined);
-      throw new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file: this.file, detail: describeFsError(err) });
+      await staged.abort();
+      throw err instanceof GwError ? err : new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file: this.file, detail: describeFsError(err) });
     } finally {
       this.handle ??= await fsp.open(this.file, 'a', 0o640);
     }
@@ -214,16 +210,6 @@ export class ConfigJournal {
  * at the very end) is the tail to cut; a bad line followed by good ones is damage in the middle,
  * reported and kept as it is.
  */
-async function writeSynced(file: string, text: string): Promise<void> {
-  const h = await fsp.open(file, 'w', 0o640);
-  try {
-    await h.writeFile(text);
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
-
 function parseJournal(text: string): { entries: JournalEntry[]; base: JournalBase | null; goodBytes: number; badLines: number[] } {
   const entries: JournalEntry[] = [];
   let base: JournalBase | null = null;

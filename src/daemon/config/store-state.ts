@@ -1,5 +1,5 @@
 
-import type { Collection, JournalEntry } from '../../core/config-model.js';
+import type { Collection, JournalEntry, ResourceMeta } from '../../core/config-model.js';
 import { readOptional, writeJsonAtomic } from '../storage/atomic-write.js';
 
 /** What the store last committed for one resource: enough to tell a hand edit from a known state. */
@@ -64,7 +64,10 @@ export function foldIndex(index: Record<string, IndexEntry>, entry: JournalEntry
     delete index[key];
     return;
   }
-  const meta = entry.meta;
-  if (!meta) return;
-  index[key] = { primary: meta.signature, backup: meta.backupSignature, enabled: meta.enabled };
+  if (entry.meta) index[key] = indexEntryOf(entry.meta);
+}
+
+/** What the index keeps of a resource.json. */
+export function indexEntryOf(meta: ResourceMeta): IndexEntry {
+  return { primary: meta.signature, backup: meta.backupSignature, enabled: meta.enabled };
 }

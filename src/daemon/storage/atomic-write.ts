@@ -114,9 +114,18 @@ export function describeFsError(err: unknown): string {
  */
 export async function readOptional(file: string): Promise<string | undefined> {
   try {
+    return await readIfExists(file);
+  } catch (err) {
+    throw new GwError('GW_ERR_SETTINGS_UNREADABLE', { file, detail: describeFsError(err) });
+  }
+}
+
+/** readOptional with the file system's own error for anything but a missing file. */
+export async function readIfExists(file: string): Promise<string | undefined> {
+  try {
     return await fsp.readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new GwError('GW_ERR_SETTINGS_UNREADABLE', { file, detail: describeFsError(err) });
+    throw err;
   }
 }

@@ -44,7 +44,7 @@ function syncFileSystem(root: string): Promise<boolean> {
 }
 
 /** fsync each path (files and directories); a file system that cannot fsync a directory is let be. */
-export async function fsyncEach(targets: readonly string[]): Promise<void> {
+async function fsyncEach(targets: readonly string[]): Promise<void> {
   await mapLimit(targets, FSYNC_CONCURRENCY, async (t) => {
     const h = await fsp.open(t, 'r');
     try {

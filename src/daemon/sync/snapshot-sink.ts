@@ -3,6 +3,7 @@ import path from 'node:path';
 
 import { checkManifest, type SnapshotManifest } from '../../core/sync/snapshot-manifest.js';
 import { GwError } from '../../core/errors.js';
+import { archiveFolder } from '../data-dir.js';
 import { describeFsError, fsyncDir, writeJsonAtomic } from '../storage/atomic-write.js';
 import { BulkWriter, type BulkPart } from '../storage/bulk-writer.js';
 import { checkFault } from '../storage/fault-injection.js';
@@ -184,7 +185,7 @@ export class SnapshotSink {
     await this.writeback;
     const durability = await syncTree(this.staging, [...this.expected.keys()], this.verifiedDirs);
     if (!(await exists(this.staging))) throw new SnapshotError('the staging directory disappeared before the swap');
-    const archiveRoot = path.join(this.paths.varDir, 'archive', now.toISOString().replace(/[:.]/g, '-'));
+    const archiveRoot = archiveFolder(this.paths.varDir, now);
     const intent: SwapIntent = {
       id: this.manifest.id,
       staging: this.staging,

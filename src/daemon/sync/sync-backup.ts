@@ -196,19 +196,10 @@ export class BackupSide {
     const revision = op.manifestRevision!;
     const { store, state } = this.o;
     const started = Date.now();
-    let archive: string | null = null;
-    let durability = '';
     const contents = await sink.verify();
     const verifyMs = Date.now() - started;
-    const adopted = await store.adoptSnapshot(revision, {
-      contents,
-      swap: async () => {
-        const commit = await sink.commit();
-        ({ archive, durability } = commit);
-        return commit;
-      },
-      unswap: () => sink.rollback(),
-    });
+    const adopted = await store.adoptSnapshot(revision, { contents, swap: () => sink.commit(), unswap: () => sink.rollback() });
+    const { archive, durability } = adopted.swapped;
     await sink.finish();
     op.sink = null;
     await state.update({ holder: this.o.peerUuid });
