@@ -38,6 +38,7 @@ import { loadSettingsFile } from './settings/settings-file.js';
 import { checkRedundancySettings, mergeRedundancyUpdate } from '../core/settings/redundancy-rules.js';
 import { describeProblems } from '../core/schema-errors.js';
 import { GwError } from '../core/errors.js';
+import { SerialQueue } from './storage/serial-queue.js';
 
 /**
  * One gwd: loads its data directory, then serves the local API. Tests start it in-process on a temp
@@ -65,6 +66,8 @@ export class Daemon {
   /** Configuration sync with the peer: full snapshots, incremental changes, resync. */
   sync!: SyncEngine;
   readonly hooks = new HookRunner();
+  /** Settings changes are applied one at a time: two operators racing get a consistent file. */
+  readonly settingsQueue = new SerialQueue();
   ready = false;
   private stopping: Promise<void> | null = null;
 
@@ -183,8 +186,9 @@ export class Daemon {
       role: () => this.redundancy.role,
       syncTimeoutSecs: () => this.redundancy.syncTimeoutSecs,
       // What a backup validates a snapshot against: compiled while it waits for the master's answer.
+      // (messages and resource.json are validated with defaults, resource content only checked).
       warm: () =>
-        this.schemas.warm([SYNC_MESSAGE_SCHEMA.$id, 'gwd:config/resource-meta', ...[...this.config.types.values()].map((t) => t.schemaId)]),
+        this.schemas.warm([SYNC_MESSAGE_SCHEMA.$id, 'gwd:config/resource-meta'], [...this.config.types.values()].map((t) => t.schemaId)),
     });
     this.sync.attachLink(this.gan.link);
     this.metrics = new Metrics({

@@ -45,14 +45,11 @@ export class SchemaRegistry {
   /**
    * Compile these schemas now (compiling is lazy, on first use), for a caller that knows it is
    * about to validate a lot against them and has an idle moment first: a backup waiting for its
-   * master's snapshot. Both forms of each; unknown ids are skipped.
+   * master's snapshot. `withDefaults` for validate(), `plain` for check(); unknown ids are skipped.
    */
-  warm(ids: readonly string[]): void {
-    for (const id of ids) {
-      if (!this.has(id)) continue;
-      this.fn(this.ajv, this.compiled, id);
-      this.fn(this.plain, this.compiledPlain, id);
-    }
+  warm(withDefaults: readonly string[], plain: readonly string[] = []): void {
+    for (const id of withDefaults) if (this.has(id)) this.fn(this.ajv, this.compiled, id);
+    for (const id of plain) if (this.has(id)) this.fn(this.plain, this.compiledPlain, id);
   }
 
   /**

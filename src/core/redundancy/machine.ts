@@ -41,10 +41,7 @@ export interface MachineView {
   epoch: number;
   since: number | null;
   phase: MachineState['phase'];
-  joinWaitUntil: number | null;
   peer: { connected: boolean; uuid: string | null; address: string | null; activity: Activity | null; epoch: number | null } | null;
-  failoverPending: string | null;
-  nextDeadline: number | null;
 }
 
 export class RedundancyMachine {
@@ -93,7 +90,6 @@ export class RedundancyMachine {
       epoch: s.epoch,
       since: s.since,
       phase: s.phase,
-      joinWaitUntil: s.joinWaitUntil,
       peer:
         p.uuid === null
           ? null
@@ -104,8 +100,6 @@ export class RedundancyMachine {
               activity: p.state?.activity ?? null,
               epoch: p.state?.epoch ?? null,
             },
-      failoverPending: s.give?.id ?? s.acquire?.localFailoverId ?? null,
-      nextDeadline: nextDeadline(new Ctx(s, this.lastNow)),
     };
   }
 

@@ -13,6 +13,7 @@ import type { ConfigFileProblem } from '../../core/config-wire.js';
 import { GwError } from '../../core/errors.js';
 import { describeProblems } from '../../core/schema-errors.js';
 import { archiveFolder } from '../data-dir.js';
+import { SerialQueue } from '../storage/serial-queue.js';
 import type { Logger } from '../logger.js';
 import type { SchemaRegistry } from '../schema-registry.js';
 import { applyEntry, prepareEntries, prepareEntry } from './apply-entry.js';
@@ -108,7 +109,7 @@ export class ConfigStore {
   private readonly resources = new Map<string, StoredResource>();
   private index: Record<string, IndexEntry> = {};
   private invalidKeys = new Set<string>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private readonly subscribers = new Set<(entry: JournalEntry) => void>();
   /** Bound of the journal file; compacted (newest half kept) when a commit takes it over. */
   journalMaxBytes: number;
@@ -392,16 +393,14 @@ export class ConfigStore {
   }
 
   async close(): Promise<void> {
-    await this.queue.catch(() => undefined);
+    await this.queue.idle();
     await this.journal.close();
   }
 
   // --- internals ---
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.queue.run(fn);
   }
 
   private validated(addr: ResourceAddress, version: VersionName, content: unknown): Record<string, unknown> {

@@ -2,6 +2,7 @@ import type { TrustState } from '../../core/wire.js';
 import type { SchemaRegistry } from '../schema-registry.js';
 import { loadSettingsFile } from '../settings/settings-file.js';
 import { writeJsonAtomic } from '../storage/atomic-write.js';
+import { SerialQueue } from '../storage/serial-queue.js';
 
 export interface ConnectionRecord {
   uuid: string;
@@ -23,7 +24,7 @@ interface ConnectionsFile {
  */
 export class ConnectionStore {
   private readonly byUuid = new Map<string, ConnectionRecord>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
 
   constructor(
     private readonly file: string,
@@ -73,8 +74,6 @@ export class ConnectionStore {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
-    this.queue = next.catch(() => undefined);
-    return next;
+    return this.queue.run(fn);
   }
 }

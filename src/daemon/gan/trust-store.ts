@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import type { SchemaRegistry } from '../schema-registry.js';
 import { writeFileAtomic, writeJsonAtomic } from '../storage/atomic-write.js';
 import { readPeerCertificate, type PeerCertificate } from './peer-certificate.js';
+import { SerialQueue } from '../storage/serial-queue.js';
 
 export const DIRECTIONS: readonly TrustDirection[] = ['incoming', 'outgoing'];
 export const STATES: readonly TrustState[] = ['pending', 'approved', 'denied'];
@@ -39,7 +40,7 @@ interface Entry {
  */
 export class TrustStore {
   private readonly entries = new Map<string, Entry>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
 
   constructor(
     private readonly root: string,
@@ -202,9 +203,7 @@ export class TrustStore {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
-    this.queue = next.catch(() => undefined);
-    return next;
+    return this.queue.run(fn);
   }
 }
 

@@ -62,6 +62,8 @@ export class RedundancyEngine {
   private readonly stateFile: string;
   private settings: MachineSettings;
   private published: MachineView | null = null;
+  /** A peerAlive is queued and not yet stepped. */
+  private alivePending = false;
 
   private constructor(
     private readonly options: EngineOptions,
@@ -126,7 +128,13 @@ export class RedundancyEngine {
     link.on('message', (message) => {
       if (message.type.startsWith('redundancy.')) this.feed({ type: 'peerMessage', now: 0, message: message as RedundancyMessage });
     });
-    link.on('alive', () => this.feed({ type: 'peerAlive', now: 0 }));
+    link.on('alive', () => {
+      // One queued proof of life is enough: the step stamps the clock when it runs, after every
+      // frame that arrived meanwhile (a burst of sync frames queued one full step each).
+      if (this.alivePending) return;
+      this.alivePending = true;
+      this.feed({ type: 'peerAlive', now: 0 });
+    });
     link.on('down', ({ error, byeReason }) => this.feed({ type: 'peerDisconnected', now: 0, reason: disconnectReason(error.code, byeReason) }));
     link.on('dialFailed', ({ errno }) => {
       // Refused, or reset before any byte of the protocol (a connect that raced the dying process's
@@ -171,6 +179,7 @@ export class RedundancyEngine {
 
   /** One input, stamped with the clock: decide, apply in order, publish the view, re-arm the timer. */
   private async step(input: MachineInput): Promise<Step> {
+    if (input.type === 'peerAlive') this.alivePending = false;
     const step = this.machine.handle({ ...input, now: performance.now() });
     await this.apply(step.decisions);
     this.published = this.machine.view();

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 
+import { SerialQueue } from '../storage/serial-queue.js';
+
 export type HookKind = 'preActivate' | 'onActivityChange';
 
 export interface HookResult {
@@ -25,13 +27,11 @@ const OUTPUT_TAIL_BYTES = 4096;
  * a broken hook must not stop the daemon.
  */
 export class HookRunner {
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private readonly running = new Set<number>();
 
   run(kind: HookKind, path: string, env: Readonly<Record<string, string>>, timeoutMs: number): Promise<HookResult> {
-    const next = this.queue.then(() => this.runOne(kind, path, env, timeoutMs));
-    this.queue = next.catch(() => undefined);
-    return next;
+    return this.queue.run(() => this.runOne(kind, path, env, timeoutMs));
   }
 
   /** Kill whatever hook is running (daemon shutdown). */

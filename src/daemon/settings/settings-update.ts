@@ -5,13 +5,6 @@ import type { GatewayNetworkSettings, NetworkUpdate, RedundancySettings, Redunda
 import type { Daemon } from '../daemon.js';
 import { writeJsonAtomic } from '../storage/atomic-write.js';
 
-let queue: Promise<unknown> = Promise.resolve();
-/** Settings changes are applied one at a time: two operators racing get a consistent file. */
-function serial<T>(fn: () => Promise<T>): Promise<T> {
-  const next = queue.then(fn, fn);
-  queue = next.catch(() => undefined);
-  return next;
-}
 
 /**
  * Change redundancy.json: merge, validate (schema, then the rules of DESIGN.md section 4, every
@@ -19,7 +12,7 @@ function serial<T>(fn: () => Promise<T>): Promise<T> {
  * new value, and let the Gateway Network follow (dial, stop dialling, close a link of another role).
  */
 export function updateRedundancySettings(d: Daemon, update: RedundancyUpdate): Promise<RedundancySettings> {
-  return serial(async () => {
+  return d.settingsQueue.run(async () => {
     const previous = d.redundancy;
     const merged = mergeRedundancyUpdate(previous, update);
     const next = validateRedundancy(d, merged);
@@ -51,7 +44,7 @@ export function validateRedundancy(d: Daemon, candidate: RedundancySettings): Re
 
 /** Change gateway-network.json and rebind the listeners live. */
 export function updateNetworkSettings(d: Daemon, update: NetworkUpdate): Promise<GatewayNetworkSettings> {
-  return serial(async () => {
+  return d.settingsQueue.run(async () => {
     const previous = d.network;
     const candidate = structuredClone({ ...previous, ...update, version: 1 as const });
     if (candidate.whitelist) candidate.whitelist = candidate.whitelist.map((n) => n.trim()).filter((n) => n !== '');

@@ -1,0 +1,18 @@
+/**
+ * Runs async jobs one at a time, in call order: a store's writes, a settings change. A job that
+ * fails rejects its own caller only; the jobs queued behind it still run.
+ */
+export class SerialQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Resolves once every job queued so far has settled. */
+  async idle(): Promise<void> {
+    await this.tail;
+  }
+}
