@@ -1,5 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 
 import { PRODUCT_VERSION } from '../core/version.js';
@@ -270,6 +271,9 @@ export class Daemon {
     if (this.events) this.events.emit('daemon.stopping', { reason });
     // An Active node stands down and tells its peer (steppingDown) before the link says bye.
     if (this.engine) await this.engine.stop().catch((err: unknown) => this.logger.error({ err }, 'error stopping the redundancy engine'));
+    // The stand-down's onActivityChange hook (stopping a driver, say) runs to its end, within the
+    // hook timeout; only what still runs after that is killed. It used to be killed at once.
+    if (this.redundancy) await Promise.race([this.hooks.idle(), delay(this.redundancy.hooks.timeoutMs, undefined, { ref: false })]);
     this.hooks.killAll();
     if (this.sync) this.sync.stop();
     if (this.gan) await this.gan.stop('shutdown').catch((err: unknown) => this.logger.error({ err }, 'error stopping the gateway network'));

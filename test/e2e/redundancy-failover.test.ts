@@ -244,4 +244,22 @@ describe('failover and recovery with two real nodes', () => {
     const calls = readFileSync(log, 'utf8').trim().split('\n');
     expect(calls.some((c) => /^Backup \w+->Cold \S+ \d+$/.test(c))).toBe(true);
   });
+
+  it('regression: the onActivityChange hook of the stand-down at SIGTERM runs to its end (was: killed as soon as it started)', async () => {
+    const t = makeTempDir('gwd-stop-hook-');
+    temps.push(t.cleanup);
+    const log = path.join(t.dir, 'calls.log');
+    const onChange = path.join(t.dir, 'on-change.sh');
+    // Takes a moment, as a real hook stopping a driver would, and writes only at its end.
+    writeFileSync(onChange, `#!/bin/sh\nsleep 0.3\necho "$GWD_PREVIOUS_ACTIVITY->$GWD_ACTIVITY $GWD_REASON" >> "${log}"\n`);
+    chmodSync(onChange, 0o755);
+    const n = launch({ name: 'solo', dataDir: path.join(t.dir, 'd'), socket: path.join(t.dir, 'd', 'gwd.sock'), port: await freePort() });
+    await ok(n, 'wait', '--ready', '--timeout', '15');
+    await ok(n, 'redundancy', 'configure', '--mode', 'master', '--hook-timeout', '3000', '--on-activity-change', onChange);
+    await ok(n, 'wait', '--activity', 'active', '--timeout', '15');
+    n.proc.child.kill('SIGTERM');
+    await n.proc.exited;
+    const calls = readFileSync(log, 'utf8').trim().split('\n');
+    expect(calls.some((c) => c.startsWith('Active->'))).toBe(true);
+  });
 });

@@ -34,6 +34,11 @@ export class HookRunner {
     return this.queue.run(() => this.runOne(kind, path, env, timeoutMs));
   }
 
+  /** Resolves once every hook asked for so far has finished (each is bounded by its timeout). */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
   /** Kill whatever hook is running (daemon shutdown). */
   killAll(): void {
     for (const pid of this.running) killGroup(pid);
