@@ -206,7 +206,8 @@ export class GwClient {
   private send(method: Method, path: string, body: unknown, contentType: string, signal?: AbortSignal): Promise<IncomingMessage> {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     return new Promise((resolve, reject) => {
-      const headers: Record<string, string | number> = { 'x-gwd-actor': ACTOR };
+      // Only changes are recorded with their author: a GET does not look the user up.
+      const headers: Record<string, string | number> = method === 'GET' ? {} : { 'x-gwd-actor': actor() };
       if (payload !== undefined) {
         headers['content-type'] = contentType;
         headers['content-length'] = Buffer.byteLength(payload);
@@ -243,14 +244,21 @@ function query(params: Record<string, string | undefined>): string {
   return text ? `?${text}` : '';
 }
 
-/** Who is asking, recorded by the daemon as the author of configuration changes. */
-const ACTOR = ((): string => {
-  try {
-    return `gwctl:${userInfo().username}`;
-  } catch {
-    return 'gwctl';
+let cachedActor: string | null = null;
+/**
+ * Who is asking, recorded by the daemon as the author of configuration changes. Looked up on first
+ * need: getpwuid can be slow where users come from a directory service, and most gwctl calls are reads.
+ */
+function actor(): string {
+  if (cachedActor === null) {
+    try {
+      cachedActor = `gwctl:${userInfo().username}`;
+    } catch {
+      cachedActor = 'gwctl';
+    }
   }
-})();
+  return cachedActor;
+}
 
 /** Each segment percent-encoded: names may hold spaces; the slash between type and name stays. */
 function addressPath(address: string): string {

@@ -181,7 +181,8 @@ export class LinkConnection extends EventEmitter {
     if (this.state === 'closed' || this.closing) return;
     this.lastMessageAt = Date.now();
     if (isBinary) return this.violation('binary frames are not part of the protocol');
-    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    // ws gives a Buffer (or fragments); Buffer.from() of it was a copy of every frame.
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : data;
     let text: string;
     try {
       // The listener skips ws's own UTF-8 check (which closes with a bare 1007) so that this

@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
 import { GwError } from '../../core/errors.js';
+import { normalizeFingerprint } from '../../core/fingerprint.js';
 import { matchByPrefix } from '../../core/gan/prefix-match.js';
 import type { TrustRecordLike } from '../../core/gan/trust-decision.js';
 import type { CertEntry, PeerRef, TrustDirection, TrustState } from '../../core/wire.js';
@@ -140,7 +141,7 @@ export class TrustStore {
    * (it may be in both directions). Coded errors for none, too short and ambiguous.
    */
   resolve(input: string, direction?: TrustDirection): CertEntry[] {
-    const wanted = input.replace(/[:\s]/g, '').toLowerCase();
+    const wanted = normalizeFingerprint(input);
     const candidates = this.list(direction ? { direction } : {});
     const m = matchByPrefix(candidates, wanted, (e) => [e.fingerprint], MIN_FINGERPRINT_PREFIX);
     switch (m.kind) {

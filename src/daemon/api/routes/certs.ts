@@ -1,12 +1,12 @@
-import { GwError } from '../../../core/errors.js';
 import type { TrustDirection, TrustState } from '../../../core/wire.js';
 import type { Daemon } from '../../daemon.js';
 import type { Router } from '../router.js';
+import { enumParam } from '../query-params.js';
 
 export function registerCertRoutes(router: Router, d: Daemon): void {
   router.get('/v0/certs', (req) => {
-    const state = enumParam(req.query, 'state', ['pending', 'approved', 'denied']) as TrustState | undefined;
-    const direction = enumParam(req.query, 'direction', ['incoming', 'outgoing']) as TrustDirection | undefined;
+    const state = enumParam<TrustState>(req.query, 'state', ['pending', 'approved', 'denied']);
+    const direction = enumParam<TrustDirection>(req.query, 'direction', ['incoming', 'outgoing']);
     return d.gan.trust.list({ state, direction });
   });
   router.post(
@@ -23,14 +23,5 @@ export function registerCertRoutes(router: Router, d: Daemon): void {
 }
 
 function direction(query: URLSearchParams): TrustDirection | undefined {
-  return enumParam(query, 'direction', ['incoming', 'outgoing']) as TrustDirection | undefined;
-}
-
-function enumParam(query: URLSearchParams, name: string, allowed: string[]): string | undefined {
-  const raw = query.get(name);
-  if (raw === null || raw === '') return undefined;
-  if (!allowed.includes(raw)) {
-    throw new GwError('GW_ERR_API_INVALID_QUERY', { name, detail: `"${raw}" is not one of ${allowed.join(', ')}` });
-  }
-  return raw;
+  return enumParam<TrustDirection>(query, 'direction', ['incoming', 'outgoing']);
 }

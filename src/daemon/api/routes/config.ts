@@ -13,6 +13,7 @@ import type { WriteOutcome } from '../../config/config-store.js';
 import { effectiveVersion, summarise } from '../../config/config-views.js';
 import type { Daemon } from '../../daemon.js';
 import type { ApiRequest, Router } from '../router.js';
+import { enumParam } from '../query-params.js';
 
 /**
  * The configuration store over the local API. Addresses are the path after the route
@@ -29,9 +30,9 @@ export function registerConfigRoutes(router: Router, d: Daemon): void {
 
   router.get('/v0/config/resources/*address', (req): ConfigResourceResponse => {
     const addr = address(d, req);
-    const requested = enumParam<VersionQuery>(req, 'version', ['primary', 'backup', 'effective'], 'effective');
+    const requested = enumParam<VersionQuery>(req.query, 'version', ['primary', 'backup', 'effective'], 'effective');
     const wanted = req.query.get('collection');
-    const collection: Collection | null = wanted === null ? null : enumParam<Collection>(req, 'collection', ['core', 'local'], 'core');
+    const collection: Collection | null = wanted === null ? null : enumParam<Collection>(req.query, 'collection', ['core', 'local'], 'core');
     let found;
     if (requested === 'effective' && collection === null) {
       const eff = effectiveVersion(d.config, d.redundancy.role, addr.address);
@@ -80,7 +81,7 @@ export function registerConfigRoutes(router: Router, d: Daemon): void {
   );
 
   router.delete('/v0/config/resources/*address', async (req) => {
-    const collection = enumParam<Collection>(req, 'collection', ['core', 'local'], 'core');
+    const collection = enumParam<Collection>(req.query, 'collection', ['core', 'local'], 'core');
     const addr = writableAddress(d, req, collection);
     return writeResponse(d, addr, collection, 'primary', await d.config.delete(addr, collection, actor(req)));
   });
@@ -97,7 +98,7 @@ export function registerConfigRoutes(router: Router, d: Daemon): void {
   );
 
   router.delete('/v0/config/backup/*address', async (req) => {
-    const collection = enumParam<Collection>(req, 'collection', ['core', 'local'], 'core');
+    const collection = enumParam<Collection>(req.query, 'collection', ['core', 'local'], 'core');
     const addr = writableAddress(d, req, collection);
     return writeResponse(d, addr, collection, 'backup', await d.config.removeBackup(addr, collection, actor(req)));
   });
@@ -161,15 +162,6 @@ function actor(req: ApiRequest): string {
   const raw = req.raw.headers['x-gwd-actor'];
   const value = typeof raw === 'string' ? raw.replace(/[^\x20-\x7e]/g, '').trim().slice(0, 128) : '';
   return value ? `local-api:${value}` : 'local-api';
-}
-
-function enumParam<T extends string>(req: ApiRequest, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = req.query.get(name);
-  if (raw === null || raw === '') return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new GwError('GW_ERR_API_INVALID_QUERY', { name, detail: `"${raw}" is not one of ${allowed.join(', ')}` });
-  }
-  return raw as T;
 }
 
 function notFound(resource: string, what: string): GwError {

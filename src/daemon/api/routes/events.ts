@@ -1,7 +1,7 @@
-import { GwError } from '../../../core/errors.js';
 import type { EventRecord } from '../../../core/wire.js';
 import type { Daemon } from '../../daemon.js';
 import { STREAMED, type Router } from '../router.js';
+import { boolParam, intParam } from '../query-params.js';
 
 /**
  * GET /v0/events?since=SEQ&limit=N&follow=1 as NDJSON, one event per line. Without follow the
@@ -35,19 +35,4 @@ export function registerEventRoutes(router: Router, d: Daemon): void {
     res.on('close', unsubscribe);
     return STREAMED;
   });
-}
-
-function intParam(query: URLSearchParams, name: string, fallback: number): number {
-  const raw = query.get(name);
-  if (raw === null || raw === '') return fallback;
-  if (!/^\d+$/.test(raw)) throw new GwError('GW_ERR_API_INVALID_QUERY', { name, detail: `"${raw}" is not a non-negative integer` });
-  return Number(raw);
-}
-
-function boolParam(query: URLSearchParams, name: string): boolean {
-  const raw = query.get(name);
-  if (raw === null) return false;
-  if (raw === '' || raw === '1' || raw === 'true') return true;
-  if (raw === '0' || raw === 'false') return false;
-  throw new GwError('GW_ERR_API_INVALID_QUERY', { name, detail: `"${raw}" is not 1, 0, true or false` });
 }
