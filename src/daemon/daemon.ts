@@ -25,7 +25,7 @@ import { Metrics } from './metrics.js';
 import { MetricsServer } from './metrics-server.js';
 import { REDUNDANCY_MESSAGE_SCHEMA, STATE_REPORT_SCHEMA } from '../core/redundancy/index.js';
 import { messageTypesOf } from '../core/gan/protocol.js';
-import { SYNC_MESSAGE_SCHEMA } from '../core/sync/messages.js';
+import { SYNC_BINARY_MESSAGE_SCHEMA, SYNC_MESSAGE_SCHEMA } from '../core/sync/messages.js';
 import { RedundancyEngine } from './redundancy/engine.js';
 import { HookRunner } from './redundancy/hook-runner.js';
 import type { Logger } from './logger.js';
@@ -177,6 +177,7 @@ export class Daemon {
     });
     this.engine.attachLink(this.gan.link);
     this.registerProtocol(SYNC_MESSAGE_SCHEMA);
+    this.registerProtocol(SYNC_BINARY_MESSAGE_SCHEMA, { binary: true });
     this.sync = await SyncEngine.create({
       nodeId: this.identity.node.uuid,
       store: this.config,
@@ -189,7 +190,7 @@ export class Daemon {
       // What a backup validates a snapshot against: compiled while it waits for the master's answer.
       // (messages and resource.json are validated with defaults, resource content only checked).
       warm: () =>
-        this.schemas.warm([SYNC_MESSAGE_SCHEMA.$id, 'gwd:config/resource-meta'], [...this.config.types.values()].map((t) => t.schemaId)),
+        this.schemas.warm([SYNC_MESSAGE_SCHEMA.$id, SYNC_BINARY_MESSAGE_SCHEMA.$id, 'gwd:config/resource-meta'], [...this.config.types.values()].map((t) => t.schemaId)),
     });
     this.sync.attachLink(this.gan.link);
     this.metrics = new Metrics({
@@ -253,10 +254,13 @@ export class Daemon {
     );
   }
 
-  /** An engine's messages: their schema (a `oneOf` on `type`), and each type routed to it on the link. */
-  private registerProtocol(schema: { $id: string; oneOf: readonly unknown[] }): void {
+  /**
+   * An engine's messages: their schema (a `oneOf` on `type`), and each type routed to it on the link
+   * (`binary`: the headers of its binary frames).
+   */
+  private registerProtocol(schema: { $id: string; oneOf: readonly unknown[] }, options: { binary?: boolean } = {}): void {
     this.schemas.add(schema as unknown as { $id: string });
-    this.gan.link.registerMessageTypes(messageTypesOf(schema), schema.$id);
+    this.gan.link.registerMessageTypes(messageTypesOf(schema), schema.$id, options);
   }
 
   /** Idempotent: a second signal while stopping waits for the first stop. */

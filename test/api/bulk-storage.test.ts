@@ -13,40 +13,63 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const b64 = (s: string): string => Buffer.from(s).toString('base64');
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 
+/** Parts and their bytes back to back, as a chunk hands them to the writer. */
+function batch(parts: Array<{ rel: string; text: string; truncate: boolean }>): [Array<{ rel: string; length: number; truncate: boolean }>, Uint8Array] {
+  const datas = parts.map((p) => Buffer.from(p.text));
+  return [parts.map((p, i) => ({ rel: p.rel, length: datas[i]!.length, truncate: p.truncate })), Buffer.concat(datas)];
+}
+
 describe('BulkWriter (snapshot files written off the main thread)', () => {
-  it('writes parts in order across calls, creating directories, and reports sizes and hashes', async () => {
+  it('writes parts in order across calls, creating directories, and checks each file against its expected hash', async () => {
     const temp = makeTempDir();
     cleanups.push(temp.cleanup);
-    const w = new BulkWriter(temp.dir);
-    cleanups.push(() => w.close());
-    await w.write([
-      { rel: 'a/b/one.json', data: b64('{"x":'), truncate: true },
-      { rel: 'two.json', data: b64(''), truncate: true },
+    const expected = new Map([
+      ['a/b/one.json', { size: 7, sha256: sha('{"x":1}') }],
+      ['two.json', { size: 0, sha256: sha('') }],
+      ['three.json', { size: 3, sha256: sha('abc') }],
     ]);
-    await w.write([{ rel: 'a/b/one.json', data: b64('1}'), truncate: false }]);
-    const { files, dirs } = await w.digests();
+    const w = new BulkWriter(temp.dir, expected);
+    cleanups.push(() => w.close());
+    await w.write(...batch([
+      { rel: 'a/b/one.json', text: '{"x":', truncate: true },
+      { rel: 'two.json', text: '', truncate: true },
+    ]));
+    await w.write(...batch([{ rel: 'a/b/one.json', text: '1}', truncate: false }, { rel: 'three.json', text: 'abd', truncate: true }]));
+    const { mismatched, sizes, dirs } = await w.finish();
     expect(readFileSync(path.join(temp.dir, 'a/b/one.json'), 'utf8')).toBe('{"x":1}');
     expect(readFileSync(path.join(temp.dir, 'two.json'), 'utf8')).toBe('');
-    expect(files.get('a/b/one.json')).toEqual({ size: 7, sha256: sha('{"x":1}') });
-    expect(files.get('two.json')).toEqual({ size: 0, sha256: sha('') });
+    expect(mismatched).toEqual(['three.json']);
+    expect(Object.fromEntries(sizes)).toEqual({ 'a/b/one.json': 7, 'two.json': 0, 'three.json': 3 });
     expect(dirs).toContain(path.join(temp.dir, 'a/b'));
   });
 
-  it('a failed write rejects with the errno code, and a closed writer refuses more work', async () => {
+  it('takes its own copy of the bytes: the caller may reuse its buffer once write() returns', async () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    const w = new BulkWriter(temp.dir, new Map());
+    cleanups.push(() => w.close());
+    const bytes = Buffer.from('first');
+    await w.write([{ rel: 'f', length: 5, truncate: true }], bytes);
+    bytes.write('XXXXX');
+    await w.finish();
+    expect(readFileSync(path.join(temp.dir, 'f'), 'utf8')).toBe('first');
+  });
+
+  it('a failed write is reported, with its errno code, by the next call and by finish(); a closed writer refuses more work', async () => {
     const temp = makeTempDir();
     cleanups.push(temp.cleanup);
     // A directory where the file should go: EISDIR from the worker.
     mkdirSync(path.join(temp.dir, 'taken'));
-    const w = new BulkWriter(temp.dir);
-    const err = (await w.write([{ rel: 'taken', data: b64('x'), truncate: true }]).catch((e: unknown) => e)) as NodeJS.ErrnoException;
+    const w = new BulkWriter(temp.dir, new Map());
+    await w.write(...batch([{ rel: 'taken', text: 'x', truncate: true }]));
+    // Queued, not yet failed as far as the caller knows; the failure comes back at the latest from finish().
+    const err = (await w.finish().catch((e: unknown) => e)) as NodeJS.ErrnoException;
     expect(err.code).toBe('EISDIR');
-    // Still usable after a failure of one call.
-    await w.write([{ rel: 'ok', data: b64('y'), truncate: true }]);
+    await expect(w.write(...batch([{ rel: 'ok', text: 'y', truncate: true }]))).rejects.toMatchObject({ code: 'EISDIR' });
     await w.close();
-    await expect(w.write([{ rel: 'late', data: b64('z'), truncate: true }])).rejects.toThrow(/closed/);
+    await expect(w.write(...batch([{ rel: 'late', text: 'z', truncate: true }]))).rejects.toThrow(/closed/);
   });
 });
 

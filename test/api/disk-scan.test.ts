@@ -3,6 +3,8 @@ import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { SnapshotContents } from '../../src/daemon/config/snapshot-contents.js';
+import { contentSignature } from '../../src/daemon/config/signature.js';
 import { scanStore } from '../../src/daemon/config/disk-scan.js';
 import { loadResourceTypes } from '../../src/daemon/config/type-registry.js';
 import { SchemaRegistry } from '../../src/daemon/schema-registry.js';
@@ -63,6 +65,14 @@ describe('scanStore from files in memory (a snapshot just verified)', () => {
       problems: r.problems.map((p) => ({ ...p, path: path.relative(root, p.path) })),
     });
     expect(relative(fromMemory, elsewhere)).toEqual(relative(fromDisk, resourcesDir));
+    // The same files parsed and signed as they arrive (SnapshotContents, as a backup keeps a snapshot).
+    const contents = new SnapshotContents();
+    for (const [rel, text] of filesUnder(path.join(resourcesDir, 'core'))) contents.add(rel, [Buffer.from(text)]);
+    const fromArrival = await scanStore(elsewhere, types, schemas, { collections: ['core'], preloaded: contents.files, parsed: (rel) => contents.takeParsed(rel) });
+    expect(relative(fromArrival, elsewhere)).toEqual(relative(fromDisk, resourcesDir));
+    const plc1 = fromArrival.resources.find((r) => r.address === 'opc-connection/plc1')!;
+    expect(contents.signature(plc1.primary)).toBe(contentSignature(fromDisk.resources[0]!.primary));
+    expect(contents.signature(plc1.backup)).toBe(contentSignature(fromDisk.resources[0]!.backup));
     expect(fromDisk.resources.map((r) => r.address)).toEqual(['opc-connection/plc1']);
     expect(fromDisk.resources[0]!.backup).toEqual({ endpointUrl: 'opc.tcp://10.0.2.5:4840' });
     expect([...fromDisk.invalidKeys].sort()).toEqual(['core/opc-connection/plc2', 'core/opc-connection/plc3']);

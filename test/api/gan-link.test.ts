@@ -94,6 +94,38 @@ describe('PeerLink: the interface of the redundancy and sync engines', () => {
     expect((await failed).errno).toBe('ECONNREFUSED');
   });
 
+  it('binary messages: a validated header and its payload, of types registered as binary, between peers that both offer them', async () => {
+    const { master, backup } = await pair();
+    // Both are this build: each offers binary frames in its hello.
+    expect(backup.daemon.gan.link.peer?.hello.features).toContain('binary-frames');
+    expect(master.daemon.gan.link.binaryFrames).toBe(true);
+    for (const t of [master, backup]) {
+      t.daemon.schemas.add({
+        $id: 'gwd:protocol/test-blob',
+        oneOf: [{ type: 'object', additionalProperties: false, required: ['type', 'name'], properties: { type: { const: 'test.blob' }, name: { type: 'string' } } }],
+      });
+      t.daemon.gan.link.registerMessageTypes(['test.blob'], 'gwd:protocol/test-blob', { binary: true });
+    }
+    const got = new Promise<GanMessage>((resolve) => {
+      const on = (m: GanMessage): void => {
+        if (m.type !== 'test.blob') return;
+        backup.daemon.gan.link.off('message', on);
+        resolve(m);
+      };
+      backup.daemon.gan.link.on('message', on);
+    });
+    const bytes = Buffer.from([0, 1, 2, 0xff, 0xfe, 0x7b]);
+    expect(master.daemon.gan.link.sendBinary({ type: 'test.blob', name: 'b' }, [bytes.subarray(0, 2), bytes.subarray(2)])).toBe(true);
+    const m = await got;
+    expect(m.type).toBe('test.blob');
+    expect(m.name).toBe('b');
+    expect(Buffer.from(m.payload as Uint8Array)).toEqual(bytes);
+    // Registered as binary only: not sendable as text, and a type never registered as binary is refused.
+    expect(() => master.daemon.gan.link.send({ type: 'test.blob', name: 'x' })).toThrow(/not registered/);
+    expect(() => master.daemon.gan.link.sendBinary({ type: 'redundancy.stateQuery', id: 'x' }, [])).toThrow(/not registered as binary/);
+    expect(master.daemon.gan.link.connected).toBe(true);
+  });
+
   it('a role change away from Master closes the link; the backup shows Incompatible on redial', async () => {
     const { master, backup } = await pair();
     const down = waitEvent<PeerDown>(backup.daemon.gan.link, 'down');

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { checkManifest, isSafeRelativePath, totalHash } from '../../src/core/sync/snapshot-manifest.js';
-import { recoverSnapshotSwap, SnapshotError, SnapshotSink } from '../../src/daemon/sync/snapshot-sink.js';
-import { listFiles, SnapshotSource } from '../../src/daemon/sync/snapshot-source.js';
+import { recoverSnapshotSwap, SnapshotError, SnapshotSink, type ReceivedChunk } from '../../src/daemon/sync/snapshot-sink.js';
+import { listFiles, SnapshotSource, textChunk, type SnapshotChunk } from '../../src/daemon/sync/snapshot-source.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const temps: Array<() => void> = [];
@@ -37,22 +37,38 @@ const MASTER = {
 };
 const BACKUP_OWN = { 'opc/opc-connection/mine/config.json': '{"endpointUrl":"opc.tcp://own:4840"}' };
 
-async function transfer(masterRoot: string, dataRoot: string, chunkBytes = 64 * 1024) {
+/** A chunk as a text frame brings it: base64 parts, through JSON. */
+const asText = (chunk: SnapshotChunk) => JSON.parse(JSON.stringify(textChunk(chunk).chunk)) as ReceivedChunk;
+/** A chunk as a binary frame brings it: the header through JSON, the bytes in one payload. */
+function asBinary({ payload, ...header }: SnapshotChunk): [ReceivedChunk, Uint8Array] {
+  return [JSON.parse(JSON.stringify(header)) as ReceivedChunk, Buffer.concat(payload)];
+}
+
+async function transfer(masterRoot: string, dataRoot: string, chunkBytes = 64 * 1024, form: 'text' | 'binary' = 'binary') {
   const source = await SnapshotSource.fromDirectory(masterRoot, 42);
   const paths = { coreDir: path.join(dataRoot, 'config/resources/core'), varDir: path.join(dataRoot, 'var') };
-  const sink = await SnapshotSink.begin(paths, JSON.parse(JSON.stringify(source.manifest)));
-  for (const chunk of source.chunks(chunkBytes)) await sink.write(JSON.parse(JSON.stringify(chunk)));
-  return { source, sink, paths };
+  const received = new Map<string, string>();
+  const onFile = (rel: string, parts: readonly Uint8Array[]) => {
+    expect(received.has(rel), `${rel} passed on twice`).toBe(false);
+    received.set(rel, Buffer.concat(parts).toString('utf8'));
+  };
+  const sink = await SnapshotSink.begin(paths, JSON.parse(JSON.stringify(source.manifest)), { onFile });
+  for (const chunk of source.chunks(chunkBytes)) {
+    if (form === 'text') await sink.write(asText(chunk));
+    else await sink.write(...asBinary(chunk));
+  }
+  return { source, sink, paths, received };
 }
 
 describe('full snapshot', () => {
-  it('transfers every file byte for byte, archives the previous core and swaps the new one in', async () => {
+  it.each(['binary', 'text'] as const)('transfers every file byte for byte (%s frames), archives the previous core and swaps the new one in', async (form) => {
     const master = tree(MASTER);
     const backup = tree(Object.fromEntries(Object.entries(BACKUP_OWN).map(([k, v]) => [`config/resources/core/${k}`, v])));
-    const { source, sink, paths } = await transfer(master, backup);
-    const contents = await sink.verify();
-    expect(contents?.size).toBe(source.manifest.files.length);
-    for (const f of source.manifest.files) expect(contents?.get(f.path)).toBe(readFileSync(path.join(master, f.path), 'utf8'));
+    // 64 KiB chunks: the 300 KB file arrives in parts over several chunks, and is passed on once.
+    const { source, sink, paths, received } = await transfer(master, backup, 64 * 1024, form);
+    await sink.verify();
+    expect(received.size).toBe(source.manifest.files.length);
+    for (const f of source.manifest.files) expect(received.get(f.path)).toBe(readFileSync(path.join(master, f.path), 'utf8'));
     const { archive } = await sink.commit(new Date('2026-11-25T10:00:00Z'));
     // The swap intent stays until the store has adopted the new core.
     expect(readdirSync(path.join(backup, 'var/sync'))).toEqual(['swap-intent.json']);
@@ -70,10 +86,11 @@ describe('full snapshot', () => {
     const paths = { coreDir: path.join(backup, 'config/resources/core'), varDir: path.join(backup, 'var') };
     const sink = await SnapshotSink.begin(paths, source.manifest);
     for (const chunk of source.chunks(1 << 20)) {
-      for (const part of chunk.parts) {
-        if (part.path.endsWith('backupConfig.json')) part.data = Buffer.from('{"endpointUrl":"opc.tcp://evil:4840"}').toString('base64');
+      const text = asText(chunk);
+      for (const part of text.parts) {
+        if (part.path.endsWith('backupConfig.json') && 'data' in part) part.data = Buffer.from('{"endpointUrl":"opc.tcp://evil:4840"}').toString('base64');
       }
-      await sink.write(chunk).catch(() => undefined);
+      await sink.write(text).catch(() => undefined);
     }
     await expect(sink.verify()).rejects.toBeInstanceOf(SnapshotError);
     await expect(sink.commit()).rejects.toBeInstanceOf(SnapshotError);
@@ -88,8 +105,9 @@ describe('full snapshot', () => {
     const paths = { coreDir: path.join(backup, 'config/resources/core'), varDir: path.join(backup, 'var') };
     const sink = await SnapshotSink.begin(paths, source.manifest);
     for (const chunk of source.chunks(1 << 20)) {
-      for (const part of chunk.parts) if (part.path.endsWith('config.json')) part.data = `<${part.data.slice(1, -2)}>`;
-      await sink.write(chunk).catch(() => undefined);
+      const text = asText(chunk);
+      for (const part of text.parts) if (part.path.endsWith('config.json') && 'data' in part) part.data = `<${part.data.slice(1, -2)}>`;
+      await sink.write(text).catch(() => undefined);
     }
     await expect(sink.verify()).rejects.toBeInstanceOf(SnapshotError);
     await sink.abort();
@@ -117,10 +135,32 @@ describe('full snapshot', () => {
     const chunks = [...source.chunks(1024)];
     const paths = { coreDir: path.join(backup, 'core'), varDir: path.join(backup, 'var') };
     const sink = await SnapshotSink.begin(paths, source.manifest);
-    await expect(sink.write(chunks[1]!)).rejects.toThrow(/out of order/);
+    await expect(sink.write(...asBinary(chunks[1]!))).rejects.toThrow(/out of order/);
     const sink2 = await SnapshotSink.begin(paths, source.manifest);
-    await expect(sink2.write({ ...chunks[0]!, id: 'other' })).rejects.toThrow(/another snapshot/);
+    await expect(sink2.write(asText({ ...chunks[0]!, id: 'other' }))).rejects.toThrow(/another snapshot/);
     await expect(sink2.write({ id: source.manifest.id, seq: 0, parts: [{ path: 'x/y', offset: 0, data: '' }] })).rejects.toThrow(/not in the manifest/);
+    await Promise.all([sink.abort(), sink2.abort()]);
+  });
+
+  it('refuses a binary chunk whose parts do not add up to its payload, or whose bytes do not match the manifest', async () => {
+    const master = tree(MASTER);
+    const backup = tree({ 'config/resources/core/a/b/config.json': 'old' });
+    const source = await SnapshotSource.fromDirectory(master, 1);
+    const paths = { coreDir: path.join(backup, 'config/resources/core'), varDir: path.join(backup, 'var') };
+    const [first] = [...source.chunks(1 << 20)];
+    const [header, payload] = asBinary(first!);
+    const short = await SnapshotSink.begin(paths, source.manifest);
+    await expect(short.write(header, payload.subarray(1))).rejects.toThrow(/add up to \d+ bytes, the frame carries \d+/);
+    await expect(short.write(asText(first!))).rejects.toThrow(/out of order/);
+    await short.abort();
+    // Same length, other bytes: every part is accepted, the file fails its hash at the end.
+    const flipped = Buffer.from(payload);
+    flipped[flipped.length - 3] ^= 0x01;
+    const sink = await SnapshotSink.begin(paths, source.manifest);
+    for (const chunk of source.chunks(1 << 20)) await sink.write(...(chunk.seq === 0 ? [header, flipped] as const : asBinary(chunk)));
+    await expect(sink.verify()).rejects.toThrow(/sha256 does not match the manifest/);
+    await sink.abort();
+    expect(readFileSync(path.join(paths.coreDir, 'a/b/config.json'), 'utf8')).toBe('old');
   });
 });
 
@@ -129,10 +169,12 @@ describe('crash safety of the swap', () => {
     const master = tree(MASTER);
     const backup = tree(Object.fromEntries(Object.entries(BACKUP_OWN).map(([k, v]) => [`config/resources/core/${k}`, v])));
     const { sink, paths } = await transfer(master, backup);
+    // Written and verified: the crash stands between the transfer and the swap.
+    await sink.verify();
     return { master, backup, sink, paths };
   }
 
-  it('a crash during the transfer leaves the old core and recovery removes the staging', async () => {
+  it('a crash after the transfer, before the swap, leaves the old core and recovery removes the staging', async () => {
     const { backup, paths } = await prepared();
     expect(await recoverSnapshotSwap(paths)).toBe('none');
     expect(await listFiles(paths.coreDir)).toEqual(Object.keys(BACKUP_OWN));
@@ -143,7 +185,6 @@ describe('crash safety of the swap', () => {
     const { master, sink, paths } = await prepared();
     // Run the commit, then undo its last step by hand to stand for a crash just before it.
     const intentPath = path.join(paths.varDir, 'sync/swap-intent.json');
-    await sink.verify();
     const { archive } = await sink.commit(new Date('2026-11-25T11:00:00Z'));
     const staging = path.join(paths.varDir, `sync/staging-${sink.manifest.id}`);
     renameSync(paths.coreDir, staging);

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { StatusResponse } from '../../src/core/wire.js';
 import { MAX_PENDING } from '../../src/daemon/gan/acceptor.js';
 import { generateSelfSigned } from '../../src/daemon/identity/certificate.js';
+import { splitBinaryFrame } from '../../src/core/gan/protocol.js';
 import { FakeMaster, fuzzFrame, ganUrl, hello, peerSession, stateReport, syncFuzzFrame, type FuzzFrame, type SessionResult } from '../helpers/frame-fuzz.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/in-process-daemon.js';
 import { waitFor } from '../helpers/processes.js';
@@ -123,6 +124,22 @@ describe('fuzzed frames from an approved peer', () => {
       const chunks = synced.received.map((t) => JSON.parse(t) as { type: string; chunk?: { parts: Array<{ data: string }> } }).filter((m) => m.type === 'sync.snapshotChunk');
       const carried = chunks.flatMap((m) => m.chunk!.parts.map((p) => Buffer.from(p.data, 'base64').toString('utf8'))).join('');
       expect(carried).toContain(MARKER);
+      // That peer's hello offered no features, so it got text frames; one that offers binary frames
+      // gets the same bytes in them: a header whose part lengths account for the whole payload.
+      expect(synced.binary).toEqual([]);
+      const binaryHello = hello(uuid, 'fuzz-peer', { state: stateReport(null), features: ['binary-frames'] });
+      const syncedBinary = await peerSession(url, { hello: binaryHello, frames: [request], until: '{"type":"sync.snapshotEnd"' });
+      expect(syncedBinary.received.filter((t) => t.startsWith('{"type":"sync.snapshotChunk"'))).toEqual([]);
+      expect(syncedBinary.binary.length).toBeGreaterThan(0);
+      const payloads = syncedBinary.binary.map((frame) => {
+        const split = splitBinaryFrame(frame);
+        if ('problem' in split) throw new Error(split.problem);
+        const header = JSON.parse(split.header.toString('utf8')) as { type: string; chunk: { parts: Array<{ length: number }> } };
+        expect(header.type).toBe('sync.snapshotChunk');
+        expect(header.chunk.parts.reduce((n, p) => n + p.length, 0)).toBe(split.payload.length);
+        return split.payload.toString('utf8');
+      });
+      expect(payloads.join('')).toBe(carried);
       process.stdout.write(`approved-peer frame fuzz seed ${seed}: ${frames} frames (${sync} sync.*) in ${sessions} sessions; closes: ${JSON.stringify(Object.fromEntries(tally))}\n`);
     }, 300_000);
   }

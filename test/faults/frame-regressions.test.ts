@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { WebSocketServer } from 'ws';
 
-import { GAN_PATH, MAX_FRAME_BYTES } from '../../src/core/gan/protocol.js';
+import { encodeBinaryFrame, GAN_PATH, MAX_FRAME_BYTES } from '../../src/core/gan/protocol.js';
 import { FakeMaster, ganUrl, hello, peerSession, stateReport } from '../helpers/frame-fuzz.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/in-process-daemon.js';
 import { waitFor } from '../helpers/processes.js';
@@ -33,6 +33,32 @@ describe('frame fuzz regressions', () => {
     const after = await peerSession(url, { hello: hello(randomUUID(), 'p', { state: stateReport(null) }), frames: [bad] });
     expect(after.admitted).toBe(true);
     expect([after.closeCode, after.closeReason]).toEqual([4000, 'GW_ERR_GAN_PROTOCOL_VIOLATION']);
+  });
+
+  it('binary frames: refused before the handshake, or when not a well-formed header of a type sent in binary; a snapshot chunk is accepted', async () => {
+    const { url } = await master();
+    const chunk = { type: 'sync.snapshotChunk', chunk: { id: 'c-1', seq: 0, parts: [{ path: 'a/config.json', offset: 0, length: 2 }] } };
+    const good = { kind: 'binary-chunk', data: encodeBinaryFrame(chunk, [Buffer.from('{}')]), binary: true };
+    const early = await peerSession(url, { frames: [good] });
+    expect([early.closeCode, early.closeReason]).toEqual([4000, 'GW_ERR_GAN_PROTOCOL_VIOLATION']);
+    const admitted = (frames: Array<{ kind: string; data: Buffer; binary: boolean }>) =>
+      peerSession(url, { hello: hello(randomUUID(), 'p', { state: stateReport(null) }), frames });
+    // A well-formed chunk reaches the sync engine, which as a master ignores it: the link stays.
+    expect((await admitted([good])).alive).toBe(true);
+    const bad = (kind: string, data: Buffer) => ({ kind, data, binary: true });
+    const textType = encodeBinaryFrame({ type: 'redundancy.stateQuery', id: 'x' } as { type: string }, []);
+    const tooLong = encodeBinaryFrame(chunk, [Buffer.from('{}')]);
+    tooLong.writeUInt32BE(tooLong.length, 0);
+    for (const frame of [
+      bad('a type sent as text', textType),
+      bad('a header length past the frame', tooLong),
+      bad('shorter than a header length', Buffer.from([0, 0])),
+      bad('a header that is not JSON', Buffer.concat([Buffer.from([0, 0, 0, 3]), Buffer.from('{{{')])),
+      bad('a header that fails its schema', encodeBinaryFrame({ ...chunk, chunk: { ...chunk.chunk, parts: [{ path: 'a', offset: 0, length: -1 }] } }, [])),
+    ]) {
+      const res = await admitted([frame]);
+      expect([res.closeCode, res.closeReason], frame.kind).toEqual([4000, 'GW_ERR_GAN_PROTOCOL_VIOLATION']);
+    }
   });
 
   it('a valid message right behind an invalid frame is not delivered to the engines (was: acted on while the socket closed)', async () => {

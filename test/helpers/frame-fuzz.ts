@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import WebSocket, { WebSocketServer } from 'ws';
 
-import { GAN_PATH, MAX_FRAME_BYTES } from '../../src/core/gan/protocol.js';
+import { encodeBinaryFrame, GAN_PATH, MAX_FRAME_BYTES } from '../../src/core/gan/protocol.js';
 import { PROTOCOL_VERSION, PRODUCT_VERSION } from '../../src/core/version.js';
 import type { Prng } from './prng.js';
 
@@ -121,8 +121,32 @@ function mangleDeep(rng: Prng, msg: Record<string, unknown>): Record<string, unk
   return out;
 }
 
-/** A sync.* frame: well-formed, or with a field replaced, removed or added (at any depth). */
+/**
+ * A snapshot chunk in a binary frame: well-formed (its parts account for its payload), or with its
+ * header mangled, its lengths not adding up, or a header length that does not fit the frame.
+ */
+function binarySyncChunk(rng: Prng, valid: boolean): FuzzFrame {
+  const id = `fz-${rng.int(1e6)}`;
+  const payload = rng.bytes(rng.int(40));
+  const header = { type: 'sync.snapshotChunk', chunk: { id, seq: rng.int(3), parts: [{ path: `opcua/opc-connection/fz${rng.int(3)}/config.json`, offset: rng.int(2) * 10, length: payload.length }] } };
+  if (valid) return { kind: 'sync-valid-binary', data: encodeBinaryFrame(header, [payload]), binary: true };
+  const what = rng.int(4);
+  if (what === 0) return { kind: 'sync-bad-fields-binary', data: encodeBinaryFrame(mangleDeep(rng, header) as { type: string }, [payload]), binary: true };
+  if (what === 1) {
+    header.chunk.parts[0]!.length = payload.length + 1 + rng.int(5);
+    return { kind: 'sync-bad-length-binary', data: encodeBinaryFrame(header, [payload]), binary: true };
+  }
+  const frame = encodeBinaryFrame(header, [payload]);
+  frame.writeUInt32BE(rng.pick([frame.length, 0xffffffff, 2 * 1024 * 1024, 0]), 0);
+  return { kind: 'sync-bad-header-length-binary', data: frame, binary: true };
+}
+
+/**
+ * A sync.* frame: well-formed, or with a field replaced, removed or added (at any depth); one in
+ * five is a snapshot chunk in a binary frame.
+ */
 export function syncFuzzFrame(rng: Prng, validShare = 0.5): FuzzFrame {
+  if (rng.int(5) === 0) return binarySyncChunk(rng, rng.next() < validShare);
   return rng.next() < validShare
     ? { kind: 'sync-valid', data: JSON.stringify(validSyncMessage(rng)), binary: false }
     : { kind: 'sync-bad-fields', data: JSON.stringify(mangleDeep(rng, validSyncMessage(rng))), binary: false };
@@ -163,8 +187,10 @@ export function fuzzFrame(rng: Prng): FuzzFrame {
 }
 
 export interface SessionResult {
-  /** Every text frame the daemon sent, as received. */
+  /** Every frame the daemon sent, as received (a binary one as `<binary N>`). */
   received: string[];
+  /** Every binary frame the daemon sent. */
+  binary: Buffer[];
   closeCode: number | null;
   closeReason: string;
   /** The daemon answered the final probe ping: the connection was still Running. */
@@ -192,7 +218,7 @@ export function peerSession(
 ): Promise<SessionResult> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { ...(opts.tls ?? {}), rejectUnauthorized: false, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
-    const result: SessionResult = { received: [], closeCode: null, closeReason: '', alive: false, admitted: false };
+    const result: SessionResult = { received: [], binary: [], closeCode: null, closeReason: '', alive: false, admitted: false };
     let sent = false;
     const timer = setTimeout(() => {
       ws.terminate();
@@ -211,6 +237,7 @@ export function peerSession(
     ws.on('message', (data, isBinary) => {
       const text = isBinary ? `<binary ${String((data as Buffer).length)}>` : (data as Buffer).toString('utf8');
       result.received.push(text);
+      if (isBinary) result.binary.push(data as Buffer);
       let msg: { type?: string; id?: number } = {};
       try {
         msg = JSON.parse(text) as typeof msg;
@@ -316,7 +343,7 @@ export class FakeMaster {
   async session(frames: FuzzFrame[], timeoutMs = 10_000): Promise<SessionResult> {
     const c = await this.next(timeoutMs);
     return new Promise((resolve, reject) => {
-      const result: SessionResult = { received: [], closeCode: null, closeReason: '', alive: false, admitted: false };
+      const result: SessionResult = { received: [], binary: [], closeCode: null, closeReason: '', alive: false, admitted: false };
       const finish = (): void => {
         clearTimeout(timer);
         if (!result.alive && c.closed) {

@@ -4,6 +4,11 @@ import type { Edition, Role } from '../wire.js';
  * Gateway Network protocol: JSON text frames over a WebSocket on GAN_PATH. Every frame is an object
  * with a `type`; `hello`, `refused`, `ping`, `pong` and `bye` belong to the link itself, every other
  * type is registered by the module that uses it (redundancy, sync) with a schema in schemas/protocol.
+ *
+ * Bulk bytes (the files of a full snapshot) may travel in binary frames instead, to a peer whose
+ * hello lists the `binary-frames` feature: a 4-byte big-endian header length, the header (a message
+ * as JSON text, validated like any other, of a type registered as binary), then the raw payload.
+ * Base64 inside JSON made every byte cost an encode, a parse and a decode on each side.
  */
 export const GAN_PATH = '/gan/v1';
 
@@ -42,6 +47,32 @@ export interface HelloMessage {
   edition: Edition;
   role: Role;
   version: string;
+  /** What this side accepts beyond the protocol version (absent from older peers: none). */
+  features?: string[];
+}
+
+/** The features this build offers in its hello. */
+export const BINARY_FRAMES = 'binary-frames';
+export const LINK_FEATURES: readonly string[] = [BINARY_FRAMES];
+
+/** Largest header of a binary frame: a header describes the payload, it never carries it. */
+export const MAX_BINARY_HEADER_BYTES = 1024 * 1024;
+
+/** One binary frame: the header length, the header as JSON text, the payload parts back to back. */
+export function encodeBinaryFrame(header: { type: string }, payload: readonly Uint8Array[]): Buffer {
+  const text = Buffer.from(JSON.stringify(header), 'utf8');
+  const length = Buffer.allocUnsafe(4);
+  length.writeUInt32BE(text.length, 0);
+  return Buffer.concat([length, text, ...payload]);
+}
+
+/** Split a binary frame into its header bytes and payload (both views of `frame`), or say why not. */
+export function splitBinaryFrame(frame: Buffer): { header: Buffer; payload: Buffer } | { problem: string } {
+  if (frame.length < 4) return { problem: 'a binary frame shorter than its header length' };
+  const length = frame.readUInt32BE(0);
+  if (length > MAX_BINARY_HEADER_BYTES) return { problem: `a binary frame header of ${length} bytes (at most ${MAX_BINARY_HEADER_BYTES})` };
+  if (length > frame.length - 4) return { problem: `a binary frame header of ${length} bytes in a frame of ${frame.length}` };
+  return { header: frame.subarray(4, 4 + length), payload: frame.subarray(4 + length) };
 }
 
 export interface RefusedMessage {

@@ -52,9 +52,21 @@ export interface SyncSnapshotBegin {
   manifest: SnapshotManifest;
 }
 
+/** Bytes of files in a JSON text frame, base64 (to a peer without binary frames). */
 export interface SyncSnapshotChunk {
   type: 'sync.snapshotChunk';
   chunk: { id: string; seq: number; parts: Array<{ path: string; offset: number; data: string }> };
+  payload?: undefined;
+}
+
+/**
+ * The same in a binary frame: the parts give only lengths, their bytes follow the header back to
+ * back as the frame's payload.
+ */
+export interface SyncSnapshotBinaryChunk {
+  type: 'sync.snapshotChunk';
+  chunk: { id: string; seq: number; parts: Array<{ path: string; offset: number; length: number }> };
+  payload: Uint8Array;
 }
 
 export interface SyncSnapshotEnd {
@@ -68,9 +80,17 @@ export interface SyncAck {
   revision: number;
 }
 
-export type SyncMessage = SyncRequest | SyncBegin | SyncEntries | SyncSnapshotBegin | SyncSnapshotChunk | SyncSnapshotEnd | SyncAck;
+export type SyncMessage =
+  | SyncRequest
+  | SyncBegin
+  | SyncEntries
+  | SyncSnapshotBegin
+  | SyncSnapshotChunk
+  | SyncSnapshotBinaryChunk
+  | SyncSnapshotEnd
+  | SyncAck;
 
-/** Raw bytes per snapshot chunk: base64 makes it ~1.4 MiB, well under the 8 MiB frame limit. */
+/** Raw bytes per snapshot chunk: as base64 ~1.4 MiB, well under the 8 MiB frame limit. */
 export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 /** At most this many entries and about this many bytes of them per sync.entries message (frames stop at 8 MiB). */
 export const ENTRIES_PER_BATCH = 200;
@@ -145,6 +165,30 @@ const journalEntry = {
   },
 } as const;
 
+/** A chunk's id, sequence number and parts; each part's bytes are given by `bytes` (data or length). */
+function chunkHeader(bytes: Record<string, unknown>): Record<string, unknown> {
+  const [field] = Object.keys(bytes);
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'seq', 'parts'],
+    properties: {
+      id: snapshotId,
+      seq: { type: 'integer', minimum: 0 },
+      parts: {
+        type: 'array',
+        maxItems: 100_000,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['path', 'offset', field],
+          properties: { path: relPath, offset: { type: 'integer', minimum: 0 }, ...bytes },
+        },
+      },
+    },
+  };
+}
+
 function message(type: string, properties: Record<string, unknown>): Record<string, unknown> {
   return {
     type: 'object',
@@ -184,33 +228,22 @@ export const SYNC_MESSAGE_SCHEMA = {
         },
       },
     }),
-    message('sync.snapshotChunk', {
-      chunk: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['id', 'seq', 'parts'],
-        properties: {
-          id: snapshotId,
-          seq: { type: 'integer', minimum: 0 },
-          parts: {
-            type: 'array',
-            maxItems: 100_000,
-            items: {
-              type: 'object',
-              additionalProperties: false,
-              required: ['path', 'offset', 'data'],
-              // data: base64. Not pattern-checked here (a regular expression over every byte of a
-              // snapshot cost ~80 ms of 10,000 resources): a part that does not decode to what the
-              // manifest says fails its size or sha256 check and refuses the snapshot.
-              properties: { path: relPath, offset: { type: 'integer', minimum: 0 }, data: { type: 'string' } },
-            },
-          },
-        },
-      },
-    }),
+    // data: base64. Not pattern-checked here (a regular expression over every byte of a snapshot
+    // cost ~80 ms of 10,000 resources): a part that does not decode to what the manifest says fails
+    // its size or sha256 check and refuses the snapshot.
+    message('sync.snapshotChunk', { chunk: chunkHeader({ data: { type: 'string' } }) }),
     message('sync.snapshotEnd', { id: snapshotId }),
     message('sync.ack', { revision }),
   ],
+} as const;
+
+/**
+ * Headers of binary frames (the link checks the frame, the sink that the lengths add up to the
+ * payload). Only the chunks of a snapshot travel this way.
+ */
+export const SYNC_BINARY_MESSAGE_SCHEMA = {
+  $id: 'gwd:protocol/sync-binary-message',
+  oneOf: [message('sync.snapshotChunk', { chunk: chunkHeader({ length: { type: 'integer', minimum: 0, maximum: SNAPSHOT_CHUNK_BYTES * 8 } }) })],
 } as const;
 
 /** Names of the sync message types, from the schema's `oneOf`. */

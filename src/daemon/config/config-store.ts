@@ -23,6 +23,7 @@ import { scanStore, type ScanResult, type ScannedResource } from './disk-scan.js
 import { draftEntry, nextMeta, type Draft } from './entry-draft.js';
 import { ConfigJournal, DEFAULT_JOURNAL_MAX_BYTES } from './journal.js';
 import { contentSignature } from './signature.js';
+import type { SnapshotContents } from './snapshot-contents.js';
 import { byResource, foldIndex, indexEntryOf, indexKey, readStoreState, writeStoreState, type IndexEntry } from './store-state.js';
 
 /** One loaded resource: its content exactly as stored, and its resource.json. */
@@ -62,8 +63,8 @@ export interface SnapshotSwap<S extends { archive: string | null }> {
    * wants back in `SnapshotAdoption.swapped`).
    */
   swap: () => Promise<S>;
-  /** The new core's files by path relative to it, verified, when the caller holds them (else read from disk). */
-  contents?: ReadonlyMap<string, string>;
+  /** The new core's files, verified, when the caller holds them (else read from disk). */
+  contents?: SnapshotContents;
   /** Put the previous core back, when the adoption fails before its commit point. */
   unswap?: () => Promise<void>;
 }
@@ -321,8 +322,12 @@ export class ConfigStore {
       const { contents } = snapshot;
       const revision = this.revision + 1;
       const plan = async (): Promise<{ scan: ScanResult; drafts: Draft[] }> => {
-        const scan = await scanStore(this.options.resourcesDir, this.types, this.options.schemas, { collections: ['core'], preloaded: contents });
-        return { scan, drafts: this.adoptionDrafts(scan, sourceRevision) };
+        const scan = await scanStore(this.options.resourcesDir, this.types, this.options.schemas, {
+          collections: ['core'],
+          preloaded: contents?.files,
+          parsed: contents && ((rel) => contents.takeParsed(rel)),
+        });
+        return { scan, drafts: this.adoptionDrafts(scan, sourceRevision, contents) };
       };
       // With the files in hand, parsing and comparing them needs no disk: it runs while the swap
       // waits for the disk (the staged files are made durable first); without, the swapped-in
@@ -368,11 +373,12 @@ export class ConfigStore {
   }
 
   /** What adopting the scanned core changes, as drafts against what this store last committed. */
-  private adoptionDrafts(scan: ScanResult, sourceRevision: number): Draft[] {
+  private adoptionDrafts(scan: ScanResult, sourceRevision: number, contents?: SnapshotContents): Draft[] {
     for (const p of scan.problems) this.options.logger.warn({ file: p.path, problems: p.problems }, 'config file is invalid; not loaded, left untouched');
     const coreIndex: Record<string, IndexEntry> = {};
     for (const [key, entry] of Object.entries(this.index)) if (key.startsWith('core/')) coreIndex[key] = entry;
-    return diffDisk(scan, coreIndex, this.types, { actor: 'sync:snapshot', timestamp: this.now().toISOString(), sourceRevision, keepMeta: true });
+    const sign = contents && ((content: Record<string, unknown>) => contents.signature(content));
+    return diffDisk(scan, coreIndex, this.types, { actor: 'sync:snapshot', timestamp: this.now().toISOString(), sourceRevision, keepMeta: true, sign });
   }
 
   /**

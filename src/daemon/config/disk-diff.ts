@@ -14,6 +14,8 @@ export interface DiffOptions {
    * it is (not rewritten with this node as the author), so the files stay byte-equal to the master's.
    */
   keepMeta?: boolean;
+  /** The content signature of a scanned version (default: computed here). */
+  sign?: (content: Record<string, unknown>) => string;
 }
 
 /**
@@ -51,8 +53,9 @@ export function diffDisk(
 
 function diffResource(r: ScannedResource, known: IndexEntry | undefined, options: DiffOptions): Draft[] {
   const { actor, timestamp } = options;
-  const primarySig = contentSignature(r.primary);
-  const backupSig = r.backup ? contentSignature(r.backup) : null;
+  const sign = options.sign ?? contentSignature;
+  const primarySig = sign(r.primary);
+  const backupSig = r.backup ? sign(r.backup) : null;
   const enabled = r.meta?.enabled ?? true;
   const knownBackup = known?.backup ?? null;
   // resource.json that does not match its files (missing, or edited by hand) is rewritten through

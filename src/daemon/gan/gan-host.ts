@@ -1,4 +1,4 @@
-import type { HelloMessage } from '../../core/gan/protocol.js';
+import { LINK_FEATURES, type HelloMessage } from '../../core/gan/protocol.js';
 import { PROTOCOL_VERSION, PRODUCT_VERSION } from '../../core/version.js';
 import type { GatewayNetworkSettings, RedundancySettings } from '../../core/settings/types.js';
 import type { EventLog } from '../events/event-log.js';
@@ -28,6 +28,7 @@ export function ownHello(host: GanHost): HelloMessage {
     edition: host.identity.node.edition,
     role: host.redundancy.role,
     version: PRODUCT_VERSION,
+    features: [...LINK_FEATURES],
   };
 }
 

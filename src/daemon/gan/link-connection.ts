@@ -3,7 +3,15 @@ import { EventEmitter } from 'node:events';
 import type { WebSocket, RawData } from 'ws';
 
 import { ERROR_CATALOGUE, formatMessage, type ErrorCode, type ErrorParams } from '../../core/errors.js';
-import { CLOSE, HELLO_TIMEOUT_MS, MAX_FRAME_BYTES, type GanMessage, type HelloMessage } from '../../core/gan/protocol.js';
+import {
+  CLOSE,
+  encodeBinaryFrame,
+  HELLO_TIMEOUT_MS,
+  MAX_FRAME_BYTES,
+  splitBinaryFrame,
+  type GanMessage,
+  type HelloMessage,
+} from '../../core/gan/protocol.js';
 import { describeProblems } from '../../core/schema-errors.js';
 import type { CodedError, TrustDirection } from '../../core/wire.js';
 import type { Logger } from '../logger.js';
@@ -43,9 +51,10 @@ export function codedError(code: ErrorCode, params: ErrorParams): CodedError {
 }
 
 /**
- * One WebSocket of the Gateway Network, either direction: frames in and out as validated JSON, the
- * hello exchange, pings, and a single coded reason when it closes. It decides nothing about trust
- * or policy: the acceptor and the dialer do, then call `run()`.
+ * One WebSocket of the Gateway Network, either direction: frames in and out as validated JSON (or
+ * a validated JSON header and its payload, in a binary frame), the hello exchange, pings, and a
+ * single coded reason when it closes. It decides nothing about trust or policy: the acceptor and
+ * the dialer do, then call `run()`.
  *
  * Events: `hello` (HelloMessage), `message` (GanMessage, app types only, once running),
  * `frame` (ms time of any valid frame once running), `closed` (LinkClosed).
@@ -121,6 +130,21 @@ export class LinkConnection extends EventEmitter {
     return true;
   }
 
+  /** True when the peer's hello offers `feature` (older peers offer none). */
+  peerOffers(feature: string): boolean {
+    return Array.isArray(this.peer?.features) && this.peer.features.includes(feature);
+  }
+
+  /**
+   * Send a message with a binary payload in one binary frame; false when the link is not open.
+   * Only to a peer that offers BINARY_FRAMES (the caller checks: an older peer closes on one).
+   */
+  sendBinary(header: { type: string; [field: string]: unknown }, payload: readonly Uint8Array[]): boolean {
+    if (this.ws.readyState !== this.ws.OPEN) return false;
+    this.ws.send(encodeBinaryFrame(header, payload), { binary: true });
+    return true;
+  }
+
   /** Tell the peer why, then close: the dialer shows the code as its connection's last error. */
   refuse(code: ErrorCode, params: ErrorParams): CodedError {
     const error = codedError(code, params);
@@ -180,32 +204,48 @@ export class LinkConnection extends EventEmitter {
     // valid message right behind an invalid one must not reach the engines.
     if (this.state === 'closed' || this.closing) return;
     this.lastMessageAt = Date.now();
-    if (isBinary) return this.violation('binary frames are not part of the protocol');
     // ws gives a Buffer (or fragments); Buffer.from() of it was a copy of every frame.
-    const bytes = Array.isArray(data) ? Buffer.concat(data) : data;
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : (data as Buffer);
+    let payload: Buffer | undefined;
+    let headerBytes = bytes;
+    if (isBinary) {
+      if (this.state !== 'running') return this.violation('a binary frame before the handshake');
+      const split = splitBinaryFrame(bytes);
+      if ('problem' in split) return this.violation(split.problem);
+      headerBytes = split.header;
+      payload = split.payload;
+    }
     let text: string;
     try {
       // The listener skips ws's own UTF-8 check (which closes with a bare 1007) so that this
       // refusal carries the protocol's code like every other.
-      text = UTF8.decode(bytes);
+      text = UTF8.decode(headerBytes);
     } catch {
-      return this.violation('the frame is not UTF-8 text');
+      return this.violation(isBinary ? 'the binary frame header is not UTF-8 text' : 'the frame is not UTF-8 text');
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
-      return this.violation('the frame is not JSON');
+      return this.violation(isBinary ? 'the binary frame header is not JSON' : 'the frame is not JSON');
     }
     const envelope = this.options.schemas.validate<GanMessage>('gwd:protocol/envelope', parsed);
     if (!envelope.ok) return this.violation(`not a message: ${describeProblems(envelope.problems)}`);
     const type = envelope.value.type;
-    const schemaId = this.options.types.schemaOf(type);
-    if (!schemaId) return this.violation(`unknown message type "${type.slice(0, 64)}"`);
+    const schemaId = payload ? this.options.types.binarySchemaOf(type) : this.options.types.schemaOf(type);
+    if (!schemaId) {
+      const known = payload && this.options.types.schemaOf(type);
+      return this.violation(known ? `${type.slice(0, 64)} is not sent in a binary frame` : `unknown message type "${type.slice(0, 64)}"`);
+    }
     const checked = this.options.schemas.validate<GanMessage>(schemaId, parsed);
     if (!checked.ok) return this.violation(`invalid ${type}: ${describeProblems(checked.problems)}`);
     const msg = checked.value;
     if (this.state === 'running') this.emit('frame', this.lastMessageAt);
+    if (payload) {
+      // Only app types are ever binary (the link's own are not registered as such).
+      this.emit('message', { ...msg, payload });
+      return;
+    }
     switch (msg.type) {
       case 'hello':
         if (this.peer) return this.violation('a second hello');

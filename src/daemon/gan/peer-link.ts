@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 
 import type { ErrorCode, ErrorParams } from '../../core/errors.js';
 
-import type { GanMessage, HelloMessage } from '../../core/gan/protocol.js';
+import { BINARY_FRAMES, type GanMessage, type HelloMessage } from '../../core/gan/protocol.js';
 import type { CodedError, Edition, Role, TrustDirection } from '../../core/wire.js';
 import { codedError, type LinkConnection } from './link-connection.js';
 import type { MessageTypes } from './message-types.js';
@@ -47,7 +47,7 @@ export interface PeerLinkEvents {
 }
 
 /** Reserved hello fields: an extra provider cannot override them. */
-const HELLO_FIELDS = new Set(['type', 'protocol', 'uuid', 'systemName', 'edition', 'role', 'version']);
+const HELLO_FIELDS = new Set(['type', 'protocol', 'uuid', 'systemName', 'edition', 'role', 'version', 'features']);
 
 /**
  * The one link to the peer, whichever side dialled: what the redundancy and sync engines use.
@@ -123,13 +123,28 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     return this.current.send(message);
   }
 
+  /**
+   * A message and its payload in one binary frame, when the connected peer accepts them; false when
+   * not connected or when the peer is of a version without binary frames (send it as text then).
+   */
+  sendBinary(message: GanMessage, payload: readonly Uint8Array[]): boolean {
+    if (!this.current?.peerOffers(BINARY_FRAMES)) return false;
+    if (!this.types.binarySchemaOf(message.type)) throw new Error(`message type ${message.type} is not registered as binary`);
+    return this.current.sendBinary(message, payload);
+  }
+
+  /** The connected peer accepts binary frames. */
+  get binaryFrames(): boolean {
+    return this.current?.peerOffers(BINARY_FRAMES) ?? false;
+  }
+
   registerMessageType(type: string, schemaId: string): void {
     this.types.register(type, schemaId);
   }
 
-  /** Several types validated by one schema (a `oneOf` on `type`). */
-  registerMessageTypes(types: readonly string[], schemaId: string): void {
-    for (const t of types) this.types.register(t, schemaId);
+  /** Several types validated by one schema (a `oneOf` on `type`); `binary`: as headers of binary frames. */
+  registerMessageTypes(types: readonly string[], schemaId: string, options: { binary?: boolean } = {}): void {
+    for (const t of types) this.types.register(t, schemaId, options);
   }
 
   /**

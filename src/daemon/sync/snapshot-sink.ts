@@ -8,7 +8,7 @@ import { describeFsError, fsyncDir, writeJsonAtomic } from '../storage/atomic-wr
 import { BulkWriter, type BulkPart } from '../storage/bulk-writer.js';
 import { checkFault } from '../storage/fault-injection.js';
 import { startWriteback, syncTree, type TreeSyncMethod } from '../storage/sync-tree.js';
-import type { SnapshotChunk } from './snapshot-source.js';
+import type { SyncSnapshotBinaryChunk, SyncSnapshotChunk } from '../../core/sync/messages.js';
 
 export interface SnapshotPaths {
   /** The live collection directory that the snapshot replaces (config/resources/core). */
@@ -22,11 +22,8 @@ export interface SnapshotLimits {
   maxBytes: number;
 }
 
-/** Received (base64) bytes between two early writebacks of the staging directory. */
+/** Bytes received between two early writebacks of the staging directory. */
 const EARLY_WRITEBACK_BYTES = 16 * 1024 * 1024;
-
-/** Up to this size a snapshot's files are kept in memory for the adoption (a few copies of it are held at once). */
-const KEEP_CONTENTS_MAX_BYTES = 256 * 1024 * 1024;
 
 export const DEFAULT_SNAPSHOT_LIMITS: SnapshotLimits = { maxFiles: 200_000, maxBytes: 2 * 1024 ** 3 };
 
@@ -43,6 +40,43 @@ export class SnapshotError extends Error {
   }
 }
 
+
+/** Given a file's bytes, in parts, once all of them are received. */
+export type FileListener = (rel: string, parts: readonly Uint8Array[]) => void;
+
+/** A chunk as received: parts with base64 `data` (text frame) or with a `length` (binary frame). */
+export type ReceivedChunk = SyncSnapshotChunk['chunk'] | SyncSnapshotBinaryChunk['chunk'];
+
+interface ChunkPart {
+  path: string;
+  offset: number;
+  length: number;
+}
+
+/** The parts of a binary frame's header, which must account for every byte of its payload. */
+function binaryParts(chunk: ReceivedChunk, payload: Uint8Array): { parts: ChunkPart[]; bytes: Uint8Array } {
+  let total = 0;
+  const parts = chunk.parts.map((p) => {
+    if (!('length' in p)) throw new SnapshotError(`chunk ${chunk.seq}: a binary chunk part without a length`);
+    total += p.length;
+    return { path: p.path, offset: p.offset, length: p.length };
+  });
+  if (total !== payload.length) throw new SnapshotError(`chunk ${chunk.seq}: its parts add up to ${total} bytes, the frame carries ${payload.length}`);
+  return { parts, bytes: payload };
+}
+
+/** The parts of a text frame, decoded from base64 into one buffer. */
+function decodedParts(chunk: ReceivedChunk): { parts: ChunkPart[]; bytes: Uint8Array } {
+  const datas: Buffer[] = [];
+  const parts = chunk.parts.map((p) => {
+    if (!('data' in p)) throw new SnapshotError(`chunk ${chunk.seq}: a text chunk part without data`);
+    // Not a strict decode: a part that is not base64 decodes to other bytes and fails its hash.
+    const data = Buffer.from(p.data, 'base64');
+    datas.push(data);
+    return { path: p.path, offset: p.offset, length: data.length };
+  });
+  return { parts, bytes: datas.length === 1 ? datas[0]! : Buffer.concat(datas) };
+}
 
 function syncDir(varDir: string): string {
   return path.join(varDir, 'sync');
@@ -66,12 +100,12 @@ interface SwapIntent {
  * after recoverSnapshotSwap() at the next start, either the whole old core or the whole new one.
  */
 export class SnapshotSink {
-  /** Bytes accepted so far per file (the worker reports the real counts and hashes at the end). */
+  /** Bytes accepted so far per file (the worker reports what it wrote at the end). */
   private readonly written = new Map<string, number>();
   private readonly expected: Map<string, { size: number; sha256: string }>;
   private readonly writer: BulkWriter;
-  /** Each file's bytes as received, decoded here while the worker writes them; null past the bound. */
-  private readonly kept: Map<string, Buffer[]> | null;
+  /** The parts of files not yet complete, for onFile (views of the chunks). */
+  private readonly partial = new Map<string, Uint8Array[]>();
   private nextSeq = 0;
   private done = false;
   /** Bytes written since the last early writeback was started, and the one in flight. */
@@ -88,15 +122,22 @@ export class SnapshotSink {
     private readonly paths: SnapshotPaths,
     readonly manifest: SnapshotManifest,
     readonly staging: string,
+    private readonly onFile: FileListener | undefined,
   ) {
     this.expected = new Map(manifest.files.map((f) => [f.path, { size: f.size, sha256: f.sha256 }]));
-    this.writer = new BulkWriter(staging);
-    // The bytes are kept, so the adoption parses every file from memory while the swap waits for
-    // the disk, instead of reading them all back after it; past a bound the memory is worth more.
-    this.kept = manifest.totalBytes <= KEEP_CONTENTS_MAX_BYTES ? new Map() : null;
+    this.writer = new BulkWriter(staging, this.expected);
   }
 
-  static async begin(paths: SnapshotPaths, manifest: SnapshotManifest, limits = DEFAULT_SNAPSHOT_LIMITS): Promise<SnapshotSink> {
+  /**
+   * `onFile` is given each file's bytes (in parts) as soon as its last byte is received, before
+   * its hash is checked: the backup parses them while the rest arrives, and adopts them only after
+   * verify() passed.
+   */
+  static async begin(
+    paths: SnapshotPaths,
+    manifest: SnapshotManifest,
+    { limits = DEFAULT_SNAPSHOT_LIMITS, onFile }: { limits?: SnapshotLimits; onFile?: FileListener } = {},
+  ): Promise<SnapshotSink> {
     const problem = checkManifest(manifest, limits);
     if (problem) throw new SnapshotError(`manifest refused: ${problem.path ? `${problem.path}: ` : ''}${problem.problem}`);
     if (!/^[0-9a-zA-Z-]{1,64}$/.test(manifest.id)) throw new SnapshotError('manifest refused: bad id');
@@ -104,43 +145,41 @@ export class SnapshotSink {
     const staging = path.join(syncDir(paths.varDir), `staging-${manifest.id}`);
     await fsp.rm(staging, { recursive: true, force: true });
     await fsp.mkdir(staging, { recursive: true });
-    return new SnapshotSink(paths, manifest, staging);
+    return new SnapshotSink(paths, manifest, staging, onFile);
   }
 
-  async write(chunk: SnapshotChunk): Promise<void> {
+  /**
+   * One chunk, in order: from a binary frame (`payload` holds the parts' bytes back to back) or
+   * from a text frame (each part's bytes in base64). Parts are checked here and written by the
+   * worker in the background; a write that failed is reported by a later call or by verify().
+   */
+  async write(chunk: ReceivedChunk, payload?: Uint8Array): Promise<void> {
     if (this.done) throw new SnapshotError('chunk after the end of the snapshot');
     if (chunk.id !== this.manifest.id) throw new SnapshotError(`chunk of another snapshot (${chunk.id})`);
     if (chunk.seq !== this.nextSeq) throw new SnapshotError(`chunk ${chunk.seq} out of order (expected ${this.nextSeq})`);
     this.nextSeq++;
+    const { parts, bytes } = payload ? binaryParts(chunk, payload) : decodedParts(chunk);
     // Check every part before writing any: paths only from the manifest (so never outside the
     // staging directory), offsets in order, never more bytes than announced.
-    const parts: BulkPart[] = [];
-    for (const part of chunk.parts) {
+    const batch: BulkPart[] = [];
+    for (const part of parts) {
       const want = this.expected.get(part.path);
       if (!want) throw new SnapshotError(`chunk names ${JSON.stringify(part.path)}, which is not in the manifest`);
       const written = this.written.get(part.path) ?? 0;
       if (part.offset !== written) throw new SnapshotError(`${part.path}: offset ${part.offset}, expected ${written}`);
-      const length = Buffer.byteLength(part.data, 'base64');
-      if (written + length > want.size) throw new SnapshotError(`${part.path}: more bytes than the manifest says`);
-      this.written.set(part.path, written + length);
-      parts.push({ rel: part.path, data: part.data, truncate: written === 0 });
-    }
-    if (this.kept) {
-      for (const part of parts) {
-        const data = Buffer.from(part.data, 'base64');
-        const list = this.kept.get(part.rel);
-        if (list) list.push(data);
-        else this.kept.set(part.rel, [data]);
-      }
+      if (written + part.length > want.size) throw new SnapshotError(`${part.path}: more bytes than the manifest says`);
+      this.written.set(part.path, written + part.length);
+      batch.push({ rel: part.path, length: part.length, truncate: written === 0 });
     }
     try {
-      for (const part of parts) checkFault('write', path.join(this.staging, part.rel));
-      await this.writer.write(parts);
+      for (const part of batch) checkFault('write', path.join(this.staging, part.rel));
+      await this.writer.write(batch, bytes);
     } catch (err) {
       throw new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file: this.staging, detail: describeFsError(err) });
     }
+    if (this.onFile) this.passCompleteFiles(batch, bytes, this.onFile);
     // The disk writes back while the rest arrives, instead of all of it at the end.
-    this.unflushed += parts.reduce((n, p) => n + p.data.length, 0);
+    this.unflushed += bytes.length;
     if (this.unflushed >= EARLY_WRITEBACK_BYTES && this.writeback === null) {
       this.unflushed = 0;
       this.writeback = startWriteback(this.staging).finally(() => {
@@ -149,30 +188,46 @@ export class SnapshotSink {
     }
   }
 
+  /** After the writer has the bytes: each file whose last byte this chunk brought goes to onFile. */
+  private passCompleteFiles(batch: readonly BulkPart[], bytes: Uint8Array, onFile: FileListener): void {
+    let at = 0;
+    for (const part of batch) {
+      const data = bytes.subarray(at, at + part.length);
+      at += part.length;
+      const earlier = this.partial.get(part.rel);
+      const complete = this.written.get(part.rel) === this.expected.get(part.rel)!.size;
+      if (complete) {
+        this.partial.delete(part.rel);
+        onFile(part.rel, earlier ? [...earlier, data] : [data]);
+      } else if (earlier) {
+        earlier.push(data);
+      } else {
+        this.partial.set(part.rel, [data]);
+      }
+    }
+  }
+
   /**
-   * Wait for the last write and check every file's size and sha256 against the manifest. Returns
-   * every file (path relative to the core) as text, as verified, for a snapshot of at most
-   * KEEP_CONTENTS_MAX_BYTES: the adoption parses them from here while commit() makes them durable.
+   * Wait for the last write and check that every file has the size and sha256 the manifest says
+   * (the worker checked each hash as the file completed).
    */
-  async verify(): Promise<Map<string, string> | undefined> {
+  async verify(): Promise<void> {
     if (this.done) throw new SnapshotError('the snapshot was aborted');
-    const { files, dirs } = await this.writer.digests();
-    await this.writer.close();
+    let result;
+    try {
+      result = await this.writer.finish();
+    } catch (err) {
+      throw new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file: this.staging, detail: describeFsError(err) });
+    } finally {
+      await this.writer.close();
+    }
+    const { mismatched, sizes, dirs } = result;
     for (const [p, want] of this.expected) {
-      const got = files.get(p);
-      if (!got || got.size !== want.size) throw new SnapshotError(`${p}: incomplete (${got?.size ?? 0} of ${want.size} bytes)`);
-      if (got.sha256 !== want.sha256) throw new SnapshotError(`${p}: sha256 does not match the manifest`);
+      const got = sizes.get(p);
+      if (got !== want.size) throw new SnapshotError(`${p}: incomplete (${got ?? 0} of ${want.size} bytes)`);
     }
+    if (mismatched.length > 0) throw new SnapshotError(`${mismatched[0]}: sha256 does not match the manifest`);
     this.verifiedDirs = dirs;
-    if (!this.kept) return undefined;
-    // The worker hashed what it wrote; these are the same parts, decoded the same way.
-    const contents = new Map<string, string>();
-    for (const rel of this.expected.keys()) {
-      const datas = this.kept.get(rel) ?? [];
-      contents.set(rel, (datas.length === 1 ? datas[0]! : Buffer.concat(datas)).toString('utf8'));
-    }
-    this.kept.clear();
-    return contents;
   }
 
   /** Make the verified files durable, then swap them in. Returns the archive folder of the old core. */

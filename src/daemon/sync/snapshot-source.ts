@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
+import type { SyncSnapshotChunk } from '../../core/sync/messages.js';
 import { totalHash, type SnapshotFile, type SnapshotManifest } from '../../core/sync/snapshot-manifest.js';
 import { mapLimit } from '../storage/map-limit.js';
 
@@ -35,10 +36,12 @@ export class SnapshotSource {
 
   /**
    * Chunks of at most `chunkBytes`, packing many small files into one chunk: a configuration is
-   * thousands of small JSON files, and a message per file would cost more than the bytes.
+   * thousands of small JSON files, and a message per file would cost more than the bytes. Each part
+   * gives its length; its bytes are the next ones of `payload` (views of the files, not copies).
    */
   *chunks(chunkBytes: number): Generator<SnapshotChunk> {
     let parts: SnapshotChunkPart[] = [];
+    let payload: Buffer[] = [];
     let size = 0;
     let seq = 0;
     for (const f of this.manifest.files) {
@@ -46,31 +49,41 @@ export class SnapshotSource {
       let offset = 0;
       do {
         const take = Math.min(data.length - offset, chunkBytes - size);
-        parts.push({ path: f.path, offset, data: data.subarray(offset, offset + take).toString('base64') });
+        parts.push({ path: f.path, offset, length: take });
+        payload.push(data.subarray(offset, offset + take));
         offset += take;
         size += take;
         if (size >= chunkBytes) {
-          yield { id: this.manifest.id, seq: seq++, parts };
+          yield { id: this.manifest.id, seq: seq++, parts, payload };
           parts = [];
+          payload = [];
           size = 0;
         }
       } while (offset < data.length);
     }
-    if (parts.length > 0 || seq === 0) yield { id: this.manifest.id, seq: seq++, parts };
+    if (parts.length > 0 || seq === 0) yield { id: this.manifest.id, seq: seq++, parts, payload };
   }
 }
 
 export interface SnapshotChunkPart {
   path: string;
   offset: number;
-  /** base64 */
-  data: string;
+  length: number;
 }
 
+/** One chunk as the master cuts it: sent as one binary frame, or as text with base64 parts. */
 export interface SnapshotChunk {
   id: string;
   seq: number;
   parts: SnapshotChunkPart[];
+  /** The parts' bytes, in order. */
+  payload: Buffer[];
+}
+
+/** The chunk as a JSON text message, for a peer without binary frames. */
+export function textChunk(chunk: SnapshotChunk): SyncSnapshotChunk {
+  const parts = chunk.parts.map((p, i) => ({ path: p.path, offset: p.offset, data: chunk.payload[i]!.toString('base64') }));
+  return { type: 'sync.snapshotChunk', chunk: { id: chunk.id, seq: chunk.seq, parts } };
 }
 
 /** Every regular file under root, as sorted relative paths with `/`; temp files of atomic writes skipped. */

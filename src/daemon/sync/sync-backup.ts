@@ -4,6 +4,7 @@ import type {
   SyncKind,
   SyncMessage,
   SyncSnapshotBegin,
+  SyncSnapshotBinaryChunk,
   SyncSnapshotChunk,
   SyncSnapshotEnd,
 } from '../../core/sync/messages.js';
@@ -11,6 +12,7 @@ import { GwError } from '../../core/errors.js';
 import type { ConfigStore } from '../config/config-store.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../logger.js';
+import { SnapshotContents } from '../config/snapshot-contents.js';
 import { SnapshotError, SnapshotSink } from './snapshot-sink.js';
 import type { SyncStateStore } from './sync-state.js';
 
@@ -28,12 +30,17 @@ export interface BackupSideOptions {
   retryMs?: number;
 }
 
+/** Up to this size a snapshot's files are kept in memory for the adoption (a few copies of it are held at once). */
+const KEEP_CONTENTS_MAX_BYTES = 256 * 1024 * 1024;
+
 interface Operation {
   kind: SyncKind | null;
   /** ms epoch of the sync.begin that started it (for durationMs). */
   startedAt: number;
   revision: number;
   sink: SnapshotSink | null;
+  /** The snapshot's files as they arrive (null past KEEP_CONTENTS_MAX_BYTES). */
+  contents: SnapshotContents | null;
   manifestRevision: number | null;
   timer: NodeJS.Timeout;
 }
@@ -148,6 +155,7 @@ export class BackupSide {
     const op = this.op!;
     if (op.sink) void op.sink.abort();
     op.sink = null;
+    op.contents = null;
     op.kind = m.kind;
     op.revision = m.revision;
     op.startedAt = Date.now();
@@ -161,7 +169,7 @@ export class BackupSide {
   /** One sync operation, bounded by syncTimeoutSecs from its start. */
   private newOperation(): void {
     const timeoutSecs = this.o.timeoutSecs();
-    const op: Operation = { kind: null, startedAt: Date.now(), revision: -1, sink: null, manifestRevision: null, timer: undefined as unknown as NodeJS.Timeout };
+    const op: Operation = { kind: null, startedAt: Date.now(), revision: -1, sink: null, contents: null, manifestRevision: null, timer: undefined as unknown as NodeJS.Timeout };
     op.timer = setTimeout(() => this.enqueueFailure(op, `timed out after ${timeoutSecs} s (syncTimeoutSecs)`), timeoutSecs * 1000);
     this.op = op;
   }
@@ -170,19 +178,25 @@ export class BackupSide {
     const op = this.op;
     if (!op || op.kind !== 'full') throw new SnapshotError('a snapshot arrived without sync.begin');
     if (op.sink) await op.sink.abort();
-    op.sink = await SnapshotSink.begin({ coreDir: this.o.coreDir, varDir: this.o.varDir }, m.manifest);
+    // The files are kept as they arrive, and parsed meanwhile, so the adoption reads nothing back
+    // from the disk; past a bound the memory is worth more.
+    const contents = m.manifest.totalBytes <= KEEP_CONTENTS_MAX_BYTES ? new SnapshotContents() : null;
+    op.contents = contents;
+    op.sink = await SnapshotSink.begin({ coreDir: this.o.coreDir, varDir: this.o.varDir }, m.manifest, {
+      onFile: contents ? (rel, parts) => contents.add(rel, parts) : undefined,
+    });
     op.manifestRevision = m.manifest.revision;
     // Not the holder of anything until the new core is adopted: a crash from here on asks for a
     // full snapshot again. Written now, while the transfer runs, rather than after it.
     await this.o.state.update({ holder: null });
   }
 
-  private async onChunk(m: SyncSnapshotChunk): Promise<void> {
+  private async onChunk(m: SyncSnapshotChunk | SyncSnapshotBinaryChunk): Promise<void> {
     const sink = this.op?.sink;
     // A late chunk of a snapshot that was replaced or aborted: not ours any more.
     if (!sink || m.chunk.id !== sink.manifest.id) return;
     try {
-      await sink.write(m.chunk);
+      await sink.write(m.chunk, m.payload);
     } catch (err) {
       // Aborted meanwhile (a new request or sync.begin replaced it): its failure is not the new operation's.
       if (this.op?.sink === sink) throw err;
@@ -196,8 +210,10 @@ export class BackupSide {
     const revision = op.manifestRevision!;
     const { store, state } = this.o;
     const started = Date.now();
-    const contents = await sink.verify();
+    await sink.verify();
     const verifyMs = Date.now() - started;
+    const contents = op.contents ?? undefined;
+    op.contents = null;
     const adopted = await store.adoptSnapshot(revision, { contents, swap: () => sink.commit(), unswap: () => sink.rollback() });
     const { archive, durability } = adopted.swapped;
     await sink.finish();

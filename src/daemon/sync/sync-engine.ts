@@ -7,6 +7,7 @@ import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../logger.js';
 import { BackupSide } from './sync-backup.js';
 import { MasterSide } from './sync-master.js';
+import { textChunk, type SnapshotChunk } from './snapshot-source.js';
 import { SyncStateStore } from './sync-state.js';
 
 /** What the engine needs of the Gateway Network link (the PeerLink of src/daemon/gan fits it). */
@@ -15,6 +16,10 @@ export interface SyncLinkPort {
   on(event: 'down', listener: () => void): unknown;
   on(event: 'message', listener: (message: GanMessage, peer: { uuid: string }) => void): unknown;
   send(message: { type: string }): boolean;
+  /** A message and its payload in one binary frame; false when the peer does not take them. */
+  sendBinary(message: { type: string; [field: string]: unknown }, payload: readonly Uint8Array[]): boolean;
+  /** The connected peer takes binary frames. */
+  readonly binaryFrames: boolean;
   readonly connected: boolean;
 }
 
@@ -55,6 +60,10 @@ export class SyncEngine {
 
   attachLink(link: SyncLinkPort): void {
     const send = (m: SyncMessage): boolean => link.send(m);
+    // Binary frames to a peer that takes them (no base64 and no JSON parse of the file bytes on
+    // either side); as text to an older one.
+    const sendChunk = ({ payload, ...chunk }: SnapshotChunk): boolean =>
+      link.binaryFrames ? link.sendBinary({ type: 'sync.snapshotChunk', chunk }, payload) : link.send(textChunk({ ...chunk, payload }));
     link.on('up', (peer) => {
       this.detach();
       const role = this.o.role();
@@ -62,7 +71,7 @@ export class SyncEngine {
       void this.state.update({ lastPeer: peer.uuid }).catch((err: unknown) => this.o.logger.warn({ err }, 'could not write the sync state'));
       const common = { peerUuid: peer.uuid, store: this.o.store, events: this.o.events, logger: this.o.logger, send };
       if (role === 'Master' && peer.role === 'Backup') {
-        this.master = new MasterSide({ ...common, nodeId: this.o.nodeId, coreDir: this.o.coreDir });
+        this.master = new MasterSide({ ...common, sendChunk, nodeId: this.o.nodeId, coreDir: this.o.coreDir });
       } else if (role === 'Backup' && peer.role === 'Master') {
         this.backup = new BackupSide({
           ...common,

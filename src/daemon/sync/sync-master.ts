@@ -10,7 +10,7 @@ import {
 import type { ConfigStore } from '../config/config-store.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../logger.js';
-import { SnapshotSource } from './snapshot-source.js';
+import { SnapshotSource, type SnapshotChunk } from './snapshot-source.js';
 
 export interface MasterSideOptions {
   nodeId: string;
@@ -20,6 +20,8 @@ export interface MasterSideOptions {
   events: EventLog;
   logger: Logger;
   send: (message: SyncMessage) => boolean;
+  /** One chunk of a snapshot: in a binary frame where the peer takes them, else as text. */
+  sendChunk: (chunk: SnapshotChunk) => boolean;
 }
 
 type Mode = 'idle' | 'catchup' | 'snapshot' | 'streaming' | 'closed';
@@ -101,7 +103,7 @@ export class MasterSide {
       // Yield between chunks: pings and other traffic go on, and a newer request can cancel this one.
       await new Promise((r) => setImmediate(r));
       if (op !== this.op) return;
-      if (!this.o.send({ type: 'sync.snapshotChunk', chunk })) return this.lost();
+      if (!this.o.sendChunk(chunk)) return this.lost();
     }
     if (!this.o.send({ type: 'sync.snapshotEnd', id: source.manifest.id })) return this.lost();
     this.o.logger.info(

@@ -1,0 +1,57 @@
+import { BACKUP_FILE, PRIMARY_FILE } from './resource-paths.js';
+import { contentSignature } from './signature.js';
+
+/**
+ * The files of a full snapshot, by path relative to the core, kept as they arrive from the master.
+ *
+ * Each file is decoded and parsed the moment its last byte is in, and a resource version's content
+ * signed, while the rest of the snapshot is still on its way and the main thread would otherwise
+ * wait for the writer thread: the adoption after the transfer then only validates and compares
+ * (parsing and signing 20,000 versions there cost ~0.3 s of a 10,000-resource sync).
+ *
+ * Nothing here is trusted or decided: a file that does not parse is kept as text and the scan
+ * reports it as it would from the disk, and the adoption runs only once every file passed its
+ * size and sha256 check.
+ */
+export class SnapshotContents {
+  private readonly texts = new Map<string, string>();
+  private readonly values = new Map<string, unknown>();
+  private readonly signatures = new WeakMap<object, string>();
+
+  /** A file whose last byte arrived (its parts in order). */
+  add(rel: string, parts: readonly Uint8Array[]): void {
+    const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
+    this.texts.set(rel, text);
+    if (!rel.endsWith('.json')) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return;
+    }
+    this.values.set(rel, value);
+    const name = rel.slice(rel.lastIndexOf('/') + 1);
+    if ((name === PRIMARY_FILE || name === BACKUP_FILE) && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      this.signatures.set(value, contentSignature(value));
+    }
+  }
+
+  /** Every file's text. */
+  get files(): ReadonlyMap<string, string> {
+    return this.texts;
+  }
+
+  /** What the file's text parsed to, once (the caller owns the value from then on); undefined when not parsed. */
+  takeParsed(rel: string): { value: unknown } | undefined {
+    if (!this.values.has(rel)) return undefined;
+    const value = this.values.get(rel);
+    this.values.delete(rel);
+    return { value };
+  }
+
+  /** The content signature of a value this returned, computed as it arrived; computed now for any other. */
+  signature(content: unknown): string {
+    return (content !== null && typeof content === 'object' && this.signatures.get(content)) || contentSignature(content);
+  }
+}
