@@ -9,7 +9,7 @@ import { cliStatus } from './figures/cli-status.mjs';
 import { failoverFigures } from './figures/failover.mjs';
 import { idleFigures } from './figures/idle.mjs';
 import { syncApply, syncSnapshot } from './figures/sync.mjs';
-import { syncFigures } from './figures/sync-e2e.mjs';
+import { fullSnapshotFigure, syncFigures } from './figures/sync-e2e.mjs';
 import { ROOT } from './lib/procs.mjs';
 import { fmtMs } from './lib/stats.mjs';
 
@@ -23,10 +23,8 @@ const figures = [
   { name: 'failover', run: () => failoverFigures({ runs: quick ? 2 : 20 }) },
   { name: 'idle', run: () => idleFigures({ idleSecs: quick ? 3 : 60, starts: quick ? 2 : 5 }) },
   { name: 'sync-apply', run: () => syncApply({ runs: quick ? 1 : 3, changes: quick ? 400 : 2000 }) },
-  {
-    name: 'sync-e2e',
-    run: () => syncFigures({ changes: quick ? 3 : 50, burst: quick ? 200 : 5000, snapshotResources: quick ? 300 : 10_000, snapshotRuns: quick ? 2 : 3 }),
-  },
+  { name: 'sync-e2e', run: () => syncFigures({ changes: quick ? 3 : 50, burst: quick ? 200 : 5000 }) },
+  { name: 'sync-full', run: () => fullSnapshotFigure({ snapshotResources: quick ? 300 : 10_000, snapshotRuns: quick ? 2 : 3 }) },
   { name: 'sync-snapshot', run: () => syncSnapshot({ runs: quick ? 1 : 3, resources: quick ? 200 : 2000 }) },
 ].filter((f) => !only || only.includes(f.name));
 

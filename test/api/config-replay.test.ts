@@ -144,6 +144,37 @@ describe('journal replay (what the sync engine does on a backup)', () => {
     expect(reopened.store.get('core', 'opc-connection/plc1')?.primary.endpointUrl).toBe(PLC1_PRIMARY.endpointUrl);
   });
 
+  it('adoptSnapshot from the files as they arrived (parsed, checked and signed then) is the adoption from the disk, invalid files included', async () => {
+    const master: TestDaemon = await startTestDaemon();
+    cleanups.push(() => master.stop());
+    await master.client.configSet('opc-connection/plc1', PLC1_PRIMARY);
+    await master.client.configBackupAdd('opc-connection/plc1', PLC1_BACKUP);
+    const { cpSync, mkdirSync } = await import('node:fs');
+    const core = path.join(master.dataDir, 'config', 'resources', 'core');
+    // Files a master holds but has not loaded: content that fails its schema, and JSON that does not parse.
+    mkdirSync(path.join(core, 'opcua', 'opc-connection', 'bad-type'), { recursive: true });
+    writeFileSync(path.join(core, 'opcua', 'opc-connection', 'bad-type', 'config.json'), '{"endpointUrl": 42}');
+    mkdirSync(path.join(core, 'opcua', 'opc-connection', 'bad-json'), { recursive: true });
+    writeFileSync(path.join(core, 'opcua', 'opc-connection', 'bad-json', 'config.json'), '{"endpointUrl": ');
+    const adopt = async (withContents: boolean) => {
+      const temp = makeTempDir();
+      cleanups.push(temp.cleanup);
+      const replica = await openStore(temp.dir);
+      cleanups.push(() => replica.close());
+      cpSync(core, path.join(temp.dir, 'config', 'resources', 'core'), { recursive: true });
+      const contents = withContents ? replica.snapshotContents() : undefined;
+      if (contents) for (const [rel, text] of Object.entries(tree(core))) contents.add(rel, [Buffer.from(text)]);
+      const adopted = await replica.adoptSnapshot(master.daemon.config.revision, { swap: async () => ({ archive: null }), contents });
+      const problems = replica.problems.map((p) => ({ ...p, path: path.relative(temp.dir, p.path) }));
+      return { changes: adopted.changes, problems, plc1: replica.get('core', 'opc-connection/plc1') };
+    };
+    const fromDisk = await adopt(false);
+    const fromArrival = await adopt(true);
+    expect(fromArrival).toEqual(fromDisk);
+    expect(fromDisk.problems.map((p) => p.resource).sort()).toEqual(['opc-connection/bad-json', 'opc-connection/bad-type']);
+    expect(fromDisk.plc1?.backup?.endpointUrl).toBe(PLC1_BACKUP.endpointUrl);
+  });
+
   it('a crash between the journal restart and the state file: the next start holds the snapshot at its revision with the master metadata, and never goes back in revision', async () => {
     const master: TestDaemon = await startTestDaemon();
     cleanups.push(() => master.stop());

@@ -21,9 +21,11 @@ export interface SnapshotManifest {
 
 export function totalHash(files: readonly SnapshotFile[]): string {
   const h = createHash('sha256');
-  for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
-    h.update(`${f.path}\u0000${f.sha256}\u0000${f.size}\n`);
-  }
+  // A master lists its files sorted already: sorting is skipped when there is nothing to sort.
+  const sorted = files.every((f, i) => i === 0 || files[i - 1]!.path < f.path)
+    ? files
+    : [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  for (const f of sorted) h.update(`${f.path}\u0000${f.sha256}\u0000${f.size}\n`);
   return h.digest('hex');
 }
 
@@ -55,9 +57,8 @@ export function checkManifest(m: SnapshotManifest, limits: { maxFiles: number; m
   }
   // A file may not also be a directory of another listed file (a/b and a/b/c).
   for (const p of seen) {
-    const parts = p.split('/');
-    for (let i = 1; i < parts.length; i++) {
-      if (seen.has(parts.slice(0, i).join('/'))) return { path: p, problem: 'nested under a listed file' };
+    for (let i = p.indexOf('/'); i !== -1; i = p.indexOf('/', i + 1)) {
+      if (seen.has(p.slice(0, i))) return { path: p, problem: 'nested under a listed file' };
     }
   }
   if (total !== m.totalBytes) return { path: null, problem: 'totalBytes does not match the files' };

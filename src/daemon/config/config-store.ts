@@ -23,7 +23,7 @@ import { scanStore, type ScanResult, type ScannedResource } from './disk-scan.js
 import { draftEntry, nextMeta, type Draft } from './entry-draft.js';
 import { ConfigJournal, DEFAULT_JOURNAL_MAX_BYTES } from './journal.js';
 import { contentSignature } from './signature.js';
-import type { SnapshotContents } from './snapshot-contents.js';
+import { SnapshotContents } from './snapshot-contents.js';
 import { byResource, foldIndex, indexEntryOf, indexKey, readStoreState, writeStoreState, type IndexEntry } from './store-state.js';
 
 /** One loaded resource: its content exactly as stored, and its resource.json. */
@@ -326,6 +326,7 @@ export class ConfigStore {
           collections: ['core'],
           preloaded: contents?.files,
           parsed: contents && ((rel) => contents.takeParsed(rel)),
+          checked: contents && ((value, schemaId) => contents.checked(value, schemaId)),
         });
         return { scan, drafts: this.adoptionDrafts(scan, sourceRevision, contents) };
       };
@@ -369,6 +370,21 @@ export class ConfigStore {
       const count = (op: JournalOp): number => drafts.filter((d) => d.op === op).length;
       const timings = { swapMs: Math.round(swapMs), scanMs: Math.round(scanMs), totalMs: Math.round(performance.now() - t0) };
       return { swapped, revision, created: count('create'), updated: count('update'), deleted: count('delete'), changes: drafts.map(({ address, version, op }) => ({ address, version, op })), timings };
+    });
+  }
+
+  /**
+   * A holder for the files of a full snapshot as they arrive, which parses, signs and checks each
+   * resource version against its type's schema meanwhile (adoptSnapshot then finds that done). The
+   * type is taken from the path as the scan will (`<module>/<type>/[<name>/]<file>`); a check of a
+   * path the scan reads otherwise is simply not used.
+   */
+  snapshotContents(): SnapshotContents {
+    return new SnapshotContents((rel, value) => {
+      const parts = rel.split('/');
+      const type = this.types.get(parts[1] ?? '');
+      if (!type || type.module !== parts[0] || parts.length !== (type.singleton ? 3 : 4)) return undefined;
+      return { schemaId: type.schemaId, result: this.options.schemas.check(type.schemaId, value) };
     });
   }
 

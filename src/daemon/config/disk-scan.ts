@@ -7,7 +7,7 @@ import { COLLECTIONS, type Collection, type ResourceMeta, type ResourceTypeInfo 
 import type { ConfigFileProblem } from '../../core/config-wire.js';
 import { describeFsError, readIfExists } from '../storage/atomic-write.js';
 import { mapLimit } from '../storage/map-limit.js';
-import type { SchemaRegistry } from '../schema-registry.js';
+import type { SchemaRegistry, ValidationResult } from '../schema-registry.js';
 import { BACKUP_FILE, META_FILE, PRIMARY_FILE } from './resource-paths.js';
 import { indexKey } from './store-state.js';
 
@@ -48,6 +48,8 @@ export interface ScanOptions {
   preloaded?: ReadonlyMap<string, string>;
   /** A preloaded file's text already parsed (see SnapshotContents), so it is not parsed again. */
   parsed?: (rel: string) => { value: unknown } | undefined;
+  /** The check of such a value against a schema, when already made. */
+  checked?: (value: unknown, schemaId: string) => ValidationResult<unknown> | undefined;
 }
 
 /**
@@ -67,6 +69,7 @@ export async function scanStore(
     const collDir = path.join(resourcesDir, collection);
     const preloaded = collection === collections[0] ? options.preloaded : undefined;
     const { read, listDirs, exists, parse } = preloaded ? memorySource(collDir, preloaded, options.parsed) : DISK;
+    const checked = preloaded ? options.checked : undefined;
     for (const moduleEntry of await listDirs(collDir)) {
       const moduleDir = path.join(collDir, moduleEntry);
       for (const typeName of await listDirs(moduleDir)) {
@@ -84,7 +87,7 @@ export async function scanStore(
           continue;
         }
         if (type.singleton) {
-          await scanResource(out, typeDir, collection, type, null, schemas, { read, parse });
+          await scanResource(out, typeDir, collection, type, null, schemas, { read, parse, checked });
           continue;
         }
         if (await exists(path.join(typeDir, PRIMARY_FILE))) {
@@ -98,7 +101,7 @@ export async function scanStore(
           if (!isValidName(name)) {
             part.problems.push(problem(path.join(typeDir, name), collection, null, '', `"${name}" is not a resource name`));
           } else {
-            await scanResource(part, path.join(typeDir, name), collection, type, name, schemas, { read, parse });
+            await scanResource(part, path.join(typeDir, name), collection, type, name, schemas, { read, parse, checked });
           }
           return part;
         });
@@ -163,7 +166,7 @@ async function scanResource(
  */
 async function readContent(
   out: ScanResult,
-  { read, parse }: FileReader,
+  { read, parse, checked }: FileReader,
   file: string,
   collection: Collection,
   address: string,
@@ -188,7 +191,7 @@ async function readContent(
   }
   if (withDefaults && parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) withDefaults(parsed as Record<string, unknown>);
   // Content is only checked: defaults must not creep into it, its signature is of the file.
-  const result = withDefaults ? schemas.validate(schemaId, parsed) : schemas.check(schemaId, parsed);
+  const result = withDefaults ? schemas.validate(schemaId, parsed) : (checked?.(parsed, schemaId) ?? schemas.check(schemaId, parsed));
   if (!result.ok) {
     out.problems.push({ path: file, collection, resource: address, problems: result.problems });
     return null;
@@ -204,6 +207,7 @@ type ParseText = (file: string, text: string) => unknown;
 interface FileReader {
   read: ReadText;
   parse: ParseText;
+  checked?: ScanOptions['checked'];
 }
 
 /** Where a scan reads from: the disk, or files already in memory. */

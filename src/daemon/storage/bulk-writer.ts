@@ -21,7 +21,6 @@ import { Worker } from 'node:worker_threads';
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
-const path = require('node:path');
 const crypto = require('node:crypto');
 let expected = new Map();
 const files = new Map();
@@ -38,8 +37,11 @@ function write(m) {
       state = { hash: crypto.createHash('sha256'), size: 0 };
       files.set(part.rel, state);
     }
-    const file = path.join(m.root, part.rel);
-    const dir = path.dirname(file);
+    // rel is a checked relative path with '/' (no '..', no empty segments): joined by hand, as
+    // path.join and path.dirname on each of 30,000 files were about 7% of this thread's time.
+    const file = m.root + '/' + part.rel;
+    const slash = file.lastIndexOf('/');
+    const dir = file.slice(0, slash);
     if (!dirs.has(dir)) {
       // Most parents exist already (one type directory, thousands of resources): a plain mkdir
       // is one system call, a recursive one several.

@@ -12,7 +12,7 @@ import { GwError } from '../../core/errors.js';
 import type { ConfigStore } from '../config/config-store.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../logger.js';
-import { SnapshotContents } from '../config/snapshot-contents.js';
+import type { SnapshotContents } from '../config/snapshot-contents.js';
 import { SnapshotError, SnapshotSink } from './snapshot-sink.js';
 import type { SyncStateStore } from './sync-state.js';
 
@@ -39,6 +39,8 @@ interface Operation {
   startedAt: number;
   revision: number;
   sink: SnapshotSink | null;
+  /** The sync state's holder cleared on disk: resolves with the error when it could not be. */
+  holderCleared: Promise<unknown>;
   /** The snapshot's files as they arrive (null past KEEP_CONTENTS_MAX_BYTES). */
   contents: SnapshotContents | null;
   manifestRevision: number | null;
@@ -169,7 +171,16 @@ export class BackupSide {
   /** One sync operation, bounded by syncTimeoutSecs from its start. */
   private newOperation(): void {
     const timeoutSecs = this.o.timeoutSecs();
-    const op: Operation = { kind: null, startedAt: Date.now(), revision: -1, sink: null, contents: null, manifestRevision: null, timer: undefined as unknown as NodeJS.Timeout };
+    const op: Operation = {
+      kind: null,
+      startedAt: Date.now(),
+      revision: -1,
+      sink: null,
+      holderCleared: Promise.resolve(null),
+      contents: null,
+      manifestRevision: null,
+      timer: undefined as unknown as NodeJS.Timeout,
+    };
     op.timer = setTimeout(() => this.enqueueFailure(op, `timed out after ${timeoutSecs} s (syncTimeoutSecs)`), timeoutSecs * 1000);
     this.op = op;
   }
@@ -180,15 +191,19 @@ export class BackupSide {
     if (op.sink) await op.sink.abort();
     // The files are kept as they arrive, and parsed meanwhile, so the adoption reads nothing back
     // from the disk; past a bound the memory is worth more.
-    const contents = m.manifest.totalBytes <= KEEP_CONTENTS_MAX_BYTES ? new SnapshotContents() : null;
+    const contents = m.manifest.totalBytes <= KEEP_CONTENTS_MAX_BYTES ? this.o.store.snapshotContents() : null;
     op.contents = contents;
     op.sink = await SnapshotSink.begin({ coreDir: this.o.coreDir, varDir: this.o.varDir }, m.manifest, {
       onFile: contents ? (rel, parts) => contents.add(rel, parts) : undefined,
     });
     op.manifestRevision = m.manifest.revision;
-    // Not the holder of anything until the new core is adopted: a crash from here on asks for a
-    // full snapshot again. Written now, while the transfer runs, rather than after it.
-    await this.o.state.update({ holder: null });
+    // Not the holder of anything until the new core is adopted: a crash from the swap on asks for
+    // a full snapshot again. Written while the transfer runs (not awaited here: the chunks behind
+    // this message would wait for its fsync) and awaited before the swap.
+    op.holderCleared = this.o.state.update({ holder: null }).then(
+      () => null,
+      (err: unknown) => err,
+    );
   }
 
   private async onChunk(m: SyncSnapshotChunk | SyncSnapshotBinaryChunk): Promise<void> {
@@ -211,6 +226,8 @@ export class BackupSide {
     const { store, state } = this.o;
     const started = Date.now();
     await sink.verify();
+    const notCleared = await op.holderCleared;
+    if (notCleared) throw notCleared;
     const verifyMs = Date.now() - started;
     const contents = op.contents ?? undefined;
     op.contents = null;
