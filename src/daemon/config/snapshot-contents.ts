@@ -35,14 +35,18 @@ export class SnapshotContents {
   add(rel: string, parts: readonly Uint8Array[]): void {
     const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
-    this.texts.set(rel, text);
-    if (!rel.endsWith('.json')) return;
     let value: unknown;
     try {
+      if (!rel.endsWith('.json')) throw new Error('not JSON');
       value = JSON.parse(text);
     } catch {
+      // Kept as text: the scan reads it as it would from the disk, and reports it.
+      this.texts.set(rel, text);
       return;
     }
+    // Parsed: the scan takes the value, so the text is not kept (45 MB of strings for 10,000
+    // resources, which the garbage collector would otherwise carry until the adoption).
+    this.texts.set(rel, '');
     this.values.set(rel, value);
     const name = rel.slice(rel.lastIndexOf('/') + 1);
     if ((name === PRIMARY_FILE || name === BACKUP_FILE) && value !== null && typeof value === 'object' && !Array.isArray(value)) {
@@ -52,7 +56,7 @@ export class SnapshotContents {
     }
   }
 
-  /** Every file's text. */
+  /** Every file: its text, or '' for one already parsed (takeParsed() has its value). */
   get files(): ReadonlyMap<string, string> {
     return this.texts;
   }

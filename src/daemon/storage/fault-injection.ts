@@ -17,6 +17,11 @@ export function setFaultInjector(next: FaultInjector | null): FaultInjector | nu
   return previous;
 }
 
+/** An injector is set (callers with many paths to build skip building them when not). */
+export function faultsArmed(): boolean {
+  return injector !== null;
+}
+
 /** Throw the injected error for this operation, if any. Called before the real I/O. */
 export function checkFault(op: StorageOp, file: string): void {
   if (injector === null) return;

@@ -6,7 +6,7 @@ import { GwError } from '../../core/errors.js';
 import { archiveFolder } from '../data-dir.js';
 import { describeFsError, fsyncDir, writeJsonAtomic } from '../storage/atomic-write.js';
 import { BulkWriter, type BulkPart } from '../storage/bulk-writer.js';
-import { checkFault } from '../storage/fault-injection.js';
+import { checkFault, faultsArmed } from '../storage/fault-injection.js';
 import { startWriteback, syncTree, type TreeSyncMethod } from '../storage/sync-tree.js';
 import type { SyncSnapshotBinaryChunk, SyncSnapshotChunk } from '../../core/sync/messages.js';
 
@@ -172,7 +172,7 @@ export class SnapshotSink {
       batch.push({ rel: part.path, length: part.length, truncate: written === 0 });
     }
     try {
-      for (const part of batch) checkFault('write', path.join(this.staging, part.rel));
+      if (faultsArmed()) for (const part of batch) checkFault('write', path.join(this.staging, part.rel));
       await this.writer.write(batch, bytes);
     } catch (err) {
       throw new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file: this.staging, detail: describeFsError(err) });
