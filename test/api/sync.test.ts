@@ -4,6 +4,7 @@ import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { totalHash } from '../../src/core/sync/snapshot-manifest.js';
 import type { EventRecord, StatusResponse } from '../../src/core/wire.js';
 import type { PeerInfo } from '../../src/daemon/gan/peer-link.js';
 import { listFiles } from '../../src/daemon/sync/snapshot-source.js';
@@ -98,7 +99,7 @@ describe('sync between two in-process daemons', () => {
     expect(await coreHashes(backup.dataDir)).toEqual(await coreHashes(master.dataDir));
   });
 
-  it('a forged manifest, a forged entry and a stalled snapshot are failures, never crashes: reported, retried, the configuration kept', async () => {
+  it('a forged manifest, a forged entry, a stalled snapshot and forged snapshot bytes are failures, never crashes: reported, retried, the configuration kept', async () => {
     const { master, backup } = await pair();
     await backup.client.configureRedundancy({ syncTimeoutSecs: 1 });
     const link = backup.daemon.gan.link;
@@ -137,6 +138,26 @@ describe('sync between two in-process daemons', () => {
     await synced(master, backup);
     expect(await coreHashes(backup.dataDir)).toEqual(await coreHashes(master.dataDir));
     expect(Object.keys(kept).length).toBeGreaterThan(0);
+
+    // 4. A whole snapshot whose bytes (in a binary frame) do not match their hash: found while the
+    // store already compares the new core, and nothing is swapped in nor committed.
+    const before = await coreHashes(backup.dataDir);
+    const revisionBefore = backup.daemon.config.revision;
+    const replaced = events(backup, 'config.replaced').length;
+    const bytes = Buffer.from('{"endpointUrl":"opc.tcp://forged:4840"}');
+    const files = [{ path: 'opcua/opc-connection/forged/config.json', size: bytes.length, sha256: 'b'.repeat(64) }];
+    inject({ type: 'sync.begin', op: 101, kind: 'full', revision: 5 });
+    inject({ type: 'sync.snapshotBegin', op: 101, manifest: { id: 'forged-2', revision: 5, files, totalBytes: bytes.length, totalSha256: totalHash(files) } });
+    inject({ type: 'sync.snapshotChunk', chunk: { id: 'forged-2', seq: 0, parts: [{ path: files[0]!.path, offset: 0, length: bytes.length }] }, payload: bytes });
+    inject({ type: 'sync.snapshotEnd', id: 'forged-2' });
+    await waitFor('sync.failed for the bytes', () => failures().length >= 4);
+    expect(failures()[3]!.data).toMatchObject({ code: 'GW_ERR_SYNC_SNAPSHOT_REFUSED' });
+    expect(String(failures()[3]!.data.reason)).toContain('sha256 does not match the manifest');
+    expect(events(backup, 'config.replaced').length).toBe(replaced);
+    expect(backup.daemon.config.revision).toBe(revisionBefore);
+    expect(backup.daemon.config.get('core', 'opc-connection/forged')).toBeUndefined();
+    expect(await coreHashes(backup.dataDir)).toEqual(before);
+    await synced(master, backup);
     expect(backup.daemon.ready).toBe(true);
   });
 });

@@ -4,6 +4,7 @@ import { parseAddress } from '../../src/core/config-address.js';
 import type { ResourceTypeInfo } from '../../src/core/config-model.js';
 import { assertWritable, resolveEffective, type ResolutionInput } from '../../src/core/config-resolution.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
+import { Prng } from '../helpers/prng.js';
 import { GwError } from '../../src/core/errors.js';
 import type { Role } from '../../src/core/wire.js';
 
@@ -122,5 +123,46 @@ describe('canonicalJson', () => {
   it('is independent of key order and whitespace, so signatures are too', () => {
     expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[1,{"y":2,"z":1}]},"b":1}');
     expect(canonicalJson(JSON.parse('{ "x" : 1,\n "a": 2 }'))).toBe(canonicalJson({ a: 2, x: 1 }));
+  });
+
+  it('gives the same form whether the value is already in canonical order or not (JSON.stringify is used only when it is)', () => {
+    // The form built key by key, as canonicalJson was before its fast path.
+    const reference = (v: unknown): string => {
+      if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+      if (Array.isArray(v)) return `[${v.map(reference).join(',')}]`;
+      const o = v as Record<string, unknown>;
+      return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${reference(o[k])}`).join(',')}}`;
+    };
+    const rng = new Prng(20261125);
+    const keys = ['a', 'b', 'B', '10', '9', '', 'é', 'z', '__proto__x', 'a b'];
+    const value = (depth: number): unknown => {
+      switch (rng.int(depth > 0 ? 9 : 6)) {
+        case 0: return null;
+        case 1: return rng.next() < 0.5;
+        case 2: return rng.pick([0, -0, 1.5, 1e21, -7, 2 ** 53 + 1, NaN, Infinity]);
+        case 3: return rng.pick(['', 'x', '"quoted"\n', '\u2028', 'é'.repeat(3), '\ud800']);
+        case 4: return rng.pick([undefined, () => 1, new Date(0), Symbol('s')]);
+        case 5: return rng.pick([[], {}]);
+        case 6: return Array.from({ length: rng.int(4) }, () => value(depth - 1));
+        default: {
+          const o: Record<string, unknown> = {};
+          const picked = Array.from({ length: rng.int(5) }, () => rng.pick(keys));
+          // Half the objects in sorted key order, half as picked.
+          for (const k of rng.next() < 0.5 ? [...picked].sort() : picked) o[k] = value(depth - 1);
+          return o;
+        }
+      }
+    };
+    let fast = 0;
+    for (let i = 0; i < 5000; i++) {
+      const v = value(4);
+      expect(canonicalJson(v), JSON.stringify(v)).toBe(reference(v));
+      if (JSON.stringify(v) === reference(v)) fast++;
+    }
+    // Both paths were taken many times.
+    expect(fast).toBeGreaterThan(500);
+    expect(fast).toBeLessThan(4500);
+    expect(canonicalJson([1, , 2])).toBe(reference([1, , 2]));
+    expect(canonicalJson({ endpointUrl: 'opc.tcp://x:4840' })).toBe('{"endpointUrl":"opc.tcp://x:4840"}');
   });
 });

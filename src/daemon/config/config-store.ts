@@ -60,7 +60,8 @@ export interface SnapshotSwap<S extends { archive: string | null }> {
   /**
    * Put the new core in place (under the store's lock); resolves with the var/archive/<time>
    * folder holding the previous core, or null when there was none (and whatever else the caller
-   * wants back in `SnapshotAdoption.swapped`).
+   * wants back in `SnapshotAdoption.swapped`). A check that must pass before the swap belongs in
+   * here too (a backup's last hash checks): it then runs while the store compares `contents`.
    */
   swap: () => Promise<S>;
   /** The new core's files, verified, when the caller holds them (else read from disk). */

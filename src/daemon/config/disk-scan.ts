@@ -221,6 +221,9 @@ const parseJson: ParseText = (_file, text) => JSON.parse(text);
 
 const DISK: ScanSource = { read: readIfExists, listDirs, exists, parse: parseJson };
 
+/** Reads from memory between two turns given to the event loop. */
+const YIELD_EVERY = 512;
+
 /** A collection's files held in memory, by path relative to `root` with `/`. */
 function memorySource(root: string, files: ReadonlyMap<string, string>, parsed?: ScanOptions['parsed']): ScanSource {
   const children = new Map<string, Set<string>>();
@@ -236,12 +239,29 @@ function memorySource(root: string, files: ReadonlyMap<string, string>, parsed?:
   // The scan builds every path with path.join(root, ...): slicing off the root is enough (and
   // path.relative on each of 40,000 lookups cost ~100 ms of a 10,000-resource adoption).
   const prefix = root + path.sep;
+  let reads = 0;
+  let gate: Promise<void> | null = null;
   const relOf = (p: string): string => {
     const rel = p === root ? '' : p.startsWith(prefix) ? p.slice(prefix.length) : path.relative(root, p);
     return path.sep === '/' ? rel : rel.split(path.sep).join('/');
   };
   return {
-    read: async (file) => files.get(relOf(file)),
+    read: async (file) => {
+      // Memory answers at once, so a scan of thousands of files would never give the event loop
+      // a turn: the swap running beside an adoption's scan (a syncfs, two renames) would wait for
+      // its end instead of overlapping it.
+      // Every lane of the scan waits at the same gate, or the others would carry on in microtasks.
+      if (++reads % YIELD_EVERY === 0) {
+        gate = new Promise((resolve) =>
+          setImmediate(() => {
+            gate = null;
+            resolve();
+          }),
+        );
+      }
+      if (gate) await gate;
+      return files.get(relOf(file));
+    },
     parse: (file, text) => {
       const hit = parsed?.(relOf(file));
       return hit ? hit.value : JSON.parse(text);

@@ -26,8 +26,10 @@ export interface CheckedContent {
 export class SnapshotContents {
   private readonly texts = new Map<string, string>();
   private readonly values = new Map<string, unknown>();
-  private readonly signatures = new WeakMap<object, string>();
-  private readonly checks = new WeakMap<object, CheckedContent>();
+  // Maps, not WeakMaps: this lives only until the adoption, and 20,000 weak entries are work for
+  // every garbage collection in between.
+  private readonly signatures = new Map<object, string>();
+  private readonly checks = new Map<object, CheckedContent>();
 
   constructor(private readonly check?: ContentCheck) {}
 

@@ -32,6 +32,8 @@ export interface SnapshotCommit {
   archive: string | null;
   /** How the staged tree was made durable before the swap. */
   durability: TreeSyncMethod;
+  /** ms spent making the staged tree durable (the wait for an early writeback included). */
+  syncMs: number;
 }
 
 export class SnapshotError extends Error {
@@ -237,8 +239,10 @@ export class SnapshotSink {
     // Verified: from here on the staging directory is the swap's, whatever abort() is asked.
     this.done = true;
     this.committing = true;
+    const syncStarted = performance.now();
     await this.writeback;
     const durability = await syncTree(this.staging, [...this.expected.keys()], this.verifiedDirs);
+    const syncMs = Math.round(performance.now() - syncStarted);
     if (!(await exists(this.staging))) throw new SnapshotError('the staging directory disappeared before the swap');
     const archiveRoot = archiveFolder(this.paths.varDir, now);
     const intent: SwapIntent = {
@@ -254,7 +258,7 @@ export class SnapshotSink {
       // swap at the next start (and the store adopts it then), a failed adoption can be rolled back.
       const archived = await applySwap(intent, false);
       this.swapped = intent;
-      return { archive: archived ? archiveRoot : null, durability };
+      return { archive: archived ? archiveRoot : null, durability, syncMs };
     } catch (err) {
       // A full disk or an I/O error in the swap: the previous core goes back in place, and neither
       // the intent nor a copy of the whole core is left behind (the next start would otherwise

@@ -13,7 +13,7 @@ import type { ConfigStore } from '../config/config-store.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../logger.js';
 import type { SnapshotContents } from '../config/snapshot-contents.js';
-import { SnapshotError, SnapshotSink } from './snapshot-sink.js';
+import { SnapshotError, SnapshotSink, type SnapshotCommit } from './snapshot-sink.js';
 import type { SyncStateStore } from './sync-state.js';
 
 export interface BackupSideOptions {
@@ -225,19 +225,25 @@ export class BackupSide {
     const revision = op.manifestRevision!;
     const { store, state } = this.o;
     const started = Date.now();
-    await sink.verify();
-    const notCleared = await op.holderCleared;
-    if (notCleared) throw notCleared;
-    const verifyMs = Date.now() - started;
+    let verifyMs = 0;
     const contents = op.contents ?? undefined;
     op.contents = null;
-    const adopted = await store.adoptSnapshot(revision, { contents, swap: () => sink.commit(), unswap: () => sink.rollback() });
-    const { archive, durability } = adopted.swapped;
-    await sink.finish();
+    // The store compares the new core (from `contents`) while this waits for the writer's last
+    // files and their hashes: nothing is swapped in, nor committed, unless they all match.
+    const verifyAndSwap = async (): Promise<SnapshotCommit> => {
+      await sink.verify();
+      const notCleared = await op.holderCleared;
+      if (notCleared) throw notCleared;
+      verifyMs = Date.now() - started;
+      return sink.commit();
+    };
+    const adopted = await store.adoptSnapshot(revision, { contents, swap: verifyAndSwap, unswap: () => sink.rollback() });
+    const { archive, durability, syncMs } = adopted.swapped;
     op.sink = null;
-    await state.update({ holder: this.o.peerUuid });
+    // Independent files: the swap's intent is done with, and this node now holds the master's core.
+    await Promise.all([sink.finish(), state.update({ holder: this.o.peerUuid })]);
     const { created, updated, deleted } = adopted;
-    this.o.logger.info({ revision, archive, created, updated, deleted, files: sink.manifest.files.length, durability, verifyMs, ...adopted.timings, ms: Date.now() - started }, 'full snapshot adopted');
+    this.o.logger.info({ revision, archive, created, updated, deleted, files: sink.manifest.files.length, durability, syncMs, verifyMs, ...adopted.timings, ms: Date.now() - started }, 'full snapshot adopted');
     // One event for the whole core (not one per resource, which for a big snapshot pushed
     // everything else out of the event window): the core may have changed anywhere.
     this.o.events.emit('config.replaced', { revision: adopted.revision, sourceRevision: revision, created, updated, deleted, archive });
