@@ -30,7 +30,7 @@ describe('BulkWriter (snapshot files written off the main thread)', () => {
       ['two.json', { size: 0, sha256: sha('') }],
       ['three.json', { size: 3, sha256: sha('abc') }],
     ]);
-    const w = new BulkWriter(temp.dir, expected);
+    const w = BulkWriter.open(temp.dir, expected);
     cleanups.push(() => w.close());
     await w.write(...batch([
       { rel: 'a/b/one.json', text: '{"x":', truncate: true },
@@ -48,7 +48,7 @@ describe('BulkWriter (snapshot files written off the main thread)', () => {
   it('takes its own copy of the bytes: the caller may reuse its buffer once write() returns', async () => {
     const temp = makeTempDir();
     cleanups.push(temp.cleanup);
-    const w = new BulkWriter(temp.dir, new Map());
+    const w = BulkWriter.open(temp.dir, new Map());
     cleanups.push(() => w.close());
     const bytes = Buffer.from('first');
     await w.write([{ rel: 'f', length: 5, truncate: true }], bytes);
@@ -62,7 +62,7 @@ describe('BulkWriter (snapshot files written off the main thread)', () => {
     cleanups.push(temp.cleanup);
     // A directory where the file should go: EISDIR from the worker.
     mkdirSync(path.join(temp.dir, 'taken'));
-    const w = new BulkWriter(temp.dir, new Map());
+    const w = BulkWriter.open(temp.dir, new Map());
     await w.write(...batch([{ rel: 'taken', text: 'x', truncate: true }]));
     // Queued, not yet failed as far as the caller knows; the failure comes back at the latest from finish().
     const err = (await w.finish().catch((e: unknown) => e)) as NodeJS.ErrnoException;
@@ -70,6 +70,19 @@ describe('BulkWriter (snapshot files written off the main thread)', () => {
     await expect(w.write(...batch([{ rel: 'ok', text: 'y', truncate: true }]))).rejects.toMatchObject({ code: 'EISDIR' });
     await w.close();
     await expect(w.write(...batch([{ rel: 'late', text: 'z', truncate: true }]))).rejects.toThrow(/closed/);
+  });
+
+  it('a writer started ahead is told where to write once, and refuses writes before that', async () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    const w = new BulkWriter();
+    cleanups.push(() => w.close());
+    await expect(w.write(...batch([{ rel: 'early', text: 'x', truncate: true }]))).rejects.toThrow(/not started/);
+    w.start(temp.dir, new Map([['f', { size: 1, sha256: sha('y') }]]));
+    expect(() => w.start(temp.dir, new Map())).toThrow(/started already/);
+    await w.write(...batch([{ rel: 'f', text: 'y', truncate: true }]));
+    expect((await w.finish()).mismatched).toEqual([]);
+    expect(readFileSync(path.join(temp.dir, 'f'), 'utf8')).toBe('y');
   });
 });
 

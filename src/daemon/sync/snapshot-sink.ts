@@ -125,29 +125,36 @@ export class SnapshotSink {
     readonly manifest: SnapshotManifest,
     readonly staging: string,
     private readonly onFile: FileListener | undefined,
+    writer: BulkWriter | undefined,
   ) {
     this.expected = new Map(manifest.files.map((f) => [f.path, { size: f.size, sha256: f.sha256 }]));
-    this.writer = new BulkWriter(staging, this.expected);
+    this.writer = writer ?? new BulkWriter();
+    this.writer.start(staging, this.expected);
   }
 
   /**
    * `onFile` is given each file's bytes (in parts) as soon as its last byte is received, before
    * its hash is checked: the backup parses them while the rest arrives, and adopts them only after
-   * verify() passed.
+   * verify() passed. `writer`: a writer thread started ahead (the sink owns it from here on).
    */
   static async begin(
     paths: SnapshotPaths,
     manifest: SnapshotManifest,
-    { limits = DEFAULT_SNAPSHOT_LIMITS, onFile }: { limits?: SnapshotLimits; onFile?: FileListener } = {},
+    { limits = DEFAULT_SNAPSHOT_LIMITS, onFile, writer }: { limits?: SnapshotLimits; onFile?: FileListener; writer?: BulkWriter } = {},
   ): Promise<SnapshotSink> {
-    const problem = checkManifest(manifest, limits);
-    if (problem) throw new SnapshotError(`manifest refused: ${problem.path ? `${problem.path}: ` : ''}${problem.problem}`);
-    if (!/^[0-9a-zA-Z-]{1,64}$/.test(manifest.id)) throw new SnapshotError('manifest refused: bad id');
-    await fsp.mkdir(syncDir(paths.varDir), { recursive: true });
-    const staging = path.join(syncDir(paths.varDir), `staging-${manifest.id}`);
-    await fsp.rm(staging, { recursive: true, force: true });
-    await fsp.mkdir(staging, { recursive: true });
-    return new SnapshotSink(paths, manifest, staging, onFile);
+    try {
+      const problem = checkManifest(manifest, limits);
+      if (problem) throw new SnapshotError(`manifest refused: ${problem.path ? `${problem.path}: ` : ''}${problem.problem}`);
+      if (!/^[0-9a-zA-Z-]{1,64}$/.test(manifest.id)) throw new SnapshotError('manifest refused: bad id');
+      await fsp.mkdir(syncDir(paths.varDir), { recursive: true });
+      const staging = path.join(syncDir(paths.varDir), `staging-${manifest.id}`);
+      await fsp.rm(staging, { recursive: true, force: true });
+      await fsp.mkdir(staging, { recursive: true });
+      return new SnapshotSink(paths, manifest, staging, onFile, writer);
+    } catch (err) {
+      await writer?.close();
+      throw err;
+    }
   }
 
   /**

@@ -13,6 +13,7 @@ import type { ConfigStore } from '../config/config-store.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../logger.js';
 import type { SnapshotContents } from '../config/snapshot-contents.js';
+import { BulkWriter } from '../storage/bulk-writer.js';
 import { SnapshotError, SnapshotSink, type SnapshotCommit } from './snapshot-sink.js';
 import type { SyncStateStore } from './sync-state.js';
 
@@ -61,6 +62,8 @@ export class BackupSide {
   private closed = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private wantFull = false;
+  /** A writer thread started while a full snapshot is on its way (see prepareWriter). */
+  private spareWriter: BulkWriter | null = null;
   /** The master's latest revision as far as its messages said. */
   latest: number | null = null;
   failed: string | null = null;
@@ -80,6 +83,8 @@ export class BackupSide {
     this.wantFull = false;
     this.abortOperation();
     this.newOperation();
+    // A master answers a backup that holds none of its configuration with a full snapshot.
+    if (full || this.o.state.holder !== this.o.peerUuid) this.prepareWriter();
     const sent = this.o.send({ type: 'sync.request', holder: this.o.state.holder, revision: this.o.store.syncedRevision, full });
     if (!sent) this.abortOperation();
   }
@@ -87,6 +92,7 @@ export class BackupSide {
   close(): void {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.dropWriter();
     if (this.op) {
       // Coded like every other sync.failed: scripts and `resync --wait` read the code, not the text.
       this.o.events.emit('sync.failed', { reason: 'the link to the master went down', code: 'GW_ERR_SYNC_FAILED' });
@@ -162,10 +168,25 @@ export class BackupSide {
     op.revision = m.revision;
     op.startedAt = Date.now();
     this.failed = null;
+    if (m.kind === 'full') this.prepareWriter();
+    else this.dropWriter();
     // Assigned, not maxed: each answer of the master restates where it is (and one bad message
     // cannot leave the backup waiting forever for a revision that does not exist).
     this.latest = m.revision;
     this.o.events.emit('sync.started', { kind: m.kind, revision: m.revision });
+  }
+
+  /**
+   * Start the snapshot's writer thread now, while the master reads its core and sends the
+   * manifest, rather than when the manifest is in (a thread takes ~60 ms of CPU to boot).
+   */
+  private prepareWriter(): void {
+    if (!this.closed) this.spareWriter ??= new BulkWriter();
+  }
+
+  private dropWriter(): void {
+    void this.spareWriter?.close();
+    this.spareWriter = null;
   }
 
   /** One sync operation, bounded by syncTimeoutSecs from its start. */
@@ -193,8 +214,11 @@ export class BackupSide {
     // from the disk; past a bound the memory is worth more.
     const contents = m.manifest.totalBytes <= KEEP_CONTENTS_MAX_BYTES ? this.o.store.snapshotContents() : null;
     op.contents = contents;
+    const writer = this.spareWriter ?? undefined;
+    this.spareWriter = null;
     op.sink = await SnapshotSink.begin({ coreDir: this.o.coreDir, varDir: this.o.varDir }, m.manifest, {
       onFile: contents ? (rel, parts) => contents.add(rel, parts) : undefined,
+      writer,
     });
     op.manifestRevision = m.manifest.revision;
     // Not the holder of anything until the new core is adopted: a crash from the swap on asks for
