@@ -122,6 +122,16 @@ describe('full snapshot', () => {
     const ok = [{ path: 'a/config.json', size: 1, sha256: 'a'.repeat(64) }];
     expect(checkManifest({ ...m, files: ok, totalSha256: 'f'.repeat(64) }, { maxFiles: 10, maxBytes: 10 })?.problem).toMatch(/totalSha256/);
     expect(checkManifest({ ...m, files: [...ok, ...ok], totalBytes: 2, totalSha256: totalHash([...ok, ...ok]) }, { maxFiles: 10, maxBytes: 10 })?.problem).toBe('listed twice');
+    const check = (files: Array<{ path: string; size: number; sha256: string }>) =>
+      checkManifest({ ...m, files, totalBytes: files.reduce((n, f) => n + f.size, 0), totalSha256: totalHash(files) }, { maxFiles: 10, maxBytes: 10 });
+    const f = (p: string, sha256 = 'a'.repeat(64), size = 1) => ({ path: p, size, sha256 });
+    expect(check([f('a/b'), f('a/b/c/d')])).toEqual({ path: 'a/b', problem: 'nested under a listed file' });
+    expect(check([f('x/a/b/c'), f('x/a')])).toEqual({ path: 'x/a', problem: 'nested under a listed file' });
+    expect(check([f('a/b'), f('a/bc/d'), f('a/b.json')])).toBeNull();
+    expect(check([f('a', 'A'.repeat(64))])?.problem).toBe('bad sha256');
+    expect(check([f('a', 'a'.repeat(63))])?.problem).toBe('bad sha256');
+    expect(check([f('a', 'a'.repeat(64), -1)])?.problem).toBe('bad size');
+    expect(check([f('x'.repeat(1025))])?.problem).toBe('unsafe path');
     const backup = tree({});
     await expect(
       SnapshotSink.begin({ coreDir: path.join(backup, 'core'), varDir: path.join(backup, 'var') }, m),

@@ -216,11 +216,14 @@ export const SYNC_MESSAGE_SCHEMA = {
           files: {
             type: 'array',
             maxItems: 200_000,
+            // The shape only: checkManifest() refuses an unsafe path or a malformed hash with a
+            // coded reason, and checking each of 30,000 entries twice (patterns, lengths) cost
+            // ~25 ms of every full sync.
             items: {
               type: 'object',
               additionalProperties: false,
               required: ['path', 'size', 'sha256'],
-              properties: { path: relPath, size: { type: 'integer', minimum: 0 }, sha256 },
+              properties: { path: { type: 'string' }, size: { type: 'integer', minimum: 0 }, sha256: { type: 'string' } },
             },
           },
           totalBytes: { type: 'integer', minimum: 0 },

@@ -40,27 +40,41 @@ export function isSafeRelativePath(p: string): boolean {
   return p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..' && seg.length <= 255);
 }
 
+/** 64 lower-case hex digits. */
+function isSha256Hex(s: unknown): boolean {
+  if (typeof s !== 'string' || s.length !== 64) return false;
+  for (let i = 0; i < 64; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+
 export type ManifestProblem = { path: string | null; problem: string };
 
 /** Structural checks of a manifest received from a peer, before anything is written. */
 export function checkManifest(m: SnapshotManifest, limits: { maxFiles: number; maxBytes: number }): ManifestProblem | null {
   if (m.files.length > limits.maxFiles) return { path: null, problem: `more than ${limits.maxFiles} files` };
   const seen = new Set<string>();
+  // Every directory the files are in (with its ancestors): a file may not also be one of them.
+  const dirs = new Set<string>();
   let total = 0;
   for (const f of m.files) {
     if (!isSafeRelativePath(f.path)) return { path: f.path, problem: 'unsafe path' };
     if (seen.has(f.path)) return { path: f.path, problem: 'listed twice' };
     seen.add(f.path);
     if (!Number.isSafeInteger(f.size) || f.size < 0) return { path: f.path, problem: 'bad size' };
-    if (!/^[0-9a-f]{64}$/.test(f.sha256)) return { path: f.path, problem: 'bad sha256' };
+    if (!isSha256Hex(f.sha256)) return { path: f.path, problem: 'bad sha256' };
     total += f.size;
-  }
-  // A file may not also be a directory of another listed file (a/b and a/b/c).
-  for (const p of seen) {
-    for (let i = p.indexOf('/'); i !== -1; i = p.indexOf('/', i + 1)) {
-      if (seen.has(p.slice(0, i))) return { path: p, problem: 'nested under a listed file' };
+    // Siblings share their parent: most files cost one lookup here.
+    for (let i = f.path.lastIndexOf('/'); i > 0; i = f.path.lastIndexOf('/', i - 1)) {
+      const dir = f.path.slice(0, i);
+      if (dirs.has(dir)) break;
+      dirs.add(dir);
     }
   }
+  // A file may not also be a directory of another listed file (a/b and a/b/c).
+  for (const p of seen) if (dirs.has(p)) return { path: p, problem: 'nested under a listed file' };
   if (total !== m.totalBytes) return { path: null, problem: 'totalBytes does not match the files' };
   if (total > limits.maxBytes) return { path: null, problem: `more than ${limits.maxBytes} bytes` };
   if (totalHash(m.files) !== m.totalSha256) return { path: null, problem: 'totalSha256 does not match the files' };
