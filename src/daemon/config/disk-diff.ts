@@ -87,5 +87,8 @@ function diffResource(r: ScannedResource, known: IndexEntry | undefined, options
 }
 
 function withSource(draft: Draft, options: DiffOptions): Draft {
-  return options.sourceRevision === undefined || draft.collection !== 'core' ? draft : { ...draft, sourceRevision: options.sourceRevision };
+  // The draft was just made for this diff: set in place (a copy of each of 20,000 drafts of a
+  // snapshot's adoption was ~15 ms).
+  if (options.sourceRevision !== undefined && draft.collection === 'core') draft.sourceRevision = options.sourceRevision;
+  return draft;
 }

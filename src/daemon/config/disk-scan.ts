@@ -101,7 +101,7 @@ export async function scanStore(
           if (!isValidName(name)) {
             part.problems.push(problem(path.join(typeDir, name), collection, null, '', `"${name}" is not a resource name`));
           } else {
-            await scanResource(part, path.join(typeDir, name), collection, type, name, schemas, { read, parse, checked });
+            await scanResource(part, child(typeDir, name), collection, type, name, schemas, { read, parse, checked });
           }
           return part;
         });
@@ -127,11 +127,11 @@ async function scanResource(
 ): Promise<void> {
   const address = formatAddress(type.type, name);
   const before = out.problems.length;
-  const primary = await readContent(out, read, path.join(dir, PRIMARY_FILE), collection, address, type.schemaId, schemas);
-  const backup = await readContent(out, read, path.join(dir, BACKUP_FILE), collection, address, type.schemaId, schemas);
+  const primary = await readContent(out, read, child(dir, PRIMARY_FILE), collection, address, type.schemaId, schemas);
+  const backup = await readContent(out, read, child(dir, BACKUP_FILE), collection, address, type.schemaId, schemas);
   // The schema's defaults are all top-level: a key count tells whether any was filled in.
   let rawKeys = -1;
-  const metaRaw = await readContent(out, read, path.join(dir, META_FILE), collection, address, 'gwd:config/resource-meta', schemas, (raw) => {
+  const metaRaw = await readContent(out, read, child(dir, META_FILE), collection, address, 'gwd:config/resource-meta', schemas, (raw) => {
     rawKeys = Object.keys(raw).length;
   });
   if (primary === undefined) {
@@ -228,12 +228,14 @@ const YIELD_EVERY = 512;
 function memorySource(root: string, files: ReadonlyMap<string, string>, parsed?: ScanOptions['parsed']): ScanSource {
   const children = new Map<string, Set<string>>();
   for (const rel of files.keys()) {
-    const parts = rel.split('/');
-    for (let i = 0; i < parts.length - 1; i++) {
-      const parent = parts.slice(0, i).join('/');
+    // Each directory on the way to the file, as a child of the one before it.
+    let start = 0;
+    for (let slash = rel.indexOf('/'); slash !== -1; slash = rel.indexOf('/', start)) {
+      const parent = start === 0 ? '' : rel.slice(0, start - 1);
       let set = children.get(parent);
       if (!set) children.set(parent, (set = new Set()));
-      set.add(parts[i]!);
+      set.add(rel.slice(start, slash));
+      start = slash + 1;
     }
   }
   // The scan builds every path with path.join(root, ...): slicing off the root is enough (and
@@ -269,6 +271,15 @@ function memorySource(root: string, files: ReadonlyMap<string, string>, parsed?:
     listDirs: async (dir) => [...(children.get(relOf(dir)) ?? [])].filter((n) => !n.startsWith('.')).sort(),
     exists: async (file) => files.has(relOf(file)) || children.has(relOf(file)),
   };
+}
+
+/**
+ * `dir`/`name` for a normalized `dir` and a single checked name (a listed directory that passed
+ * isValidName, or a file name constant): path.join would only normalize again, 40,000 times a
+ * 10,000-resource scan.
+ */
+function child(dir: string, name: string): string {
+  return dir + path.sep + name;
 }
 
 function problem(file: string, collection: Collection, resource: string | null, pointer: string, message: string): ConfigFileProblem {
