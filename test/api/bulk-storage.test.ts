@@ -4,7 +4,7 @@ import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { BulkWriter } from '../../src/daemon/storage/bulk-writer.js';
+import { BulkWriter, type BulkPart } from '../../src/daemon/storage/bulk-writer.js';
 import { syncTree } from '../../src/daemon/storage/sync-tree.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
@@ -15,10 +15,13 @@ afterEach(async () => {
 
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 
-/** Parts and their bytes back to back, as a chunk hands them to the writer. */
-function batch(parts: Array<{ rel: string; text: string; truncate: boolean }>): [Array<{ rel: string; length: number; truncate: boolean }>, Uint8Array] {
+type Expected = ReadonlyMap<string, { size: number; sha256: string }>;
+
+/** Parts and their bytes back to back, as a chunk hands them to the writer, each with its file's expected size and hash. */
+function batch(parts: Array<{ rel: string; text: string; truncate: boolean }>, expected: Expected = new Map()): [BulkPart[], Uint8Array] {
   const datas = parts.map((p) => Buffer.from(p.text));
-  return [parts.map((p, i) => ({ rel: p.rel, length: datas[i]!.length, truncate: p.truncate })), Buffer.concat(datas)];
+  const want = (rel: string) => expected.get(rel) ?? { size: 1000, sha256: sha('') };
+  return [parts.map((p, i) => ({ rel: p.rel, length: datas[i]!.length, truncate: p.truncate, ...want(p.rel) })), Buffer.concat(datas)];
 }
 
 describe('BulkWriter (snapshot files written off the main thread)', () => {
@@ -30,13 +33,13 @@ describe('BulkWriter (snapshot files written off the main thread)', () => {
       ['two.json', { size: 0, sha256: sha('') }],
       ['three.json', { size: 3, sha256: sha('abc') }],
     ]);
-    const w = BulkWriter.open(temp.dir, expected);
+    const w = BulkWriter.open(temp.dir);
     cleanups.push(() => w.close());
     await w.write(...batch([
       { rel: 'a/b/one.json', text: '{"x":', truncate: true },
       { rel: 'two.json', text: '', truncate: true },
-    ]));
-    await w.write(...batch([{ rel: 'a/b/one.json', text: '1}', truncate: false }, { rel: 'three.json', text: 'abd', truncate: true }]));
+    ], expected));
+    await w.write(...batch([{ rel: 'a/b/one.json', text: '1}', truncate: false }, { rel: 'three.json', text: 'abd', truncate: true }], expected));
     const { mismatched, sizes, dirs } = await w.finish();
     expect(readFileSync(path.join(temp.dir, 'a/b/one.json'), 'utf8')).toBe('{"x":1}');
     expect(readFileSync(path.join(temp.dir, 'two.json'), 'utf8')).toBe('');
@@ -48,10 +51,10 @@ describe('BulkWriter (snapshot files written off the main thread)', () => {
   it('takes its own copy of the bytes: the caller may reuse its buffer once write() returns', async () => {
     const temp = makeTempDir();
     cleanups.push(temp.cleanup);
-    const w = BulkWriter.open(temp.dir, new Map());
+    const w = BulkWriter.open(temp.dir);
     cleanups.push(() => w.close());
     const bytes = Buffer.from('first');
-    await w.write([{ rel: 'f', length: 5, truncate: true }], bytes);
+    await w.write([{ rel: 'f', length: 5, truncate: true, size: 5, sha256: sha('first') }], bytes);
     bytes.write('XXXXX');
     await w.finish();
     expect(readFileSync(path.join(temp.dir, 'f'), 'utf8')).toBe('first');
@@ -62,7 +65,7 @@ describe('BulkWriter (snapshot files written off the main thread)', () => {
     cleanups.push(temp.cleanup);
     // A directory where the file should go: EISDIR from the worker.
     mkdirSync(path.join(temp.dir, 'taken'));
-    const w = BulkWriter.open(temp.dir, new Map());
+    const w = BulkWriter.open(temp.dir);
     await w.write(...batch([{ rel: 'taken', text: 'x', truncate: true }]));
     // Queued, not yet failed as far as the caller knows; the failure comes back at the latest from finish().
     const err = (await w.finish().catch((e: unknown) => e)) as NodeJS.ErrnoException;
@@ -78,9 +81,9 @@ describe('BulkWriter (snapshot files written off the main thread)', () => {
     const w = new BulkWriter();
     cleanups.push(() => w.close());
     await expect(w.write(...batch([{ rel: 'early', text: 'x', truncate: true }]))).rejects.toThrow(/not started/);
-    w.start(temp.dir, new Map([['f', { size: 1, sha256: sha('y') }]]));
-    expect(() => w.start(temp.dir, new Map())).toThrow(/started already/);
-    await w.write(...batch([{ rel: 'f', text: 'y', truncate: true }]));
+    w.start(temp.dir);
+    expect(() => w.start(temp.dir)).toThrow(/started already/);
+    await w.write(...batch([{ rel: 'f', text: 'y', truncate: true }], new Map([['f', { size: 1, sha256: sha('y') }]])));
     expect((await w.finish()).mismatched).toEqual([]);
     expect(readFileSync(path.join(temp.dir, 'f'), 'utf8')).toBe('y');
   });

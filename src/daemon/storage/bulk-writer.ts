@@ -12,8 +12,8 @@ import { Worker } from 'node:worker_threads';
  * paths and offsets, hands the bytes over and goes on receiving: up to MAX_IN_FLIGHT batches are
  * queued at the worker, so receiving the next chunk and writing this one overlap.
  *
- * Each file is hashed as it is written and checked the moment its last byte is: the end of a
- * transfer then costs no pass over every file.
+ * Each file is hashed as it is written and checked the moment its last byte is, against the size
+ * and sha256 its parts carry: the end of a transfer then costs no pass over every file.
  *
  * The worker is a small CommonJS program given as source (no separate file to locate at run time,
  * from dist/ or from the TypeScript sources under test).
@@ -22,7 +22,6 @@ const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const crypto = require('node:crypto');
-let expected = new Map();
 const files = new Map();
 const dirs = new Set();
 const mismatched = [];
@@ -59,12 +58,11 @@ function write(m) {
       dirs.add(dir);
     }
     writeAll(file, data, part.truncate ? 'w' : 'a');
-    const want = expected.get(part.rel);
     let state = files.get(part.rel);
-    if (part.truncate && want && data.length === want.size) {
+    if (part.truncate && data.length === part.size) {
       // The whole file in one part.
       files.set(part.rel, { hash: null, size: data.length });
-      if (hashOnce(data) !== want.sha256) mismatched.push(part.rel);
+      if (hashOnce(data) !== part.sha256) mismatched.push(part.rel);
       continue;
     }
     if (!state || part.truncate) {
@@ -78,8 +76,8 @@ function write(m) {
     }
     state.hash.update(data);
     state.size += data.length;
-    if (want && state.size === want.size) {
-      if (state.hash.digest('hex') !== want.sha256) mismatched.push(part.rel);
+    if (state.size === part.size) {
+      if (state.hash.digest('hex') !== part.sha256) mismatched.push(part.rel);
       state.hash = null;
     }
   }
@@ -88,10 +86,7 @@ parentPort.on('message', (m) => {
   try {
     // After a failure every later call reports it: the files behind it are not worth writing.
     if (failure) throw failure;
-    if (m.op === 'expect') {
-      expected = new Map(m.files.map(([rel, size, sha256]) => [rel, { size, sha256 }]));
-      parentPort.postMessage({ id: m.id, ok: true });
-    } else if (m.op === 'write') {
+    if (m.op === 'write') {
       write(m);
       parentPort.postMessage({ id: m.id, ok: true });
     } else if (m.op === 'finish') {
@@ -116,9 +111,7 @@ export interface BulkPart {
   length: number;
   /** The first part of a file: create or truncate it. */
   truncate: boolean;
-}
-
-export interface ExpectedFile {
+  /** The whole file's expected size and sha256, checked once it has that many bytes. */
   size: number;
   sha256: string;
 }
@@ -172,19 +165,17 @@ export class BulkWriter {
     this.worker.on('exit', (code) => fail(new Error(`the snapshot writer thread exited (${code})`)));
   }
 
-  /** A writer for `root`, checking each file against `expected`. */
-  static open(root: string, expected: ReadonlyMap<string, ExpectedFile>): BulkWriter {
+  /** A writer for `root`. */
+  static open(root: string): BulkWriter {
     const w = new BulkWriter();
-    w.start(root, expected);
+    w.start(root);
     return w;
   }
 
-  /** Where to write and what to expect; once per writer, before the first write. */
-  start(root: string, expected: ReadonlyMap<string, ExpectedFile>): void {
+  /** Where to write; once per writer, before the first write. */
+  start(root: string): void {
     if (this.root !== null) throw new Error('the snapshot writer was started already');
     this.root = root;
-    const files = [...expected].map(([rel, f]) => [rel, f.size, f.sha256]);
-    this.track(this.call({ op: 'expect', files }));
   }
 
   /**

@@ -129,7 +129,7 @@ export class SnapshotSink {
   ) {
     this.expected = new Map(manifest.files.map((f) => [f.path, { size: f.size, sha256: f.sha256 }]));
     this.writer = writer ?? new BulkWriter();
-    this.writer.start(staging, this.expected);
+    this.writer.start(staging);
   }
 
   /**
@@ -178,7 +178,7 @@ export class SnapshotSink {
       if (part.offset !== written) throw new SnapshotError(`${part.path}: offset ${part.offset}, expected ${written}`);
       if (written + part.length > want.size) throw new SnapshotError(`${part.path}: more bytes than the manifest says`);
       this.written.set(part.path, written + part.length);
-      batch.push({ rel: part.path, length: part.length, truncate: written === 0 });
+      batch.push({ rel: part.path, length: part.length, truncate: written === 0, size: want.size, sha256: want.sha256 });
     }
     try {
       if (faultsArmed()) for (const part of batch) checkFault('write', path.join(this.staging, part.rel));
