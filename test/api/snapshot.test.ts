@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { checkManifest, isSafeRelativePath, totalHash } from '../../src/core/sync/snapshot-manifest.js';
 import { recoverSnapshotSwap, SnapshotError, SnapshotSink, type ReceivedChunk } from '../../src/daemon/sync/snapshot-sink.js';
-import { listFiles, SnapshotSource, textChunk, type SnapshotChunk } from '../../src/daemon/sync/snapshot-source.js';
+import { binaryChunkHeader, listFiles, SnapshotSource, textChunk, type SnapshotChunk } from '../../src/daemon/sync/snapshot-source.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const temps: Array<() => void> = [];
@@ -40,8 +40,8 @@ const BACKUP_OWN = { 'opc/opc-connection/mine/config.json': '{"endpointUrl":"opc
 /** A chunk as a text frame brings it: base64 parts, through JSON. */
 const asText = (chunk: SnapshotChunk) => JSON.parse(JSON.stringify(textChunk(chunk).chunk)) as ReceivedChunk;
 /** A chunk as a binary frame brings it: the header through JSON, the bytes in one payload. */
-function asBinary({ payload, ...header }: SnapshotChunk): [ReceivedChunk, Uint8Array] {
-  return [JSON.parse(JSON.stringify(header)) as ReceivedChunk, Buffer.concat(payload)];
+function asBinary(chunk: SnapshotChunk): [ReceivedChunk, Uint8Array] {
+  return [JSON.parse(JSON.stringify(binaryChunkHeader(chunk))) as ReceivedChunk, Buffer.concat(chunk.payload)];
 }
 
 async function transfer(masterRoot: string, dataRoot: string, chunkBytes = 64 * 1024, form: 'text' | 'binary' = 'binary') {
@@ -152,25 +152,48 @@ describe('full snapshot', () => {
     await Promise.all([sink.abort(), sink2.abort()]);
   });
 
-  it('refuses a binary chunk whose parts do not add up to its payload, or whose bytes do not match the manifest', async () => {
+  it('refuses a binary chunk that does not start where the previous one ended, or carries bytes past the last file, or bytes that do not match the manifest', async () => {
     const master = tree(MASTER);
     const backup = tree({ 'config/resources/core/a/b/config.json': 'old' });
     const source = await SnapshotSource.fromDirectory(master, 1);
     const paths = { coreDir: path.join(backup, 'config/resources/core'), varDir: path.join(backup, 'var') };
-    const [first] = [...source.chunks(1 << 20)];
-    const [header, payload] = asBinary(first!);
-    const short = await SnapshotSink.begin(paths, source.manifest);
-    await expect(short.write(header, payload.subarray(1))).rejects.toThrow(/add up to \d+ bytes, the frame carries \d+/);
-    await expect(short.write(asText(first!))).rejects.toThrow(/out of order/);
-    await short.abort();
-    // Same length, other bytes: every part is accepted, the file fails its hash at the end.
-    const flipped = Buffer.from(payload);
+    const chunks = [...source.chunks(64 * 1024)];
+    expect(chunks.length).toBeGreaterThan(2);
+    const [h0, p0] = asBinary(chunks[0]!);
+    const [h1, p1] = asBinary(chunks[1]!);
+    // One byte short: the next chunk no longer starts where this one ended.
+    const gap = await SnapshotSink.begin(paths, source.manifest);
+    await gap.write(h0, p0.subarray(0, p0.length - 1));
+    await expect(gap.write(h1, p1)).rejects.toThrow(/starts at file \d+ offset \d+, expected file \d+ offset \d+/);
+    await gap.abort();
+    // Bytes beyond the whole manifest.
+    const long = await SnapshotSink.begin(paths, source.manifest);
+    await expect(long.write(h0, Buffer.alloc(source.manifest.totalBytes + 1))).rejects.toThrow(/1 bytes past the last file of the manifest/);
+    await long.abort();
+    // Text and binary chunks in one snapshot.
+    const mixed = await SnapshotSink.begin(paths, source.manifest);
+    await mixed.write(h0, p0);
+    await expect(mixed.write(asText(chunks[1]!))).rejects.toThrow(/both binary and text/);
+    await mixed.abort();
+    // Same length, other bytes: every chunk is accepted, the file fails its hash at the end.
+    const flipped = Buffer.from(p0);
     flipped[flipped.length - 3] ^= 0x01;
     const sink = await SnapshotSink.begin(paths, source.manifest);
-    for (const chunk of source.chunks(1 << 20)) await sink.write(...(chunk.seq === 0 ? [header, flipped] as const : asBinary(chunk)));
+    for (const chunk of chunks) await sink.write(...(chunk.seq === 0 ? ([h0, flipped] as const) : asBinary(chunk)));
     await expect(sink.verify()).rejects.toThrow(/sha256 does not match the manifest/);
     await sink.abort();
     expect(readFileSync(path.join(paths.coreDir, 'a/b/config.json'), 'utf8')).toBe('old');
+  });
+
+  it('binary chunks create empty files wherever they fall, including at the very end', async () => {
+    const master = tree({ 'a/empty-first': '', 'b/config.json': 'x'.repeat(100), 'c/mid': '', 'd/config.json': 'y'.repeat(50), 'z/last': '', 'z/last2': '' });
+    const backup = tree({});
+    const { source, sink, paths } = await transfer(master, backup, 100);
+    await sink.verify();
+    await sink.commit();
+    await sink.finish();
+    expect(await hashes(paths.coreDir)).toEqual(await hashes(master));
+    expect(source.manifest.files.length).toBe(6);
   });
 });
 

@@ -148,7 +148,7 @@ describe('sync between two in-process daemons', () => {
     const files = [{ path: 'opcua/opc-connection/forged/config.json', size: bytes.length, sha256: 'b'.repeat(64) }];
     inject({ type: 'sync.begin', op: 101, kind: 'full', revision: 5 });
     inject({ type: 'sync.snapshotBegin', op: 101, manifest: { id: 'forged-2', revision: 5, files, totalBytes: bytes.length, totalSha256: totalHash(files) } });
-    inject({ type: 'sync.snapshotChunk', chunk: { id: 'forged-2', seq: 0, parts: [{ path: files[0]!.path, offset: 0, length: bytes.length }] }, payload: bytes });
+    inject({ type: 'sync.snapshotChunk', chunk: { id: 'forged-2', seq: 0, file: 0, offset: 0 }, payload: bytes });
     inject({ type: 'sync.snapshotEnd', id: 'forged-2' });
     await waitFor('sync.failed for the bytes', () => failures().length >= 4);
     expect(failures()[3]!.data).toMatchObject({ code: 'GW_ERR_SYNC_SNAPSHOT_REFUSED' });

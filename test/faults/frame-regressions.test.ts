@@ -37,7 +37,7 @@ describe('frame fuzz regressions', () => {
 
   it('binary frames: refused before the handshake, or when not a well-formed header of a type sent in binary; a snapshot chunk is accepted', async () => {
     const { url } = await master();
-    const chunk = { type: 'sync.snapshotChunk', chunk: { id: 'c-1', seq: 0, parts: [{ path: 'a/config.json', offset: 0, length: 2 }] } };
+    const chunk = { type: 'sync.snapshotChunk', chunk: { id: 'c-1', seq: 0, file: 0, offset: 0 } };
     const good = { kind: 'binary-chunk', data: encodeBinaryFrame(chunk, [Buffer.from('{}')]), binary: true };
     const early = await peerSession(url, { frames: [good] });
     expect([early.closeCode, early.closeReason]).toEqual([4000, 'GW_ERR_GAN_PROTOCOL_VIOLATION']);
@@ -54,7 +54,8 @@ describe('frame fuzz regressions', () => {
       bad('a header length past the frame', tooLong),
       bad('shorter than a header length', Buffer.from([0, 0])),
       bad('a header that is not JSON', Buffer.concat([Buffer.from([0, 0, 0, 3]), Buffer.from('{{{')])),
-      bad('a header that fails its schema', encodeBinaryFrame({ ...chunk, chunk: { ...chunk.chunk, parts: [{ path: 'a', offset: 0, length: -1 }] } }, [])),
+      bad('a header that fails its schema', encodeBinaryFrame({ ...chunk, chunk: { ...chunk.chunk, offset: -1 } }, [])),
+      bad('a header in the text form', encodeBinaryFrame({ ...chunk, chunk: { id: 'c-1', seq: 0, parts: [] } }, [])),
     ]) {
       const res = await admitted([frame]);
       expect([res.closeCode, res.closeReason], frame.kind).toEqual([4000, 'GW_ERR_GAN_PROTOCOL_VIOLATION']);

@@ -122,19 +122,20 @@ function mangleDeep(rng: Prng, msg: Record<string, unknown>): Record<string, unk
 }
 
 /**
- * A snapshot chunk in a binary frame: well-formed (its parts account for its payload), or with its
- * header mangled, its lengths not adding up, or a header length that does not fit the frame.
+ * A snapshot chunk in a binary frame: well-formed (a header saying where its payload begins), or
+ * with its header mangled, a position no snapshot is at, or a header length that does not fit the
+ * frame.
  */
 function binarySyncChunk(rng: Prng, valid: boolean): FuzzFrame {
   const id = `fz-${rng.int(1e6)}`;
   const payload = rng.bytes(rng.int(40));
-  const header = { type: 'sync.snapshotChunk', chunk: { id, seq: rng.int(3), parts: [{ path: `opcua/opc-connection/fz${rng.int(3)}/config.json`, offset: rng.int(2) * 10, length: payload.length }] } };
+  const header = { type: 'sync.snapshotChunk', chunk: { id, seq: rng.int(3), file: rng.int(3), offset: rng.int(2) * 10 } };
   if (valid) return { kind: 'sync-valid-binary', data: encodeBinaryFrame(header, [payload]), binary: true };
   const what = rng.int(4);
   if (what === 0) return { kind: 'sync-bad-fields-binary', data: encodeBinaryFrame(mangleDeep(rng, header) as { type: string }, [payload]), binary: true };
   if (what === 1) {
-    header.chunk.parts[0]!.length = payload.length + 1 + rng.int(5);
-    return { kind: 'sync-bad-length-binary', data: encodeBinaryFrame(header, [payload]), binary: true };
+    header.chunk.file = rng.pick([1e6, 2 ** 31, Number.MAX_SAFE_INTEGER]);
+    return { kind: 'sync-bad-position-binary', data: encodeBinaryFrame(header, [payload]), binary: true };
   }
   const frame = encodeBinaryFrame(header, [payload]);
   frame.writeUInt32BE(rng.pick([frame.length, 0xffffffff, 2 * 1024 * 1024, 0]), 0);

@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
-import { checkManifest, type SnapshotManifest } from '../../core/sync/snapshot-manifest.js';
+import { checkManifest, type SnapshotFile, type SnapshotManifest } from '../../core/sync/snapshot-manifest.js';
 import { GwError } from '../../core/errors.js';
 import { archiveFolder } from '../data-dir.js';
 import { describeFsError, fsyncDir, writeJsonAtomic } from '../storage/atomic-write.js';
@@ -43,35 +43,21 @@ export class SnapshotError extends Error {
 }
 
 
+/** A part for the writer, and whether it completes its file. */
+interface WrittenPart extends BulkPart {
+  complete: boolean;
+}
+
 /** Given a file's bytes, in parts, once all of them are received. */
 export type FileListener = (rel: string, parts: readonly Uint8Array[]) => void;
 
-/** A chunk as received: parts with base64 `data` (text frame) or with a `length` (binary frame). */
+/** A chunk as received: parts with base64 `data` (text frame), or where its payload begins (binary frame). */
 export type ReceivedChunk = SyncSnapshotChunk['chunk'] | SyncSnapshotBinaryChunk['chunk'];
 
-interface ChunkPart {
-  path: string;
-  offset: number;
-  length: number;
-}
-
-/** The parts of a binary frame's header, which must account for every byte of its payload. */
-function binaryParts(chunk: ReceivedChunk, payload: Uint8Array): { parts: ChunkPart[]; bytes: Uint8Array } {
-  let total = 0;
-  const parts = chunk.parts.map((p) => {
-    if (!('length' in p)) throw new SnapshotError(`chunk ${chunk.seq}: a binary chunk part without a length`);
-    total += p.length;
-    return { path: p.path, offset: p.offset, length: p.length };
-  });
-  if (total !== payload.length) throw new SnapshotError(`chunk ${chunk.seq}: its parts add up to ${total} bytes, the frame carries ${payload.length}`);
-  return { parts, bytes: payload };
-}
-
 /** The parts of a text frame, decoded from base64 into one buffer. */
-function decodedParts(chunk: ReceivedChunk): { parts: ChunkPart[]; bytes: Uint8Array } {
+function decodedParts(chunk: SyncSnapshotChunk['chunk']): { parts: Array<{ path: string; offset: number; length: number }>; bytes: Uint8Array } {
   const datas: Buffer[] = [];
   const parts = chunk.parts.map((p) => {
-    if (!('data' in p)) throw new SnapshotError(`chunk ${chunk.seq}: a text chunk part without data`);
     // Not a strict decode: a part that is not base64 decodes to other bytes and fails its hash.
     const data = Buffer.from(p.data, 'base64');
     datas.push(data);
@@ -102,9 +88,14 @@ interface SwapIntent {
  * after recoverSnapshotSwap() at the next start, either the whole old core or the whole new one.
  */
 export class SnapshotSink {
-  /** Bytes accepted so far per file (the worker reports what it wrote at the end). */
+  /** Text chunks: bytes accepted so far per file (the worker reports what it wrote at the end). */
   private readonly written = new Map<string, number>();
-  private readonly expected: Map<string, { size: number; sha256: string }>;
+  /** Text chunks name their files: the manifest by path, made at the first one. */
+  private byPath: Map<string, SnapshotFile> | null = null;
+  /** Binary chunks: where the next byte goes (index in the manifest, offset in that file). */
+  private next = { file: 0, offset: 0 };
+  /** A snapshot comes in one form or the other, never both. */
+  private form: 'binary' | 'text' | null = null;
   private readonly writer: BulkWriter;
   /** The parts of files not yet complete, for onFile (views of the chunks). */
   private readonly partial = new Map<string, Uint8Array[]>();
@@ -127,7 +118,6 @@ export class SnapshotSink {
     private readonly onFile: FileListener | undefined,
     writer: BulkWriter | undefined,
   ) {
-    this.expected = new Map(manifest.files.map((f) => [f.path, { size: f.size, sha256: f.sha256 }]));
     this.writer = writer ?? new BulkWriter();
     this.writer.start(staging);
   }
@@ -158,28 +148,22 @@ export class SnapshotSink {
   }
 
   /**
-   * One chunk, in order: from a binary frame (`payload` holds the parts' bytes back to back) or
-   * from a text frame (each part's bytes in base64). Parts are checked here and written by the
-   * worker in the background; a write that failed is reported by a later call or by verify().
+   * One chunk, in order: from a binary frame (`payload` holds the files' bytes in manifest order,
+   * from where the chunk says) or from a text frame (each part names its file, in base64). Parts
+   * are checked here and written by the worker in the background; a write that failed is reported
+   * by a later call or by verify().
    */
   async write(chunk: ReceivedChunk, payload?: Uint8Array): Promise<void> {
     if (this.done) throw new SnapshotError('chunk after the end of the snapshot');
     if (chunk.id !== this.manifest.id) throw new SnapshotError(`chunk of another snapshot (${chunk.id})`);
     if (chunk.seq !== this.nextSeq) throw new SnapshotError(`chunk ${chunk.seq} out of order (expected ${this.nextSeq})`);
+    const form = payload ? 'binary' : 'text';
+    if (this.form !== null && this.form !== form) throw new SnapshotError(`chunk ${chunk.seq}: a snapshot in both binary and text chunks`);
+    this.form = form;
     this.nextSeq++;
-    const { parts, bytes } = payload ? binaryParts(chunk, payload) : decodedParts(chunk);
-    // Check every part before writing any: paths only from the manifest (so never outside the
-    // staging directory), offsets in order, never more bytes than announced.
-    const batch: BulkPart[] = [];
-    for (const part of parts) {
-      const want = this.expected.get(part.path);
-      if (!want) throw new SnapshotError(`chunk names ${JSON.stringify(part.path)}, which is not in the manifest`);
-      const written = this.written.get(part.path) ?? 0;
-      if (part.offset !== written) throw new SnapshotError(`${part.path}: offset ${part.offset}, expected ${written}`);
-      if (written + part.length > want.size) throw new SnapshotError(`${part.path}: more bytes than the manifest says`);
-      this.written.set(part.path, written + part.length);
-      batch.push({ rel: part.path, length: part.length, truncate: written === 0, size: want.size, sha256: want.sha256 });
-    }
+    // Every part is checked before any is written: only files of the manifest (so never outside
+    // the staging directory), each from its start, never more bytes than it announced.
+    const { batch, bytes } = payload ? this.binaryBatch(chunk as SyncSnapshotBinaryChunk['chunk'], payload) : this.textBatch(chunk as SyncSnapshotChunk['chunk']);
     try {
       if (faultsArmed()) for (const part of batch) checkFault('write', path.join(this.staging, part.rel));
       await this.writer.write(batch, bytes);
@@ -197,16 +181,57 @@ export class SnapshotSink {
     }
   }
 
+  /** The payload cut by the manifest's sizes, from where the previous chunk ended. */
+  private binaryBatch(chunk: SyncSnapshotBinaryChunk['chunk'], payload: Uint8Array): { batch: WrittenPart[]; bytes: Uint8Array } {
+    const { files } = this.manifest;
+    const at = this.next;
+    if (chunk.file !== at.file || chunk.offset !== at.offset) {
+      throw new SnapshotError(`chunk ${chunk.seq} starts at file ${chunk.file} offset ${chunk.offset}, expected file ${at.file} offset ${at.offset}`);
+    }
+    const batch: WrittenPart[] = [];
+    let used = 0;
+    // Empty files take no bytes: each is created as the position reaches it.
+    while (at.file < files.length && (used < payload.length || files[at.file]!.size === 0)) {
+      const f = files[at.file]!;
+      const length = Math.min(f.size - at.offset, payload.length - used);
+      batch.push({ rel: f.path, length, truncate: at.offset === 0, size: f.size, sha256: f.sha256, complete: at.offset + length === f.size });
+      used += length;
+      at.offset += length;
+      if (at.offset === f.size) {
+        at.file += 1;
+        at.offset = 0;
+      }
+    }
+    if (used < payload.length) throw new SnapshotError(`chunk ${chunk.seq}: ${payload.length - used} bytes past the last file of the manifest`);
+    return { batch, bytes: payload };
+  }
+
+  /** Each part names its file and offset, which must be where that file's bytes so far end. */
+  private textBatch(chunk: SyncSnapshotChunk['chunk']): { batch: WrittenPart[]; bytes: Uint8Array } {
+    this.byPath ??= new Map(this.manifest.files.map((f) => [f.path, f]));
+    const { parts, bytes } = decodedParts(chunk);
+    const batch: WrittenPart[] = [];
+    for (const part of parts) {
+      const want = this.byPath.get(part.path);
+      if (!want) throw new SnapshotError(`chunk names ${JSON.stringify(part.path)}, which is not in the manifest`);
+      const written = this.written.get(part.path) ?? 0;
+      if (part.offset !== written) throw new SnapshotError(`${part.path}: offset ${part.offset}, expected ${written}`);
+      if (written + part.length > want.size) throw new SnapshotError(`${part.path}: more bytes than the manifest says`);
+      this.written.set(part.path, written + part.length);
+      batch.push({ rel: part.path, length: part.length, truncate: written === 0, size: want.size, sha256: want.sha256, complete: written + part.length === want.size });
+    }
+    return { batch, bytes };
+  }
+
   /** After the writer has the bytes: each file whose last byte this chunk brought goes to onFile. */
-  private passCompleteFiles(batch: readonly BulkPart[], bytes: Uint8Array, onFile: FileListener): void {
+  private passCompleteFiles(batch: readonly WrittenPart[], bytes: Uint8Array, onFile: FileListener): void {
     let at = 0;
     for (const part of batch) {
       const data = bytes.subarray(at, at + part.length);
       at += part.length;
       const earlier = this.partial.get(part.rel);
-      const complete = this.written.get(part.rel) === this.expected.get(part.rel)!.size;
-      if (complete) {
-        this.partial.delete(part.rel);
+      if (part.complete) {
+        if (earlier) this.partial.delete(part.rel);
         onFile(part.rel, earlier ? [...earlier, data] : [data]);
       } else if (earlier) {
         earlier.push(data);
@@ -231,9 +256,9 @@ export class SnapshotSink {
       await this.writer.close();
     }
     const { mismatched, sizes, dirs } = result;
-    for (const [p, want] of this.expected) {
-      const got = sizes.get(p);
-      if (got !== want.size) throw new SnapshotError(`${p}: incomplete (${got ?? 0} of ${want.size} bytes)`);
+    for (const f of this.manifest.files) {
+      const got = sizes.get(f.path);
+      if (got !== f.size) throw new SnapshotError(`${f.path}: incomplete (${got ?? 0} of ${f.size} bytes)`);
     }
     if (mismatched.length > 0) throw new SnapshotError(`${mismatched[0]}: sha256 does not match the manifest`);
     this.verifiedDirs = dirs;
@@ -248,7 +273,7 @@ export class SnapshotSink {
     this.committing = true;
     const syncStarted = performance.now();
     await this.writeback;
-    const durability = await syncTree(this.staging, [...this.expected.keys()], this.verifiedDirs);
+    const durability = await syncTree(this.staging, this.manifest.files.map((f) => f.path), this.verifiedDirs);
     const syncMs = Math.round(performance.now() - syncStarted);
     if (!(await exists(this.staging))) throw new SnapshotError('the staging directory disappeared before the swap');
     const archiveRoot = archiveFolder(this.paths.varDir, now);

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
-import type { SyncSnapshotChunk } from '../../core/sync/messages.js';
+import type { SyncSnapshotBinaryChunk, SyncSnapshotChunk } from '../../core/sync/messages.js';
 import { totalHash, type SnapshotFile, type SnapshotManifest } from '../../core/sync/snapshot-manifest.js';
 import { mapLimit } from '../storage/map-limit.js';
 
@@ -44,7 +44,8 @@ export class SnapshotSource {
     let payload: Buffer[] = [];
     let size = 0;
     let seq = 0;
-    for (const f of this.manifest.files) {
+    let start = { file: 0, offset: 0 };
+    for (const [index, f] of this.manifest.files.entries()) {
       const data = this.contents.get(f.path)!;
       let offset = 0;
       do {
@@ -54,14 +55,25 @@ export class SnapshotSource {
         offset += take;
         size += take;
         if (size >= chunkBytes) {
-          yield { id: this.manifest.id, seq: seq++, parts, payload };
+          yield { id: this.manifest.id, seq: seq++, ...start, parts, payload };
           parts = [];
           payload = [];
           size = 0;
+          start = offset < data.length ? { file: index, offset } : { file: this.nonEmptyFrom(index + 1), offset: 0 };
         }
       } while (offset < data.length);
     }
-    if (parts.length > 0 || seq === 0) yield { id: this.manifest.id, seq: seq++, parts, payload };
+    if (parts.length > 0 || seq === 0) yield { id: this.manifest.id, seq: seq++, ...start, parts, payload };
+  }
+
+  /**
+   * The first file at or after `index` with any bytes: a binary chunk names where its first byte
+   * goes, and the backup creates the empty files before it as its position passes them.
+   */
+  private nonEmptyFrom(index: number): number {
+    const { files } = this.manifest;
+    while (index < files.length && files[index]!.size === 0) index++;
+    return index;
   }
 }
 
@@ -71,13 +83,25 @@ export interface SnapshotChunkPart {
   length: number;
 }
 
-/** One chunk as the master cuts it: sent as one binary frame, or as text with base64 parts. */
+/**
+ * One chunk as the master cuts it, the files' bytes in manifest order: sent as one binary frame
+ * (which says only where its first byte belongs: the backup cuts the payload by the manifest's
+ * sizes), or as text with a base64 part per file.
+ */
 export interface SnapshotChunk {
   id: string;
   seq: number;
+  /** Index in the manifest of the file the first byte belongs to, and its offset in that file. */
+  file: number;
+  offset: number;
   parts: SnapshotChunkPart[];
   /** The parts' bytes, in order. */
   payload: Buffer[];
+}
+
+/** The chunk as the header of a binary frame (its payload follows it). */
+export function binaryChunkHeader(chunk: SnapshotChunk): SyncSnapshotBinaryChunk['chunk'] {
+  return { id: chunk.id, seq: chunk.seq, file: chunk.file, offset: chunk.offset };
 }
 
 /** The chunk as a JSON text message, for a peer without binary frames. */

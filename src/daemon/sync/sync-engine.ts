@@ -7,7 +7,7 @@ import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../logger.js';
 import { BackupSide } from './sync-backup.js';
 import { MasterSide } from './sync-master.js';
-import { textChunk, type SnapshotChunk } from './snapshot-source.js';
+import { binaryChunkHeader, textChunk, type SnapshotChunk } from './snapshot-source.js';
 import { SyncStateStore } from './sync-state.js';
 
 /** What the engine needs of the Gateway Network link (the PeerLink of src/daemon/gan fits it). */
@@ -62,8 +62,8 @@ export class SyncEngine {
     const send = (m: SyncMessage): boolean => link.send(m);
     // Binary frames to a peer that takes them (no base64 and no JSON parse of the file bytes on
     // either side); as text to an older one.
-    const sendChunk = ({ payload, ...chunk }: SnapshotChunk): boolean =>
-      link.binaryFrames ? link.sendBinary({ type: 'sync.snapshotChunk', chunk }, payload) : link.send(textChunk({ ...chunk, payload }));
+    const sendChunk = (chunk: SnapshotChunk): boolean =>
+      link.binaryFrames ? link.sendBinary({ type: 'sync.snapshotChunk', chunk: binaryChunkHeader(chunk) }, chunk.payload) : link.send(textChunk(chunk));
     link.on('up', (peer) => {
       this.detach();
       const role = this.o.role();
