@@ -4,6 +4,7 @@ import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { readTree } from '../../src/daemon/storage/bulk-reader.js';
 import { BulkWriter, type BulkPart } from '../../src/daemon/storage/bulk-writer.js';
 import { syncTree } from '../../src/daemon/storage/sync-tree.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
@@ -86,6 +87,25 @@ describe('BulkWriter (snapshot files written off the main thread)', () => {
     await w.write(...batch([{ rel: 'f', text: 'y', truncate: true }], new Map([['f', { size: 1, sha256: sha('y') }]])));
     expect((await w.finish()).mismatched).toEqual([]);
     expect(readFileSync(path.join(temp.dir, 'f'), 'utf8')).toBe('y');
+  });
+});
+
+describe('readTree (a master reads its core off the main thread)', () => {
+  it('every regular file, sorted, with its bytes and sha256; temp files of atomic writes skipped; a missing root is empty', async () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    mkdirSync(path.join(temp.dir, 'b', 'c'), { recursive: true });
+    writeFileSync(path.join(temp.dir, 'b', 'c', 'config.json'), '{"x":1}');
+    writeFileSync(path.join(temp.dir, 'b', '.config.json.tmp-123'), 'partial');
+    writeFileSync(path.join(temp.dir, 'a.json'), '');
+    writeFileSync(path.join(temp.dir, 'b', 'Z'), 'z'.repeat(70_000));
+    const files = await readTree(temp.dir);
+    expect(files.map((f) => f.rel)).toEqual(['a.json', 'b/Z', 'b/c/config.json']);
+    expect(files.map((f) => f.data.toString('utf8'))).toEqual(['', 'z'.repeat(70_000), '{"x":1}']);
+    expect(files.map((f) => f.sha256)).toEqual(['', 'z'.repeat(70_000), '{"x":1}'].map(sha));
+    expect(await readTree(path.join(temp.dir, 'missing'))).toEqual([]);
+    // A root that is a file: the errno comes back as fs would have thrown it.
+    await expect(readTree(path.join(temp.dir, 'a.json'))).rejects.toMatchObject({ code: 'ENOTDIR' });
   });
 });
 

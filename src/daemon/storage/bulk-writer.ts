@@ -229,7 +229,8 @@ export class BulkWriter {
   }
 }
 
-function errnoError(e: { message: string; code?: string; path?: string }): NodeJS.ErrnoException {
+/** An error a worker thread reported, as the errno error fs would have thrown here. */
+export function errnoError(e: { message: string; code?: string; path?: string }): NodeJS.ErrnoException {
   const err = new Error(e.message) as NodeJS.ErrnoException;
   if (e.code !== undefined) err.code = e.code;
   if (e.path !== undefined) err.path = e.path;

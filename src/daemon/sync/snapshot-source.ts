@@ -1,18 +1,16 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
 import type { SyncSnapshotBinaryChunk, SyncSnapshotChunk } from '../../core/sync/messages.js';
 import { totalHash, type SnapshotFile, type SnapshotManifest } from '../../core/sync/snapshot-manifest.js';
-import { mapLimit } from '../storage/map-limit.js';
+import { readTree } from '../storage/bulk-reader.js';
 
 /**
  * Master side of a full snapshot: a manifest of every file under the `core` collection with its
  * hash, then the bytes in chunks. Files are read once for the manifest and kept in memory until sent,
  * so a write on the master during the transfer cannot make the bytes disagree with their hash.
  */
-const IO_CONCURRENCY = 32;
-
 export class SnapshotSource {
   private constructor(
     readonly manifest: SnapshotManifest,
@@ -20,16 +18,10 @@ export class SnapshotSource {
   ) {}
 
   static async fromDirectory(root: string, revision: number): Promise<SnapshotSource> {
-    const files: SnapshotFile[] = [];
-    const contents = new Map<string, Buffer>();
-    const rels = await listFiles(root);
-    // 32 reads in flight: thousands of small files, where one at a time the round trips dominate.
-    const datas = await mapLimit(rels, IO_CONCURRENCY, (rel) => fsp.readFile(path.join(root, rel)));
-    rels.forEach((rel, j) => {
-      const data = datas[j]!;
-      files.push({ path: rel, size: data.length, sha256: createHash('sha256').update(data).digest('hex') });
-      contents.set(rel, data);
-    });
+    // Read and hashed on a thread of its own (see readTree): the main thread goes on meanwhile.
+    const tree = await readTree(root);
+    const files: SnapshotFile[] = tree.map((f) => ({ path: f.rel, size: f.data.length, sha256: f.sha256 }));
+    const contents = new Map(tree.map((f) => [f.rel, f.data]));
     const totalBytes = files.reduce((n, f) => n + f.size, 0);
     return new SnapshotSource({ id: randomUUID(), revision, files, totalBytes, totalSha256: totalHash(files) }, contents);
   }

@@ -85,7 +85,10 @@ export class MasterSide {
   async pushFull(): Promise<void> {
     const op = ++this.op;
     const { store, coreDir } = this.o;
+    const started = Date.now();
     const source = await store.locked(async () => {
+      // Started as the core is read, which is part of the work (tens of thousands of files).
+      if (op === this.op) this.o.events.emit('sync.started', { kind: 'full', revision: store.revision, peer: this.o.peerUuid });
       const s = await SnapshotSource.fromDirectory(coreDir, store.revision);
       // Set while still locked: every commit after this point is above the snapshot and is queued.
       this.mode = 'snapshot';
@@ -95,8 +98,7 @@ export class MasterSide {
     if (op !== this.op) return;
     const revision = source.manifest.revision;
     this.pending = { kind: 'full', revision };
-    this.o.events.emit('sync.started', { kind: 'full', revision, peer: this.o.peerUuid });
-    const started = Date.now();
+    const readMs = Date.now() - started;
     if (!this.o.send({ type: 'sync.begin', op, kind: 'full', revision })) return this.lost();
     if (!this.o.send({ type: 'sync.snapshotBegin', op, manifest: source.manifest })) return this.lost();
     for (const chunk of source.chunks(SNAPSHOT_CHUNK_BYTES)) {
@@ -107,7 +109,7 @@ export class MasterSide {
     }
     if (!this.o.send({ type: 'sync.snapshotEnd', id: source.manifest.id })) return this.lost();
     this.o.logger.info(
-      { files: source.manifest.files.length, bytes: source.manifest.totalBytes, revision, ms: Date.now() - started },
+      { files: source.manifest.files.length, bytes: source.manifest.totalBytes, revision, readMs, ms: Date.now() - started },
       'full snapshot sent',
     );
     this.startStreaming(revision);
