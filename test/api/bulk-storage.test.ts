@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { readTree } from '../../src/daemon/storage/bulk-reader.js';
 import { BulkWriter, type BulkPart } from '../../src/daemon/storage/bulk-writer.js';
+import { SerialQueue } from '../../src/daemon/storage/serial-queue.js';
 import { syncTree } from '../../src/daemon/storage/sync-tree.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
@@ -106,6 +107,22 @@ describe('readTree (a master reads its core off the main thread)', () => {
     expect(await readTree(path.join(temp.dir, 'missing'))).toEqual([]);
     // A root that is a file: the errno comes back as fs would have thrown it.
     await expect(readTree(path.join(temp.dir, 'a.json'))).rejects.toMatchObject({ code: 'ENOTDIR' });
+  });
+});
+
+describe('SerialQueue', () => {
+  it('idle() waits for jobs that running jobs queue behind themselves', async () => {
+    const q = new SerialQueue();
+    const done: string[] = [];
+    void q.run(async () => {
+      void q.run(async () => {
+        await new Promise((r) => setTimeout(r, 20));
+        done.push('queued by the first');
+      });
+      done.push('first');
+    });
+    await q.idle();
+    expect(done).toEqual(['first', 'queued by the first']);
   });
 });
 

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { ConfigStore } from '../../src/daemon/config/config-store.js';
+import type { SnapshotContents } from '../../src/daemon/config/snapshot-contents.js';
 import { loadResourceTypes } from '../../src/daemon/config/type-registry.js';
 import { SchemaRegistry } from '../../src/daemon/schema-registry.js';
 import { parseAddress } from '../../src/core/config-address.js';
@@ -173,6 +174,24 @@ describe('journal replay (what the sync engine does on a backup)', () => {
     expect(fromArrival).toEqual(fromDisk);
     expect(fromDisk.problems.map((p) => p.resource).sort()).toEqual(['opc-connection/bad-json', 'opc-connection/bad-type']);
     expect(fromDisk.plc1?.backup?.endpointUrl).toBe(PLC1_BACKUP.endpointUrl);
+  });
+
+  it('adoptSnapshot: a refused swap or a new core that cannot be read leaves the store as it was, and puts the previous core back', async () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    const replica = await openStore(temp.dir);
+    cleanups.push(() => replica.close());
+    const before = replica.revision;
+    await expect(replica.adoptSnapshot(7, { swap: () => Promise.reject(new Error('hashes do not match')), contents: replica.snapshotContents() })).rejects.toThrow(/hashes do not match/);
+    expect(replica.revision).toBe(before);
+    let unswapped = 0;
+    const unreadable = { get files(): ReadonlyMap<string, string> { throw new Error('cannot read the new core'); } } as unknown as SnapshotContents;
+    await expect(
+      replica.adoptSnapshot(7, { swap: async () => ({ archive: null }), contents: unreadable, unswap: async () => void (unswapped += 1) }),
+    ).rejects.toThrow(/cannot read the new core/);
+    expect(unswapped).toBe(1);
+    expect(replica.revision).toBe(before);
+    expect(replica.syncedRevision).toBe(0);
   });
 
   it('a crash between the journal restart and the state file: the next start holds the snapshot at its revision with the master metadata, and never goes back in revision', async () => {

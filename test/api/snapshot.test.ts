@@ -149,6 +149,11 @@ describe('full snapshot', () => {
     const sink2 = await SnapshotSink.begin(paths, source.manifest);
     await expect(sink2.write(asText({ ...chunks[0]!, id: 'other' }))).rejects.toThrow(/another snapshot/);
     await expect(sink2.write({ id: source.manifest.id, seq: 0, parts: [{ path: 'x/y', offset: 0, data: '' }] })).rejects.toThrow(/not in the manifest/);
+    // A part for a file that is already complete (here an empty one, twice): refused, not passed on twice.
+    const sink3 = await SnapshotSink.begin(paths, source.manifest);
+    const empty = 'opc/opc-connection/empty/config.json';
+    await expect(sink3.write({ id: source.manifest.id, seq: 0, parts: [{ path: empty, offset: 0, data: '' }, { path: empty, offset: 0, data: '' }] })).rejects.toThrow(/a part after the file was complete/);
+    await sink3.abort();
     await Promise.all([sink.abort(), sink2.abort()]);
   });
 

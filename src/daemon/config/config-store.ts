@@ -336,9 +336,24 @@ export class ConfigStore {
       // core is read.
       const t0 = performance.now();
       const timed = <T>(p: Promise<T>): Promise<[T, number]> => p.then((v) => [v, performance.now() - t0]);
-      const [[swapped, swapMs], [{ scan, drafts }, scanMs]] = contents
-        ? await Promise.all([timed(snapshot.swap()), timed(plan())])
-        : [await timed(snapshot.swap()), await timed(plan())];
+      type Planned = [{ scan: ScanResult; drafts: Draft[] }, number];
+      let swapResult: PromiseSettledResult<[S, number]>;
+      let planResult: PromiseSettledResult<Planned> | undefined;
+      if (contents) {
+        // Both settle before going on: a refused swap's comparison must not outlive this lock.
+        [swapResult, planResult] = await Promise.allSettled([timed(snapshot.swap()), timed(plan())]);
+      } else {
+        [swapResult] = await Promise.allSettled([timed(snapshot.swap())]);
+        if (swapResult.status === 'fulfilled') [planResult] = await Promise.allSettled([timed(plan())]);
+      }
+      if (swapResult.status === 'rejected') throw swapResult.reason;
+      if (!planResult || planResult.status === 'rejected') {
+        // Swapped in, but the new core could not be read: the previous one goes back.
+        await snapshot.unswap?.();
+        throw planResult?.status === 'rejected' ? planResult.reason : new Error('the new core was not compared');
+      }
+      const [swapped, swapMs] = swapResult.value;
+      const [{ scan, drafts }, scanMs] = planResult.value;
       const entries = drafts.map((d): JournalEntry => ({ revision, ...d }));
       try {
         // Only resource.json files the master's did not match are written (rare: hand edits on
@@ -367,8 +382,8 @@ export class ConfigStore {
       this.problems = [...this.problems.filter((p) => p.collection !== 'core'), ...scan.problems];
       this.invalidKeys = new Set([...[...this.invalidKeys].filter((k) => !k.startsWith('core/')), ...scan.invalidKeys]);
       // Adopted (the journal says so); a stale state file is caught up at the next start. So the
-      // caller need not wait for it (10,000 resources: ~1.3 MB and an fsync): it is written next
-      // in this store's queue, before any other change.
+      // caller need not wait for it (10,000 resources: ~1.3 MB and an fsync): it is queued behind
+      // this job in the store's queue, which close() waits for to its end.
       void this.queue.run(() => this.saveStateOrWarn());
       const count = (op: JournalOp): number => drafts.filter((d) => d.op === op).length;
       const timings = { swapMs: Math.round(swapMs), scanMs: Math.round(scanMs), totalMs: Math.round(performance.now() - t0) };

@@ -129,6 +129,8 @@ export async function readTree(root: string): Promise<TreeFile[]> {
 class Reader {
   private readonly worker = new Worker(WORKER_SOURCE, { eval: true });
   private waiting: { resolve: (m: Record<string, unknown>) => void; reject: (err: Error) => void } | null = null;
+  /** Why the thread is gone: a call after that fails at once (a message to it would go nowhere). */
+  private dead: Error | null = null;
 
   constructor() {
     this.worker.unref();
@@ -139,6 +141,7 @@ class Reader {
       else w?.reject(errnoError(m.error!));
     });
     const fail = (err: Error): void => {
+      this.dead ??= err;
       this.waiting?.reject(err);
       this.waiting = null;
     };
@@ -147,6 +150,7 @@ class Reader {
   }
 
   call(message: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (this.dead) return Promise.reject(this.dead);
     return new Promise((resolve, reject) => {
       this.waiting = { resolve, reject };
       this.worker.postMessage(message);

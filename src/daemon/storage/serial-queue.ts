@@ -11,8 +11,12 @@ export class SerialQueue {
     return next;
   }
 
-  /** Resolves once every job queued so far has settled. */
+  /** Resolves once every job has settled, those queued by jobs while it waited included. */
   async idle(): Promise<void> {
-    await this.tail;
+    let tail: Promise<unknown>;
+    do {
+      tail = this.tail;
+      await tail;
+    } while (tail !== this.tail);
   }
 }

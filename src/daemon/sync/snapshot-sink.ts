@@ -215,6 +215,7 @@ export class SnapshotSink {
       const want = this.byPath.get(part.path);
       if (!want) throw new SnapshotError(`chunk names ${JSON.stringify(part.path)}, which is not in the manifest`);
       const written = this.written.get(part.path) ?? 0;
+      if (this.written.has(part.path) && written === want.size) throw new SnapshotError(`${part.path}: a part after the file was complete`);
       if (part.offset !== written) throw new SnapshotError(`${part.path}: offset ${part.offset}, expected ${written}`);
       if (written + part.length > want.size) throw new SnapshotError(`${part.path}: more bytes than the manifest says`);
       this.written.set(part.path, written + part.length);
