@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { totalHash } from '../../src/core/sync/snapshot-manifest.js';
 import type { EventRecord, StatusResponse } from '../../src/core/wire.js';
 import type { PeerInfo } from '../../src/daemon/gan/peer-link.js';
-import { listFiles } from '../../src/daemon/sync/snapshot-source.js';
+import { SnapshotSink } from '../../src/daemon/sync/snapshot-sink.js';
+import { listFiles, SnapshotSource } from '../../src/daemon/sync/snapshot-source.js';
 import { PLC1_BACKUP, PLC1_PRIMARY } from '../helpers/config-files.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/in-process-daemon.js';
 import { waitFor } from '../helpers/processes.js';
@@ -99,6 +100,27 @@ describe('sync between two in-process daemons', () => {
     expect(await coreHashes(backup.dataDir)).toEqual(await coreHashes(master.dataDir));
   });
 
+  it('a master that cannot read its core for a snapshot ends the sync it started with a coded sync.failed, and the next one succeeds', async () => {
+    const { master, backup } = await pair();
+    const failedBefore = events(master, 'sync.failed').length;
+    const err = Object.assign(new Error("EIO: i/o error, open 'x'"), { code: 'EIO' });
+    const spy = vi.spyOn(SnapshotSource, 'fromDirectory').mockRejectedValueOnce(err);
+    try {
+      await master.client.resync();
+      await waitFor('sync.failed on the master', () => events(master, 'sync.failed').length > failedBefore);
+    } finally {
+      spy.mockRestore();
+    }
+    const failed = events(master, 'sync.failed').at(-1)!;
+    expect(failed.data).toMatchObject({ code: 'GW_ERR_SYNC_FAILED' });
+    expect(String(failed.data.reason)).toContain('EIO');
+    const started = events(master, 'sync.started').filter((e) => e.seq < failed.seq).at(-1)!;
+    expect(started.data).toMatchObject({ kind: 'full' });
+    await master.client.resync();
+    await waitFor('a full sync completed after it', () => events(master, 'sync.completed').some((e) => e.seq > failed.seq && e.data.kind === 'full'));
+    expect(await coreHashes(backup.dataDir)).toEqual(await coreHashes(master.dataDir));
+  });
+
   it('a forged manifest, a forged entry, a stalled snapshot and forged snapshot bytes are failures, never crashes: reported, retried, the configuration kept', async () => {
     const { master, backup } = await pair();
     await backup.client.configureRedundancy({ syncTimeoutSecs: 1 });
@@ -158,6 +180,34 @@ describe('sync between two in-process daemons', () => {
     expect(backup.daemon.config.get('core', 'opc-connection/forged')).toBeUndefined();
     expect(await coreHashes(backup.dataDir)).toEqual(before);
     await synced(master, backup);
+
+    // 5. A request that replaces a snapshot while its staging is being prepared: the orphaned
+    // snapshot's staging (and writer thread) go, nothing is left in var/sync. The preparation is
+    // held open here until the replacing request has been made.
+    const stagingDir = path.join(backup.dataDir, 'var', 'sync', 'staging-race-1');
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let prepared!: () => void;
+    const isPrepared = new Promise<void>((r) => (prepared = r));
+    const begin = SnapshotSink.begin.bind(SnapshotSink);
+    const spy = vi.spyOn(SnapshotSink, 'begin').mockImplementationOnce(async (...args: Parameters<typeof SnapshotSink.begin>) => {
+      const sink = await begin(...args);
+      prepared();
+      await held;
+      return sink;
+    });
+    try {
+      inject({ type: 'sync.begin', op: 102, kind: 'full', revision: 5 });
+      inject({ type: 'sync.snapshotBegin', op: 102, manifest: { id: 'race-1', revision: 5, files, totalBytes: bytes.length, totalSha256: totalHash(files) } });
+      await isPrepared;
+      expect(existsSync(stagingDir)).toBe(true);
+      backup.daemon.sync.resync();
+      release();
+      await synced(master, backup);
+      await waitFor('the orphaned staging removed', () => !existsSync(stagingDir), 3000);
+    } finally {
+      spy.mockRestore();
+    }
     expect(backup.daemon.ready).toBe(true);
   });
 });

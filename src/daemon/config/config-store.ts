@@ -64,7 +64,10 @@ export interface SnapshotSwap<S extends { archive: string | null }> {
    * here too (a backup's last hash checks): it then runs while the store compares `contents`.
    */
   swap: () => Promise<S>;
-  /** The new core's files, verified, when the caller holds them (else read from disk). */
+  /**
+   * The new core's files as received, when the caller holds them (else read from disk): compared
+   * while `swap` runs, so they are trusted only once `swap` (which verifies them) succeeded.
+   */
   contents?: SnapshotContents;
   /** Put the previous core back, when the adoption fails before its commit point. */
   unswap?: () => Promise<void>;

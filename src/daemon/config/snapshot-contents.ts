@@ -12,8 +12,8 @@ import { contentSignature } from './signature.js';
  * 10,000-resource sync).
  *
  * Nothing here is trusted or decided: a file that does not parse is kept as text and the scan
- * reports it as it would from the disk, and the adoption runs only once every file passed its
- * size and sha256 check.
+ * reports it as it would from the disk, and the adoption may compare these files while their last
+ * hashes are checked but commits them only once every file passed its size and sha256 check.
  */
 /** Checks a resource version's parsed content as it arrives; undefined when the path names no known type. */
 export type ContentCheck = (rel: string, value: unknown) => CheckedContent | undefined;

@@ -18,7 +18,7 @@ export class SnapshotSource {
   ) {}
 
   static async fromDirectory(root: string, revision: number): Promise<SnapshotSource> {
-    // Read and hashed on a thread of its own (see readTree): the main thread goes on meanwhile.
+    // Read and hashed on threads of their own (see readTree): the main thread goes on meanwhile.
     const tree = await readTree(root);
     const files: SnapshotFile[] = tree.map((f) => ({ path: f.rel, size: f.data.length, sha256: f.sha256 }));
     const contents = new Map(tree.map((f) => [f.rel, f.data]));

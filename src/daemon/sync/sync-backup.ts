@@ -161,7 +161,7 @@ export class BackupSide {
     // A master may push one unasked (resync on the master): it replaces whatever was running.
     if (!this.op) this.newOperation();
     const op = this.op!;
-    if (op.sink) void op.sink.abort();
+    if (op.sink) void op.sink.abort().catch(() => undefined);
     op.sink = null;
     op.contents = null;
     op.kind = m.kind;
@@ -209,17 +209,28 @@ export class BackupSide {
   private async onSnapshotBegin(m: SyncSnapshotBegin): Promise<void> {
     const op = this.op;
     if (!op || op.kind !== 'full') throw new SnapshotError('a snapshot arrived without sync.begin');
-    if (op.sink) await op.sink.abort();
+    if (op.sink) {
+      const previous = op.sink;
+      op.sink = null;
+      await previous.abort();
+    }
     // The files are kept as they arrive, and parsed meanwhile, so the adoption reads nothing back
     // from the disk; past a bound the memory is worth more.
     const contents = m.manifest.totalBytes <= KEEP_CONTENTS_MAX_BYTES ? this.o.store.snapshotContents() : null;
-    op.contents = contents;
     const writer = this.spareWriter ?? undefined;
     this.spareWriter = null;
-    op.sink = await SnapshotSink.begin({ coreDir: this.o.coreDir, varDir: this.o.varDir }, m.manifest, {
+    const sink = await SnapshotSink.begin({ coreDir: this.o.coreDir, varDir: this.o.varDir }, m.manifest, {
       onFile: contents ? (rel, parts) => contents.add(rel, parts) : undefined,
       writer,
     });
+    // The link went down, or a new request or answer replaced this operation, while the staging
+    // was prepared: nothing refers to this sink any more, so it goes (thread and staging).
+    if (this.closed || this.op !== op || op.sink !== null) {
+      await sink.abort();
+      return;
+    }
+    op.sink = sink;
+    op.contents = contents;
     op.manifestRevision = m.manifest.revision;
     // Not the holder of anything until the new core is adopted: a crash from the swap on asks for
     // a full snapshot again. Written while the transfer runs (not awaited here: the chunks behind

@@ -10,6 +10,7 @@ import {
 import type { ConfigStore } from '../config/config-store.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../logger.js';
+import { describeFsError } from '../storage/atomic-write.js';
 import { SnapshotSource, type SnapshotChunk } from './snapshot-source.js';
 
 export interface MasterSideOptions {
@@ -89,7 +90,15 @@ export class MasterSide {
     const source = await store.locked(async () => {
       // Started as the core is read, which is part of the work (tens of thousands of files).
       if (op === this.op) this.o.events.emit('sync.started', { kind: 'full', revision: store.revision, peer: this.o.peerUuid });
-      const s = await SnapshotSource.fromDirectory(coreDir, store.revision);
+      let s: SnapshotSource;
+      try {
+        s = await SnapshotSource.fromDirectory(coreDir, store.revision);
+      } catch (err) {
+        // A started sync always ends with an event: here the core could not be read.
+        const reason = `could not read the configuration for a full snapshot: ${describeFsError(err)}`;
+        this.o.events.emit('sync.failed', { reason, code: 'GW_ERR_SYNC_FAILED', peer: this.o.peerUuid });
+        throw err;
+      }
       // Set while still locked: every commit after this point is above the snapshot and is queued.
       this.mode = 'snapshot';
       this.queued = [];
