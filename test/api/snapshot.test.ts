@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -6,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { checkManifest, isSafeRelativePath, totalHash } from '../../src/core/sync/snapshot-manifest.js';
 import { recoverSnapshotSwap, SnapshotError, SnapshotSink, type ReceivedChunk } from '../../src/daemon/sync/snapshot-sink.js';
-import { binaryChunkHeader, listFiles, SnapshotSource, textChunk, type SnapshotChunk } from '../../src/daemon/sync/snapshot-source.js';
+import { readTree } from '../../src/daemon/storage/bulk-reader.js';
+import { binaryChunkHeader, SnapshotSource, textChunk, type SnapshotChunk } from '../../src/daemon/sync/snapshot-source.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const temps: Array<() => void> = [];
@@ -22,9 +22,14 @@ function tree(files: Record<string, string>): string {
   return t.dir;
 }
 
+/** Every file under root, as sorted relative paths (temp files of atomic writes skipped). */
+async function relsUnder(root: string): Promise<string[]> {
+  return (await readTree(root)).map((f) => f.rel);
+}
+
 async function hashes(root: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const f of await listFiles(root)) out[f] = createHash('sha256').update(readFileSync(path.join(root, f))).digest('hex');
+  for (const f of await readTree(root)) out[f.rel] = f.sha256;
   return out;
 }
 
@@ -215,7 +220,7 @@ describe('crash safety of the swap', () => {
   it('a crash after the transfer, before the swap, leaves the old core and recovery removes the staging', async () => {
     const { backup, paths } = await prepared();
     expect(await recoverSnapshotSwap(paths)).toBe('none');
-    expect(await listFiles(paths.coreDir)).toEqual(Object.keys(BACKUP_OWN));
+    expect(await relsUnder(paths.coreDir)).toEqual(Object.keys(BACKUP_OWN));
     expect(readdirSync(path.join(backup, 'var/sync'))).toEqual([]);
   });
 
@@ -230,7 +235,7 @@ describe('crash safety of the swap', () => {
     expect(existsSync(paths.coreDir)).toBe(false);
     expect(await recoverSnapshotSwap(paths)).toBe('completed');
     expect(await hashes(paths.coreDir)).toEqual(await hashes(master));
-    expect(await listFiles(path.join(archive!, 'core'))).toEqual(Object.keys(BACKUP_OWN));
+    expect(await relsUnder(path.join(archive!, 'core'))).toEqual(Object.keys(BACKUP_OWN));
     expect(existsSync(intentPath)).toBe(false);
   });
 
@@ -243,6 +248,6 @@ describe('crash safety of the swap', () => {
     writeFileSync(path.join(paths.varDir, 'sync/swap-intent.json'), JSON.stringify({ id: sink.manifest.id, staging, archive, coreDir: paths.coreDir, varDir: paths.varDir }));
     expect(await recoverSnapshotSwap(paths)).toBe('completed');
     expect(await hashes(paths.coreDir)).toEqual(await hashes(master));
-    expect(await listFiles(archive)).toEqual(Object.keys(BACKUP_OWN));
+    expect(await relsUnder(archive)).toEqual(Object.keys(BACKUP_OWN));
   });
 });

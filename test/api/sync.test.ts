@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -8,7 +7,8 @@ import { totalHash } from '../../src/core/sync/snapshot-manifest.js';
 import type { EventRecord, StatusResponse } from '../../src/core/wire.js';
 import type { PeerInfo } from '../../src/daemon/gan/peer-link.js';
 import { SnapshotSink } from '../../src/daemon/sync/snapshot-sink.js';
-import { listFiles, SnapshotSource } from '../../src/daemon/sync/snapshot-source.js';
+import { readTree } from '../../src/daemon/storage/bulk-reader.js';
+import { SnapshotSource } from '../../src/daemon/sync/snapshot-source.js';
 import { PLC1_BACKUP, PLC1_PRIMARY } from '../helpers/config-files.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/in-process-daemon.js';
 import { waitFor } from '../helpers/processes.js';
@@ -28,7 +28,7 @@ async function daemon(name: string): Promise<TestDaemon> {
 export async function coreHashes(dataDir: string): Promise<Record<string, string>> {
   const root = path.join(dataDir, 'config/resources/core');
   const out: Record<string, string> = {};
-  for (const f of await listFiles(root)) out[f] = createHash('sha256').update(readFileSync(path.join(root, f))).digest('hex');
+  for (const f of await readTree(root)) out[f.rel] = f.sha256;
   return out;
 }
 

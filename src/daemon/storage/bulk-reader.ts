@@ -1,6 +1,4 @@
-import { Worker } from 'node:worker_threads';
-
-import { errnoError } from './bulk-writer.js';
+import { WORKER_PRELUDE, WorkerCalls } from './worker-calls.js';
 
 /**
  * Reads a whole tree of small files on worker threads: every regular file under a root, sorted by
@@ -13,15 +11,9 @@ import { errnoError } from './bulk-writer.js';
  * moved rather than copied (the buffer may be up to twice the bytes it holds).
  *
  * Temp files of atomic writes (`.name.tmp-*`) are skipped, as is anything not a regular file or a
- * directory. The worker is a small CommonJS program given as source, like the snapshot writer's.
+ * directory.
  */
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const fs = require('node:fs');
-const crypto = require('node:crypto');
-const hash = typeof crypto.hash === 'function'
-  ? (data) => crypto.hash('sha256', data, 'hex')
-  : (data) => crypto.createHash('sha256').update(data).digest('hex');
+const WORKER_SOURCE = `${WORKER_PRELUDE}
 function walk(root) {
   const rels = [];
   const visit = (dir, prefix) => {
@@ -71,22 +63,12 @@ function read(root, rels) {
   const hashes = [];
   let at = 0;
   for (const size of sizes) {
-    hashes.push(hash(bytes.subarray(at, at + size)));
+    hashes.push(sha256Hex(bytes.subarray(at, at + size)));
     at += size;
   }
-  return { sizes, hashes, bytes, used };
+  return { sizes, hashes, bytes, used, transfer: [bytes.buffer] };
 }
-parentPort.on('message', (m) => {
-  try {
-    if (m.op === 'walk') parentPort.postMessage({ ok: true, rels: walk(m.root) });
-    else {
-      const r = read(m.root, m.rels);
-      parentPort.postMessage({ ok: true, ...r }, [r.bytes.buffer]);
-    }
-  } catch (err) {
-    parentPort.postMessage({ ok: false, error: { message: err.message, code: err.code, path: err.path } });
-  }
-});
+parentPort.on('message', (m) => reply(m.id, () => (m.op === 'walk' ? { rels: walk(m.root) } : read(m.root, m.rels))));
 `;
 
 export interface TreeFile {
@@ -104,7 +86,7 @@ const READERS = 2;
  * thread lists the tree, then each thread reads and hashes its share of the list.
  */
 export async function readTree(root: string): Promise<TreeFile[]> {
-  const readers = Array.from({ length: READERS }, () => new Reader());
+  const readers = Array.from({ length: READERS }, () => new WorkerCalls(WORKER_SOURCE, 'snapshot reader'));
   try {
     const { rels } = (await readers[0]!.call({ op: 'walk', root })) as { rels: string[] };
     const share = Math.ceil(rels.length / READERS);
@@ -121,43 +103,6 @@ export async function readTree(root: string): Promise<TreeFile[]> {
     });
     return out;
   } finally {
-    for (const r of readers) void r.close();
-  }
-}
-
-/** One reader thread: a request at a time. */
-class Reader {
-  private readonly worker = new Worker(WORKER_SOURCE, { eval: true });
-  private waiting: { resolve: (m: Record<string, unknown>) => void; reject: (err: Error) => void } | null = null;
-  /** Why the thread is gone: a call after that fails at once (a message to it would go nowhere). */
-  private dead: Error | null = null;
-
-  constructor() {
-    this.worker.unref();
-    this.worker.on('message', (m: { ok: boolean; error?: { message: string; code?: string; path?: string } }) => {
-      const w = this.waiting;
-      this.waiting = null;
-      if (m.ok) w?.resolve(m as Record<string, unknown>);
-      else w?.reject(errnoError(m.error!));
-    });
-    const fail = (err: Error): void => {
-      this.dead ??= err;
-      this.waiting?.reject(err);
-      this.waiting = null;
-    };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => fail(new Error(`the snapshot reader thread exited (${code})`)));
-  }
-
-  call(message: Record<string, unknown>): Promise<Record<string, unknown>> {
-    if (this.dead) return Promise.reject(this.dead);
-    return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject };
-      this.worker.postMessage(message);
-    });
-  }
-
-  close(): Promise<number> {
-    return this.worker.terminate();
+    for (const r of readers) void r.close('the snapshot reader is closed');
   }
 }

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { WORKER_PRELUDE, WorkerCalls } from './worker-calls.js';
 
 /**
  * Writes many small files on a worker thread, checking each against its expected size and sha256
@@ -14,21 +14,12 @@ import { Worker } from 'node:worker_threads';
  *
  * Each file is hashed as it is written and checked the moment its last byte is, against the size
  * and sha256 its parts carry: the end of a transfer then costs no pass over every file.
- *
- * The worker is a small CommonJS program given as source (no separate file to locate at run time,
- * from dist/ or from the TypeScript sources under test).
  */
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const fs = require('node:fs');
-const crypto = require('node:crypto');
+const WORKER_SOURCE = `${WORKER_PRELUDE}
 const files = new Map();
 const dirs = new Set();
 const mismatched = [];
 let failure = null;
-const sha256 = (data) => crypto.createHash('sha256').update(data).digest('hex');
-// One call for a whole file (most of a snapshot's files arrive in one part), where there is one.
-const hashOnce = typeof crypto.hash === 'function' ? (data) => crypto.hash('sha256', data, 'hex') : sha256;
 function writeAll(file, data, flags) {
   const fd = fs.openSync(file, flags, 0o666);
   try {
@@ -58,47 +49,43 @@ function write(m) {
       dirs.add(dir);
     }
     writeAll(file, data, part.truncate ? 'w' : 'a');
-    let state = files.get(part.rel);
     if (part.truncate && data.length === part.size) {
-      // The whole file in one part.
+      // The whole file in one part: one hash call.
       files.set(part.rel, { hash: null, size: data.length });
-      if (hashOnce(data) !== part.sha256) mismatched.push(part.rel);
+      if (sha256Hex(data) !== part.sha256) mismatched.push(part.rel);
       continue;
     }
+    let state = files.get(part.rel);
     if (!state || part.truncate) {
       state = { hash: crypto.createHash('sha256'), size: 0 };
       files.set(part.rel, state);
     }
-    if (state.hash === null) {
-      // More bytes after the file was complete: its size will not match.
-      state.size += data.length;
-      continue;
-    }
-    state.hash.update(data);
     state.size += data.length;
+    // A file already complete takes no more into its hash (its size will not match).
+    if (state.hash === null) continue;
+    state.hash.update(data);
     if (state.size === part.size) {
       if (state.hash.digest('hex') !== part.sha256) mismatched.push(part.rel);
       state.hash = null;
     }
   }
 }
-parentPort.on('message', (m) => {
-  try {
+parentPort.on('message', (m) =>
+  reply(m.id, () => {
     // After a failure every later call reports it: the files behind it are not worth writing.
     if (failure) throw failure;
-    if (m.op === 'write') {
-      write(m);
-      parentPort.postMessage({ id: m.id, ok: true });
-    } else if (m.op === 'finish') {
+    try {
+      if (m.op === 'write') return write(m);
+      if (m.op !== 'finish') throw new Error('unknown request ' + m.op);
       const sizes = {};
       for (const [rel, state] of files) sizes[rel] = state.size;
-      parentPort.postMessage({ id: m.id, ok: true, mismatched, sizes, dirs: [...dirs] });
+      return { mismatched, sizes, dirs: [...dirs] };
+    } catch (err) {
+      failure = err;
+      throw err;
     }
-  } catch (err) {
-    failure ??= err;
-    parentPort.postMessage({ id: m.id, ok: false, error: { message: err.message, code: err.code, path: err.path } });
-  }
-});
+  }),
+);
 `;
 
 /** Batches handed to the worker and not yet written: receiving and writing overlap by this much. */
@@ -125,45 +112,17 @@ export interface BulkResult {
   dirs: string[];
 }
 
-interface Pending {
-  resolve: (value: Record<string, unknown>) => void;
-  reject: (err: Error) => void;
-}
-
 export class BulkWriter {
-  private readonly worker: Worker;
-  private readonly pending = new Map<number, Pending>();
+  /**
+   * The thread starts with the writer, before start() says where to write: a backup that expects
+   * a snapshot makes one while it waits for the master's answer, as booting a thread is ~60 ms of
+   * CPU that would otherwise delay the first file written.
+   */
+  private readonly thread = new WorkerCalls(WORKER_SOURCE, 'snapshot writer');
   private readonly inFlight: Promise<void>[] = [];
-  private nextId = 1;
-  private dead: Error | null = null;
   /** The first write the worker failed: every later call reports it. */
   private failure: Error | null = null;
-
   private root: string | null = null;
-
-  /**
-   * Starts the thread. A backup that expects a snapshot starts one while it waits for the master's
-   * answer: booting a thread is ~60 ms of CPU that would otherwise delay the first file written.
-   */
-  constructor() {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true });
-    // Never what keeps the daemon alive: a shutdown aborts the transfer anyway.
-    this.worker.unref();
-    this.worker.on('message', (m: { id: number; ok: boolean; error?: { message: string; code?: string; path?: string } }) => {
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (m.ok) p.resolve(m as unknown as Record<string, unknown>);
-      else p.reject(errnoError(m.error!));
-    });
-    const fail = (err: Error): void => {
-      this.dead ??= err;
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
-    };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => fail(new Error(`the snapshot writer thread exited (${code})`)));
-  }
 
   /** A writer for `root`. */
   static open(root: string): BulkWriter {
@@ -183,14 +142,14 @@ export class BulkWriter {
    * they are queued within the bound, rejects with the first failure of any earlier write.
    */
   async write(parts: readonly BulkPart[], bytes: Uint8Array): Promise<void> {
-    if (this.dead) throw this.dead;
-    if (this.failure) throw this.failure;
+    const failed = this.thread.failure ?? this.failure;
+    if (failed) throw failed;
     if (this.root === null) throw new Error('the snapshot writer was not started');
     // The worker gets its own copy, moved rather than cloned: `bytes` may be a view of a larger
     // buffer (a received frame, Node's allocation pool) that must not be copied whole or detached.
     const own = new Uint8Array(bytes.length);
     own.set(bytes);
-    this.track(this.call({ op: 'write', root: this.root, parts, bytes: own }, [own.buffer]));
+    this.track(this.thread.call({ op: 'write', root: this.root, parts, bytes: own }, [own.buffer]));
     while (this.inFlight.length > MAX_IN_FLIGHT) await this.inFlight.shift();
     if (this.failure) throw this.failure;
   }
@@ -199,13 +158,12 @@ export class BulkWriter {
   async finish(): Promise<BulkResult> {
     await Promise.all(this.inFlight.splice(0));
     if (this.failure) throw this.failure;
-    const r = (await this.call({ op: 'finish' })) as unknown as { mismatched: string[]; sizes: Record<string, number>; dirs: string[] };
+    const r = (await this.thread.call({ op: 'finish' })) as unknown as { mismatched: string[]; sizes: Record<string, number>; dirs: string[] };
     return { mismatched: r.mismatched, sizes: new Map(Object.entries(r.sizes)), dirs: r.dirs };
   }
 
-  async close(): Promise<void> {
-    this.dead ??= new Error('the snapshot writer is closed');
-    await this.worker.terminate();
+  close(): Promise<void> {
+    return this.thread.close('the snapshot writer is closed');
   }
 
   private track(call: Promise<unknown>): void {
@@ -218,21 +176,4 @@ export class BulkWriter {
       ),
     );
   }
-
-  private call(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Record<string, unknown>> {
-    if (this.dead) return Promise.reject(this.dead);
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...message, id }, transfer);
-    });
-  }
-}
-
-/** An error a worker thread reported, as the errno error fs would have thrown here. */
-export function errnoError(e: { message: string; code?: string; path?: string }): NodeJS.ErrnoException {
-  const err = new Error(e.message) as NodeJS.ErrnoException;
-  if (e.code !== undefined) err.code = e.code;
-  if (e.path !== undefined) err.path = e.path;
-  return err;
 }

@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
-import path from 'node:path';
 
 import type { SyncSnapshotBinaryChunk, SyncSnapshotChunk } from '../../core/sync/messages.js';
 import { totalHash, type SnapshotFile, type SnapshotManifest } from '../../core/sync/snapshot-manifest.js';
@@ -100,26 +98,4 @@ export function binaryChunkHeader(chunk: SnapshotChunk): SyncSnapshotBinaryChunk
 export function textChunk(chunk: SnapshotChunk): SyncSnapshotChunk {
   const parts = chunk.parts.map((p, i) => ({ path: p.path, offset: p.offset, data: chunk.payload[i]!.toString('base64') }));
   return { type: 'sync.snapshotChunk', chunk: { id: chunk.id, seq: chunk.seq, parts } };
-}
-
-/** Every regular file under root, as sorted relative paths with `/`; temp files of atomic writes skipped. */
-export async function listFiles(root: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (dir: string, prefix: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await fsp.readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    for (const e of entries) {
-      if (e.name.startsWith('.') && e.name.includes('.tmp-')) continue;
-      const rel = prefix ? `${prefix}/${e.name}` : e.name;
-      if (e.isDirectory()) await walk(path.join(dir, e.name), rel);
-      else if (e.isFile()) out.push(rel);
-    }
-  };
-  await walk(root, '');
-  return out.sort();
 }
