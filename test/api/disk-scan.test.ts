@@ -58,7 +58,7 @@ describe('scanStore from files in memory (a snapshot just verified)', () => {
     const fromDisk = await scanStore(resourcesDir, types, schemas, { collections: ['core'] });
     // The in-memory scan must not read the disk: point it at a directory that does not exist.
     const elsewhere = path.join(temp.dir, 'nowhere');
-    const fromMemory = await scanStore(elsewhere, types, schemas, { collections: ['core'], preloaded: filesUnder(path.join(resourcesDir, 'core')) });
+    const fromMemory = await scanStore(elsewhere, types, schemas, { collections: ['core'], preloaded: { files: filesUnder(path.join(resourcesDir, 'core')) } });
     const relative = (r: typeof fromDisk, root: string) => ({
       resources: r.resources,
       invalidKeys: [...r.invalidKeys].sort(),
@@ -68,7 +68,7 @@ describe('scanStore from files in memory (a snapshot just verified)', () => {
     // The same files parsed and signed as they arrive (SnapshotContents, as a backup keeps a snapshot).
     const contents = new SnapshotContents();
     for (const [rel, text] of filesUnder(path.join(resourcesDir, 'core'))) contents.add(rel, [Buffer.from(text)]);
-    const fromArrival = await scanStore(elsewhere, types, schemas, { collections: ['core'], preloaded: contents.files, parsed: (rel) => contents.takeParsed(rel) });
+    const fromArrival = await scanStore(elsewhere, types, schemas, { collections: ['core'], preloaded: contents });
     expect(relative(fromArrival, elsewhere)).toEqual(relative(fromDisk, resourcesDir));
     const plc1 = fromArrival.resources.find((r) => r.address === 'opc-connection/plc1')!;
     expect(contents.signature(plc1.primary)).toBe(contentSignature(fromDisk.resources[0]!.primary));

@@ -326,12 +326,7 @@ export class ConfigStore {
       const { contents } = snapshot;
       const revision = this.revision + 1;
       const plan = async (): Promise<{ scan: ScanResult; drafts: Draft[] }> => {
-        const scan = await scanStore(this.options.resourcesDir, this.types, this.options.schemas, {
-          collections: ['core'],
-          preloaded: contents?.files,
-          parsed: contents && ((rel) => contents.takeParsed(rel)),
-          checked: contents && ((value, schemaId) => contents.checked(value, schemaId)),
-        });
+        const scan = await scanStore(this.options.resourcesDir, this.types, this.options.schemas, { collections: ['core'], preloaded: contents });
         return { scan, drafts: this.adoptionDrafts(scan, sourceRevision, contents) };
       };
       // With the files in hand, parsing and comparing them needs no disk: it runs while the swap

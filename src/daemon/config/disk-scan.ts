@@ -41,15 +41,21 @@ export interface ScanOptions {
   /** Only these collections (default: all). */
   collections?: readonly Collection[];
   /**
-   * The files of the first listed collection, by path relative to it, as the caller already holds
-   * them (a snapshot just verified): that collection is scanned from them, without touching the
-   * disk, and a file not in it does not exist.
+   * The files of the first listed collection as the caller already holds them (a snapshot just
+   * received): that collection is scanned from them, without touching the disk, and a file not in
+   * them does not exist.
    */
-  preloaded?: ReadonlyMap<string, string>;
-  /** A preloaded file's text already parsed (see SnapshotContents), so it is not parsed again. */
-  parsed?: (rel: string) => { value: unknown } | undefined;
+  preloaded?: PreloadedFiles;
+}
+
+/** Files held in memory, by path relative to their collection with `/` (SnapshotContents is one). */
+export interface PreloadedFiles {
+  /** Each file's text ('' for one whose parsed value takeParsed() has). */
+  readonly files: ReadonlyMap<string, string>;
+  /** The value a file's text parsed to, once; undefined when it was not parsed. */
+  takeParsed?(rel: string): { value: unknown } | undefined;
   /** The check of such a value against a schema, when already made. */
-  checked?: (value: unknown, schemaId: string) => ValidationResult<unknown> | undefined;
+  checkedAs?(value: unknown, schemaId: string): ValidationResult<unknown> | undefined;
 }
 
 /**
@@ -68,8 +74,8 @@ export async function scanStore(
   for (const collection of collections) {
     const collDir = path.join(resourcesDir, collection);
     const preloaded = collection === collections[0] ? options.preloaded : undefined;
-    const { read, listDirs, exists, parse } = preloaded ? memorySource(collDir, preloaded, options.parsed) : DISK;
-    const checked = preloaded ? options.checked : undefined;
+    const source = preloaded ? memorySource(collDir, preloaded) : DISK;
+    const { listDirs, exists } = source;
     for (const moduleEntry of await listDirs(collDir)) {
       const moduleDir = path.join(collDir, moduleEntry);
       for (const typeName of await listDirs(moduleDir)) {
@@ -87,7 +93,7 @@ export async function scanStore(
           continue;
         }
         if (type.singleton) {
-          await scanResource(out, typeDir, collection, type, null, schemas, { read, parse, checked });
+          await scanResource(out, typeDir, collection, type, null, schemas, source);
           continue;
         }
         if (await exists(path.join(typeDir, PRIMARY_FILE))) {
@@ -101,7 +107,7 @@ export async function scanStore(
           if (!isValidName(name)) {
             part.problems.push(problem(path.join(typeDir, name), collection, null, '', `"${name}" is not a resource name`));
           } else {
-            await scanResource(part, child(typeDir, name), collection, type, name, schemas, { read, parse, checked });
+            await scanResource(part, child(typeDir, name), collection, type, name, schemas, source);
           }
           return part;
         });
@@ -207,7 +213,7 @@ type ParseText = (file: string, text: string) => unknown;
 interface FileReader {
   read: ReadText;
   parse: ParseText;
-  checked?: ScanOptions['checked'];
+  checked?: PreloadedFiles['checkedAs'];
 }
 
 /** Where a scan reads from: the disk, or files already in memory. */
@@ -225,7 +231,8 @@ const DISK: ScanSource = { read: readIfExists, listDirs, exists, parse: parseJso
 const YIELD_EVERY = 512;
 
 /** A collection's files held in memory, by path relative to `root` with `/`. */
-function memorySource(root: string, files: ReadonlyMap<string, string>, parsed?: ScanOptions['parsed']): ScanSource {
+function memorySource(root: string, preloaded: PreloadedFiles): ScanSource {
+  const { files } = preloaded;
   const children = new Map<string, Set<string>>();
   for (const rel of files.keys()) {
     // Each directory on the way to the file, as a child of the one before it.
@@ -251,8 +258,8 @@ function memorySource(root: string, files: ReadonlyMap<string, string>, parsed?:
     read: async (file) => {
       // Memory answers at once, so a scan of thousands of files would never give the event loop
       // a turn: the swap running beside an adoption's scan (a syncfs, two renames) would wait for
-      // its end instead of overlapping it.
-      // Every lane of the scan waits at the same gate, or the others would carry on in microtasks.
+      // its end instead of overlapping it. Every lane of the scan waits at the same gate, or the
+      // others would carry on in microtasks.
       if (++reads % YIELD_EVERY === 0) {
         gate = new Promise((resolve) =>
           setImmediate(() => {
@@ -265,9 +272,10 @@ function memorySource(root: string, files: ReadonlyMap<string, string>, parsed?:
       return files.get(relOf(file));
     },
     parse: (file, text) => {
-      const hit = parsed?.(relOf(file));
+      const hit = preloaded.takeParsed?.(relOf(file));
       return hit ? hit.value : JSON.parse(text);
     },
+    checked: preloaded.checkedAs?.bind(preloaded),
     listDirs: async (dir) => [...(children.get(relOf(dir)) ?? [])].filter((n) => !n.startsWith('.')).sort(),
     exists: async (file) => files.has(relOf(file)) || children.has(relOf(file)),
   };

@@ -1,6 +1,15 @@
 import type { ValidationResult } from '../schema-registry.js';
+import type { PreloadedFiles } from './disk-scan.js';
 import { BACKUP_FILE, PRIMARY_FILE } from './resource-paths.js';
 import { contentSignature } from './signature.js';
+
+/** Checks a resource version's parsed content as it arrives; undefined when the path names no known type. */
+export type ContentCheck = (rel: string, value: unknown) => CheckedContent | undefined;
+
+export interface CheckedContent {
+  schemaId: string;
+  result: ValidationResult<unknown>;
+}
 
 /**
  * The files of a full snapshot, by path relative to the core, kept as they arrive from the master.
@@ -15,15 +24,7 @@ import { contentSignature } from './signature.js';
  * reports it as it would from the disk, and the adoption may compare these files while their last
  * hashes are checked but commits them only once every file passed its size and sha256 check.
  */
-/** Checks a resource version's parsed content as it arrives; undefined when the path names no known type. */
-export type ContentCheck = (rel: string, value: unknown) => CheckedContent | undefined;
-
-export interface CheckedContent {
-  schemaId: string;
-  result: ValidationResult<unknown>;
-}
-
-export class SnapshotContents {
+export class SnapshotContents implements PreloadedFiles {
   private readonly texts = new Map<string, string>();
   private readonly values = new Map<string, unknown>();
   // Maps, not WeakMaps: this lives only until the adoption, and 20,000 weak entries are work for
@@ -37,17 +38,15 @@ export class SnapshotContents {
   add(rel: string, parts: readonly Uint8Array[]): void {
     const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
-    let value: unknown;
-    try {
-      if (!rel.endsWith('.json')) throw new Error('not JSON');
-      value = JSON.parse(text);
-    } catch {
+    const parsed = rel.endsWith('.json') ? parseJson(text) : undefined;
+    if (!parsed) {
       // Kept as text: the scan reads it as it would from the disk, and reports it.
       this.texts.set(rel, text);
       return;
     }
     // Parsed: the scan takes the value, so the text is not kept (45 MB of strings for 10,000
     // resources, which the garbage collector would otherwise carry until the adoption).
+    const { value } = parsed;
     this.texts.set(rel, '');
     this.values.set(rel, value);
     const name = rel.slice(rel.lastIndexOf('/') + 1);
@@ -72,7 +71,7 @@ export class SnapshotContents {
   }
 
   /** The check of a value this returned against `schemaId`, made as it arrived; undefined when not made. */
-  checked(value: unknown, schemaId: string): ValidationResult<unknown> | undefined {
+  checkedAs(value: unknown, schemaId: string): ValidationResult<unknown> | undefined {
     const hit = value !== null && typeof value === 'object' ? this.checks.get(value) : undefined;
     return hit?.schemaId === schemaId ? hit.result : undefined;
   }
@@ -80,5 +79,13 @@ export class SnapshotContents {
   /** The content signature of a value this returned, computed as it arrived; computed now for any other. */
   signature(content: unknown): string {
     return (content !== null && typeof content === 'object' && this.signatures.get(content)) || contentSignature(content);
+  }
+}
+
+function parseJson(text: string): { value: unknown } | undefined {
+  try {
+    return { value: JSON.parse(text) };
+  } catch {
+    return undefined;
   }
 }
