@@ -122,6 +122,8 @@ export function entryBatches<T>(entries: readonly T[], maxCount = ENTRIES_PER_BA
 const revision = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
 const uuid = { type: 'string', pattern: '^[0-9a-fA-F-]{1,64}$' } as const;
 const snapshotId = { type: 'string', pattern: '^[0-9a-zA-Z-]{1,64}$' } as const;
+/** Which snapshot a chunk belongs to, and its place in it: the same in text and binary chunks. */
+const chunkOf = { id: snapshotId, seq: { type: 'integer', minimum: 0 } } as const;
 const sha256 = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
 const relPath = { type: 'string', minLength: 1, maxLength: 1024 } as const;
 const name = { type: 'string', minLength: 1, maxLength: 256 } as const;
@@ -217,8 +219,7 @@ export const SYNC_MESSAGE_SCHEMA = {
         additionalProperties: false,
         required: ['id', 'seq', 'parts'],
         properties: {
-          id: snapshotId,
-          seq: { type: 'integer', minimum: 0 },
+          ...chunkOf,
           parts: {
             type: 'array',
             maxItems: 100_000,
@@ -249,7 +250,7 @@ export const SYNC_BINARY_MESSAGE_SCHEMA = {
         type: 'object',
         additionalProperties: false,
         required: ['id', 'seq', 'file', 'offset'],
-        properties: { id: snapshotId, seq: { type: 'integer', minimum: 0 }, file: { type: 'integer', minimum: 0 }, offset: { type: 'integer', minimum: 0 } },
+        properties: { ...chunkOf, file: { type: 'integer', minimum: 0 }, offset: { type: 'integer', minimum: 0 } },
       },
     }),
   ],

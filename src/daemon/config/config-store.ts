@@ -329,26 +329,19 @@ export class ConfigStore {
         const scan = await scanStore(this.options.resourcesDir, this.types, this.options.schemas, { collections: ['core'], preloaded: contents });
         return { scan, drafts: this.adoptionDrafts(scan, sourceRevision, contents) };
       };
-      // With the files in hand, parsing and comparing them needs no disk: it runs while the swap
-      // waits for the disk (the staged files are made durable first); without, the swapped-in
-      // core is read.
       const t0 = performance.now();
       const timed = <T>(p: Promise<T>): Promise<[T, number]> => p.then((v) => [v, performance.now() - t0]);
-      type Planned = [{ scan: ScanResult; drafts: Draft[] }, number];
-      let swapResult: PromiseSettledResult<[S, number]>;
-      let planResult: PromiseSettledResult<Planned> | undefined;
-      if (contents) {
-        // Both settle before going on: a refused swap's comparison must not outlive this lock.
-        [swapResult, planResult] = await Promise.allSettled([timed(snapshot.swap()), timed(plan())]);
-      } else {
-        [swapResult] = await Promise.allSettled([timed(snapshot.swap())]);
-        if (swapResult.status === 'fulfilled') [planResult] = await Promise.allSettled([timed(plan())]);
-      }
+      const swapping = timed(snapshot.swap());
+      // With the files in hand, parsing and comparing them needs no disk: it runs while the swap
+      // waits for the disk (the staged files are made durable first); without, the swapped-in core
+      // is read. Both settle before going on: a refused swap's comparison must not outlive this lock.
+      const planning = contents ? timed(plan()) : swapping.then(() => timed(plan()));
+      const [swapResult, planResult] = await Promise.allSettled([swapping, planning]);
       if (swapResult.status === 'rejected') throw swapResult.reason;
-      if (!planResult || planResult.status === 'rejected') {
+      if (planResult.status === 'rejected') {
         // Swapped in, but the new core could not be read: the previous one goes back.
         await snapshot.unswap?.();
-        throw planResult?.status === 'rejected' ? planResult.reason : new Error('the new core was not compared');
+        throw planResult.reason;
       }
       const [swapped, swapMs] = swapResult.value;
       const [{ scan, drafts }, scanMs] = planResult.value;

@@ -90,12 +90,8 @@ export class ConfigJournal {
    */
   async restart(archiveFile: string, base: Omit<JournalBase, 'base'>): Promise<boolean> {
     const line = `${JSON.stringify({ base: true, ...base })}\n`;
-    // Staged first: a full disk refuses the restart before anything else is touched.
-    const staged = await stageFileAtomic(this.file, line, { mode: 0o640 });
     let archived = false;
-    try {
-      await this.handle?.close();
-      this.handle = null;
+    await this.replaceWith(line, async () => {
       await fsp.mkdir(path.dirname(archiveFile), { recursive: true });
       // A hard link keeps the journal in place until the rename: a crash leaves the old or the new.
       try {
@@ -110,14 +106,8 @@ export class ConfigJournal {
           throw err;
         }
       }
-      await staged.commit();
       if (archived) await fsyncDir(path.dirname(archiveFile));
-    } catch (err) {
-      await staged.abort();
-      throw err instanceof GwError ? err : new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file: this.file, detail: describeFsError(err) });
-    } finally {
-      this.handle ??= await fsp.open(this.file, 'a', 0o640);
-    }
+    });
     this.baseLine = line;
     this.bytes = Buffer.byteLength(line);
     this.firstRevision = null;
@@ -176,10 +166,24 @@ export class ConfigJournal {
     }
     // The base line stays first: it is what keeps the revision from going back.
     const out = this.baseLine + lines.slice(keepFrom).join('');
-    const staged = await stageFileAtomic(this.file, out, { mode: 0o640 });
+    await this.replaceWith(out);
+    this.bytes = Buffer.byteLength(out);
+    this.firstRevision = entries[keepFrom]?.revision ?? null;
+    return { dropped: keepFrom, first: this.firstRevision, bytes: this.bytes };
+  }
+
+  /** Entries after `revision`, oldest first (the sync engine resumes a backup from here). */
+  /**
+   * Replace the file with `text` atomically: staged first (a full disk refuses it before anything
+   * is touched), then renamed over the file with the append handle closed around it;
+   * `beforeRename` runs just before the rename.
+   */
+  private async replaceWith(text: string, beforeRename?: () => Promise<void>): Promise<void> {
+    const staged = await stageFileAtomic(this.file, text, { mode: 0o640 });
     try {
-      await this.handle.close();
+      await this.handle?.close();
       this.handle = null;
+      await beforeRename?.();
       await staged.commit();
     } catch (err) {
       await staged.abort();
@@ -187,12 +191,8 @@ export class ConfigJournal {
     } finally {
       this.handle ??= await fsp.open(this.file, 'a', 0o640);
     }
-    this.bytes = Buffer.byteLength(out);
-    this.firstRevision = entries[keepFrom]?.revision ?? null;
-    return { dropped: keepFrom, first: this.firstRevision, bytes: this.bytes };
   }
 
-  /** Entries after `revision`, oldest first (the sync engine resumes a backup from here). */
   async since(revision: number): Promise<JournalEntry[]> {
     const text = await fsp.readFile(this.file, 'utf8');
     return parseJournal(text).entries.filter((e) => e.revision > revision);

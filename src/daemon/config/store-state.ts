@@ -1,4 +1,3 @@
-
 import type { Collection, JournalEntry, ResourceMeta } from '../../core/config-model.js';
 import { readOptional, writeJsonAtomic } from '../storage/atomic-write.js';
 

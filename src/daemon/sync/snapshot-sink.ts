@@ -1,14 +1,14 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
-import { checkManifest, type SnapshotFile, type SnapshotManifest } from '../../core/sync/snapshot-manifest.js';
 import { GwError } from '../../core/errors.js';
+import type { SyncSnapshotBinaryChunk, SyncSnapshotChunk } from '../../core/sync/messages.js';
+import { checkManifest, type SnapshotFile, type SnapshotManifest } from '../../core/sync/snapshot-manifest.js';
 import { archiveFolder } from '../data-dir.js';
 import { describeFsError, fsyncDir, writeJsonAtomic } from '../storage/atomic-write.js';
 import { BulkWriter, type BulkPart } from '../storage/bulk-writer.js';
 import { checkFault, faultsArmed } from '../storage/fault-injection.js';
 import { startWriteback, syncTree, type TreeSyncMethod } from '../storage/sync-tree.js';
-import type { SyncSnapshotBinaryChunk, SyncSnapshotChunk } from '../../core/sync/messages.js';
 
 export interface SnapshotPaths {
   /** The live collection directory that the snapshot replaces (config/resources/core). */
@@ -41,7 +41,6 @@ export class SnapshotError extends Error {
     super(reason);
   }
 }
-
 
 /** A part for the writer, and whether it completes its file. */
 interface WrittenPart extends BulkPart {
