@@ -24,7 +24,7 @@ const figures = [
   { name: 'idle', run: () => idleFigures({ idleSecs: quick ? 3 : 60, starts: quick ? 2 : 5 }) },
   { name: 'sync-apply', run: () => syncApply({ runs: quick ? 1 : 3, changes: quick ? 400 : 2000 }) },
   { name: 'sync-e2e', run: () => syncFigures({ changes: quick ? 3 : 50, burst: quick ? 200 : 5000 }) },
-  { name: 'sync-full', run: () => fullSnapshotFigure({ snapshotResources: quick ? 300 : 10_000, snapshotRuns: quick ? 2 : 3 }) },
+  { name: 'sync-full', run: () => fullSnapshotFigure({ snapshotResources: quick ? 300 : 10_000, snapshotRuns: quick ? 2 : Number(process.env.GWD_BENCH_SNAPSHOT_RUNS ?? 3) }) },
   { name: 'sync-snapshot', run: () => syncSnapshot({ runs: quick ? 1 : 3, resources: quick ? 200 : 2000 }) },
 ].filter((f) => !only || only.includes(f.name));
 

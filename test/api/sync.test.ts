@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -8,7 +9,6 @@ import type { EventRecord, StatusResponse } from '../../src/core/wire.js';
 import type { PeerInfo } from '../../src/daemon/gan/peer-link.js';
 import { SnapshotSink } from '../../src/daemon/sync/snapshot-sink.js';
 import { readTree } from '../../src/daemon/storage/bulk-reader.js';
-import { SnapshotSource } from '../../src/daemon/sync/snapshot-source.js';
 import { PLC1_BACKUP, PLC1_PRIMARY } from '../helpers/config-files.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/in-process-daemon.js';
 import { waitFor } from '../helpers/processes.js';
@@ -103,17 +103,21 @@ describe('sync between two in-process daemons', () => {
   it('a master that cannot read its core for a snapshot ends the sync it started with a coded sync.failed, and the next one succeeds', async () => {
     const { master, backup } = await pair();
     const failedBefore = events(master, 'sync.failed').length;
-    const err = Object.assign(new Error("EIO: i/o error, open 'x'"), { code: 'EIO' });
-    const spy = vi.spyOn(SnapshotSource, 'fromDirectory').mockRejectedValueOnce(err);
+    // A directory whose path is longer than the system allows (PATH_MAX): listing it fails with
+    // ENAMETOOLONG, even for root. Made one level at a time from inside the previous one.
+    const core = path.join(master.dataDir, 'config/resources/core');
+    const deep = spawnSync('bash', ['-c', 'cd "$1" && mkdir too-deep && cd too-deep && for i in $(seq 17); do n=$(printf "d%.0s" $(seq 250)); mkdir "$n" && cd "$n" || exit 1; done; touch f', '--', core]);
+    expect(deep.status, deep.stderr.toString()).toBe(0);
     try {
       await master.client.resync();
       await waitFor('sync.failed on the master', () => events(master, 'sync.failed').length > failedBefore);
     } finally {
-      spy.mockRestore();
+      // rm works down the tree one directory at a time (fs.rm would need the whole path).
+      spawnSync('rm', ['-rf', path.join(core, 'too-deep')]);
     }
     const failed = events(master, 'sync.failed').at(-1)!;
     expect(failed.data).toMatchObject({ code: 'GW_ERR_SYNC_FAILED' });
-    expect(String(failed.data.reason)).toContain('EIO');
+    expect(String(failed.data.reason)).toContain('ENAMETOOLONG');
     const started = events(master, 'sync.started').filter((e) => e.seq < failed.seq).at(-1)!;
     expect(started.data).toMatchObject({ kind: 'full' });
     await master.client.resync();

@@ -34,6 +34,9 @@ const GOOD = [
   { type: 'sync.snapshotBegin', op: 1, manifest: { id: 'abc-1', revision: 4, files: [{ path: 'a/b.json', size: 2, sha256: sig }], totalBytes: 2, totalSha256: sig } },
   { type: 'sync.snapshotChunk', chunk: { id: 'abc-1', seq: 0, parts: [{ path: 'a/b.json', offset: 0, data: 'e30=' }] } },
   { type: 'sync.snapshotEnd', id: 'abc-1' },
+  { type: 'sync.snapshotStream', op: 2, id: 'abc-2', revision: 4 },
+  { type: 'sync.snapshotFiles', id: 'abc-2', files: [{ path: 'a/b.json', size: 2, sha256: sig }] },
+  { type: 'sync.snapshotEnd', id: 'abc-2', totals: { files: 1, totalBytes: 2, totalSha256: sig } },
   { type: 'sync.ack', revision: 3 },
 ];
 
@@ -60,6 +63,13 @@ describe('sync protocol messages', () => {
       { type: 'sync.snapshotChunk', chunk: { id: 'abc', seq: -1, parts: [] } },
       { type: 'sync.ack' },
       { type: 'sync.unknown' },
+      { type: 'sync.snapshotStream', op: 2, id: '../x', revision: 4 },
+      { type: 'sync.snapshotStream', op: 2, id: 'abc', revision: -1 },
+      { type: 'sync.snapshotFiles', id: 'abc', files: [{ path: 'a', size: -1, sha256: sig }] },
+      { type: 'sync.snapshotFiles', id: 'abc', files: [{ path: 'a', size: 1, sha256: sig, extra: 1 }] },
+      { type: 'sync.snapshotFiles', id: 'abc', files: Array.from({ length: 10_001 }, () => ({ path: 'a', size: 1, sha256: sig })) },
+      { type: 'sync.snapshotEnd', id: 'abc', totals: { files: 1, totalBytes: 2 } },
+      { type: 'sync.snapshotEnd', id: 'abc', totals: { files: 1, totalBytes: 2, totalSha256: 'nothex' } },
     ];
     for (const m of bad) expect(valid(m), JSON.stringify(m).slice(0, 120)).toBe(false);
   });

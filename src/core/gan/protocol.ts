@@ -53,7 +53,12 @@ export interface HelloMessage {
 
 /** The features this build offers in its hello. */
 export const BINARY_FRAMES = 'binary-frames';
-export const LINK_FEATURES: readonly string[] = [BINARY_FRAMES];
+/**
+ * Full snapshots sent as the master reads them (sync.snapshotStream, DESIGN.md section 6); only
+ * used together with binary frames, which carry their bytes.
+ */
+export const SNAPSHOT_STREAM = 'snapshot-stream';
+export const LINK_FEATURES: readonly string[] = [BINARY_FRAMES, SNAPSHOT_STREAM];
 
 /** Largest header of a binary frame: a header describes the payload, it never carries it. */
 export const MAX_BINARY_HEADER_BYTES = 1024 * 1024;

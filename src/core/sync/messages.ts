@@ -4,15 +4,18 @@
  * before the sync engine sees it.
  *
  * Backup → master: sync.request, sync.ack.
- * Master → backup: sync.begin, then either sync.entries (incremental) or sync.snapshotBegin,
- * sync.snapshotChunk…, sync.snapshotEnd (full); afterwards live sync.entries as changes commit.
+ * Master → backup: sync.begin, then either sync.entries (incremental) or a full snapshot:
+ * sync.snapshotBegin (the whole manifest), sync.snapshotChunk…, sync.snapshotEnd; or, to a peer
+ * that offers `snapshot-stream`, sync.snapshotStream, then sync.snapshotFiles (manifest entries)
+ * each followed by the chunks of their bytes, and sync.snapshotEnd with the totals. Afterwards live
+ * sync.entries as changes commit.
  *
  * Revisions are always the master's.
  */
 
 import { messageTypesOf } from '../gan/protocol.js';
 import type { JournalEntry } from '../config-model.js';
-import type { SnapshotManifest } from './snapshot-manifest.js';
+import type { ManifestTotals, SnapshotFile, SnapshotManifest } from './snapshot-manifest.js';
 
 export type SyncKind = 'full' | 'incremental';
 
@@ -52,6 +55,25 @@ export interface SyncSnapshotBegin {
   manifest: SnapshotManifest;
 }
 
+/**
+ * A full snapshot sent while the master still reads it: the manifest comes in parts
+ * (sync.snapshotFiles), each before the bytes of its files, and its totals at the end. Only to a
+ * peer whose hello offers `snapshot-stream` (and binary frames, which carry its bytes).
+ */
+export interface SyncSnapshotStream {
+  type: 'sync.snapshotStream';
+  op: number;
+  id: string;
+  revision: number;
+}
+
+/** The next entries of a streamed snapshot's manifest, in ascending path order. */
+export interface SyncSnapshotFiles {
+  type: 'sync.snapshotFiles';
+  id: string;
+  files: SnapshotFile[];
+}
+
 /** Bytes of files in a JSON text frame, base64 (to a peer without binary frames). */
 export interface SyncSnapshotChunk {
   type: 'sync.snapshotChunk';
@@ -73,6 +95,8 @@ export interface SyncSnapshotBinaryChunk {
 export interface SyncSnapshotEnd {
   type: 'sync.snapshotEnd';
   id: string;
+  /** A streamed snapshot's totals, checked against the entries announced (absent otherwise). */
+  totals?: ManifestTotals;
 }
 
 /** The backup has applied every master change up to `revision`. */
@@ -86,6 +110,8 @@ export type SyncMessage =
   | SyncBegin
   | SyncEntries
   | SyncSnapshotBegin
+  | SyncSnapshotStream
+  | SyncSnapshotFiles
   | SyncSnapshotChunk
   | SyncSnapshotBinaryChunk
   | SyncSnapshotEnd
@@ -93,6 +119,8 @@ export type SyncMessage =
 
 /** Raw bytes per snapshot chunk: as base64 ~1.4 MiB, well under the 8 MiB frame limit. */
 export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+/** Manifest entries per sync.snapshotFiles (a streamed snapshot): the master reads this many files at a time. */
+export const SNAPSHOT_FILES_PER_PART = 1024;
 /** At most this many entries and about this many bytes of them per sync.entries message (frames stop at 8 MiB). */
 export const ENTRIES_PER_BATCH = 200;
 export const ENTRIES_BATCH_BYTES = 2 * 1024 * 1024;
@@ -127,6 +155,17 @@ const chunkOf = { id: snapshotId, seq: { type: 'integer', minimum: 0 } } as cons
 const sha256 = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
 const relPath = { type: 'string', minLength: 1, maxLength: 1024 } as const;
 const name = { type: 'string', minLength: 1, maxLength: 256 } as const;
+/**
+ * One file of a manifest. The shape only: the ManifestChecker refuses an unsafe path or a malformed
+ * hash with a coded reason, and checking each of 30,000 entries twice (patterns, lengths) cost
+ * ~25 ms of every full sync.
+ */
+const manifestEntry = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['path', 'size', 'sha256'],
+  properties: { path: { type: 'string' }, size: { type: 'integer', minimum: 0 }, sha256: { type: 'string' } },
+} as const;
 
 const resourceMeta = {
   type: 'object',
@@ -195,15 +234,7 @@ export const SYNC_MESSAGE_SCHEMA = {
           files: {
             type: 'array',
             maxItems: 200_000,
-            // The shape only: checkManifest() refuses an unsafe path or a malformed hash with a
-            // coded reason, and checking each of 30,000 entries twice (patterns, lengths) cost
-            // ~25 ms of every full sync.
-            items: {
-              type: 'object',
-              additionalProperties: false,
-              required: ['path', 'size', 'sha256'],
-              properties: { path: { type: 'string' }, size: { type: 'integer', minimum: 0 }, sha256: { type: 'string' } },
-            },
+            items: manifestEntry,
           },
           totalBytes: { type: 'integer', minimum: 0 },
           totalSha256: sha256,
@@ -233,7 +264,20 @@ export const SYNC_MESSAGE_SCHEMA = {
         },
       },
     }),
-    message('sync.snapshotEnd', { id: snapshotId }),
+    message('sync.snapshotStream', { op: revision, id: snapshotId, revision }),
+    message('sync.snapshotFiles', { id: snapshotId, files: { type: 'array', maxItems: 10_000, items: manifestEntry } }),
+    {
+      ...message('sync.snapshotEnd', {
+        id: snapshotId,
+        totals: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['files', 'totalBytes', 'totalSha256'],
+          properties: { files: { type: 'integer', minimum: 0 }, totalBytes: { type: 'integer', minimum: 0 }, totalSha256: sha256 },
+        },
+      }),
+      required: ['type', 'id'],
+    },
     message('sync.ack', { revision }),
   ],
 } as const;

@@ -25,8 +25,12 @@ export function totalHash(files: readonly SnapshotFile[]): string {
   const sorted = files.every((f, i) => i === 0 || files[i - 1]!.path < f.path)
     ? files
     : [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  for (const f of sorted) h.update(`${f.path}\u0000${f.sha256}\u0000${f.size}\n`);
+  for (const f of sorted) h.update(totalHashLine(f));
   return h.digest('hex');
+}
+
+function totalHashLine(f: SnapshotFile): string {
+  return `${f.path}\u0000${f.sha256}\u0000${f.size}\n`;
 }
 
 /**
@@ -52,31 +56,89 @@ function isSha256Hex(s: unknown): boolean {
 
 export type ManifestProblem = { path: string | null; problem: string };
 
-/** Structural checks of a manifest received from a peer, before anything is written. */
-export function checkManifest(m: SnapshotManifest, limits: { maxFiles: number; maxBytes: number }): ManifestProblem | null {
-  if (m.files.length > limits.maxFiles) return { path: null, problem: `more than ${limits.maxFiles} files` };
-  const seen = new Set<string>();
-  // Every directory the files are in (with its ancestors): a file may not also be one of them.
-  const dirs = new Set<string>();
-  let total = 0;
-  for (const f of m.files) {
-    if (!isSafeRelativePath(f.path)) return { path: f.path, problem: 'unsafe path' };
-    if (seen.has(f.path)) return { path: f.path, problem: 'listed twice' };
-    seen.add(f.path);
-    if (!Number.isSafeInteger(f.size) || f.size < 0) return { path: f.path, problem: 'bad size' };
-    if (!isSha256Hex(f.sha256)) return { path: f.path, problem: 'bad sha256' };
-    total += f.size;
-    // Siblings share their parent: most files cost one lookup here.
-    for (let i = f.path.lastIndexOf('/'); i > 0; i = f.path.lastIndexOf('/', i - 1)) {
-      const dir = f.path.slice(0, i);
-      if (dirs.has(dir)) break;
-      dirs.add(dir);
-    }
+export interface ManifestLimits {
+  maxFiles: number;
+  maxBytes: number;
+}
+
+/** What a streamed snapshot's end states, checked against the entries that came before it. */
+export interface ManifestTotals {
+  files: number;
+  totalBytes: number;
+  totalSha256: string;
+}
+
+/**
+ * Structural checks of manifest entries received from a peer, before any of their bytes is
+ * written: given all at once (a manifest) or in parts as a streamed snapshot announces them. Each
+ * entry is checked as it is added: a safe path, listed once, not a file and a directory at the same
+ * time, a size and a sha256 of the right form, and the limits on the running totals.
+ */
+export class ManifestChecker {
+  private readonly seen = new Set<string>();
+  /** Every directory the files are in (with its ancestors): a file may not also be one of them. */
+  private readonly dirs = new Set<string>();
+  private total = 0;
+  /** Streamed entries come sorted, so their total hash is taken as they arrive. */
+  private readonly hash = createHash('sha256');
+  private last: string | null = null;
+
+  constructor(
+    private readonly limits: ManifestLimits,
+    /** Entries must come in strictly ascending path order (a streamed snapshot). */
+    private readonly sorted = false,
+  ) {}
+
+  get files(): number {
+    return this.seen.size;
   }
-  // A file may not also be a directory of another listed file (a/b and a/b/c).
-  for (const p of seen) if (dirs.has(p)) return { path: p, problem: 'nested under a listed file' };
-  if (total !== m.totalBytes) return { path: null, problem: 'totalBytes does not match the files' };
-  if (total > limits.maxBytes) return { path: null, problem: `more than ${limits.maxBytes} bytes` };
+
+  get bytes(): number {
+    return this.total;
+  }
+
+  add(files: readonly SnapshotFile[]): ManifestProblem | null {
+    if (this.seen.size + files.length > this.limits.maxFiles) return { path: null, problem: `more than ${this.limits.maxFiles} files` };
+    for (const f of files) {
+      if (!isSafeRelativePath(f.path)) return { path: f.path, problem: 'unsafe path' };
+      if (this.seen.has(f.path)) return { path: f.path, problem: 'listed twice' };
+      if (this.sorted && this.last !== null && !(this.last < f.path)) return { path: f.path, problem: 'out of order' };
+      if (!Number.isSafeInteger(f.size) || f.size < 0) return { path: f.path, problem: 'bad size' };
+      if (!isSha256Hex(f.sha256)) return { path: f.path, problem: 'bad sha256' };
+      // A file may not also be a directory of another listed file (a/b and a/b/c), whichever of
+      // the two comes first.
+      if (this.dirs.has(f.path)) return { path: f.path, problem: 'nested under a listed file' };
+      // Siblings share their parent: most files cost one lookup here.
+      for (let i = f.path.lastIndexOf('/'); i > 0; i = f.path.lastIndexOf('/', i - 1)) {
+        const dir = f.path.slice(0, i);
+        if (this.dirs.has(dir)) break;
+        if (this.seen.has(dir)) return { path: dir, problem: 'nested under a listed file' };
+        this.dirs.add(dir);
+      }
+      this.seen.add(f.path);
+      this.last = f.path;
+      this.total += f.size;
+      if (this.total > this.limits.maxBytes) return { path: null, problem: `more than ${this.limits.maxBytes} bytes` };
+      if (this.sorted) this.hash.update(totalHashLine(f));
+    }
+    return null;
+  }
+
+  /** The end of a streamed snapshot: its totals must be those of the entries announced. */
+  finish(totals: ManifestTotals): ManifestProblem | null {
+    if (!this.sorted) throw new Error('finish() is for streamed entries');
+    if (totals.files !== this.seen.size) return { path: null, problem: `${totals.files} files announced at the end, ${this.seen.size} listed` };
+    if (totals.totalBytes !== this.total) return { path: null, problem: 'totalBytes does not match the files' };
+    if (this.hash.digest('hex') !== totals.totalSha256) return { path: null, problem: 'totalSha256 does not match the files' };
+    return null;
+  }
+}
+
+/** Structural checks of a manifest received from a peer, before anything is written. */
+export function checkManifest(m: SnapshotManifest, limits: ManifestLimits): ManifestProblem | null {
+  const problem = new ManifestChecker(limits).add(m.files);
+  if (problem) return problem;
+  if (m.files.reduce((n, f) => n + f.size, 0) !== m.totalBytes) return { path: null, problem: 'totalBytes does not match the files' };
   if (totalHash(m.files) !== m.totalSha256) return { path: null, problem: 'totalSha256 does not match the files' };
   return null;
 }

@@ -135,7 +135,12 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
 
   /** The connected peer accepts binary frames. */
   get binaryFrames(): boolean {
-    return this.current?.peerOffers(BINARY_FRAMES) ?? false;
+    return this.peerOffers(BINARY_FRAMES);
+  }
+
+  /** The connected peer's hello offers `feature` (false when not connected). */
+  peerOffers(feature: string): boolean {
+    return this.current?.peerOffers(feature) ?? false;
   }
 
   registerMessageType(type: string, schemaId: string): void {

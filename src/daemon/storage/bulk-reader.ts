@@ -78,6 +78,12 @@ export interface TreeFile {
   sha256: string;
 }
 
+/** Files read together: their bytes one after the other in `bytes`, each file's `data` a view of it. */
+export interface TreePart {
+  files: TreeFile[];
+  bytes: Buffer;
+}
+
 /** Threads reading at once: the open/read/close of thousands of files spread over the cores. */
 const READERS = 2;
 
@@ -86,22 +92,45 @@ const READERS = 2;
  * thread lists the tree, then each thread reads and hashes its share of the list.
  */
 export async function readTree(root: string): Promise<TreeFile[]> {
+  const out: TreeFile[] = [];
+  for await (const part of readParts(root, (total) => Math.ceil(total / READERS))) out.push(...part.files);
+  return out;
+}
+
+/**
+ * The same files in parts of `filesPerPart`, in order, each given as soon as it is read (the
+ * threads take the parts in turn): a master sends a snapshot's first files while it reads the rest.
+ * Breaking out of the loop stops the threads.
+ */
+export function streamTree(root: string, filesPerPart: number): AsyncGenerator<TreePart> {
+  return readParts(root, () => Math.max(1, filesPerPart));
+}
+
+async function* readParts(root: string, partSize: (total: number) => number): AsyncGenerator<TreePart> {
   const readers = Array.from({ length: READERS }, () => new WorkerCalls(WORKER_SOURCE, 'snapshot reader'));
   try {
     const { rels } = (await readers[0]!.call({ op: 'walk', root })) as { rels: string[] };
-    const share = Math.ceil(rels.length / READERS);
-    const parts = await Promise.all(readers.map((r, i) => r.call({ op: 'read', root, rels: rels.slice(i * share, (i + 1) * share) })));
-    const out: TreeFile[] = [];
-    parts.forEach((part, i) => {
-      const { sizes, hashes, bytes, used } = part as { sizes: number[]; hashes: string[]; bytes: Uint8Array; used: number };
+    const size = partSize(rels.length);
+    // Every part asked for at once: each thread reads its parts back to back.
+    const reads: Array<Promise<Record<string, unknown>>> = [];
+    for (let i = 0; i * size < rels.length; i++) {
+      const read = readers[i % READERS]!.call({ op: 'read', root, rels: rels.slice(i * size, (i + 1) * size) });
+      // Awaited in order below; one that fails after an earlier failure (or after the caller
+      // stopped) must not count as unhandled.
+      read.catch(() => undefined);
+      reads.push(read);
+    }
+    for (const [i, read] of reads.entries()) {
+      const { sizes, hashes, bytes, used } = (await read) as { sizes: number[]; hashes: string[]; bytes: Uint8Array; used: number };
       const all = Buffer.from(bytes.buffer, bytes.byteOffset, used);
+      const files: TreeFile[] = [];
       let at = 0;
-      sizes.forEach((size, j) => {
-        out.push({ rel: rels[i * share + j]!, data: all.subarray(at, at + size), sha256: hashes[j]! });
-        at += size;
+      sizes.forEach((fileSize, j) => {
+        files.push({ rel: rels[i * size + j]!, data: all.subarray(at, at + fileSize), sha256: hashes[j]! });
+        at += fileSize;
       });
-    });
-    return out;
+      yield { files, bytes: all };
+    }
   } finally {
     for (const r of readers) void r.close('the snapshot reader is closed');
   }

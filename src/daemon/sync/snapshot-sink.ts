@@ -3,7 +3,13 @@ import path from 'node:path';
 
 import { GwError } from '../../core/errors.js';
 import type { SyncSnapshotBinaryChunk, SyncSnapshotChunk } from '../../core/sync/messages.js';
-import { checkManifest, type SnapshotFile, type SnapshotManifest } from '../../core/sync/snapshot-manifest.js';
+import {
+  checkManifest,
+  ManifestChecker,
+  type ManifestTotals,
+  type SnapshotFile,
+  type SnapshotManifest,
+} from '../../core/sync/snapshot-manifest.js';
 import { archiveFolder } from '../data-dir.js';
 import { describeFsError, fsyncDir, writeJsonAtomic } from '../storage/atomic-write.js';
 import { BulkWriter, type BulkPart } from '../storage/bulk-writer.js';
@@ -65,6 +71,20 @@ function decodedParts(chunk: SyncSnapshotChunk['chunk']): { parts: Array<{ path:
   return { parts, bytes: datas.length === 1 ? datas[0]! : Buffer.concat(datas) };
 }
 
+function manifestRefused(problem: { path: string | null; problem: string }): SnapshotError {
+  return new SnapshotError(`manifest refused: ${problem.path ? `${problem.path}: ` : ''}${problem.problem}`);
+}
+
+/** An empty staging directory for snapshot `id` under var/sync. */
+async function prepareStaging(paths: SnapshotPaths, id: string): Promise<string> {
+  if (!/^[0-9a-zA-Z-]{1,64}$/.test(id)) throw new SnapshotError('manifest refused: bad id');
+  await fsp.mkdir(syncDir(paths.varDir), { recursive: true });
+  const staging = path.join(syncDir(paths.varDir), `staging-${id}`);
+  await fsp.rm(staging, { recursive: true, force: true });
+  await fsp.mkdir(staging, { recursive: true });
+  return staging;
+}
+
 function syncDir(varDir: string): string {
   return path.join(varDir, 'sync');
 }
@@ -109,13 +129,18 @@ export class SnapshotSink {
   private verifiedDirs: string[] | null = null;
   /** The swap commit() made, until the adoption is committed (finish) or fails (rollback). */
   private swapped: SwapIntent | null = null;
+  /** A streamed snapshot's end (and its totals) was received. */
+  private ended = false;
 
   private constructor(
     private readonly paths: SnapshotPaths,
+    /** All of it, or (streamed) the entries announced so far: its files grow with addFiles(). */
     readonly manifest: SnapshotManifest,
     readonly staging: string,
-    private readonly onFile: FileListener | undefined,
+    private onFile: FileListener | undefined,
     writer: BulkWriter | undefined,
+    /** Checks a streamed snapshot's entries as they are announced; null for a whole manifest. */
+    private readonly streamed: ManifestChecker | null,
   ) {
     this.writer = writer ?? new BulkWriter();
     this.writer.start(staging);
@@ -133,17 +158,62 @@ export class SnapshotSink {
   ): Promise<SnapshotSink> {
     try {
       const problem = checkManifest(manifest, limits);
-      if (problem) throw new SnapshotError(`manifest refused: ${problem.path ? `${problem.path}: ` : ''}${problem.problem}`);
-      if (!/^[0-9a-zA-Z-]{1,64}$/.test(manifest.id)) throw new SnapshotError('manifest refused: bad id');
-      await fsp.mkdir(syncDir(paths.varDir), { recursive: true });
-      const staging = path.join(syncDir(paths.varDir), `staging-${manifest.id}`);
-      await fsp.rm(staging, { recursive: true, force: true });
-      await fsp.mkdir(staging, { recursive: true });
-      return new SnapshotSink(paths, manifest, staging, onFile, writer);
+      if (problem) throw manifestRefused(problem);
+      return new SnapshotSink(paths, manifest, await prepareStaging(paths, manifest.id), onFile, writer, null);
     } catch (err) {
       await writer?.close();
       throw err;
     }
+  }
+
+  /**
+   * A streamed snapshot: its manifest comes in parts (addFiles), each before the bytes of its
+   * files, and its totals at the end (end()). Its chunks are binary.
+   */
+  static async beginStream(
+    paths: SnapshotPaths,
+    { id, revision }: { id: string; revision: number },
+    { limits = DEFAULT_SNAPSHOT_LIMITS, onFile, writer }: { limits?: SnapshotLimits; onFile?: FileListener; writer?: BulkWriter } = {},
+  ): Promise<SnapshotSink> {
+    try {
+      const manifest: SnapshotManifest = { id, revision, files: [], totalBytes: 0, totalSha256: '' };
+      return new SnapshotSink(paths, manifest, await prepareStaging(paths, id), onFile, writer, new ManifestChecker(limits, true));
+    } catch (err) {
+      await writer?.close();
+      throw err;
+    }
+  }
+
+  /** The next entries of a streamed snapshot's manifest, checked before any of their bytes arrive. */
+  addFiles(files: readonly SnapshotFile[]): void {
+    if (!this.streamed) throw new SnapshotError('manifest entries for a snapshot that was not streamed');
+    if (this.done || this.ended) throw new SnapshotError('manifest entries after the end of the snapshot');
+    const problem = this.streamed.add(files);
+    if (problem) throw manifestRefused(problem);
+    for (const f of files) this.manifest.files.push(f);
+    this.manifest.totalBytes = this.streamed.bytes;
+  }
+
+  /**
+   * The end of a streamed snapshot: its totals must be those of the entries announced; empty files
+   * after the last byte are created now.
+   */
+  async end(totals: ManifestTotals | undefined): Promise<void> {
+    if (!this.streamed) return;
+    if (this.done || this.ended) throw new SnapshotError('the end of the snapshot twice');
+    if (!totals) throw new SnapshotError('the end of a streamed snapshot without its totals');
+    const problem = this.streamed.finish(totals);
+    if (problem) throw manifestRefused(problem);
+    this.manifest.totalSha256 = totals.totalSha256;
+    this.ended = true;
+    const { batch } = this.binaryBatch(null, new Uint8Array(0));
+    if (batch.length > 0) await this.writeBatch(batch, new Uint8Array(0));
+  }
+
+  /** Stop handing files to the listener (a streamed snapshot grew past what is worth keeping in memory). */
+  dropFileListener(): void {
+    this.onFile = undefined;
+    this.partial.clear();
   }
 
   /**
@@ -153,16 +223,21 @@ export class SnapshotSink {
    * by a later call or by verify().
    */
   async write(chunk: ReceivedChunk, payload?: Uint8Array): Promise<void> {
-    if (this.done) throw new SnapshotError('chunk after the end of the snapshot');
+    if (this.done || this.ended) throw new SnapshotError('chunk after the end of the snapshot');
     if (chunk.id !== this.manifest.id) throw new SnapshotError(`chunk of another snapshot (${chunk.id})`);
     if (chunk.seq !== this.nextSeq) throw new SnapshotError(`chunk ${chunk.seq} out of order (expected ${this.nextSeq})`);
     const form = payload ? 'binary' : 'text';
+    if (this.streamed && !payload) throw new SnapshotError(`chunk ${chunk.seq}: a streamed snapshot's bytes come in binary frames`);
     if (this.form !== null && this.form !== form) throw new SnapshotError(`chunk ${chunk.seq}: a snapshot in both binary and text chunks`);
     this.form = form;
     this.nextSeq++;
     // Every part is checked before any is written: only files of the manifest (so never outside
     // the staging directory), each from its start, never more bytes than it announced.
     const { batch, bytes } = payload ? this.binaryBatch(chunk as SyncSnapshotBinaryChunk['chunk'], payload) : this.textBatch(chunk as SyncSnapshotChunk['chunk']);
+    await this.writeBatch(batch, bytes);
+  }
+
+  private async writeBatch(batch: WrittenPart[], bytes: Uint8Array): Promise<void> {
     try {
       if (faultsArmed()) for (const part of batch) checkFault('write', path.join(this.staging, part.rel));
       await this.writer.write(batch, bytes);
@@ -180,14 +255,23 @@ export class SnapshotSink {
     }
   }
 
-  /** The payload cut by the manifest's sizes, from where the previous chunk ended. */
-  private binaryBatch(chunk: SyncSnapshotBinaryChunk['chunk'], payload: Uint8Array): { batch: WrittenPart[]; bytes: Uint8Array } {
+  /**
+   * The payload cut by the manifest's sizes, from where the previous chunk ended (`chunk` null: only
+   * the empty files at that position, at the end of a streamed snapshot).
+   */
+  private binaryBatch(chunk: SyncSnapshotBinaryChunk['chunk'] | null, payload: Uint8Array): { batch: WrittenPart[]; bytes: Uint8Array } {
     const { files } = this.manifest;
     const at = this.next;
-    if (chunk.file !== at.file || chunk.offset !== at.offset) {
-      throw new SnapshotError(`chunk ${chunk.seq} starts at file ${chunk.file} offset ${chunk.offset}, expected file ${at.file} offset ${at.offset}`);
-    }
     const batch: WrittenPart[] = [];
+    if (chunk && (chunk.file !== at.file || chunk.offset !== at.offset)) {
+      // A chunk names the file its first byte belongs to. Empty files just before it may not
+      // have been passed yet: a streamed snapshot announces them after the previous chunk.
+      let nonEmpty = at.file;
+      while (at.offset === 0 && nonEmpty < files.length && files[nonEmpty]!.size === 0) nonEmpty++;
+      if (at.offset !== 0 || chunk.file !== nonEmpty || chunk.offset !== 0) {
+        throw new SnapshotError(`chunk ${chunk.seq} starts at file ${chunk.file} offset ${chunk.offset}, expected file ${at.file} offset ${at.offset}`);
+      }
+    }
     let used = 0;
     // Empty files take no bytes: each is created as the position reaches it.
     while (at.file < files.length && (used < payload.length || files[at.file]!.size === 0)) {
@@ -201,7 +285,7 @@ export class SnapshotSink {
         at.offset = 0;
       }
     }
-    if (used < payload.length) throw new SnapshotError(`chunk ${chunk.seq}: ${payload.length - used} bytes past the last file of the manifest`);
+    if (used < payload.length) throw new SnapshotError(`chunk ${chunk!.seq}: ${payload.length - used} bytes past the last file of the manifest`);
     return { batch, bytes: payload };
   }
 
@@ -247,6 +331,7 @@ export class SnapshotSink {
    */
   async verify(): Promise<void> {
     if (this.done) throw new SnapshotError('the snapshot was aborted');
+    if (this.streamed && !this.ended) throw new SnapshotError('verify before the end of a streamed snapshot');
     let result;
     try {
       result = await this.writer.finish();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { SyncSnapshotBinaryChunk, SyncSnapshotChunk } from '../../core/sync/messages.js';
 import { totalHash, type SnapshotFile, type SnapshotManifest } from '../../core/sync/snapshot-manifest.js';
-import { readTree } from '../storage/bulk-reader.js';
+import { readTree, type TreePart } from '../storage/bulk-reader.js';
 
 /**
  * Master side of a full snapshot: a manifest of every file under the `core` collection with its
@@ -98,4 +98,19 @@ export function binaryChunkHeader(chunk: SnapshotChunk): SyncSnapshotBinaryChunk
 export function textChunk(chunk: SnapshotChunk): SyncSnapshotChunk {
   const parts = chunk.parts.map((p, i) => ({ path: p.path, offset: p.offset, data: chunk.payload[i]!.toString('base64') }));
   return { type: 'sync.snapshotChunk', chunk: { id: chunk.id, seq: chunk.seq, parts } };
+}
+
+/**
+ * One part of a streamed snapshot cut into chunks of at most `chunkBytes`: each says where its first
+ * byte belongs (`file`: index in the whole manifest, of the part's first file `firstFile`; empty
+ * files are never named, the backup passes them) and carries a view of the part's bytes.
+ */
+export function* partChunks(part: TreePart, firstFile: number, chunkBytes: number): Generator<{ file: number; offset: number; payload: Buffer }> {
+  let index = 0;
+  let fileStart = 0;
+  for (let at = 0; at < part.bytes.length; at += chunkBytes) {
+    // The file holding byte `at`: past every file (empty ones included) that ends at or before it.
+    while (fileStart + part.files[index]!.data.length <= at) fileStart += part.files[index++]!.data.length;
+    yield { file: firstFile + index, offset: at - fileStart, payload: part.bytes.subarray(at, at + chunkBytes) };
+  }
 }

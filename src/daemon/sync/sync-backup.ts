@@ -7,6 +7,8 @@ import type {
   SyncSnapshotBinaryChunk,
   SyncSnapshotChunk,
   SyncSnapshotEnd,
+  SyncSnapshotFiles,
+  SyncSnapshotStream,
 } from '../../core/sync/messages.js';
 import { GwError } from '../../core/errors.js';
 import type { ConfigStore } from '../config/config-store.js';
@@ -14,7 +16,7 @@ import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../logger.js';
 import type { SnapshotContents } from '../config/snapshot-contents.js';
 import { BulkWriter } from '../storage/bulk-writer.js';
-import { SnapshotError, SnapshotSink, type SnapshotCommit } from './snapshot-sink.js';
+import { SnapshotError, SnapshotSink, type FileListener, type SnapshotCommit } from './snapshot-sink.js';
 import type { SyncStateStore } from './sync-state.js';
 
 export interface BackupSideOptions {
@@ -147,6 +149,10 @@ export class BackupSide {
         return this.onBegin(m);
       case 'sync.snapshotBegin':
         return this.onSnapshotBegin(m);
+      case 'sync.snapshotStream':
+        return this.onSnapshotStream(m);
+      case 'sync.snapshotFiles':
+        return this.onSnapshotFiles(m);
       case 'sync.snapshotChunk':
         return this.onChunk(m);
       case 'sync.snapshotEnd':
@@ -206,7 +212,27 @@ export class BackupSide {
     this.op = op;
   }
 
-  private async onSnapshotBegin(m: SyncSnapshotBegin): Promise<void> {
+  private onSnapshotBegin(m: SyncSnapshotBegin): Promise<void> {
+    // The files are kept as they arrive, and parsed meanwhile, so the adoption reads nothing back
+    // from the disk; past a bound the memory is worth more.
+    const keep = m.manifest.totalBytes <= KEEP_CONTENTS_MAX_BYTES;
+    return this.startSnapshot(m.manifest.revision, keep, (onFile, writer) =>
+      SnapshotSink.begin({ coreDir: this.o.coreDir, varDir: this.o.varDir }, m.manifest, { onFile, writer }),
+    );
+  }
+
+  /** A streamed snapshot: its size is learnt as its entries come (see onSnapshotFiles). */
+  private onSnapshotStream(m: SyncSnapshotStream): Promise<void> {
+    return this.startSnapshot(m.revision, true, (onFile, writer) =>
+      SnapshotSink.beginStream({ coreDir: this.o.coreDir, varDir: this.o.varDir }, { id: m.id, revision: m.revision }, { onFile, writer }),
+    );
+  }
+
+  private async startSnapshot(
+    revision: number,
+    keepContents: boolean,
+    open: (onFile: FileListener | undefined, writer: BulkWriter | undefined) => Promise<SnapshotSink>,
+  ): Promise<void> {
     const op = this.op;
     if (!op || op.kind !== 'full') throw new SnapshotError('a snapshot arrived without sync.begin');
     if (op.sink) {
@@ -214,15 +240,10 @@ export class BackupSide {
       op.sink = null;
       await previous.abort();
     }
-    // The files are kept as they arrive, and parsed meanwhile, so the adoption reads nothing back
-    // from the disk; past a bound the memory is worth more.
-    const contents = m.manifest.totalBytes <= KEEP_CONTENTS_MAX_BYTES ? this.o.store.snapshotContents() : null;
+    const contents = keepContents ? this.o.store.snapshotContents() : null;
     const writer = this.spareWriter ?? undefined;
     this.spareWriter = null;
-    const sink = await SnapshotSink.begin({ coreDir: this.o.coreDir, varDir: this.o.varDir }, m.manifest, {
-      onFile: contents ? (rel, parts) => contents.add(rel, parts) : undefined,
-      writer,
-    });
+    const sink = await open(contents ? (rel, parts) => contents.add(rel, parts) : undefined, writer);
     // The link went down, or a new request or answer replaced this operation, while the staging
     // was prepared: nothing refers to this sink any more, so it goes (thread and staging).
     if (this.closed || this.op !== op || op.sink !== null) {
@@ -231,7 +252,7 @@ export class BackupSide {
     }
     op.sink = sink;
     op.contents = contents;
-    op.manifestRevision = m.manifest.revision;
+    op.manifestRevision = revision;
     // Not the holder of anything until the new core is adopted: a crash from the swap on asks for
     // a full snapshot again. Written while the transfer runs (not awaited here: the chunks behind
     // this message would wait for its fsync) and awaited before the swap.
@@ -239,6 +260,19 @@ export class BackupSide {
       () => null,
       (err: unknown) => err,
     );
+  }
+
+  private onSnapshotFiles(m: SyncSnapshotFiles): void {
+    const op = this.op;
+    const sink = op?.sink;
+    // Entries of a snapshot that was replaced or aborted: not ours any more.
+    if (!op || !sink || m.id !== sink.manifest.id) return;
+    sink.addFiles(m.files);
+    if (op.contents && sink.manifest.totalBytes > KEEP_CONTENTS_MAX_BYTES) {
+      // Too big to keep in memory after all: the adoption reads the files back from the disk.
+      sink.dropFileListener();
+      op.contents = null;
+    }
   }
 
   private async onChunk(m: SyncSnapshotChunk | SyncSnapshotBinaryChunk): Promise<void> {
@@ -257,6 +291,8 @@ export class BackupSide {
     const op = this.op;
     if (!op?.sink || m.id !== op.sink.manifest.id) return;
     const sink = op.sink;
+    // A streamed snapshot's totals, and its empty files after the last byte.
+    await sink.end(m.totals);
     const revision = op.manifestRevision!;
     const { store, state } = this.o;
     const started = Date.now();

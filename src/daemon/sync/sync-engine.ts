@@ -1,5 +1,5 @@
 import { GwError } from '../../core/errors.js';
-import type { GanMessage } from '../../core/gan/protocol.js';
+import { SNAPSHOT_STREAM, type GanMessage } from '../../core/gan/protocol.js';
 import type { SyncMessage } from '../../core/sync/messages.js';
 import type { Role, SyncSummary } from '../../core/wire.js';
 import type { ConfigStore } from '../config/config-store.js';
@@ -20,6 +20,8 @@ export interface SyncLinkPort {
   sendBinary(message: { type: string; [field: string]: unknown }, payload: readonly Uint8Array[]): boolean;
   /** The connected peer takes binary frames. */
   readonly binaryFrames: boolean;
+  /** The connected peer's hello offers this feature. */
+  peerOffers(feature: string): boolean;
   readonly connected: boolean;
 }
 
@@ -71,7 +73,15 @@ export class SyncEngine {
       void this.state.update({ lastPeer: peer.uuid }).catch((err: unknown) => this.o.logger.warn({ err }, 'could not write the sync state'));
       const common = { peerUuid: peer.uuid, store: this.o.store, events: this.o.events, logger: this.o.logger, send };
       if (role === 'Master' && peer.role === 'Backup') {
-        this.master = new MasterSide({ ...common, sendChunk, nodeId: this.o.nodeId, coreDir: this.o.coreDir });
+        this.master = new MasterSide({
+          ...common,
+          sendChunk,
+          // Streamed snapshots carry their bytes in binary frames: a peer must take both.
+          streams: () => link.binaryFrames && link.peerOffers(SNAPSHOT_STREAM),
+          sendBinaryChunk: (chunk, payload) => link.sendBinary({ type: 'sync.snapshotChunk', chunk }, [payload]),
+          nodeId: this.o.nodeId,
+          coreDir: this.o.coreDir,
+        });
       } else if (role === 'Backup' && peer.role === 'Master') {
         this.backup = new BackupSide({
           ...common,
