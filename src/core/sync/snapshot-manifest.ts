@@ -25,12 +25,18 @@ export function totalHash(files: readonly SnapshotFile[]): string {
   const sorted = files.every((f, i) => i === 0 || files[i - 1]!.path < f.path)
     ? files
     : [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  for (const f of sorted) h.update(totalHashLine(f));
+  h.update(manifestLines(sorted));
   return h.digest('hex');
 }
 
-function totalHashLine(f: SnapshotFile): string {
-  return `${f.path}\u0000${f.sha256}\u0000${f.size}\n`;
+/**
+ * The `path NUL sha256 NUL size LF` lines of entries, in the order given: what the total hash is
+ * taken over (a whole manifest's sorted, a streamed snapshot's in the order its entries came).
+ */
+export function manifestLines(files: readonly SnapshotFile[]): string {
+  let out = '';
+  for (const f of files) out += `${f.path}\u0000${f.sha256}\u0000${f.size}\n`;
+  return out;
 }
 
 /**
@@ -41,7 +47,16 @@ function totalHashLine(f: SnapshotFile): string {
 export function isSafeRelativePath(p: string): boolean {
   if (typeof p !== 'string' || p.length === 0 || p.length > 1024) return false;
   if (p.startsWith('/') || p.includes('\\') || p.includes('\u0000')) return false;
-  return p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..' && seg.length <= 255);
+  // Segment by segment without splitting (a manifest has tens of thousands of paths).
+  for (let start = 0; start <= p.length; ) {
+    let end = p.indexOf('/', start);
+    if (end === -1) end = p.length;
+    const length = end - start;
+    if (length === 0 || length > 255) return false;
+    if (p.charCodeAt(start) === 46 && (length === 1 || (length === 2 && p.charCodeAt(start + 1) === 46))) return false;
+    start = end + 1;
+  }
+  return true;
 }
 
 /** 64 lower-case hex digits. */
@@ -61,7 +76,10 @@ export interface ManifestLimits {
   maxBytes: number;
 }
 
-/** What a streamed snapshot's end states, checked against the entries that came before it. */
+/**
+ * What a streamed snapshot's end states, checked against the entries that came before it:
+ * `totalSha256` is over their lines in the order they came (see manifestLines).
+ */
 export interface ManifestTotals {
   files: number;
   totalBytes: number;
@@ -79,14 +97,13 @@ export class ManifestChecker {
   /** Every directory the files are in (with its ancestors): a file may not also be one of them. */
   private readonly dirs = new Set<string>();
   private total = 0;
-  /** Streamed entries come sorted, so their total hash is taken as they arrive. */
+  /** A streamed snapshot's total hash, taken over its entries as they arrive. */
   private readonly hash = createHash('sha256');
-  private last: string | null = null;
 
   constructor(
     private readonly limits: ManifestLimits,
-    /** Entries must come in strictly ascending path order (a streamed snapshot). */
-    private readonly sorted = false,
+    /** The entries of a streamed snapshot: hashed as they come, for finish(). */
+    private readonly streamed = false,
   ) {}
 
   get files(): number {
@@ -102,7 +119,6 @@ export class ManifestChecker {
     for (const f of files) {
       if (!isSafeRelativePath(f.path)) return { path: f.path, problem: 'unsafe path' };
       if (this.seen.has(f.path)) return { path: f.path, problem: 'listed twice' };
-      if (this.sorted && this.last !== null && !(this.last < f.path)) return { path: f.path, problem: 'out of order' };
       if (!Number.isSafeInteger(f.size) || f.size < 0) return { path: f.path, problem: 'bad size' };
       if (!isSha256Hex(f.sha256)) return { path: f.path, problem: 'bad sha256' };
       // A file may not also be a directory of another listed file (a/b and a/b/c), whichever of
@@ -116,17 +132,17 @@ export class ManifestChecker {
         this.dirs.add(dir);
       }
       this.seen.add(f.path);
-      this.last = f.path;
       this.total += f.size;
       if (this.total > this.limits.maxBytes) return { path: null, problem: `more than ${this.limits.maxBytes} bytes` };
-      if (this.sorted) this.hash.update(totalHashLine(f));
     }
+    // Checked, so hashed (one call into the hash per part, not per file).
+    if (this.streamed) this.hash.update(manifestLines(files));
     return null;
   }
 
   /** The end of a streamed snapshot: its totals must be those of the entries announced. */
   finish(totals: ManifestTotals): ManifestProblem | null {
-    if (!this.sorted) throw new Error('finish() is for streamed entries');
+    if (!this.streamed) throw new Error('finish() is for streamed entries');
     if (totals.files !== this.seen.size) return { path: null, problem: `${totals.files} files announced at the end, ${this.seen.size} listed` };
     if (totals.totalBytes !== this.total) return { path: null, problem: 'totalBytes does not match the files' };
     if (this.hash.digest('hex') !== totals.totalSha256) return { path: null, problem: 'totalSha256 does not match the files' };

@@ -14,8 +14,12 @@ import { WORKER_PRELUDE, WorkerCalls } from './worker-calls.js';
  * directory.
  */
 const WORKER_SOURCE = `${WORKER_PRELUDE}
-function walk(root) {
-  const rels = [];
+// With partSize, the files are given partSize at a time as they are found, each directory's
+// entries in name order (the reading starts while the listing goes on); without, all at the end,
+// sorted by path.
+function walk(id, root, partSize) {
+  let rels = [];
+  const byName = (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   const visit = (dir, prefix) => {
     let entries;
     try {
@@ -25,15 +29,22 @@ function walk(root) {
       if (err.code === 'ENOENT') return;
       throw err;
     }
+    if (partSize) entries.sort(byName);
     for (const e of entries) {
       if (e.name.startsWith('.') && e.name.includes('.tmp-')) continue;
       const rel = prefix ? prefix + '/' + e.name : e.name;
       if (e.isDirectory()) visit(dir + '/' + e.name, rel);
-      else if (e.isFile()) rels.push(rel);
+      else if (e.isFile()) {
+        rels.push(rel);
+        if (partSize && rels.length === partSize) {
+          parentPort.postMessage({ id, partial: true, rels });
+          rels = [];
+        }
+      }
     }
   };
   visit(root, '');
-  return rels.sort();
+  return { rels: partSize ? rels : rels.sort() };
 }
 // Every file read straight into one buffer (grown as needed): no stat, no buffer per file, no
 // copy to gather them, and one buffer to move to the caller.
@@ -68,7 +79,7 @@ function read(root, rels) {
   }
   return { sizes, hashes, bytes, used, transfer: [bytes.buffer] };
 }
-parentPort.on('message', (m) => reply(m.id, () => (m.op === 'walk' ? { rels: walk(m.root) } : read(m.root, m.rels))));
+parentPort.on('message', (m) => reply(m.id, () => (m.op === 'walk' ? walk(m.id, m.root, m.partSize) : read(m.root, m.rels))));
 `;
 
 export interface TreeFile {
@@ -93,45 +104,83 @@ const READERS = 2;
  */
 export async function readTree(root: string): Promise<TreeFile[]> {
   const out: TreeFile[] = [];
-  for await (const part of readParts(root, (total) => Math.ceil(total / READERS))) out.push(...part.files);
+  for await (const part of readParts(root, null)) out.push(...part.files);
   return out;
 }
 
 /**
- * The same files in parts of `filesPerPart`, in order, each given as soon as it is read (the
- * threads take the parts in turn): a master sends a snapshot's first files while it reads the rest.
- * Breaking out of the loop stops the threads.
+ * The same files in parts of `filesPerPart`, in the order they are listed (each directory's entries
+ * by name), each given as soon as it is read: a master sends a snapshot's first files while the
+ * tree is still being listed and read. One thread lists the tree and the other reads the parts
+ * found so far; once listed, both read. Breaking out of the loop stops the threads.
  */
 export function streamTree(root: string, filesPerPart: number): AsyncGenerator<TreePart> {
-  return readParts(root, () => Math.max(1, filesPerPart));
+  return readParts(root, Math.max(1, Math.floor(filesPerPart)));
 }
 
-async function* readParts(root: string, partSize: (total: number) => number): AsyncGenerator<TreePart> {
+type ReadAnswer = { sizes: number[]; hashes: string[]; bytes: Uint8Array; used: number };
+
+async function* readParts(root: string, partSize: number | null): AsyncGenerator<TreePart> {
   const readers = Array.from({ length: READERS }, () => new WorkerCalls(WORKER_SOURCE, 'snapshot reader'));
+  const queued = [0, 0];
+  let listing = true;
+  const parts: Array<{ rels: string[]; read: Promise<Record<string, unknown>> }> = [];
+  let wake: (() => void) | null = null;
+  const read = (rels: string[]): void => {
+    // The reader with the least queued; the lister reads only once it is done listing.
+    const i = listing ? READERS - 1 : queued.indexOf(Math.min(...queued));
+    queued[i]! += 1;
+    const answer = readers[i]!.call({ op: 'read', root, rels });
+    // Awaited in order below; one that fails after an earlier failure (or after the caller
+    // stopped) must not count as unhandled.
+    answer.then(
+      () => (queued[i]! -= 1),
+      () => undefined,
+    );
+    parts.push({ rels, read: answer });
+    wake?.();
+  };
+  let listed: { error: unknown } | null = null;
+  void readers[0]!.call({ op: 'walk', root, partSize }, [], (m) => read(m.rels as string[])).then(
+    (m) => {
+      listing = false;
+      const rest = m.rels as string[];
+      // Unstreamed: the whole sorted list, a share for each reader.
+      const size = partSize ?? Math.ceil(rest.length / READERS);
+      for (let at = 0; at < rest.length; at += size) read(rest.slice(at, at + size));
+      listed = { error: null };
+      wake?.();
+    },
+    (err: unknown) => {
+      listed = { error: err };
+      wake?.();
+    },
+  );
   try {
-    const { rels } = (await readers[0]!.call({ op: 'walk', root })) as { rels: string[] };
-    const size = partSize(rels.length);
-    // Every part asked for at once: each thread reads its parts back to back.
-    const reads: Array<Promise<Record<string, unknown>>> = [];
-    for (let i = 0; i * size < rels.length; i++) {
-      const read = readers[i % READERS]!.call({ op: 'read', root, rels: rels.slice(i * size, (i + 1) * size) });
-      // Awaited in order below; one that fails after an earlier failure (or after the caller
-      // stopped) must not count as unhandled.
-      read.catch(() => undefined);
-      reads.push(read);
-    }
-    for (const [i, read] of reads.entries()) {
-      const { sizes, hashes, bytes, used } = (await read) as { sizes: number[]; hashes: string[]; bytes: Uint8Array; used: number };
-      const all = Buffer.from(bytes.buffer, bytes.byteOffset, used);
-      const files: TreeFile[] = [];
-      let at = 0;
-      sizes.forEach((fileSize, j) => {
-        files.push({ rel: rels[i * size + j]!, data: all.subarray(at, at + fileSize), sha256: hashes[j]! });
-        at += fileSize;
-      });
-      yield { files, bytes: all };
+    for (let i = 0; ; ) {
+      if (i < parts.length) {
+        const { rels, read: answer } = parts[i++]!;
+        yield treePart(rels, (await answer) as ReadAnswer);
+      } else if (listed) {
+        if ((listed as { error: unknown }).error) throw (listed as { error: unknown }).error;
+        return;
+      } else {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = null;
+      }
     }
   } finally {
     for (const r of readers) void r.close('the snapshot reader is closed');
   }
+}
+
+function treePart(rels: string[], { sizes, hashes, bytes, used }: ReadAnswer): TreePart {
+  const all = Buffer.from(bytes.buffer, bytes.byteOffset, used);
+  const files: TreeFile[] = [];
+  let at = 0;
+  sizes.forEach((size, j) => {
+    files.push({ rel: rels[j]!, data: all.subarray(at, at + size), sha256: hashes[j]! });
+    at += size;
+  });
+  return { files, bytes: all };
 }

@@ -3,22 +3,30 @@ import { Worker } from 'node:worker_threads';
 /**
  * Requests to a worker thread given as CommonJS source (no separate file to locate at run time,
  * from dist/ or from the TypeScript sources under test), each answered by one message carrying its
- * `id`: `{id, ok: true, ...}` or `{id, ok: false, error: {message, code, path}}`. The thread never
+ * `id`: `{id, ok: true, ...}` or `{id, ok: false, error: {message, code, path}}`; before it, a
+ * request may be given parts of its answer as they are ready (`{id, partial: true, ...}`). The thread never
  * keeps the daemon alive. Once it has died or been closed, every call fails at once (a message to
  * it would go nowhere).
  */
 export class WorkerCalls {
   private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve: (m: Record<string, unknown>) => void; reject: (err: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (m: Record<string, unknown>) => void; reject: (err: Error) => void; onPartial?: (m: Record<string, unknown>) => void }
+  >();
   private nextId = 1;
   private dead: Error | null = null;
 
   constructor(source: string, name: string) {
     this.worker = new Worker(source, { eval: true });
     this.worker.unref();
-    this.worker.on('message', (m: { id: number; ok: boolean; error?: WorkerError }) => {
+    this.worker.on('message', (m: { id: number; ok: boolean; partial?: boolean; error?: WorkerError }) => {
       const p = this.pending.get(m.id);
       if (!p) return;
+      if (m.partial) {
+        p.onPartial?.(m as unknown as Record<string, unknown>);
+        return;
+      }
       this.pending.delete(m.id);
       if (m.ok) p.resolve(m as unknown as Record<string, unknown>);
       else p.reject(errnoError(m.error!));
@@ -37,11 +45,11 @@ export class WorkerCalls {
     return this.dead;
   }
 
-  call(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Record<string, unknown>> {
+  call(message: Record<string, unknown>, transfer: ArrayBuffer[] = [], onPartial?: (m: Record<string, unknown>) => void): Promise<Record<string, unknown>> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, onPartial });
       this.worker.postMessage({ ...message, id }, transfer);
     });
   }

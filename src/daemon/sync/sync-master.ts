@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 
 import type { JournalEntry } from '../../core/config-model.js';
 import {
@@ -14,7 +14,7 @@ import {
 import type { ConfigStore } from '../config/config-store.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../logger.js';
-import { totalHash, type SnapshotFile } from '../../core/sync/snapshot-manifest.js';
+import { manifestLines } from '../../core/sync/snapshot-manifest.js';
 import { describeFsError } from '../storage/atomic-write.js';
 import { streamTree } from '../storage/bulk-reader.js';
 import { partChunks, SnapshotSource, type SnapshotChunk } from './snapshot-source.js';
@@ -146,8 +146,9 @@ export class MasterSide {
     const { store, coreDir } = this.o;
     const started = Date.now();
     const id = randomUUID();
-    const files: SnapshotFile[] = [];
+    let files = 0;
     let totalBytes = 0;
+    const totalHash = createHash('sha256');
     let readMs = 0;
     let revision = 0;
     const sent = await store.locked(async () => {
@@ -170,11 +171,12 @@ export class MasterSide {
           if (op !== this.op || this.mode !== 'snapshot') return false;
           const entries = part.files.map((f) => ({ path: f.rel, size: f.data.length, sha256: f.sha256 }));
           if (!this.o.send({ type: 'sync.snapshotFiles', id, files: entries })) return lost();
-          for (const chunk of partChunks(part, files.length, SNAPSHOT_CHUNK_BYTES)) {
+          for (const chunk of partChunks(part, files, SNAPSHOT_CHUNK_BYTES)) {
             if (!sendChunk({ id, seq: seq++, file: chunk.file, offset: chunk.offset }, chunk.payload)) return lost();
           }
-          for (const e of entries) files.push(e);
+          files += entries.length;
           totalBytes += part.bytes.length;
+          totalHash.update(manifestLines(entries));
         }
       } catch (err) {
         // A started sync always ends with an event: here the core could not be read. The backup
@@ -185,11 +187,11 @@ export class MasterSide {
         throw err;
       }
       readMs = Date.now() - started;
-      const totals = { files: files.length, totalBytes, totalSha256: totalHash(files) };
+      const totals = { files, totalBytes, totalSha256: totalHash.digest('hex') };
       return this.o.send({ type: 'sync.snapshotEnd', id, totals }) || lost();
     });
     if (!sent || op !== this.op) return;
-    this.o.logger.info({ files: files.length, bytes: totalBytes, revision, readMs, ms: Date.now() - started, streamed: true }, 'full snapshot sent');
+    this.o.logger.info({ files, bytes: totalBytes, revision, readMs, ms: Date.now() - started, streamed: true }, 'full snapshot sent');
     this.startStreaming(revision);
   }
 
