@@ -4,7 +4,7 @@ import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { readTree } from '../../src/daemon/storage/bulk-reader.js';
+import { readTree, streamTree } from '../../src/daemon/storage/bulk-reader.js';
 import { BulkWriter, type BulkPart } from '../../src/daemon/storage/bulk-writer.js';
 import { SerialQueue } from '../../src/daemon/storage/serial-queue.js';
 import { syncTree } from '../../src/daemon/storage/sync-tree.js';
@@ -107,6 +107,44 @@ describe('readTree (a master reads its core off the main thread)', () => {
     expect(await readTree(path.join(temp.dir, 'missing'))).toEqual([]);
     // A root that is a file: the errno comes back as fs would have thrown it.
     await expect(readTree(path.join(temp.dir, 'a.json'))).rejects.toMatchObject({ code: 'ENOTDIR' });
+  });
+
+  it('streamTree: the same files in parts as they are listed (each directory by name), every byte and hash; a listing error ends the parts; stopping early is clean', async () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    // 'plc' sorts before 'plc-2' by name, after it as a whole path ('-' < '/').
+    const files: Record<string, string> = { 'a.json': '', 'plc/config.json': 'p1', 'plc-2/config.json': 'p2', 'plc/resource.json': '', 'z/y/x': 'x'.repeat(70_000) };
+    for (let i = 0; i < 40; i++) files[`many/r${String(i).padStart(2, '0')}/config.json`] = `{"i":${i}}`;
+    for (const [rel, content] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(temp.dir, rel)), { recursive: true });
+      writeFileSync(path.join(temp.dir, rel), content);
+    }
+    writeFileSync(path.join(temp.dir, 'many', '.x.tmp-1'), 'partial');
+    const parts = [];
+    for await (const part of streamTree(temp.dir, 7)) parts.push(part);
+    expect(parts.map((p) => p.files.length)).toEqual([7, 7, 7, 7, 7, 7, 3]);
+    const listed = parts.flatMap((p) => p.files);
+    const inOrder = listed.map((f) => f.rel);
+    expect(inOrder.slice(0, 2)).toEqual(['a.json', 'many/r00/config.json']);
+    expect(inOrder.slice(-4)).toEqual(['plc/config.json', 'plc/resource.json', 'plc-2/config.json', 'z/y/x']);
+    expect([...inOrder].sort()).toEqual(Object.keys(files).sort());
+    for (const f of listed) {
+      expect(f.data.toString('utf8'), f.rel).toBe(files[f.rel]);
+      expect(f.sha256, f.rel).toBe(sha(files[f.rel]!));
+    }
+    // Each part's bytes are its files' bytes back to back.
+    for (const p of parts) expect(p.bytes.equals(Buffer.concat(p.files.map((f) => f.data)))).toBe(true);
+    // Stopping after the first part ends the threads (the loop returns, nothing hangs).
+    for await (const part of streamTree(temp.dir, 3)) {
+      expect(part.files.length).toBe(3);
+      break;
+    }
+    const none = [];
+    for await (const part of streamTree(path.join(temp.dir, 'missing'), 3)) none.push(part);
+    expect(none).toEqual([]);
+    await expect((async () => {
+      for await (const _ of streamTree(path.join(temp.dir, 'a.json'), 3)) void _;
+    })()).rejects.toMatchObject({ code: 'ENOTDIR' });
   });
 });
 

@@ -3,10 +3,12 @@ import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { checkManifest, isSafeRelativePath, totalHash } from '../../src/core/sync/snapshot-manifest.js';
+import { createHash } from 'node:crypto';
+
+import { checkManifest, isSafeRelativePath, manifestLines, totalHash, type SnapshotFile } from '../../src/core/sync/snapshot-manifest.js';
 import { recoverSnapshotSwap, SnapshotError, SnapshotSink, type ReceivedChunk } from '../../src/daemon/sync/snapshot-sink.js';
-import { readTree } from '../../src/daemon/storage/bulk-reader.js';
-import { binaryChunkHeader, SnapshotSource, textChunk, type SnapshotChunk } from '../../src/daemon/sync/snapshot-source.js';
+import { readTree, streamTree } from '../../src/daemon/storage/bulk-reader.js';
+import { binaryChunkHeader, partChunks, SnapshotSource, textChunk, type SnapshotChunk } from '../../src/daemon/sync/snapshot-source.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const temps: Array<() => void> = [];
@@ -204,6 +206,121 @@ describe('full snapshot', () => {
     await sink.finish();
     expect(await hashes(paths.coreDir)).toEqual(await hashes(master));
     expect(source.manifest.files.length).toBe(6);
+  });
+});
+
+/**
+ * A streamed snapshot as the master sends it (MasterSide.streamFull, without the link): each part's
+ * entries, then its chunks, and the totals; each message through JSON as a frame brings it.
+ */
+async function streamTransfer(masterRoot: string, dataRoot: string, { filesPerPart = 2, chunkBytes = 64 * 1024 } = {}) {
+  const paths = { coreDir: path.join(dataRoot, 'config/resources/core'), varDir: path.join(dataRoot, 'var') };
+  const received = new Map<string, string>();
+  const onFile = (rel: string, parts: readonly Uint8Array[]) => {
+    expect(received.has(rel), `${rel} passed on twice`).toBe(false);
+    received.set(rel, Buffer.concat(parts).toString('utf8'));
+  };
+  const id = 'stream-1';
+  const sink = await SnapshotSink.beginStream(paths, { id, revision: 42 }, { onFile });
+  const entries: SnapshotFile[] = [];
+  let seq = 0;
+  for await (const part of streamTree(masterRoot, filesPerPart)) {
+    const these = part.files.map((f) => ({ path: f.rel, size: f.data.length, sha256: f.sha256 }));
+    sink.addFiles(JSON.parse(JSON.stringify(these)) as SnapshotFile[]);
+    for (const c of partChunks(part, entries.length, chunkBytes)) await sink.write(JSON.parse(JSON.stringify({ id, seq: seq++, file: c.file, offset: c.offset })) as ReceivedChunk, Buffer.from(c.payload));
+    entries.push(...these);
+  }
+  const totals = { files: entries.length, totalBytes: entries.reduce((n, f) => n + f.size, 0), totalSha256: createHash('sha256').update(manifestLines(entries)).digest('hex') };
+  return { sink, paths, received, totals, entries };
+}
+
+describe('streamed snapshot (manifest in parts, read while sent)', () => {
+  it('transfers every file byte for byte, empty files included wherever the parts and chunks cut, and swaps it in', async () => {
+    const master = tree({ ...MASTER, 'a/empty-first': '', 'b/mid-1': '', 'b/mid-2': '', 'c/config.json': 'c'.repeat(10), 'z/last': '', 'z/last2': '' });
+    const backup = tree({ 'config/resources/core/mine/config.json': 'old' });
+    for (const [filesPerPart, chunkBytes] of [
+      [2, 64 * 1024],
+      [1, 7],
+      [1000, 1024 * 1024],
+    ] as const) {
+      const { sink, paths, received, totals, entries } = await streamTransfer(master, backup, { filesPerPart, chunkBytes });
+      await expect(sink.verify()).rejects.toThrow(/before the end of a streamed snapshot/);
+      await sink.end(totals);
+      await sink.verify();
+      await sink.commit();
+      await sink.finish();
+      expect(await hashes(paths.coreDir), `${filesPerPart} files a part, ${chunkBytes} bytes a chunk`).toEqual(await hashes(master));
+      expect(entries.map((f) => f.path).sort()).toEqual(Object.keys(await hashes(master)).sort());
+      // Every file was passed on once, with its bytes, empty ones too.
+      expect(new Map([...received].sort())).toEqual(new Map((await readTree(master)).map((f) => [f.rel, f.data.toString('utf8')])));
+    }
+  });
+
+  it('refuses entries that are unsafe, listed twice or nested across parts, over the limits, bytes before their entries, wrong totals, text chunks, and anything after the end; the live core untouched', async () => {
+    const master = tree(MASTER);
+    const backup = tree({ 'config/resources/core/a/b/config.json': 'old' });
+    const paths = { coreDir: path.join(backup, 'config/resources/core'), varDir: path.join(backup, 'var') };
+    const sig = 'a'.repeat(64);
+    const begin = (limits?: { maxFiles: number; maxBytes: number }) => SnapshotSink.beginStream(paths, { id: 'bad-1', revision: 1 }, { limits });
+    const refusedWith = async (steps: (sink: SnapshotSink) => Promise<void> | void, message: RegExp, limits?: { maxFiles: number; maxBytes: number }) => {
+      const sink = await begin(limits);
+      await expect(Promise.resolve().then(() => steps(sink))).rejects.toThrow(message);
+      await sink.abort();
+    };
+    await refusedWith((s) => s.addFiles([{ path: '../etc/passwd', size: 1, sha256: sig }]), /manifest refused: \.\.\/etc\/passwd: unsafe path/);
+    await refusedWith((s) => {
+      s.addFiles([{ path: 'x/config.json', size: 1, sha256: sig }]);
+      s.addFiles([{ path: 'x/config.json', size: 1, sha256: sig }]);
+    }, /listed twice/);
+    await refusedWith((s) => {
+      s.addFiles([{ path: 'x/a', size: 1, sha256: sig }]);
+      s.addFiles([{ path: 'x/a/b', size: 1, sha256: sig }]);
+    }, /x\/a: nested under a listed file/);
+    await refusedWith((s) => {
+      s.addFiles([{ path: 'x/a/b', size: 1, sha256: sig }]);
+      s.addFiles([{ path: 'x/a', size: 1, sha256: sig }]);
+    }, /x\/a: nested under a listed file/);
+    await refusedWith((s) => s.addFiles([{ path: 'x/a', size: 1, sha256: 'nothex' }]), /bad sha256/);
+    await refusedWith((s) => {
+      s.addFiles([{ path: 'x/a', size: 1, sha256: sig }]);
+      s.addFiles([{ path: 'x/b', size: 1, sha256: sig }]);
+    }, /more than 1 files/, { maxFiles: 1, maxBytes: 10 });
+    await refusedWith((s) => s.addFiles([{ path: 'x/a', size: 11, sha256: sig }]), /more than 10 bytes/, { maxFiles: 5, maxBytes: 10 });
+    // Bytes past the entries announced so far (the master sends entries before their bytes).
+    await refusedWith(async (s) => {
+      s.addFiles([{ path: 'x/a', size: 2, sha256: sig }]);
+      await s.write({ id: 'bad-1', seq: 0, file: 0, offset: 0 }, Buffer.from('abc'));
+    }, /1 bytes past the last file of the manifest/);
+    await refusedWith((s) => s.write({ id: 'bad-1', seq: 0, parts: [] }), /streamed snapshot's bytes come in binary frames/);
+    await refusedWith(() => SnapshotSink.begin(paths, { id: 'whole', revision: 1, files: [], totalBytes: 0, totalSha256: totalHash([]) }).then(async (whole) => {
+      try {
+        whole.addFiles([]);
+      } finally {
+        await whole.abort();
+      }
+    }), /manifest entries for a snapshot that was not streamed/);
+
+    // The totals at the end must be those of what was announced; none at all is refused too.
+    const { sink: s1, totals } = await streamTransfer(master, backup);
+    await expect(s1.end(undefined)).rejects.toThrow(/without its totals/);
+    await s1.abort();
+    for (const [wrong, message] of [
+      [{ ...totals, files: totals.files + 1 }, /files announced at the end/],
+      [{ ...totals, totalBytes: totals.totalBytes - 1 }, /totalBytes does not match/],
+      [{ ...totals, totalSha256: sig }, /totalSha256 does not match/],
+    ] as const) {
+      const { sink } = await streamTransfer(master, backup);
+      await expect(sink.end(wrong)).rejects.toThrow(message);
+      await sink.abort();
+    }
+    const { sink: s2, totals: t2 } = await streamTransfer(master, backup);
+    await s2.end(t2);
+    expect(() => s2.addFiles([{ path: 'late', size: 0, sha256: sig }])).toThrow(/after the end/);
+    await expect(s2.write({ id: 'stream-1', seq: 99, file: 0, offset: 0 }, Buffer.from('x'))).rejects.toThrow(/after the end/);
+    await expect(s2.end(t2)).rejects.toThrow(/the end of the snapshot twice/);
+    await s2.abort();
+    expect(readFileSync(path.join(paths.coreDir, 'a/b/config.json'), 'utf8')).toBe('old');
+    expect(readdirSync(path.join(paths.varDir, 'sync')).filter((n) => n.startsWith('staging-'))).toEqual([]);
   });
 });
 

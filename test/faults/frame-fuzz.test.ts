@@ -8,6 +8,7 @@ import type { StatusResponse } from '../../src/core/wire.js';
 import { MAX_PENDING } from '../../src/daemon/gan/acceptor.js';
 import { generateSelfSigned } from '../../src/daemon/identity/certificate.js';
 import { splitBinaryFrame } from '../../src/core/gan/protocol.js';
+import { manifestLines, type ManifestTotals, type SnapshotFile } from '../../src/core/sync/snapshot-manifest.js';
 import { FakeMaster, fuzzFrame, ganUrl, hello, peerSession, stateReport, syncFuzzFrame, type FuzzFrame, type SessionResult } from '../helpers/frame-fuzz.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/in-process-daemon.js';
 import { waitFor } from '../helpers/processes.js';
@@ -121,7 +122,7 @@ describe('fuzzed frames from an approved peer', () => {
       // And it still syncs an approved backup: a request is answered with the whole snapshot.
       const request = { kind: 'sync-valid', data: JSON.stringify({ type: 'sync.request', holder: null, revision: 0, full: true }), binary: false };
       const synced = await peerSession(url, { hello: hello(uuid, 'fuzz-peer', { state: stateReport(null) }), frames: [request], until: '{"type":"sync.snapshotEnd"' });
-      const chunks = synced.received.map((t) => JSON.parse(t) as { type: string; chunk?: { parts: Array<{ data: string }> } }).filter((m) => m.type === 'sync.snapshotChunk');
+      const chunks = synced.received.map((t) => JSON.parse(t) as { type: string; chunk?: { parts: Array<{ path: string; data: string }> } }).filter((m) => m.type === 'sync.snapshotChunk');
       const carried = chunks.flatMap((m) => m.chunk!.parts.map((p) => Buffer.from(p.data, 'base64').toString('utf8'))).join('');
       expect(carried).toContain(MARKER);
       // That peer's hello offered no features, so it got text frames; one that offers binary frames
@@ -142,6 +143,26 @@ describe('fuzzed frames from an approved peer', () => {
       expect(headers.map((h) => h.type)).toEqual(headers.map(() => 'sync.snapshotChunk'));
       expect(headers[0]!.chunk).toMatchObject({ seq: 0, file: 0, offset: 0 });
       expect(payloads.join('')).toBe(carried);
+      // One that also offers snapshot-stream gets the snapshot as it is read: entries in parts, each
+      // before its bytes, and the totals at the end; the same files.
+      const streamHello = hello(uuid, 'fuzz-peer', { state: stateReport(null), features: ['binary-frames', 'snapshot-stream'] });
+      const streamed = await peerSession(url, { hello: streamHello, frames: [request], until: '{"type":"sync.snapshotEnd"' });
+      const texts = streamed.received.filter((t) => !t.startsWith('<binary')).map((t) => JSON.parse(t) as { type: string; files?: SnapshotFile[]; totals?: ManifestTotals });
+      const types = texts.map((m) => m.type).filter((t) => t.startsWith('sync.snapshot'));
+      expect(types[0]).toBe('sync.snapshotStream');
+      expect(types.at(-1)).toBe('sync.snapshotEnd');
+      expect(types).not.toContain('sync.snapshotBegin');
+      const entries = texts.flatMap((m) => (m.type === 'sync.snapshotFiles' ? m.files! : []));
+      const bytes = Buffer.concat(streamed.binary.map((frame) => {
+        const split = splitBinaryFrame(frame);
+        if ('problem' in split) throw new Error(split.problem);
+        return split.payload;
+      }));
+      expect(texts.at(-1)!.totals).toEqual({ files: entries.length, totalBytes: bytes.length, totalSha256: createHash('sha256').update(manifestLines(entries)).digest('hex') });
+      expect(bytes.toString('utf8')).toContain(MARKER);
+      expect(bytes.length).toBe(Buffer.byteLength(carried));
+      const textPaths = new Set(chunks.flatMap((m) => m.chunk!.parts.map((p) => p.path)));
+      expect(new Set(entries.filter((e) => e.size > 0).map((e) => e.path))).toEqual(textPaths);
       process.stdout.write(`approved-peer frame fuzz seed ${seed}: ${frames} frames (${sync} sync.*) in ${sessions} sessions; closes: ${JSON.stringify(Object.fromEntries(tally))}\n`);
     }, 300_000);
   }

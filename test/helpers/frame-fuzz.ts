@@ -51,13 +51,15 @@ function journalEntry(rng: Prng, revision: number): Record<string, unknown> {
 
 /**
  * Well-formed sync messages of both sides: what a backup sends (request, ack) and what a master
- * sends (begin, entries, snapshot). Hashes and signatures are random, so a snapshot or an entry
+ * sends (begin, entries, whole and streamed snapshots). Hashes and signatures are random, so a snapshot or an entry
  * that reaches a backup is refused for its content, never applied.
  */
 export function validSyncMessage(rng: Prng): Record<string, unknown> {
   const revision = rng.pick([0, 1, 2, 7, 1000, Number.MAX_SAFE_INTEGER]);
   const id = rng.next() < 0.5 ? `fz-${rng.int(1e6)}` : rng.pick(['a', '0-0', 'x'.repeat(64)]);
-  switch (rng.int(7)) {
+  const files = (): Array<Record<string, unknown>> =>
+    Array.from({ length: rng.int(3) }, (_, i) => ({ path: rng.pick([`opcua/opc-connection/fz${i}/config.json`, '../x', '/etc/passwd', 'a//b']), size: rng.int(100), sha256: hex64(rng) }));
+  switch (rng.int(9)) {
     case 0: return { type: 'sync.request', holder: rng.next() < 0.5 ? null : rng.pick(['0', 'abc-def', '00000000-0000-0000-0000-000000000000']), revision, full: rng.next() < 0.5 };
     case 1: return { type: 'sync.ack', revision };
     case 2: return { type: 'sync.begin', op: rng.int(100), kind: rng.pick(['full', 'incremental']), revision };
@@ -66,12 +68,12 @@ export function validSyncMessage(rng: Prng): Record<string, unknown> {
       const entries = Array.from({ length: rng.int(3) }, (_, i) => journalEntry(rng, from + 1 + i));
       return { type: 'sync.entries', from, upTo: from + entries.length + rng.int(2), latest: from + entries.length + rng.int(3), entries };
     }
-    case 4: {
-      const files = Array.from({ length: rng.int(3) }, (_, i) => ({ path: rng.pick([`opcua/opc-connection/fz${i}/config.json`, '../x', '/etc/passwd', 'a//b']), size: rng.int(100), sha256: hex64(rng) }));
-      return { type: 'sync.snapshotBegin', op: rng.int(100), manifest: { id, revision, files, totalBytes: rng.int(300), totalSha256: hex64(rng) } };
-    }
+    case 4: return { type: 'sync.snapshotBegin', op: rng.int(100), manifest: { id, revision, files: files(), totalBytes: rng.int(300), totalSha256: hex64(rng) } };
     case 5: return { type: 'sync.snapshotChunk', chunk: { id, seq: rng.int(3), parts: [{ path: `opcua/opc-connection/fz${rng.int(3)}/config.json`, offset: rng.int(2) * 10, data: rng.bytes(rng.int(40)).toString('base64') }] } };
-    default: return { type: 'sync.snapshotEnd', id };
+    case 6: return { type: 'sync.snapshotStream', op: rng.int(100), id, revision };
+    case 7: return { type: 'sync.snapshotFiles', id, files: files() };
+    default:
+      return rng.next() < 0.5 ? { type: 'sync.snapshotEnd', id } : { type: 'sync.snapshotEnd', id, totals: { files: rng.int(3), totalBytes: rng.int(300), totalSha256: hex64(rng) } };
   }
 }
 
