@@ -311,8 +311,12 @@ export class BackupSide {
     const adopted = await store.adoptSnapshot(revision, { contents, swap: verifyAndSwap, unswap: () => sink.rollback() });
     const { archive, durability, syncMs } = adopted.swapped;
     op.sink = null;
-    // Independent files: the swap's intent is done with, and this node now holds the master's core.
-    await Promise.all([sink.finish(), state.update({ holder: this.o.peerUuid })]);
+    // This node now holds the master's core. The journal's restart committed the adoption, so the
+    // sync is complete without waiting for this file: a crash before it is written only costs a
+    // full snapshot more at the next start.
+    state.update({ holder: this.o.peerUuid }).catch((err: unknown) => this.o.logger.warn({ err }, 'could not write the sync state'));
+    // The swap's intent is done with (left behind, the next start only removes it).
+    await sink.finish();
     const { created, updated, deleted } = adopted;
     this.o.logger.info({ revision, archive, created, updated, deleted, files: sink.manifest.files.length, durability, syncMs, verifyMs, ...adopted.timings, ms: Date.now() - started }, 'full snapshot adopted');
     // One event for the whole core (not one per resource, which for a big snapshot pushed

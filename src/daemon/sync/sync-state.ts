@@ -50,14 +50,17 @@ export class SyncStateStore {
     return this.value.lastPeer;
   }
 
-  /** One write at a time, each from the value the previous one left: no update is lost to a race. */
+  /**
+   * The change takes effect here at once and is written behind the writes before it, one at a
+   * time, in order (no update is lost to a race). What this node tells its master is then always
+   * the latest; should a write fail, the file is behind memory, and the next start, reading it,
+   * asks for a full snapshot at worst.
+   */
   update(change: Partial<Omit<SyncStateFile, 'version'>>): Promise<void> {
-    const run = this.queue.then(async () => {
-      const next = { ...this.value, ...change };
-      if (next.holder === this.value.holder && next.lastPeer === this.value.lastPeer) return;
-      await writeJsonAtomic(this.file, next);
-      this.value = next;
-    });
+    const next = { ...this.value, ...change };
+    if (next.holder === this.value.holder && next.lastPeer === this.value.lastPeer) return this.queue;
+    this.value = next;
+    const run = this.queue.then(() => writeJsonAtomic(this.file, next));
     this.queue = run.catch(() => undefined);
     return run;
   }
