@@ -122,6 +122,10 @@ describe('sync between two in-process daemons', () => {
     expect(String(failed.data.reason)).toContain('ENAMETOOLONG');
     const started = events(master, 'sync.started').filter((e) => e.seq < failed.seq).at(-1)!;
     expect(started.data).toMatchObject({ kind: 'full' });
+    // The backup, part way through it, is told why at once (not at its sync timeout).
+    const dropped = await waitFor('sync.failed on the backup', () => events(backup, 'sync.failed').find((e) => String(e.data.reason).includes('ENAMETOOLONG')), 5_000);
+    expect(dropped.data).toMatchObject({ code: 'GW_ERR_SYNC_FAILED' });
+    expect(String(dropped.data.reason)).toMatch(/^synchronization failed: the master could not read the configuration for a full snapshot: /);
     await master.client.resync();
     await waitFor('a full sync completed after it', () => events(master, 'sync.completed').some((e) => e.seq > failed.seq && e.data.kind === 'full'));
     expect(await coreHashes(backup.dataDir)).toEqual(await coreHashes(master.dataDir));

@@ -22,7 +22,7 @@ const REDUNDANCY_TYPES = [
 export function validRedundancyMessage(rng: Prng): Record<string, unknown> {
   const id = `f-${rng.int(1e9)}`;
   const epoch = rng.pick([0, 1, 2, 1000, 2 ** 31, Number.MAX_SAFE_INTEGER]);
-  switch (rng.int(9)) {
+  switch (rng.int(10)) {
     case 0: return { type: 'redundancy.state', ...stateReport(rng), replyTo: rng.next() < 0.5 ? null : id };
     case 1: return { type: 'redundancy.stateQuery', id };
     case 2: return { type: 'redundancy.standDownRequest', id, reason: 'operator', epoch, operator: rng.next() < 0.5, failoverIds: [id] };
@@ -59,7 +59,7 @@ export function validSyncMessage(rng: Prng): Record<string, unknown> {
   const id = rng.next() < 0.5 ? `fz-${rng.int(1e6)}` : rng.pick(['a', '0-0', 'x'.repeat(64)]);
   const files = (): Array<Record<string, unknown>> =>
     Array.from({ length: rng.int(3) }, (_, i) => ({ path: rng.pick([`opcua/opc-connection/fz${i}/config.json`, '../x', '/etc/passwd', 'a//b']), size: rng.int(100), sha256: hex64(rng) }));
-  switch (rng.int(9)) {
+  switch (rng.int(10)) {
     case 0: return { type: 'sync.request', holder: rng.next() < 0.5 ? null : rng.pick(['0', 'abc-def', '00000000-0000-0000-0000-000000000000']), revision, full: rng.next() < 0.5 };
     case 1: return { type: 'sync.ack', revision };
     case 2: return { type: 'sync.begin', op: rng.int(100), kind: rng.pick(['full', 'incremental']), revision };
@@ -72,6 +72,7 @@ export function validSyncMessage(rng: Prng): Record<string, unknown> {
     case 5: return { type: 'sync.snapshotChunk', chunk: { id, seq: rng.int(3), parts: [{ path: `opcua/opc-connection/fz${rng.int(3)}/config.json`, offset: rng.int(2) * 10, data: rng.bytes(rng.int(40)).toString('base64') }] } };
     case 6: return { type: 'sync.snapshotStream', op: rng.int(100), id, revision };
     case 7: return { type: 'sync.snapshotFiles', id, files: files() };
+    case 8: return { type: 'sync.snapshotAbort', id, reason: rng.pick(['EIO', '', 'é'.repeat(100)]) };
     default:
       return rng.next() < 0.5 ? { type: 'sync.snapshotEnd', id } : { type: 'sync.snapshotEnd', id, totals: { files: rng.int(3), totalBytes: rng.int(300), totalSha256: hex64(rng) } };
   }

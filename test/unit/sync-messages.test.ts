@@ -37,6 +37,7 @@ const GOOD = [
   { type: 'sync.snapshotStream', op: 2, id: 'abc-2', revision: 4 },
   { type: 'sync.snapshotFiles', id: 'abc-2', files: [{ path: 'a/b.json', size: 2, sha256: sig }] },
   { type: 'sync.snapshotEnd', id: 'abc-2', totals: { files: 1, totalBytes: 2, totalSha256: sig } },
+  { type: 'sync.snapshotAbort', id: 'abc-2', reason: 'the master could not read the configuration for a full snapshot: EIO' },
   { type: 'sync.ack', revision: 3 },
 ];
 
@@ -69,6 +70,8 @@ describe('sync protocol messages', () => {
       { type: 'sync.snapshotFiles', id: 'abc', files: [{ path: 'a', size: 1, sha256: sig, extra: 1 }] },
       { type: 'sync.snapshotFiles', id: 'abc', files: Array.from({ length: 10_001 }, () => ({ path: 'a', size: 1, sha256: sig })) },
       { type: 'sync.snapshotEnd', id: 'abc', totals: { files: 1, totalBytes: 2 } },
+      { type: 'sync.snapshotAbort', id: 'abc' },
+      { type: 'sync.snapshotAbort', id: 'abc', reason: 'x'.repeat(4097) },
       { type: 'sync.snapshotEnd', id: 'abc', totals: { files: 1, totalBytes: 2, totalSha256: 'nothex' } },
     ];
     for (const m of bad) expect(valid(m), JSON.stringify(m).slice(0, 120)).toBe(false);

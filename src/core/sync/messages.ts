@@ -7,7 +7,8 @@
  * Master → backup: sync.begin, then either sync.entries (incremental) or a full snapshot:
  * sync.snapshotBegin (the whole manifest), sync.snapshotChunk…, sync.snapshotEnd; or, to a peer
  * that offers `snapshot-stream`, sync.snapshotStream, then sync.snapshotFiles (manifest entries)
- * each followed by the chunks of their bytes, and sync.snapshotEnd with the totals. Afterwards live
+ * each followed by the chunks of their bytes, and sync.snapshotEnd with the totals (or
+ * sync.snapshotAbort when the master could not read it all). Afterwards live
  * sync.entries as changes commit.
  *
  * Revisions are always the master's.
@@ -74,6 +75,16 @@ export interface SyncSnapshotFiles {
   files: SnapshotFile[];
 }
 
+/**
+ * The master could not finish reading a streamed snapshot (an I/O error): the backup drops it at
+ * once, reporting the master's reason, instead of waiting out its sync timeout.
+ */
+export interface SyncSnapshotAbort {
+  type: 'sync.snapshotAbort';
+  id: string;
+  reason: string;
+}
+
 /** Bytes of files in a JSON text frame, base64 (to a peer without binary frames). */
 export interface SyncSnapshotChunk {
   type: 'sync.snapshotChunk';
@@ -112,6 +123,7 @@ export type SyncMessage =
   | SyncSnapshotBegin
   | SyncSnapshotStream
   | SyncSnapshotFiles
+  | SyncSnapshotAbort
   | SyncSnapshotChunk
   | SyncSnapshotBinaryChunk
   | SyncSnapshotEnd
@@ -266,6 +278,7 @@ export const SYNC_MESSAGE_SCHEMA = {
     }),
     message('sync.snapshotStream', { op: revision, id: snapshotId, revision }),
     message('sync.snapshotFiles', { id: snapshotId, files: { type: 'array', maxItems: 10_000, items: manifestEntry } }),
+    message('sync.snapshotAbort', { id: snapshotId, reason: { type: 'string', maxLength: 4096 } }),
     {
       ...message('sync.snapshotEnd', {
         id: snapshotId,

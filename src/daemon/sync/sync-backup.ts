@@ -7,6 +7,7 @@ import type {
   SyncSnapshotBinaryChunk,
   SyncSnapshotChunk,
   SyncSnapshotEnd,
+  SyncSnapshotAbort,
   SyncSnapshotFiles,
   SyncSnapshotStream,
 } from '../../core/sync/messages.js';
@@ -153,6 +154,8 @@ export class BackupSide {
         return this.onSnapshotStream(m);
       case 'sync.snapshotFiles':
         return this.onSnapshotFiles(m);
+      case 'sync.snapshotAbort':
+        return this.onSnapshotAbort(m);
       case 'sync.snapshotChunk':
         return this.onChunk(m);
       case 'sync.snapshotEnd':
@@ -273,6 +276,12 @@ export class BackupSide {
       sink.dropFileListener();
       op.contents = null;
     }
+  }
+
+  private onSnapshotAbort(m: SyncSnapshotAbort): void {
+    // Only the snapshot under way: a late abort of one already replaced says nothing about this one.
+    if (!this.op?.sink || m.id !== this.op.sink.manifest.id) return;
+    throw new GwError('GW_ERR_SYNC_FAILED', { detail: m.reason });
   }
 
   private async onChunk(m: SyncSnapshotChunk | SyncSnapshotBinaryChunk): Promise<void> {

@@ -179,10 +179,13 @@ export class MasterSide {
           totalHash.update(manifestLines(entries));
         }
       } catch (err) {
-        // A started sync always ends with an event: here the core could not be read. The backup
-        // hears no end and gives up after its syncTimeoutSecs.
+        // A started sync always ends with an event: here the core could not be read. The backup,
+        // which has part of it, is told why (rather than waiting out its sync timeout).
         const reason = `could not read the configuration for a full snapshot: ${describeFsError(err)}`;
         this.o.events.emit('sync.failed', { reason, code: 'GW_ERR_SYNC_FAILED', peer: this.o.peerUuid });
+        // Bounded like the message's schema (an errno message quotes the path, which may be long).
+        const told = `the master ${reason}`;
+        this.o.send({ type: 'sync.snapshotAbort', id, reason: told.length > 4096 ? `${told.slice(0, 4093)}...` : told });
         this.mode = 'idle';
         throw err;
       }
