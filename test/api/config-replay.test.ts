@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import pino from 'pino';
@@ -253,6 +253,32 @@ describe('journal replay (what the sync engine does on a backup)', () => {
       .catch((e: unknown) => e);
     expect((err as GwError).code).toBe('GW_ERR_CONFIG_INVALID');
     expect(store.revision).toBe(0);
+  });
+
+  it('refuses the removal of a Backup version of a resource it does not have (a lone resource.json), alone or in a batch; fine after the create in the same batch', async () => {
+    const master: TestDaemon = await startTestDaemon();
+    cleanups.push(() => master.stop());
+    await master.client.configSet('opc-connection/plc1', PLC1_PRIMARY);
+    await master.client.configBackupAdd('opc-connection/plc1', PLC1_BACKUP);
+    await master.client.configBackupRemove('opc-connection/plc1');
+    const entries = journal(master.dataDir);
+    const removal = entries.at(-1)!;
+    expect(removal).toMatchObject({ deleted: true, version: 'backup' });
+
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    const replica = await openStore(temp.dir);
+    cleanups.push(() => replica.close());
+    const resources = (dir: string): Record<string, string> => tree(path.join(dir, 'config', 'resources'));
+    for (const attempt of [() => replica.replay(removal), () => replica.replayBatch([removal])]) {
+      const err = await attempt().catch((e: unknown) => e);
+      expect((err as GwError).code).toBe('GW_ERR_CONFIG_INVALID');
+      expect((err as GwError).message).toContain('removes the Backup version of a resource this node does not have');
+      expect(existsSync(path.join(temp.dir, 'config', 'resources', 'core'))).toBe(false);
+      expect(replica.revision).toBe(0);
+    }
+    expect(await replica.replayBatch(entries)).toBe(entries.length);
+    expect(resources(temp.dir)).toEqual(resources(master.dataDir));
   });
 
   it('refuses an entry whose name or module would point outside the store', async () => {

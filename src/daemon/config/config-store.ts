@@ -281,7 +281,7 @@ export class ConfigStore {
   replay(entry: JournalEntry): Promise<boolean> {
     return this.exclusive(async () => {
       if (entry.revision <= this.syncedRevision) return false;
-      await this.commit(replayDraft(entry, this.types));
+      await this.commit(this.replayChecked(entry, new Map()));
       return true;
     });
   }
@@ -295,15 +295,33 @@ export class ConfigStore {
     return this.exclusive(async () => {
       let last = this.syncedRevision;
       const drafts: Draft[] = [];
+      const present = new Map<string, boolean>();
       for (const e of entries) {
         if (e.revision <= last) continue;
-        drafts.push(replayDraft(e, this.types));
+        drafts.push(this.replayChecked(e, present));
         last = e.revision;
       }
       if (drafts.length === 0) return 0;
       const committed = await this.commitBatch(drafts);
       return committed.length;
     });
+  }
+
+  /**
+   * replayDraft(), and an entry that removes the Backup version of a resource this node does not
+   * have is refused: it would leave a lone resource.json behind, and it means this node missed
+   * something (the sync engine asks for a full snapshot then). `present`: what the entries before
+   * it in the same batch created or removed.
+   */
+  private replayChecked(entry: JournalEntry, present: Map<string, boolean>): Draft {
+    const draft = replayDraft(entry, this.types);
+    const key = indexKey(entry.collection, entry.address);
+    const exists = present.get(key) ?? this.resources.has(key);
+    if (entry.deleted && entry.version === 'backup' && !exists) {
+      throw new GwError('GW_ERR_CONFIG_INVALID', { resource: entry.address, version: entry.version, detail: 'it removes the Backup version of a resource this node does not have' });
+    }
+    if (entry.version === 'primary') present.set(key, !entry.deleted);
+    return draft;
   }
 
   /**
