@@ -50,6 +50,34 @@ describe('BulkWriter (snapshot files written off the main thread)', () => {
     expect(dirs).toContain(path.join(temp.dir, 'a/b'));
   });
 
+  it('runs: files given once by index, then bytes cut by their sizes from where each run starts, a file split across runs, empty files included; a run past the files given fails', async () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    const w = BulkWriter.open(temp.dir);
+    cleanups.push(() => w.close());
+    w.addFiles([
+      { rel: 'a/one.json', size: 7, sha256: sha('{"x":1}') },
+      { rel: 'a/empty', size: 0, sha256: sha('') },
+    ]);
+    w.addFiles([{ rel: 'b/c/two.json', size: 3, sha256: sha('abc') }]);
+    // File 0 from its first byte and into file 2 (passing the empty file 1)...
+    await w.writeRun(0, 0, 3, Buffer.from('{"x":1}ab'));
+    // ...and the rest of file 2, with another last byte than announced.
+    await w.writeRun(2, 2, 1, Buffer.from('d'));
+    const { mismatched, sizes } = await w.finish();
+    expect(readFileSync(path.join(temp.dir, 'a/one.json'), 'utf8')).toBe('{"x":1}');
+    expect(readFileSync(path.join(temp.dir, 'a/empty'), 'utf8')).toBe('');
+    expect(readFileSync(path.join(temp.dir, 'b/c/two.json'), 'utf8')).toBe('abd');
+    expect(mismatched).toEqual(['b/c/two.json']);
+    expect(Object.fromEntries(sizes)).toEqual({ 'a/one.json': 7, 'a/empty': 0, 'b/c/two.json': 3 });
+
+    const w2 = BulkWriter.open(temp.dir);
+    cleanups.push(() => w2.close());
+    w2.addFiles([{ rel: 'x', size: 1, sha256: sha('x') }]);
+    await w2.writeRun(0, 0, 2, Buffer.from('xy'));
+    await expect(w2.finish()).rejects.toThrow(/a run past the files given/);
+  });
+
   it('takes its own copy of the bytes: the caller may reuse its buffer once write() returns', async () => {
     const temp = makeTempDir();
     cleanups.push(temp.cleanup);

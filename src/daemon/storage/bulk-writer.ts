@@ -28,46 +28,64 @@ function writeAll(file, data, flags) {
     fs.closeSync(fd);
   }
 }
+// Files by their index in the snapshot, for runs (given once: a run names only where it starts).
+const table = { rels: [], sizes: [], hashes: [] };
 function write(m) {
   let at = 0;
   for (const part of m.parts) {
-    const data = m.bytes.subarray(at, at + part.length);
+    writePart(m.root, part, m.bytes.subarray(at, at + part.length));
     at += part.length;
-    // rel is a checked relative path with '/' (no '..', no empty segments): joined by hand, as
-    // path.join and path.dirname on each of 30,000 files were about 7% of this thread's time.
-    const file = m.root + '/' + part.rel;
-    const dir = file.slice(0, file.lastIndexOf('/'));
-    if (!dirs.has(dir)) {
-      // Most parents exist already (one type directory, thousands of resources): a plain mkdir
-      // is one system call, a recursive one several.
-      try {
-        fs.mkdirSync(dir);
-      } catch (err) {
-        if (err.code === 'ENOENT') fs.mkdirSync(dir, { recursive: true });
-        else if (err.code !== 'EEXIST') throw err;
-      }
-      dirs.add(dir);
+  }
+}
+// count consecutive files of the table from file (its bytes from offset, the others' from their
+// first), cut from bytes by their sizes.
+function writeRun(m) {
+  let at = 0;
+  let offset = m.offset;
+  for (let file = m.file; file < m.file + m.count; file++) {
+    const size = table.sizes[file];
+    if (size === undefined) throw new Error('a run past the files given');
+    const length = Math.min(size - offset, m.bytes.length - at);
+    writePart(m.root, { rel: table.rels[file], length, truncate: offset === 0, size, sha256: table.hashes[file] }, m.bytes.subarray(at, at + length));
+    at += length;
+    offset = 0;
+  }
+}
+function writePart(root, part, data) {
+  // rel is a checked relative path with '/' (no '..', no empty segments): joined by hand, as
+  // path.join and path.dirname on each of 30,000 files were about 7% of this thread's time.
+  const file = root + '/' + part.rel;
+  const dir = file.slice(0, file.lastIndexOf('/'));
+  if (!dirs.has(dir)) {
+    // Most parents exist already (one type directory, thousands of resources): a plain mkdir
+    // is one system call, a recursive one several.
+    try {
+      fs.mkdirSync(dir);
+    } catch (err) {
+      if (err.code === 'ENOENT') fs.mkdirSync(dir, { recursive: true });
+      else if (err.code !== 'EEXIST') throw err;
     }
-    writeAll(file, data, part.truncate ? 'w' : 'a');
-    if (part.truncate && data.length === part.size) {
-      // The whole file in one part: one hash call.
-      files.set(part.rel, { hash: null, size: data.length });
-      if (sha256Hex(data) !== part.sha256) mismatched.push(part.rel);
-      continue;
-    }
-    let state = files.get(part.rel);
-    if (!state || part.truncate) {
-      state = { hash: crypto.createHash('sha256'), size: 0 };
-      files.set(part.rel, state);
-    }
-    state.size += data.length;
-    // A file already complete takes no more into its hash (its size will not match).
-    if (state.hash === null) continue;
-    state.hash.update(data);
-    if (state.size === part.size) {
-      if (state.hash.digest('hex') !== part.sha256) mismatched.push(part.rel);
-      state.hash = null;
-    }
+    dirs.add(dir);
+  }
+  writeAll(file, data, part.truncate ? 'w' : 'a');
+  if (part.truncate && data.length === part.size) {
+    // The whole file in one part: one hash call.
+    files.set(part.rel, { hash: null, size: data.length });
+    if (sha256Hex(data) !== part.sha256) mismatched.push(part.rel);
+    return;
+  }
+  let state = files.get(part.rel);
+  if (!state || part.truncate) {
+    state = { hash: crypto.createHash('sha256'), size: 0 };
+    files.set(part.rel, state);
+  }
+  state.size += data.length;
+  // A file already complete takes no more into its hash (its size will not match).
+  if (state.hash === null) return;
+  state.hash.update(data);
+  if (state.size === part.size) {
+    if (state.hash.digest('hex') !== part.sha256) mismatched.push(part.rel);
+    state.hash = null;
   }
 }
 parentPort.on('message', (m) =>
@@ -76,6 +94,15 @@ parentPort.on('message', (m) =>
     if (failure) throw failure;
     try {
       if (m.op === 'write') return write(m);
+      if (m.op === 'run') return writeRun(m);
+      if (m.op === 'files') {
+        m.rels.forEach((rel, i) => {
+          table.rels.push(rel);
+          table.sizes.push(m.sizes[i]);
+          table.hashes.push(m.hashes[i]);
+        });
+        return;
+      }
       if (m.op !== 'finish') throw new Error('unknown request ' + m.op);
       const sizes = {};
       for (const [rel, state] of files) sizes[rel] = state.size;
@@ -145,11 +172,36 @@ export class BulkWriter {
     const failed = this.thread.failure ?? this.failure;
     if (failed) throw failed;
     if (this.root === null) throw new Error('the snapshot writer was not started');
-    // The worker gets its own copy, moved rather than cloned: `bytes` may be a view of a larger
-    // buffer (a received frame, Node's allocation pool) that must not be copied whole or detached.
-    const own = new Uint8Array(bytes.length);
-    own.set(bytes);
+    const own = ownCopy(bytes);
     this.track(this.thread.call({ op: 'write', root: this.root, parts, bytes: own }, [own.buffer]));
+    while (this.inFlight.length > MAX_IN_FLIGHT) await this.inFlight.shift();
+    if (this.failure) throw this.failure;
+  }
+
+  /**
+   * Files that runs (writeRun) refer to by index, in order: the first call gives files 0..n-1,
+   * the next n.. on. Paths are checked already. Sent as arrays of strings and sizes: cheaper to
+   * copy to the thread than an object per file.
+   */
+  addFiles(files: ReadonlyArray<{ rel: string; size: number; sha256: string }>): void {
+    if (this.root === null) throw new Error('the snapshot writer was not started');
+    if (files.length === 0) return;
+    const sizes = new Float64Array(files.length);
+    files.forEach((f, i) => (sizes[i] = f.size));
+    this.track(this.thread.call({ op: 'files', rels: files.map((f) => f.rel), hashes: files.map((f) => f.sha256), sizes }, [sizes.buffer]));
+  }
+
+  /**
+   * Queue `count` consecutive files of those given to addFiles, from file index `file` (its bytes
+   * from `offset`, the others' from their first), cut from `bytes` by their sizes: the parts of
+   * write() without sending each one's path, size and hash again. Same bound and failures as write().
+   */
+  async writeRun(file: number, offset: number, count: number, bytes: Uint8Array): Promise<void> {
+    const failed = this.thread.failure ?? this.failure;
+    if (failed) throw failed;
+    if (this.root === null) throw new Error('the snapshot writer was not started');
+    const own = ownCopy(bytes);
+    this.track(this.thread.call({ op: 'run', root: this.root, file, offset, count, bytes: own }, [own.buffer]));
     while (this.inFlight.length > MAX_IN_FLIGHT) await this.inFlight.shift();
     if (this.failure) throw this.failure;
   }
@@ -176,4 +228,14 @@ export class BulkWriter {
       ),
     );
   }
+}
+
+/**
+ * The worker gets its own copy, moved rather than cloned: `bytes` may be a view of a larger buffer
+ * (a received frame, Node's allocation pool) that must not be copied whole or detached.
+ */
+function ownCopy(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  const own = new Uint8Array(bytes.length);
+  own.set(bytes);
+  return own;
 }

@@ -131,6 +131,8 @@ export class SnapshotSink {
   private swapped: SwapIntent | null = null;
   /** A streamed snapshot's end (and its totals) was received. */
   private ended = false;
+  /** Files of the manifest the writer was given, which runs of binary chunks refer to by index. */
+  private filesGiven = 0;
 
   private constructor(
     private readonly paths: SnapshotPaths,
@@ -206,8 +208,8 @@ export class SnapshotSink {
     if (problem) throw manifestRefused(problem);
     this.manifest.totalSha256 = totals.totalSha256;
     this.ended = true;
-    const { batch } = this.binaryBatch(null, new Uint8Array(0));
-    if (batch.length > 0) await this.writeBatch(batch, new Uint8Array(0));
+    const { batch, run } = this.binaryBatch(null, new Uint8Array(0));
+    if (batch.length > 0) await this.writeBatch(batch, new Uint8Array(0), run);
   }
 
   /** Stop handing files to the listener (a streamed snapshot grew past what is worth keeping in memory). */
@@ -233,14 +235,25 @@ export class SnapshotSink {
     this.nextSeq++;
     // Every part is checked before any is written: only files of the manifest (so never outside
     // the staging directory), each from its start, never more bytes than it announced.
-    const { batch, bytes } = payload ? this.binaryBatch(chunk as SyncSnapshotBinaryChunk['chunk'], payload) : this.textBatch(chunk as SyncSnapshotChunk['chunk']);
-    await this.writeBatch(batch, bytes);
+    const { batch, bytes, run } = payload ? this.binaryBatch(chunk as SyncSnapshotBinaryChunk['chunk'], payload) : this.textBatch(chunk as SyncSnapshotChunk['chunk']);
+    await this.writeBatch(batch, bytes, run);
   }
 
-  private async writeBatch(batch: WrittenPart[], bytes: Uint8Array): Promise<void> {
+  /** `run`: the batch is consecutive files of the manifest from there (binary chunks). */
+  private async writeBatch(batch: WrittenPart[], bytes: Uint8Array, run?: { file: number; offset: number }): Promise<void> {
     try {
       if (faultsArmed()) for (const part of batch) checkFault('write', path.join(this.staging, part.rel));
-      await this.writer.write(batch, bytes);
+      if (run) {
+        // The writer knows the files by index: a run names only where it starts.
+        const { files } = this.manifest;
+        if (this.filesGiven < files.length) {
+          this.writer.addFiles(files.slice(this.filesGiven).map((f) => ({ rel: f.path, size: f.size, sha256: f.sha256 })));
+          this.filesGiven = files.length;
+        }
+        await this.writer.writeRun(run.file, run.offset, batch.length, bytes);
+      } else {
+        await this.writer.write(batch, bytes);
+      }
     } catch (err) {
       throw new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file: this.staging, detail: describeFsError(err) });
     }
@@ -259,9 +272,13 @@ export class SnapshotSink {
    * The payload cut by the manifest's sizes, from where the previous chunk ended (`chunk` null: only
    * the empty files at that position, at the end of a streamed snapshot).
    */
-  private binaryBatch(chunk: SyncSnapshotBinaryChunk['chunk'] | null, payload: Uint8Array): { batch: WrittenPart[]; bytes: Uint8Array } {
+  private binaryBatch(
+    chunk: SyncSnapshotBinaryChunk['chunk'] | null,
+    payload: Uint8Array,
+  ): { batch: WrittenPart[]; bytes: Uint8Array; run: { file: number; offset: number } } {
     const { files } = this.manifest;
     const at = this.next;
+    const run = { file: at.file, offset: at.offset };
     const batch: WrittenPart[] = [];
     if (chunk && (chunk.file !== at.file || chunk.offset !== at.offset)) {
       // A chunk names the file its first byte belongs to. Empty files just before it may not
@@ -286,11 +303,11 @@ export class SnapshotSink {
       }
     }
     if (used < payload.length) throw new SnapshotError(`chunk ${chunk!.seq}: ${payload.length - used} bytes past the last file of the manifest`);
-    return { batch, bytes: payload };
+    return { batch, bytes: payload, run };
   }
 
   /** Each part names its file and offset, which must be where that file's bytes so far end. */
-  private textBatch(chunk: SyncSnapshotChunk['chunk']): { batch: WrittenPart[]; bytes: Uint8Array } {
+  private textBatch(chunk: SyncSnapshotChunk['chunk']): { batch: WrittenPart[]; bytes: Uint8Array; run?: undefined } {
     this.byPath ??= new Map(this.manifest.files.map((f) => [f.path, f]));
     const { parts, bytes } = decodedParts(chunk);
     const batch: WrittenPart[] = [];
