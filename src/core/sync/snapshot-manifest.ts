@@ -59,14 +59,11 @@ export function isSafeRelativePath(p: string): boolean {
   return true;
 }
 
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
 /** 64 lower-case hex digits. */
 function isSha256Hex(s: unknown): boolean {
-  if (typeof s !== 'string' || s.length !== 64) return false;
-  for (let i = 0; i < 64; i++) {
-    const c = s.charCodeAt(i);
-    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
-  }
-  return true;
+  return typeof s === 'string' && SHA256_HEX.test(s);
 }
 
 export type ManifestProblem = { path: string | null; problem: string };
