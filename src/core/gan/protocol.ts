@@ -71,6 +71,21 @@ export function encodeBinaryFrame(header: { type: string }, payload: readonly Ui
   return Buffer.concat([length, text, ...payload]);
 }
 
+/**
+ * The same frame built in place: the header length and header are written into the `room` bytes
+ * just before `payload` in its buffer (which the caller owns), so the payload is not copied. Null
+ * when the header does not fit there.
+ */
+export function binaryFrameInPlace(header: { type: string }, payload: Buffer, room: number): Buffer | null {
+  const text = JSON.stringify(header);
+  const length = Buffer.byteLength(text);
+  if (length + 4 > room) return null;
+  const frame = Buffer.from(payload.buffer, payload.byteOffset - length - 4, length + 4 + payload.length);
+  frame.writeUInt32BE(length, 0);
+  frame.write(text, 4, 'utf8');
+  return frame;
+}
+
 /** Split a binary frame into its header bytes and payload (both views of `frame`), or say why not. */
 export function splitBinaryFrame(frame: Buffer): { header: Buffer; payload: Buffer } | { problem: string } {
   if (frame.length < 4) return { problem: 'a binary frame shorter than its header length' };

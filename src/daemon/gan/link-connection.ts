@@ -4,6 +4,7 @@ import type { WebSocket, RawData } from 'ws';
 
 import { ERROR_CATALOGUE, formatMessage, type ErrorCode, type ErrorParams } from '../../core/errors.js';
 import {
+  binaryFrameInPlace,
   CLOSE,
   encodeBinaryFrame,
   HELLO_TIMEOUT_MS,
@@ -142,6 +143,17 @@ export class LinkConnection extends EventEmitter {
   sendBinary(header: { type: string; [field: string]: unknown }, payload: readonly Uint8Array[]): boolean {
     if (this.ws.readyState !== this.ws.OPEN) return false;
     this.ws.send(encodeBinaryFrame(header, payload), { binary: true });
+    return true;
+  }
+
+  /**
+   * sendBinary() for a payload with `room` free bytes before it in its buffer: the frame is built
+   * there (the payload is not copied; neither may change until it is sent). Copied when the header
+   * does not fit.
+   */
+  sendBinaryInPlace(header: { type: string; [field: string]: unknown }, payload: Buffer, room: number): boolean {
+    if (this.ws.readyState !== this.ws.OPEN) return false;
+    this.ws.send(binaryFrameInPlace(header, payload, room) ?? encodeBinaryFrame(header, [payload]), { binary: true });
     return true;
   }
 

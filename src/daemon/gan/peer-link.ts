@@ -133,6 +133,13 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     return this.current.sendBinary(message, payload);
   }
 
+  /** sendBinary() without copying the payload: see LinkConnection.sendBinaryInPlace. */
+  sendBinaryInPlace(message: GanMessage, payload: Buffer, room: number): boolean {
+    if (!this.current?.peerOffers(BINARY_FRAMES)) return false;
+    if (!this.types.binarySchemaOf(message.type)) throw new Error(`message type ${message.type} is not registered as binary`);
+    return this.current.sendBinaryInPlace(message, payload, room);
+  }
+
   /** The connected peer accepts binary frames. */
   get binaryFrames(): boolean {
     return this.peerOffers(BINARY_FRAMES);

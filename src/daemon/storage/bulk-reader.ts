@@ -48,9 +48,10 @@ function walk(id, root, partSize) {
 }
 // Every file read straight into one buffer (grown as needed): no stat, no buffer per file, no
 // copy to gather them, and one buffer to move to the caller.
-function read(root, rels) {
-  let bytes = new Uint8Array(1 << 20);
-  let used = 0;
+// room: bytes left free before the first file's (the caller puts a frame header there).
+function read(root, rels, room) {
+  let bytes = new Uint8Array(2 << 20);
+  let used = room;
   const sizes = [];
   for (const rel of rels) {
     const fd = fs.openSync(root + '/' + rel, 'r');
@@ -72,14 +73,14 @@ function read(root, rels) {
     sizes.push(used - start);
   }
   const hashes = [];
-  let at = 0;
+  let at = room;
   for (const size of sizes) {
     hashes.push(sha256Hex(bytes.subarray(at, at + size)));
     at += size;
   }
-  return { sizes, hashes, bytes, used, transfer: [bytes.buffer] };
+  return { sizes, hashes, bytes, start: room, used, transfer: [bytes.buffer] };
 }
-parentPort.on('message', (m) => reply(m.id, () => (m.op === 'walk' ? walk(m.id, m.root, m.partSize) : read(m.root, m.rels))));
+parentPort.on('message', (m) => reply(m.id, () => (m.op === 'walk' ? walk(m.id, m.root, m.partSize) : read(m.root, m.rels, m.room ?? 0))));
 `;
 
 export interface TreeFile {
@@ -93,6 +94,8 @@ export interface TreeFile {
 export interface TreePart {
   files: TreeFile[];
   bytes: Buffer;
+  /** Bytes free just before `bytes` in its buffer (see streamTree's `room`). */
+  room: number;
 }
 
 /** Threads reading at once: the open/read/close of thousands of files spread over the cores. */
@@ -112,15 +115,17 @@ export async function readTree(root: string): Promise<TreeFile[]> {
  * The same files in parts of `filesPerPart`, in the order they are listed (each directory's entries
  * by name), each given as soon as it is read: a master sends a snapshot's first files while the
  * tree is still being listed and read. One thread lists the tree and the other reads the parts
- * found so far; once listed, both read. Breaking out of the loop stops the threads.
+ * found so far; once listed, both read. Breaking out of the loop stops the threads. `room`: bytes
+ * left free in each part's buffer before its first file's, so that the part can go out as one
+ * binary frame (its header written there) without copying the files' bytes.
  */
-export function streamTree(root: string, filesPerPart: number): AsyncGenerator<TreePart> {
-  return readParts(root, Math.max(1, Math.floor(filesPerPart)));
+export function streamTree(root: string, filesPerPart: number, room = 0): AsyncGenerator<TreePart> {
+  return readParts(root, Math.max(1, Math.floor(filesPerPart)), room);
 }
 
-type ReadAnswer = { sizes: number[]; hashes: string[]; bytes: Uint8Array; used: number };
+type ReadAnswer = { sizes: number[]; hashes: string[]; bytes: Uint8Array; start: number; used: number };
 
-async function* readParts(root: string, partSize: number | null): AsyncGenerator<TreePart> {
+async function* readParts(root: string, partSize: number | null, room = 0): AsyncGenerator<TreePart> {
   const readers = Array.from({ length: READERS }, () => new WorkerCalls(WORKER_SOURCE, 'snapshot reader'));
   const queued = [0, 0];
   let listing = true;
@@ -130,7 +135,7 @@ async function* readParts(root: string, partSize: number | null): AsyncGenerator
     // The reader with the least queued; the lister reads only once it is done listing.
     const i = listing ? READERS - 1 : queued.indexOf(Math.min(...queued));
     queued[i]! += 1;
-    const answer = readers[i]!.call({ op: 'read', root, rels });
+    const answer = readers[i]!.call({ op: 'read', root, rels, room });
     // Awaited in order below; one that fails after an earlier failure (or after the caller
     // stopped) must not count as unhandled.
     answer.then(
@@ -174,13 +179,13 @@ async function* readParts(root: string, partSize: number | null): AsyncGenerator
   }
 }
 
-function treePart(rels: string[], { sizes, hashes, bytes, used }: ReadAnswer): TreePart {
-  const all = Buffer.from(bytes.buffer, bytes.byteOffset, used);
+function treePart(rels: string[], { sizes, hashes, bytes, start, used }: ReadAnswer): TreePart {
+  const all = Buffer.from(bytes.buffer, bytes.byteOffset + start, used - start);
   const files: TreeFile[] = [];
   let at = 0;
   sizes.forEach((size, j) => {
     files.push({ rel: rels[j]!, data: all.subarray(at, at + size), sha256: hashes[j]! });
     at += size;
   });
-  return { files, bytes: all };
+  return { files, bytes: all, room: start };
 }

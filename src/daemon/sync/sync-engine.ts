@@ -18,6 +18,8 @@ export interface SyncLinkPort {
   send(message: { type: string }): boolean;
   /** A message and its payload in one binary frame; false when the peer does not take them. */
   sendBinary(message: { type: string; [field: string]: unknown }, payload: readonly Uint8Array[]): boolean;
+  /** The same, built in the `room` free bytes before the payload in its buffer (not copied). */
+  sendBinaryInPlace(message: { type: string; [field: string]: unknown }, payload: Buffer, room: number): boolean;
   /** The connected peer takes binary frames. */
   readonly binaryFrames: boolean;
   /** The connected peer's hello offers this feature. */
@@ -78,7 +80,7 @@ export class SyncEngine {
           sendChunk,
           // Streamed snapshots carry their bytes in binary frames: a peer must take both.
           streams: () => link.binaryFrames && link.peerOffers(SNAPSHOT_STREAM),
-          sendBinaryChunk: (chunk, payload) => link.sendBinary({ type: 'sync.snapshotChunk', chunk }, [payload]),
+          sendBinaryChunk: (chunk, payload, room) => link.sendBinaryInPlace({ type: 'sync.snapshotChunk', chunk }, payload, room),
           nodeId: this.o.nodeId,
           coreDir: this.o.coreDir,
         });
