@@ -162,6 +162,13 @@ describe('readTree (a master reads its core off the main thread)', () => {
     }
     // Each part's bytes are its files' bytes back to back.
     for (const p of parts) expect(p.bytes.equals(Buffer.concat(p.files.map((f) => f.data)))).toBe(true);
+    // The first part is at most 128 files whatever the part size (the peer starts on it sooner).
+    const big = makeTempDir();
+    cleanups.push(big.cleanup);
+    for (let i = 0; i < 300; i++) writeFileSync(path.join(big.dir, `f${String(i).padStart(3, '0')}`), String(i));
+    const sizes = [];
+    for await (const part of streamTree(big.dir, 200)) sizes.push(part.files.length);
+    expect(sizes).toEqual([128, 172]);
     // Stopping after the first part ends the threads (the loop returns, nothing hangs).
     for await (const part of streamTree(temp.dir, 3)) {
       expect(part.files.length).toBe(3);

@@ -14,11 +14,14 @@ import { WORKER_PRELUDE, WorkerCalls } from './worker-calls.js';
  * directory.
  */
 const WORKER_SOURCE = `${WORKER_PRELUDE}
+const FIRST_PART = 128;
 // With partSize, the files are given partSize at a time as they are found, each directory's
 // entries in name order (the reading starts while the listing goes on); without, all at the end,
 // sorted by path.
 function walk(id, root, partSize) {
   let rels = [];
+  // The first part is small: the caller starts on it (and its peer on it) sooner.
+  let limit = Math.min(partSize, FIRST_PART);
   const byName = (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   const visit = (dir, prefix) => {
     let entries;
@@ -36,9 +39,10 @@ function walk(id, root, partSize) {
       if (e.isDirectory()) visit(dir + '/' + e.name, rel);
       else if (e.isFile()) {
         rels.push(rel);
-        if (partSize && rels.length === partSize) {
+        if (partSize && rels.length === limit) {
           parentPort.postMessage({ id, partial: true, rels });
           rels = [];
+          limit = partSize;
         }
       }
     }
@@ -112,7 +116,8 @@ export async function readTree(root: string): Promise<TreeFile[]> {
 }
 
 /**
- * The same files in parts of `filesPerPart`, in the order they are listed (each directory's entries
+ * The same files in parts of `filesPerPart` (the first of at most 128, so the reader of the parts
+ * starts sooner), in the order they are listed (each directory's entries
  * by name), each given as soon as it is read: a master sends a snapshot's first files while the
  * tree is still being listed and read. One thread lists the tree and the other reads the parts
  * found so far; once listed, both read. Breaking out of the loop stops the threads. `room`: bytes
