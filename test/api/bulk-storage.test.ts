@@ -64,12 +64,28 @@ describe('BulkWriter (snapshot files written off the main thread)', () => {
     await w.writeRun(0, 0, 3, Buffer.from('{"x":1}ab'));
     // ...and the rest of file 2, with another last byte than announced.
     await w.writeRun(2, 2, 1, Buffer.from('d'));
-    const { mismatched, sizes } = await w.finish();
+    const { mismatched, sizes, incomplete, tableFiles, dirs } = await w.finish();
     expect(readFileSync(path.join(temp.dir, 'a/one.json'), 'utf8')).toBe('{"x":1}');
     expect(readFileSync(path.join(temp.dir, 'a/empty'), 'utf8')).toBe('');
     expect(readFileSync(path.join(temp.dir, 'b/c/two.json'), 'utf8')).toBe('abd');
     expect(mismatched).toEqual(['b/c/two.json']);
-    expect(Object.fromEntries(sizes)).toEqual({ 'a/one.json': 7, 'a/empty': 0, 'b/c/two.json': 3 });
+    // Files given by a table are checked by the writer: only those short of their size come back.
+    expect(sizes).toBeNull();
+    expect(tableFiles).toBe(3);
+    expect(incomplete).toEqual([]);
+    expect([...dirs].sort()).toEqual([path.join(temp.dir, 'a'), path.join(temp.dir, 'b/c')]);
+
+    const short = BulkWriter.open(temp.dir);
+    cleanups.push(() => short.close());
+    short.addFiles([
+      { rel: 's/one', size: 4, sha256: sha('abcd') },
+      { rel: 's/two', size: 2, sha256: sha('xy') },
+    ]);
+    await short.writeRun(0, 0, 1, Buffer.from('abc'));
+    expect((await short.finish()).incomplete).toEqual([
+      { rel: 's/one', got: 3, size: 4 },
+      { rel: 's/two', got: 0, size: 2 },
+    ]);
 
     const w2 = BulkWriter.open(temp.dir);
     cleanups.push(() => w2.close());

@@ -313,6 +313,20 @@ describe('streamed snapshot (manifest in parts, read while sent)', () => {
       await expect(sink.end(wrong)).rejects.toThrow(message);
       await sink.abort();
     }
+    // Entries announced whose bytes never came: the end's totals hold, the check before the swap does not.
+    const cut = await begin();
+    cut.addFiles([{ path: 'x/a', size: 2, sha256: sig }, { path: 'x/b', size: 3, sha256: sig }]);
+    await cut.write({ id: 'bad-1', seq: 0, file: 0, offset: 0 }, Buffer.from('ab'));
+    await cut.end({ files: 2, totalBytes: 5, totalSha256: createHash('sha256').update(manifestLines([{ path: 'x/a', size: 2, sha256: sig }, { path: 'x/b', size: 3, sha256: sig }])).digest('hex') });
+    await expect(cut.verify()).rejects.toThrow(/x\/b: incomplete \(0 of 3 bytes\)/);
+    await cut.abort();
+    // A whole manifest whose last chunks never came.
+    const source = await SnapshotSource.fromDirectory(master, 1);
+    const whole = await SnapshotSink.begin(paths, source.manifest);
+    await whole.write(...asBinary([...source.chunks(64 * 1024)][0]!));
+    await expect(whole.verify()).rejects.toThrow(/incomplete \(\d+ of \d+ bytes\)/);
+    await whole.abort();
+
     const { sink: s2, totals: t2 } = await streamTransfer(master, backup);
     await s2.end(t2);
     expect(() => s2.addFiles([{ path: 'late', size: 0, sha256: sig }])).toThrow(/after the end/);

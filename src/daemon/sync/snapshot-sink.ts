@@ -357,10 +357,17 @@ export class SnapshotSink {
     } finally {
       await this.writer.close();
     }
-    const { mismatched, sizes, dirs } = result;
-    for (const f of this.manifest.files) {
-      const got = sizes.get(f.path);
-      if (got !== f.size) throw new SnapshotError(`${f.path}: incomplete (${got ?? 0} of ${f.size} bytes)`);
+    const { mismatched, sizes, dirs, incomplete, tableFiles } = result;
+    const { files } = this.manifest;
+    if (sizes) {
+      for (const f of files) {
+        const got = sizes.get(f.path);
+        if (got !== f.size) throw new SnapshotError(`${f.path}: incomplete (${got ?? 0} of ${f.size} bytes)`);
+      }
+    } else {
+      // Binary chunks: the writer checked the files it was given; any after them got no byte.
+      const short = incomplete[0] ?? (tableFiles < files.length ? { rel: files[tableFiles]!.path, got: 0, size: files[tableFiles]!.size } : null);
+      if (short) throw new SnapshotError(`${short.rel}: incomplete (${short.got} of ${short.size} bytes)`);
     }
     if (mismatched.length > 0) throw new SnapshotError(`${mismatched[0]}: sha256 does not match the manifest`);
     this.verifiedDirs = dirs;
