@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { checkManifest, isSafeRelativePath, manifestLines, totalHash, type SnapshotFile } from '../../src/core/sync/snapshot-manifest.js';
 import { recoverSnapshotSwap, SnapshotError, SnapshotSink, type ReceivedChunk } from '../../src/daemon/sync/snapshot-sink.js';
 import { readTree, streamTree } from '../../src/daemon/storage/bulk-reader.js';
-import { binaryChunkHeader, partChunks, SnapshotSource, textChunk, type SnapshotChunk } from '../../src/daemon/sync/snapshot-source.js';
+import { binaryChunkHeader, SnapshotSource, streamedChunks, textChunk, type SnapshotChunk } from '../../src/daemon/sync/snapshot-source.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const temps: Array<() => void> = [];
@@ -209,11 +209,13 @@ describe('full snapshot', () => {
   });
 });
 
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
 /**
  * A streamed snapshot as the master sends it (MasterSide.streamFull, without the link): each part's
  * entries, then its chunks, and the totals; each message through JSON as a frame brings it.
  */
-async function streamTransfer(masterRoot: string, dataRoot: string, { filesPerPart = 2, chunkBytes = 64 * 1024 } = {}) {
+async function streamTransfer(masterRoot: string, dataRoot: string, { filesPerPart = 2, frameBytes = 4 * 1024 * 1024, chunkBytes = 64 * 1024 } = {}) {
   const paths = { coreDir: path.join(dataRoot, 'config/resources/core'), varDir: path.join(dataRoot, 'var') };
   const received = new Map<string, string>();
   const onFile = (rel: string, parts: readonly Uint8Array[]) => {
@@ -224,10 +226,12 @@ async function streamTransfer(masterRoot: string, dataRoot: string, { filesPerPa
   const sink = await SnapshotSink.beginStream(paths, { id, revision: 42 }, { onFile });
   const entries: SnapshotFile[] = [];
   let seq = 0;
-  for await (const part of streamTree(masterRoot, filesPerPart)) {
+  for await (const part of streamTree(masterRoot, filesPerPart, 512)) {
     const these = part.files.map((f) => ({ path: f.rel, size: f.data.length, sha256: f.sha256 }));
     sink.addFiles(JSON.parse(JSON.stringify(these)) as SnapshotFile[]);
-    for (const c of partChunks(part, entries.length, chunkBytes)) await sink.write(JSON.parse(JSON.stringify({ id, seq: seq++, file: c.file, offset: c.offset })) as ReceivedChunk, Buffer.from(c.payload));
+    for (const c of streamedChunks(part, entries.length, frameBytes, chunkBytes)) {
+      await sink.write(JSON.parse(JSON.stringify({ id, seq: seq++, file: c.file, offset: c.offset })) as ReceivedChunk, Buffer.from(c.payload));
+    }
     entries.push(...these);
   }
   const totals = { files: entries.length, totalBytes: entries.reduce((n, f) => n + f.size, 0), totalSha256: createHash('sha256').update(manifestLines(entries)).digest('hex') };
@@ -236,20 +240,23 @@ async function streamTransfer(masterRoot: string, dataRoot: string, { filesPerPa
 
 describe('streamed snapshot (manifest in parts, read while sent)', () => {
   it('transfers every file byte for byte, empty files included wherever the parts and chunks cut, and swaps it in', async () => {
+    // With 2 files a part, the first part is empty files only and the second starts with one.
     const master = tree({ ...MASTER, 'a/empty-first': '', 'b/mid-1': '', 'b/mid-2': '', 'c/config.json': 'c'.repeat(10), 'z/last': '', 'z/last2': '' });
     const backup = tree({ 'config/resources/core/mine/config.json': 'old' });
-    for (const [filesPerPart, chunkBytes] of [
-      [2, 64 * 1024],
-      [1, 7],
-      [1000, 1024 * 1024],
+    for (const [filesPerPart, frameBytes, chunkBytes] of [
+      [2, 4 * 1024 * 1024, 64 * 1024],
+      [2, 64 * 1024, 64 * 1024],
+      [1, 7, 7],
+      [1000, 4 * 1024 * 1024, 1024 * 1024],
+      [1000, 1024, 100],
     ] as const) {
-      const { sink, paths, received, totals, entries } = await streamTransfer(master, backup, { filesPerPart, chunkBytes });
+      const { sink, paths, received, totals, entries } = await streamTransfer(master, backup, { filesPerPart, frameBytes, chunkBytes });
       await expect(sink.verify()).rejects.toThrow(/before the end of a streamed snapshot/);
       await sink.end(totals);
       await sink.verify();
       await sink.commit();
       await sink.finish();
-      expect(await hashes(paths.coreDir), `${filesPerPart} files a part, ${chunkBytes} bytes a chunk`).toEqual(await hashes(master));
+      expect(await hashes(paths.coreDir), `${filesPerPart} files a part, frames up to ${frameBytes}, ${chunkBytes} bytes a chunk`).toEqual(await hashes(master));
       expect(entries.map((f) => f.path).sort()).toEqual(Object.keys(await hashes(master)).sort());
       // Every file was passed on once, with its bytes, empty ones too.
       expect(new Map([...received].sort())).toEqual(new Map((await readTree(master)).map((f) => [f.rel, f.data.toString('utf8')])));
@@ -313,6 +320,17 @@ describe('streamed snapshot (manifest in parts, read while sent)', () => {
       await expect(sink.end(wrong)).rejects.toThrow(message);
       await sink.abort();
     }
+    // A chunk may name an empty file not yet passed, before the first file with bytes; not past it.
+    const empties = await begin();
+    empties.addFiles([{ path: 'e/0', size: 0, sha256: sha256('') }, { path: 'e/1', size: 0, sha256: sha256('') }]);
+    empties.addFiles([{ path: 'e/2', size: 0, sha256: sha256('') }, { path: 'e/x', size: 1, sha256: sha256('x') }, { path: 'e/y', size: 1, sha256: sha256('y') }]);
+    await empties.write({ id: 'bad-1', seq: 0, file: 2, offset: 0 }, Buffer.from('x'));
+    await expect(empties.write({ id: 'bad-1', seq: 1, file: 4, offset: 0 }, Buffer.from('y'))).resolves.toBeUndefined();
+    await empties.abort();
+    const past = await begin();
+    past.addFiles([{ path: 'e/x', size: 1, sha256: sha256('x') }, { path: 'e/y', size: 1, sha256: sha256('y') }]);
+    await expect(past.write({ id: 'bad-1', seq: 0, file: 1, offset: 0 }, Buffer.from('y'))).rejects.toThrow(/starts at file 1 offset 0, expected file 0 offset 0/);
+    await past.abort();
     // Entries announced whose bytes never came: the end's totals hold, the check before the swap does not.
     const cut = await begin();
     cut.addFiles([{ path: 'x/a', size: 2, sha256: sig }, { path: 'x/b', size: 3, sha256: sig }]);

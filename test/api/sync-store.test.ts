@@ -168,3 +168,33 @@ describe('replayBatch (the backup applying a burst)', () => {
     }
   });
 });
+
+describe('var/sync-state.json (SyncStateStore)', () => {
+  it('a change is in memory at once and written in order; after a failed write the same change is written again and its caller hears of the failure', async () => {
+    const { SyncStateStore } = await import('../../src/daemon/sync/sync-state.js');
+    const { setFaultInjector, fsError } = await import('../../src/daemon/storage/fault-injection.js');
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    const state = await SyncStateStore.open(temp.dir);
+    const onDisk = (): { holder: string | null } => JSON.parse(readFileSync(path.join(temp.dir, 'sync-state.json'), 'utf8')) as { holder: string | null };
+    await state.update({ holder: 'p' });
+    expect(onDisk().holder).toBe('p');
+    setFaultInjector((op, f) => (op === 'write' && f === state.file ? fsError('EIO', f) : null));
+    try {
+      const cleared = state.update({ holder: null });
+      expect(state.holder).toBeNull();
+      await expect(cleared).rejects.toMatchObject({ code: 'GW_ERR_STORAGE_WRITE_FAILED' });
+      // The same change again (memory already says null): still written, and still refused.
+      await expect(state.update({ holder: null })).rejects.toMatchObject({ code: 'GW_ERR_STORAGE_WRITE_FAILED' });
+    } finally {
+      setFaultInjector(null);
+    }
+    expect(onDisk().holder).toBe('p');
+    await state.update({ holder: null });
+    expect(onDisk().holder).toBeNull();
+    // Nothing new to write: resolves without a write.
+    await state.update({ holder: null });
+    await state.flush();
+    expect((await SyncStateStore.open(temp.dir)).holder).toBeNull();
+  });
+});

@@ -111,7 +111,8 @@ const READERS = 2;
  */
 export async function readTree(root: string): Promise<TreeFile[]> {
   const out: TreeFile[] = [];
-  for await (const part of readParts(root, null)) out.push(...part.files);
+  // One push per file: a spread of a part (half the tree) overflows the stack past ~150,000.
+  for await (const part of readParts(root, null)) for (const f of part.files) out.push(f);
   return out;
 }
 

@@ -282,10 +282,11 @@ export class SnapshotSink {
     const batch: WrittenPart[] = [];
     if (chunk && (chunk.file !== at.file || chunk.offset !== at.offset)) {
       // A chunk names the file its first byte belongs to. Empty files just before it may not
-      // have been passed yet: a streamed snapshot announces them after the previous chunk.
+      // have been passed yet (a streamed snapshot announces them after the previous chunk): a
+      // chunk may name any of them, or the first file with bytes after them.
       let nonEmpty = at.file;
       while (at.offset === 0 && nonEmpty < files.length && files[nonEmpty]!.size === 0) nonEmpty++;
-      if (at.offset !== 0 || chunk.file !== nonEmpty || chunk.offset !== 0) {
+      if (at.offset !== 0 || chunk.offset !== 0 || chunk.file < at.file || chunk.file > nonEmpty) {
         throw new SnapshotError(`chunk ${chunk.seq} starts at file ${chunk.file} offset ${chunk.offset}, expected file ${at.file} offset ${at.offset}`);
       }
     }

@@ -69,6 +69,8 @@ export class BackupSide {
   private spareWriter: BulkWriter | null = null;
   /** The master's latest revision as far as its messages said. */
   latest: number | null = null;
+  /** The delay before the retry after the failure being handled, when not the usual one. */
+  private nextRetryMs: number | null = null;
   failed: string | null = null;
 
   constructor(private readonly o: BackupSideOptions) {}
@@ -281,6 +283,10 @@ export class BackupSide {
   private onSnapshotAbort(m: SyncSnapshotAbort): void {
     // Only the snapshot under way: a late abort of one already replaced says nothing about this one.
     if (!this.op?.sink || m.id !== this.op.sink.manifest.id) return;
+    // The master could not read its core: asking again at once would make it read it again every
+    // second, its store locked meanwhile. The next request waits a sync timeout, as it did before
+    // the master could say why.
+    this.nextRetryMs = this.o.timeoutSecs() * 1000;
     throw new GwError('GW_ERR_SYNC_FAILED', { detail: m.reason });
   }
 
@@ -301,7 +307,13 @@ export class BackupSide {
     if (!op?.sink || m.id !== op.sink.manifest.id) return;
     const sink = op.sink;
     // A streamed snapshot's totals, and its empty files after the last byte.
-    await sink.end(m.totals);
+    try {
+      await sink.end(m.totals);
+    } catch (err) {
+      // Replaced meanwhile (a new request or sync.begin): its failure is not the new operation's.
+      if (this.op === op && op.sink === sink) throw err;
+      return;
+    }
     const revision = op.manifestRevision!;
     const { store, state } = this.o;
     const started = Date.now();
@@ -394,10 +406,12 @@ export class BackupSide {
     if (this.closed) return;
     // A retry already pending stays as it is: a stream of failures (live changes that no longer
     // fit after a refused batch) must not postpone it forever.
+    const delayMs = this.nextRetryMs ?? this.o.retryMs ?? 1000;
+    this.nextRetryMs = null;
     this.retryTimer ??= setTimeout(() => {
       this.retryTimer = null;
       this.request();
-    }, this.o.retryMs ?? 1000);
+    }, delayMs);
   }
 
   private abortOperation(): void {

@@ -168,8 +168,10 @@ export class SyncEngine {
     return { state: 'NotApplicable', revision: 0, peerRevision: null };
   }
 
-  stop(): void {
+  /** Detach from the link; resolves once var/sync-state.json has every change asked for. */
+  stop(): Promise<void> {
     this.detach();
+    return this.state.flush();
   }
 
   private detach(): void {

@@ -17,7 +17,7 @@ import type { Logger } from '../logger.js';
 import { manifestLines } from '../../core/sync/snapshot-manifest.js';
 import { describeFsError } from '../storage/atomic-write.js';
 import { streamTree } from '../storage/bulk-reader.js';
-import { partChunks, SnapshotSource, type SnapshotChunk } from './snapshot-source.js';
+import { SnapshotSource, streamedChunks, type SnapshotChunk } from './snapshot-source.js';
 
 export interface MasterSideOptions {
   nodeId: string;
@@ -180,17 +180,16 @@ export class MasterSide {
           // One frame for the part, its header written in the room left before its bytes (a
           // copy of every byte, and the garbage collections its buffers caused, cost the master
           // ~10% of its time); cut in chunks only when the part is larger than a frame should be.
-          const whole = part.bytes.length <= SNAPSHOT_PART_FRAME_BYTES;
-          for (const chunk of whole ? [{ file: files, offset: 0, payload: part.bytes }] : partChunks(part, files, SNAPSHOT_CHUNK_BYTES)) {
-            if (chunk.payload.length === 0) continue;
-            const room = chunk.payload === part.bytes ? part.room : 0;
-            if (!sendChunk({ id, seq: seq++, file: chunk.file, offset: chunk.offset }, chunk.payload, room)) return lost();
+          for (const chunk of streamedChunks(part, files, SNAPSHOT_PART_FRAME_BYTES, SNAPSHOT_CHUNK_BYTES)) {
+            if (!sendChunk({ id, seq: seq++, file: chunk.file, offset: chunk.offset }, chunk.payload, chunk.room)) return lost();
           }
           files += entries.length;
           totalBytes += part.bytes.length;
           totalHash.update(manifestLines(entries));
         }
       } catch (err) {
+        // Replaced or closed meanwhile: nobody waits for this one any more.
+        if (op !== this.op || this.mode !== 'snapshot') return false;
         // A started sync always ends with an event: here the core could not be read. The backup,
         // which has part of it, is told why (rather than waiting out its sync timeout).
         const reason = `could not read the configuration for a full snapshot: ${describeFsError(err)}`;

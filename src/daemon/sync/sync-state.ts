@@ -19,11 +19,15 @@ export interface SyncStateFile {
 
 export class SyncStateStore {
   private queue: Promise<void> = Promise.resolve();
+  /** What the file holds (as far as this process wrote or read it). */
+  private written: SyncStateFile;
 
   private constructor(
     readonly file: string,
     private value: SyncStateFile,
-  ) {}
+  ) {
+    this.written = value;
+  }
 
   static async open(varDir: string): Promise<SyncStateStore> {
     const file = path.join(varDir, SYNC_STATE_FILE);
@@ -58,10 +62,20 @@ export class SyncStateStore {
    */
   update(change: Partial<Omit<SyncStateFile, 'version'>>): Promise<void> {
     const next = { ...this.value, ...change };
-    if (next.holder === this.value.holder && next.lastPeer === this.value.lastPeer) return this.queue;
     this.value = next;
-    const run = this.queue.then(() => writeJsonAtomic(this.file, next));
+    // Each call waits for its own write, and compares with what the file holds (not with memory):
+    // after a failed write the same change is written again, and its caller hears of a failure.
+    const run = this.queue.then(async () => {
+      if (next.holder === this.written.holder && next.lastPeer === this.written.lastPeer) return;
+      await writeJsonAtomic(this.file, next);
+      this.written = next;
+    });
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** Every write asked for so far has ended (written or failed). */
+  flush(): Promise<void> {
+    return this.queue;
   }
 }
