@@ -157,6 +157,15 @@ describe('journal replay (what the sync engine does on a backup)', () => {
     writeFileSync(path.join(core, 'opcua', 'opc-connection', 'bad-type', 'config.json'), '{"endpointUrl": 42}');
     mkdirSync(path.join(core, 'opcua', 'opc-connection', 'bad-json'), { recursive: true });
     writeFileSync(path.join(core, 'opcua', 'opc-connection', 'bad-json', 'config.json'), '{"endpointUrl": ');
+    // A resource.json that fails its schema, and an older one without the fields that have
+    // defaults (filled in, so rewritten): checked as they arrive or in the scan, the same outcome.
+    mkdirSync(path.join(core, 'opcua', 'opc-connection', 'bad-meta'), { recursive: true });
+    writeFileSync(path.join(core, 'opcua', 'opc-connection', 'bad-meta', 'config.json'), JSON.stringify(PLC1_PRIMARY));
+    writeFileSync(path.join(core, 'opcua', 'opc-connection', 'bad-meta', 'resource.json'), '{"uuid": "u-1", "signature": "not-hex"}');
+    mkdirSync(path.join(core, 'opcua', 'opc-connection', 'old-meta'), { recursive: true });
+    writeFileSync(path.join(core, 'opcua', 'opc-connection', 'old-meta', 'config.json'), JSON.stringify(PLC1_PRIMARY));
+    const { contentSignature } = await import('../../src/daemon/config/signature.js');
+    writeFileSync(path.join(core, 'opcua', 'opc-connection', 'old-meta', 'resource.json'), JSON.stringify({ uuid: '0b1c2d3e-0000-4000-8000-000000000002', signature: contentSignature(PLC1_PRIMARY) }));
     const adopt = async (withContents: boolean) => {
       const temp = makeTempDir();
       cleanups.push(temp.cleanup);
@@ -167,12 +176,18 @@ describe('journal replay (what the sync engine does on a backup)', () => {
       if (contents) for (const [rel, text] of Object.entries(tree(core))) contents.add(rel, [Buffer.from(text)]);
       const adopted = await replica.adoptSnapshot(master.daemon.config.revision, { swap: async () => ({ archive: null }), contents });
       const problems = replica.problems.map((p) => ({ ...p, path: path.relative(temp.dir, p.path) }));
-      return { changes: adopted.changes, problems, plc1: replica.get('core', 'opc-connection/plc1') };
+      const oldMeta = replica.get('core', 'opc-connection/old-meta')?.meta;
+      // The older resource.json is rewritten with its defaults either way.
+      const oldMetaFile = JSON.parse(readFileSync(path.join(temp.dir, 'config/resources/core/opcua/opc-connection/old-meta/resource.json'), 'utf8')) as Record<string, unknown>;
+      return { changes: adopted.changes, problems, plc1: replica.get('core', 'opc-connection/plc1'), oldMeta: { ...oldMeta, lastModification: undefined }, oldMetaKeys: Object.keys(oldMetaFile).sort() };
     };
     const fromDisk = await adopt(false);
     const fromArrival = await adopt(true);
     expect(fromArrival).toEqual(fromDisk);
-    expect(fromDisk.problems.map((p) => p.resource).sort()).toEqual(['opc-connection/bad-json', 'opc-connection/bad-type']);
+    expect(fromDisk.problems.map((p) => p.resource).sort()).toEqual(['opc-connection/bad-json', 'opc-connection/bad-meta', 'opc-connection/bad-type']);
+    expect(fromDisk.oldMeta).toMatchObject({ uuid: '0b1c2d3e-0000-4000-8000-000000000002', enabled: true });
+    expect(fromDisk.oldMetaKeys).toEqual(['backupSignature', 'enabled', 'lastModification', 'signature', 'uuid']);
+    expect(fromDisk.changes).toContainEqual({ address: 'opc-connection/old-meta', version: 'primary', op: 'create' });
     expect(fromDisk.plc1?.backup?.endpointUrl).toBe(PLC1_BACKUP.endpointUrl);
   });
 

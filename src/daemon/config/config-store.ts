@@ -19,7 +19,7 @@ import type { SchemaRegistry } from '../schema-registry.js';
 import { applyEntry, prepareEntries, prepareEntry } from './apply-entry.js';
 import { replayDraft } from './replay-check.js';
 import { diffDisk } from './disk-diff.js';
-import { scanStore, type ScanResult, type ScannedResource } from './disk-scan.js';
+import { META_SCHEMA_ID, scanStore, type ScanResult, type ScannedResource } from './disk-scan.js';
 import { draftEntry, nextMeta, type Draft } from './entry-draft.js';
 import { ConfigJournal, DEFAULT_JOURNAL_MAX_BYTES } from './journal.js';
 import { contentSignature } from './signature.js';
@@ -407,12 +407,15 @@ export class ConfigStore {
    * path the scan reads otherwise is simply not used.
    */
   snapshotContents(): SnapshotContents {
-    return new SnapshotContents((rel, value) => {
-      const parts = rel.split('/');
-      const type = this.types.get(parts[1] ?? '');
-      if (!type || type.module !== parts[0] || parts.length !== (type.singleton ? 3 : 4)) return undefined;
-      return { schemaId: type.schemaId, result: this.options.schemas.check(type.schemaId, value) };
-    });
+    return new SnapshotContents(
+      (rel, value) => {
+        const parts = rel.split('/');
+        const type = this.types.get(parts[1] ?? '');
+        if (!type || type.module !== parts[0] || parts.length !== (type.singleton ? 3 : 4)) return undefined;
+        return { schemaId: type.schemaId, result: this.options.schemas.check(type.schemaId, value) };
+      },
+      (value) => ({ schemaId: META_SCHEMA_ID, result: this.options.schemas.validate(META_SCHEMA_ID, value) }),
+    );
   }
 
   /** What adopting the scanned core changes, as drafts against what this store last committed. */

@@ -30,6 +30,9 @@ export interface ScannedResource {
 
 const SCAN_CONCURRENCY = 32;
 
+/** The schema of resource.json. */
+export const META_SCHEMA_ID = 'gwd:config/resource-meta';
+
 export interface ScanResult {
   resources: ScannedResource[];
   problems: ConfigFileProblem[];
@@ -56,6 +59,11 @@ export interface PreloadedFiles {
   takeParsed?(rel: string): { value: unknown } | undefined;
   /** The check of such a value against a schema, when already made. */
   checkedAs?(value: unknown, schemaId: string): ValidationResult<unknown> | undefined;
+  /**
+   * The validation of such a value with defaults filled in (resource.json), when already made, and
+   * how many keys it had before.
+   */
+  validatedAs?(value: unknown, schemaId: string): { rawKeys: number; result: ValidationResult<unknown> } | undefined;
 }
 
 /**
@@ -137,8 +145,8 @@ async function scanResource(
   const backup = await readContent(out, read, child(dir, BACKUP_FILE), collection, address, type.schemaId, schemas);
   // The schema's defaults are all top-level: a key count tells whether any was filled in.
   let rawKeys = -1;
-  const metaRaw = await readContent(out, read, child(dir, META_FILE), collection, address, 'gwd:config/resource-meta', schemas, (raw) => {
-    rawKeys = Object.keys(raw).length;
+  const metaRaw = await readContent(out, read, child(dir, META_FILE), collection, address, META_SCHEMA_ID, schemas, (keys) => {
+    rawKeys = keys;
   });
   if (primary === undefined) {
     // An empty directory is what a delete leaves when the operator keeps other files there.
@@ -168,17 +176,17 @@ async function scanResource(
 /**
  * undefined: no such file; null: present but invalid (a problem was recorded). Content is returned
  * exactly as parsed; with `withDefaults` (metadata), the parsed value is validated in place, so it
- * comes back with schema defaults filled in, after `withDefaults` saw it as on disk.
+ * comes back with schema defaults filled in, after `withDefaults` was told how many keys it had.
  */
 async function readContent(
   out: ScanResult,
-  { read, parse, checked }: FileReader,
+  { read, parse, checked, validated }: FileReader,
   file: string,
   collection: Collection,
   address: string,
   schemaId: string,
   schemas: SchemaRegistry,
-  withDefaults?: (raw: Record<string, unknown>) => void,
+  withDefaults?: (rawKeys: number) => void,
 ): Promise<Record<string, unknown> | null | undefined> {
   let text: string | undefined;
   try {
@@ -195,9 +203,11 @@ async function readContent(
     out.problems.push(problem(file, collection, address, '', `is not valid JSON (${(err as Error).message})`));
     return null;
   }
-  if (withDefaults && parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) withDefaults(parsed as Record<string, unknown>);
+  // Validated as it arrived (a snapshot's resource.json): its defaults are in already.
+  const early = withDefaults ? validated?.(parsed, schemaId) : undefined;
+  if (withDefaults && parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) withDefaults(early?.rawKeys ?? Object.keys(parsed).length);
   // Content is only checked: defaults must not creep into it, its signature is of the file.
-  const result = withDefaults ? schemas.validate(schemaId, parsed) : (checked?.(parsed, schemaId) ?? schemas.check(schemaId, parsed));
+  const result = withDefaults ? (early?.result ?? schemas.validate(schemaId, parsed)) : (checked?.(parsed, schemaId) ?? schemas.check(schemaId, parsed));
   if (!result.ok) {
     out.problems.push({ path: file, collection, resource: address, problems: result.problems });
     return null;
@@ -214,6 +224,7 @@ interface FileReader {
   read: ReadText;
   parse: ParseText;
   checked?: PreloadedFiles['checkedAs'];
+  validated?: PreloadedFiles['validatedAs'];
 }
 
 /** Where a scan reads from: the disk, or files already in memory. */
@@ -276,6 +287,7 @@ function memorySource(root: string, preloaded: PreloadedFiles): ScanSource {
       return hit ? hit.value : JSON.parse(text);
     },
     checked: preloaded.checkedAs?.bind(preloaded),
+    validated: preloaded.validatedAs?.bind(preloaded),
     listDirs: async (dir) => [...(children.get(relOf(dir)) ?? [])].filter((n) => !n.startsWith('.')).sort(),
     exists: async (file) => files.has(relOf(file)) || children.has(relOf(file)),
   };

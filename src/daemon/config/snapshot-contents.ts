@@ -1,10 +1,12 @@
 import type { ValidationResult } from '../schema-registry.js';
 import type { PreloadedFiles } from './disk-scan.js';
-import { BACKUP_FILE, PRIMARY_FILE } from './resource-paths.js';
+import { BACKUP_FILE, META_FILE, PRIMARY_FILE } from './resource-paths.js';
 import { contentSignature } from './signature.js';
 
 /** Checks a resource version's parsed content as it arrives; undefined when the path names no known type. */
 export type ContentCheck = (rel: string, value: unknown) => CheckedContent | undefined;
+/** Validates a resource.json as it arrives, filling in its defaults (as the scan would). */
+export type MetaCheck = (value: Record<string, unknown>) => CheckedContent;
 
 export interface CheckedContent {
   schemaId: string;
@@ -31,8 +33,12 @@ export class SnapshotContents implements PreloadedFiles {
   // every garbage collection in between.
   private readonly signatures = new Map<object, string>();
   private readonly checks = new Map<object, CheckedContent>();
+  private readonly metaChecks = new Map<object, CheckedContent & { rawKeys: number }>();
 
-  constructor(private readonly check?: ContentCheck) {}
+  constructor(
+    private readonly check?: ContentCheck,
+    private readonly checkMeta?: MetaCheck,
+  ) {}
 
   /** A file whose last byte arrived (its parts in order). */
   add(rel: string, parts: readonly Uint8Array[]): void {
@@ -50,10 +56,16 @@ export class SnapshotContents implements PreloadedFiles {
     this.texts.set(rel, '');
     this.values.set(rel, value);
     const name = rel.slice(rel.lastIndexOf('/') + 1);
-    if ((name === PRIMARY_FILE || name === BACKUP_FILE) && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
+    if (name === PRIMARY_FILE || name === BACKUP_FILE) {
       this.signatures.set(value, contentSignature(value));
       const checked = this.check?.(rel, value);
       if (checked) this.checks.set(value, checked);
+    } else if (name === META_FILE && this.checkMeta) {
+      // Counted before the validation fills in defaults: the scan tells by it whether the file is
+      // as the store would write it.
+      const rawKeys = Object.keys(value).length;
+      this.metaChecks.set(value, { ...this.checkMeta(value as Record<string, unknown>), rawKeys });
     }
   }
 
@@ -74,6 +86,12 @@ export class SnapshotContents implements PreloadedFiles {
   checkedAs(value: unknown, schemaId: string): ValidationResult<unknown> | undefined {
     const hit = value !== null && typeof value === 'object' ? this.checks.get(value) : undefined;
     return hit?.schemaId === schemaId ? hit.result : undefined;
+  }
+
+  /** The validation of a resource.json this returned, made as it arrived (defaults filled in then). */
+  validatedAs(value: unknown, schemaId: string): { rawKeys: number; result: ValidationResult<unknown> } | undefined {
+    const hit = value !== null && typeof value === 'object' ? this.metaChecks.get(value) : undefined;
+    return hit?.schemaId === schemaId ? { rawKeys: hit.rawKeys, result: hit.result } : undefined;
   }
 
   /** The content signature of a value this returned, computed as it arrived; computed now for any other. */

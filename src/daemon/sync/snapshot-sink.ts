@@ -470,8 +470,8 @@ async function applySwap(intent: SwapIntent, removeIntent = true): Promise<boole
     await fsp.mkdir(path.dirname(intent.coreDir), { recursive: true });
     checkFault('rename', intent.coreDir);
     await fsp.rename(intent.staging, intent.coreDir);
-    await fsyncDir(path.dirname(intent.coreDir));
-    await fsyncDir(path.dirname(intent.archive)).catch(() => undefined);
+    // Both renames made durable together (independent directories: one journal commit can serve both).
+    await Promise.all([fsyncDir(path.dirname(intent.coreDir)), fsyncDir(path.dirname(intent.archive)).catch(() => undefined)]);
   }
   if (removeIntent) await fsp.rm(intentFile(intent.varDir), { force: true });
   return archived;
