@@ -133,7 +133,7 @@ type ReadAnswer = { sizes: number[]; hashes: string[]; bytes: Uint8Array; start:
 
 async function* readParts(root: string, partSize: number | null, room = 0): AsyncGenerator<TreePart> {
   const readers = Array.from({ length: READERS }, () => new WorkerCalls(WORKER_SOURCE, 'snapshot reader'));
-  const queued = [0, 0];
+  const queued: number[] = readers.map(() => 0);
   let listing = true;
   const parts: Array<{ rels: string[]; read: Promise<Record<string, unknown>> }> = [];
   let wake: (() => void) | null = null;
@@ -151,7 +151,8 @@ async function* readParts(root: string, partSize: number | null, room = 0): Asyn
     parts.push({ rels, read: answer });
     wake?.();
   };
-  let listed: { error: unknown } | null = null;
+  // Set once the listing ended: with its error, or null.
+  let listed: { error: unknown } | undefined;
   void readers[0]!.call({ op: 'walk', root, partSize }, [], (m) => read(m.rels as string[])).then(
     (m) => {
       listing = false;
@@ -172,8 +173,8 @@ async function* readParts(root: string, partSize: number | null, room = 0): Asyn
       if (i < parts.length) {
         const { rels, read: answer } = parts[i++]!;
         yield treePart(rels, (await answer) as ReadAnswer);
-      } else if (listed) {
-        if ((listed as { error: unknown }).error) throw (listed as { error: unknown }).error;
+      } else if (listed !== undefined) {
+        if (listed.error) throw listed.error;
         return;
       } else {
         await new Promise<void>((resolve) => (wake = resolve));

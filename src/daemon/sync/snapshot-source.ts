@@ -126,7 +126,7 @@ export function* streamedChunks(
  * byte belongs (`file`: index in the whole manifest, of the part's first file `firstFile`; empty
  * files are never named, the backup passes them) and carries a view of the part's bytes.
  */
-export function* partChunks(part: TreePart, firstFile: number, chunkBytes: number): Generator<{ file: number; offset: number; payload: Buffer }> {
+function* partChunks(part: TreePart, firstFile: number, chunkBytes: number): Generator<{ file: number; offset: number; payload: Buffer }> {
   let index = 0;
   let fileStart = 0;
   for (let at = 0; at < part.bytes.length; at += chunkBytes) {

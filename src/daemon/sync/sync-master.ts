@@ -110,9 +110,7 @@ export class MasterSide {
       try {
         s = await SnapshotSource.fromDirectory(coreDir, store.revision);
       } catch (err) {
-        // A started sync always ends with an event: here the core could not be read.
-        const reason = `could not read the configuration for a full snapshot: ${describeFsError(err)}`;
-        this.o.events.emit('sync.failed', { reason, code: 'GW_ERR_SYNC_FAILED', peer: this.o.peerUuid });
+        this.readFailed(err);
         throw err;
       }
       // Set while still locked: every commit after this point is above the snapshot and is queued.
@@ -190,10 +188,8 @@ export class MasterSide {
       } catch (err) {
         // Replaced or closed meanwhile: nobody waits for this one any more.
         if (op !== this.op || this.mode !== 'snapshot') return false;
-        // A started sync always ends with an event: here the core could not be read. The backup,
-        // which has part of it, is told why (rather than waiting out its sync timeout).
-        const reason = `could not read the configuration for a full snapshot: ${describeFsError(err)}`;
-        this.o.events.emit('sync.failed', { reason, code: 'GW_ERR_SYNC_FAILED', peer: this.o.peerUuid });
+        // The backup, which has part of it, is told why (rather than waiting out its sync timeout).
+        const reason = this.readFailed(err);
         // Bounded like the message's schema (an errno message quotes the path, which may be long).
         const told = `the master ${reason}`;
         this.o.send({ type: 'sync.snapshotAbort', id, reason: told.length > 4096 ? `${told.slice(0, 4093)}...` : told });
@@ -207,6 +203,13 @@ export class MasterSide {
     if (!sent || op !== this.op) return;
     this.o.logger.info({ files, bytes: totalBytes, revision, readMs, ms: Date.now() - started, streamed: true }, 'full snapshot sent');
     this.startStreaming(revision);
+  }
+
+  /** A started sync always ends with an event: here the core could not be read. Returns the reason. */
+  private readFailed(err: unknown): string {
+    const reason = `could not read the configuration for a full snapshot: ${describeFsError(err)}`;
+    this.o.events.emit('sync.failed', { reason, code: 'GW_ERR_SYNC_FAILED', peer: this.o.peerUuid });
+    return reason;
   }
 
   private async catchUp(from: number): Promise<void> {
