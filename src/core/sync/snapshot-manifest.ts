@@ -103,10 +103,6 @@ export class ManifestChecker {
     private readonly streamed = false,
   ) {}
 
-  get files(): number {
-    return this.seen.size;
-  }
-
   get bytes(): number {
     return this.total;
   }
@@ -149,9 +145,10 @@ export class ManifestChecker {
 
 /** Structural checks of a manifest received from a peer, before anything is written. */
 export function checkManifest(m: SnapshotManifest, limits: ManifestLimits): ManifestProblem | null {
-  const problem = new ManifestChecker(limits).add(m.files);
+  const checker = new ManifestChecker(limits);
+  const problem = checker.add(m.files);
   if (problem) return problem;
-  if (m.files.reduce((n, f) => n + f.size, 0) !== m.totalBytes) return { path: null, problem: 'totalBytes does not match the files' };
+  if (checker.bytes !== m.totalBytes) return { path: null, problem: 'totalBytes does not match the files' };
   if (totalHash(m.files) !== m.totalSha256) return { path: null, problem: 'totalSha256 does not match the files' };
   return null;
 }
