@@ -141,9 +141,7 @@ export class LinkConnection extends EventEmitter {
    * Only to a peer that offers BINARY_FRAMES (the caller checks: an older peer closes on one).
    */
   sendBinary(header: { type: string; [field: string]: unknown }, payload: readonly Uint8Array[]): boolean {
-    if (this.ws.readyState !== this.ws.OPEN) return false;
-    this.ws.send(encodeBinaryFrame(header, payload), { binary: true });
-    return true;
+    return this.sendFrame(() => encodeBinaryFrame(header, payload));
   }
 
   /**
@@ -152,8 +150,13 @@ export class LinkConnection extends EventEmitter {
    * does not fit.
    */
   sendBinaryInPlace(header: { type: string; [field: string]: unknown }, payload: Buffer, room: number): boolean {
+    return this.sendFrame(() => binaryFrameInPlace(header, payload, room) ?? encodeBinaryFrame(header, [payload]));
+  }
+
+  /** A binary frame, built only when the link is open (false when not). */
+  private sendFrame(build: () => Buffer): boolean {
     if (this.ws.readyState !== this.ws.OPEN) return false;
-    this.ws.send(binaryFrameInPlace(header, payload, room) ?? encodeBinaryFrame(header, [payload]), { binary: true });
+    this.ws.send(build(), { binary: true });
     return true;
   }
 

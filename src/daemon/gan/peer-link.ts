@@ -128,16 +128,19 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
    * not connected or when the peer is of a version without binary frames (send it as text then).
    */
   sendBinary(message: GanMessage, payload: readonly Uint8Array[]): boolean {
-    if (!this.current?.peerOffers(BINARY_FRAMES)) return false;
-    if (!this.types.binarySchemaOf(message.type)) throw new Error(`message type ${message.type} is not registered as binary`);
-    return this.current.sendBinary(message, payload);
+    return this.binaryLink(message.type)?.sendBinary(message, payload) ?? false;
   }
 
   /** sendBinary() without copying the payload: see LinkConnection.sendBinaryInPlace. */
   sendBinaryInPlace(message: GanMessage, payload: Buffer, room: number): boolean {
-    if (!this.current?.peerOffers(BINARY_FRAMES)) return false;
-    if (!this.types.binarySchemaOf(message.type)) throw new Error(`message type ${message.type} is not registered as binary`);
-    return this.current.sendBinaryInPlace(message, payload, room);
+    return this.binaryLink(message.type)?.sendBinaryInPlace(message, payload, room) ?? false;
+  }
+
+  /** The connection to send a binary message of `type` on: null when the peer takes none. */
+  private binaryLink(type: string): LinkConnection | null {
+    if (!this.current?.peerOffers(BINARY_FRAMES)) return null;
+    if (!this.types.binarySchemaOf(type)) throw new Error(`message type ${type} is not registered as binary`);
+    return this.current;
   }
 
   /** The connected peer accepts binary frames. */
