@@ -12,7 +12,7 @@ export function settings(over: Partial<MachineSettings> = {}): MachineSettings {
     failoverTimeout: 10_000,
     masterRecoveryMode: 'Automatic',
     fastFailover: true,
-    master: { host: '10.0.0.5', port: 8060 },
+    master: { host: '10.0.0.5', port: 8060, enableSsl: true, pingRate: 1000, reconnectPeriod: 1000 },
     hooks: { onActivityChange: null, preActivate: null, timeoutMs: 10_000 },
     ...over,
   };

@@ -2,6 +2,11 @@ import { describe, expect, it } from 'vitest';
 
 import { Solo } from '../helpers/redundancy-solo.js';
 import { Sim } from '../helpers/redundancy-sim.js';
+import { effectiveJoinWait } from '../../src/core/redundancy/index.js';
+import { settings } from '../helpers/redundancy-fixtures.js';
+
+/** The join wait of a master configured with joinWaitTime 0: one redial period plus the margin. */
+const JOIN = effectiveJoinWait(settings({ role: 'Master', joinWaitTime: 0 }));
 
 const HOOKS = { onActivityChange: '/etc/gwd/on-change', preActivate: '/etc/gwd/pre', timeoutMs: 5000 };
 
@@ -49,6 +54,7 @@ describe('redundancy epoch and hooks (rules 8 and 9)', () => {
   it('rule 9 hooks: onActivityChange gets GWD_ROLE, GWD_ACTIVITY, GWD_PREVIOUS_ACTIVITY, GWD_REASON, GWD_EPOCH, one per change, in order', () => {
     const m = new Solo({ role: 'Master', joinWaitTime: 0, hooks: HOOKS });
     m.feed({ type: 'started' });
+    m.advance(JOIN); // a master's join wait is at least one redial period of its peer (rule 2)
     const pre = m.decisions.find((d) => d.type === 'runPreActivate');
     expect(pre).toEqual({
       type: 'runPreActivate',
@@ -85,11 +91,12 @@ describe('redundancy epoch and hooks (rules 8 and 9)', () => {
   it('rule 9 preActivate veto and retry: a veto keeps the node standing by, is an event, and the decision is retried with backoff', () => {
     const m = new Solo({ role: 'Master', joinWaitTime: 0, hooks: HOOKS });
     m.feed({ type: 'started' });
+    m.advance(JOIN);
     const ids = (): string[] => m.decisions.flatMap((d) => (d.type === 'runPreActivate' ? [d.id] : []));
     m.feed({ type: 'preActivateResult', id: ids()[0]!, ok: false, detail: 'exit 3' });
     expect(m.activity).toBe('Cold');
-    expect(m.events('activation.vetoed')).toEqual([{ reason: 'startup-alone', detail: 'exit 3', retryAt: 1000 }]);
-    expect(m.deadline).toBe(1000);
+    expect(m.events('activation.vetoed')).toEqual([{ reason: 'startup-alone', detail: 'exit 3', retryAt: JOIN + 1000 }]);
+    expect(m.deadline).toBe(JOIN + 1000);
     m.advance(999);
     expect(ids()).toHaveLength(1);
     m.advance(1);

@@ -74,7 +74,7 @@ describe('redundancy startup (rules 1, 2, 4, 6)', () => {
     expect(n.changes()).toEqual(['Cold->Active:backup-lost']);
   });
 
-  it('rule 3 join wait 0 with Manual recovery: the master goes Active alone, then yields to the Active backup as soon as they connect', () => {
+  it('rule 3 join wait 0 with Manual recovery: the master waits one redial period, goes Active alone, then yields to the Active backup as soon as they connect', () => {
     const sim = new Sim({ joinWaitTime: 0, masterRecoveryMode: 'Manual' });
     sim.backup.persisted = { epoch: 7, pairedMaster: { uuid: 'm-uuid', address: '10.0.0.5:8060' } };
     sim.start(sim.backup);
@@ -82,6 +82,11 @@ describe('redundancy startup (rules 1, 2, 4, 6)', () => {
     expect(sim.activity(sim.backup)).toBe('Active');
     sim.master.persisted = { epoch: 7, pairedMaster: null };
     sim.start(sim.master);
+    // A master's join wait is at least one redial period of its peer plus a margin, so a backup
+    // that redials on time is met first; this one's redial comes later than that.
+    sim.run(1499);
+    expect(sim.changesOf(sim.master)).toEqual([]);
+    sim.run(1);
     expect(sim.changesOf(sim.master)).toEqual(['Cold->Active:startup-alone']);
     sim.connect();
     sim.run(0); // the hellos cross at this very instant
@@ -117,7 +122,7 @@ describe('redundancy startup (rules 1, 2, 4, 6)', () => {
     n.feed({ type: 'started' });
     n.connect({ role: 'Master', activity: 'Active', epoch: 2 }, 'm-1');
     const persisted = n.decisions.flatMap((d) => (d.type === 'persist' ? [d.persisted] : [])).at(-1);
-    expect(persisted).toEqual({ epoch: 2, pairedMaster: { uuid: 'm-1', address: '10.0.0.5:8060' } });
+    expect(persisted).toEqual({ epoch: 2, pairedMaster: { uuid: 'm-1', address: '10.0.0.5:8060', ssl: true } });
     const again = new Solo({ role: 'Backup', joinWaitTime: 1000 }, persisted ?? null);
     again.feed({ type: 'started' });
     again.advance(1000);

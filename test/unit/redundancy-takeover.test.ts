@@ -34,10 +34,10 @@ describe('redundancy takeover (rules 4 and 6)', () => {
     expect(sim.violations).toEqual([]);
     expect(sim.activity(sim.master)).toBe('Active');
     expect(sim.activity(sim.backup)).toBe('Cold');
-    // The thawed master, Active on stale knowledge, yields as soon as it has the backup's fresh
-    // state; the backup yields too on the master's (Automatic); the master then recovers.
-    expect(sim.changesOf(sim.master)).toEqual(['Cold->Active:peer-standby', 'Active->Cold:peer-active', 'Cold->Active:recovery-automatic']);
-    expect(sim.changesOf(sim.backup)).toEqual(['Cold->Active:master-lost', 'Active->Cold:peer-active']);
+    // The thawed master sees it was stalled for longer than the backup waits: it stands down
+    // before anything else (frozen), learns the backup's fresh state, and recovers (Automatic).
+    expect(sim.changesOf(sim.master)).toEqual(['Cold->Active:peer-standby', 'Active->Cold:frozen', 'Cold->Active:recovery-automatic']);
+    expect(sim.changesOf(sim.backup)).toEqual(['Cold->Active:master-lost', 'Active->Cold:recovery-automatic']);
   });
 
   it('rule 6 master process gone: a close without bye followed by a refused redial makes the backup Active at once (master-gone)', () => {

@@ -9,7 +9,7 @@ import type { RedundancyMessage, StateReport } from './messages.js';
 import type { ActivityReason, Decision, MachineEvent, MachineState } from './types.js';
 
 function reportKey(r: StateReport): string {
-  return `${r.role}|${r.activity}|${r.epoch}|${r.recoveryMode}`;
+  return `${r.role}|${r.activity}|${r.epoch}|${r.recoveryMode}|${r.failoverTimeout ?? ''}`;
 }
 
 export class Ctx {
@@ -88,6 +88,7 @@ export class Ctx {
       recoveryMode: s.settings.masterRecoveryMode,
       reason: s.lastReason ?? 'startup',
       failoverIds,
+      failoverTimeout: s.settings.failoverTimeout,
     };
   }
 
@@ -130,5 +131,14 @@ export function masterAddress(s: MachineState): string {
 
 /** Rule 6: a backup that never connected to its current master holds none of its config. */
 export function pairedWithCurrentMaster(s: MachineState): boolean {
-  return s.pairedMaster !== null && s.pairedMaster.address === masterAddress(s);
+  const p = s.pairedMaster;
+  if (p === null || p.address !== masterAddress(s)) return false;
+  return p.ssl === undefined || p.ssl === s.settings.master.enableSsl;
+}
+
+/** The pairing a backup's settings name: a change of host, port or transport is another pair. */
+export function pairingKey(settings: MachineState['settings']): string {
+  if (settings.role !== 'Backup') return settings.role; // only the backup dials: the rest is its business
+  const m = settings.master;
+  return `${settings.role}|${m.host}|${m.port}|${m.enableSsl}`;
 }

@@ -4,7 +4,7 @@
  * See src/core/redundancy/README.md for the contract with the daemon and the link.
  */
 import type { Activity, Role } from '../wire.js';
-import { Ctx, pairedWithCurrentMaster, peerPresent } from './context.js';
+import { Ctx, pairedWithCurrentMaster, pairingKey, peerPresent } from './context.js';
 import { onFailoverReject, onFailoverRequest, requestFailover } from './failover.js';
 import {
   abortAcquire,
@@ -25,13 +25,16 @@ import {
   onStateMessage,
 } from './peer.js';
 import { nextDeadline, reconcile } from './rules.js';
-import type { MachineInput, MachineSettings, MachineState, PersistedRedundancy, Step } from './types.js';
+import { noticeStall } from './stall.js';
+import type { MachineInput, MachineSettings, MachineState, PersistedRedundancy, PlantedDefects, Step } from './types.js';
 
 export interface MachineInit {
   /** This node's UUID: prefixes request ids and breaks ties. */
   nodeId: string;
   settings: MachineSettings;
   persisted?: PersistedRedundancy | null;
+  /** Tests only: old defects planted back, to check that the explorer finds them. */
+  defects?: PlantedDefects;
 }
 
 /** Read-only view for status, /health and gwinfo. */
@@ -41,6 +44,13 @@ export interface MachineView {
   epoch: number;
   since: number | null;
   phase: MachineState['phase'];
+  /** Rule 12: the pair is paused. */
+  paused: boolean;
+  /**
+   * Why this node stands by when it might otherwise take over: `peer-left-active` (rule 10),
+   * `never-connected` (rule 6), `paused` (rule 12); null when nothing holds it.
+   */
+  hold: 'peer-left-active' | 'never-connected' | 'paused' | null;
   peer: { connected: boolean; uuid: string | null; address: string | null; activity: Activity | null; epoch: number | null } | null;
 }
 
@@ -51,6 +61,7 @@ export class RedundancyMachine {
   constructor(init: MachineInit) {
     this.s = {
       nodeId: init.nodeId,
+      defects: { ...init.defects },
       settings: init.settings,
       phase: 'created',
       joinWaitUntil: null,
@@ -68,6 +79,8 @@ export class RedundancyMachine {
       seq: 0,
       blockedReported: false,
       lastReason: null,
+      paused: false,
+      lastDeadline: null,
     };
   }
 
@@ -90,6 +103,8 @@ export class RedundancyMachine {
       epoch: s.epoch,
       since: s.since,
       phase: s.phase,
+      paused: s.paused,
+      hold: holdOf(s),
       peer:
         p.uuid === null
           ? null
@@ -106,14 +121,20 @@ export class RedundancyMachine {
   handle(input: MachineInput): Step {
     // A clock that steps back must not revive expired deadlines: time only moves forward here.
     const now = Math.max(input.now, this.lastNow);
+    const previous = this.lastNow;
     this.lastNow = now;
     const c = new Ctx(this.s, now);
     let step: Pick<Step, 'error' | 'failoverId'> = { error: null, failoverId: null };
+    // Before anything this input says: if this process was stalled, what it knew may be stale.
+    const s = this.s;
+    if ((s.phase === 'running' || s.phase === 'joinWait') && !s.defects.ignoreStalls) noticeStall(c, previous, s.lastDeadline);
     // A stopping node listens to nothing more, but a command still gets its answer (refused).
     if (this.s.phase !== 'stopping' || input.type === 'failoverRequested') step = this.dispatch(c, input);
     reconcile(c);
     c.flushState();
-    return { decisions: c.out, nextDeadline: nextDeadline(c), ...step };
+    const deadline = nextDeadline(c);
+    this.s.lastDeadline = deadline;
+    return { decisions: c.out, nextDeadline: deadline, ...step };
   }
 
   private dispatch(c: Ctx, input: MachineInput): Pick<Step, 'error' | 'failoverId'> {
@@ -138,6 +159,9 @@ export class RedundancyMachine {
       case 'stopRequested':
         this.stop(c);
         return none;
+      case 'pauseChanged':
+        s.paused = input.paused && !s.defects.ignorePause;
+        return none;
     }
     if (s.settings.role === 'Independent') return none; // no pair, nothing from a peer matters
     switch (input.type) {
@@ -154,7 +178,7 @@ export class RedundancyMachine {
         if (s.peer.linkUp && s.peer.lost !== 'stopped') this.onMessage(c, input.message);
         break;
       case 'peerDisconnected':
-        onPeerDisconnected(c, input.reason);
+        onPeerDisconnected(c, input.reason, input.peerActive);
         break;
       case 'redialRefused':
         onRedialRefused(c);
@@ -197,19 +221,22 @@ export class RedundancyMachine {
       return;
     }
     s.phase = 'joinWait';
-    s.joinWaitUntil = c.now + s.settings.joinWaitTime;
+    s.joinWaitUntil = c.now + (s.defects.noJoinWaitFloor ? s.settings.joinWaitTime : effectiveJoinWait(s.settings));
   }
 
   private applySettings(c: Ctx, next: MachineSettings): void {
     const s = this.s;
     const before = s.settings;
     s.settings = next;
-    if (before.role === next.role) return;
-    c.emit({ type: 'role.changed', data: { from: before.role, to: next.role } });
-    // A new role is a new pair: forget the peer (the daemon re-establishes the link with a hello
-    // carrying the new role) and every pending exchange with it.
-    abortAcquire(c, 'the role changed');
-    if (s.give !== null) c.emit({ type: 'failover.failed', data: { id: s.give.id, reason: 'the role changed' } });
+    if (s.defects.goodbyeMeansStopped ? before.role === next.role : pairingKey(before) === pairingKey(next)) return;
+    const roleChanged = before.role !== next.role;
+    if (roleChanged) c.emit({ type: 'role.changed', data: { from: before.role, to: next.role } });
+    // A new role, or another master address, port or transport, is a new pair: forget the peer
+    // (the daemon re-establishes the link with a hello carrying the new settings) and every pending
+    // exchange with it. Nothing the old link said or did (a goodbye included) carries over.
+    const why = roleChanged ? 'the role changed' : 'the master address changed';
+    abortAcquire(c, why);
+    if (s.give !== null) c.emit({ type: 'failover.failed', data: { id: s.give.id, reason: why } });
     s.give = null;
     s.promise = null;
     s.holdOff = false;
@@ -218,10 +245,12 @@ export class RedundancyMachine {
     s.peer = emptyPeer();
     if (s.phase === 'created' || next.role === 'Independent') return;
     s.phase = 'joinWait';
-    s.joinWaitUntil = c.now + next.joinWaitTime;
+    s.joinWaitUntil = c.now + (s.defects.noJoinWaitFloor ? next.joinWaitTime : effectiveJoinWait(next));
     // Setting up a pair must not make two Active nodes (rule 6): an Active node turned Backup
     // stands by unless it already belongs to this master.
-    if (next.role === 'Backup' && s.activity === 'Active' && !pairedWithCurrentMaster(s)) c.standDown('role-changed');
+    // An Active backup sent to another master keeps Active until it meets that master (rule 3 then
+    // decides): standing down would leave the plant with no Active node in the meantime.
+    if (roleChanged && next.role === 'Backup' && s.activity === 'Active' && !pairedWithCurrentMaster(s)) c.standDown('role-changed');
   }
 
   private stop(c: Ctx): void {
@@ -237,4 +266,31 @@ export class RedundancyMachine {
     c.sendState();
     c.send({ type: 'redundancy.steppingDown', epoch: s.epoch });
   }
+}
+
+/**
+ * Margin over the peer's redial period in a master's join wait: a hello over TLS on a plant network
+ * takes tens of ms; this leaves room for a slow one.
+ */
+export const JOIN_MARGIN_MS = 500;
+
+/**
+ * The join wait a node actually uses. A master that starts may have a backup that took over while
+ * it was down and now redials it every reconnectPeriod: deciding before that redial could reach it
+ * would make two Active nodes (until the link comes up). So a master waits at least one redial
+ * period plus a margin, whatever joinWaitTime says (a floor rather than a validation error: an
+ * existing redundancy.json with a short join wait keeps loading). Both nodes are expected to use
+ * the same timings; docs/safety.md says so.
+ */
+export function effectiveJoinWait(settings: MachineSettings): number {
+  if (settings.role !== 'Master') return settings.joinWaitTime;
+  return Math.max(settings.joinWaitTime, settings.master.reconnectPeriod + JOIN_MARGIN_MS);
+}
+
+function holdOf(s: MachineState): MachineView['hold'] {
+  if (s.activity === 'Active' || s.settings.role === 'Independent') return null;
+  if (s.peer.lost === 'left-active') return 'peer-left-active';
+  if (s.paused) return 'paused';
+  if (s.blockedReported && !pairedWithCurrentMaster(s)) return 'never-connected';
+  return null;
 }

@@ -25,6 +25,11 @@ export interface StateReport {
   reason: string;
   /** Failovers that this change completes, so the node that asked can report completion. */
   failoverIds: string[];
+  /**
+   * How long the sender waits in silence before it takes over (its failoverTimeout, ms): an Active
+   * node that was frozen for about that long must assume its peer took over. Absent: unknown.
+   */
+  failoverTimeout?: number;
 }
 
 export interface StateMessage extends StateReport {
@@ -129,11 +134,24 @@ export const STATE_REPORT_PROPERTIES = {
   failoverIds: ids,
 } as const;
 
+/** Optional fields of a StateReport (absent from a report of an earlier build). */
+const STATE_REPORT_OPTIONAL = {
+  failoverTimeout: { type: 'integer', minimum: 1, maximum: 86_400_000 },
+} as const;
+
 /** JSON Schema (draft 2020-12 / ajv) of one redundancy message; `type` discriminates. */
 export const REDUNDANCY_MESSAGE_SCHEMA = {
   $id: 'gwd:protocol/redundancy-message',
   oneOf: [
-    message('redundancy.state', { ...STATE_REPORT_PROPERTIES, replyTo: { anyOf: [id, { type: 'null' }] } }),
+    {
+      ...message('redundancy.state', { ...STATE_REPORT_PROPERTIES, replyTo: { anyOf: [id, { type: 'null' }] } }),
+      properties: {
+        type: { const: 'redundancy.state' },
+        ...STATE_REPORT_PROPERTIES,
+        ...STATE_REPORT_OPTIONAL,
+        replyTo: { anyOf: [id, { type: 'null' }] },
+      },
+    },
     message('redundancy.stateQuery', { id }),
     message('redundancy.standDownRequest', {
       id,
@@ -160,5 +178,5 @@ export const STATE_REPORT_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   required: Object.keys(STATE_REPORT_PROPERTIES),
-  properties: STATE_REPORT_PROPERTIES,
+  properties: { ...STATE_REPORT_PROPERTIES, ...STATE_REPORT_OPTIONAL },
 } as const;

@@ -16,6 +16,7 @@ export function emptyPeer(): PeerView {
     lastHeard: null,
     lost: null,
     closedWithoutBye: false,
+    deafMs: 0,
     awaitingReply: null,
     state: null,
   };
@@ -39,14 +40,22 @@ export function heard(c: Ctx): void {
   const p = c.s.peer;
   // A gap this long is a silence even if no timer saw it: this process may have been the one
   // frozen (SIGSTOP), and its timers run only now.
-  const gap = p.lastHeard !== null && c.now >= p.lastHeard + c.s.settings.failoverTimeout;
+  const gap = p.lastHeard !== null && c.now >= silenceDeadline(c);
   p.lastHeard = c.now;
+  p.deafMs = 0;
   // Silence ends when the peer speaks again on the same link (e.g. after SIGSTOP/SIGCONT). A
   // stepping-down or gone peer only comes back through a new hello.
   if (p.lost !== 'silent' && !(p.lost === null && gap)) return;
   p.lost = null;
-  // What we knew of it predates the silence: it counts as connected again only once a fresh
-  // report arrives, and it gets ours, since it may have given up on us too.
+  askState(c);
+}
+
+/**
+ * What we knew of the peer predates a silence (its or ours): it counts as connected again only
+ * once a fresh report arrives, and it gets ours, since it may have given up on us too.
+ */
+export function askState(c: Ctx): void {
+  const p = c.s.peer;
   p.state = null;
   p.awaitingReply = c.nextId('q');
   c.forceStateReport();
@@ -74,13 +83,16 @@ export function onPeerConnected(c: Ctx, hello: PeerHello): void {
     lastHeard: c.now,
     lost: null,
     closedWithoutBye: false,
+    deafMs: 0,
     awaitingReply: null,
     state: { ...hello.state, failoverIds: [...hello.state.failoverIds] },
   };
   if (s.settings.role === 'Backup') {
     const address = masterAddress(s);
-    if (s.pairedMaster?.uuid !== hello.uuid || s.pairedMaster.address !== address) {
-      s.pairedMaster = { uuid: hello.uuid, address };
+    const ssl = s.settings.master.enableSsl;
+    const p = s.pairedMaster;
+    if (p?.uuid !== hello.uuid || p.address !== address || p.ssl !== ssl) {
+      s.pairedMaster = { uuid: hello.uuid, address, ssl };
       c.persist();
     }
   }
@@ -93,7 +105,7 @@ export function onPeerConnected(c: Ctx, hello: PeerHello): void {
   c.forceStateReport();
 }
 
-export function onPeerDisconnected(c: Ctx, reason: DisconnectReason): void {
+export function onPeerDisconnected(c: Ctx, reason: DisconnectReason, peerActive?: boolean): void {
   const s = c.s;
   s.peer.connectingSince = null; // also ends an attempt that never came up
   if (!s.peer.linkUp) return;
@@ -101,8 +113,22 @@ export function onPeerDisconnected(c: Ctx, reason: DisconnectReason): void {
   s.promise = null;
   // An operator's failover needs the peer; it fails rather than turning into something else.
   if (s.acquire?.operator && !s.acquire.forced) abortAcquire(c, 'the peer disconnected');
-  if (reason === 'bye') {
+  // The ordered channel delivered every report the peer sent before it left: its last one stands.
+  const lastActive = s.peer.state?.activity === 'Active';
+  if (s.defects.goodbyeMeansStopped && (reason === 'bye' || reason === 'local')) {
     markLost(c, 'stopped');
+    return;
+  }
+  if (reason === 'bye') {
+    // Rule 10: only a peer that stood down before leaving hands over at once. One that leaves
+    // while Active (its role, master address or link settings changed) stays the Active node.
+    markLost(c, peerActive ?? lastActive ? 'left-active' : 'stopped');
+    return;
+  }
+  if (reason === 'local') {
+    // This node closed the link itself (a revoked certificate, a denied connection): that says
+    // nothing about the peer, which keeps running as it was. An Active peer stays the Active one.
+    if (lastActive) markLost(c, 'left-active');
     return;
   }
   s.peer.closedWithoutBye = reason === 'closed';
@@ -153,5 +179,14 @@ export function checkSilence(c: Ctx): void {
     if (s.phase === 'running') markLost(c, 'never');
     return;
   }
-  if (c.now >= p.lastHeard + s.settings.failoverTimeout) markLost(c, 'silent');
+  if (c.now >= silenceDeadline(c)) markLost(c, 'silent');
+}
+
+/**
+ * When the peer counts as silent: failoverTimeout of time this process was able to listen. Time it
+ * was stalled (frozen, starved) is not the peer's silence.
+ */
+export function silenceDeadline(c: Ctx): number {
+  const p = c.s.peer;
+  return (p.lastHeard ?? c.now) + c.s.settings.failoverTimeout + p.deafMs;
 }

@@ -7,7 +7,8 @@
 import { Ctx, masterAddress, pairedWithCurrentMaster, peerActive, peerPresent } from './context.js';
 import { expireFailover } from './failover.js';
 import { abortAcquire, activate, expireHandshake, proceed, startAcquire } from './handshake.js';
-import { checkSilence, connectingUntil } from './peer.js';
+import { checkSilence, connectingUntil, silenceDeadline } from './peer.js';
+import { watchInterval } from './stall.js';
 import type { ActivityReason, PeerLoss } from './types.js';
 
 type Want = { kind: 'hold' } | { kind: 'acquire'; reason: ActivityReason };
@@ -61,6 +62,7 @@ function desire(c: Ctx): Want {
   if (peerPresent(s)) {
     if (s.activity === 'Active' || s.promise !== null) return HOLD;
     if (s.settings.role !== 'Master') return HOLD; // rule 5: the backup never takes over from a connected master
+    if (s.paused) return HOLD; // rule 12: a paused pair changes no activity by itself
     if (s.peer.state?.activity === 'Active') {
       if (s.settings.masterRecoveryMode === 'Manual' || s.holdOff) return HOLD;
       return { kind: 'acquire', reason: 'recovery-automatic' };
@@ -69,6 +71,8 @@ function desire(c: Ctx): Want {
   }
   // Rule 2, then rules 4 and 6: a peer that is merely disconnected gets its failoverTimeout.
   if (s.phase === 'joinWait' || s.peer.lost === null || s.activity === 'Active') return HOLD;
+  // Rule 10: a peer that left while Active is still the Active node; wait for it or an operator.
+  if (s.peer.lost === 'left-active' || s.paused) return HOLD;
   const role = s.settings.role === 'Master' ? 'Master' : 'Backup';
   if (role === 'Backup' && !pairedWithCurrentMaster(s)) {
     if (!s.blockedReported) {
@@ -132,7 +136,10 @@ export function nextDeadline(c: Ctx): number | null {
   if (s.phase === 'created' || s.phase === 'stopping' || s.settings.role === 'Independent') return null;
   const times: number[] = [];
   if (s.phase === 'joinWait' && s.joinWaitUntil !== null) times.push(s.joinWaitUntil);
-  if (s.peer.lost === null && s.peer.lastHeard !== null) times.push(s.peer.lastHeard + s.settings.failoverTimeout);
+  if (s.peer.lost === null && s.peer.lastHeard !== null) times.push(silenceDeadline(c));
+  // A watch tick while the peer matters: a step that comes far later than this shows that this
+  // process was stalled (stall.ts), even when nothing else was due.
+  if (s.peer.linkUp || (s.peer.lost === null && s.peer.lastHeard !== null)) times.push(c.now + watchInterval(s));
   if (s.acquire?.deadline != null) times.push(s.acquire.deadline);
   if (s.promise !== null) times.push(s.promise.until);
   if (s.give !== null) times.push(s.give.deadline);

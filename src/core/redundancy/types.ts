@@ -17,7 +17,11 @@ export interface MachineSettings {
   failoverTimeout: number;
   masterRecoveryMode: RecoveryMode;
   fastFailover: boolean;
-  master: { host: string; port: number };
+  /**
+   * Where the backup dials and how: host, port and SSL together name the pairing (a change of any
+   * is a new pair). pingRate and reconnectPeriod bound how stale the peer's view of us can be.
+   */
+  master: { host: string; port: number; enableSsl: boolean; pingRate: number; reconnectPeriod: number };
   hooks: { onActivityChange: string | null; preActivate: string | null; timeoutMs: number };
 }
 
@@ -39,12 +43,19 @@ export type ActivityReason =
   | 'fenced' // both Active while connected: this node stays Active under a fresh epoch
   | 'role-changed'
   | 'settings-changed'
-  | 'stopping';
+  | 'stopping'
+  /** This process did not run (SIGSTOP, VM pause) for longer than its peer waits: the peer may have taken over. */
+  | 'frozen';
 
 /** How the peer was found to be lost; decides the reason code of the takeover. */
-export type PeerLoss = 'silent' | 'gone' | 'stopped' | 'never';
+export type PeerLoss = 'silent' | 'gone' | 'stopped' | 'never' | 'left-active';
 
-export type DisconnectReason = 'closed' | 'bye' | 'timeout' | 'error';
+/**
+ * How the link went down. `bye`: the peer said goodbye (with `peerActive` if it said whether it is
+ * still Active); `local`: this node closed it itself (a settings change, a revoked certificate),
+ * which says nothing about the peer.
+ */
+export type DisconnectReason = 'closed' | 'bye' | 'timeout' | 'error' | 'local';
 
 /** What the link knows when it comes up: the peer's identity and its hello's StateReport. */
 export interface PeerHello {
@@ -67,12 +78,14 @@ export type MachineInput =
   | { type: 'linkConnecting'; now: number }
   /** Any frame from the peer that is not for the machine (ping, pong, sync): proof of life. */
   | { type: 'peerAlive'; now: number }
-  | { type: 'peerDisconnected'; now: number; reason: DisconnectReason }
+  | { type: 'peerDisconnected'; now: number; reason: DisconnectReason; peerActive?: boolean }
   /** Redialling the peer was refused (host up, port closed): its process is gone. */
   | { type: 'redialRefused'; now: number }
   | { type: 'failoverRequested'; now: number; force: boolean }
   | { type: 'preActivateResult'; now: number; id: string; ok: boolean; detail?: string }
-  | { type: 'stopRequested'; now: number };
+  | { type: 'stopRequested'; now: number }
+  /** Rule 12: the pair is paused (maintenance) or no longer is. The daemon owns the record and its expiry. */
+  | { type: 'pauseChanged'; now: number; paused: boolean };
 
 export type HookEnv = Readonly<Record<string, string>>;
 
@@ -85,7 +98,11 @@ export type MachineEvent =
   | { type: 'failover.failed'; data: { id: string; reason: string } }
   | { type: 'activation.vetoed'; data: { reason: ActivityReason; detail: string; retryAt: number } }
   | { type: 'activation.blocked'; data: { reason: 'never-connected'; master: string } }
-  | { type: 'peer.lost'; data: { how: PeerLoss; uuid: string | null } };
+  | { type: 'peer.lost'; data: { how: PeerLoss; uuid: string | null } }
+  /** Rule 10: the peer left while Active; this node keeps its standby level and waits. */
+  | { type: 'peer.leftActive'; data: { uuid: string | null; reason: 'peer-left-active' } }
+  /** The process was not running for `ms` (frozen or starved): silence is judged on listening time. */
+  | { type: 'process.stalled'; data: { ms: number; activity: Activity } };
 
 export type Decision =
   /** Apply first: status, /health, gwinfo. The event and hook decisions that follow describe it. */
@@ -100,8 +117,11 @@ export type Decision =
 /** What the daemon keeps across restarts (var/): the epoch and the backup's pairing. */
 export interface PersistedRedundancy {
   epoch: number;
-  /** The master this backup was last connected to, keyed by the configured address. */
-  pairedMaster: { uuid: string; address: string } | null;
+  /**
+   * The master this backup was last connected to, keyed by the configured address and transport
+   * (`ssl` absent in files written before it was kept: taken as the current setting).
+   */
+  pairedMaster: { uuid: string; address: string; ssl?: boolean } | null;
 }
 
 export interface CommandError {
@@ -132,6 +152,8 @@ export interface PeerView {
   lost: PeerLoss | null;
   /** The last close came without a stepping-down notice (first half of fastFailover). */
   closedWithoutBye: boolean;
+  /** Time since lastHeard during which this process was not running: not the peer's silence. */
+  deafMs: number;
   /** After a silence: the stateQuery whose reply makes the peer's state count again. */
   awaitingReply: string | null;
   state: StateReport | null;
@@ -152,8 +174,24 @@ export interface Acquire {
   peerFailoverIds: string[];
 }
 
+/**
+ * Old behaviours planted back on purpose, for tests only: the explorer must find each of them
+ * (test/unit/redundancy-explore.test.ts). Never set by the daemon.
+ */
+export interface PlantedDefects {
+  /** Any goodbye, the node's own included, means "the peer stopped" (before rule 10). */
+  goodbyeMeansStopped?: boolean;
+  /** A stalled process judges silence on wall time and stays Active after a long stall. */
+  ignoreStalls?: boolean;
+  /** A master decides after joinWaitTime even when it is shorter than the peer's redial period. */
+  noJoinWaitFloor?: boolean;
+  /** A pause is ignored. */
+  ignorePause?: boolean;
+}
+
 export interface MachineState {
   nodeId: string;
+  defects: PlantedDefects;
   settings: MachineSettings;
   phase: 'created' | 'joinWait' | 'running' | 'stopping';
   joinWaitUntil: number | null;
@@ -175,4 +213,8 @@ export interface MachineState {
   seq: number;
   blockedReported: boolean;
   lastReason: ActivityReason | null;
+  /** Rule 12: nothing changes activity by itself while set (operator failovers still work). */
+  paused: boolean;
+  /** The deadline the last step asked for: an input well after it means this process was stalled. */
+  lastDeadline: number | null;
 }

@@ -70,7 +70,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   private current: LinkConnection | null = null;
   private info: PeerInfo | null = null;
   private lastPeer: PeerInfo | null = null;
-  private helloExtra: () => Record<string, unknown> = () => ({});
+  private readonly helloExtras = new Map<string, () => Record<string, unknown>>();
 
   constructor(
     private readonly types: MessageTypes,
@@ -164,22 +164,25 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
 
   /**
    * Fields added to every hello this node sends, computed when it is sent (e.g. the redundancy
-   * state report). The link's own fields cannot be overridden.
+   * state report). One provider per owner (a later one of the same owner replaces it); the link's
+   * own fields cannot be overridden.
    */
-  setHelloExtra(provider: () => Record<string, unknown>): void {
-    this.helloExtra = provider;
+  setHelloExtra(provider: () => Record<string, unknown>, owner = 'redundancy'): void {
+    this.helloExtras.set(owner, provider);
   }
 
   /** @internal our hello: the link's fields plus the engines' extras. */
   buildHello(base: HelloMessage): HelloMessage & Record<string, unknown> {
-    let extra: Record<string, unknown> = {};
-    try {
-      extra = this.helloExtra();
-    } catch (err) {
-      this.onListenerError('helloExtra', err);
-    }
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(extra)) if (!HELLO_FIELDS.has(k)) out[k] = v;
+    for (const provider of this.helloExtras.values()) {
+      let extra: Record<string, unknown> = {};
+      try {
+        extra = provider();
+      } catch (err) {
+        this.onListenerError('helloExtra', err);
+      }
+      for (const [k, v] of Object.entries(extra)) if (!HELLO_FIELDS.has(k)) out[k] = v;
+    }
     return { ...out, ...base };
   }
 

@@ -1,0 +1,56 @@
+/**
+ * A stalled process: frozen by SIGSTOP, a VM pause or live migration, a swap storm or a long GC.
+ * Its timers fire late and the frames its peer sent meanwhile wait in the socket, so the first
+ * step after it resumes must not read the gap as the peer's silence; and if it was Active for
+ * longer than its peer waits, the peer has taken over by now.
+ *
+ * The machine notices a stall by itself: every step asks for a deadline (a watch tick at most
+ * watchInterval away while the peer matters), so an input that comes more than stallSlack after
+ * that deadline shows that the process did not run in between. The time since the last input it
+ * handled is counted as deaf: the process was surely running then, and not surely after.
+ */
+import { Ctx } from './context.js';
+import { askState } from './peer.js';
+import type { MachineState } from './types.js';
+
+/** How long the peer waits in silence before it takes over, as it last reported (else our own). */
+export function peerFailoverTimeout(s: MachineState): number {
+  return s.peer.state?.failoverTimeout ?? s.settings.failoverTimeout;
+}
+
+/** At most this long between two steps while the peer matters: a quarter of the shorter timeout. */
+export function watchInterval(s: MachineState): number {
+  const ft = Math.min(s.settings.failoverTimeout, peerFailoverTimeout(s));
+  return Math.min(1000, Math.max(25, Math.round(ft / 4)));
+}
+
+/** Lateness beyond a deadline that counts as a stall, not as timer jitter or a busy event loop. */
+export function stallSlack(s: MachineState): number {
+  return Math.max(50, Math.round(watchInterval(s) / 2));
+}
+
+/**
+ * Called before each input with the time of the previous one and the deadline it asked for.
+ * Returns the stalled time in ms (0: none).
+ */
+export function noticeStall(c: Ctx, previousNow: number, deadline: number | null): number {
+  const s = c.s;
+  if (deadline === null || !Number.isFinite(previousNow) || c.now <= deadline + stallSlack(s)) return 0;
+  const ms = c.now - previousNow;
+  const p = s.peer;
+  if (p.lost === null && p.lastHeard !== null) p.deafMs += ms;
+  c.emit({ type: 'process.stalled', data: { ms: Math.round(ms), activity: s.activity } });
+  if (!p.linkUp) return ms;
+  // The peer's silence timer ran all that time on its side. It takes over after its failoverTimeout
+  // of silence, counted from our last frame, which may be a ping interval before the stall.
+  if (s.activity === 'Active' && ms + s.settings.master.pingRate >= peerFailoverTimeout(s)) {
+    if (s.give !== null) {
+      c.emit({ type: 'failover.failed', data: { id: s.give.id, reason: 'this node was stalled' } });
+      s.give = null;
+    }
+    c.standDown('frozen');
+  }
+  // Whatever it reported before the stall may be old news: ask again before relying on it.
+  askState(c);
+  return ms;
+}
