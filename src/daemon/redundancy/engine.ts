@@ -152,6 +152,11 @@ export class RedundancyEngine {
     return this.feed({ type: 'settingsChanged', now: 0, settings });
   }
 
+  /** Rule 12: the pair's pause began or ended (the pause service owns the record and its expiry). */
+  setPaused(paused: boolean): Promise<void> {
+    return this.feed({ type: 'pauseChanged', now: 0, paused });
+  }
+
   /** `gwctl redundancy failover`: resolves with the failover id, or rejects with the coded refusal. */
   requestFailover(force: boolean): Promise<string> {
     return new Promise((resolve, reject) => {
