@@ -88,6 +88,9 @@ describe('PeerLink: the interface of the redundancy and sync engines', () => {
     const d = await down;
     expect(d.byeReason).toBe('shutdown');
     expect(d.error.code).toBe('GW_ERR_GAN_PEER_LEFT');
+    // Rule 10: a stopping node stands down first and says so in its goodbye.
+    expect(d.byeActive).toBe(false);
+    expect(d.selfBye).toBe(false);
     const events = backup.daemon.events.since(0).map((e: EventRecord) => e.type);
     expect(events).toContain('peer.disconnected');
     const failed = waitEvent<{ errno: string | null }>(backup.daemon.gan.link, 'dialFailed');
@@ -128,9 +131,23 @@ describe('PeerLink: the interface of the redundancy and sync engines', () => {
 
   it('a role change away from Master closes the link; the backup shows Incompatible on redial', async () => {
     const { master, backup } = await pair();
+    const deadlineActive = Date.now() + 3000;
+    while (Date.now() < deadlineActive && master.daemon.engine.activity !== 'Active') await new Promise((r) => setTimeout(r, 10));
+    expect(master.daemon.engine.activity).toBe('Active');
     const down = waitEvent<PeerDown>(backup.daemon.gan.link, 'down');
+    const own = waitEvent<PeerDown>(master.daemon.gan.link, 'down');
     await master.client.configureRedundancy({ role: 'Independent' });
-    expect((await down).byeReason).toBe('role-changed');
+    const d = await down;
+    expect(d.byeReason).toBe('role-changed');
+    // Rule 10: the master leaves Active (Independent is always Active), and says so; its own side
+    // of the close is marked as its own goodbye, which is no evidence about the backup.
+    expect(d.byeActive).toBe(true);
+    expect(d.selfBye).toBe(false);
+    expect((await own).selfBye).toBe(true);
+    const holdBy = Date.now() + 2000;
+    while (Date.now() < holdBy && backup.daemon.engine.view().hold !== 'peer-left-active') await new Promise((r) => setTimeout(r, 5));
+    expect(backup.daemon.engine.view().hold).toBe('peer-left-active');
+    expect(backup.daemon.engine.activity).not.toBe('Active');
     const events = master.daemon.events.since(0);
     expect(events.findLast((e) => e.type === 'role.changed')?.data).toEqual({ from: 'Master', to: 'Independent' });
     const deadline = Date.now() + 3000;

@@ -24,6 +24,10 @@ class FakeLink extends EventEmitter {
     this.aborted.push(code);
   }
   setHelloExtra(): void {}
+  active: (() => boolean) | null = null;
+  setActiveProvider(provider: () => boolean): void {
+    this.active = provider;
+  }
 }
 
 const temps: Array<() => void> = [];
@@ -68,7 +72,7 @@ describe('redundancy engine: link events to machine inputs', () => {
     link.emit('connecting', { address: '127.0.0.1:1' });
     masterUp();
     await waitFor('standing by', () => (engine.activity !== 'Active' && engine.view().peer?.connected ? true : undefined), 2000, 5);
-    link.emit('down', { error: { code: 'GW_ERR_GAN_CONNECTION_CLOSED' }, byeReason: null });
+    link.emit('down', { error: { code: 'GW_ERR_GAN_CONNECTION_CLOSED' }, byeReason: null, byeActive: null, selfBye: false });
     link.emit('dialFailed', { errno: 'ECONNRESET' });
     // The event follows the epoch's persist (a file write): wait for it, not for the machine's view.
     const takeover = await waitFor('the takeover event', () => events.since(0).find((e) => e.type === 'activity.changed' && e.data.to === 'Active'), 5000, 5);
@@ -81,9 +85,53 @@ describe('redundancy engine: link events to machine inputs', () => {
     link.emit('connecting', { address: '127.0.0.1:1' });
     masterUp();
     await waitFor('standing by', () => (engine.view().peer?.connected ? true : undefined), 2000, 5);
-    link.emit('down', { error: { code: 'GW_ERR_GAN_CONNECTION_CLOSED' }, byeReason: null });
+    link.emit('down', { error: { code: 'GW_ERR_GAN_CONNECTION_CLOSED' }, byeReason: null, byeActive: null, selfBye: false });
     await new Promise((r) => setTimeout(r, 50));
     expect(engine.activity).not.toBe('Active');
+    await engine.stop();
+  });
+
+  it('rule 10: a goodbye from a peer that stood down hands over at once (master-stopped)', async () => {
+    const { engine, link, events, masterUp } = await backupEngine();
+    link.emit('connecting', { address: '127.0.0.1:1' });
+    masterUp();
+    await waitFor('standing by', () => (engine.view().peer?.connected ? true : undefined), 2000, 5);
+    link.emit('down', { error: { code: 'GW_ERR_GAN_PEER_LEFT' }, byeReason: 'shutdown', byeActive: false, selfBye: false });
+    const takeover = await waitFor('the takeover event', () => events.since(0).find((e) => e.type === 'activity.changed' && e.data.to === 'Active'), 5000, 5);
+    expect(takeover.data.reason).toBe('master-stopped');
+    await engine.stop();
+  });
+
+  it('rule 10: a peer that leaves while Active stays the Active node: no takeover, peer.lost how=left-active, hold peer-left-active', async () => {
+    const { engine, link, events, masterUp } = await backupEngine();
+    link.emit('connecting', { address: '127.0.0.1:1' });
+    masterUp();
+    await waitFor('standing by', () => (engine.view().peer?.connected ? true : undefined), 2000, 5);
+    link.emit('down', { error: { code: 'GW_ERR_GAN_PEER_LEFT' }, byeReason: 'role-changed', byeActive: true, selfBye: false });
+    const lost = await waitFor('peer.lost', () => events.since(0).find((e) => e.type === 'peer.lost' && e.data.how !== 'never'), 2000, 5);
+    expect(lost.data).toMatchObject({ how: 'left-active', uuid: '00000000-0000-4000-8000-00000000000a' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(engine.activity).not.toBe('Active');
+    expect(engine.view().hold).toBe('peer-left-active');
+    await engine.stop();
+  });
+
+  it("rule 10: this node's own goodbye is no evidence about its peer (was: read as the master stopping, and the backup took over)", async () => {
+    const { engine, link, events, masterUp } = await backupEngine();
+    link.emit('connecting', { address: '127.0.0.1:1' });
+    masterUp();
+    await waitFor('standing by', () => (engine.view().peer?.connected ? true : undefined), 2000, 5);
+    // What LinkConnection reports after this node said bye: its own PEER_LEFT, no bye from the peer.
+    link.emit('down', { error: { code: 'GW_ERR_GAN_PEER_LEFT' }, byeReason: null, byeActive: null, selfBye: true });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(engine.activity).not.toBe('Active');
+    expect(events.since(0).filter((e) => e.type === 'activity.changed')).toEqual([]);
+    await engine.stop();
+  });
+
+  it("the goodbye carries this node's activity as the machine has it", async () => {
+    const { engine, link } = await backupEngine();
+    expect(link.active?.()).toBe(false);
     await engine.stop();
   });
 });

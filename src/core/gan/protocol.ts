@@ -113,8 +113,13 @@ export interface PongMessage {
 
 export interface ByeMessage {
   type: 'bye';
-  /** Why the sender closes: `shutdown`, `role-changed`, `settings-changed`, ... */
+  /**
+   * Why the sender closes: `shutdown`, `role-changed`, `master-address-changed`,
+   * `link-settings-changed`, `certificate-revoked`, `connection-denied`, `replaced`.
+   */
   reason: string;
+  /** Whether the sender is still Active as it leaves (rule 10); absent from earlier builds. */
+  active?: boolean;
 }
 
 /** Any message; app messages carry their own fields next to `type`. */

@@ -79,6 +79,7 @@ export class Acceptor {
       types: this.types,
       logger: this.host.logger,
       ping: () => this.host.redundancy.master,
+      active: () => this.link.selfActive(),
     });
     this.handshaking += 1;
     let counted = true;

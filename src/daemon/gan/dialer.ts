@@ -17,6 +17,9 @@ import { readPeerCertificate, type PeerCertificate } from './peer-certificate.js
 import type { PeerLink } from './peer-link.js';
 import type { TrustStore } from './trust-store.js';
 
+/** Closes of a running link after which the master is redialled at once. */
+const REDIAL_AT_ONCE: ReadonlySet<string> = new Set(['GW_ERR_GAN_CONNECTION_CLOSED', 'GW_ERR_GAN_PEER_SILENT', 'GW_ERR_GAN_PING_TIMEOUT']);
+
 export interface DialTarget {
   host: string;
   port: number;
@@ -170,6 +173,7 @@ export class Dialer {
         types: this.types,
         logger: this.host.logger,
         ping: () => this.host.redundancy.master,
+        active: () => this.link.selfActive(),
       });
       this.conn = conn;
       conn.once('hello', (hello: HelloMessage) => this.onHello(conn, hello));
@@ -182,7 +186,9 @@ export class Dialer {
         // A running link that closed without a bye: redial at once. A refusal then tells within
         // milliseconds that the master's process is gone (fast failover, rule 6) instead of after
         // reconnectPeriod; only this one redial is immediate, so a flapping master cannot spin us.
-        this.scheduleRedial(wasRunning && error.code === 'GW_ERR_GAN_CONNECTION_CLOSED' ? 0 : undefined);
+        // Likewise after a close for silence: a master that was frozen answers the moment it
+        // resumes, and the pair must meet again then, not a reconnectPeriod later with both Active.
+        this.scheduleRedial(wasRunning && REDIAL_AT_ONCE.has(error.code) ? 0 : undefined);
       });
       this.link.reportConnecting(address);
       conn.send(this.link.buildHello(ownHello(this.host)));

@@ -106,7 +106,9 @@ export class GatewayNetwork {
     const wanted = r.role === 'Backup' && r.master.host !== '' ? { host: r.master.host, port: r.master.port, ssl: r.master.enableSsl } : null;
     const t = this.dialer?.target;
     if (wanted && t && t.host === wanted.host && t.port === wanted.port && t.ssl === wanted.ssl) return;
-    this.dialer?.stop('settings-changed');
+    // The goodbye names what changed; the peer reads it with the sender's activity (rule 10).
+    const why = !wanted ? 'role-changed' : t && t.host === wanted.host && t.port === wanted.port ? 'link-settings-changed' : 'master-address-changed';
+    this.dialer?.stop(why);
     this.dialer = null;
     if (wanted) {
       this.dialer = new Dialer(wanted, this.host, this.trust, this.types, this.link);

@@ -35,12 +35,18 @@ export interface LinkConnectionOptions {
   types: MessageTypes;
   logger: Logger;
   ping: () => PingSettings;
+  /** Whether this node is Active right now, for the goodbye (rule 10); null: not known. */
+  active?: () => boolean | null;
 }
 
 export interface LinkClosed {
   error: CodedError;
   /** The peer said `bye` with this reason before closing. */
   byeReason: string | null;
+  /** The peer's goodbye said whether it was still Active (rule 10); null: it did not say. */
+  byeActive: boolean | null;
+  /** This side said goodbye first: the close says nothing about the peer. */
+  selfBye: boolean;
   /** True when the link was Running (handshake done) before it closed. */
   wasRunning: boolean;
 }
@@ -68,6 +74,8 @@ export class LinkConnection extends EventEmitter {
   private localError: CodedError | null = null;
   private peerRefusal: CodedError | null = null;
   private byeReason: string | null = null;
+  private byeActive: boolean | null = null;
+  private selfBye = false;
   private helloTimer: NodeJS.Timeout | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
   private pongTimer: NodeJS.Timeout | null = null;
@@ -176,10 +184,15 @@ export class LinkConnection extends EventEmitter {
     this.schedulePing(0);
   }
 
-  /** Close on purpose, saying why (`shutdown`, `role-changed`, ...). */
+  /**
+   * Close on purpose, saying why (`shutdown`, `role-changed`, ...) and whether this node is still
+   * Active: the peer takes over at once only from a node that stood down (rule 10).
+   */
   bye(reason: string, code: ErrorCode = 'GW_ERR_GAN_PEER_LEFT'): void {
+    if (!this.closing && this.state !== 'closed') this.selfBye = true;
     this.localError ??= codedError(code, { peer: 'this node', reason });
-    this.send({ type: 'bye', reason });
+    const active = this.options.active?.() ?? null;
+    this.send(active === null ? { type: 'bye', reason } : { type: 'bye', reason, active });
     this.closeWith(CLOSE.NORMAL, reason);
   }
 
@@ -274,6 +287,7 @@ export class LinkConnection extends EventEmitter {
         return;
       case 'bye':
         this.byeReason = String(msg.reason);
+        this.byeActive = typeof msg.active === 'boolean' ? msg.active : null;
         return;
       case 'ping':
         if (this.state !== 'running') return this.violation('ping before the handshake');
@@ -345,7 +359,7 @@ export class LinkConnection extends EventEmitter {
       peer: this.label,
       detail: `websocket close ${code}${reason ? ` ${reason.slice(0, 120)}` : ''}`,
     });
-    const closed: LinkClosed = { error, byeReason: this.byeReason, wasRunning };
+    const closed: LinkClosed = { error, byeReason: this.byeReason, byeActive: this.byeActive, selfBye: this.selfBye, wasRunning };
     this.emit('closed', closed);
   }
 }

@@ -4,7 +4,7 @@ import type { ErrorCode, ErrorParams } from '../../core/errors.js';
 
 import { BINARY_FRAMES, type GanMessage, type HelloMessage } from '../../core/gan/protocol.js';
 import type { CodedError, Edition, Role, TrustDirection } from '../../core/wire.js';
-import { codedError, type LinkConnection } from './link-connection.js';
+import { codedError, type LinkClosed, type LinkConnection } from './link-connection.js';
 import type { MessageTypes } from './message-types.js';
 
 export interface PeerInfo {
@@ -25,6 +25,10 @@ export interface PeerDown {
   error: CodedError;
   /** The `bye` reason when the peer closed on purpose (`shutdown`, `role-changed`, ...); else null. */
   byeReason: string | null;
+  /** Whether the peer's goodbye said it was still Active (rule 10); null: no goodbye or not said. */
+  byeActive: boolean | null;
+  /** This node closed the link itself with its own goodbye: no evidence about the peer. */
+  selfBye: boolean;
   peer: PeerInfo;
 }
 
@@ -71,6 +75,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   private info: PeerInfo | null = null;
   private lastPeer: PeerInfo | null = null;
   private readonly helloExtras = new Map<string, () => Record<string, unknown>>();
+  private activeNow: () => boolean | null = () => null;
 
   constructor(
     private readonly types: MessageTypes,
@@ -171,6 +176,21 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     this.helloExtras.set(owner, provider);
   }
 
+  /** Whether this node is Active, for the goodbyes of its connections (rule 10). */
+  setActiveProvider(provider: () => boolean): void {
+    this.activeNow = provider;
+  }
+
+  /** @internal for LinkConnection's `active` option. */
+  selfActive(): boolean | null {
+    try {
+      return this.activeNow();
+    } catch (err) {
+      this.onListenerError('activeProvider', err);
+      return null;
+    }
+  }
+
   /** @internal our hello: the link's fields plus the engines' extras. */
   buildHello(base: HelloMessage): HelloMessage & Record<string, unknown> {
     const out: Record<string, unknown> = {};
@@ -228,6 +248,8 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       this.safeEmit('down', {
         error: codedError('GW_ERR_GAN_CONNECTION_CLOSED', { peer: oldInfo.systemName, detail: 'replaced by a new connection of the same peer' }),
         byeReason: null,
+        byeActive: null,
+        selfBye: false,
         peer: oldInfo,
       });
     }
@@ -252,11 +274,11 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     conn.on('frame', (at: number) => {
       if (this.current === conn) this.safeEmit('alive', at);
     });
-    conn.once('closed', ({ error, byeReason }: { error: CodedError; byeReason: string | null }) => {
+    conn.once('closed', ({ error, byeReason, byeActive, selfBye }: LinkClosed) => {
       if (this.current !== conn) return;
       this.current = null;
       this.info = null;
-      this.safeEmit('down', { error, byeReason, peer: info });
+      this.safeEmit('down', { error, byeReason, byeActive, selfBye, peer: info });
     });
     this.safeEmit('up', info);
   }

@@ -25,13 +25,17 @@ import type { HookResult, HookRunner } from './hook-runner.js';
 export interface RedundancyLinkPort {
   on(event: 'connecting', listener: () => void): unknown;
   on(event: 'up', listener: (peer: { uuid: string; address: string; hello: Record<string, unknown> }) => void): unknown;
-  on(event: 'down', listener: (down: { error: { code: string }; byeReason: string | null }) => void): unknown;
+  on(
+    event: 'down',
+    listener: (down: { error: { code: string }; byeReason: string | null; byeActive: boolean | null; selfBye: boolean }) => void,
+  ): unknown;
   on(event: 'message', listener: (message: { type: string }) => void): unknown;
   on(event: 'alive', listener: () => void): unknown;
   on(event: 'dialFailed', listener: (failure: { errno: string | null }) => void): unknown;
   send(message: { type: string }): boolean;
   abort(code: 'GW_ERR_GAN_PEER_SILENT', params: { peer: string; timeout: number }): void;
   setHelloExtra(provider: () => Record<string, unknown>): void;
+  setActiveProvider(provider: () => boolean): void;
 }
 
 export const REDUNDANCY_STATE_FILE = 'redundancy-state.json';
@@ -135,7 +139,10 @@ export class RedundancyEngine {
       this.alivePending = true;
       this.feed({ type: 'peerAlive', now: 0 });
     });
-    link.on('down', ({ error, byeReason }) => this.feed({ type: 'peerDisconnected', now: 0, reason: disconnectReason(error.code, byeReason) }));
+    // The goodbyes of this node's connections say whether it is Active as it leaves (rule 10): the
+    // machine's own state, current even between a settings step and the close that follows it.
+    link.setActiveProvider(() => this.machine.view().activity === 'Active');
+    link.on('down', (down) => this.feed({ type: 'peerDisconnected', now: 0, ...disconnectOf(down) }));
     link.on('dialFailed', ({ errno }) => {
       // Refused, or reset before any byte of the protocol (a connect that raced the dying process's
       // listening socket, seen in 1 of 20 kill -9 runs): the host answers, the process is gone.
@@ -205,7 +212,9 @@ export class RedundancyEngine {
     this.timer = null;
     if (deadline === null || this.stopped) return;
     const delay = Math.max(0, deadline - performance.now());
-    this.timer = setTimeout(() => void this.feed({ type: 'tick', now: 0 }), delay);
+    // The tick waits one turn of the event loop (setImmediate runs after the poll phase): after a
+    // stall, frames and closes already in the sockets are read before the machine judges the peer.
+    this.timer = setTimeout(() => setImmediate(() => void this.feed({ type: 'tick', now: 0 })), delay);
   }
 
   private async apply(decisions: Decision[]): Promise<void> {
@@ -274,11 +283,25 @@ export class RedundancyEngine {
   }
 }
 
-function disconnectReason(code: string, byeReason: string | null): DisconnectReason {
-  // A bye is a clean, announced departure (rule 6: take over at once); a connection replaced by a
-  // newer one of the same peer is not a departure.
-  if (code === 'GW_ERR_GAN_PEER_LEFT') return byeReason === 'replaced' ? 'closed' : 'bye';
-  if (code === 'GW_ERR_GAN_PING_TIMEOUT' || code === 'GW_ERR_GAN_PEER_SILENT') return 'timeout';
-  if (code === 'GW_ERR_GAN_CONNECTION_CLOSED') return 'closed';
-  return 'error';
+/**
+ * How the machine reads a link that went down. Only a goodbye received from the peer is evidence
+ * about the peer (rule 10), and it says whether the peer stood down first; this node's own goodbye
+ * (a settings change, a revoked certificate) is `local` and says nothing. A connection replaced by a
+ * newer one of the same peer is not a departure.
+ */
+export function disconnectOf(down: {
+  error: { code: string };
+  byeReason: string | null;
+  byeActive: boolean | null;
+  selfBye: boolean;
+}): { reason: DisconnectReason; peerActive?: boolean } {
+  if (down.selfBye) return { reason: 'local' };
+  if (down.byeReason !== null) {
+    if (down.byeReason === 'replaced') return { reason: 'closed' };
+    return down.byeActive === null ? { reason: 'bye' } : { reason: 'bye', peerActive: down.byeActive };
+  }
+  const code = down.error.code;
+  if (code === 'GW_ERR_GAN_PING_TIMEOUT' || code === 'GW_ERR_GAN_PEER_SILENT') return { reason: 'timeout' };
+  if (code === 'GW_ERR_GAN_CONNECTION_CLOSED') return { reason: 'closed' };
+  return { reason: 'error' };
 }
