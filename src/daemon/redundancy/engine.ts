@@ -237,6 +237,9 @@ export class RedundancyEngine {
         case 'emit': {
           // role.changed is announced by the settings change itself (settings-update.ts).
           if (d.event.type === 'role.changed') break;
+          if (d.event.type === 'process.stalled') {
+            logger.warn(d.event.data, 'this process did not run for a while (frozen or starved); the peer was not judged on that time');
+          }
           const data = { ...(d.event.data as unknown as Record<string, unknown>) };
           if (d.event.type === 'activity.changed' && (data.reason === 'master-lost' || data.reason === 'backup-lost')) {
             // How long the peer had been silent when the takeover ran: failoverTimeout plus the
