@@ -13,6 +13,9 @@ import type {
   NetworkView,
   NodeCert,
   NodeInfo,
+  PauseRequest,
+  PauseResponse,
+  RedundancyUpdateRequest,
   RedundancyView,
   ResyncResponse,
   StatusResponse,
@@ -127,8 +130,19 @@ export class GwClient {
     return this.request('POST', '/v0/redundancy/failover', { force });
   }
 
-  configureRedundancy(update: RedundancyUpdate): Promise<RedundancyView> {
-    return this.request('PUT', '/v0/redundancy', update);
+  /** `force`: apply a role change that rule 11 refuses (the answer's `forced` says what it overrode). */
+  configureRedundancy(update: RedundancyUpdate, options: { force?: boolean } = {}): Promise<RedundancyView> {
+    const body: RedundancyUpdateRequest = options.force ? { ...update, force: true } : update;
+    return this.request('PUT', '/v0/redundancy', body);
+  }
+
+  /** Rule 12: hold both nodes' activities; `forMs` 0 until resumed, absent 60 minutes. */
+  pause(request: PauseRequest): Promise<PauseResponse> {
+    return this.request('POST', '/v0/redundancy/pause', request);
+  }
+
+  resume(): Promise<PauseResponse> {
+    return this.request('POST', '/v0/redundancy/resume');
   }
 
   /** Force a full snapshot: a backup asks its master for one, a master pushes one to its backup. */

@@ -183,6 +183,11 @@ export const ERROR_CATALOGUE = {
     message: 'failover {id} failed: {reason}; this node and its peer keep the activity they had (see gwctl events)',
   },
   GW_ERR_REDUNDANCY_INVALID_SETTINGS: { statusCode: 400, message: 'redundancy settings refused: {detail}' },
+  GW_ERR_REDUNDANCY_WOULD_DUAL_ACTIVE: {
+    statusCode: 409,
+    message:
+      'changing the role to {to} would make this node Active while its peer {peer} is Active, so nothing was changed; stand down the peer first (gwctl redundancy failover on it), or repeat with --force',
+  },
 
   // Synchronization: GW_ERR_SYNC_*
   GW_ERR_SYNC_NOT_APPLICABLE: {

@@ -4,6 +4,9 @@
  */
 
 import type { ConfigStatusSummary } from './config-wire.js';
+import type { PauseSummary } from './redundancy/pause-record.js';
+
+export type { PauseActor, PauseSummary } from './redundancy/pause-record.js';
 
 export type Role = 'Independent' | 'Master' | 'Backup';
 export type Activity = 'Active' | 'Warm' | 'Cold';
@@ -50,7 +53,16 @@ export interface RedundancySummary {
   since: string;
   peer: PeerSummary | null;
   sync: SyncSummary;
+  /** Rule 12: the pair is paused (`gwctl redundancy pause`), else null. */
+  paused: PauseSummary | null;
+  /**
+   * Why this standing-by node does not take over when it otherwise might: `peer-left-active`
+   * (rule 10), `never-connected` (rule 6), `paused` (rule 12); null when nothing holds it.
+   */
+  hold: StandbyHold | null;
 }
+
+export type StandbyHold = 'peer-left-active' | 'never-connected' | 'paused';
 
 export interface DaemonSummary {
   pid: number;
@@ -157,6 +169,28 @@ export interface NetworkView {
 export interface RedundancyView {
   settings: import('./settings/types.js').RedundancySettings;
   file: string;
+  /**
+   * PUT only, with `force`: the guard that `force` overrode (rule 11), as its code and message;
+   * null when nothing was overridden. Absent from GET.
+   */
+  forced?: { code: string; message: string } | null;
+}
+
+/** Body of PUT /v0/redundancy: the settings to change, and `force` (never stored). */
+export type RedundancyUpdateRequest = import('./settings/types.js').RedundancyUpdate & { force?: boolean };
+
+/** Body of POST /v0/redundancy/pause. */
+export interface PauseRequest {
+  /** How long, ms; 0: until resumed; absent: 60 minutes. */
+  forMs?: number;
+  reason?: string;
+}
+
+/** Answer of POST /v0/redundancy/pause and /resume: what status shows as `redundancy.paused`. */
+export interface PauseResponse {
+  paused: PauseSummary | null;
+  /** resume only: a pause in force ended (false: the pair was not paused). */
+  ended?: boolean;
 }
 
 /** Answer of POST /v0/redundancy/failover: follow /v0/events?since=seq for failover.completed|failed {id}. */

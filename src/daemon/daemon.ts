@@ -27,6 +27,8 @@ import { REDUNDANCY_MESSAGE_SCHEMA, STATE_REPORT_SCHEMA } from '../core/redundan
 import { messageTypesOf } from '../core/gan/protocol.js';
 import { SYNC_BINARY_MESSAGE_SCHEMA, SYNC_MESSAGE_SCHEMA } from '../core/sync/messages.js';
 import { RedundancyEngine } from './redundancy/engine.js';
+import { PauseService } from './redundancy/pause-service.js';
+import { PAUSE_MESSAGE_SCHEMA } from '../core/redundancy/pause-record.js';
 import { HookRunner } from './redundancy/hook-runner.js';
 import type { Logger } from './logger.js';
 import type { DaemonOptions } from './options.js';
@@ -64,6 +66,8 @@ export class Daemon {
   gan!: GatewayNetwork;
   /** Activity decisions: the redundancy state machine with its timers, hooks and link wiring. */
   engine!: RedundancyEngine;
+  /** Rule 12: the pair-wide pause record, its expiry and its exchange with the peer. */
+  pause!: PauseService;
   /** Configuration sync with the peer: full snapshots, incremental changes, resync. */
   sync!: SyncEngine;
   readonly hooks = new HookRunner();
@@ -176,6 +180,18 @@ export class Daemon {
       logger,
     });
     this.engine.attachLink(this.gan.link);
+    PauseService.registerSchemas(this.schemas);
+    this.registerProtocol(PAUSE_MESSAGE_SCHEMA);
+    this.pause = await PauseService.load({
+      nodeId: this.identity.node.uuid,
+      nodeName: () => this.systemName,
+      varDir: dataDir.varDir,
+      schemas: this.schemas,
+      events: this.events,
+      logger,
+      setPaused: (paused) => this.engine.setPaused(paused),
+    });
+    this.pause.attachLink(this.gan.link);
     this.registerProtocol(SYNC_MESSAGE_SCHEMA);
     this.registerProtocol(SYNC_BINARY_MESSAGE_SCHEMA, { binary: true });
     this.sync = await SyncEngine.create({
@@ -223,6 +239,8 @@ export class Daemon {
       this.metricsServer = new MetricsServer(this.metrics, logger);
       await this.metricsServer.listen(options.metricsPort, options.metricsBind ?? '127.0.0.1');
     }
+    // A pause held across a restart reaches the machine before its join wait can end in a takeover.
+    await this.pause.start();
     // The machine starts its join wait before the link can come up, so no peer event is missed.
     await this.engine.start();
     await this.gan.start();
@@ -281,6 +299,7 @@ export class Daemon {
     this.hooks.killAll();
     // The holder a sync just recorded reaches the disk before the exit (else one full snapshot more).
     if (this.sync) await this.sync.stop();
+    if (this.pause) await this.pause.stop();
     if (this.gan) await this.gan.stop('shutdown').catch((err: unknown) => this.logger.error({ err }, 'error stopping the gateway network'));
     if (this.metricsServer) await this.metricsServer.close();
     if (this.api) await this.api.close();

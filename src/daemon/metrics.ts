@@ -70,6 +70,9 @@ export class Metrics {
     gauge('gwd_config_revision', 'Revision of this node\'s configuration store', [], (g) =>
       g.set(status().config.revision),
     );
+    gauge('gwd_paused', '1 while the pair is paused (gwctl redundancy pause): no activity changes by itself', [], (g) =>
+      g.set(status().redundancy.paused ? 1 : 0),
+    );
     gauge('gwd_pending_approvals', 'Certificates and connections waiting for approval', [], (g) => g.set(source.pendingApprovals()));
     this.failovers = new Counter({
       name: 'gwd_activations_total',

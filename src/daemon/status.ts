@@ -30,6 +30,8 @@ export function buildStatus(d: Daemon): StatusResponse {
       since: d.engine ? d.engine.sinceIso(d.startedAt) : d.startedAt.toISOString(),
       peer,
       sync: d.sync ? d.sync.summary() : { state: 'NotApplicable', revision: 0, peerRevision: null },
+      paused: d.pause ? d.pause.summary() : null,
+      hold: view?.hold ?? null,
     },
     daemon: {
       pid: process.pid,

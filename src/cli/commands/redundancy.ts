@@ -6,11 +6,13 @@ import { parseHostPort, formatHostPort, type HostPort } from '../../core/gan/add
 import type { RedundancySettings, RedundancyUpdate } from '../../core/settings/types.js';
 import type { RedundancyView, Role } from '../../core/wire.js';
 import { clientError } from '../client.js';
-import { keyValues } from '../format.js';
+import { hint, keyValues } from '../format.js';
+import { MAX_PAUSE_MS, MAX_PAUSE_REASON } from '../../core/redundancy/pause-record.js';
 import { parseBool, parseCount, parseMs, parsePort, pascal } from '../option-parsers.js';
 import type { ContextFactory } from '../program.js';
 import { registerFailoverCommand } from './failover.js';
 import { registerResyncCommand } from './resync.js';
+import { formatPause } from './status.js';
 
 interface ConfigureOptions {
   mode?: string;
@@ -31,6 +33,12 @@ interface ConfigureOptions {
   hookTimeout?: number;
   syncTimeout?: number;
   syncJournalMaxBytes?: number;
+  force?: boolean;
+}
+
+interface PauseOptions {
+  for?: number;
+  reason?: string;
 }
 
 export function registerRedundancyCommands(program: Command, context: ContextFactory): void {
@@ -69,6 +77,7 @@ export function registerRedundancyCommands(program: Command, context: ContextFac
     .option('--hook-timeout <ms>', 'ms a hook may run before it is killed (and a preActivate counts as a veto)', parseMs)
     .option('--sync-timeout <seconds>', 'seconds one configuration sync may take on the backup before it is retried', parseWholeSeconds)
     .option('--sync-journal-max-bytes <n>', 'bound of the config journal; a backup older than its tail gets a full snapshot', parseBytes)
+    .option('--force', 'apply a role change although it makes this node Active while its connected peer is Active (refused otherwise: GW_ERR_REDUNDANCY_WOULD_DUAL_ACTIVE)')
     .addHelpText(
       'after',
       '\nExamples:\n  gwctl redundancy configure --mode master\n' +
@@ -78,13 +87,71 @@ export function registerRedundancyCommands(program: Command, context: ContextFac
     .action(async (opts: ConfigureOptions, cmd: Command) => {
       const ctx = context(cmd);
       const update = toUpdate(opts, cmd);
-      const view = await ctx.client.configureRedundancy(update);
+      const view = await ctx.client.configureRedundancy(update, { force: opts.force === true });
+      // On stderr in both modes: --json keeps stdout exactly the API object (which has `forced` too).
+      if (view.forced) ctx.io.stderr.write(hint(`forced: ${view.forced.message}`));
       if (ctx.json) return ctx.printJson(view);
       ctx.out(formatRedundancy(view.settings));
     });
 
   registerFailoverCommand(redundancy, context);
   registerResyncCommand(redundancy, context);
+
+  redundancy
+    .command('pause')
+    .description("hold both nodes' activities (maintenance): no takeover or recovery by itself; an operator's failover still works")
+    .option(
+      '--for <duration>',
+      'how long: 500ms, 10s, 2m, 1h, or a number of minutes (default 60; 0: until gwctl redundancy resume; at most 30 days)',
+      (v: string) => parseDuration(v),
+    )
+    .option('--reason <text>', 'why, shown in gwctl status and the events of both nodes (at most 200 characters)', parseReason)
+    .addHelpText(
+      'after',
+      '\nExamples:\n  gwctl redundancy pause --for 30m --reason "switch firmware update"\n' +
+        '  gwctl redundancy pause --for 0      # until gwctl redundancy resume\n',
+    )
+    .action(async (opts: PauseOptions, cmd: Command) => {
+      const ctx = context(cmd);
+      const answer = await ctx.client.pause({ ...(opts.for !== undefined ? { forMs: opts.for } : {}), ...(opts.reason ? { reason: opts.reason } : {}) });
+      if (ctx.json) return ctx.printJson(answer);
+      const status = await ctx.client.status().catch(() => null);
+      const text = answer.paused ? formatPause(answer.paused, status?.node.uuid ?? null) : 'ended already';
+      const peer = status?.redundancy.peer?.connected ? 'both nodes hold' : 'this node holds (the peer learns it when the link is up)';
+      ctx.out(`paused ${text}\n`);
+      ctx.io.stderr.write(hint(`${peer} their activities; an operator's failover still works. End it with: gwctl redundancy resume`));
+    });
+
+  redundancy
+    .command('resume')
+    .description('end a pause on both nodes: the redundancy rules apply again at once')
+    .addHelpText('after', '\nExample:\n  gwctl redundancy resume\n')
+    .action(async (_opts, cmd: Command) => {
+      const ctx = context(cmd);
+      const answer = await ctx.client.resume();
+      if (ctx.json) return ctx.printJson(answer);
+      ctx.out(answer.ended ? 'resumed: the redundancy rules apply again\n' : 'not paused: nothing to resume\n');
+    });
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * A duration flag (DESIGN.md section 8): 500ms, 10s, 2m, 1h, or a bare number in `bareUnitMs` (the
+ * flag's documented unit). Returns whole ms.
+ */
+export function parseDuration(value: string, bareUnitMs = 60_000, maxMs = MAX_PAUSE_MS): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(value.trim());
+  const ms = m ? Math.round(Number(m[1]) * (m[2] ? DURATION_UNITS[m[2].toLowerCase()]! : bareUnitMs)) : Number.NaN;
+  if (!Number.isFinite(ms) || ms > maxMs) {
+    throw new InvalidArgumentError('must be a duration such as 500ms, 10s, 2m, 1h or a number of minutes (0: until resumed), at most 30 days');
+  }
+  return ms;
+}
+
+function parseReason(value: string): string {
+  if (value.length > MAX_PAUSE_REASON) throw new InvalidArgumentError(`must be at most ${MAX_PAUSE_REASON} characters`);
+  return value;
 }
 
 function toUpdate(opts: ConfigureOptions, cmd: Command): RedundancyUpdate {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 
-import type { StatusResponse } from '../../core/wire.js';
+import type { PauseSummary, StatusResponse } from '../../core/wire.js';
 import type { CommandContext } from '../context.js';
 import { keyValues } from '../format.js';
 import type { ContextFactory } from '../program.js';
@@ -44,9 +44,27 @@ export function formatStatus(s: StatusResponse, ctx: CommandContext): string {
     ['Epoch', r.epoch],
     ['Since', r.since],
     ['Peer', peer],
+    // Older daemons have neither field: `-`.
+    ['Paused', r.paused ? c.yellow(formatPause(r.paused, s.node.uuid)) : null],
+    ['Standby hold', r.hold ?? null],
     ['Sync', sync],
     ['Config', config],
     ['Certificate', `sha256 ${s.node.certFingerprint}`],
     ['Socket', s.daemon.socket],
   ]);
+}
+
+/** `until 12:03:07 (by plant-a: network work)`; times in this machine's local time. */
+export function formatPause(p: PauseSummary, localUuid: string | null, now: Date = new Date()): string {
+  const until = p.until === null ? 'until resumed' : `until ${localTime(new Date(p.until), now)}`;
+  const who = `${p.by.name || p.by.uuid}${p.by.uuid === localUuid ? ', this node' : ''}`;
+  return `${until} (by ${who}${p.reason ? `: ${p.reason}` : ''})`;
+}
+
+/** HH:MM:SS today, else the date too. */
+function localTime(t: Date, now: Date): string {
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  const time = `${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}`;
+  const sameDay = t.getFullYear() === now.getFullYear() && t.getMonth() === now.getMonth() && t.getDate() === now.getDate();
+  return sameDay ? time : `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())} ${time}`;
 }

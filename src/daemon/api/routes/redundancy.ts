@@ -1,5 +1,4 @@
-import type { RedundancyUpdate } from '../../../core/settings/types.js';
-import type { FailoverAccepted, RedundancyView, ResyncResponse } from '../../../core/wire.js';
+import type { FailoverAccepted, PauseRequest, PauseResponse, RedundancyUpdateRequest, RedundancyView, ResyncResponse } from '../../../core/wire.js';
 import type { Daemon } from '../../daemon.js';
 import { updateRedundancySettings } from '../../settings/settings-update.js';
 import type { Router } from '../router.js';
@@ -9,9 +8,11 @@ export function registerRedundancySettingsRoutes(router: Router, d: Daemon): voi
   router.get('/v0/redundancy', view);
   router.put(
     '/v0/redundancy',
-    async (req) => {
-      await updateRedundancySettings(d, req.body as RedundancyUpdate);
-      return view();
+    async (req): Promise<RedundancyView> => {
+      // `force` is a request flag (rule 11), never a setting: it does not reach redundancy.json.
+      const { force, ...update } = req.body as RedundancyUpdateRequest;
+      const { forced } = await updateRedundancySettings(d, update, { force: force === true });
+      return { ...view(), forced };
     },
     { bodySchema: 'gwd:api/redundancy-update' },
   );
@@ -28,5 +29,15 @@ export function registerRedundancySettingsRoutes(router: Router, d: Daemon): voi
   router.post('/v0/redundancy/resync', (): ResyncResponse => {
     const seq = d.events.lastSeq;
     return { ...d.sync.resync(), seq };
+  });
+  // Rule 12: both answer what status shows as redundancy.paused.
+  router.post(
+    '/v0/redundancy/pause',
+    async (req): Promise<PauseResponse> => ({ paused: await d.pause.pause(req.body as PauseRequest) }),
+    { bodySchema: 'gwd:api/redundancy-pause' },
+  );
+  router.post('/v0/redundancy/resume', async (): Promise<PauseResponse> => {
+    const ended = await d.pause.resume();
+    return { paused: d.pause.summary(), ended };
   });
 }
