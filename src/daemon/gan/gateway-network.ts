@@ -56,8 +56,8 @@ export class GatewayNetwork {
       host.logger.info({ peer: peer.systemName, uuid: peer.uuid, address: peer.address, direction: peer.direction }, 'peer connected');
       host.events.emit('peer.connected', { ...peer });
     });
-    this.link.on('down', ({ error, byeReason, peer }) => {
-      host.logger.info({ peer: peer.systemName, code: error.code, byeReason }, 'peer disconnected');
+    this.link.on('down', ({ error, byeReason, byeActive, selfBye, peer }) => {
+      host.logger.info({ peer: peer.systemName, code: error.code, byeReason, byeActive, selfBye }, 'peer disconnected');
       host.events.emit('peer.disconnected', {
         uuid: peer.uuid,
         systemName: peer.systemName,
@@ -66,6 +66,9 @@ export class GatewayNetwork {
         code: error.code,
         message: error.message,
         byeReason,
+        // Rule 10: whether the peer's goodbye said it was still Active; whether this node closed.
+        byeActive,
+        selfBye,
       });
     });
   }
