@@ -218,6 +218,36 @@ describe('POST /v0/redundancy/pause and /resume', () => {
   });
 });
 
+describe('the pause between two daemons in this process (plain link)', () => {
+  it('a pause on the master holds the backup too (message pause.record); a resume on the backup ends it on both', async () => {
+    const master = await daemon(undefined, 'm');
+    const backup = await daemon(undefined, 'b');
+    await master.client.configureNetwork({ requireSsl: false, securityPolicy: 'Unrestricted' });
+    await master.client.configureRedundancy({ role: 'Master', joinWaitTime: 500, failoverTimeout: 1000, master: { pingRate: 200, reconnectPeriod: 100 } });
+    await backup.client.configureRedundancy({
+      role: 'Backup',
+      joinWaitTime: 500,
+      failoverTimeout: 1000,
+      master: { host: '127.0.0.1', port: master.daemon.gan.listenerViews().plain.port!, enableSsl: false, pingRate: 200, reconnectPeriod: 100 },
+    });
+    await waitFor('the link', async () => (backup.daemon.engine.view().peer?.connected ? true : undefined), 10_000, 20);
+    const paused = (await master.client.pause({ forMs: 0, reason: 'cabling' })).paused!;
+    const seen = await waitFor('the backup paused', async () => (await backup.client.status()).redundancy.paused ?? undefined, 5000, 20);
+    expect(seen).toEqual(paused);
+    expect(backup.daemon.engine.view().paused).toBe(true);
+    expect(eventsOf(backup, 'redundancy.paused').at(-1)!.data).toMatchObject({ origin: 'peer', by: { uuid: master.daemon.identity.node.uuid } });
+
+    expect((await backup.client.resume()).ended).toBe(true);
+    await waitFor('the master resumed', async () => ((await master.client.status()).redundancy.paused === null ? true : undefined), 5000, 20);
+    expect(master.daemon.engine.view().paused).toBe(false);
+    expect(eventsOf(master, 'redundancy.resumed').at(-1)!.data).toMatchObject({
+      expired: false,
+      origin: 'peer',
+      resumedBy: { uuid: backup.daemon.identity.node.uuid },
+    });
+  });
+});
+
 describe('the pause record (pure) and the --for flag', () => {
   const a = { uuid: '00000000-0000-4000-8000-00000000000a', name: 'a' };
   const b = { uuid: '00000000-0000-4000-8000-00000000000b', name: 'b' };
