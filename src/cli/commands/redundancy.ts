@@ -116,7 +116,7 @@ export function registerRedundancyCommands(program: Command, context: ContextFac
       const answer = await ctx.client.pause({ ...(opts.for !== undefined ? { forMs: opts.for } : {}), ...(opts.reason ? { reason: opts.reason } : {}) });
       if (ctx.json) return ctx.printJson(answer);
       const status = await ctx.client.status().catch(() => null);
-      const text = answer.paused ? formatPause(answer.paused, status?.node.uuid ?? null) : 'ended already';
+      const text = answer.paused ? formatPause(answer.paused, { self: status?.node.uuid ?? null, peer: status?.redundancy.peer?.uuid ?? null }) : 'ended already';
       const peer = status?.redundancy.peer?.connected ? 'both nodes hold' : 'this node holds (the peer learns it when the link is up)';
       ctx.out(`paused ${text}\n`);
       ctx.io.stderr.write(hint(`${peer} their activities; an operator's failover still works. End it with: gwctl redundancy resume`));

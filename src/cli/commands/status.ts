@@ -45,7 +45,7 @@ export function formatStatus(s: StatusResponse, ctx: CommandContext): string {
     ['Since', r.since],
     ['Peer', peer],
     // Older daemons have neither field: `-`.
-    ['Paused', r.paused ? c.yellow(formatPause(r.paused, s.node.uuid)) : null],
+    ['Paused', r.paused ? c.yellow(formatPause(r.paused, { self: s.node.uuid, peer: r.peer?.uuid ?? null })) : null],
     ['Standby hold', r.hold ?? null],
     ['Sync', sync],
     ['Config', config],
@@ -54,11 +54,14 @@ export function formatStatus(s: StatusResponse, ctx: CommandContext): string {
   ]);
 }
 
-/** `until 12:03:07 (by plant-a: network work)`; times in this machine's local time. */
-export function formatPause(p: PauseSummary, localUuid: string | null, now: Date = new Date()): string {
+/**
+ * `until 12:03:07 (by plant-a, the peer: network work)`; times in this machine's local time. The
+ * system name is the pair's once synced, so which node it was is said in words (or by UUID prefix).
+ */
+export function formatPause(p: PauseSummary, nodes: { self: string | null; peer?: string | null }, now: Date = new Date()): string {
   const until = p.until === null ? 'until resumed' : `until ${localTime(new Date(p.until), now)}`;
-  const who = `${p.by.name || p.by.uuid}${p.by.uuid === localUuid ? ', this node' : ''}`;
-  return `${until} (by ${who}${p.reason ? `: ${p.reason}` : ''})`;
+  const which = p.by.uuid === nodes.self ? 'this node' : p.by.uuid === nodes.peer ? 'the peer' : p.by.uuid.slice(0, 8);
+  return `${until} (by ${p.by.name ? `${p.by.name}, ${which}` : which}${p.reason ? `: ${p.reason}` : ''})`;
 }
 
 /** HH:MM:SS today, else the date too. */
