@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -165,7 +165,7 @@ describe('POST /v0/redundancy/pause and /resume', () => {
     expect(t.daemon.events.since(last).filter((e) => e.type === 'redundancy.resumed')).toHaveLength(0);
   });
 
-  it('a damaged pause file is reported (log and event) and ignored: the node starts unpaused and a pause rewrites it', async () => {
+  it('a damaged pause file is reported (log and event) and ignored: the node starts unpaused, and a pause keeps the damaged file aside', async () => {
     const dir = keptDir();
     let t = await daemon(dir);
     t = await restart(t); // var/ exists
@@ -186,6 +186,10 @@ describe('POST /v0/redundancy/pause and /resume', () => {
     t = await daemon(dir);
     await t.client.pause({ forMs: 0 });
     expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ record: { paused: true, until: null } });
+    // The damaged file is kept aside for a person to read, never overwritten.
+    const aside = readdirSync(path.join(dir, 'var')).filter((f) => f.startsWith(`${PAUSE_FILE}.damaged-`));
+    expect(aside).toHaveLength(1);
+    expect(readFileSync(path.join(dir, 'var', aside[0]!), 'utf8')).toContain('"yes"');
   });
 
   it('bad bodies are refused with a coded 400 naming the field, and change nothing', async () => {

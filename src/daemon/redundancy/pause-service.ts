@@ -67,6 +67,8 @@ export class PauseService {
   private readonly file: string;
   private readonly now: () => number;
   private stopped = false;
+  /** The file on disk is damaged: kept aside (never overwritten) before the first write. */
+  private damagedOnDisk = false;
 
   private constructor(private readonly options: PauseServiceOptions) {
     this.file = path.join(options.varDir, PAUSE_FILE);
@@ -112,6 +114,7 @@ export class PauseService {
   }
 
   private damaged(detail: string): void {
+    this.damagedOnDisk = true;
     // Not paused is the state gwd had before pauses existed: the node runs by the other rules.
     this.options.logger.warn({ file: this.file, detail }, 'pause file ignored: the pair is not paused on this node');
     this.options.events.emit('redundancy.pause.ignored', { file: this.file, detail });
@@ -296,6 +299,17 @@ export class PauseService {
   }
 
   private writeFile(content: PauseFile): Promise<void> {
-    return this.writes.run(() => writeJsonAtomic(this.file, content));
+    return this.writes.run(async () => {
+      if (this.damagedOnDisk) {
+        // What was there stays for a person to read; the new record goes in its own file.
+        const aside = `${this.file}.damaged-${new Date(this.now()).toISOString().replace(/[:.]/g, '-')}`;
+        await fsp.rename(this.file, aside).catch((err: unknown) => {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        });
+        this.damagedOnDisk = false;
+        this.options.logger.warn({ file: this.file, keptAs: aside }, 'damaged pause file kept aside');
+      }
+      await writeJsonAtomic(this.file, content);
+    });
   }
 }
