@@ -69,6 +69,30 @@ export function activeIntervals(events: EventRecord[], deaths: number[] = [], no
   return out;
 }
 
+/** Intervals in which a node saw its peer link up (peer.connected .. peer.disconnected); deaths end an open one. */
+export function linkIntervals(events: EventRecord[], deaths: number[] = [], now = Date.now()): Interval[] {
+  const out: Interval[] = [];
+  let start: number | null = null;
+  for (const e of events) {
+    if (e.type !== 'peer.connected' && e.type !== 'peer.disconnected') continue;
+    const t = Date.parse(e.time);
+    if (start !== null) {
+      const d = deaths.filter((x) => x >= start! && x <= t).sort((a, b) => a - b)[0];
+      if (d !== undefined) {
+        out.push([start, d]);
+        start = null;
+      }
+    }
+    if (e.type === 'peer.connected' && start === null) start = t;
+    else if (e.type === 'peer.disconnected' && start !== null) {
+      out.push([start, t]);
+      start = null;
+    }
+  }
+  if (start !== null) out.push([start, deaths.filter((x) => x >= start!).sort((a, b) => a - b)[0] ?? now]);
+  return out;
+}
+
 export function intersect(a: Interval[], b: Interval[]): Interval[] {
   const out: Interval[] = [];
   for (const [s1, e1] of a) for (const [s2, e2] of b) if (Math.min(e1, e2) > Math.max(s1, s2)) out.push([Math.max(s1, s2), Math.min(e1, e2)]);
