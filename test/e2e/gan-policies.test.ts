@@ -38,7 +38,7 @@ async function dialPlain(n: GwdProcess): Promise<void> {
 }
 
 async function hangUp(n: GwdProcess): Promise<void> {
-  expect((await n.ctl('redundancy', 'configure', '--mode', 'independent')).code).toBe(0);
+  expect((await n.ctl('redundancy', 'configure', '--mode', 'independent', '--force')).code).toBe(0); // rule 11: the master is Active
   await waitFor('the master to see the peer gone', async () =>
     (await master.json<StatusResponse>('status')).redundancy.peer?.connected ? undefined : true,
   );

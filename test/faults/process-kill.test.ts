@@ -86,7 +86,7 @@ describe('kill -9 at random moments', () => {
       const moment = rng.int(400);
       if (rng.next() < 0.5) {
         // During pairing: the backup leaves and rejoins, and the kill lands somewhere in the handshake.
-        await ok(backup, 'redundancy', 'configure', '--mode', 'independent');
+        await ok(backup, 'redundancy', 'configure', '--mode', 'independent', '--force'); // rule 11: the master may be Active
         await ok(backup, 'redundancy', 'configure', '--mode', 'backup');
       } else {
         // During a failover requested on the Active node.
