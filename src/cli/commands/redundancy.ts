@@ -117,9 +117,14 @@ export function registerRedundancyCommands(program: Command, context: ContextFac
       if (ctx.json) return ctx.printJson(answer);
       const status = await ctx.client.status().catch(() => null);
       const text = answer.paused ? formatPause(answer.paused, { self: status?.node.uuid ?? null, peer: status?.redundancy.peer?.uuid ?? null }) : 'ended already';
-      const peer = status?.redundancy.peer?.connected ? 'both nodes hold' : 'this node holds (the peer learns it when the link is up)';
+      const holds =
+        status?.redundancy.role === 'Independent'
+          ? 'this node is Independent (always Active): the pause holds once it is in a pair'
+          : status?.redundancy.peer?.connected
+            ? 'both nodes hold their activities'
+            : 'this node holds its activity (the peer learns of the pause when the link is up)';
       ctx.out(`paused ${text}\n`);
-      ctx.io.stderr.write(hint(`${peer} their activities; an operator's failover still works. End it with: gwctl redundancy resume`));
+      ctx.io.stderr.write(hint(`${holds}; an operator's failover still works; end it with: gwctl redundancy resume`));
     });
 
   redundancy
