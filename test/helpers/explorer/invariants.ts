@@ -52,6 +52,8 @@ export class Monitor {
   /** No partition-like fault (dead, frozen, cut, stall, drop, slow) since then. */
   private partitionFreeSince: number | null = null;
   private partitionFreeAtDual: number | null = null;
+  /** The overlap began while the pair was healthy (judged at that event, not at a later one in the same ms). */
+  private dualBeganHealthy = false;
   private healthySince: number | null = null;
   private linkedSince: number | null = null;
   private calmSince: number | null = null;
@@ -152,6 +154,7 @@ export class Monitor {
         this.dualReported = false;
         this.dualStarter = [...w.changes].reverse().find((c) => c.to === 'Active' && c.from !== 'Active') ?? null;
         this.partitionFreeAtDual = this.partitionFreeSince;
+        this.dualBeganHealthy = healthy;
       }
     } else this.dualSince = null;
     this.healthySince = healthy ? (this.healthySince ?? now) : null;
@@ -176,7 +179,7 @@ export class Monitor {
     const starter = this.dualStarter;
     const pf = this.partitionFreeAtDual;
     const stale = starter !== null && pf !== null && starter.heardAt < pf && starter.startedAt < pf;
-    if (d >= h && !stale) {
+    if (this.dualBeganHealthy && !stale) {
       this.due(d + w1 + 1);
       if (now - d > w1) return this.failDual(`two Active since ${who}, which began while the pair was healthy (longer than ${w1} ms)`);
     }

@@ -94,11 +94,13 @@ export interface ExploreOptions {
 }
 
 export interface Totals {
+  /** Runs, the shrinking of a failure included. */
   runs: number;
   steps: number;
   events: number;
   checks: number;
   states: number;
+  /** Failing searches: 0 or 1 (a search stops at its first failure). */
   violations: number;
   maxSettleMs: number;
   elapsedMs: number;
@@ -132,7 +134,6 @@ export function explore(opts: ExploreOptions): ExploreResult {
     let failed = r.violations.length > 0;
     if (failed && opts.differential) failed = runScenario(sc).violations.length === 0;
     if (failed) {
-      totals.violations += 1;
       firstFailure ??= { runs: totals.runs, ms: Date.now() - started };
     }
     return !failed;
@@ -146,6 +147,8 @@ export function explore(opts: ExploreOptions): ExploreResult {
     ...(opts.path !== undefined ? { path: opts.path } : {}),
   });
   totals.states = states.size;
+  // The search stops at its first failing run (then shrinks it): 0 or 1.
+  totals.violations = details.failed ? 1 : 0;
   totals.elapsedMs = Date.now() - started;
   const counterexample = details.failed && details.counterexample !== null ? details.counterexample[0] : null;
   const replay = counterexample === null ? null : runScenario(counterexample, { defects: opts.defects, trace: true });
