@@ -16,7 +16,7 @@ describe('redundancy epoch and hooks (rules 8 and 9)', () => {
     m.feed({ type: 'started' });
     m.connect({ role: 'Backup', activity: 'Cold', epoch: 11 });
     // While standing by it follows the pair's epoch (persisted, so a restart keeps max + 1).
-    expect(m.decisions.find((d) => d.type === 'persist')).toEqual({ type: 'persist', persisted: { epoch: 11, pairedMaster: null } });
+    expect(m.decisions.find((d) => d.type === 'persist')).toEqual({ type: 'persist', persisted: { epoch: 11, activatedEpoch: 0, pairedMaster: null } });
     const request = m.sentOf('redundancy.standDownRequest')[0]!;
     m.msg({ type: 'redundancy.standDownConfirm', id: request.id, epoch: 12, activity: 'Cold' });
     const types = m.decisions.map((d) => d.type);

@@ -248,7 +248,9 @@ describe('join wait shorter than the peer redial period', () => {
   it("a master's effective join wait is at least one redial period plus a margin", () => {
     expect(effectiveJoinWait(settings({ role: 'Master', joinWaitTime: 200 }))).toBe(1000 + JOIN_MARGIN_MS);
     expect(effectiveJoinWait(settings({ role: 'Master', joinWaitTime: 30_000 }))).toBe(30_000);
-    expect(effectiveJoinWait(settings({ role: 'Backup', joinWaitTime: 200 }))).toBe(200);
+    expect(effectiveJoinWait(settings({ role: 'Backup', joinWaitTime: 200 }))).toBe(JOIN_MARGIN_MS);
+    expect(effectiveJoinWait(settings({ role: 'Backup', joinWaitTime: 5000 }))).toBe(5000);
+    expect(effectiveJoinWait(settings({ role: 'Independent', joinWaitTime: 0 }))).toBe(0);
   });
 
   it('a master restarted with a join wait below the redial period meets its Active backup before deciding (was: both Active until the redial)', () => {

@@ -122,7 +122,7 @@ describe('redundancy startup (rules 1, 2, 4, 6)', () => {
     n.feed({ type: 'started' });
     n.connect({ role: 'Master', activity: 'Active', epoch: 2 }, 'm-1');
     const persisted = n.decisions.flatMap((d) => (d.type === 'persist' ? [d.persisted] : [])).at(-1);
-    expect(persisted).toEqual({ epoch: 2, pairedMaster: { uuid: 'm-1', address: '10.0.0.5:8060', ssl: true } });
+    expect(persisted).toEqual({ epoch: 2, activatedEpoch: 0, pairedMaster: { uuid: 'm-1', address: '10.0.0.5:8060', ssl: true } });
     const again = new Solo({ role: 'Backup', joinWaitTime: 1000 }, persisted ?? null);
     again.feed({ type: 'started' });
     again.advance(1000);

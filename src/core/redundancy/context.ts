@@ -9,7 +9,7 @@ import type { RedundancyMessage, StateReport } from './messages.js';
 import type { ActivityReason, Decision, MachineEvent, MachineState } from './types.js';
 
 function reportKey(r: StateReport): string {
-  return `${r.role}|${r.activity}|${r.epoch}|${r.recoveryMode}|${r.failoverTimeout ?? ''}`;
+  return `${r.role}|${r.activity}|${r.epoch}|${r.recoveryMode}|${r.failoverTimeout ?? ''}|${r.activatedEpoch ?? ''}`;
 }
 
 export class Ctx {
@@ -43,7 +43,8 @@ export class Ctx {
   }
 
   persist(): void {
-    this.out.push({ type: 'persist', persisted: { epoch: this.s.epoch, pairedMaster: this.s.pairedMaster } });
+    const { epoch, activatedEpoch, pairedMaster } = this.s;
+    this.out.push({ type: 'persist', persisted: { epoch, activatedEpoch, pairedMaster } });
   }
 
   setActivity(to: Activity, reason: ActivityReason): void {
@@ -67,6 +68,7 @@ export class Ctx {
   bumpEpoch(to: number, reason: ActivityReason): void {
     const from = this.s.epoch;
     this.s.epoch = to;
+    if (this.s.activity === 'Active') this.s.activatedEpoch = to;
     this.persist();
     this.emit({ type: 'epoch.changed', data: { from, to, reason } });
     this.hook(this.s.activity, this.s.activity, reason);
@@ -89,6 +91,7 @@ export class Ctx {
       reason: s.lastReason ?? 'startup',
       failoverIds,
       failoverTimeout: s.settings.failoverTimeout,
+      activatedEpoch: s.activatedEpoch,
     };
   }
 

@@ -86,6 +86,7 @@ export function activate(c: Ctx, confirmedEpoch: number): void {
   if (a === null) return;
   s.acquire = null;
   s.epoch = nextEpoch(s, confirmedEpoch);
+  s.activatedEpoch = s.epoch;
   c.persist();
   s.vetoes = 0;
   s.retryAt = null;
@@ -139,6 +140,12 @@ function outranks(s: MachineState, own: Acquire, theirs: StandDownRequest): bool
 
 export function onStandDownRequest(c: Ctx, msg: StandDownRequest): void {
   const s = c.s;
+  // Rule 12: a paused node changes no activity for an automatic reason, even one its peer asks
+  // for before it has heard of the pause; only an operator's request moves control.
+  if (s.paused && !msg.operator) {
+    c.send({ type: 'redundancy.standDownReject', id: msg.id, reason: 'paused' });
+    return;
+  }
   const own = s.acquire;
   if (own !== null) {
     if (outranks(s, own, msg)) {

@@ -30,6 +30,8 @@ export interface StateReport {
    * node that was frozen for about that long must assume its peer took over. Absent: unknown.
    */
   failoverTimeout?: number;
+  /** The epoch of the sender's own last activation (not adopted); absent: unknown. */
+  activatedEpoch?: number;
 }
 
 export interface StateMessage extends StateReport {
@@ -72,7 +74,7 @@ export interface StandDownConfirm {
 export interface StandDownReject {
   type: 'redundancy.standDownReject';
   id: string;
-  reason: 'contended' | 'stopping' | 'not-redundant';
+  reason: 'contended' | 'stopping' | 'not-redundant' | 'paused';
 }
 
 /** The requester gave up (veto, timeout, changed its mind): the promise made by a confirm ends. */
@@ -137,6 +139,7 @@ export const STATE_REPORT_PROPERTIES = {
 /** Optional fields of a StateReport (absent from a report of an earlier build). */
 const STATE_REPORT_OPTIONAL = {
   failoverTimeout: { type: 'integer', minimum: 1, maximum: 86_400_000 },
+  activatedEpoch: epoch,
 } as const;
 
 /** JSON Schema (draft 2020-12 / ajv) of one redundancy message; `type` discriminates. */
@@ -161,7 +164,7 @@ export const REDUNDANCY_MESSAGE_SCHEMA = {
       failoverIds: ids,
     }),
     message('redundancy.standDownConfirm', { id, epoch, activity: { enum: ['Warm', 'Cold'] } }),
-    message('redundancy.standDownReject', { id, reason: { enum: ['contended', 'stopping', 'not-redundant'] } }),
+    message('redundancy.standDownReject', { id, reason: { enum: ['contended', 'stopping', 'not-redundant', 'paused'] } }),
     message('redundancy.standDownCancel', { id }),
     message('redundancy.failoverRequest', { id }),
     message('redundancy.failoverReject', {

@@ -51,8 +51,13 @@ function resolveConflict(c: Ctx): void {
   }
   // Fencing: the Active node's epoch must be above any the peer ever activated with (during a
   // partition, or before a restart it reports now); a tie between two Active nodes is no fence.
+  // A standing-by peer normally reports the epoch it adopted from us; one that reports its own
+  // activation at our epoch activated beside us (a partition): that token names two activations.
   const peerEpoch = s.peer.state?.epoch ?? 0;
-  if (peerEpoch > s.epoch || (both && peerEpoch === s.epoch)) c.bumpEpoch(peerEpoch + 1, 'fenced');
+  const peerActivated = s.peer.state?.activatedEpoch ?? -1;
+  if (peerEpoch > s.epoch || (both && peerEpoch === s.epoch) || peerActivated >= s.epoch) {
+    c.bumpEpoch(Math.max(peerEpoch, peerActivated) + 1, 'fenced');
+  }
 }
 
 function desire(c: Ctx): Want {

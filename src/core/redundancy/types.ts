@@ -118,6 +118,11 @@ export type Decision =
 export interface PersistedRedundancy {
   epoch: number;
   /**
+   * The epoch of this node's own last activation (absent in files of earlier builds: 0). A peer
+   * reporting one equal to the Active node's epoch activated with it too (a partition): fence.
+   */
+  activatedEpoch?: number;
+  /**
    * The master this backup was last connected to, keyed by the configured address and transport
    * (`ssl` absent in files written before it was kept: taken as the current setting).
    */
@@ -199,6 +204,8 @@ export interface MachineState {
   since: number | null;
   /** Own epoch: the last activation's, or the peer's when higher and this node stands by. */
   epoch: number;
+  /** The epoch of this node's own last activation (or fence): never adopted from the peer. */
+  activatedEpoch: number;
   peer: PeerView;
   pairedMaster: PersistedRedundancy['pairedMaster'];
   acquire: Acquire | null;

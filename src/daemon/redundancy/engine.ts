@@ -83,7 +83,10 @@ export class RedundancyEngine {
     let persisted: PersistedRedundancy | null = null;
     try {
       const raw = JSON.parse(await fsp.readFile(file, 'utf8')) as PersistedRedundancy;
-      if (Number.isSafeInteger(raw.epoch) && raw.epoch >= 0) persisted = { epoch: raw.epoch, pairedMaster: raw.pairedMaster ?? null };
+      if (Number.isSafeInteger(raw.epoch) && raw.epoch >= 0) {
+        const activated = Number.isSafeInteger(raw.activatedEpoch) && (raw.activatedEpoch ?? -1) >= 0 ? raw.activatedEpoch : undefined;
+        persisted = { epoch: raw.epoch, pairedMaster: raw.pairedMaster ?? null, ...(activated === undefined ? {} : { activatedEpoch: activated }) };
+      }
       else options.logger.warn({ file }, 'redundancy state file has no valid epoch; starting from 0');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
