@@ -109,4 +109,38 @@ describe('explorer counterexamples', () => {
     });
     expect(r.violations, context(r)).toEqual([]);
   });
+
+  const fast: WorldConfig = { ...base, joinWaitTime: 3000, failoverTimeout: 1000, pingRate: 200, reconnectPeriod: 500, pingMaxMissed: 2, delay: 1 };
+
+  // Found with the join-wait defect masked: a backup frozen while the master's failover request
+  // is on its way thaws (timers first), notices its stall (askState: the master's report no longer
+  // counts until the reply), then reads the queued failoverRequest and, the peer not "present",
+  // activates alone without the stand-down handshake although the request was not forced and the
+  // link is up: Active (requested) while the master is Active.
+  it('a backup thawed with a failover request in its backlog does not activate without the stand-down handshake', () => {
+    const r = replay({
+      cfg: fast,
+      steps: [
+        { action: { op: 'freeze', node: 'backup' }, wait: 1 },
+        { action: { op: 'failover', node: 'master', force: false }, wait: 2100 },
+      ],
+    });
+    expect(r.violations, context(r)).toEqual([]);
+  });
+
+  // Found with the join-wait defect masked: a master restarted while the backup is Active and
+  // frozen during its join wait decides at the thaw (timers first) on the join wait it did not
+  // spend listening: Active (startup-alone) while the backup's dial waits in its socket.
+  it('a master frozen during its join wait does not go Active at the thaw while the backup is Active', () => {
+    const r = replay({
+      cfg: fast,
+      steps: [
+        { action: { op: 'kill', node: 'master' }, wait: 1 },
+        { action: { op: 'start', node: 'master' }, wait: 100 },
+        { action: { op: 'freeze', node: 'master' }, wait: 9860 },
+        { action: { op: 'failover', node: 'master', force: false }, wait: 6541 },
+      ],
+    });
+    expect(r.violations, context(r)).toEqual([]);
+  });
 });

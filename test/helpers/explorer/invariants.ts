@@ -58,7 +58,8 @@ export class Monitor {
   private linkedSince: number | null = null;
   private calmSince: number | null = null;
   private calmReported = false;
-  private settledInCalm = false;
+  private settledSince: number | null = null;
+  private fenceChecked = false;
   private lastActionAt = 0;
   private changeIx = 0;
   private bumpIx = 0;
@@ -108,7 +109,7 @@ export class Monitor {
     if (live.some((c) => c.stalled)) out.push('stall');
     if (live.some((c) => c.dropping[0] || c.dropping[1])) out.push('drop');
     // Pongs come back within pingTimeout only if the round trip is shorter.
-    if (link.delay[0] + link.delay[1] >= PING_TIMEOUT) out.push('slow');
+    if (link.delay[0] + link.delay[1] >= PING_TIMEOUT || w.now < link.slowUntil) out.push('slow');
     if (!link.approved) out.push('revoked');
     const roles = w.nodes.map((n) => n.settings.role);
     const mi = roles.indexOf('Master');
@@ -231,16 +232,24 @@ export class Monitor {
     if (this.calmSince === null) {
       this.calmSince = now;
       this.calmReported = false;
-      this.settledInCalm = false;
+      this.settledSince = null;
     }
     const from = Math.max(this.calmSince, this.lastActionAt);
     const settled = linked && active === 1;
-    if (settled && !this.settledInCalm) {
-      this.settledInCalm = true;
+    if (settled && this.settledSince === null) {
+      this.settledSince = now;
+      this.fenceChecked = false;
       this.maxSettleMs = Math.max(this.maxSettleMs, now - from);
-      this.checkFence();
     }
-    if (!settled) this.settledInCalm = false;
+    if (!settled) this.settledSince = null;
+    // The fence of an equal or higher epoch travels in the peer's next report: a round trip.
+    if (this.settledSince !== null && !this.fenceChecked) {
+      this.due(this.settledSince + this.w2() + 1);
+      if (now - this.settledSince > this.w2()) {
+        this.fenceChecked = true;
+        this.checkFence();
+      }
+    }
     const t2 = this.t2();
     this.due(from + t2);
     if (settled || this.calmReported || now - from < t2) return;

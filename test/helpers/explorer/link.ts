@@ -55,6 +55,8 @@ export class Link {
   /** Certificates/connections approved; a revocation sets false until re-approved. */
   approved = true;
   conns: Conn[] = [];
+  /** The last frame sent with a delay beyond pingTimeout / 2 lands then. */
+  slowUntil = -Infinity;
   private ids = 0;
   private pingSeq = 0;
 
@@ -91,6 +93,8 @@ export class Link {
   private transmit(conn: Conn, from: NodeIx, frame: Frame): void {
     const t = Math.max(this.w.now + this.delay[from], conn.last[from]);
     conn.last[from] = t;
+    // A frame sent slowly is still a fault when it lands after the delay is back to normal.
+    if (this.delay[from] >= PING_TIMEOUT / 2) this.slowUntil = Math.max(this.slowUntil, t);
     const to = this.w.nodes[from === 0 ? 1 : 0];
     this.w.clock.at(t, () => this.arrive(conn, to, frame));
   }
@@ -210,6 +214,8 @@ export class Link {
     this.markDead(conn, n);
     this.send(conn, n.ix, frame);
     if (wasUp && reason !== null) this.w.feed(n, { type: 'peerDisconnected', reason });
+    // The dialer keeps dialling every reconnectPeriod whatever happened (dialer.ts).
+    if (n.ix === conn.dialer) this.scheduleDial(n, n.settings.master.reconnectPeriod);
   }
 
   /** Closed for silence (pings missed, or the machine judged the peer silent): redial at once. */

@@ -137,7 +137,7 @@ function healAll(w: World): void {
   }
   if (!link.approved) {
     link.approved = true;
-    for (const n of w.nodes) if (n.settings.role === 'Backup' && w.running(n)) w.link.scheduleDial(n, 0);
+    for (const n of w.nodes) if (n.settings.role === 'Backup' && n.machine !== null) w.link.scheduleDial(n, 0);
   }
   // A node whose settings left the canonical pair is stopped cleanly, fixed and started again.
   for (const n of w.nodes) {
@@ -192,7 +192,8 @@ export function applyAction(w: World, a: Action): Outcome {
     case 'approve':
       if (link.approved) return 'skipped';
       link.approved = true;
-      for (const n of w.nodes) if (n.settings.role === 'Backup' && w.running(n)) link.scheduleDial(n, 0);
+      // The dialer is kicked at once (a frozen one when it thaws).
+      for (const n of w.nodes) if (n.settings.role === 'Backup' && n.machine !== null) link.scheduleDial(n, 0);
       return 'ok';
     case 'revoke': {
       const n = nodeOf(w, a.node);
