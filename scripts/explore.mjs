@@ -72,7 +72,7 @@ rmSync(dir, { recursive: true, force: true });
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const lines = [
   BEGIN,
-  `Last long run: ${totals.date}, ${(totals.elapsedMs / 60_000).toFixed(1)} min on ${os.cpus().length} x ${cpu}, Node ${process.version}, seed ${totals.seed}, up to ${totals.maxSteps} steps a run.`,
+  `Last long run: ${totals.date}, ${totals.elapsedMs >= 60_000 ? `${(totals.elapsedMs / 60_000).toFixed(1)} min` : `${(totals.elapsedMs / 1000).toFixed(1)} s`} (stops at the first violation) on ${os.cpus().length} x ${cpu}, Node ${process.version}, seed ${totals.seed}, up to ${totals.maxSteps} steps a run.`,
   '',
   '| runs | steps | events | invariant checks | distinct states | violations | longest settle (ms) |',
   '|---:|---:|---:|---:|---:|---:|---:|',
