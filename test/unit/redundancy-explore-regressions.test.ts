@@ -143,4 +143,13 @@ describe('explorer counterexamples', () => {
     });
     expect(r.violations, context(r)).toEqual([]);
   });
+
+  // The mirror of the thawed-backup case (same cause, found with the join-wait defect masked):
+  // the master, frozen with the Active backup's failover request queued, thaws, notices its stall
+  // (the backup's report no longer counts until the reply), reads the request and activates alone
+  // without asking the backup to stand down; under Manual the backup keeps Active on meeting it.
+  it('a master thawed with a failover request in its backlog does not activate without the stand-down handshake', () => {
+    const r = replay({"cfg": {"joinWaitTime": 3000, "recovery": "Manual", "standby": "Cold", "fastFailover": true, "pingMaxMissed": 2, "delay": 40, "hooks": ["none", "none"], "hookDelay": 10, "failoverTimeout": 1000, "pingRate": 200, "reconnectPeriod": 500}, "steps": [{"action": {"op": "kill", "node": "master"}, "wait": 40}, {"action": {"op": "start", "node": "master"}, "wait": 663}, {"action": {"op": "resume", "node": "master"}, "wait": 37}, {"action": {"op": "freeze", "node": "master"}, "wait": 40}, {"action": {"op": "failover", "node": "backup", "force": false}, "wait": 1}, {"action": {"op": "failover", "node": "master", "force": false}, "wait": 335}]});
+    expect(r.violations, context(r)).toEqual([]);
+  });
 });
