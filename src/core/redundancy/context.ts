@@ -124,6 +124,14 @@ export function peerPresent(s: MachineState): boolean {
   return s.peer.linkUp && s.peer.lost === null && s.peer.state !== null;
 }
 
+/**
+ * The link to the peer is up and not given up on, even if its state is being asked for again (after
+ * a silence or a stall): such a peer is reachable, so this node must ask it before taking over.
+ */
+export function peerReachable(s: MachineState): boolean {
+  return s.peer.linkUp && s.peer.lost === null;
+}
+
 export function peerActive(s: MachineState): boolean {
   return peerPresent(s) && s.peer.state?.activity === 'Active';
 }

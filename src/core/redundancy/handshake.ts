@@ -3,7 +3,7 @@
  * a stand-down request that the peer must confirm before this node becomes Active. The hook runs
  * before the request so that a veto leaves the pair exactly as it was (the peer keeps Active).
  */
-import { Ctx, peerPresent } from './context.js';
+import { Ctx, peerPresent, peerReachable } from './context.js';
 import { preActivateEnv } from './hook-env.js';
 import type { StandDownConfirm, StandDownReject, StandDownRequest } from './messages.js';
 import type { Acquire, ActivityReason, MachineState } from './types.js';
@@ -75,8 +75,9 @@ export function proceed(c: Ctx): void {
     return;
   }
   // Our hello is on its way: the peer may join believing we stand by. Wait for the link (or its
-  // failure) before taking over alone.
-  if (s.peer.connectingSince !== null) return;
+  // failure) before taking over alone. Likewise a peer on a live link whose state is being asked
+  // for again (after a stall or a silence): it answers in a round trip, or is soon lost.
+  if (s.peer.connectingSince !== null || peerReachable(s)) return;
   activate(c, 0);
 }
 

@@ -4,7 +4,7 @@
  * than reacting to each event keeps races simple: whatever order inputs arrive in, the same facts
  * give the same decision.
  */
-import { Ctx, masterAddress, pairedWithCurrentMaster, peerActive, peerPresent } from './context.js';
+import { Ctx, masterAddress, pairedWithCurrentMaster, peerActive, peerPresent, peerReachable } from './context.js';
 import { expireFailover } from './failover.js';
 import { abortAcquire, activate, expireHandshake, proceed, startAcquire } from './handshake.js';
 import { checkSilence, connectingUntil, silenceDeadline } from './peer.js';
@@ -96,7 +96,7 @@ function pursue(c: Ctx, reason: ActivityReason): void {
     if (s.retryAt !== null) return; // backing off after a veto or a refused request
     a = startAcquire(c, reason);
   }
-  if (a.phase === 'awaitConfirm' && !peerPresent(s) && s.peer.connectingSince === null) {
+  if (a.phase === 'awaitConfirm' && !peerReachable(s) && s.peer.connectingSince === null) {
     // The peer we were asking is now lost: nobody left to confirm, and nobody to be Active with.
     if (!a.operator) a.reason = reason;
     activate(c, 0);

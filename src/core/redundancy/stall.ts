@@ -39,6 +39,10 @@ export function noticeStall(c: Ctx, previousNow: number, deadline: number | null
   const ms = c.now - previousNow;
   const p = s.peer;
   if (p.lost === null && p.lastHeard !== null) p.deafMs += ms;
+  // The join wait and a hello under way are also waits for the peer: they get their time back,
+  // or a master thawed in its join wait decides before reading the dial that waits in its socket.
+  if (s.phase === 'joinWait' && s.joinWaitUntil !== null) s.joinWaitUntil += ms;
+  if (p.connectingSince !== null) p.connectingSince += ms;
   c.emit({ type: 'process.stalled', data: { ms: Math.round(ms), activity: s.activity } });
   if (!p.linkUp) return ms;
   // The peer's silence timer ran all that time on its side. It takes over after its failoverTimeout
