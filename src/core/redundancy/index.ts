@@ -5,6 +5,6 @@ export { onActivityChangeEnv, preActivateEnv } from './hook-env.js';
 export { retryDelay } from './handshake.js';
 export * from './messages.js';
 export type * from './types.js';
-export { effectiveJoinWait, JOIN_MARGIN_MS } from './machine.js';
+export { effectiveJoinWait, JOIN_MARGIN_MS } from './join-wait.js';
 export { wouldDualActive } from './role-change.js';
 export { watchInterval, stallSlack } from './stall.js';

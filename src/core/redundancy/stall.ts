@@ -7,9 +7,13 @@
  * The machine notices a stall by itself: every step asks for a deadline (a watch tick at most
  * watchInterval away while the peer matters), so an input that comes more than stallSlack after
  * that deadline shows that the process did not run in between. The time since the last input it
- * handled is counted as deaf: the process was surely running then, and not surely after.
+ * handled is counted as deaf: the process was surely running then, and not surely after. An Active
+ * node without a link that stalled for longer than a peer's shortest join wait stands down and
+ * waits for its peer again, as at a start (found by the explorer: a backup frozen while Active met
+ * a master that had restarted and gone Active meanwhile).
  */
 import { Ctx } from './context.js';
+import { effectiveJoinWait, JOIN_MARGIN_MS } from './join-wait.js';
 import { askState } from './peer.js';
 import type { MachineState } from './types.js';
 
@@ -44,7 +48,17 @@ export function noticeStall(c: Ctx, previousNow: number, deadline: number | null
   if (s.phase === 'joinWait' && s.joinWaitUntil !== null) s.joinWaitUntil += ms;
   if (p.connectingSince !== null) p.connectingSince += ms;
   c.emit({ type: 'process.stalled', data: { ms: Math.round(ms), activity: s.activity } });
-  if (!p.linkUp) return ms;
+  if (!p.linkUp) {
+    // Alone and Active: a peer that came back meanwhile waited its join wait (at least
+    // JOIN_MARGIN_MS) without hearing from us and may have taken over. Stand down and wait for it
+    // as at a start; without one, this node takes over again at the end of that wait.
+    if (s.activity === 'Active' && s.settings.role !== 'Independent' && ms >= JOIN_MARGIN_MS) {
+      c.standDown('frozen');
+      s.phase = 'joinWait';
+      s.joinWaitUntil = c.now + effectiveJoinWait(s.settings);
+    }
+    return ms;
+  }
   // The peer's silence timer ran all that time on its side. It takes over after its failoverTimeout
   // of silence, counted from our last frame, which may be a ping interval before the stall.
   if (s.activity === 'Active' && ms + s.settings.master.pingRate >= peerFailoverTimeout(s)) {

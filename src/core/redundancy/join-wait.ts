@@ -1,0 +1,28 @@
+/**
+ * How long a node waits for its peer before it decides alone (rule 2), whatever joinWaitTime says.
+ */
+import type { MachineSettings } from './types.js';
+
+/**
+ * Margin over the peer's redial period in a master's join wait: a hello over TLS on a plant network
+ * takes tens of ms; this leaves room for a slow one.
+ */
+export const JOIN_MARGIN_MS = 500;
+
+/**
+ * The join wait a node actually uses. A backup waits at least JOIN_MARGIN_MS, time for its first
+ * dial to connect. A master that starts may have a backup that took over while
+ * it was down and now redials it every reconnectPeriod: deciding before that redial could reach it
+ * would make two Active nodes (until the link comes up). So a master waits at least one redial
+ * period plus a margin, whatever joinWaitTime says (a floor rather than a validation error: an
+ * existing redundancy.json with a short join wait keeps loading). Both nodes are expected to use
+ * the same timings; docs/safety.md says so.
+ */
+export function effectiveJoinWait(settings: MachineSettings): number {
+  if (settings.role === 'Master') return Math.max(settings.joinWaitTime, settings.master.reconnectPeriod + JOIN_MARGIN_MS);
+  // A backup dials at once when it starts or is given a master, and does not decide alone while
+  // its hello is out (linkConnecting); the floor covers the connect before that hello. Found by
+  // the explorer: with join wait 0 a restarted backup went Active beside its Active master.
+  if (settings.role === 'Backup') return Math.max(settings.joinWaitTime, JOIN_MARGIN_MS);
+  return settings.joinWaitTime;
+}
