@@ -144,7 +144,10 @@ export function nextDeadline(c: Ctx): number | null {
   if (s.peer.lost === null && s.peer.lastHeard !== null) times.push(silenceDeadline(c));
   // A watch tick while the peer matters: a step that comes far later than this shows that this
   // process was stalled (stall.ts), even when nothing else was due.
-  if (s.peer.linkUp || (s.peer.lost === null && s.peer.lastHeard !== null)) times.push(c.now + watchInterval(s));
+  // An Active node alone watches too: after a stall it must wait for a peer that may be back.
+  if (s.peer.linkUp || (s.peer.lost === null && s.peer.lastHeard !== null) || s.activity === 'Active') {
+    times.push(c.now + watchInterval(s));
+  }
   if (s.acquire?.deadline != null) times.push(s.acquire.deadline);
   if (s.promise !== null) times.push(s.promise.until);
   if (s.give !== null) times.push(s.give.deadline);
