@@ -14,6 +14,7 @@
  */
 import { Ctx } from './context.js';
 import { effectiveJoinWait, JOIN_MARGIN_MS } from './join-wait.js';
+import { abortAcquire } from './handshake.js';
 import { askState } from './peer.js';
 import type { MachineState } from './types.js';
 
@@ -48,6 +49,17 @@ export function noticeStall(c: Ctx, previousNow: number, deadline: number | null
   if (s.phase === 'joinWait' && s.joinWaitUntil !== null) s.joinWaitUntil += ms;
   if (p.connectingSince !== null) p.connectingSince += ms;
   c.emit({ type: 'process.stalled', data: { ms: Math.round(ms), activity: s.activity } });
+  // A stand-down we asked for before the stall: the peer's confirm (maybe waiting in the socket)
+  // promised to stay standing by only while it heard from us. If it may have judged us silent
+  // since, or our own deadline passed while we could not run, that promise is void: ask again.
+  const a = s.acquire;
+  if (a !== null && a.phase === 'awaitConfirm') {
+    const expired = a.deadline !== null && c.now >= a.deadline;
+    if (expired || ms + s.settings.master.pingRate >= peerFailoverTimeout(s)) {
+      abortAcquire(c, 'this node was stalled while it waited for the peer');
+      if (!a.operator) s.retryAt = c.now + s.settings.failoverTimeout;
+    }
+  }
   if (!p.linkUp) {
     // Alone and Active: a peer that came back meanwhile waited its join wait (at least
     // JOIN_MARGIN_MS) without hearing from us and may have taken over. Stand down and wait for it
