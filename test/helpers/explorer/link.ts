@@ -277,6 +277,8 @@ export class Link {
     const ix = ADDRESSES.findIndex((a) => a.host === m.host && a.port === m.port);
     const target = ix < 0 || ix === n.ix ? null : w.nodes[ix as NodeIx];
     const rt = this.delay[0] + this.delay[1];
+    // A refusal that comes back slowly is a slow frame too (see transmit).
+    if (Math.max(this.delay[0], this.delay[1]) >= PING_TIMEOUT / 2) this.slowUntil = Math.max(this.slowUntil, w.now + rt);
     w.log(`${n.name} dials ${m.host}:${m.port}${this.cut ? ' (cut)' : ''}`);
     if (this.cut) return this.scheduleDial(n, period); // the connect times out
     if (target === null || target.machine === null) {
