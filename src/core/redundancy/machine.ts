@@ -163,6 +163,10 @@ export class RedundancyMachine {
         return none;
       case 'pauseChanged':
         s.paused = input.paused && !s.defects.ignorePause;
+        // A pause that begins or ends starts the rules afresh: a back-off earned while a paused
+        // peer refused our request (reason paused) must not delay the decision that follows.
+        s.retryAt = null;
+        s.vetoes = 0;
         return none;
     }
     if (s.settings.role === 'Independent') return none; // no pair, nothing from a peer matters
