@@ -16,6 +16,13 @@ export function renderCliDoc(program: Command): string {
     'Exit codes: 0 success; 1 the daemon refused or the operation failed (the error code is printed);',
     '2 usage error; 3 daemon not reachable; 4 `wait` or `--wait` timed out.',
     '',
+    'Output is a contract for scripts: gwctl exits only once every byte it printed has reached the',
+    'terminal, file or pipe, however large and however slowly it is read. A reader that closes early',
+    '(`gwctl events | head -1`) ends gwctl quietly, without a message, with exit status 141 (128 +',
+    'SIGPIPE): what `cat` gives in the same place, so `set -o pipefail` tells a cut listing from a',
+    'whole one, and a script that means to read only the head accepts 141 as it does for `cat`. With',
+    '`events --follow`, gwctl notices the closed pipe at the next event it writes, as `tail -f` does.',
+    '',
   ];
   for (const info of walkCommands(program)) {
     const cmd = find(program, info.path);

@@ -8,6 +8,11 @@ export const EXIT = {
   UNREACHABLE: 3,
   /** `wait` or `--wait` ran out of time. */
   TIMEOUT: 4,
+  /**
+   * The reader of standard output went away (`gwctl events | head -1`): gwctl stops quietly with
+   * the status `cat` has then (killed by SIGPIPE, 128 + 13), so `set -o pipefail` sees the cut.
+   */
+  OUTPUT_CLOSED: 141,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
