@@ -30,8 +30,14 @@ const PAUSE_ALLOWED: ReadonlySet<ActivityReason> = new Set<ActivityReason>([
 /** Automatic reasons that take the Active role off a backup for the master (I5). */
 const RECOVERY_REASONS: ReadonlySet<ActivityReason> = new Set<ActivityReason>(['peer-active', 'recovery-automatic', 'peer-standby']);
 
-/** Faults that separate the nodes without telling them why (silence): a partition without a witness. */
-const PARTITION = /^(dead|frozen|cut|stall|drop|slow)/;
+/**
+ * Faults that separate the nodes without telling them why (silence): a partition without a witness.
+ * A revoked certificate is one too (docs/safety.md): the dialer's TLS or trust check fails before a
+ * hello, so a backup started meanwhile hears nobody and decides alone at the end of its join wait,
+ * exactly as behind a cut (explorer: a paused backup restarted while revoked went Active at the
+ * resume, beside the master that had kept Active).
+ */
+const PARTITION = /^(dead|frozen|cut|stall|drop|slow|revoked)/;
 
 interface FreezeRec {
   from: number;
