@@ -26,3 +26,15 @@ export function effectiveJoinWait(settings: MachineSettings): number {
   if (settings.role === 'Backup') return Math.max(settings.joinWaitTime, JOIN_MARGIN_MS);
   return settings.joinWaitTime;
 }
+
+/**
+ * How long a node that was stalled (stall.ts) waits for its peer again before deciding alone. While
+ * this process did not run, its peer may have stopped, restarted and be about to decide alone too;
+ * what waits in the socket (a steppingDown, a goodbye, a close) describes the peer as it was before.
+ * A peer that restarted meets this node within one redial period plus a margin, whichever side
+ * dials (the backup redials every reconnectPeriod; a master waits at least that long in its join
+ * wait), so that is the wait, whatever joinWaitTime says: a fresh report of the peer ends it sooner.
+ */
+export function rejoinWait(settings: MachineSettings): number {
+  return settings.master.reconnectPeriod + JOIN_MARGIN_MS;
+}

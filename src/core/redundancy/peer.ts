@@ -148,6 +148,12 @@ export function onStateMessage(c: Ctx, msg: StateMessage): void {
   if (s.peer.awaitingReply !== null) {
     if (replyTo !== s.peer.awaitingReply) return; // sent before the silence ended: stale
     s.peer.awaitingReply = null;
+    // A wait for the peer after a stall (stall.ts rejoin) ends once its fresh state is known, as a
+    // join wait ends at the hello.
+    if (s.phase === 'joinWait') {
+      s.phase = 'running';
+      s.joinWaitUntil = null;
+    }
   }
   s.peer.state = report;
   c.adoptEpoch(report.epoch);
@@ -179,7 +185,14 @@ export function checkSilence(c: Ctx): void {
     if (s.phase === 'running') markLost(c, 'never');
     return;
   }
-  if (c.now >= silenceDeadline(c)) markLost(c, 'silent');
+  if (c.now < silenceDeadline(c)) return;
+  markLost(c, 'silent');
+  // Silence is judged on time this process listened, after any stall: news, not backlog. A wait
+  // for the peer after a stall (stall.ts rejoin) does not hold back rule 6's takeover on it.
+  if (s.phase === 'joinWait') {
+    s.phase = 'running';
+    s.joinWaitUntil = null;
+  }
 }
 
 /**

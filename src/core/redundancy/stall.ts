@@ -7,13 +7,13 @@
  * The machine notices a stall by itself: every step asks for a deadline (a watch tick at most
  * watchInterval away while the peer matters), so an input that comes more than stallSlack after
  * that deadline shows that the process did not run in between. The time since the last input it
- * handled is counted as deaf: the process was surely running then, and not surely after. An Active
- * node without a link that stalled for longer than a peer's shortest join wait stands down and
- * waits for its peer again, as at a start (found by the explorer: a backup frozen while Active met
- * a master that had restarted and gone Active meanwhile).
+ * handled is counted as deaf: the process was surely running then, and not surely after. A node
+ * stalled for longer than a peer's shortest join wait waits for its peer again, as at a start,
+ * before deciding alone; if it was Active without a link, it stands down first (found by the
+ * explorer: a backup frozen while Active met a master that had restarted and gone Active meanwhile).
  */
 import { Ctx } from './context.js';
-import { effectiveJoinWait, JOIN_MARGIN_MS } from './join-wait.js';
+import { JOIN_MARGIN_MS, rejoinWait } from './join-wait.js';
 import { abortAcquire } from './handshake.js';
 import { askState } from './peer.js';
 import type { MachineState } from './types.js';
@@ -63,24 +63,39 @@ export function noticeStall(c: Ctx, previousNow: number, deadline: number | null
   if (!p.linkUp) {
     // Alone and Active: a peer that came back meanwhile waited its join wait (at least
     // JOIN_MARGIN_MS) without hearing from us and may have taken over. Stand down and wait for it
-    // as at a start; without one, this node takes over again at the end of that wait.
-    if (s.activity === 'Active' && s.settings.role !== 'Independent' && ms >= JOIN_MARGIN_MS) {
+    // (below); without one, this node takes over again at the end of that wait.
+    if (s.activity === 'Active' && s.settings.role !== 'Independent' && ms >= JOIN_MARGIN_MS) c.standDown('frozen');
+  } else {
+    // The peer's silence timer ran all that time on its side. It takes over after its failoverTimeout
+    // of silence, counted from our last frame, which may be a ping interval before the stall.
+    if (s.activity === 'Active' && ms + s.settings.master.pingRate >= peerFailoverTimeout(s)) {
+      if (s.give !== null) {
+        c.emit({ type: 'failover.failed', data: { id: s.give.id, reason: 'this node was stalled' } });
+        s.give = null;
+      }
       c.standDown('frozen');
-      s.phase = 'joinWait';
-      s.joinWaitUntil = c.now + effectiveJoinWait(s.settings);
     }
-    return ms;
+    // Whatever it reported before the stall may be old news: ask again before relying on it.
+    askState(c);
   }
-  // The peer's silence timer ran all that time on its side. It takes over after its failoverTimeout
-  // of silence, counted from our last frame, which may be a ping interval before the stall.
-  if (s.activity === 'Active' && ms + s.settings.master.pingRate >= peerFailoverTimeout(s)) {
-    if (s.give !== null) {
-      c.emit({ type: 'failover.failed', data: { id: s.give.id, reason: 'this node was stalled' } });
-      s.give = null;
-    }
-    c.standDown('frozen');
-  }
-  // Whatever it reported before the stall may be old news: ask again before relying on it.
-  askState(c);
+  rejoin(c, ms);
   return ms;
+}
+
+/**
+ * A standing-by node stalled for as long as a peer's shortest join wait waits for its peer again,
+ * as at a start, before it decides alone. Its peer may have stopped, restarted and gone Active
+ * alone meanwhile (it heard nobody), and the backlog read next still tells of the peer as it was:
+ * a steppingDown or goodbye queued before the restart would hand over "at once" beside the new
+ * Active process (found by the explorer, both ways round: a frozen backup read its master's clean
+ * stop after the master had restarted Active; a frozen master read its backup's). A fresh report of
+ * the peer (a new hello, the answer to the state query) ends the wait; so does rejoinWait, time
+ * enough for a restarted peer and this node to meet.
+ */
+function rejoin(c: Ctx, ms: number): void {
+  const s = c.s;
+  if (ms < JOIN_MARGIN_MS || s.activity === 'Active' || s.settings.role === 'Independent') return;
+  const until = c.now + rejoinWait(s.settings);
+  s.phase = 'joinWait';
+  s.joinWaitUntil = Math.max(s.joinWaitUntil ?? until, until);
 }
