@@ -54,8 +54,9 @@ function resolveConflict(c: Ctx): void {
   // A standing-by peer normally reports the epoch it adopted from us; one that reports its own
   // activation at our epoch activated beside us (a partition): that token names two activations.
   const peerEpoch = s.peer.state?.epoch ?? 0;
-  const peerActivated = s.peer.state?.activatedEpoch ?? -1;
-  if (peerEpoch > s.epoch || (both && peerEpoch === s.epoch) || peerActivated >= s.epoch) {
+  // Epoch 0 is no activation's (a node that never activated reports 0).
+  const peerActivated = s.peer.state?.activatedEpoch ?? 0;
+  if (peerEpoch > s.epoch || (both && peerEpoch === s.epoch) || (peerActivated > 0 && peerActivated >= s.epoch)) {
     c.bumpEpoch(Math.max(peerEpoch, peerActivated) + 1, 'fenced');
   }
 }
