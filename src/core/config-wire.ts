@@ -81,10 +81,33 @@ export interface ConfigChange {
   actor: string;
 }
 
+/**
+ * GET /v0/config/check: the store and the settings files as they are on disk now (what a rescan or
+ * the next start would find), read without changing anything.
+ */
 export interface ConfigCheckResponse {
   revision: number;
+  /** No file is bad: every resource file and settings file parses and validates. */
   ok: boolean;
+  /** Every bad file: resource files (with collection and resource) and settings files (both null). */
   invalid: ConfigFileProblem[];
+  /** What a rescan would journal now, in order (resources with a bad file produce nothing). */
+  changes: ConfigPendingChange[];
+  /** Resources on disk whose files are all valid. */
+  resources: number;
+  /** The settings files read, each with its state. */
+  settings: SettingsFileCheck[];
+}
+
+/** A change a rescan would journal: a ConfigChange without the revision and actor it would get. */
+export type ConfigPendingChange = Omit<ConfigChange, 'revision' | 'actor'>;
+
+export interface SettingsFileCheck {
+  /** Relative to the data directory: `node.json`, `redundancy.json`, `pki/gwd.crt`, `pki/trust`, ... */
+  file: string;
+  path: string;
+  /** `missing`: the next start creates it with defaults. */
+  state: 'ok' | 'missing' | 'invalid';
 }
 
 export interface ConfigRescanResponse {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { type Command, Option } from 'commander';
 
 import type { Collection, VersionName, VersionQuery } from '../../core/config-model.js';
-import type { ConfigFileProblem, ConfigListResponse, ConfigWriteResponse } from '../../core/config-wire.js';
+import type { ConfigCheckResponse, ConfigFileProblem, ConfigListResponse, ConfigWriteResponse } from '../../core/config-wire.js';
 import { GwError } from '../../core/errors.js';
 import type { CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -83,14 +83,22 @@ export function registerConfigCommands(program: Command, context: ContextFactory
 
   config
     .command('check')
-    .description('report every file of the store that fails to parse or validate (exit 1 if any)')
-    .addHelpText('after', '\nExample:\n  gwctl config check || echo "fix the files listed above"\n')
+    .description(
+      'read the store and the settings files from disk, changing nothing: every bad file (path, field, problem) ' +
+        'and the changes a rescan would journal (exit 1 if any file is bad)',
+    )
+    .addHelpText(
+      'after',
+      '\nChecks what a rescan or the next start would read: config/resources, node.json, redundancy.json,\n' +
+        'gateway-network.json, connections.json, pki/gwd.key, pki/gwd.crt and the trust stores (pki/trust).\n' +
+        '\nExamples:\n  gwctl config check && gwctl config rescan\n' +
+        '  gwctl --json config check | jq -r \'.invalid[].path\'\n',
+    )
     .action(async (_opts, cmd: Command) => {
       const ctx = context(cmd);
       const r = await ctx.client.configCheck();
       if (ctx.json) ctx.printJson(r);
-      else if (r.ok) ctx.out(`configuration OK at revision ${r.revision}: no invalid files\n`);
-      else ctx.out(formatProblems(r.invalid));
+      else ctx.out(formatCheck(r));
       if (!r.ok) throw new ExitError(EXIT.FAILED);
     });
 
@@ -197,4 +205,24 @@ export function formatList(list: ConfigListResponse): string {
 export function formatProblems(problems: readonly ConfigFileProblem[]): string {
   const rows = problems.flatMap((p) => p.problems.map((f) => [p.path, f.pointer || '/', f.message]));
   return table(['INVALID FILE', 'FIELD', 'PROBLEM'], rows) + hint('these files are not loaded and were left untouched; fix them and run gwctl config rescan');
+}
+
+export function formatCheck(r: ConfigCheckResponse): string {
+  let out = '';
+  if (r.ok) {
+    const settings = r.settings.filter((f) => f.state === 'ok').length;
+    out += `configuration OK at revision ${r.revision}: ${r.resources} resources and ${settings} settings files read from disk, no invalid files\n`;
+  } else {
+    const rows = r.invalid.flatMap((p) => p.problems.map((f) => [p.path, f.pointer || '/', f.message]));
+    out += table(['INVALID FILE', 'FIELD', 'PROBLEM'], rows);
+    out += hint(
+      `${r.invalid.length} bad file${r.invalid.length === 1 ? '' : 's'}, nothing changed: a rescan leaves a bad resource file unloaded, ` +
+        'a bad settings file stops the next start (a bad trust store file is skipped); fix them first',
+    );
+  }
+  const missing = r.settings.filter((f) => f.state === 'missing').map((f) => f.file);
+  if (missing.length > 0) out += hint(`missing (the next start creates them with defaults): ${missing.join(', ')}`);
+  if (r.changes.length === 0) return out + hint('a rescan would journal nothing');
+  out += table(['OP', 'RESOURCE', 'COLLECTION', 'VERSION'], r.changes.map((c) => [c.op, c.resource, c.collection, c.version]));
+  return out + hint(`a rescan would journal ${r.changes.length === 1 ? 'this change' : `these ${r.changes.length} changes`}: gwctl config rescan`);
 }

@@ -267,6 +267,19 @@ export class ConfigStore {
     });
   }
 
+  /**
+   * What rescan() would find now, changing nothing (gwctl config check): every bad file on disk and
+   * the changes it would journal against what was last committed. Under the store's lock, so no
+   * commit is half on disk while the files are read.
+   */
+  previewRescan(): Promise<{ problems: ConfigFileProblem[]; changes: Draft[]; resources: number }> {
+    return this.exclusive(async () => {
+      const scan = await scanStore(this.options.resourcesDir, this.types, this.options.schemas);
+      const changes = diffDisk(scan, this.index, this.types, { actor: 'check', timestamp: this.now().toISOString() });
+      return { problems: scan.problems, changes, resources: scan.resources.length };
+    });
+  }
+
   /** Pick up files changed by hand (a git pull): journal every difference, report every bad file. */
   rescan(actor: string): Promise<JournalEntry[]> {
     return this.exclusive(() => this.reconcile(actor));

@@ -11,6 +11,7 @@ import type {
 import { GwError } from '../../../core/errors.js';
 import type { WriteOutcome } from '../../config/config-store.js';
 import { effectiveVersion, summarise } from '../../config/config-views.js';
+import { checkSettingsFiles } from '../../config/settings-check.js';
 import type { Daemon } from '../../daemon.js';
 import type { ApiRequest, Router } from '../router.js';
 import { enumParam } from '../query-params.js';
@@ -103,11 +104,20 @@ export function registerConfigRoutes(router: Router, d: Daemon): void {
     return writeResponse(d, addr, collection, 'backup', await d.config.removeBackup(addr, collection, actor(req)));
   });
 
-  router.get('/v0/config/check', (): ConfigCheckResponse => ({
-    revision: d.config.revision,
-    ok: d.config.problems.length === 0,
-    invalid: d.config.problems,
-  }));
+  // From disk, not from memory: a file broken by hand since the last scan is what a check is for.
+  router.get('/v0/config/check', async (): Promise<ConfigCheckResponse> => {
+    const store = await d.config.previewRescan();
+    const settings = await checkSettingsFiles(d.dataDir, d.schemas);
+    const invalid = [...store.problems, ...settings.problems];
+    return {
+      revision: d.config.revision,
+      ok: invalid.length === 0,
+      invalid,
+      changes: store.changes.map((c) => ({ op: c.op, collection: c.collection, resource: c.address, version: c.version })),
+      resources: store.resources,
+      settings: settings.settings,
+    };
+  });
 
   router.post('/v0/config/rescan', async (req): Promise<ConfigRescanResponse> => {
     const entries = await d.config.rescan(`rescan:${actor(req)}`);
