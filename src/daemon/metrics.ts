@@ -29,7 +29,9 @@ export class Metrics {
   constructor(private readonly source: MetricsSource) {
     const r = this.registry;
     const status = (): StatusResponse => this.scrape ?? source.status();
-    collectDefaultMetrics({ register: r, prefix: 'gwd_' });
+    // Without a prefix: stock Node.js and process dashboards and alert rules look for
+    // process_resident_memory_bytes, nodejs_heap_size_used_bytes, ... (DESIGN.md section 7).
+    collectDefaultMetrics({ register: r });
     const gauge = <L extends string>(name: string, help: string, labelNames: L[], collect: (g: Gauge<L>) => void): void => {
       new Gauge<L>({
         name,

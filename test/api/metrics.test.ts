@@ -27,7 +27,7 @@ describe('GET /metrics', () => {
     expect(value(r.text, 'gwd_activity{level="Cold"}')).toBe(0);
     expect(value(r.text, 'gwd_peer_connected')).toBe(0);
     expect(value(r.text, 'gwd_sync_state{state="NotApplicable"}')).toBe(1);
-    expect(r.text).toContain('gwd_process_resident_memory_bytes');
+    expect(r.text).toContain('\nprocess_resident_memory_bytes ');
   });
 
   it('counts activations by reason and hook failures from the event stream', async () => {
