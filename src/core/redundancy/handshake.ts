@@ -141,9 +141,10 @@ function outranks(s: MachineState, own: Acquire, theirs: StandDownRequest): bool
 
 export function onStandDownRequest(c: Ctx, msg: StandDownRequest): void {
   const s = c.s;
-  // Rule 12: a paused node changes no activity for an automatic reason, even one its peer asks
-  // for before it has heard of the pause; only an operator's request moves control.
-  if (s.paused && !msg.operator) {
+  // Rule 12: a paused Active node gives up Active for no automatic reason, even one its peer asks
+  // for before it has heard of the pause; only an operator's request moves control. A standing-by
+  // node confirms: its activity does not change, and the pair gets an Active node.
+  if (s.paused && !msg.operator && s.activity === 'Active') {
     c.send({ type: 'redundancy.standDownReject', id: msg.id, reason: 'paused' });
     return;
   }
@@ -180,7 +181,8 @@ export function onStandDownReject(c: Ctx, msg: StandDownReject): void {
   const a = s.acquire;
   if (a === null || a.id !== msg.id) return;
   s.acquire = null;
-  if (!a.operator) s.retryAt = c.now + s.settings.failoverTimeout;
+  // A peer paused before us is resumed (or we are paused) within a message's flight: ask again soon.
+  if (!a.operator) s.retryAt = c.now + (msg.reason === 'paused' ? s.settings.master.pingRate : s.settings.failoverTimeout);
   fail(c, a, 'aborted', `the peer refused: ${msg.reason}`);
 }
 

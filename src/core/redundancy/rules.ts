@@ -34,8 +34,11 @@ function winnerIsSelf(c: Ctx): boolean {
   const peer = s.peer.state;
   if (peer === null) return true;
   const own = s.settings.role;
-  if (own === 'Master' && peer.role === 'Backup') return false;
-  if (own === 'Backup' && peer.role === 'Master') return peer.recoveryMode === 'Manual';
+  // Paused (rule 12; the daemon merges both nodes' pause before the link is up, so both judge
+  // alike): no recovery will follow, so the master keeps Active and the backup yields, leaving one
+  // Active node for the rest of the pause instead of none.
+  if (own === 'Master' && peer.role === 'Backup') return s.paused;
+  if (own === 'Backup' && peer.role === 'Master') return peer.recoveryMode === 'Manual' && !s.paused;
   // Not a valid pair; still never leave two Active: the later activation (higher epoch) wins.
   if (s.epoch !== peer.epoch) return s.epoch > peer.epoch;
   return s.nodeId < (s.peer.uuid ?? '');
