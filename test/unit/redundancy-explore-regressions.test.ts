@@ -256,4 +256,22 @@ describe('explorer counterexamples', () => {
     });
     expect(r.violations, context(r)).toEqual([]);
   });
+  // Found by npm run explore (seed 1534825306). Not a core defect, an open daemon one: during a
+  // cut the backup took over (by design); the timings were shortened on both nodes (redial 2000 ->
+  // 500 ms) and the master restarted. Its join wait floor (500 + 500 ms) counts on the backup
+  // redialling within the new period, but the dialer keeps the redial it scheduled under the old
+  // one, so the master went Active alone 600 ms before the dial reached it. The explorer counts
+  // such an outdated redial timer as a fault (invariants.ts `retimed`) until the daemon reschedules
+  // it; docs/safety.md lists it as open.
+  it('a redial scheduled under a longer reconnectPeriod is a fault until it fires (open: the dialer keeps its old timer)', () => {
+    const r = replay({
+      cfg: { ...base, failoverTimeout: 5000, pingRate: 1000, reconnectPeriod: 2000, pingMaxMissed: 2, delay: 1 },
+      steps: [
+        { action: { op: 'configure', node: 'master', change: { field: 'address', value: 'wrong' }, force: false }, wait: 0 },
+        { action: { op: 'cut' }, wait: 2000 },
+        { action: { op: 'configure', node: 'master', change: { field: 'timings', value: { failoverTimeout: 1000, pingRate: 200, reconnectPeriod: 500 } }, force: false }, wait: 1 },
+      ],
+    });
+    expect(r.violations, context(r)).toEqual([]);
+  });
 });

@@ -117,6 +117,15 @@ export class Monitor {
     // Pongs come back within pingTimeout only if the round trip is shorter.
     if (link.delay[0] + link.delay[1] >= PING_TIMEOUT || w.now < link.slowUntil) out.push('slow');
     if (!link.approved) out.push('revoked');
+    // Open daemon finding (docs/safety.md): a redial the dialer scheduled under a longer
+    // reconnectPeriod keeps its timer after the period is shortened (dialer.ts scheduleRedial,
+    // gateway-network.ts syncDialer). A master's join wait floor counts on a redial within the
+    // current period, so until that old timer fires the pair is not healthy (a backup that is
+    // Active meanwhile may not reach a restarted master in time).
+    for (const n of w.nodes) {
+      const due = n.dialDue;
+      if (n.machine !== null && due !== null && due.token === n.dialToken && due.t > w.now + n.settings.master.reconnectPeriod) out.push(`retimed:${n.name}`);
+    }
     const roles = w.nodes.map((n) => n.settings.role);
     const mi = roles.indexOf('Master');
     const bi = roles.indexOf('Backup');

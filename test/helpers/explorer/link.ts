@@ -263,8 +263,11 @@ export class Link {
 
   scheduleDial(n: WNode, delay: number): void {
     const token = ++n.dialToken;
+    n.dialDue = { token, t: this.w.now + delay };
     this.w.proc(n, this.w.now + delay, 'timer', () => {
-      if (n.dialToken === token) this.dial(n);
+      if (n.dialToken !== token) return;
+      n.dialDue = null;
+      this.dial(n);
     });
   }
 

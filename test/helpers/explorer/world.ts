@@ -97,6 +97,8 @@ export interface WNode {
   framesDue: (() => void)[];
   engineToken: number;
   dialToken: number;
+  /** When the redial scheduled with dialToken `token` fires (the daemon's dialer keeps its timer). */
+  dialDue: { token: number; t: number } | null;
   /** The connection this node uses now (dialled, or accepted and up). */
   conn: Conn | null;
   hook: HookMode;
@@ -174,6 +176,7 @@ export class World {
       framesDue: [],
       engineToken: 0,
       dialToken: 0,
+      dialDue: null,
       conn: null,
       hook: cfg.hooks[ix],
       pauseRecord: false,
