@@ -132,4 +132,118 @@ describe(`gwctl in scripts, on a node with ${RESOURCES} resources`, () => {
       expect(plain.stderr).toBe('');
     });
   });
+  describe('every --json command parses in jq and has the documented fields', () => {
+    /** jq: the object has at least these keys. */
+    const has = (keys: string[], at = '.'): string => `((${JSON.stringify(keys)} - (${at} | keys)) == [])`;
+    const cases: Array<[string, string, string]> = [
+      [
+        'status',
+        'gwctl --socket "$S" --json status',
+        `${has(['node', 'redundancy', 'daemon', 'config'])} and ${has(['uuid', 'systemName', 'edition', 'version', 'certFingerprint'], '.node')}` +
+          ` and ${has(['role', 'activity', 'epoch', 'since', 'peer', 'sync'], '.redundancy')}` +
+          ` and ${has(['state', 'revision', 'peerRevision'], '.redundancy.sync')}` +
+          ' and .redundancy.peer == null and .redundancy.role == "Independent" and .redundancy.activity == "Active"',
+      ],
+      ['node show', 'gwctl --socket "$S" --json node show', `${has(['uuid', 'systemName', 'edition', 'version', 'certFingerprint', 'createdAt'])} and .systemName == "plant-s"`],
+      ['node cert', 'gwctl --socket "$S" --json node cert', `${has(['fingerprint', 'subject', 'notBefore', 'notAfter', 'pem', 'path'])} and (.fingerprint | test("^[0-9a-f]{64}$"))`],
+      ['redundancy show', 'gwctl --socket "$S" --json redundancy show', `${has(['settings', 'file'])} and ${has(['role', 'failoverTimeout', 'joinWaitTime', 'master'], '.settings')}`],
+      ['network show', 'gwctl --socket "$S" --json network show', `${has(['settings', 'effective', 'overridden', 'listeners', 'path'])} and (.listeners.plain.port | type) == "number"`],
+      [
+        'certs list (after certs trust of a PEM taken from node cert, through jq)',
+        `gwctl --socket "$S" --json node cert | jq -r .pem > "$T/own.pem" && gwctl --socket "$S" certs trust --direction outgoing --file "$T/own.pem" >/dev/null && gwctl --socket "$S" --json certs list`,
+        `type == "array" and length >= 1 and all(.[]; ${has(['fingerprint', 'direction', 'state', 'subject', 'notAfter', 'peer'])} and (.fingerprint | test("^[0-9a-f]{64}$")))`,
+      ],
+      ['connections list', 'gwctl --socket "$S" --json connections list', `type == "array" and all(.[]; ${has(['id', 'direction', 'state', 'status', 'peer', 'lastError'])})`],
+      [
+        'config list',
+        'gwctl --socket "$S" --json config list',
+        `${has(['revision', 'role', 'resources', 'invalid'])} and (.resources | length) == ${RESOURCES + 1} and .invalid == []` +
+          ` and all(.resources[]; ${has(['resource', 'type', 'name', 'module', 'collection', 'hasBackup', 'effective', 'enabled', 'lastModification', 'invalid'])})`,
+      ],
+      [
+        'config get',
+        'gwctl --socket "$S" --json config get opc-connection/plc-01234',
+        `${has(['resource', 'type', 'name', 'collection', 'requested', 'version', 'content', 'meta', 'revision'])} and .content.endpointUrl == "opc.tcp://10.0.4.210:4840"`,
+      ],
+      [
+        'config check',
+        'gwctl --socket "$S" --json config check',
+        `${has(['revision', 'ok', 'invalid', 'changes', 'resources', 'settings'])} and .ok and .resources == ${RESOURCES + 1} and .changes == []`,
+      ],
+      [
+        'config set from a pipe, backup add, backup remove, delete',
+        `echo '{"endpointUrl": "opc.tcp://10.9.0.1:4840"}' | gwctl --socket "$S" --json config set opc-connection/scripted --file - && ` +
+          'gwctl --socket "$S" --json config backup add opc-connection/scripted && gwctl --socket "$S" --json config backup remove opc-connection/scripted && ' +
+          'gwctl --socket "$S" --json config delete opc-connection/scripted',
+        `${has(['resource', 'collection', 'version', 'op', 'changed', 'revision', 'applies', 'note'])} and .changed and .resource == "opc-connection/scripted"`,
+      ],
+      ['config rescan', 'gwctl --socket "$S" --json config rescan', `${has(['revision', 'changes', 'invalid'])} and .changes == [] and .invalid == []`],
+      [
+        'events (NDJSON, one object a line)',
+        'gwctl --socket "$S" --json events --type config | jq -s .',
+        // The log keeps the newest 10,000 events: nearly all of them the startup scan's.
+        `length >= ${RESOURCES / 2} and all(.[]; ${has(['seq', 'time', 'type', 'data'])} and (.type | startswith("config")))`,
+      ],
+      ['wait', 'gwctl --socket "$S" --json wait --ready --timeout 5', `${has(['node', 'redundancy', 'daemon', 'config'])}`],
+      [
+        'redundancy pause and resume',
+        'gwctl --socket "$S" --json redundancy pause --for 1m --reason scripted && gwctl --socket "$S" --json redundancy resume',
+        '(.paused == null and .ended == true) or (.paused.reason == "scripted")',
+      ],
+    ];
+
+    for (const [name, command, predicate] of cases) {
+      it(name, async () => {
+        const r = await sh(`set -e; { ${command}; } | jq -s -e '(length >= 1) and all(.[]; ${predicate.replace(/'/g, "'\\''")})'`, { ...env, T: temp.dir });
+        expectCode(r, 0);
+        expect(r.stdout.trim()).toBe('true');
+        expect(r.stderr).toBe('');
+      });
+    }
+
+    it("config list --json | jq '.resources | length' is every resource, not a cut", async () => {
+      const r = await sh(`gwctl --socket "$S" --json config list | jq '.resources | length'`, env);
+      expectCode(r, 0);
+      expect(Number(r.stdout.trim())).toBe(RESOURCES + 1); // and gateway-settings
+    });
+  });
+
+  describe('exit codes, and --json errors on stderr as the error body', () => {
+    /** The script's exit code is gwctl's; jq checks gwctl's stderr as a coded error body first. */
+    const withErrorBody = (command: string, code: string): string =>
+      `err=$(${command} 2>&1 >/dev/null); status=$?; ` +
+      `printf '%s' "$err" | jq -e '((["statusCode", "code", "error", "message"] - keys) == []) and .code == "${code}" and (.statusCode | type) == "number"' >/dev/null || { echo "not the error body: $err" >&2; exit 99; }; ` +
+      'exit $status';
+
+    it('0: success', async () => {
+      expectCode(await sh('gwctl --socket "$S" status >/dev/null', env), 0);
+    });
+
+    it('1: the daemon refused (the coded body on stderr with --json, the code without)', async () => {
+      expectCode(await sh(withErrorBody('gwctl --socket "$S" --json config get opc-connection/nope', 'GW_ERR_CONFIG_NOT_FOUND'), env), 1);
+      const text = await sh('gwctl --socket "$S" config get opc-connection/nope', env);
+      expectCode(text, 1);
+      expect(text.stderr).toContain('GW_ERR_CONFIG_NOT_FOUND');
+      expect(text.stdout).toBe('');
+    });
+
+    it('2: usage errors', async () => {
+      const missing = await sh('gwctl --socket "$S" config get', env);
+      expectCode(missing, 2);
+      expect(missing.stderr).toContain("gwctl: error: missing required argument 'resource'");
+      expectCode(await sh('gwctl --socket "$S" wait --activity sleepy --timeout 1', env), 2);
+    });
+
+    it('3: the daemon is not reachable (a hint without --json, the coded body with it)', async () => {
+      const text = await sh(`gwctl --socket '${temp.dir}/nobody.sock' status`, env);
+      expectCode(text, 3);
+      expect(text.stderr).toContain('GW_ERR_CLI_DAEMON_UNREACHABLE');
+      expect(text.stderr).toContain('# is gwd running?');
+      expectCode(await sh(withErrorBody(`gwctl --socket '${temp.dir}/nobody.sock' --json status`, 'GW_ERR_CLI_DAEMON_UNREACHABLE'), env), 3);
+    });
+
+    it('4: wait timed out (an Independent node is never Cold)', async () => {
+      expectCode(await sh(withErrorBody('gwctl --socket "$S" --json wait --activity cold --timeout 1', 'GW_ERR_CLI_WAIT_TIMEOUT'), env), 4);
+    });
+  });
 });
