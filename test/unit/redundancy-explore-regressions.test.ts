@@ -274,4 +274,22 @@ describe('explorer counterexamples', () => {
     });
     expect(r.violations, context(r)).toEqual([]);
   });
+  // Found by npm run explore (seed 1760513346) on cd08828, which made the master win when two
+  // Active nodes meet while paused: under Manual recovery, the backup forced Active during a cut
+  // (the pair paused) stood down (peer-active) for the master when the link came back, an
+  // automatic handover to the master that Manual recovery forbids (rule 3, I5). The paused master
+  // now keeps Active only under Automatic; under Manual the backup keeps it, paused or not.
+  it('under Manual recovery, a paused pair that meets with two Active nodes leaves the backup Active, not the master', () => {
+    const r = replay({
+      cfg: { ...fast1, recovery: 'Manual' },
+      steps: [
+        { action: { op: 'pause', node: 'master' }, wait: 2000 },
+        { action: { op: 'cut' }, wait: 804 },
+        { action: { op: 'failover', node: 'backup', force: true }, wait: 2000 },
+        { action: { op: 'heal' }, wait: 100 },
+        { action: { op: 'configure', node: 'backup', change: { field: 'role', value: 'Backup' }, force: false }, wait: 2000 },
+      ],
+    });
+    expect(r.violations, context(r)).toEqual([]);
+  });
 });

@@ -35,10 +35,12 @@ function winnerIsSelf(c: Ctx): boolean {
   if (peer === null) return true;
   const own = s.settings.role;
   // Paused (rule 12; the daemon merges both nodes' pause before the link is up, so both judge
-  // alike): no recovery will follow, so the master keeps Active and the backup yields, leaving one
-  // Active node for the rest of the pause instead of none.
-  if (own === 'Master' && peer.role === 'Backup') return s.paused;
-  if (own === 'Backup' && peer.role === 'Master') return peer.recoveryMode === 'Manual' && !s.paused;
+  // alike) under Automatic recovery: no recovery will follow, so the master keeps Active and the
+  // backup yields, leaving one Active node for the rest of the pause instead of none. Under Manual
+  // the backup keeps Active, paused or not (rule 3: the master stays standing by; I5): the explorer
+  // found the paused backup yielding to the master under Manual (seed 1760513346).
+  if (own === 'Master' && peer.role === 'Backup') return s.paused && s.settings.masterRecoveryMode === 'Automatic';
+  if (own === 'Backup' && peer.role === 'Master') return peer.recoveryMode === 'Manual';
   // Not a valid pair; still never leave two Active: the later activation (higher epoch) wins.
   if (s.epoch !== peer.epoch) return s.epoch > peer.epoch;
   return s.nodeId < (s.peer.uuid ?? '');
