@@ -145,6 +145,11 @@ export function onRedialRefused(c: Ctx): void {
 export function onStateMessage(c: Ctx, msg: StateMessage): void {
   const s = c.s;
   const { type: _type, replyTo, ...report } = msg;
+  // An epoch the peer used is never stale: even a report sent before a silence or a stall names
+  // it, and this node's next activation must be above it (rule 8, I3; explorer seed 768626911: a
+  // master thawed with the backup's report of its activation in the backlog discarded it as stale
+  // and later activated with the same epoch).
+  c.adoptEpoch(report.epoch);
   if (s.peer.awaitingReply !== null) {
     if (replyTo !== s.peer.awaitingReply) return; // sent before the silence ended: stale
     s.peer.awaitingReply = null;
