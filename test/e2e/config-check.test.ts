@@ -126,10 +126,15 @@ describe('gwctl config check reads from disk', () => {
     expectCode(await node.ctl('config', 'check'), 0);
   });
 
-  it('a trust store certificate that is no certificate, and gateway-network.json with an unknown field, are named', async () => {
+  it('trust store files gwd would skip or misread, and gateway-network.json with an unknown field, are named', async () => {
     const pem = path.join(node.dataDir, 'pki', 'trust', 'incoming', 'pending', `${'ab'.repeat(32)}.pem`);
     const net = path.join(node.dataDir, 'gateway-network.json');
     const good = readFileSync(net, 'utf8');
+    // A certificate pre-approved the usual way, whose metadata is then edited to name another one.
+    const cert = await node.json<{ fingerprint: string; path: string }>('node', 'cert');
+    expectCode(await node.ctl('certs', 'trust', '--direction', 'outgoing', '--file', cert.path), 0);
+    const meta = path.join(node.dataDir, 'pki', 'trust', 'outgoing', 'approved', `${cert.fingerprint}.json`);
+    writeFileSync(meta, JSON.stringify({ ...JSON.parse(readFileSync(meta, 'utf8')), fingerprint: 'cd'.repeat(32) }));
     writeFileSync(pem, '-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n');
     writeFileSync(net, JSON.stringify({ ...JSON.parse(good), sslPrt: 8061 }));
     try {
@@ -139,10 +144,12 @@ describe('gwctl config check reads from disk', () => {
       expect(body.invalid.map((p) => [p.path, p.problems[0]!.pointer])).toEqual([
         [net, '/sslPrt'],
         [pem, ''],
+        [meta, '/fingerprint'],
       ]);
     } finally {
       writeFileSync(net, good);
       rmSync(pem);
+      expectCode(await node.ctl('certs', 'remove', cert.fingerprint), 0);
     }
     expectCode(await node.ctl('config', 'check'), 0);
   });

@@ -4,6 +4,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
 import type { ConfigFileProblem, SettingsFileCheck } from '../../core/config-wire.js';
+import { normalizeFingerprint } from '../../core/fingerprint.js';
 import type { FieldProblem } from '../../core/schema-errors.js';
 import { checkRedundancySettings } from '../../core/settings/redundancy-rules.js';
 import type { RedundancySettings } from '../../core/settings/types.js';
@@ -121,7 +122,7 @@ async function checkTrustStore(root: string, schemas: SchemaRegistry): Promise<C
         }
         let fingerprint: string;
         try {
-          fingerprint = new X509Certificate(pem.text).fingerprint256.replace(/:/g, '').toLowerCase();
+          fingerprint = normalizeFingerprint(new X509Certificate(pem.text).fingerprint256);
         } catch (err) {
           problems.push(settingsProblem(pemFile, [{ pointer: '', message: `is not an X.509 certificate (${(err as Error).message}); gwd skips it` }]));
           continue;
