@@ -73,6 +73,8 @@ export class Monitor {
   private epochs: { node: NodeIx; epoch: number; t: number }[] = [];
   private lastEpoch: [number, number] = [0, 0];
   private freezes: [FreezeRec | null, FreezeRec | null] = [null, null];
+  /** Each node's process generation last seen running while a partition-like fault was in force. */
+  private genInPartition: [number, number] = [-1, -1];
   private scheduled = new Set<number>();
 
   constructor(
@@ -164,6 +166,7 @@ export class Monitor {
     const linked = w.link.linked() !== null;
     const partitioned = faults.some((f) => PARTITION.test(f));
     this.partitionFreeSince = partitioned ? null : (this.partitionFreeSince ?? now);
+    if (partitioned) for (const n of w.nodes) if (n.machine !== null) this.genInPartition[n.ix] = n.gen;
     if (active === 2) {
       if (this.dualSince === null) {
         this.dualSince = now;
@@ -194,7 +197,10 @@ export class Monitor {
     // then settles it (below and I2). A process started since is not stale: it must wait.
     const starter = this.dualStarter;
     const pf = this.partitionFreeAtDual;
-    const stale = starter !== null && pf !== null && starter.heardAt < pf && starter.startedAt < pf;
+    // "Existed before it ended" by the order of events, not only by time: a process started during
+    // a partition that ends in the same ms (a dial lost in the cut) existed in it.
+    const existed = starter !== null && (starter.startedAt < (pf ?? -Infinity) || this.genInPartition[starter.node] === starter.gen);
+    const stale = starter !== null && pf !== null && starter.heardAt < pf && existed;
     if (this.dualBeganHealthy && !stale) {
       this.due(d + w1 + 1);
       if (now - d > w1) return this.failDual(`two Active since ${who}, which began while the pair was healthy (longer than ${w1} ms)`);

@@ -68,6 +68,8 @@ export interface ChangeRec {
   /** When the node last received any frame from its peer, and when its process started. */
   heardAt: number;
   startedAt: number;
+  /** The node's process generation (WNode.gen) at the change. */
+  gen: number;
   toldPeerActive: boolean;
   /** The node was a Backup whose pairing (host, port, SSL) it had connected to at least once. */
   pairedNow: boolean;
@@ -266,6 +268,7 @@ export class World {
             heardSentAt: n.heardSentAt,
             heardAt: n.heardAt,
             startedAt: n.startedAt,
+            gen: n.gen,
             toldPeerActive: n.toldPeerActive,
             pairedNow: n.pairedKeys.has(pairKey(n.settings)),
             role: n.settings.role,
