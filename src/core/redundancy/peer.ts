@@ -132,6 +132,14 @@ export function onPeerDisconnected(c: Ctx, reason: DisconnectReason, peerActive?
     return;
   }
   s.peer.closedWithoutBye = reason === 'closed';
+  // The peer closed the link after a stall (or a silence) of this node and before it answered the
+  // state query sent since (pings and frames from the backlog prove nothing): the peer closes for
+  // missed pings well before its failoverTimeout runs out, takes over when that runs out, and our
+  // frames since the thaw no longer reach it. An Active node stands down rather than overlap it
+  // until the redial (explorer seed 578859015: a backup frozen for 759 ms of a 1000 ms
+  // failoverTimeout). A peer killed meanwhile closes the link the same way: the redial then tells
+  // (refused: gone) and this node takes over again.
+  if (reason === 'closed' && s.activity === 'Active' && s.peer.awaitingReply !== null) c.standDown('frozen');
 }
 
 /** fastFailover: a close without bye followed by a refused redial means the process is gone. */
