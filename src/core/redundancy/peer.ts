@@ -56,6 +56,10 @@ export function heard(c: Ctx): void {
  */
 export function askState(c: Ctx): void {
   const p = c.s.peer;
+  // The report no longer counts, but the epoch it named was used: keep it as a floor for this
+  // node's next activation (rule 8; explorer seed 1401234684: a master that had yielded to an
+  // Active backup at epoch 2 was frozen, forgot that report at the thaw and later activated at 2).
+  if (p.state !== null) c.adoptEpoch(p.state.epoch);
   p.state = null;
   p.awaitingReply = c.nextId('q');
   c.forceStateReport();
