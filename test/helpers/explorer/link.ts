@@ -284,19 +284,27 @@ export class Link {
     if (Math.max(this.delay[0], this.delay[1]) >= PING_TIMEOUT / 2) this.slowUntil = Math.max(this.slowUntil, w.now + rt);
     w.log(`${n.name} dials ${m.host}:${m.port}${this.cut ? ' (cut)' : ''}`);
     if (this.cut) return this.scheduleDial(n, period); // the connect times out
-    if (target === null || target.machine === null) {
-      // Nothing listens there: ECONNREFUSED after a round trip.
-      w.proc(n, w.now + rt, 'io', () => {
-        w.feed(n, { type: 'redialRefused' });
-        this.scheduleDial(n, period);
+    const refused = (): void => {
+      // Nothing listens there: ECONNREFUSED, a round trip after the dial.
+      w.feed(n, { type: 'redialRefused' });
+      this.scheduleDial(n, period);
+    };
+    if (target === null) return w.proc(n, w.now + rt, 'io', refused);
+    if (m.enableSsl !== LISTENER_SSL || !this.approved) {
+      // The TLS handshake or the trust decision fails before a byte of the protocol; whether a
+      // process listens at all is decided when the SYN arrives (a dial can race a restart).
+      const dialGen = n.gen;
+      w.clock.at(w.now + this.delay[n.ix], () => {
+        const listening = target.machine !== null;
+        w.clock.at(w.now + this.delay[target.ix], () => {
+          if (n.gen !== dialGen) return;
+          w.runProc(n, dialGen, 'io', () => (listening ? this.scheduleDial(n, period) : refused()));
+        });
       });
       return;
     }
-    if (m.enableSsl !== LISTENER_SSL || !this.approved) {
-      // The TLS handshake or the trust decision fails before a byte of the protocol.
-      w.proc(n, w.now + rt, 'io', () => this.scheduleDial(n, period));
-      return;
-    }
+    // A target that is down when the upgrade arrives answers with a reset (arrive): a dial that
+    // races a restart is refused or answered by the restarted process, as the SYN finds it.
     const conn: Conn = {
       id: ++this.ids,
       dialer: n.ix,

@@ -248,7 +248,9 @@ export class World {
     // The engine drops the link of a peer judged silent before applying anything else.
     const silent = step.decisions.some((d) => d.type === 'emit' && d.event.type === 'peer.lost' && d.event.data.how === 'silent');
     const conn = n.conn;
-    if (silent && conn !== null && !conn.dead[n.ix]) {
+    // Only the running link (engine.ts: link.abort aborts the attached connection); a dial whose
+    // hello is under way goes on.
+    if (silent && conn !== null && conn.open[n.ix] && !conn.dead[n.ix]) {
       this.link.abort(conn, n, 'timeout');
     }
     for (const d of step.decisions) {
