@@ -26,6 +26,11 @@ export function markLost(c: Ctx, how: PeerLoss): void {
   const s = c.s;
   if (s.peer.lost !== null) return;
   s.peer.lost = how;
+  // An operator's failover needs the peer (as when the link goes down): it fails rather than
+  // turning into a takeover alone; the loss rules then decide, with their holds (explorer seed
+  // 734199421: a backup thawed with the master's failoverRequest and steppingDown in its backlog
+  // took over on that stale request beside the master restarted Active meanwhile).
+  if (s.acquire?.operator && !s.acquire.forced) abortAcquire(c, 'the peer was lost');
   // An operator's handover and a confirm's promise only hold while the pair is together.
   s.holdOff = false;
   s.promise = null;
