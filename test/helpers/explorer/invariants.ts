@@ -70,7 +70,7 @@ export class Monitor {
   private changeIx = 0;
   private bumpIx = 0;
   /** Every epoch used by an activation or a fence, per node, for I3. */
-  private epochs: { node: NodeIx; epoch: number; t: number }[] = [];
+  private epochs: { node: NodeIx; epoch: number; t: number; order: number }[] = [];
   private lastEpoch: [number, number] = [0, 0];
   private freezes: [FreezeRec | null, FreezeRec | null] = [null, null];
   /** Each node's process generation last seen running while a partition-like fault was in force. */
@@ -155,7 +155,7 @@ export class Monitor {
       this.checks += 1;
       if (b.to <= this.lastEpoch[b.node]) this.fail('I3', `${w.nodes[b.node].name} fenced to epoch ${b.to}, not above its own ${this.lastEpoch[b.node]}`);
       this.lastEpoch[b.node] = Math.max(this.lastEpoch[b.node], b.to);
-      this.epochs.push({ node: b.node, epoch: b.to, t: b.t });
+      this.epochs.push({ node: b.node, epoch: b.to, t: b.t, order: b.order });
     }
     this.checks += 1;
     const acts = w.nodes.map((n) => w.activity(n));
@@ -301,12 +301,12 @@ export class Monitor {
     // I3: epochs (Independent has no pair and no epoch of its own).
     if (activation && c.reason !== 'independent') {
       if (c.epoch <= this.lastEpoch[c.node]) this.fail('I3', `${name} activated at epoch ${c.epoch}, not above its own earlier ${this.lastEpoch[c.node]}`);
-      const known = this.epochs.filter((x) => x.node !== c.node && x.epoch >= c.epoch && c.heardSentAt >= x.t);
+      const known = this.epochs.filter((x) => x.node !== c.node && x.epoch >= c.epoch && c.heardSentAt > x.order);
       if (known.length > 0) {
         this.fail('I3', `${name} activated (${c.reason}) at epoch ${c.epoch}, not above epoch ${known[0]!.epoch} its peer used at t=${known[0]!.t}, which it had heard of`);
       }
       this.lastEpoch[c.node] = Math.max(this.lastEpoch[c.node], c.epoch);
-      this.epochs.push({ node: c.node, epoch: c.epoch, t: c.t });
+      this.epochs.push({ node: c.node, epoch: c.epoch, t: c.t, order: c.order });
     }
     // I1, rule 10: a goodbye that said the peer is still Active never hands over by itself.
     if (activation && c.toldPeerActive && w.activity(w.peerOf(n)) === 'Active') {

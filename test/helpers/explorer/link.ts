@@ -137,7 +137,7 @@ export class Link {
         conn.connecting = true;
         w.feed(n, { type: 'linkConnecting' });
         if (n.machine === null) return;
-        return this.send(conn, i, { kind: 'hello', report: n.machine.report(), sentAt: w.now });
+        return this.send(conn, i, { kind: 'hello', report: n.machine.report(), sentAt: w.order() });
       case 'hello': {
         if (i === conn.target) {
           // The listener checks the pair, answers with its own hello, then learns the peer's.
@@ -148,7 +148,7 @@ export class Link {
           const old = n.conn;
           if (old !== null && old !== conn && !old.dead[i]) this.close(old, n, 'closed', { kind: 'close', reason: 'closed' });
           n.conn = conn;
-          this.send(conn, i, { kind: 'hello', report: n.machine.report(), sentAt: w.now });
+          this.send(conn, i, { kind: 'hello', report: n.machine.report(), sentAt: w.order() });
         }
         conn.open[i] = true;
         if (i === conn.dialer) conn.connecting = false;

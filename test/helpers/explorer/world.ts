@@ -63,8 +63,13 @@ export interface ChangeRec {
   epoch: number;
   /** The node had been told the pair is paused, and this step was not a resume. */
   paused: boolean;
-  /** Latest send time of a state-carrying frame (hello or redundancy message) from the peer it had handled. */
+  /**
+   * Latest send stamp (World.order: event order, finer than the ms) of a state-carrying frame
+   * (hello or redundancy message) from the peer it had handled.
+   */
   heardSentAt: number;
+  /** The change's own stamp in event order. */
+  order: number;
   /** When the node last received any frame from its peer, and when its process started. */
   heardAt: number;
   startedAt: number;
@@ -81,6 +86,7 @@ export interface BumpRec {
   node: NodeIx;
   to: number;
   heardSentAt: number;
+  order: number;
 }
 
 export interface WNode {
@@ -194,6 +200,13 @@ export class World {
     this.link = newLinkState(this, cfg.delay);
   }
 
+  private orders = 0;
+
+  /** A stamp in event order (several events share a ms): what was sent before what was used. */
+  order(): number {
+    return ++this.orders;
+  }
+
   get now(): number {
     return this.clock.now;
   }
@@ -268,6 +281,7 @@ export class World {
             epoch: d.epoch,
             paused: pausedBefore,
             heardSentAt: n.heardSentAt,
+            order: this.order(),
             heardAt: n.heardAt,
             startedAt: n.startedAt,
             gen: n.gen,
@@ -278,7 +292,7 @@ export class World {
           break;
         case 'emit':
           if (d.event.type === 'epoch.changed' && m.view().activity === 'Active') {
-            this.bumps.push({ t: this.now, node: n.ix, to: d.event.data.to, heardSentAt: n.heardSentAt });
+            this.bumps.push({ t: this.now, node: n.ix, to: d.event.data.to, heardSentAt: n.heardSentAt, order: this.order() });
           }
           if (d.event.type === 'activation.vetoed') this.vetoRetryAt = Math.max(this.vetoRetryAt, d.event.data.retryAt);
           break;
@@ -290,7 +304,7 @@ export class World {
           break;
         }
         case 'send':
-          if (conn !== null && conn.open[n.ix]) this.link.send(conn, n.ix, { kind: 'msg', message: d.message, sentAt: this.now });
+          if (conn !== null && conn.open[n.ix]) this.link.send(conn, n.ix, { kind: 'msg', message: d.message, sentAt: this.order() });
           break;
         case 'runHook':
           break;
