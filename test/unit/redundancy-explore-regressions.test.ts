@@ -370,6 +370,39 @@ describe('explorer counterexamples', () => {
     });
     expect(r.violations, context(r)).toEqual([]);
   });
+  // Found by npm run explore (seed 1637489654): a master restarted and was frozen for 1496 ms of
+  // its 1500 ms join wait. With no watch tick in the join wait, its first input after the thaw was
+  // the join wait's own deadline, on time, so no stall was noticed and it went Active
+  // (startup-alone) before answering the backup's dial waiting in its socket. A node in its join
+  // wait now keeps a watch tick, so the join wait gets the stalled time back.
+  it('a master frozen through most of its join wait notices the stall and answers the waiting dial before deciding alone', () => {
+    const r = replay({
+      cfg: { ...base, failoverTimeout: 3000, pingRate: 1000, reconnectPeriod: 1000, pingMaxMissed: 2, delay: 5 },
+      steps: [
+        { action: { op: 'stop', node: 'master' }, wait: 100 },
+        { action: { op: 'start', node: 'master' }, wait: 1 },
+        { action: { op: 'freeze', node: 'master' }, wait: 0 },
+        { action: { op: 'heal' }, wait: 1496 },
+      ],
+    });
+    expect(r.violations, context(r)).toEqual([]);
+  });
+
+  // Found by npm run explore (seed 1592549681): explorer accounting. I3b judged "heard of" by the
+  // ms: the master handled the backup's cancel, sent in the same ms as, but before, the backup's
+  // forced activation at epoch 2, then took over (backup-stopped, the backup's goodbye) at epoch
+  // 2 too. Sends and activations are now ordered by event, not by ms.
+  it('I3b counts an epoch as heard of only from frames sent after it, in event order (model)', () => {
+    const r = replay({
+      cfg: fast1,
+      steps: [
+        { action: { op: 'failover', node: 'master', force: false }, wait: 1 },
+        { action: { op: 'configure', node: 'backup', change: { field: 'ssl', value: false }, force: false }, wait: 0 },
+        { action: { op: 'failover', node: 'backup', force: true }, wait: 1 },
+      ],
+    });
+    expect(r.violations, context(r)).toEqual([]);
+  });
 });
 
 // The shrunk sequence of seed 578859015 as printed (its waits matter: the backup is frozen 758 ms).

@@ -19,7 +19,9 @@ describe('redundancy startup (rules 1, 2, 4, 6)', () => {
   it('rule 2 startup alone: a master waits the whole joinWaitTime for its backup, then becomes Active (startup-alone)', () => {
     const n = new Solo({ role: 'Master', joinWaitTime: 30_000 });
     n.feed({ type: 'started' });
-    expect(n.deadline).toBe(30_000);
+    // The join wait ends at 30 s; until then a watch tick every second notices a stall (stall.ts).
+    expect(n.m.state.joinWaitUntil).toBe(30_000);
+    expect(n.deadline).toBe(1000);
     n.advance(29_999);
     expect(n.activity).toBe('Cold');
     n.advance(1);

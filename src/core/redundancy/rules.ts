@@ -151,7 +151,9 @@ export function nextDeadline(c: Ctx): number | null {
   // A watch tick while the peer matters: a step that comes far later than this shows that this
   // process was stalled (stall.ts), even when nothing else was due.
   // An Active node alone watches too: after a stall it must wait for a peer that may be back.
-  if (s.peer.linkUp || (s.peer.lost === null && s.peer.lastHeard !== null) || s.activity === 'Active') {
+  // So does a node in its join wait: frozen through most of it, it would otherwise wake on time for
+  // its end and decide before reading the dial waiting in its socket (explorer seed 1637489654).
+  if (s.peer.linkUp || (s.peer.lost === null && s.peer.lastHeard !== null) || s.activity === 'Active' || s.phase === 'joinWait') {
     times.push(c.now + watchInterval(s));
   }
   if (s.acquire?.deadline != null) times.push(s.acquire.deadline);
