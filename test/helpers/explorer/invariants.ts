@@ -117,7 +117,8 @@ export class Monitor {
     if (live.some((c) => c.stalled)) out.push('stall');
     if (live.some((c) => c.dropping[0] || c.dropping[1])) out.push('drop');
     // Pongs come back within pingTimeout only if the round trip is shorter.
-    if (link.delay[0] + link.delay[1] >= PING_TIMEOUT || w.now < link.slowUntil) out.push('slow');
+    // The last slow frame's landing is part of the fault (its effects happen in that ms).
+    if (link.delay[0] + link.delay[1] >= PING_TIMEOUT || w.now <= link.slowUntil) out.push('slow');
     if (!link.approved) out.push('revoked');
     // Open daemon finding (docs/safety.md): a redial the dialer scheduled under a longer
     // reconnectPeriod keeps its timer after the period is shortened (dialer.ts scheduleRedial,

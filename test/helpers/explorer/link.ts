@@ -93,8 +93,10 @@ export class Link {
   private transmit(conn: Conn, from: NodeIx, frame: Frame): void {
     const t = Math.max(this.w.now + this.delay[from], conn.last[from]);
     conn.last[from] = t;
-    // A frame sent slowly is still a fault when it lands after the delay is back to normal.
-    if (this.delay[from] >= PING_TIMEOUT / 2) this.slowUntil = Math.max(this.slowUntil, t);
+    // A frame sent slowly is still a fault when it lands after the delay is back to normal; so is
+    // one queued behind it (in order), which lands as late (explorer: a steppingDown sent after
+    // the delay was healed landed 2.5 s late, behind a slow frame).
+    if (this.delay[from] >= PING_TIMEOUT / 2 || t - this.w.now >= PING_TIMEOUT / 2) this.slowUntil = Math.max(this.slowUntil, t);
     const to = this.w.nodes[from === 0 ? 1 : 0];
     this.w.clock.at(t, () => this.arrive(conn, to, frame));
   }
