@@ -403,7 +403,27 @@ describe('explorer counterexamples', () => {
     });
     expect(r.violations, context(r)).toEqual([]);
   });
+  // Found by npm run explore (seed 1532786998): the backup, standing by with its master lost
+  // (silent) and held by the pause, was frozen 4.9 s. With no watch tick (no link, peer lost, not
+  // Active) the stall went unnoticed; at the resume it took over on that old silence (master-lost)
+  // beside the master that had meanwhile taken over. Every Master and Backup now keeps a watch tick.
+  it('a paused standby frozen without a link notices the stall and does not take over at the resume on a silence judged before it', () => {
+    const r = replay(SCENARIO_P);
+    expect(r.violations, context(r)).toEqual([]);
+  });
+
+  // Found by npm run explore (seed 1982161382): explorer accounting. A steppingDown sent after a
+  // 2500 ms delay was healed still landed 2.5 s late, queued in order behind a slow frame, when the
+  // slow-frame fault had just ended: the backup's takeover on it counted as begun while healthy.
+  // Frames queued behind slow ones are slow too, and the last one's landing ms is in the fault.
+  it('a frame queued behind a slow frame is part of the slow-link fault (model)', () => {
+    const r = replay(SCENARIO_O);
+    expect(r.violations, context(r)).toEqual([]);
+  });
 });
 
 // The shrunk sequence of seed 578859015 as printed (its waits matter: the backup is frozen 758 ms).
 const SCENARIO_I: Scenario = {"cfg": {"joinWaitTime": 0, "recovery": "Manual", "standby": "Cold", "fastFailover": true, "pingMaxMissed": 2, "delay": 120, "hooks": ["none", "none"], "hookDelay": 10, "failoverTimeout": 1000, "pingRate": 200, "reconnectPeriod": 500}, "steps": [{"action": {"op": "stall"}, "wait": 10649}, {"action": {"op": "configure", "node": "master", "change": {"field": "standby", "value": "Cold"}, "force": false}, "wait": 409}, {"action": {"op": "heal"}, "wait": 80}, {"action": {"op": "heal"}, "wait": 2552}, {"action": {"op": "start", "node": "master"}, "wait": 10651}, {"action": {"op": "thaw", "node": "master", "timersFirst": false}, "wait": 100}, {"action": {"op": "freeze", "node": "backup"}, "wait": 758}]};
+// Seeds 1532786998 and 1982161382, shrunk, as printed.
+const SCENARIO_P: Scenario = {"cfg": {"joinWaitTime": 0, "recovery": "Automatic", "standby": "Cold", "fastFailover": true, "pingMaxMissed": 2, "delay": 1, "hooks": ["none", "none"], "hookDelay": 10, "failoverTimeout": 1000, "pingRate": 200, "reconnectPeriod": 500}, "steps": [{"action": {"op": "freeze", "node": "master"}, "wait": 0}, {"action": {"op": "pause", "node": "backup"}, "wait": 826}, {"action": {"op": "approve"}, "wait": 80}, {"action": {"op": "thaw", "node": "master", "timersFirst": false}, "wait": 0}, {"action": {"op": "freeze", "node": "backup"}, "wait": 1}, {"action": {"op": "configure", "node": "master", "change": {"field": "hook", "value": "none"}, "force": false}, "wait": 3206}, {"action": {"op": "configure", "node": "master", "change": {"field": "address", "value": "right"}, "force": false}, "wait": 1689}, {"action": {"op": "pause", "node": "master"}, "wait": 0}]};
+const SCENARIO_O: Scenario = {"cfg": {"joinWaitTime": 0, "recovery": "Automatic", "standby": "Cold", "fastFailover": true, "pingMaxMissed": 10, "delay": 1, "hooks": ["none", "none"], "hookDelay": 10, "failoverTimeout": 1000, "pingRate": 200, "reconnectPeriod": 500}, "steps": [{"action": {"op": "delay", "from": "master", "ms": 2500}, "wait": 1}, {"action": {"op": "configure", "node": "master", "change": {"field": "address", "value": "wrong"}, "force": false}, "wait": 100}, {"action": {"op": "configure", "node": "master", "change": {"field": "timings", "value": {"failoverTimeout": 3000, "pingRate": 1000, "reconnectPeriod": 1000}}, "force": false}, "wait": 0}, {"action": {"op": "resume", "node": "master"}, "wait": 1}]};

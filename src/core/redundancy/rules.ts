@@ -148,14 +148,14 @@ export function nextDeadline(c: Ctx): number | null {
   const times: number[] = [];
   if (s.phase === 'joinWait' && s.joinWaitUntil !== null) times.push(s.joinWaitUntil);
   if (s.peer.lost === null && s.peer.lastHeard !== null) times.push(silenceDeadline(c));
-  // A watch tick while the peer matters: a step that comes far later than this shows that this
-  // process was stalled (stall.ts), even when nothing else was due.
-  // An Active node alone watches too: after a stall it must wait for a peer that may be back.
-  // So does a node in its join wait: frozen through most of it, it would otherwise wake on time for
-  // its end and decide before reading the dial waiting in its socket (explorer seed 1637489654).
-  if (s.peer.linkUp || (s.peer.lost === null && s.peer.lastHeard !== null) || s.activity === 'Active' || s.phase === 'joinWait') {
-    times.push(c.now + watchInterval(s));
-  }
+  // A watch tick, always (the peer matters to every Master and Backup): a step that comes far later
+  // than this shows that this process was stalled (stall.ts), even when nothing else was due. The
+  // explorer found each case where it was missing: an Active node alone (after a stall it must
+  // wait for a peer that may be back), a node in its join wait (frozen through most of it, it woke
+  // on time for its end and decided before reading the dial in its socket, seed 1637489654), and a
+  // standing-by node whose peer was lost (frozen 4.9 s while paused, it took over at the resume on
+  // a silence judged before the freeze, beside the master that had taken over, seed 1532786998).
+  times.push(c.now + watchInterval(s));
   if (s.acquire?.deadline != null) times.push(s.acquire.deadline);
   if (s.promise !== null) times.push(s.promise.until);
   if (s.give !== null) times.push(s.give.deadline);
