@@ -71,7 +71,7 @@ export class GwClient {
 
   /** Stream NDJSON events; resolves when the daemon ends the stream or `signal` aborts. */
   async streamEvents(
-    query: { since?: number; follow?: boolean; type?: string },
+    query: { since?: number; follow?: boolean; type?: string; limit?: number },
     onEvent: (event: EventRecord) => void,
     signal?: AbortSignal,
   ): Promise<void> {
@@ -79,6 +79,7 @@ export class GwClient {
     if (query.since !== undefined) params.set('since', String(query.since));
     if (query.follow) params.set('follow', '1');
     if (query.type) params.set('type', query.type);
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
     const path = `/v0/events?${params.toString()}`;
     const res = await this.send('GET', path, undefined, 'application/json', signal);
     if (res.statusCode !== 200) throw this.toError(path, res.statusCode ?? 0, await readAll(res));

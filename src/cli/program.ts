@@ -70,10 +70,30 @@ export function buildProgram(io: Io, contexts: CommandContext[], colors: Colors 
 
   // Every sub-command reports usage errors the same way as the root.
   for (const cmd of allCommands(program)) {
+    foldChoices(cmd);
     if (cmd === program) continue;
     cmd.exitOverride().configureOutput(program.configureOutput()).showHelpAfterError('(run with --help for usage)');
   }
   return program;
+}
+
+/**
+ * Choices are case-insensitive (DESIGN.md section 8): `status` prints `Cold`, and a script that
+ * passes it back to `wait --activity` must not be refused. The value is folded to lower case
+ * before commander checks it, so help and error messages still list the choices.
+ */
+function foldChoices(cmd: Command): void {
+  const fold = (item: { argChoices?: string[]; parseArg?: (value: string, previous: unknown) => unknown }): void => {
+    const choices = item.argChoices;
+    const parse = item.parseArg;
+    if (!choices || !parse) return;
+    item.parseArg = (value, previous) => {
+      const lower = value.toLowerCase();
+      return parse(choices.includes(lower) ? lower : value, previous);
+    };
+  };
+  for (const option of cmd.options) fold(option as never);
+  for (const argument of cmd.registeredArguments) fold(argument as never);
 }
 
 export function allCommands(root: Command): Command[] {
@@ -115,6 +135,9 @@ export function rootVersionFlag(argv: readonly string[]): string[] {
 function reportError(err: unknown, io: Io, ctx: CommandContext | undefined): ExitCode {
   if (err instanceof ExitError) return err.exitCode;
   if (err instanceof CommanderError) {
+    // `commander.help` with a non-zero exit code is the help shown for a missing command (a bare
+    // `gwctl`): a usage error, not a success a script could mistake for one.
+    if (err.code === 'commander.help' && err.exitCode !== 0) return EXIT.USAGE;
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
       return EXIT.OK;
     }

@@ -11,8 +11,9 @@ export function registerEventsCommand(program: Command, context: ContextFactory)
     .option('-f, --follow', 'keep the stream open and print new events')
     .option('--since <seq>', 'only events after this sequence number', parseSeq)
     .option('--type <prefix>', 'only events of this type or type prefix (e.g. activity)')
-    .addHelpText('after', '\nExamples:\n  gwctl events --since 100\n  gwctl events --follow --json | jq .type\n')
-    .action(async (opts: { follow?: boolean; since?: number; type?: string }, cmd: Command) => {
+    .option('--limit <n>', 'at most n events of the backlog, oldest first (after --since); `| tail -n N` for the newest', parseLimit)
+    .addHelpText('after', '\nExamples:\n  gwctl events --since 100 --limit 20\n  gwctl events --follow --json | jq .type\n')
+    .action(async (opts: { follow?: boolean; since?: number; type?: string; limit?: number }, cmd: Command) => {
       const ctx = context(cmd);
       const abort = new AbortController();
       const onSignal = (): void => abort.abort();
@@ -20,7 +21,7 @@ export function registerEventsCommand(program: Command, context: ContextFactory)
       process.once('SIGTERM', onSignal);
       try {
         await ctx.client.streamEvents(
-          { since: opts.since, follow: opts.follow, type: opts.type },
+          { since: opts.since, follow: opts.follow, type: opts.type, limit: opts.limit },
           (e) => ctx.out(ctx.json ? `${JSON.stringify(e)}\n` : formatEvent(e, ctx)),
           abort.signal,
         );
@@ -29,6 +30,13 @@ export function registerEventsCommand(program: Command, context: ContextFactory)
         process.off('SIGTERM', onSignal);
       }
     });
+}
+
+function parseLimit(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 100_000) {
+    throw new InvalidArgumentError('must be a whole number from 1 to 100000');
+  }
+  return Number(value);
 }
 
 function parseSeq(value: string): number {

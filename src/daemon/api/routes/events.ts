@@ -18,7 +18,8 @@ export function registerEventRoutes(router: Router, d: Daemon): void {
 
     const res = req.res;
     res.writeHead(200, { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-store' });
-    const backlog = d.events.since(since, limit).filter(wanted);
+    // The type filter comes before the limit: `limit=5&type=activity` is five activity events.
+    const backlog = d.events.since(since).filter(wanted).slice(0, limit);
     if (backlog.length > 0) res.write(backlog.map((e) => JSON.stringify(e)).join('\n') + '\n');
     if (!follow) {
       res.end();
