@@ -127,8 +127,8 @@ export class GwClient {
     return this.request('GET', '/v0/redundancy');
   }
 
-  failover(force: boolean): Promise<FailoverAccepted> {
-    return this.request('POST', '/v0/redundancy/failover', { force });
+  failover(force: boolean, to?: string): Promise<FailoverAccepted> {
+    return this.request('POST', '/v0/redundancy/failover', to === undefined ? { force } : { force, to });
   }
 
   /** `force`: apply a role change that rule 11 refuses (the answer's `forced` says what it overrode). */

@@ -183,6 +183,10 @@ export const ERROR_CATALOGUE = {
     message: 'failover {id} failed: {reason}; this node and its peer keep the activity they had (see gwctl events)',
   },
   GW_ERR_REDUNDANCY_INVALID_SETTINGS: { statusCode: 400, message: 'redundancy settings refused: {detail}' },
+  GW_ERR_REDUNDANCY_FAILOVER_TARGET: {
+    statusCode: 409,
+    message: 'cannot fail over to "{to}": {detail}',
+  },
   GW_ERR_REDUNDANCY_WOULD_DUAL_ACTIVE: {
     statusCode: 409,
     message:

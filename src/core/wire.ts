@@ -195,7 +195,11 @@ export interface PauseResponse {
 
 /** Answer of POST /v0/redundancy/failover: follow /v0/events?since=seq for failover.completed|failed {id}. */
 export interface FailoverAccepted {
-  failoverId: string;
+  /** The failover under way; null when `to` named a node that is Active already (nothing moved). */
+  failoverId: string | null;
+  /** With `to`: the node that is (or becomes) Active, and whether it already was. */
+  target?: 'self' | 'peer';
+  alreadyActive?: boolean;
   /** Last event seq before the request: the outcome event comes after it. */
   seq: number;
 }

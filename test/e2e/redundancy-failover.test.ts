@@ -201,6 +201,28 @@ describe('failover and recovery with two real nodes', () => {
     expect(overlapMs(activeIntervals(await activityEvents(m2), m2.deaths, now), activeIntervals(await activityEvents(backup), [], now), pairedAt)).toBe(0);
   });
 
+  it('failover --to peer is idempotent: run twice it moves control once (was: a toggle, so a retry moved it back)', async () => {
+    const { master, backup, pairedAt } = await pair({ recovery: 'manual' });
+    const first = await ok(master, 'redundancy', 'failover', '--to', 'peer', '--wait', '--timeout', '15');
+    expect(first).toContain('completed');
+    await ok(backup, 'wait', '--activity', 'active', '--timeout', '10');
+    const again = await ctl(master, 'redundancy', 'failover', '--to', 'peer', '--wait', '--timeout', '15');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('already Active: the peer');
+    // From the other side, by UUID prefix and as self: still nothing moves.
+    const backupUuid = (await status(backup)).node.uuid;
+    const json = JSON.parse(await ok(master, '--json', 'redundancy', 'failover', '--to', backupUuid.slice(0, 8))) as { failoverId: string | null; alreadyActive: boolean };
+    expect(json).toMatchObject({ failoverId: null, alreadyActive: true, target: 'peer' });
+    expect((await ctl(backup, 'redundancy', 'failover', '--to', 'self')).stdout).toContain('already Active: this node');
+    expect(await activity(backup)).toBe('Active');
+    expect(await activity(master)).not.toBe('Active');
+    const unknown = await ctl(master, 'redundancy', 'failover', '--to', 'ffffffff');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('GW_ERR_REDUNDANCY_FAILOVER_TARGET');
+    const now = Date.now();
+    expect(overlapMs(activeIntervals(await activityEvents(master), [], now), activeIntervals(await activityEvents(backup), [], now), pairedAt)).toBe(0);
+  });
+
   it('failover with no peer is refused with GW_ERR_REDUNDANCY_NO_PEER; --force on the standing-by node activates it', async () => {
     const { master, backup } = await pair();
     process.kill(master.proc.pid, 'SIGSTOP');

@@ -9,6 +9,7 @@ import { parseSeconds } from '../option-parsers.js';
 import type { ContextFactory } from '../program.js';
 
 interface FailoverOptions {
+  to?: string;
   wait?: boolean;
   timeout?: number;
   force?: boolean;
@@ -18,17 +19,27 @@ interface FailoverOptions {
 export function registerFailoverCommand(redundancy: Command, context: ContextFactory): void {
   redundancy
     .command('failover')
-    .description('make the peer Active: the Active node stands down first, then the peer takes over')
+    .description(
+      'move activity: without --to a toggle (the Active node stands down, the other takes over); with --to the named node ends Active, and nothing moves if it already is',
+    )
+    .option('--to <node>', 'self, peer or a UUID prefix: the node that must end Active (idempotent: safe to retry)')
     .option('--wait', 'wait until the failover completed or failed (exit 4 on timeout)')
     .option('--timeout <seconds>', 'with --wait: give up after this many seconds (default 30)', parseSeconds)
     .option('--force', 'on a standing-by node with no connected peer: become Active (you vouch that the peer is down)')
     .addHelpText(
       'after',
-      '\nExamples:\n  gwctl redundancy failover --wait --timeout 30\n  gwctl redundancy failover --force    # peer is known to be down\n',
+      '\nExamples:\n  gwctl redundancy failover --to peer --wait --timeout 30   # retry-safe\n  gwctl redundancy failover --wait --timeout 30             # toggle\n  gwctl redundancy failover --force    # peer is known to be down\n',
     )
     .action(async (opts: FailoverOptions, cmd: Command) => {
       const ctx = context(cmd);
-      const accepted = await ctx.client.failover(opts.force === true);
+      const accepted = await ctx.client.failover(opts.force === true, opts.to);
+      if (accepted.failoverId === null) {
+        if (ctx.json) return ctx.printJson(accepted);
+        const status = await ctx.client.status();
+        const who = accepted.target === 'self' ? `this node (${status.node.systemName})` : `the peer (${status.redundancy.peer?.systemName ?? '-'})`;
+        ctx.out(`already Active: ${who}; nothing moved\n`);
+        return;
+      }
       if (!opts.wait) {
         if (ctx.json) return ctx.printJson(accepted);
         ctx.out(`failover ${accepted.failoverId} requested\n# follow it with: gwctl events --follow --type failover\n`);

@@ -8,3 +8,4 @@ export type * from './types.js';
 export { effectiveJoinWait, JOIN_MARGIN_MS } from './join-wait.js';
 export { wouldDualActive } from './role-change.js';
 export { watchInterval, stallSlack } from './stall.js';
+export { planFailover, type FailoverPlan } from './failover-target.js';

@@ -1,3 +1,5 @@
+import { GwError } from '../../../core/errors.js';
+import { planFailover } from '../../../core/redundancy/index.js';
 import type { FailoverAccepted, PauseRequest, PauseResponse, RedundancyUpdateRequest, RedundancyView, ResyncResponse } from '../../../core/wire.js';
 import type { Daemon } from '../../daemon.js';
 import { updateRedundancySettings } from '../../settings/settings-update.js';
@@ -20,8 +22,13 @@ export function registerRedundancySettingsRoutes(router: Router, d: Daemon): voi
     '/v0/redundancy/failover',
     async (req): Promise<FailoverAccepted> => {
       const seq = d.events.lastSeq;
-      const failoverId = await d.engine.requestFailover((req.body as { force: boolean }).force);
-      return { failoverId, seq };
+      const body = req.body as { force: boolean; to?: string };
+      if (body.to === undefined) return { failoverId: await d.engine.requestFailover(body.force), seq };
+      // Idempotent form: the named node ends Active; if it is already, nothing moves.
+      const plan = planFailover(d.engine.view(), d.identity.node.uuid, body.to);
+      if (plan.kind === 'refused') throw new GwError(plan.error.code, plan.error.params);
+      if (plan.kind === 'already') return { failoverId: null, seq, target: plan.target, alreadyActive: true };
+      return { failoverId: await d.engine.requestFailover(body.force), seq, target: plan.target, alreadyActive: false };
     },
     { bodySchema: 'gwd:api/redundancy-failover' },
   );

@@ -1,0 +1,44 @@
+/**
+ * `gwctl redundancy failover --to self|peer|<uuid-prefix>`: the operator names the node that should
+ * be Active, so the command is idempotent (a script that retries it moves control once). Without
+ * `--to` the command keeps its meaning of rule 7, a toggle. Pure: the daemon passes its view.
+ */
+import type { CommandError } from './types.js';
+import type { MachineView } from './machine.js';
+
+export type FailoverPlan =
+  /** The named node is Active already: nothing moves. */
+  | { kind: 'already'; target: 'self' | 'peer' }
+  /** Request a failover here (rule 7): it makes the named node Active. */
+  | { kind: 'request'; target: 'self' | 'peer' }
+  | { kind: 'refused'; error: CommandError };
+
+const MIN_PREFIX = 4;
+
+function refused(to: string, detail: string): FailoverPlan {
+  return { kind: 'refused', error: { code: 'GW_ERR_REDUNDANCY_FAILOVER_TARGET', params: { to, detail } } };
+}
+
+export function planFailover(view: Pick<MachineView, 'activity' | 'peer'>, selfUuid: string, to: string): FailoverPlan {
+  const want = to.trim().toLowerCase();
+  const peerUuid = view.peer?.uuid?.toLowerCase() ?? null;
+  let target: 'self' | 'peer';
+  if (want === 'self') target = 'self';
+  else if (want === 'peer') target = 'peer';
+  else {
+    if (want.length < MIN_PREFIX) return refused(to, `name the node as self, peer or at least ${MIN_PREFIX} characters of its UUID`);
+    const self = selfUuid.toLowerCase().startsWith(want);
+    const peer = peerUuid !== null && peerUuid.startsWith(want);
+    if (self && peer) return refused(to, 'it is a prefix of both UUIDs; give more characters');
+    if (!self && !peer) return refused(to, `it names neither this node (${selfUuid}) nor its peer (${view.peer?.uuid ?? 'none known'})`);
+    target = self ? 'self' : 'peer';
+  }
+  if (target === 'self') return view.activity === 'Active' ? { kind: 'already', target } : { kind: 'request', target };
+  const peerConnected = view.peer?.connected === true;
+  if (peerConnected && view.peer?.activity === 'Active') return { kind: 'already', target };
+  if (view.activity === 'Active') return { kind: 'request', target }; // hands over (NO_PEER if unlinked)
+  if (!peerConnected) {
+    return { kind: 'refused', error: { code: 'GW_ERR_REDUNDANCY_NO_PEER', params: { activity: view.activity } } };
+  }
+  return refused(to, 'neither node is Active and a node can only make itself Active; run `gwctl redundancy failover --to self` on the peer');
+}
