@@ -129,6 +129,16 @@ export class Monitor {
       const due = n.dialDue;
       if (n.machine !== null && due !== null && due.token === n.dialToken && due.t > w.now + n.settings.master.reconnectPeriod) out.push(`retimed:${n.name}`);
     }
+    // The same for the link's ping timer (link-connection.ts schedulePing): after pingRate is
+    // shortened, the peer's next frame may come one old ping interval later, past a shortened
+    // failoverTimeout. Open daemon finding too.
+    for (const c of live) {
+      for (const ix of [0, 1] as const) {
+        // Until that old-rate ping has landed at the peer.
+        const late = (c.pingRateAt[ix] > w.nodes[ix].settings.master.pingRate && w.now <= c.pingDue[ix] + link.delay[ix]) || w.now <= c.retimedUntil[ix];
+        if (c.open[ix] && !c.dead[ix] && late) out.push(`retimed-ping:${w.nodes[ix].name}`);
+      }
+    }
     const roles = w.nodes.map((n) => n.settings.role);
     const mi = roles.indexOf('Master');
     const bi = roles.indexOf('Backup');

@@ -40,6 +40,12 @@ export interface Conn {
   last: [number, number];
   pingOut: [number | null, number | null];
   missed: [number, number];
+  /** When each side's next ping timer fires (set with the pingRate of its time, as link-connection.ts does). */
+  pingDue: [number, number];
+  /** The pingRate each side's pending ping timer was set with. */
+  pingRateAt: [number, number];
+  /** An old-rate ping sent by that side lands at the peer by then. */
+  retimedUntil: [number, number];
 }
 
 export type LinkState = Link;
@@ -244,8 +250,11 @@ export class Link {
   // ---- pings -----------------------------------------------------------------------------
 
   private schedulePing(conn: Conn, n: WNode): void {
+    conn.pingDue[n.ix] = this.w.now + n.settings.master.pingRate;
+    conn.pingRateAt[n.ix] = n.settings.master.pingRate;
     this.w.proc(n, this.w.now + n.settings.master.pingRate, 'timer', () => {
       if (!conn.open[n.ix]) return;
+      if (conn.pingRateAt[n.ix] > n.settings.master.pingRate) conn.retimedUntil[n.ix] = this.w.now + this.delay[n.ix];
       if (conn.pingOut[n.ix] === null) {
         const id = ++this.pingSeq;
         conn.pingOut[n.ix] = id;
@@ -321,6 +330,9 @@ export class Link {
       last: [0, 0],
       pingOut: [null, null],
       missed: [0, 0],
+      pingDue: [-Infinity, -Infinity],
+      pingRateAt: [0, 0],
+      retimedUntil: [-Infinity, -Infinity],
     };
     conn.gen[n.ix] = n.gen;
     this.conns.push(conn);
