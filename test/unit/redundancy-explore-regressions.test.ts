@@ -420,6 +420,31 @@ describe('explorer counterexamples', () => {
     const r = replay(SCENARIO_O);
     expect(r.violations, context(r)).toEqual([]);
   });
+  // Found by npm run explore (seed 1790925332): under Manual recovery the master, thawed and
+  // standing down (frozen), read the backup's hello (Cold, stale) and asked it to stand down
+  // (peer-standby); the backup had meanwhile taken over on silence and, Active, obeyed that
+  // automatic request: the master took the Active role back without an operator (I5). An Active
+  // backup now refuses an automatic peer-standby request while its master reports Manual.
+  it('under Manual recovery, an Active backup refuses a stand-down request made on a stale report that it stood by', () => {
+    const r = replay(SCENARIO_Q);
+    expect(r.violations, context(r)).toEqual([]);
+  });
+
+  // Found by npm run explore (seed 698224854): an open daemon finding, not a core one. The timings
+  // went from ft5000/ping1000 to ft1000/ping200 on both nodes; the link's next ping had been set
+  // with the old 1000 ms (link-connection.ts keeps its timer), so the master heard nothing for the
+  // new 1000 ms failoverTimeout and took over beside the Active backup. The explorer counts such a
+  // ping timer as a fault (retimed-ping) until its ping lands; docs/safety.md lists it as open.
+  it('a ping timer set under a longer pingRate is a fault until its ping lands (open: the link keeps its old timer)', () => {
+    const r = replay({
+      cfg: { ...base, failoverTimeout: 5000, pingRate: 1000, reconnectPeriod: 2000, pingMaxMissed: 2, delay: 5 },
+      steps: [
+        { action: { op: 'failover', node: 'master', force: false }, wait: 320 },
+        { action: { op: 'configure', node: 'master', change: { field: 'timings', value: { failoverTimeout: 1000, pingRate: 200, reconnectPeriod: 500 } }, force: false }, wait: 2000 },
+      ],
+    });
+    expect(r.violations, context(r)).toEqual([]);
+  });
 });
 
 // The shrunk sequence of seed 578859015 as printed (its waits matter: the backup is frozen 758 ms).
@@ -427,3 +452,4 @@ const SCENARIO_I: Scenario = {"cfg": {"joinWaitTime": 0, "recovery": "Manual", "
 // Seeds 1532786998 and 1982161382, shrunk, as printed.
 const SCENARIO_P: Scenario = {"cfg": {"joinWaitTime": 0, "recovery": "Automatic", "standby": "Cold", "fastFailover": true, "pingMaxMissed": 2, "delay": 1, "hooks": ["none", "none"], "hookDelay": 10, "failoverTimeout": 1000, "pingRate": 200, "reconnectPeriod": 500}, "steps": [{"action": {"op": "freeze", "node": "master"}, "wait": 0}, {"action": {"op": "pause", "node": "backup"}, "wait": 826}, {"action": {"op": "approve"}, "wait": 80}, {"action": {"op": "thaw", "node": "master", "timersFirst": false}, "wait": 0}, {"action": {"op": "freeze", "node": "backup"}, "wait": 1}, {"action": {"op": "configure", "node": "master", "change": {"field": "hook", "value": "none"}, "force": false}, "wait": 3206}, {"action": {"op": "configure", "node": "master", "change": {"field": "address", "value": "right"}, "force": false}, "wait": 1689}, {"action": {"op": "pause", "node": "master"}, "wait": 0}]};
 const SCENARIO_O: Scenario = {"cfg": {"joinWaitTime": 0, "recovery": "Automatic", "standby": "Cold", "fastFailover": true, "pingMaxMissed": 10, "delay": 1, "hooks": ["none", "none"], "hookDelay": 10, "failoverTimeout": 1000, "pingRate": 200, "reconnectPeriod": 500}, "steps": [{"action": {"op": "delay", "from": "master", "ms": 2500}, "wait": 1}, {"action": {"op": "configure", "node": "master", "change": {"field": "address", "value": "wrong"}, "force": false}, "wait": 100}, {"action": {"op": "configure", "node": "master", "change": {"field": "timings", "value": {"failoverTimeout": 3000, "pingRate": 1000, "reconnectPeriod": 1000}}, "force": false}, "wait": 0}, {"action": {"op": "resume", "node": "master"}, "wait": 1}]};
+const SCENARIO_Q: Scenario = {"cfg": {"joinWaitTime": 0, "recovery": "Manual", "standby": "Cold", "fastFailover": true, "pingMaxMissed": 2, "delay": 120, "hooks": ["none", "none"], "hookDelay": 10, "failoverTimeout": 5000, "pingRate": 1000, "reconnectPeriod": 2000}, "steps": [{"action": {"op": "drop", "from": "backup"}, "wait": 1160}, {"action": {"op": "configure", "node": "master", "change": {"field": "timings", "value": {"failoverTimeout": 1000, "pingRate": 200, "reconnectPeriod": 500}}, "force": false}, "wait": 100}, {"action": {"op": "delay", "from": "master", "ms": 1}, "wait": 100}, {"action": {"op": "configure", "node": "master", "change": {"field": "address", "value": "right"}, "force": false}, "wait": 100}, {"action": {"op": "freeze", "node": "master"}, "wait": 100}, {"action": {"op": "cut"}, "wait": 840}]};

@@ -148,6 +148,15 @@ export function onStandDownRequest(c: Ctx, msg: StandDownRequest): void {
     c.send({ type: 'redundancy.standDownReject', id: msg.id, reason: 'paused' });
     return;
   }
+  // Rule 3 under Manual recovery: an Active backup gives the Active role back to its master only on
+  // an operator's word. An automatic request made on a stale report that this node stood by (it
+  // crossed this node's takeover) is refused (explorer seed 1790925332; I5). A `recovery-automatic`
+  // request is not: it says the master is under Automatic now (its report of the change may follow).
+  const premiseStale = msg.reason === 'peer-standby' && s.peer.state?.recoveryMode === 'Manual';
+  if (s.activity === 'Active' && s.settings.role === 'Backup' && !msg.operator && premiseStale) {
+    c.send({ type: 'redundancy.standDownReject', id: msg.id, reason: 'contended' });
+    return;
+  }
   const own = s.acquire;
   if (own !== null) {
     if (outranks(s, own, msg)) {
