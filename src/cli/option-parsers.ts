@@ -48,3 +48,29 @@ export function parseSeconds(value: string): number {
   }
   return n;
 }
+
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+function human(ms: number): string {
+  if (ms !== 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms !== 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms !== 0 && ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+/**
+ * A time flag (DESIGN.md section 8): `500ms`, `10s`, `2m`, `1h`, or a bare number in the flag's
+ * documented unit (`unit`), so `--failover-timeout 10s` and `--failover-timeout 10000` agree and
+ * `--sync-timeout 60000` is not taken as 60,000 s silently: it is refused with the flag's bounds.
+ * Returns the value in the flag's unit (whole ms, or seconds).
+ */
+export function durationFlag(unit: 'ms' | 's', minMs: number, maxMs: number): (value: string) => number {
+  return (value: string): number => {
+    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(value.trim());
+    const ms = m ? Number(m[1]) * (m[2] ? UNIT_MS[m[2].toLowerCase()]! : UNIT_MS[unit]!) : Number.NaN;
+    if (!Number.isFinite(ms) || ms < minMs || ms > maxMs) {
+      throw new InvalidArgumentError(`must be a duration from ${human(minMs)} to ${human(maxMs)} (e.g. 500ms, 10s, 2m; a bare number is in ${unit === 'ms' ? 'milliseconds' : 'seconds'})`);
+    }
+    return unit === 'ms' ? Math.round(ms) : ms / 1000;
+  };
+}

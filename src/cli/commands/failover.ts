@@ -5,7 +5,7 @@ import type { EventRecord } from '../../core/wire.js';
 import { clientError } from '../client.js';
 import { waitForEvent } from '../event-wait.js';
 import type { CommandContext } from '../context.js';
-import { parseSeconds } from '../option-parsers.js';
+import { durationFlag } from '../option-parsers.js';
 import type { ContextFactory } from '../program.js';
 
 interface FailoverOptions {
@@ -24,7 +24,7 @@ export function registerFailoverCommand(redundancy: Command, context: ContextFac
     )
     .option('--to <node>', 'self, peer or a UUID prefix: the node that must end Active (idempotent: safe to retry)')
     .option('--wait', 'wait until the failover completed or failed (exit 4 on timeout)')
-    .option('--timeout <seconds>', 'with --wait: give up after this many seconds (default 30)', parseSeconds)
+    .option('--timeout <seconds>', 'with --wait: give up after this many seconds or a duration such as 2m (default 30)', durationFlag('s', 0, 86_400_000))
     .option('--force', 'on a standing-by node with no connected peer: become Active (you vouch that the peer is down)')
     .addHelpText(
       'after',

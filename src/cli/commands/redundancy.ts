@@ -8,7 +8,7 @@ import type { RedundancyView, Role } from '../../core/wire.js';
 import { clientError } from '../client.js';
 import { hint, keyValues } from '../format.js';
 import { MAX_PAUSE_MS, MAX_PAUSE_REASON } from '../../core/redundancy/pause-record.js';
-import { parseBool, parseCount, parseMs, parsePort, pascal } from '../option-parsers.js';
+import { durationFlag, parseBool, parseCount, parsePort, pascal } from '../option-parsers.js';
 import type { ContextFactory } from '../program.js';
 import { registerFailoverCommand } from './failover.js';
 import { registerResyncCommand } from './resync.js';
@@ -33,6 +33,7 @@ interface ConfigureOptions {
   hookTimeout?: number;
   syncTimeout?: number;
   syncJournalMaxBytes?: number;
+  syncArchiveKeep?: number;
   force?: boolean;
 }
 
@@ -64,19 +65,20 @@ export function registerRedundancyCommands(program: Command, context: ContextFac
     .option('--ssl', 'dial the master over SSL (its SSL port, 8060 by default)')
     .option('--no-ssl', 'dial the master without SSL (its plain port, 8088 by default)')
     .addOption(new Option('--standby <level>', 'activity while standing by').choices(['cold', 'warm']))
-    .option('--failover-timeout <ms>', 'ms without a message from the master before the backup takes over', parseMs)
-    .option('--join-wait <ms>', 'ms to wait for the peer at startup', parseMs)
+    .option('--failover-timeout <ms>', 'ms without a message from the master before the backup takes over (or 10s, 2m)', durationFlag('ms', 100, 3_600_000))
+    .option('--join-wait <ms>', 'ms to wait for the peer at startup (or 30s)', durationFlag('ms', 0, 3_600_000))
     .addOption(new Option('--recovery <mode>', 'what a returning master does').choices(['automatic', 'manual']))
-    .option('--ping-rate <ms>', 'ms between pings on the link', parseMs)
-    .option('--ping-timeout <ms>', 'ms after which a ping counts as missed', parseMs)
+    .option('--ping-rate <ms>', 'ms between pings on the link', durationFlag('ms', 10, 600_000))
+    .option('--ping-timeout <ms>', 'ms after which a ping counts as missed', durationFlag('ms', 10, 600_000))
     .option('--ping-max-missed <n>', 'missed pings before the link is faulted', parseCount)
-    .option('--reconnect-period <ms>', 'ms between redials of the master', parseMs)
+    .option('--reconnect-period <ms>', 'ms between redials of the master', durationFlag('ms', 10, 3_600_000))
     .option('--fast-failover <bool>', 'take over at once when the master process is known to be gone', parseBool)
     .option('--on-activity-change <path>', "executable run after every activity change ('none' removes it)")
     .option('--pre-activate <path>', "executable that may veto an activation with a non-zero exit ('none' removes it)")
-    .option('--hook-timeout <ms>', 'ms a hook may run before it is killed (and a preActivate counts as a veto)', parseMs)
-    .option('--sync-timeout <seconds>', 'seconds one configuration sync may take on the backup before it is retried', parseWholeSeconds)
+    .option('--hook-timeout <ms>', 'ms a hook may run before it is killed (and a preActivate counts as a veto)', durationFlag('ms', 100, 600_000))
+    .option('--sync-timeout <seconds>', 'seconds one configuration sync may take on the backup before it is retried (or 2m)', wholeSeconds)
     .option('--sync-journal-max-bytes <n>', 'bound of the config journal; a backup older than its tail gets a full snapshot', parseBytes)
+    .option('--sync-archive-keep <n>', 'var/archive/<time>/ folders a backup keeps after each full sync, newest first (0 keeps all)', parseArchiveKeep)
     .option('--force', 'apply a role change although it makes this node Active while its connected peer is Active (refused otherwise: GW_ERR_REDUNDANCY_WOULD_DUAL_ACTIVE)')
     .addHelpText(
       'after',
@@ -187,6 +189,7 @@ function toUpdate(opts: ConfigureOptions, cmd: Command): RedundancyUpdate {
   if (Object.keys(master).length > 0) update.master = master;
   if (opts.syncTimeout !== undefined) update.syncTimeoutSecs = opts.syncTimeout;
   if (opts.syncJournalMaxBytes !== undefined) update.syncJournalMaxBytes = opts.syncJournalMaxBytes;
+  if (opts.syncArchiveKeep !== undefined) update.syncArchiveKeep = opts.syncArchiveKeep;
   const hooks: NonNullable<RedundancyUpdate['hooks']> = {};
   const hookPath = (v: string): string | null => (v === 'none' || v === '' ? null : path.resolve(v));
   if (opts.onActivityChange !== undefined) hooks.onActivityChange = hookPath(opts.onActivityChange);
@@ -205,13 +208,26 @@ function parseAddress(value: string): HostPort {
   return hp;
 }
 
-function parseWholeSeconds(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 86400) throw new InvalidArgumentError('must be a whole number of seconds from 1 to 86400');
-  return Number(value);
+/**
+ * One sync operation may take from 1 s to 1 h: a bare `60000` (meant as ms, like the other timing
+ * flags) is refused with the bounds instead of being taken as 16 hours.
+ */
+const seconds = durationFlag('s', 1000, 3_600_000);
+
+/** syncTimeoutSecs is whole seconds: 1500ms is refused, not rounded behind the operator's back. */
+function wholeSeconds(value: string): number {
+  const n = seconds(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('must be whole seconds from 1s to 1h (e.g. 90, 90s, 2m)');
+  return n;
 }
 
 function parseBytes(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1024 || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError('must be a whole number of bytes, at least 1024');
+  return Number(value);
+}
+
+function parseArchiveKeep(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 100000) throw new InvalidArgumentError('must be a whole number from 0 (keep all) to 100000');
   return Number(value);
 }
 
@@ -235,6 +251,7 @@ export function formatRedundancy(s: RedundancySettings): string {
     ['Reconnect period', `${m.reconnectPeriod} ms`],
     ['Sync timeout', `${s.syncTimeoutSecs} s`],
     ['Sync journal bound', `${s.syncJournalMaxBytes} bytes`],
+    ['Sync archives kept', s.syncArchiveKeep === 0 ? 'all' : s.syncArchiveKeep],
     ['Hook onActivityChange', s.hooks.onActivityChange],
     ['Hook preActivate', s.hooks.preActivate],
     ['Hook timeout', `${s.hooks.timeoutMs} ms`],

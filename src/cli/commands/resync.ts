@@ -4,7 +4,7 @@ import type { EventRecord } from '../../core/wire.js';
 import { clientError } from '../client.js';
 import { waitForEvent } from '../event-wait.js';
 import type { CommandContext } from '../context.js';
-import { parseSeconds } from '../option-parsers.js';
+import { durationFlag } from '../option-parsers.js';
 import type { ContextFactory } from '../program.js';
 
 /** `gwctl redundancy resync`: force a full snapshot (DESIGN.md section 6), optionally waiting for it. */
@@ -13,7 +13,7 @@ export function registerResyncCommand(redundancy: Command, context: ContextFacto
     .command('resync')
     .description('force a full snapshot of the configuration: a backup downloads one, a master pushes one')
     .option('--wait', 'wait until the snapshot is swapped in (backup) or acknowledged (master); exit 4 on timeout')
-    .option('--timeout <seconds>', 'with --wait: give up after this many seconds (default 60)', parseSeconds)
+    .option('--timeout <seconds>', 'with --wait: give up after this many seconds or a duration such as 2m (default 60)', durationFlag('s', 0, 86_400_000))
     .addHelpText(
       'after',
       '\nThe previous configuration of the backup is kept under var/archive/<time>/.\n' +

@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander';
 import { GwError } from '../../core/errors.js';
 import type { StatusResponse } from '../../core/wire.js';
 import { clientError } from '../client.js';
-import { parseSeconds } from '../option-parsers.js';
+import { durationFlag } from '../option-parsers.js';
 import type { ContextFactory } from '../program.js';
 
 const POLL_MS = 50;
@@ -30,7 +30,7 @@ export function registerWaitCommand(program: Command, context: ContextFactory): 
     .option('--peer-connected', 'the peer is connected')
     .option('--synced', 'configuration sync is InSync')
     .option('--ready', 'gwd is up and has finished starting')
-    .requiredOption('--timeout <seconds>', 'give up after this many seconds (exit 4)', parseSeconds)
+    .requiredOption('--timeout <seconds>', 'give up after this many seconds or a duration such as 2m (exit 4)', durationFlag('s', 0, 86_400_000))
     .addHelpText(
       'after',
       '\nExamples:\n  gwctl wait --ready --timeout 30\n  gwctl wait --activity active --timeout 60 && systemctl start my-driver\n',
