@@ -127,7 +127,9 @@ export class Monitor {
     // Active meanwhile may not reach a restarted master in time).
     for (const n of w.nodes) {
       const due = n.dialDue;
-      if (n.machine !== null && due !== null && due.token === n.dialToken && due.t > w.now + n.settings.master.reconnectPeriod) out.push(`retimed:${n.name}`);
+      // Pending, and set with a wait longer than the current period: until it fires.
+      const long = due !== null && due.wait > n.settings.master.reconnectPeriod;
+      if (n.machine !== null && due !== null && due.token === n.dialToken && long && due.t > w.now) out.push(`retimed:${n.name}`);
     }
     // The same for the link's ping timer (link-connection.ts schedulePing): after pingRate is
     // shortened, the peer's next frame may come one old ping interval later, past a shortened

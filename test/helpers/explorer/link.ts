@@ -112,7 +112,15 @@ export class Link {
     if (this.cut) return;
     for (const c of this.live()) {
       if (c.stalled) continue;
-      for (const dir of [0, 1] as const) for (const f of c.held[dir].splice(0)) if (!c.dropping[dir]) this.transmit(c, dir, f);
+      for (const dir of [0, 1] as const) {
+        for (const f of c.held[dir].splice(0)) {
+          if (c.dropping[dir]) continue;
+          this.transmit(c, dir, f);
+          // Held by the cut or stall: it lands late, as part of that partition (a steppingDown sent
+          // at the start of a 2.5 s cut is read at its end), so it counts as a slow frame.
+          this.slowUntil = Math.max(this.slowUntil, c.last[dir]);
+        }
+      }
     }
   }
 
@@ -274,7 +282,7 @@ export class Link {
 
   scheduleDial(n: WNode, delay: number): void {
     const token = ++n.dialToken;
-    n.dialDue = { token, t: this.w.now + delay };
+    n.dialDue = { token, t: this.w.now + delay, wait: delay };
     this.w.proc(n, this.w.now + delay, 'timer', () => {
       if (n.dialToken !== token) return;
       n.dialDue = null;
