@@ -1,6 +1,8 @@
 // node:http and not undici: undici parses HTTP with a WebAssembly build of llhttp whose compile and
 // teardown cost gwctl ~130 ms on every call (measured: 180 ms against 50 ms for `node -e 0`), while
 // node:http uses the parser built into node. A CLI that scripts call in loops must start fast.
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { userInfo } from 'node:os';
 
@@ -25,6 +27,7 @@ import type {
 } from '../core/wire.js';
 import type { Collection, VersionName, VersionQuery } from '../core/config-model.js';
 import type {
+  ConfigArchivesResponse,
   ConfigCheckResponse,
   ConfigListResponse,
   ConfigRescanResponse,
@@ -218,6 +221,10 @@ export class GwClient {
     return this.request('POST', '/v0/config/rescan');
   }
 
+  configArchives(): Promise<ConfigArchivesResponse> {
+    return this.request('GET', '/v0/config/archives');
+  }
+
   private send(method: Method, path: string, body: unknown, contentType: string, signal?: AbortSignal): Promise<IncomingMessage> {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     return new Promise((resolve, reject) => {
@@ -234,7 +241,7 @@ export class GwClient {
           resolve(emptyResponse());
           return;
         }
-        reject(clientError('GW_ERR_CLI_DAEMON_UNREACHABLE', { socket: this.socketPath, detail: describeConnectError(err) }));
+        reject(clientError('GW_ERR_CLI_DAEMON_UNREACHABLE', { socket: this.socketPath, detail: describeConnectError(err, this.socketPath) }));
       });
       req.end(payload);
     });
@@ -302,8 +309,15 @@ function emptyResponse(): IncomingMessage {
   }) as unknown as IncomingMessage;
 }
 
-function describeConnectError(err: unknown): string {
+function describeConnectError(err: unknown, socketPath: string): string {
   const e = err as NodeJS.ErrnoException;
+  // `--socket` given the data directory: connect() answers ECONNREFUSED, which would send the
+  // operator looking for a gwd that is not running; say what the path is, and where the socket is.
+  const dir = isDirectory(socketPath);
+  if (dir) {
+    const inside = path.join(socketPath, 'gwd.sock');
+    return existsSync(inside) ? `that is a directory; its socket is ${inside}` : `that is a directory, not a socket, and it holds no gwd.sock`;
+  }
   switch (e?.code) {
     case 'ENOENT':
       return 'no socket file there';
@@ -313,5 +327,13 @@ function describeConnectError(err: unknown): string {
       return 'permission denied on the socket';
     default:
       return e?.code ? `${e.code}: ${e.message}` : String(err);
+  }
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
   }
 }

@@ -227,6 +227,10 @@ export const ERROR_CATALOGUE = {
   GW_ERR_CLI_BAD_RESPONSE: { statusCode: 502, message: 'gwd answered {path} with something that is not the API: {detail}' },
   GW_ERR_CLI_USAGE: { statusCode: 400, message: '{detail}' },
   GW_ERR_CLI_WAIT_TIMEOUT: { statusCode: 408, message: 'timed out after {timeout} s waiting for {what}' },
+  GW_ERR_CLI_WAIT_IMPOSSIBLE: {
+    statusCode: 409,
+    message: 'not waiting for {what}: {detail}; make this node a Master or a Backup first (gwctl redundancy configure --mode)',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

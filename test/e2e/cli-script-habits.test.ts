@@ -51,4 +51,20 @@ describe('gwctl for scripts', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('--limit');
   });
+
+  it('wait refuses at once a condition the role rules out (was: waited out its whole timeout)', async () => {
+    const started = Date.now();
+    const r = await node.ctl('wait', '--synced', '--timeout', '30');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('GW_ERR_CLI_WAIT_IMPOSSIBLE');
+    expect(r.stderr).toContain('Independent');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect((await node.ctl('wait', '--activity', 'standby', '--timeout', '30')).stderr).toContain('always Active');
+  });
+
+  it('--socket given the data directory says so and names the socket inside (was: "nothing is listening")', async () => {
+    const r = await node.ctl('--socket', node.dataDir, 'status');
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`that is a directory; its socket is ${node.socket}`);
+  });
 });

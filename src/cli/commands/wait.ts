@@ -20,7 +20,11 @@ interface Condition {
   what: string;
   /** null when met, else what was seen instead. */
   check(s: StatusResponse): string | null;
+  /** Why it can never be met in the node's current role (checked at once), else null. */
+  impossible?(s: StatusResponse): string | null;
 }
+
+const independent = (s: StatusResponse): boolean => s.redundancy.role === 'Independent';
 
 export function registerWaitCommand(program: Command, context: ContextFactory): void {
   program
@@ -43,6 +47,9 @@ export function registerWaitCommand(program: Command, context: ContextFactory): 
       for (;;) {
         try {
           const status = await ctx.client.status();
+          // A condition the role rules out would only wait out the whole timeout: say so now.
+          const never = conditions.find((c) => c.impossible?.(status));
+          if (never) throw clientError('GW_ERR_CLI_WAIT_IMPOSSIBLE', { what: never.what, detail: never.impossible!(status)! });
           const unmet = conditions.map((c) => ({ c, seen: c.check(status) })).filter((x) => x.seen !== null);
           if (unmet.length === 0) {
             if (ctx.json) ctx.printJson(status);
@@ -81,13 +88,22 @@ function buildConditions(opts: WaitOptions): Condition[] {
         const ok = want === 'standby' ? a !== 'Active' : a.toLowerCase() === want;
         return ok ? null : a;
       },
+      impossible: (s) => (want !== 'active' && independent(s) ? 'this node is Independent, which is always Active' : null),
     });
   }
   if (opts.peerConnected) {
-    out.push({ what: 'peer connected', check: (s) => (s.redundancy.peer?.connected ? null : 'not connected') });
+    out.push({
+      what: 'peer connected',
+      check: (s) => (s.redundancy.peer?.connected ? null : 'not connected'),
+      impossible: (s) => (independent(s) ? 'this node is Independent and has no peer' : null),
+    });
   }
   if (opts.synced) {
-    out.push({ what: 'synced', check: (s) => (s.redundancy.sync.state === 'InSync' ? null : s.redundancy.sync.state) });
+    out.push({
+      what: 'synced',
+      check: (s) => (s.redundancy.sync.state === 'InSync' ? null : s.redundancy.sync.state),
+      impossible: (s) => (independent(s) ? 'this node is Independent: it has no peer to sync with' : null),
+    });
   }
   return out;
 }
