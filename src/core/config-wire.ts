@@ -122,3 +122,40 @@ export interface ConfigStatusSummary {
   revision: number;
   invalid: ConfigFileProblem[];
 }
+
+/**
+ * Why a full sync archived the backup's previous core (var/archive/<time>/archive.json):
+ * `first-sync` the backup held none of this master's configuration (pairing, a new master, a crash
+ * during an earlier snapshot); `resync-requested` `gwctl redundancy resync` on the backup;
+ * `resync-by-master` a snapshot the master pushed unasked (resync on the master); `journal-behind`
+ * the master's journal no longer reached the backup's revision; `sync-broken` an incremental sync
+ * failed (a gap, a refused entry); `unknown` no readable record (an archive made before records
+ * were kept, or by hand).
+ */
+export type ConfigArchiveReason = 'first-sync' | 'resync-requested' | 'resync-by-master' | 'journal-behind' | 'sync-broken' | 'unknown';
+
+/** One folder of var/archive/. */
+export interface ConfigArchive {
+  /** The folder's name (the time it was made, with `:` and `.` as `-`). */
+  name: string;
+  path: string;
+  /** When it was made (ISO 8601), from its name; null for a name that is not a time. */
+  time: string | null;
+  reason: ConfigArchiveReason;
+  /** The master's revision the snapshot that replaced this configuration was taken at, when recorded. */
+  sourceRevision: number | null;
+  /** UUID of the master the snapshot came from, when recorded. */
+  peer: string | null;
+  /** Regular files in it (the previous core and the journal that led to it), and their bytes. */
+  files: number;
+  bytes: number;
+}
+
+/** GET /v0/config/archives: oldest first. */
+export interface ConfigArchivesResponse {
+  /** var/archive of this node. */
+  dir: string;
+  /** syncArchiveKeep: the newest this many are kept after each new archive (0: all). */
+  keep: number;
+  archives: ConfigArchive[];
+}

@@ -203,6 +203,7 @@ export class Daemon {
       logger,
       role: () => this.redundancy.role,
       syncTimeoutSecs: () => this.redundancy.syncTimeoutSecs,
+      syncArchiveKeep: () => this.redundancy.syncArchiveKeep,
       // What a backup validates a snapshot against: compiled while it waits for the master's answer.
       // (messages and resource.json are validated with defaults, resource content only checked).
       warm: () =>

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { type Command, Option } from 'commander';
 
 import type { Collection, VersionName, VersionQuery } from '../../core/config-model.js';
-import type { ConfigCheckResponse, ConfigFileProblem, ConfigListResponse, ConfigWriteResponse } from '../../core/config-wire.js';
+import type { ConfigArchivesResponse, ConfigCheckResponse, ConfigFileProblem, ConfigListResponse, ConfigWriteResponse } from '../../core/config-wire.js';
 import { GwError } from '../../core/errors.js';
 import type { CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -124,6 +124,22 @@ export function registerConfigCommands(program: Command, context: ContextFactory
       if (r.invalid.length > 0) throw new ExitError(EXIT.FAILED);
     });
 
+  config
+    .command('archives')
+    .description('what full syncs replaced on this node (var/archive/<time>/), oldest first: time, why, files, bytes')
+    .addHelpText(
+      'after',
+      '\nA backup keeps the newest syncArchiveKeep (default 5; 0 keeps all) after each full sync:\n' +
+        '  gwctl redundancy configure --sync-archive-keep 10\n' +
+        '\nExamples:\n  gwctl config archives\n  gwctl --json config archives | jq -r \'.archives[-1].path\'\n',
+    )
+    .action(async (_opts, cmd: Command) => {
+      const ctx = context(cmd);
+      const r = await ctx.client.configArchives();
+      if (ctx.json) return ctx.printJson(r);
+      ctx.out(formatArchives(r));
+    });
+
   const backup = config.command('backup').description('Backup versions: used instead of Primary on a node whose role is Backup');
 
   backup
@@ -200,6 +216,13 @@ export function formatList(list: ConfigListResponse): string {
   );
   if (list.invalid.length > 0) out += formatProblems(list.invalid);
   return out;
+}
+
+export function formatArchives(r: ConfigArchivesResponse): string {
+  const kept = r.keep === 0 ? 'all are kept (syncArchiveKeep 0)' : `the newest ${r.keep} are kept after each full sync (syncArchiveKeep)`;
+  if (r.archives.length === 0) return `no archives in ${r.dir}\n` + hint(kept);
+  const rows = r.archives.map((a) => [a.time ?? a.name, a.reason, a.files, a.bytes, a.sourceRevision, a.path]);
+  return table(['TIME', 'REASON', 'FILES', 'BYTES', 'MASTER REVISION', 'PATH'], rows) + hint(kept);
 }
 
 export function formatProblems(problems: readonly ConfigFileProblem[]): string {

@@ -16,6 +16,8 @@ export interface RedundancySettings {
   syncTimeoutSecs: number;
   /** Bound of var/config-journal.ndjson: compacted (newest half kept) when over; a backup older than its tail gets a full snapshot. */
   syncJournalMaxBytes: number;
+  /** var/archive/<time>/ folders a backup keeps after each full sync, newest first (0: all). */
+  syncArchiveKeep: number;
   fastFailover: boolean;
   master: {
     host: string;

@@ -16,7 +16,9 @@ import type { ConfigStore } from '../config/config-store.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../logger.js';
 import type { SnapshotContents } from '../config/snapshot-contents.js';
+import type { ConfigArchiveReason } from '../../core/config-wire.js';
 import { BulkWriter } from '../storage/bulk-writer.js';
+import { archiveNames, DEFAULT_ARCHIVE_KEEP, recordAndPrune } from './archives.js';
 import { SnapshotError, SnapshotSink, type FileListener, type SnapshotCommit } from './snapshot-sink.js';
 import type { SyncStateStore } from './sync-state.js';
 
@@ -31,6 +33,8 @@ export interface BackupSideOptions {
   send: (message: SyncMessage) => boolean;
   /** syncTimeoutSecs of redundancy.json, read at the start of each operation. */
   timeoutSecs: () => number;
+  /** syncArchiveKeep of redundancy.json, read after each new archive (default 5). */
+  archiveKeep?: () => number;
   retryMs?: number;
 }
 
@@ -48,6 +52,8 @@ interface Operation {
   /** The snapshot's files as they arrive (null past KEEP_CONTENTS_MAX_BYTES). */
   contents: SnapshotContents | null;
   manifestRevision: number | null;
+  /** Why this node asked for a full snapshot; null when it asked for an incremental one. */
+  asked: ConfigArchiveReason | null;
   timer: NodeJS.Timeout;
 }
 
@@ -79,17 +85,21 @@ export class BackupSide {
     return this.op !== null;
   }
 
-  /** Ask for a sync: incremental when possible, unless `full`. */
+  /** Ask for a sync: incremental when possible, unless `full` (an operator's resync). */
   request(full = false): void {
     if (this.closed) return;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    const broken = this.wantFull;
     full ||= this.wantFull;
     this.wantFull = false;
     this.abortOperation();
     this.newOperation();
+    const first = this.o.state.holder !== this.o.peerUuid;
+    // Recorded beside the archive the snapshot makes (the first reason that holds).
+    this.op!.asked = first ? 'first-sync' : broken ? 'sync-broken' : full ? 'resync-requested' : null;
     // A master answers a backup that holds none of its configuration with a full snapshot.
-    if (full || this.o.state.holder !== this.o.peerUuid) this.prepareWriter();
+    if (full || first) this.prepareWriter();
     const sent = this.o.send({ type: 'sync.request', holder: this.o.state.holder, revision: this.o.store.syncedRevision, full });
     if (!sent) this.abortOperation();
   }
@@ -170,7 +180,10 @@ export class BackupSide {
 
   private onBegin(m: SyncBegin): void {
     // A master may push one unasked (resync on the master): it replaces whatever was running.
-    if (!this.op) this.newOperation();
+    if (!this.op) {
+      this.newOperation();
+      this.op!.asked = 'resync-by-master';
+    }
     const op = this.op!;
     if (op.sink) void op.sink.abort().catch(() => undefined);
     op.sink = null;
@@ -211,6 +224,7 @@ export class BackupSide {
       holderCleared: Promise.resolve(null),
       contents: null,
       manifestRevision: null,
+      asked: null,
       timer: undefined as unknown as NodeJS.Timeout,
     };
     op.timer = setTimeout(() => this.enqueueFailure(op, `timed out after ${timeoutSecs} s (syncTimeoutSecs)`), timeoutSecs * 1000);
@@ -329,6 +343,8 @@ export class BackupSide {
       verifyMs = Date.now() - started;
       return sink.commit();
     };
+    // The folders of var/archive before: the one the adoption makes is the one not among them.
+    const archivesBefore = await archiveNames(this.o.varDir).catch(() => null);
     const adopted = await store.adoptSnapshot(revision, { contents, swap: verifyAndSwap, unswap: () => sink.rollback() });
     const { archive, durability, syncMs } = adopted.swapped;
     op.sink = null;
@@ -340,6 +356,19 @@ export class BackupSide {
     await sink.finish();
     const { created, updated, deleted } = adopted;
     this.o.logger.info({ revision, archive, created, updated, deleted, files: sink.manifest.files.length, durability, syncMs, verifyMs, ...adopted.timings, ms: Date.now() - started }, 'full snapshot adopted');
+    // Before the sync is reported complete, so `resync --wait` then `config archives` sees the
+    // pruned list; it never fails the sync (recordAndPrune reports its own failures).
+    if (archivesBefore) {
+      await recordAndPrune({
+        varDir: this.o.varDir,
+        before: archivesBefore,
+        folder: archive,
+        record: { reason: op.asked ?? 'journal-behind', sourceRevision: revision, peer: this.o.peerUuid },
+        keep: this.o.archiveKeep?.() ?? DEFAULT_ARCHIVE_KEEP,
+        logger: this.o.logger,
+        events: this.o.events,
+      }).catch((err: unknown) => this.o.logger.warn({ err }, 'could not record or prune the archives'));
+    }
     // One event for the whole core (not one per resource, which for a big snapshot pushed
     // everything else out of the event window): the core may have changed anywhere.
     this.o.events.emit('config.replaced', { revision: adopted.revision, sourceRevision: revision, created, updated, deleted, archive });

@@ -38,6 +38,8 @@ export interface SyncEngineOptions {
   /** This node's role and syncTimeoutSecs, read when needed (settings change live). */
   role: () => Role;
   syncTimeoutSecs: () => number;
+  /** syncArchiveKeep: archives a backup keeps after each full sync (0: all); read each time. */
+  syncArchiveKeep?: () => number;
   retryMs?: number;
   /** Prepare (compile validators) for what a sync brings, in the idle moment after a request. */
   warm?: () => void;
@@ -91,6 +93,7 @@ export class SyncEngine {
           coreDir: this.o.coreDir,
           varDir: this.o.varDir,
           timeoutSecs: this.o.syncTimeoutSecs,
+          archiveKeep: this.o.syncArchiveKeep,
           retryMs: this.o.retryMs,
         });
         this.backup.request();

@@ -2,6 +2,7 @@ import { parseAddress, type ResourceAddress } from '../../../core/config-address
 import type { Collection, JournalEntry, VersionName, VersionQuery } from '../../../core/config-model.js';
 import { assertWritable, backupNotAppliedReason, resolveEffective } from '../../../core/config-resolution.js';
 import type {
+  ConfigArchivesResponse,
   ConfigCheckResponse,
   ConfigListResponse,
   ConfigRescanResponse,
@@ -12,6 +13,7 @@ import { GwError } from '../../../core/errors.js';
 import type { WriteOutcome } from '../../config/config-store.js';
 import { effectiveVersion, summarise } from '../../config/config-views.js';
 import { checkSettingsFiles } from '../../config/settings-check.js';
+import { archivesDir, listArchives } from '../../sync/archives.js';
 import type { Daemon } from '../../daemon.js';
 import type { ApiRequest, Router } from '../router.js';
 import { enumParam } from '../query-params.js';
@@ -118,6 +120,13 @@ export function registerConfigRoutes(router: Router, d: Daemon): void {
       settings: settings.settings,
     };
   });
+
+  // What full syncs replaced on this node (var/archive), oldest first, read from disk at each request.
+  router.get('/v0/config/archives', async (): Promise<ConfigArchivesResponse> => ({
+    dir: archivesDir(d.dataDir.varDir),
+    keep: d.redundancy.syncArchiveKeep,
+    archives: await listArchives(d.dataDir.varDir),
+  }));
 
   router.post('/v0/config/rescan', async (req): Promise<ConfigRescanResponse> => {
     const entries = await d.config.rescan(`rescan:${actor(req)}`);
