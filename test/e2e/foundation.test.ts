@@ -115,10 +115,15 @@ describe('gwd and gwctl as a user runs them', () => {
     const p = spawnGwd(dir);
     running.push(p);
     expect((await waiting).code).toBe(0);
-    const timeout = await gwctl(['--socket', socket, 'wait', '--activity', 'cold', '--timeout', '0.3']);
+    // A condition that can hold but does not: no gwd on that socket yet.
+    const timeout = await gwctl(['--socket', path.join(dir, 'other.sock'), 'wait', '--ready', '--timeout', '0.3']);
     expect(timeout.code).toBe(4);
     expect(timeout.stderr).toContain('GW_ERR_CLI_WAIT_TIMEOUT');
-    expect(timeout.stderr).toContain('Active');
+    expect(timeout.stderr).toContain('not reachable');
+    // One that the role rules out is refused at once instead (exit 1).
+    const never = await gwctl(['--socket', socket, 'wait', '--activity', 'cold', '--timeout', '5']);
+    expect(never.code).toBe(1);
+    expect(never.stderr).toContain('GW_ERR_CLI_WAIT_IMPOSSIBLE');
   });
 
   it('usage errors exit 2, help exits 0 with an example', async () => {

@@ -242,8 +242,12 @@ describe(`gwctl in scripts, on a node with ${RESOURCES} resources`, () => {
       expectCode(await sh(withErrorBody(`gwctl --socket '${temp.dir}/nobody.sock' --json status`, 'GW_ERR_CLI_DAEMON_UNREACHABLE'), env), 3);
     });
 
-    it('4: wait timed out (an Independent node is never Cold)', async () => {
-      expectCode(await sh(withErrorBody('gwctl --socket "$S" --json wait --activity cold --timeout 1', 'GW_ERR_CLI_WAIT_TIMEOUT'), env), 4);
+    it('4: wait timed out (no gwd on that socket comes up)', async () => {
+      expectCode(await sh(withErrorBody(`gwctl --socket '${temp.dir}/nobody.sock' --json wait --ready --timeout 1`, 'GW_ERR_CLI_WAIT_TIMEOUT'), env), 4);
+    });
+
+    it('1: wait for what the role rules out is refused at once (an Independent node is never Cold)', async () => {
+      expectCode(await sh(withErrorBody('gwctl --socket "$S" --json wait --activity cold --timeout 30', 'GW_ERR_CLI_WAIT_IMPOSSIBLE'), env), 1);
     });
   });
 });
