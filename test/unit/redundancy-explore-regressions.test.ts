@@ -460,6 +460,22 @@ describe('explorer counterexamples', () => {
     const r = replay(SCENARIO_T);
     expect(r.violations, context(r)).toEqual([]);
   });
+  // Found by npm run explore (seed 229824242): the master restarted and, in its join wait (floor
+  // 500 + 500 ms), the timings went to redial 2000 ms on both nodes; the backup took over on the
+  // master's clean stop and scheduled its redial with the new 2000 ms, but the master's floor kept
+  // the old value: Active at its end beside the backup. A longer reconnectPeriod during a join wait
+  // now extends it to the new floor.
+  it('a master whose reconnectPeriod grows during its join wait waits for a redial at the new period', () => {
+    const r = replay({
+      cfg: fast1,
+      steps: [
+        { action: { op: 'stop', node: 'master' }, wait: 0 },
+        { action: { op: 'start', node: 'master' }, wait: 0 },
+        { action: { op: 'configure', node: 'master', change: { field: 'timings', value: { failoverTimeout: 5000, pingRate: 1000, reconnectPeriod: 2000 } }, force: false }, wait: 2000 },
+      ],
+    });
+    expect(r.violations, context(r)).toEqual([]);
+  });
 });
 
 // The shrunk sequence of seed 578859015 as printed (its waits matter: the backup is frozen 758 ms).

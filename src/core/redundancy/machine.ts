@@ -26,7 +26,7 @@ import {
 } from './peer.js';
 import { nextDeadline, reconcile } from './rules.js';
 import { noticeStall } from './stall.js';
-import { effectiveJoinWait } from './join-wait.js';
+import { effectiveJoinWait, rejoinWait } from './join-wait.js';
 import type { MachineInput, MachineSettings, MachineState, PersistedRedundancy, PlantedDefects, Step } from './types.js';
 
 export interface MachineInit {
@@ -234,6 +234,13 @@ export class RedundancyMachine {
     const s = this.s;
     const before = s.settings;
     s.settings = next;
+    // A longer redial period (timings change on both nodes together) while waiting for the peer:
+    // its next redial may now be that far away, and the floor was computed with the old period
+    // (explorer seed 229824242: a master restarted just before redial went 500 -> 2000 ms went
+    // Active at the end of its old floor beside the backup that had taken over).
+    if (s.phase === 'joinWait' && s.joinWaitUntil !== null && next.master.reconnectPeriod > before.master.reconnectPeriod) {
+      s.joinWaitUntil = Math.max(s.joinWaitUntil, c.now + rejoinWait(next));
+    }
     if (s.defects.goodbyeMeansStopped ? before.role === next.role : pairingKey(before) === pairingKey(next)) return;
     const roleChanged = before.role !== next.role;
     if (roleChanged) c.emit({ type: 'role.changed', data: { from: before.role, to: next.role } });
