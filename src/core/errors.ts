@@ -124,7 +124,7 @@ export const ERROR_CATALOGUE = {
   },
   GW_ERR_GAN_INCOMPATIBLE_EDITION: {
     statusCode: 409,
-    message: '{peer} is a {remote} node and this node is {local}: an Edge node pairs only with an Edge node',
+    message: '{peer} is {remote} node and {self} is {local} node: an Edge node pairs only with an Edge node',
   },
   GW_ERR_GAN_INCOMPATIBLE_ROLE: {
     statusCode: 409,

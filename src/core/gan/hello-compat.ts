@@ -28,7 +28,13 @@ export function checkHello(local: HelloSide, remote: HelloSide, localIs: 'dialer
     return { code: 'GW_ERR_GAN_INCOMPATIBLE_PROTOCOL', params: { peer, remote: remote.protocol, local: local.protocol } };
   }
   if (remote.edition !== local.edition) {
-    return { code: 'GW_ERR_GAN_INCOMPATIBLE_EDITION', params: { peer, remote: remote.edition, local: local.edition } };
+    // Both nodes by name: the refusal is read on both sides (the dialer shows it as its last error),
+    // where "this node" would name the wrong one.
+    const article = (e: Edition): string => (e === 'edge' ? 'an Edge' : 'a Standard');
+    return {
+      code: 'GW_ERR_GAN_INCOMPATIBLE_EDITION',
+      params: { peer, remote: article(remote.edition), self: local.systemName, local: article(local.edition) },
+    };
   }
   const listener = localIs === 'listener' ? local : remote;
   const dialer = localIs === 'listener' ? remote : local;

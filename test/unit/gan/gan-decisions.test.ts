@@ -1,3 +1,4 @@
+import { ERROR_CATALOGUE, formatMessage } from '../../../src/core/errors.js';
 import { describe, expect, it } from 'vitest';
 
 import { parseHostPort, formatHostPort } from '../../../src/core/gan/address.js';
@@ -100,6 +101,11 @@ describe('checkHello', () => {
   it('Edge pairs only with Edge, both ways', () => {
     expect(checkHello(master, { ...backup, edition: 'edge' }, 'listener')?.code).toBe('GW_ERR_GAN_INCOMPATIBLE_EDITION');
     expect(checkHello({ ...backup, edition: 'edge' }, master, 'dialer')?.code).toBe('GW_ERR_GAN_INCOMPATIBLE_EDITION');
+    // Read on both sides: both nodes are named (was: "b is a edge node and this node is standard").
+    const refusal = checkHello(master, { ...backup, edition: 'edge' }, 'listener')!;
+    expect(formatMessage(ERROR_CATALOGUE[refusal.code].message, refusal.params)).toBe(
+      'b is an Edge node and a is a Standard node: an Edge node pairs only with an Edge node',
+    );
     expect(checkHello({ ...master, edition: 'edge' }, { ...backup, edition: 'edge' }, 'listener')).toBeNull();
   });
 
