@@ -476,6 +476,14 @@ describe('explorer counterexamples', () => {
     });
     expect(r.violations, context(r)).toEqual([]);
   });
+  // Found by npm run explore (seed 318927599): explorer accounting. A 2.1 s cut broke the link;
+  // just after it healed the master was frozen for 100 ms, and the backup took over on the
+  // silence that began in the cut (its redial not due yet). The freeze bullet of I1 blamed the
+  // freeze; an activation on a silence from an earlier partition is that partition's (by design).
+  it("a takeover on a silence that began in an earlier cut is not blamed on a later short freeze (model)", () => {
+    const r = replay(SCENARIO_U);
+    expect(r.violations, context(r)).toEqual([]);
+  });
 });
 
 // The shrunk sequence of seed 578859015 as printed (its waits matter: the backup is frozen 758 ms).
@@ -486,3 +494,4 @@ const SCENARIO_O: Scenario = {"cfg": {"joinWaitTime": 0, "recovery": "Automatic"
 const SCENARIO_Q: Scenario = {"cfg": {"joinWaitTime": 0, "recovery": "Manual", "standby": "Cold", "fastFailover": true, "pingMaxMissed": 2, "delay": 120, "hooks": ["none", "none"], "hookDelay": 10, "failoverTimeout": 5000, "pingRate": 1000, "reconnectPeriod": 2000}, "steps": [{"action": {"op": "drop", "from": "backup"}, "wait": 1160}, {"action": {"op": "configure", "node": "master", "change": {"field": "timings", "value": {"failoverTimeout": 1000, "pingRate": 200, "reconnectPeriod": 500}}, "force": false}, "wait": 100}, {"action": {"op": "delay", "from": "master", "ms": 1}, "wait": 100}, {"action": {"op": "configure", "node": "master", "change": {"field": "address", "value": "right"}, "force": false}, "wait": 100}, {"action": {"op": "freeze", "node": "master"}, "wait": 100}, {"action": {"op": "cut"}, "wait": 840}]};
 const SCENARIO_S: Scenario = {"cfg": {"joinWaitTime": 0, "recovery": "Automatic", "standby": "Cold", "fastFailover": true, "pingMaxMissed": 10, "delay": 1, "hooks": ["none", "none"], "hookDelay": 10, "failoverTimeout": 5000, "pingRate": 1000, "reconnectPeriod": 2000}, "steps": [{"action": {"op": "cut"}, "wait": 1}, {"action": {"op": "stop", "node": "master"}, "wait": 1}, {"action": {"op": "start", "node": "master"}, "wait": 2000}, {"action": {"op": "failover", "node": "master", "force": false}, "wait": 118}, {"action": {"op": "cut"}, "wait": 76}, {"action": {"op": "freeze", "node": "master"}, "wait": 305}]};
 const SCENARIO_T: Scenario = {"cfg": {"joinWaitTime": 0, "recovery": "Automatic", "standby": "Cold", "fastFailover": true, "pingMaxMissed": 2, "delay": 1, "hooks": ["none", "none"], "hookDelay": 10, "failoverTimeout": 5000, "pingRate": 1000, "reconnectPeriod": 2000}, "steps": [{"action": {"op": "cut"}, "wait": 100}, {"action": {"op": "kill", "node": "backup"}, "wait": 100}, {"action": {"op": "configure", "node": "master", "change": {"field": "ssl", "value": false}, "force": false}, "wait": 100}, {"action": {"op": "start", "node": "backup"}, "wait": 1}, {"action": {"op": "configure", "node": "master", "change": {"field": "timings", "value": {"failoverTimeout": 2000, "pingRate": 500, "reconnectPeriod": 1000}}, "force": false}, "wait": 100}]};
+const SCENARIO_U: Scenario = {"cfg": {"joinWaitTime": 0, "recovery": "Automatic", "standby": "Cold", "fastFailover": true, "pingMaxMissed": 2, "delay": 1, "hooks": ["none", "none"], "hookDelay": 10, "failoverTimeout": 3000, "pingRate": 1000, "reconnectPeriod": 1000}, "steps": [{"action": {"op": "cut"}, "wait": 2000}, {"action": {"op": "pause", "node": "master"}, "wait": 105}, {"action": {"op": "heal"}, "wait": 0}, {"action": {"op": "failover", "node": "master", "force": false}, "wait": 99}, {"action": {"op": "freeze", "node": "master"}, "wait": 100}]};

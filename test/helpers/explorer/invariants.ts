@@ -44,6 +44,8 @@ interface FreezeRec {
   /** Nothing but this freeze kept the pair from being healthy while it lasted. */
   clean: boolean;
   thawedAt: number | null;
+  /** When the pair last became free of partition-like faults before this freeze began. */
+  partitionEnd: number;
 }
 
 export class Monitor {
@@ -75,6 +77,8 @@ export class Monitor {
   private freezes: [FreezeRec | null, FreezeRec | null] = [null, null];
   /** Each node's process generation last seen running while a partition-like fault was in force. */
   private genInPartition: [number, number] = [-1, -1];
+  /** When the last partition-like fault ended (-Infinity: none yet). */
+  private lastPartitionEnd = -Infinity;
   private scheduled = new Set<number>();
 
   constructor(
@@ -178,6 +182,7 @@ export class Monitor {
     const healthy = !i1Faults;
     const linked = w.link.linked() !== null;
     const partitioned = faults.some((f) => PARTITION.test(f));
+    if (!partitioned && this.partitionFreeSince === null) this.lastPartitionEnd = now;
     this.partitionFreeSince = partitioned ? null : (this.partitionFreeSince ?? now);
     if (partitioned) for (const n of w.nodes) if (n.machine !== null) this.genInPartition[n.ix] = n.gen;
     if (active === 2) {
@@ -228,6 +233,10 @@ export class Monitor {
       // A freeze that was the only fault: the node must come out of it without overlapping its
       // peer, whether the peer took over meanwhile or the node itself judges on frozen time.
       if (f === null || f.thawedAt === null || !f.clean || d < f.from || d > f.thawedAt + w1 || h > f.thawedAt) continue;
+      // An activation on a silence that began in an earlier partition (the node heard nothing from
+      // its peer since that partition ended, frames it released included) is that partition's, not
+      // the freeze's: the first bullet's exemption, and the link settles it.
+      if (starter !== null && starter.node !== ix && starter.heardAt <= f.partitionEnd) continue;
       const from = Math.max(d, f.thawedAt);
       this.due(from + w1 + 1);
       if (now - from > w1) {
@@ -248,7 +257,7 @@ export class Monitor {
         if (f === null || f.thawedAt !== null) {
           // A freeze is "clean" if the pair was healthy when it began apart from it.
           const others = faults.filter((x) => x !== `frozen:${n.name}`);
-          this.freezes[n.ix] = { from: n.frozenAt, clean: others.length === 0 && !this.w.forced, thawedAt: null };
+          this.freezes[n.ix] = { from: n.frozenAt, clean: others.length === 0 && !this.w.forced, thawedAt: null, partitionEnd: this.lastPartitionEnd };
         } else if (faults.some((x) => x !== `frozen:${n.name}`) || this.w.forced) f.clean = false;
       } else if (f !== null && f.thawedAt === null) {
         f.thawedAt = n.machine === null ? -Infinity : this.w.now;
