@@ -339,6 +339,21 @@ describe('link failures the engines must see', () => {
   });
 });
 
+describe('timings changed live', () => {
+  it('a shorter reconnectPeriod applies to a redial already pending (was: the old, longer period ran out first)', async () => {
+    const backup = await daemon('b');
+    const port = await freePort(); // nothing listens there: every dial is refused
+    const first = waitEvent(backup.daemon.gan.link, 'dialFailed');
+    await backup.client.configureRedundancy({ role: 'Backup', master: { host: '127.0.0.1', port, enableSsl: false, reconnectPeriod: 20_000 } });
+    await first;
+    const next = waitEvent(backup.daemon.gan.link, 'dialFailed', 5000);
+    const changedAt = Date.now();
+    await backup.client.configureRedundancy({ master: { reconnectPeriod: 100 } });
+    await next;
+    expect(Date.now() - changedAt).toBeLessThan(3000);
+  });
+});
+
 describe('hello extras and the order of link events', () => {
   it('engines add fields to the hello; the backup sees connecting, then up, then alive', async () => {
     const master = await daemon('m');

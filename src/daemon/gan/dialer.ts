@@ -39,6 +39,7 @@ export class Dialer {
   private conn: LinkConnection | null = null;
   private ws: WebSocket | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private redialAt: number | null = null;
   private stopped = false;
 
   constructor(
@@ -244,6 +245,21 @@ export class Dialer {
   private scheduleRedial(delayMs: number = this.host.redundancy.master.reconnectPeriod): void {
     this.host.logger.debug({ delayMs, pending: this.timer !== null, stopped: this.stopped }, 'redial scheduled');
     if (this.stopped || this.timer) return;
+    this.redialAt = Date.now() + delayMs;
     this.timer = setTimeout(() => this.dial(), delayMs);
+  }
+
+  /**
+   * reconnectPeriod changed live: a redial pending at the old period comes no later than one new
+   * period from now. A master restarted meanwhile waits only its own reconnectPeriod + 500 ms for
+   * this redial (its join wait); one old, longer period could leave both Active until it came.
+   */
+  retime(): void {
+    if (this.stopped || this.timer === null || this.redialAt === null) return;
+    const period = this.host.redundancy.master.reconnectPeriod;
+    if (this.redialAt - Date.now() <= period) return;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.scheduleRedial(period);
   }
 }

@@ -98,6 +98,9 @@ export class GatewayNetwork {
     const now = this.host.redundancy;
     if (previous.role !== now.role) this.link.close('role-changed');
     this.syncDialer();
+    // Timers armed at the old timings must not outlast the new ones (found by the explorer).
+    if (now.master.reconnectPeriod < previous.master.reconnectPeriod) this.dialer?.retime();
+    if (now.master.pingRate < previous.master.pingRate) this.link.currentConnection()?.retimePing();
   }
 
   listenerViews(): ReturnType<GanListeners['views']> {

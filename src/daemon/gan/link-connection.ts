@@ -78,6 +78,7 @@ export class LinkConnection extends EventEmitter {
   private selfBye = false;
   private helloTimer: NodeJS.Timeout | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
+  private pingAt: number | null = null;
   private pongTimer: NodeJS.Timeout | null = null;
   private pingSeq = 0;
   private pingOutstanding: { id: number; sentAt: number } | null = null;
@@ -308,7 +309,21 @@ export class LinkConnection extends EventEmitter {
   }
 
   private schedulePing(delay: number): void {
+    this.pingAt = Date.now() + delay;
     this.pingTimer = setTimeout(() => this.sendPing(), delay);
+  }
+
+  /**
+   * pingRate changed live: the next ping comes no later than one new rate from now (the peer's
+   * silence timer may have been shortened with it, and a ping pending at the old rate would leave
+   * it nothing to hear for that long).
+   */
+  retimePing(): void {
+    if (this.state !== 'running' || this.pingTimer === null || this.pingAt === null) return;
+    const rate = this.options.ping().pingRate;
+    if (this.pingAt - Date.now() <= rate) return;
+    clearTimeout(this.pingTimer);
+    this.schedulePing(rate);
   }
 
   private sendPing(): void {
