@@ -294,7 +294,9 @@ export class Link {
     const w = this.w;
     if (n.settings.role !== 'Backup' || n.machine === null) return;
     if (n.conn !== null && !n.conn.dead[n.ix]) return; // a connection is up or under way
-    const period = n.settings.master.reconnectPeriod;
+    // Read when the redial is scheduled, as the daemon's dialer does (a settings change meanwhile
+    // counts): a period captured at dial time modelled a defect the daemon does not have.
+    const period = (): number => n.settings.master.reconnectPeriod;
     const m = n.settings.master;
     const ix = ADDRESSES.findIndex((a) => a.host === m.host && a.port === m.port);
     const target = ix < 0 || ix === n.ix ? null : w.nodes[ix as NodeIx];
@@ -302,11 +304,11 @@ export class Link {
     // A refusal that comes back slowly is a slow frame too (see transmit).
     if (Math.max(this.delay[0], this.delay[1]) >= PING_TIMEOUT / 2) this.slowUntil = Math.max(this.slowUntil, w.now + rt);
     w.log(`${n.name} dials ${m.host}:${m.port}${this.cut ? ' (cut)' : ''}`);
-    if (this.cut) return this.scheduleDial(n, period); // the connect times out
+    if (this.cut) return this.scheduleDial(n, period()); // the connect times out
     const refused = (): void => {
       // Nothing listens there: ECONNREFUSED, a round trip after the dial.
       w.feed(n, { type: 'redialRefused' });
-      this.scheduleDial(n, period);
+      this.scheduleDial(n, period());
     };
     if (target === null) return w.proc(n, w.now + rt, 'io', refused);
     if (m.enableSsl !== LISTENER_SSL || !this.approved) {
@@ -317,7 +319,7 @@ export class Link {
         const listening = target.machine !== null;
         w.clock.at(w.now + this.delay[target.ix], () => {
           if (n.gen !== dialGen) return;
-          w.runProc(n, dialGen, 'io', () => (listening ? this.scheduleDial(n, period) : refused()));
+          w.runProc(n, dialGen, 'io', () => (listening ? this.scheduleDial(n, period()) : refused()));
         });
       });
       return;
@@ -349,7 +351,7 @@ export class Link {
     w.proc(n, w.now + HELLO_TIMEOUT, 'timer', () => {
       if (conn.open[n.ix] || conn.dead[n.ix]) return;
       this.close(conn, n, 'error', { kind: 'close', reason: 'error' });
-      this.scheduleDial(n, period);
+      this.scheduleDial(n, period());
     });
   }
 }
