@@ -4,6 +4,7 @@
  * when both nodes are Active, since when the pair is healthy, linked, calm. Each invariant's
  * precise statement is in docs/safety.md; the comments here say how it is measured.
  */
+import { stallSlack } from '../../../src/core/redundancy/index.js';
 import type { ActivityReason, MachineSettings } from '../../../src/core/redundancy/index.js';
 import { ADDRESSES, LISTENER_SSL, PING_TIMEOUT, type ChangeRec, type NodeIx, type World } from './world.js';
 
@@ -237,6 +238,11 @@ export class Monitor {
       // its peer since that partition ended, frames it released included) is that partition's, not
       // the freeze's: the first bullet's exemption, and the link settles it.
       if (starter !== null && starter.node !== ix && starter.heardAt <= f.partitionEnd) continue;
+      // The same for the frozen node's own activation when its freeze was too short for it to
+      // notice (within stallSlack, the tolerance for a late timer): it judged a silence that was
+      // the partition's but for those few ms (seed 765687118: a 99 ms freeze right after a cut).
+      const node = this.w.nodes[ix].machine;
+      if (starter !== null && starter.node === ix && starter.heardAt <= f.partitionEnd && node !== null && f.thawedAt - f.from <= stallSlack(node.state)) continue;
       const from = Math.max(d, f.thawedAt);
       this.due(from + w1 + 1);
       if (now - from > w1) {
