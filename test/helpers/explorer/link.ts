@@ -240,8 +240,16 @@ export class Link {
     const wasUp = conn.open[n.ix] || (n.ix === conn.dialer && conn.connecting);
     this.markDead(conn, n);
     this.send(conn, n.ix, { kind: 'close', reason: 'closed' });
-    // The 'down' event reaches the machine as the next input, after the current step.
-    if (wasUp) this.w.proc(n, this.w.now, 'io', () => this.w.feed(n, { type: 'peerDisconnected', reason }));
+    // The 'down' event reaches the machine as the next input, after the current step; unless a
+    // newer connection came up first, whose 'up' the daemon's PeerLink reports only after the old
+    // connection's 'down' (attach), never before it (seed 167806995: the old down arrived after
+    // the new up and made the machine take a live link for a dead one).
+    if (wasUp) {
+      this.w.proc(n, this.w.now, 'io', () => {
+        if (n.conn !== null && n.conn !== conn) return;
+        this.w.feed(n, { type: 'peerDisconnected', reason });
+      });
+    }
     if (n.ix === conn.dialer) this.scheduleDial(n, 0);
   }
 
