@@ -51,6 +51,12 @@ export function parseSeconds(value: string): number {
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
+/** `500ms`, `10s`, `2m`, `1h`, or a bare number in `bareUnitMs`, as ms; NaN when it is none of those. */
+export function durationMs(value: string, bareUnitMs: number): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(value.trim());
+  return m ? Number(m[1]) * (m[2] ? UNIT_MS[m[2].toLowerCase()]! : bareUnitMs) : Number.NaN;
+}
+
 function human(ms: number): string {
   if (ms !== 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   if (ms !== 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
@@ -66,8 +72,7 @@ function human(ms: number): string {
  */
 export function durationFlag(unit: 'ms' | 's', minMs: number, maxMs: number): (value: string) => number {
   return (value: string): number => {
-    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(value.trim());
-    const ms = m ? Number(m[1]) * (m[2] ? UNIT_MS[m[2].toLowerCase()]! : UNIT_MS[unit]!) : Number.NaN;
+    const ms = durationMs(value, UNIT_MS[unit]!);
     if (!Number.isFinite(ms) || ms < minMs || ms > maxMs) {
       throw new InvalidArgumentError(`must be a duration from ${human(minMs)} to ${human(maxMs)} (e.g. 500ms, 10s, 2m; a bare number is in ${unit === 'ms' ? 'milliseconds' : 'seconds'})`);
     }

@@ -8,7 +8,7 @@ import type { RedundancyView, Role } from '../../core/wire.js';
 import { clientError } from '../client.js';
 import { hint, keyValues } from '../format.js';
 import { MAX_PAUSE_MS, MAX_PAUSE_REASON } from '../../core/redundancy/pause-record.js';
-import { durationFlag, parseBool, parseCount, parsePort, pascal } from '../option-parsers.js';
+import { durationFlag, durationMs, parseBool, parseCount, parsePort, pascal } from '../option-parsers.js';
 import type { ContextFactory } from '../program.js';
 import { registerFailoverCommand } from './failover.js';
 import { registerResyncCommand } from './resync.js';
@@ -141,15 +141,12 @@ export function registerRedundancyCommands(program: Command, context: ContextFac
     });
 }
 
-const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
 /**
  * A duration flag (DESIGN.md section 8): 500ms, 10s, 2m, 1h, or a bare number in `bareUnitMs` (the
  * flag's documented unit). Returns whole ms.
  */
 export function parseDuration(value: string, bareUnitMs = 60_000, maxMs = MAX_PAUSE_MS): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(value.trim());
-  const ms = m ? Math.round(Number(m[1]) * (m[2] ? DURATION_UNITS[m[2].toLowerCase()]! : bareUnitMs)) : Number.NaN;
+  const ms = Math.round(durationMs(value, bareUnitMs));
   if (!Number.isFinite(ms) || ms > maxMs) {
     throw new InvalidArgumentError('must be a duration such as 500ms, 10s, 2m, 1h or a number of minutes (0: until resumed), at most 30 days');
   }

@@ -125,17 +125,17 @@ export class RedundancyMachine {
     const now = Math.max(input.now, this.lastNow);
     const previous = this.lastNow;
     this.lastNow = now;
-    const c = new Ctx(this.s, now);
+    const s = this.s;
+    const c = new Ctx(s, now);
     let step: Pick<Step, 'error' | 'failoverId'> = { error: null, failoverId: null };
     // Before anything this input says: if this process was stalled, what it knew may be stale.
-    const s = this.s;
     if ((s.phase === 'running' || s.phase === 'joinWait') && !s.defects.ignoreStalls) noticeStall(c, previous, s.lastDeadline);
     // A stopping node listens to nothing more, but a command still gets its answer (refused).
-    if (this.s.phase !== 'stopping' || input.type === 'failoverRequested') step = this.dispatch(c, input);
+    if (s.phase !== 'stopping' || input.type === 'failoverRequested') step = this.dispatch(c, input);
     reconcile(c);
     c.flushState();
     const deadline = nextDeadline(c);
-    this.s.lastDeadline = deadline;
+    s.lastDeadline = deadline;
     return { decisions: c.out, nextDeadline: deadline, ...step };
   }
 
@@ -227,7 +227,7 @@ export class RedundancyMachine {
       return;
     }
     s.phase = 'joinWait';
-    s.joinWaitUntil = c.now + (s.defects.noJoinWaitFloor ? s.settings.joinWaitTime : effectiveJoinWait(s.settings));
+    s.joinWaitUntil = c.now + this.joinWait(s.settings);
   }
 
   private applySettings(c: Ctx, next: MachineSettings): void {
@@ -258,12 +258,17 @@ export class RedundancyMachine {
     s.peer = emptyPeer();
     if (s.phase === 'created' || next.role === 'Independent') return;
     s.phase = 'joinWait';
-    s.joinWaitUntil = c.now + (s.defects.noJoinWaitFloor ? next.joinWaitTime : effectiveJoinWait(next));
+    s.joinWaitUntil = c.now + this.joinWait(next);
     // Setting up a pair must not make two Active nodes (rule 6): an Active node turned Backup
     // stands by unless it already belongs to this master.
     // An Active backup sent to another master keeps Active until it meets that master (rule 3 then
     // decides): standing down would leave the plant with no Active node in the meantime.
     if (roleChanged && next.role === 'Backup' && s.activity === 'Active' && !pairedWithCurrentMaster(s)) c.standDown('role-changed');
+  }
+
+  /** The join wait this node uses (the planted noJoinWaitFloor defect skips the floor). */
+  private joinWait(settings: MachineSettings): number {
+    return this.s.defects.noJoinWaitFloor ? settings.joinWaitTime : effectiveJoinWait(settings);
   }
 
   private stop(c: Ctx): void {
