@@ -5,22 +5,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import type { EventRecord } from '../../src/core/wire.js';
 import { ctlOn, freePort, okOn, spawnOnPort, statusOf } from '../helpers/fixed-port-node.js';
-import { waitFor, type GwdProcess } from '../helpers/processes.js';
+import { waitFor } from '../helpers/processes.js';
+import { configurePair, nodePlace, type RealNode } from '../helpers/real-pair.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 /**
  * Two real gwd processes on loopback with small timeouts (failoverTimeout 1000 ms, pingRate 200 ms):
  * the failover and recovery rules of DESIGN.md section 4 as an operator sees them.
  */
-interface Node {
-  name: string;
-  dataDir: string;
-  socket: string;
-  port: number;
-  proc: GwdProcess;
-  /** Times this test killed or froze the process: an Active interval ends there at the latest. */
-  deaths: number[];
-}
+type Node = RealNode;
 
 const nodes: Node[] = [];
 const temps: Array<() => void> = [];
@@ -60,26 +53,16 @@ async function activity(n: Node): Promise<string> {
 
 /** A master and a backup, paired over plain ws with no approvals (Unrestricted), backup standing by. */
 async function pair(opts: { recovery?: 'automatic' | 'manual'; backupHooks?: { onActivityChange?: string; preActivate?: string } } = {}) {
-  const mk = async (name: string): Promise<Node> => {
-    const t = makeTempDir(`gwd-red-${name}-`);
-    temps.push(t.cleanup);
-    return launch({ name, dataDir: t.dir, socket: path.join(t.dir, 'gwd.sock'), port: await freePort() });
-  };
+  const mk = async (name: string): Promise<Node> => launch(await nodePlace('gwd-red', name, temps));
   const [master, backup] = await Promise.all([mk('m'), mk('b')]);
-  await Promise.all([ok(master, 'wait', '--ready', '--timeout', '15'), ok(backup, 'wait', '--ready', '--timeout', '15')]);
   if (opts.backupHooks) {
     const h = opts.backupHooks;
+    await ok(backup, 'wait', '--ready', '--timeout', '15');
     await ok(backup, 'redundancy', 'configure', '--hook-timeout', '3000',
       '--on-activity-change', h.onActivityChange ?? 'none', '--pre-activate', h.preActivate ?? 'none');
   }
-  const timing = ['--failover-timeout', '1000', '--ping-rate', '200', '--join-wait', '500', '--recovery', opts.recovery ?? 'automatic'];
-  await ok(master, 'network', 'configure', '--require-ssl', 'false', '--policy', 'unrestricted');
-  await ok(master, 'redundancy', 'configure', '--mode', 'master', ...timing);
-  await ok(backup, 'redundancy', 'configure', '--mode', 'backup', '--master-address', `127.0.0.1:${master.port}`, '--no-ssl', '--reconnect-period', '100', ...timing);
-  await ok(backup, 'wait', '--peer-connected', '--activity', 'standby', '--timeout', '15');
-  await ok(master, 'wait', '--activity', 'active', '--timeout', '15');
-  // Both were Independent (and so Active) before they were a pair: overlap is judged from here on.
-  return { master, backup, pairedAt: Date.now() };
+  const pairedAt = await configurePair(master, backup, { recovery: opts.recovery ?? 'automatic' });
+  return { master, backup, pairedAt };
 }
 
 async function restart(n: Node): Promise<Node> {

@@ -4,20 +4,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import type { RedundancyView, StatusResponse } from '../../src/core/wire.js';
 import { ctlOn, freePort, okOn, spawnOnPort, statusOf } from '../helpers/fixed-port-node.js';
-import { waitFor, type GwdProcess } from '../helpers/processes.js';
+import { waitFor } from '../helpers/processes.js';
+import { configurePair, nodePlace, type RealNode } from '../helpers/real-pair.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 /**
  * Rules 11 and 12 with two real gwd processes on loopback (plain link, failoverTimeout 1000 ms,
  * pingRate 200 ms), driven through gwctl as an operator would.
  */
-interface Node {
-  name: string;
-  dataDir: string;
-  socket: string;
-  port: number;
-  proc: GwdProcess;
-}
+type Node = RealNode;
 
 const nodes: Node[] = [];
 const temps: Array<() => void> = [];
@@ -30,8 +25,8 @@ afterEach(async (ctx) => {
   temps.splice(0).forEach((c) => c());
 });
 
-function launch(n: Omit<Node, 'proc'>): Node {
-  const node: Node = { ...n, proc: spawnOnPort(n.dataDir, n.name, n.port) };
+function launch(n: Omit<Node, 'proc' | 'deaths'>): Node {
+  const node: Node = { ...n, proc: spawnOnPort(n.dataDir, n.name, n.port), deaths: [] };
   const i = nodes.findIndex((x) => x.name === n.name);
   if (i >= 0) nodes[i] = node;
   else nodes.push(node);
@@ -43,19 +38,8 @@ const ctl = ctlOn;
 const status = statusOf;
 
 async function pair(): Promise<{ master: Node; backup: Node }> {
-  const mk = async (name: string): Promise<Node> => {
-    const t = makeTempDir(`gwd-pause-${name}-`);
-    temps.push(t.cleanup);
-    return launch({ name, dataDir: t.dir, socket: path.join(t.dir, 'gwd.sock'), port: await freePort() });
-  };
-  const [master, backup] = await Promise.all([mk('m'), mk('b')]);
-  await Promise.all([ok(master, 'wait', '--ready', '--timeout', '15'), ok(backup, 'wait', '--ready', '--timeout', '15')]);
-  const timing = ['--failover-timeout', '1000', '--ping-rate', '200', '--join-wait', '500'];
-  await ok(master, 'network', 'configure', '--require-ssl', 'false', '--policy', 'unrestricted');
-  await ok(master, 'redundancy', 'configure', '--mode', 'master', ...timing);
-  await ok(backup, 'redundancy', 'configure', '--mode', 'backup', '--master-address', `127.0.0.1:${master.port}`, '--no-ssl', '--reconnect-period', '100', ...timing);
-  await ok(backup, 'wait', '--peer-connected', '--activity', 'standby', '--timeout', '15');
-  await ok(master, 'wait', '--activity', 'active', '--timeout', '15');
+  const [master, backup] = await Promise.all([launch(await nodePlace('gwd-pause', 'm', temps)), launch(await nodePlace('gwd-pause', 'b', temps))]);
+  await configurePair(master, backup);
   await ok(master, 'wait', '--peer-connected', '--timeout', '15');
   return { master, backup };
 }

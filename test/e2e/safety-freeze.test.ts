@@ -1,12 +1,10 @@
-import path from 'node:path';
-
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import type { EventRecord } from '../../src/core/wire.js';
 import { ActiveSampler, activeIntervals, outsideAllowed, pairTimeline, readEvents, subtract, totalMs, type Interval } from '../helpers/active-timeline.js';
-import { freePort, okOn, spawnOnPort, statusOf } from '../helpers/fixed-port-node.js';
-import { waitFor, type GwdProcess } from '../helpers/processes.js';
-import { makeTempDir } from '../helpers/temp-dir.js';
+import { okOn, spawnOnPort, statusOf } from '../helpers/fixed-port-node.js';
+import { waitFor } from '../helpers/processes.js';
+import { configurePair, nodePlace, type RealNode } from '../helpers/real-pair.js';
 
 /**
  * Issue 15: a frozen process (SIGSTOP: a VM pause, live migration, a swap storm, a long GC) must not
@@ -35,14 +33,7 @@ const WATCH_MS = 5000;
  */
 const HANDSHAKE_MS = 150;
 
-interface Node {
-  name: string;
-  dataDir: string;
-  socket: string;
-  port: number;
-  proc: GwdProcess;
-  deaths: number[];
-}
+type Node = RealNode;
 
 type Pair = { master: Node; backup: Node; pairedAt: number };
 
@@ -53,20 +44,13 @@ const activity = async (n: Node): Promise<string> => (await statusOf(n)).redunda
 
 async function startPair(recovery: 'automatic' | 'manual'): Promise<Pair> {
   const mk = async (name: string): Promise<Node> => {
-    const t = makeTempDir(`gwd-frz-${name}-`);
-    temps.push(t.cleanup);
-    const port = await freePort();
-    return { name, dataDir: t.dir, socket: path.join(t.dir, 'gwd.sock'), port, proc: spawnOnPort(t.dir, name, port), deaths: [] };
+    const place = await nodePlace('gwd-frz', name, temps);
+    return { ...place, proc: spawnOnPort(place.dataDir, name, place.port) };
   };
   const [master, backup] = await Promise.all([mk('m'), mk('b')]);
-  await Promise.all([ok(master, 'wait', '--ready', '--timeout', '15'), ok(backup, 'wait', '--ready', '--timeout', '15')]);
-  const timing = ['--failover-timeout', String(FAILOVER_TIMEOUT), '--ping-rate', '200', '--join-wait', '500', '--recovery', recovery];
-  await ok(master, 'network', 'configure', '--require-ssl', 'false', '--policy', 'unrestricted');
-  await ok(master, 'redundancy', 'configure', '--mode', 'master', ...timing);
-  await ok(backup, 'redundancy', 'configure', '--mode', 'backup', '--master-address', `127.0.0.1:${master.port}`, '--no-ssl', ...timing);
-  await ok(backup, 'wait', '--peer-connected', '--activity', 'standby', '--timeout', '15');
-  await ok(master, 'wait', '--activity', 'active', '--timeout', '15');
-  return { master, backup, pairedAt: Date.now() };
+  // The backup keeps gwd's default redial period (1000 ms): see the comment at the top.
+  const pairedAt = await configurePair(master, backup, { recovery, failoverTimeout: FAILOVER_TIMEOUT, backupReconnect: null });
+  return { master, backup, pairedAt };
 }
 
 async function stopPair(p: Pair | undefined, failed: boolean, timeline?: string): Promise<void> {

@@ -1,12 +1,10 @@
-import path from 'node:path';
-
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { EventRecord, StatusResponse } from '../../src/core/wire.js';
 import { ActiveSampler, activeIntervals, clip, pairTimeline, readEvents, type SampleReport } from '../helpers/active-timeline.js';
 import { freePort, okOn, spawnOnPort, statusOf } from '../helpers/fixed-port-node.js';
-import { waitFor, type GwdProcess } from '../helpers/processes.js';
-import { makeTempDir } from '../helpers/temp-dir.js';
+import { waitFor } from '../helpers/processes.js';
+import { configurePair, nodePlace, type PairTimings, type RealNode } from '../helpers/real-pair.js';
 
 /**
  * Issue 15, rule 10: a node that leaves the link while Active stays the one Active node, and a
@@ -18,14 +16,7 @@ import { makeTempDir } from '../helpers/temp-dir.js';
  */
 const WATCH_MS = 5000;
 
-interface Node {
-  name: string;
-  dataDir: string;
-  socket: string;
-  port: number;
-  proc: GwdProcess;
-  deaths: number[];
-}
+type Node = RealNode;
 
 const nodes: Node[] = [];
 const temps: Array<() => void> = [];
@@ -65,33 +56,13 @@ async function kill9(n: Node): Promise<void> {
   await n.proc.exited;
 }
 
-interface PairOptions {
-  recovery?: 'automatic' | 'manual';
-  masterJoinWait?: number;
-  backupReconnect?: number;
-}
-
 /** A master and a backup paired over plain ws, no approvals (Unrestricted), backup standing by. */
-async function pair(opts: PairOptions = {}) {
-  const mk = async (name: string): Promise<Node> => {
-    const t = makeTempDir(`gwd-bye-${name}-`);
-    temps.push(t.cleanup);
-    return launch({ name, dataDir: t.dir, socket: path.join(t.dir, 'gwd.sock'), port: await freePort(), deaths: [] });
-  };
-  const [master, backup] = await Promise.all([mk('m'), mk('b')]);
-  await Promise.all([ok(master, 'wait', '--ready', '--timeout', '15'), ok(backup, 'wait', '--ready', '--timeout', '15')]);
-  const timing = ['--failover-timeout', '1000', '--ping-rate', '200', '--recovery', opts.recovery ?? 'automatic'];
-  await ok(master, 'network', 'configure', '--require-ssl', 'false', '--policy', 'unrestricted');
-  await ok(master, 'redundancy', 'configure', '--mode', 'master', '--join-wait', String(opts.masterJoinWait ?? 500), ...timing);
-  await ok(backup, 'redundancy', 'configure', '--mode', 'backup', '--master-address', `127.0.0.1:${master.port}`, '--no-ssl',
-    '--reconnect-period', String(opts.backupReconnect ?? 100), '--join-wait', '500', ...timing);
-  await ok(backup, 'wait', '--peer-connected', '--activity', 'standby', '--timeout', '15');
-  await ok(master, 'wait', '--activity', 'active', '--timeout', '15');
-  // Both were Independent (and so Active) before they were a pair: overlap is judged from here on.
-  const pairedAt = Date.now();
+async function pair(opts: Pick<PairTimings, 'recovery' | 'masterJoinWait' | 'backupReconnect'> = {}) {
+  const [master, backup] = await Promise.all(['m', 'b'].map(async (name) => launch(await nodePlace('gwd-bye', name, temps))));
+  const pairedAt = await configurePair(master!, backup!, opts);
   const cur = (name: string): Node => nodes.find((n) => n.name === name)!;
   lastTimeline = async () => (await pairTimeline(cur('m'), cur('b'), pairedAt)).describe();
-  return { master, backup, pairedAt };
+  return { master: master!, backup: backup!, pairedAt };
 }
 
 const status = (n: Node): Promise<StatusResponse> => statusOf(n);

@@ -17,17 +17,19 @@ function plant(sim: Sim, n: SimNode, defects: PlantedDefects): void {
   sim.input(n, { type: 'started' });
 }
 
-function startPair(master: Partial<MachineSettings> = {}, backup: Partial<MachineSettings> = {}, defects?: PlantedDefects): Sim {
-  const sim = new Sim(master, backup);
-  if (defects) {
-    plant(sim, sim.master, defects);
-    plant(sim, sim.backup, defects);
-  } else {
-    sim.start(sim.master);
-    sim.start(sim.backup);
+/** Start both nodes (with planted defects, if any), dialling, and let them pair for 5 s. */
+function boot(sim: Sim, defects?: PlantedDefects): Sim {
+  for (const n of sim.nodes) {
+    if (defects) plant(sim, n, defects);
+    else sim.start(n);
   }
   sim.autoDial();
   sim.run(5000);
+  return sim;
+}
+
+function startPair(master: Partial<MachineSettings> = {}, backup: Partial<MachineSettings> = {}, defects?: PlantedDefects): Sim {
+  const sim = boot(new Sim(master, backup), defects);
   expect(sim.activity(sim.master)).toBe('Active');
   expect(sim.activity(sim.backup)).toBe('Cold');
   return sim;
@@ -160,15 +162,7 @@ const FAST: Partial<MachineSettings> = { failoverTimeout: 1000, master: { ...set
 function fastPair(defects?: PlantedDefects): Sim {
   const sim = new Sim(FAST, FAST);
   sim.pingRate = 200;
-  if (defects) {
-    plant(sim, sim.master, defects);
-    plant(sim, sim.backup, defects);
-  } else {
-    sim.start(sim.master);
-    sim.start(sim.backup);
-  }
-  sim.autoDial();
-  sim.run(5000);
+  boot(sim, defects);
   expect(sim.activity(sim.master)).toBe('Active');
   return sim;
 }
