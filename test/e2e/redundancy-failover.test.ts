@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { EventRecord } from '../../src/core/wire.js';
 import { ctlOn, freePort, okOn, spawnOnPort, statusOf } from '../helpers/fixed-port-node.js';
 import { waitFor } from '../helpers/processes.js';
+import { activeIntervals, clip, intersect, totalMs, type Interval } from '../helpers/active-timeline.js';
 import { configurePair, nodePlace, type RealNode } from '../helpers/real-pair.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
@@ -76,36 +77,9 @@ async function activityEvents(n: Node): Promise<EventRecord[]> {
   return out.trim() ? out.trim().split('\n').map((l) => JSON.parse(l) as EventRecord) : [];
 }
 
-/** Intervals in which a node was Active, from its own activity.changed events. */
-function activeIntervals(events: EventRecord[], deaths: number[], now: number): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  let start: number | null = null;
-  for (const e of events) {
-    const t = Date.parse(e.time);
-    // A death the node could not log ends an open interval.
-    if (start !== null) {
-      const death = deaths.find((d) => d >= start! && d <= t);
-      if (death !== undefined) {
-        out.push([start, death]);
-        start = null;
-      }
-    }
-    if (e.data.to === 'Active' && start === null) start = t;
-    else if (e.data.to !== 'Active' && start !== null) {
-      out.push([start, t]);
-      start = null;
-    }
-  }
-  if (start !== null) out.push([start, deaths.find((d) => d >= start!) ?? now]);
-  return out;
-}
-
-function overlapMs(a: Array<[number, number]>, b: Array<[number, number]>, from: number): number {
-  let total = 0;
-  for (const [s1, e1] of a) {
-    for (const [s2, e2] of b) total += Math.max(0, Math.min(e1, e2) - Math.max(s1, s2, from));
-  }
-  return total;
+/** ms of both Active at or after `from`. */
+function overlapMs(a: Interval[], b: Interval[], from: number): number {
+  return totalMs(clip(intersect(a, b), from));
 }
 
 describe('failover and recovery with two real nodes', () => {

@@ -43,13 +43,16 @@ function parseNdjson(text: string): EventRecord[] {
     .map((l) => JSON.parse(l) as EventRecord);
 }
 
-/** Intervals in which a node was Active, from its own activity.changed events; deaths end an open one. */
-export function activeIntervals(events: EventRecord[], deaths: number[] = [], now = Date.now()): Interval[] {
+/**
+ * Intervals between an event that `opens` and one that `closes` (either may repeat: only the first
+ * of a run counts); a death of the process the node could not log ends an open interval first.
+ */
+function intervals(events: EventRecord[], opens: (e: EventRecord) => boolean, closes: (e: EventRecord) => boolean, deaths: number[], now: number): Interval[] {
   const out: Interval[] = [];
   let start: number | null = null;
   const deathIn = (from: number, to: number): number | undefined => deaths.filter((d) => d >= from && d <= to).sort((a, b) => a - b)[0];
   for (const e of events) {
-    if (e.type !== 'activity.changed') continue;
+    if (!opens(e) && !closes(e)) continue;
     const t = Date.parse(e.time);
     if (start !== null) {
       // A death the node could not log ends the interval before anything a new process logs.
@@ -59,8 +62,8 @@ export function activeIntervals(events: EventRecord[], deaths: number[] = [], no
         start = null;
       }
     }
-    if (e.data.to === 'Active' && start === null) start = t;
-    else if (e.data.to !== 'Active' && start !== null) {
+    if (opens(e) && start === null) start = t;
+    else if (closes(e) && start !== null) {
       out.push([start, t]);
       start = null;
     }
@@ -69,28 +72,15 @@ export function activeIntervals(events: EventRecord[], deaths: number[] = [], no
   return out;
 }
 
+/** Intervals in which a node was Active, from its activity.changed events; deaths end an open one. */
+export function activeIntervals(events: EventRecord[], deaths: number[] = [], now = Date.now()): Interval[] {
+  const changed = (e: EventRecord): boolean => e.type === 'activity.changed';
+  return intervals(events, (e) => changed(e) && e.data.to === 'Active', (e) => changed(e) && e.data.to !== 'Active', deaths, now);
+}
+
 /** Intervals in which a node saw its peer link up (peer.connected .. peer.disconnected); deaths end an open one. */
 export function linkIntervals(events: EventRecord[], deaths: number[] = [], now = Date.now()): Interval[] {
-  const out: Interval[] = [];
-  let start: number | null = null;
-  for (const e of events) {
-    if (e.type !== 'peer.connected' && e.type !== 'peer.disconnected') continue;
-    const t = Date.parse(e.time);
-    if (start !== null) {
-      const d = deaths.filter((x) => x >= start! && x <= t).sort((a, b) => a - b)[0];
-      if (d !== undefined) {
-        out.push([start, d]);
-        start = null;
-      }
-    }
-    if (e.type === 'peer.connected' && start === null) start = t;
-    else if (e.type === 'peer.disconnected' && start !== null) {
-      out.push([start, t]);
-      start = null;
-    }
-  }
-  if (start !== null) out.push([start, deaths.filter((x) => x >= start!).sort((a, b) => a - b)[0] ?? now]);
-  return out;
+  return intervals(events, (e) => e.type === 'peer.connected', (e) => e.type === 'peer.disconnected', deaths, now);
 }
 
 export function intersect(a: Interval[], b: Interval[]): Interval[] {
