@@ -556,3 +556,26 @@ describe('explorer model corrections: link order', () => {
     expect(r.violations, context(r)).toEqual([]);
   });
 });
+
+describe('explorer counterexamples: forced failover', () => {
+  // Found by npm run explore (seed 1629306125), a core defect: `failover --force` on a master just
+  // thawed (link down, the backup Active since it took over during the freeze). While the master's
+  // preActivate hook ran, the backup's redial connected (Active), then the backup's certificate was
+  // revoked and it left still Active; the hook said yes and the master went Active alone (forced)
+  // beside it. A peer that connects disproves the operator's "the peer is down": the activation
+  // becomes an ordinary failover, which fails when the peer leaves.
+  it('a forced failover whose peer connects Active and leaves during the hook does not make two Active', () => {
+    const r = replay({
+      cfg: { ...base, failoverTimeout: 1000, pingRate: 200, reconnectPeriod: 500, pingMaxMissed: 2, delay: 1, hooks: ['yes', 'none'] },
+      steps: [
+        { action: { op: 'freeze', node: 'master' }, wait: 2000 },
+        { action: { op: 'thaw', node: 'master', timersFirst: false }, wait: 1 },
+        { action: { op: 'failover', node: 'master', force: true }, wait: 1 },
+        { action: { op: 'freeze', node: 'master' }, wait: 1 },
+        { action: { op: 'revoke', node: 'backup' }, wait: 0 },
+        { action: { op: 'heal' }, wait: 8 },
+      ],
+    });
+    expect(r.violations, context(r)).toEqual([]);
+  });
+});

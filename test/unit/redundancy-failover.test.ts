@@ -66,6 +66,32 @@ describe('redundancy failover command (rule 7)', () => {
     expect(b.activity).toBe('Active');
   });
 
+  it('rule 7: a peer that connects during a forced activation withdraws the --force (it is not down)', () => {
+    const hooks = { onActivityChange: null, preActivate: '/etc/gwd/pre', timeoutMs: 5000 };
+    // The peer connects, Active, while the preActivate hook runs, and leaves again still Active:
+    // the forced activation fails instead of making a second Active node (explorer seed 1629306125).
+    const m = new Solo({ role: 'Master', joinWaitTime: 30_000, hooks });
+    m.feed({ type: 'started' });
+    const forced = m.feed({ type: 'failoverRequested', force: true });
+    expect(forced.error).toBeNull();
+    const run = m.decisions.find((d) => d.type === 'runPreActivate');
+    expect(run?.type).toBe('runPreActivate');
+    m.connect({ role: 'Backup', activity: 'Active', epoch: 2 });
+    m.feed({ type: 'peerDisconnected', reason: 'bye', peerActive: true });
+    m.feed({ type: 'preActivateResult', id: run!.type === 'runPreActivate' ? run!.id : '', ok: true });
+    m.advance(60_000);
+    expect(m.changes()).toEqual([]);
+    expect(m.events('failover.failed')).toEqual([{ id: forced.failoverId, reason: 'the peer disconnected' }]);
+    expect(m.m.view().hold).toBe('peer-left-active');
+    // Without the peer turning up, the same forced activation completes once the hook says yes.
+    const alone = new Solo({ role: 'Master', joinWaitTime: 30_000, hooks });
+    alone.feed({ type: 'started' });
+    alone.feed({ type: 'failoverRequested', force: true });
+    const run2 = alone.decisions.find((d) => d.type === 'runPreActivate');
+    alone.feed({ type: 'preActivateResult', id: run2!.type === 'runPreActivate' ? run2!.id : '', ok: true });
+    expect(alone.changes()).toEqual(['Cold->Active:forced']);
+  });
+
   it('rule 7: refused on an Independent node, and while another failover is in progress', () => {
     const i = new Solo({ role: 'Independent' });
     i.feed({ type: 'started' });

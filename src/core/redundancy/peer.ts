@@ -106,6 +106,11 @@ export function onPeerConnected(c: Ctx, hello: PeerHello): void {
     }
   }
   c.adoptEpoch(hello.state.epoch);
+  // --force vouches that the peer is down; a peer that connects disproves it. From here the
+  // activation is an ordinary operator failover: it asks the peer, and fails if the peer leaves
+  // again before the hook is done (explorer seed 1629306125: a forced master whose Active backup
+  // connected and left again during the hook took over beside it).
+  if (s.acquire?.forced) s.acquire.forced = false;
   // Rule 2: the join wait ends early once the peer and its state are known.
   if (s.phase === 'joinWait') {
     s.phase = 'running';
