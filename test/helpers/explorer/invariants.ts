@@ -125,27 +125,6 @@ export class Monitor {
     // The last slow frame's landing is part of the fault (its effects happen in that ms).
     if (link.delay[0] + link.delay[1] >= PING_TIMEOUT || w.now <= link.slowUntil) out.push('slow');
     if (!link.approved) out.push('revoked');
-    // Open daemon finding (docs/safety.md): a redial the dialer scheduled under a longer
-    // reconnectPeriod keeps its timer after the period is shortened (dialer.ts scheduleRedial,
-    // gateway-network.ts syncDialer). A master's join wait floor counts on a redial within the
-    // current period, so until that old timer fires the pair is not healthy (a backup that is
-    // Active meanwhile may not reach a restarted master in time).
-    for (const n of w.nodes) {
-      const due = n.dialDue;
-      // Pending, and set with a wait longer than the current period: until it fires.
-      const long = due !== null && due.wait > n.settings.master.reconnectPeriod;
-      if (n.machine !== null && due !== null && due.token === n.dialToken && long && due.t > w.now) out.push(`retimed:${n.name}`);
-    }
-    // The same for the link's ping timer (link-connection.ts schedulePing): after pingRate is
-    // shortened, the peer's next frame may come one old ping interval later, past a shortened
-    // failoverTimeout. Open daemon finding too.
-    for (const c of live) {
-      for (const ix of [0, 1] as const) {
-        // Until that old-rate ping has landed at the peer.
-        const late = (c.pingRateAt[ix] > w.nodes[ix].settings.master.pingRate && w.now <= c.pingDue[ix] + link.delay[ix]) || w.now <= c.retimedUntil[ix];
-        if (c.open[ix] && !c.dead[ix] && late) out.push(`retimed-ping:${w.nodes[ix].name}`);
-      }
-    }
     const roles = w.nodes.map((n) => n.settings.role);
     const mi = roles.indexOf('Master');
     const bi = roles.indexOf('Backup');

@@ -42,10 +42,8 @@ export interface Conn {
   missed: [number, number];
   /** When each side's next ping timer fires (set with the pingRate of its time, as link-connection.ts does). */
   pingDue: [number, number];
-  /** The pingRate each side's pending ping timer was set with. */
-  pingRateAt: [number, number];
-  /** An old-rate ping sent by that side lands at the peer by then. */
-  retimedUntil: [number, number];
+  /** Each side's current ping timer; a re-armed one (retimePing) makes the old one a no-op. */
+  pingToken: [number, number];
 }
 
 export type LinkState = Link;
@@ -266,11 +264,10 @@ export class Link {
   // ---- pings -----------------------------------------------------------------------------
 
   private schedulePing(conn: Conn, n: WNode): void {
+    const token = ++conn.pingToken[n.ix];
     conn.pingDue[n.ix] = this.w.now + n.settings.master.pingRate;
-    conn.pingRateAt[n.ix] = n.settings.master.pingRate;
     this.w.proc(n, this.w.now + n.settings.master.pingRate, 'timer', () => {
-      if (!conn.open[n.ix]) return;
-      if (conn.pingRateAt[n.ix] > n.settings.master.pingRate) conn.retimedUntil[n.ix] = this.w.now + this.delay[n.ix];
+      if (!conn.open[n.ix] || conn.pingToken[n.ix] !== token) return;
       if (conn.pingOut[n.ix] === null) {
         const id = ++this.pingSeq;
         conn.pingOut[n.ix] = id;
@@ -286,11 +283,31 @@ export class Link {
     });
   }
 
+  /**
+   * pingRate shortened live: a ping pending at the old rate is re-armed to one new rate from now,
+   * as LinkConnection.retimePing does (the peer's silence timer may have been shortened with it).
+   */
+  retimePing(n: WNode): void {
+    const conn = n.conn;
+    if (conn === null || !conn.open[n.ix] || conn.dead[n.ix]) return;
+    if (conn.pingDue[n.ix] - this.w.now <= n.settings.master.pingRate) return;
+    this.schedulePing(conn, n);
+  }
+
   // ---- the dialer (the Backup's side) -----------------------------------------------------
+
+  /** reconnectPeriod shortened live: a pending redial comes within one new period (Dialer.retime). */
+  retimeDial(n: WNode): void {
+    const due = n.dialDue;
+    if (n.machine === null || due === null || due.token !== n.dialToken) return;
+    const period = n.settings.master.reconnectPeriod;
+    if (due.t - this.w.now <= period) return;
+    this.scheduleDial(n, period);
+  }
 
   scheduleDial(n: WNode, delay: number): void {
     const token = ++n.dialToken;
-    n.dialDue = { token, t: this.w.now + delay, wait: delay };
+    n.dialDue = { token, t: this.w.now + delay };
     this.w.proc(n, this.w.now + delay, 'timer', () => {
       if (n.dialToken !== token) return;
       n.dialDue = null;
@@ -349,8 +366,7 @@ export class Link {
       pingOut: [null, null],
       missed: [0, 0],
       pingDue: [-Infinity, -Infinity],
-      pingRateAt: [0, 0],
-      retimedUntil: [-Infinity, -Infinity],
+      pingToken: [0, 0],
     };
     conn.gen[n.ix] = n.gen;
     this.conns.push(conn);

@@ -101,6 +101,10 @@ function configureNode(w: World, n: WNode, next: MachineSettings, force: boolean
     if (next.role === 'Backup') w.link.scheduleDial(n, 0);
     else n.dialToken += 1;
   }
+  // The daemon re-arms a redial or ping pending at a longer period (gateway-network.ts: Dialer.retime,
+  // LinkConnection.retimePing), so a shortened failoverTimeout always has something to hear.
+  if (a.reconnectPeriod < b.reconnectPeriod) w.link.retimeDial(n);
+  if (a.pingRate < b.pingRate) w.link.retimePing(n);
   if (n.ix !== masterIx && next.role === 'Master' && next.masterRecoveryMode !== w.peerOf(n).settings.masterRecoveryMode) {
     w.recoveryChangedAt = w.now;
   }

@@ -106,7 +106,7 @@ export interface WNode {
   engineToken: number;
   dialToken: number;
   /** When the redial scheduled with dialToken `token` fires (the daemon's dialer keeps its timer). */
-  dialDue: { token: number; t: number; wait: number } | null;
+  dialDue: { token: number; t: number } | null;
   /** The connection this node uses now (dialled, or accepted and up). */
   conn: Conn | null;
   hook: HookMode;
