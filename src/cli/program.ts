@@ -14,6 +14,7 @@ import { registerStatusCommand } from './commands/status.js';
 import { registerWaitCommand } from './commands/wait.js';
 import { CommandContext, resolveSocketPath, type GlobalOptions } from './context.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
+import { FlagRefusal } from './flag-refusal.js';
 import { loadColors, NO_COLORS, type Colors, type Io } from './io.js';
 
 /** Thrown by a command to end with a given exit code after it printed what it had to say. */
@@ -25,7 +26,21 @@ export class ExitError extends Error {
 
 export type ContextFactory = (command: Command) => CommandContext;
 
-export function buildProgram(io: Io, contexts: CommandContext[], colors: Colors = NO_COLORS): Command {
+/**
+ * `--json` anywhere before `--`: errors on stderr are then the API's error body, usage errors
+ * included, so a script parses stderr one way whatever went wrong (DESIGN.md section 8).
+ */
+export function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/** A usage error as the error body printed under --json. */
+function usageBody(detail: string): string {
+  return `${JSON.stringify(new GwError('GW_ERR_CLI_USAGE', { detail }).toBody())}\n`;
+}
+
+export function buildProgram(io: Io, contexts: CommandContext[], colors: Colors = NO_COLORS, jsonErrors = false): Command {
   const program = new Command('gwctl');
   program
     .description('Control a gwd gateway redundancy daemon over its local socket.')
@@ -40,8 +55,12 @@ export function buildProgram(io: Io, contexts: CommandContext[], colors: Colors 
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
-      writeErr: (s) => io.stderr.write(s),
-      outputError: (s, write) => write(s.startsWith('error:') ? `gwctl: ${s}` : s),
+      // Under --json, stderr carries only the error body: no help text after a usage error.
+      writeErr: (s) => (jsonErrors ? true : io.stderr.write(s)),
+      outputError: (s, write) => {
+        if (jsonErrors) io.stderr.write(usageBody(s.replace(/^error: /, '').trim()));
+        else write(s.startsWith('error:') ? `gwctl: ${s}` : s);
+      },
     })
     .addHelpText('after', '\nExamples:\n  gwctl status\n  gwctl --json status\n  gwctl wait --ready --timeout 30\n');
 
@@ -103,12 +122,13 @@ export function allCommands(root: Command): Command[] {
 /** Run gwctl with `argv` (without node and script) and return the exit code; never throws. */
 export async function run(argv: string[], io: Io): Promise<ExitCode> {
   const contexts: CommandContext[] = [];
-  const program = buildProgram(io, contexts, await loadColors(io, argv));
+  const json = wantsJson(argv);
+  const program = buildProgram(io, contexts, await loadColors(io, argv), json);
   try {
     await program.parseAsync(rootVersionFlag(argv), { from: 'user' });
     return EXIT.OK;
   } catch (err) {
-    return reportError(err, io, contexts.at(-1));
+    return reportError(err, io, contexts.at(-1)?.json ?? json);
   } finally {
     await Promise.all(contexts.map((c) => c.close()));
   }
@@ -132,19 +152,27 @@ export function rootVersionFlag(argv: readonly string[]): string[] {
   return out;
 }
 
-function reportError(err: unknown, io: Io, ctx: CommandContext | undefined): ExitCode {
+function reportError(err: unknown, io: Io, json: boolean): ExitCode {
   if (err instanceof ExitError) return err.exitCode;
   if (err instanceof CommanderError) {
     // `commander.help` with a non-zero exit code is the help shown for a missing command (a bare
     // `gwctl`): a usage error, not a success a script could mistake for one.
-    if (err.code === 'commander.help' && err.exitCode !== 0) return EXIT.USAGE;
+    if (err.code === 'commander.help' && err.exitCode !== 0) {
+      if (json) io.stderr.write(usageBody('a command is required (gwctl --help lists them)'));
+      return EXIT.USAGE;
+    }
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
       return EXIT.OK;
     }
     return EXIT.USAGE;
   }
+  if (err instanceof FlagRefusal) {
+    // The daemon refused a value a flag set: a usage error (exit 2), named by the flag.
+    if (json) io.stderr.write(`${JSON.stringify(err.toBody())}\n`);
+    else io.stderr.write(`gwctl: ${err.refusal.code}: ${err.message}\n(run with --help for usage)\n`);
+    return EXIT.USAGE;
+  }
   if (err instanceof GwError) {
-    const json = ctx?.json ?? false;
     if (json) io.stderr.write(`${JSON.stringify(err.toBody())}\n`);
     else io.stderr.write(`gwctl: ${err.code}: ${err.message}\n`);
     if (err.code === 'GW_ERR_CLI_DAEMON_UNREACHABLE') {

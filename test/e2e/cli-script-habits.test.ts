@@ -67,4 +67,47 @@ describe('gwctl for scripts', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(`that is a directory; its socket is ${node.socket}`);
   });
+
+  it("a value the daemon refuses is named by its flag and exits 2, like one gwctl refuses itself (was: the API field, exit 1)", async () => {
+    const ports = await node.ctl('network', 'configure', '--port', '9000', '--ssl-port', '9000');
+    expect(ports.code).toBe(2);
+    expect(ports.stderr).toContain('GW_ERR_GAN_SETTINGS_INVALID: --ssl-port must differ from port (9000)');
+    const backup = await node.ctl('redundancy', 'configure', '--mode', 'backup');
+    expect(backup.code).toBe(2);
+    expect(backup.stderr).toContain('GW_ERR_REDUNDANCY_INVALID_SETTINGS: --master-address is required for a Backup');
+    expect(backup.stderr).not.toContain('/master/host');
+    // Nothing was changed by either refusal.
+    expect((await node.json<{ settings: { role: string } }>('redundancy', 'show')).settings.role).toBe('Independent');
+    expect((await node.json<{ settings: { port: number } }>('network', 'show')).settings.port).not.toBe(9000);
+    // Under --json the daemon's body, each problem with its flag; the code is still the daemon's.
+    const json = await node.ctl('--json', 'redundancy', 'configure', '--mode', 'backup');
+    expect(json.code).toBe(2);
+    const body = JSON.parse(json.stderr) as { code: string; details: { problems: { pointer: string; flag: string | null }[] } };
+    expect(body.code).toBe('GW_ERR_REDUNDANCY_INVALID_SETTINGS');
+    expect(body.details.problems).toEqual([expect.objectContaining({ pointer: '/master/host', flag: '--master-address' })]);
+  });
+
+  it('under --json every error on stderr is one error body, usage errors included', async () => {
+    const cases: [string[], string][] = [
+      [['--json', 'bogus'], "unknown command 'bogus'"],
+      [['--json'], 'a command is required'],
+      [['config', 'list', '--json', '--bogus'], "unknown option '--bogus'"],
+      [['--json', 'redundancy', 'configure', '--failover-timeout', '5'], '--failover-timeout'],
+      [['--json', 'wait', '--activity', 'asleep', '--timeout', '1'], 'Allowed choices are'],
+    ];
+    for (const [args, says] of cases) {
+      const r = await node.ctl(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      const lines = r.stderr.trim().split('\n');
+      expect(lines, args.join(' ')).toHaveLength(1);
+      const body = JSON.parse(lines[0]!) as { statusCode: number; code: string; error: string; message: string };
+      expect(body).toMatchObject({ statusCode: 400, code: 'GW_ERR_CLI_USAGE', error: 'Bad Request' });
+      expect(body.message).toContain(says);
+    }
+    // Without --json the same errors stay text with the usage hint.
+    const text = await node.ctl('bogus');
+    expect(text.stderr).toContain("gwctl: error: unknown command 'bogus'");
+    expect(text.stderr).toContain('(run with --help for usage)');
+  });
 });

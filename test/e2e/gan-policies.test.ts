@@ -128,15 +128,15 @@ describe('plain transport and policies', () => {
 });
 
 describe('settings validation through gwctl', () => {
-  it('failoverTimeout below 2 x pingRate and a Backup without a master are coded errors naming the field', async () => {
+  it('failoverTimeout below 2 x pingRate and a Backup without a master are coded usage errors (exit 2) naming the flag', async () => {
     const r1 = await p.ctl('redundancy', 'configure', '--failover-timeout', '1000', '--ping-rate', '1000');
-    expect(r1.code).toBe(1);
+    expect(r1.code).toBe(2);
     expect(r1.stderr).toContain('GW_ERR_REDUNDANCY_INVALID_SETTINGS');
-    expect(r1.stderr).toContain('/failoverTimeout');
+    expect(r1.stderr).toContain('--failover-timeout');
     const fresh = await startGwd({ systemName: 'v-node' });
     try {
       const r2 = await fresh.ctl('--json', 'redundancy', 'configure', '--mode', 'backup');
-      expect(r2.code).toBe(1);
+      expect(r2.code).toBe(2);
       const body = JSON.parse(r2.stderr) as { code: string; details: { problems: Array<{ pointer: string }> } };
       expect(body.code).toBe('GW_ERR_REDUNDANCY_INVALID_SETTINGS');
       expect(body.details.problems.map((x) => x.pointer)).toEqual(['/master/host']);

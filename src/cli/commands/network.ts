@@ -3,6 +3,7 @@ import { type Command, Option } from 'commander';
 import type { NetworkUpdate, SecurityPolicy } from '../../core/settings/types.js';
 import type { NetworkView } from '../../core/wire.js';
 import { clientError } from '../client.js';
+import { namingFlags, type FlagMap } from '../flag-refusal.js';
 import { hint, keyValues } from '../format.js';
 import { parseBool, parseList, parsePort, pascal } from '../option-parsers.js';
 import type { ContextFactory } from '../program.js';
@@ -64,11 +65,24 @@ export function registerNetworkCommands(program: Command, context: ContextFactor
       if (Object.keys(update).length === 0) {
         throw clientError('GW_ERR_CLI_USAGE', { detail: 'nothing to change: give at least one option (see gwctl network configure --help)' });
       }
-      const view = await ctx.client.configureNetwork(update);
+      const view = await namingFlags(CONFIGURE_FLAGS, () => ctx.client.configureNetwork(update));
       if (ctx.json) return ctx.printJson(view);
       ctx.out(formatNetwork(view));
     });
 }
+
+/** gateway-network.json fields (as the daemon names them in a refusal) and the flag that sets each. */
+const CONFIGURE_FLAGS: FlagMap = {
+  '/enabled': '--enabled',
+  '/bindAddress': '--bind',
+  '/port': '--port',
+  '/sslPort': '--ssl-port',
+  '/requireSsl': '--require-ssl',
+  '/requireTwoWayAuth': '--two-way-auth',
+  '/allowIncoming': '--allow-incoming',
+  '/securityPolicy': '--policy',
+  '/whitelist': '--whitelist',
+};
 
 export function formatNetwork(v: NetworkView): string {
   const s = v.settings;

@@ -6,6 +6,7 @@ import { parseHostPort, formatHostPort, type HostPort } from '../../core/gan/add
 import type { RedundancySettings, RedundancyUpdate } from '../../core/settings/types.js';
 import type { RedundancyView, Role } from '../../core/wire.js';
 import { clientError } from '../client.js';
+import { namingFlags, type FlagMap } from '../flag-refusal.js';
 import { hint, keyValues } from '../format.js';
 import { MAX_PAUSE_MS, MAX_PAUSE_REASON } from '../../core/redundancy/pause-record.js';
 import { durationFlag, durationMs, parseBool, parseCount, parsePort, pascal } from '../option-parsers.js';
@@ -89,7 +90,7 @@ export function registerRedundancyCommands(program: Command, context: ContextFac
     .action(async (opts: ConfigureOptions, cmd: Command) => {
       const ctx = context(cmd);
       const update = toUpdate(opts, cmd);
-      const view = await ctx.client.configureRedundancy(update, { force: opts.force === true });
+      const view = await namingFlags(CONFIGURE_FLAGS, () => ctx.client.configureRedundancy(update, { force: opts.force === true }));
       // On stderr in both modes: --json keeps stdout exactly the API object (which has `forced` too).
       if (view.forced) ctx.io.stderr.write(hint(`forced: ${view.forced.message}`));
       if (ctx.json) return ctx.printJson(view);
@@ -115,7 +116,8 @@ export function registerRedundancyCommands(program: Command, context: ContextFac
     )
     .action(async (opts: PauseOptions, cmd: Command) => {
       const ctx = context(cmd);
-      const answer = await ctx.client.pause({ ...(opts.for !== undefined ? { forMs: opts.for } : {}), ...(opts.reason ? { reason: opts.reason } : {}) });
+      const body = { ...(opts.for !== undefined ? { forMs: opts.for } : {}), ...(opts.reason ? { reason: opts.reason } : {}) };
+      const answer = await namingFlags({ '/forMs': '--for', '/reason': '--reason' }, () => ctx.client.pause(body));
       if (ctx.json) return ctx.printJson(answer);
       const status = await ctx.client.status().catch(() => null);
       const text = answer.paused ? formatPause(answer.paused, { self: status?.node.uuid ?? null, peer: status?.redundancy.peer?.uuid ?? null }) : 'ended already';
@@ -157,6 +159,29 @@ function parseReason(value: string): string {
   if (value.length > MAX_PAUSE_REASON) throw new InvalidArgumentError(`must be at most ${MAX_PAUSE_REASON} characters`);
   return value;
 }
+
+/** redundancy.json fields (as the daemon names them in a refusal) and the flag that sets each. */
+const CONFIGURE_FLAGS: FlagMap = {
+  '/role': '--mode',
+  '/standbyActivityLevel': '--standby',
+  '/masterRecoveryMode': '--recovery',
+  '/failoverTimeout': '--failover-timeout',
+  '/joinWaitTime': '--join-wait',
+  '/fastFailover': '--fast-failover',
+  '/master': '--master-address',
+  '/master/port': '--master-port',
+  '/master/enableSsl': '--ssl/--no-ssl',
+  '/master/pingRate': '--ping-rate',
+  '/master/pingTimeout': '--ping-timeout',
+  '/master/pingMaxMissed': '--ping-max-missed',
+  '/master/reconnectPeriod': '--reconnect-period',
+  '/syncTimeoutSecs': '--sync-timeout',
+  '/syncJournalMaxBytes': '--sync-journal-max-bytes',
+  '/syncArchiveKeep': '--sync-archive-keep',
+  '/hooks/onActivityChange': '--on-activity-change',
+  '/hooks/preActivate': '--pre-activate',
+  '/hooks/timeoutMs': '--hook-timeout',
+};
 
 function toUpdate(opts: ConfigureOptions, cmd: Command): RedundancyUpdate {
   const update: RedundancyUpdate = {};
