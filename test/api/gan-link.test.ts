@@ -352,6 +352,30 @@ describe('timings changed live', () => {
     await next;
     expect(Date.now() - changedAt).toBeLessThan(3000);
   });
+
+  it('a shorter pingRate applies to a ping already pending (was: the next ping came one old period later)', async () => {
+    const { backup } = await pair();
+    // A long ping period and failover timeout, then both shortened: the link's pending ping timer,
+    // set at 30 s, must be re-armed, or the peer hears no ping for up to 30 s under a 1 s timeout.
+    await backup.client.configureRedundancy({ failoverTimeout: 120_000, master: { pingRate: 30_000 } });
+    const conn = backup.daemon.gan.link.currentConnection();
+    expect(conn).not.toBeNull();
+    const pings: number[] = [];
+    const send = conn!.send.bind(conn!);
+    conn!.send = (message) => {
+      if (message.type === 'ping') pings.push(Date.now());
+      return send(message);
+    };
+    // Let any ping scheduled under the old default rate go by first; then only the 30 s timer is pending.
+    await new Promise((r) => setTimeout(r, 1500));
+    pings.length = 0;
+    const changedAt = Date.now();
+    await backup.client.configureRedundancy({ failoverTimeout: 1000, master: { pingRate: 200 } });
+    for (let i = 0; i < 100 && pings.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(pings.length).toBeGreaterThanOrEqual(2);
+    expect(backup.daemon.gan.link.currentConnection()).toBe(conn);
+    expect(pings[0]! - changedAt).toBeLessThan(3000);
+  });
 });
 
 describe('hello extras and the order of link events', () => {
