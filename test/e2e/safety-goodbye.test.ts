@@ -37,7 +37,7 @@ const ok = okOn;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function launch(n: Omit<Node, 'proc'>): Node {
-  const node: Node = { ...n, proc: spawnOnPort(n.dataDir, n.name, n.port) };
+  const node: Node = { ...n, proc: spawnOnPort(n.dataDir, n.name, n.port, n.sslPort) };
   const i = nodes.findIndex((x) => x.name === n.name);
   if (i >= 0) nodes[i] = node;
   else nodes.push(node);
@@ -57,8 +57,12 @@ async function kill9(n: Node): Promise<void> {
 }
 
 /** A master and a backup paired over plain ws, no approvals (Unrestricted), backup standing by. */
-async function pair(opts: Pick<PairTimings, 'recovery' | 'masterJoinWait' | 'backupReconnect'> = {}) {
-  const [master, backup] = await Promise.all(['m', 'b'].map(async (name) => launch(await nodePlace('gwd-bye', name, temps))));
+async function pair(opts: Pick<PairTimings, 'recovery' | 'masterJoinWait' | 'backupReconnect'> & { tls?: boolean } = {}) {
+  const place = async (name: string): Promise<Omit<Node, 'proc'>> => {
+    const p = await nodePlace('gwd-bye', name, temps);
+    return opts.tls ? { ...p, sslPort: await freePort() } : p;
+  };
+  const [master, backup] = await Promise.all(['m', 'b'].map(async (name) => launch(await place(name))));
   const pairedAt = await configurePair(master!, backup!, opts);
   const cur = (name: string): Node => nodes.find((n) => n.name === name)!;
   lastTimeline = async () => (await pairTimeline(cur('m'), cur('b'), pairedAt)).describe();
@@ -102,8 +106,8 @@ function leftActive(events: EventRecord[], from: number): EventRecord | undefine
 }
 
 /** kill -9 of the master, the backup takes over, the master restarts and stands by (Manual recovery). */
-async function backupActiveMasterCold() {
-  const p = await pair({ recovery: 'manual' });
+async function backupActiveMasterCold(tls = false) {
+  const p = await pair({ recovery: 'manual', tls });
   await kill9(p.master);
   await ok(p.backup, 'wait', '--activity', 'active', '--timeout', '10');
   const master = await restart(p.master);
@@ -234,5 +238,37 @@ describe('a goodbye from a node that stays Active makes no second Active', () =>
       return (a === 'Active') !== (b === 'Active') ? true : undefined;
     }, 10_000, 100);
     expect(clip((await pairTimeline(master, p.backup, p.pairedAt)).overlaps, p.pairedAt)).toEqual([]);
+  }, 60_000);
+});
+
+describe('a certificate denied or removed on a TLS pair makes no second Active', () => {
+  const fingerprint = async (n: Node): Promise<string> => (await status(n)).node.certFingerprint;
+
+  it("(h) `certs deny` of the backup's certificate on the Active master: the backup does not go Active", async () => {
+    const { master, backup, pairedAt } = await pair({ tls: true });
+    const peer = (await status(backup)).redundancy.peer;
+    expect(peer?.connected).toBe(true);
+    expect(peer?.address, 'the backup dials the SSL port').toBe(`127.0.0.1:${master.sslPort}`);
+    const fp = await fingerprint(backup);
+    const { report, actionAt } = await watch(master, backup, async () => {
+      await ok(master, 'certs', 'deny', fp);
+      await waitFor('the link down on the backup', async () => ((await status(backup)).redundancy.peer?.connected ? undefined : true), 10_000);
+    });
+    await expectOneActive(master, backup, pairedAt, report);
+    expect(await activationsSince(backup, actionAt)).toEqual([]);
+    expect(await activity(master)).toBe('Active');
+  }, 60_000);
+
+  it("(h) `certs remove` of the master's certificate on the Active backup: the standing-by master (Manual) does not go Active", async () => {
+    const { master, backup, pairedAt } = await backupActiveMasterCold(true);
+    const fp = await fingerprint(master);
+    const { report, actionAt } = await watch(master, backup, async () => {
+      await ok(backup, 'certs', 'remove', fp);
+      await waitFor('the link down on the master', async () => ((await status(master)).redundancy.peer?.connected ? undefined : true), 10_000);
+    });
+    await expectOneActive(master, backup, pairedAt, report);
+    expect(await activationsSince(master, actionAt)).toEqual([]);
+    expect(await activity(backup)).toBe('Active');
+    expect(leftActive(await readEvents(master), actionAt), 'peer.lost how=left-active on the master').toBeDefined();
   }, 60_000);
 });

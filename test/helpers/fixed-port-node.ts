@@ -18,9 +18,9 @@ export interface Reachable {
   socket: string;
 }
 
-/** Start a real gwd on a fixed plain port (so a restart keeps its address); SSL port picked by the OS. */
-export function spawnOnPort(dataDir: string, name: string, port: number): GwdProcess {
-  return spawnGwd(dataDir, ['--port', String(port), '--ssl-port', '0', '--bind', '127.0.0.1', '--system-name', name]);
+/** Start a real gwd on a fixed plain port (so a restart keeps its address); SSL port fixed too, or picked by the OS (0). */
+export function spawnOnPort(dataDir: string, name: string, port: number, sslPort = 0): GwdProcess {
+  return spawnGwd(dataDir, ['--port', String(port), '--ssl-port', String(sslPort), '--bind', '127.0.0.1', '--system-name', name]);
 }
 
 export function ctlOn(n: Reachable, ...args: string[]): Promise<CliResult> {
