@@ -192,6 +192,28 @@ export const ERROR_CATALOGUE = {
     message:
       'changing the role to {to} would make this node Active while its peer {peer} is Active, so nothing was changed; stand down the peer first (gwctl redundancy failover on it), or repeat with --force',
   },
+  GW_ERR_REDUNDANCY_WITNESS_MISMATCH: {
+    statusCode: 409,
+    message: 'the peer uses witness {peerWitness}, this node {ownWitness}: both nodes must use the same prefix on the same etcd cluster',
+  },
+
+  // Witness (the etcd cluster of DESIGN section 9): GW_ERR_WITNESS_*
+  GW_ERR_WITNESS_UNREACHABLE: {
+    statusCode: 503,
+    message: 'no endpoint of the witness answered {operation}: {detail}; check that etcd runs and that this node reaches it (endpoints, firewall, TLS)',
+  },
+  GW_ERR_WITNESS_REFUSED: {
+    statusCode: 502,
+    message: 'the witness (etcd at {endpoint}) refused {operation}: {detail}',
+  },
+  GW_ERR_WITNESS_LEASE_LOST: {
+    statusCode: 409,
+    message: 'the witness lease {leaseId} is gone (etcd at {endpoint} answered {operation}: {detail}); this node no longer holds the leader key',
+  },
+  GW_ERR_WITNESS_TLS: {
+    statusCode: 400,
+    message: 'the witness TLS {what} file {file} cannot be used: {detail}; give PEM files that gwd can read (witness.tls ca, cert, key)',
+  },
 
   // Synchronization: GW_ERR_SYNC_*
   GW_ERR_SYNC_NOT_APPLICABLE: {
