@@ -5,6 +5,7 @@
  */
 import type { Activity } from '../wire.js';
 import { onActivityChangeEnv } from './hook-env.js';
+import { releaseKey } from './witness.js';
 import type { RedundancyMessage, StateReport } from './messages.js';
 import type { ActivityReason, Decision, MachineEvent, MachineState } from './types.js';
 
@@ -57,6 +58,9 @@ export class Ctx {
     this.out.push({ type: 'setActivity', from, to, reason, epoch: s.epoch });
     this.emit({ type: 'activity.changed', data: { from, to, reason, epoch: s.epoch } });
     this.hook(from, to, reason);
+    // Section 9: a node that stops being Active gives the leader key back at once (before the
+    // goodbye of a clean stop, which the decisions after this carry).
+    if (from === 'Active') releaseKey(this);
   }
 
   /** Stand-by at the configured level (Cold or Warm). */

@@ -5,6 +5,7 @@
  */
 import { Ctx, peerPresent, peerReachable } from './context.js';
 import { preActivateEnv } from './hook-env.js';
+import { holdsKey, mayActivateAlone, requestKey } from './witness.js';
 import type { StandDownConfirm, StandDownReject, StandDownRequest } from './messages.js';
 import type { Acquire, ActivityReason, MachineState } from './types.js';
 
@@ -78,6 +79,8 @@ export function proceed(c: Ctx): void {
   // failure) before taking over alone. Likewise a peer on a live link whose state is being asked
   // for again (after a stall or a silence): it answers in a round trip, or is soon lost.
   if (s.peer.connectingSince !== null || peerReachable(s)) return;
+  // Section 9: alone, the witness's leader key is the second vote (asked for here, then retried).
+  if (!mayActivateAlone(c, a.forced)) return;
   activate(c, 0);
 }
 
@@ -95,6 +98,11 @@ export function activate(c: Ctx, confirmedEpoch: number): void {
   s.holdOff = false;
   s.blockedReported = false;
   c.setActivity('Active', a.reason);
+  // --force: the operator vouches for the peer being down; Active without the key until it is had.
+  s.witness.forced = a.forced && !peerPresent(s);
+  // Section 9: an Active node holds the leader key, however it became Active (it is the second
+  // vote should the peer's be lost).
+  if (s.settings.witness && !holdsKey(s, c.now)) requestKey(c);
   const ids = a.localFailoverId === null ? a.peerFailoverIds : [a.localFailoverId, ...a.peerFailoverIds];
   c.sendState(ids);
   for (const id of ids) c.emit({ type: 'failover.completed', data: { id, epoch: s.epoch } });

@@ -26,6 +26,7 @@ import {
 } from './peer.js';
 import { nextDeadline, reconcile } from './rules.js';
 import { noticeStall } from './stall.js';
+import { emptyWitness, holdsKey, leaseMargin, onWitnessResult } from './witness.js';
 import { effectiveJoinWait, rejoinWait } from './join-wait.js';
 import type { MachineInput, MachineSettings, MachineState, PersistedRedundancy, PlantedDefects, Step } from './types.js';
 
@@ -52,6 +53,17 @@ export interface MachineView {
    * `never-connected` (rule 6), `paused` (rule 12); null when nothing holds it.
    */
   hold: 'peer-left-active' | 'never-connected' | 'paused' | null;
+  /**
+   * Section 9, null without a witness. holder: `self` (this node's lease holds the key), `other`
+   * (a refused acquire named another holder), null (not known: this node does not hold it).
+   */
+  witness: {
+    reachable: boolean | null;
+    holder: 'self' | 'other' | null;
+    otherHolder: { uuid: string; epoch: number } | null;
+    leaseRemainingMs: number | null;
+    lastError: string | null;
+  } | null;
   peer: { connected: boolean; uuid: string | null; address: string | null; activity: Activity | null; epoch: number | null } | null;
 }
 
@@ -83,6 +95,7 @@ export class RedundancyMachine {
       lastReason: null,
       paused: false,
       lastDeadline: null,
+      witness: emptyWitness(),
     };
   }
 
@@ -107,6 +120,7 @@ export class RedundancyMachine {
       phase: s.phase,
       paused: s.paused,
       hold: holdOf(s),
+      witness: witnessView(s, this.lastNow),
       peer:
         p.uuid === null
           ? null
@@ -160,6 +174,9 @@ export class RedundancyMachine {
         return none;
       case 'stopRequested':
         this.stop(c);
+        return none;
+      case 'witnessResult':
+        onWitnessResult(c, input.id, input.result);
         return none;
       case 'pauseChanged':
         s.paused = input.paused && !s.defects.ignorePause;
@@ -292,4 +309,18 @@ function holdOf(s: MachineState): MachineView['hold'] {
   if (s.paused) return 'paused';
   if (s.blockedReported && !pairedWithCurrentMaster(s)) return 'never-connected';
   return null;
+}
+
+function witnessView(s: MachineState, now: number): MachineView['witness'] {
+  if (!s.settings.witness) return null;
+  const w = s.witness;
+  const mine = holdsKey(s, now);
+  return {
+    reachable: w.reachable,
+    holder: mine ? 'self' : w.other !== null ? 'other' : null,
+    otherHolder: mine ? null : w.other,
+    // Until the lease itself runs out at etcd (at the earliest): the margin is this node's own.
+    leaseRemainingMs: mine && w.held ? Math.max(0, Math.round(w.held.validUntil + leaseMargin(s.settings.witness.leaseTtlMs) - now)) : null,
+    lastError: w.lastError,
+  };
 }

@@ -9,6 +9,7 @@ import { expireFailover } from './failover.js';
 import { abortAcquire, activate, expireHandshake, proceed, startAcquire } from './handshake.js';
 import { checkSilence, connectingUntil, silenceDeadline } from './peer.js';
 import { watchInterval } from './stall.js';
+import { mayActivateAlone, reconcileWitness, witnessDeadlines } from './witness.js';
 import type { ActivityReason, PeerLoss } from './types.js';
 
 type Want = { kind: 'hold' } | { kind: 'acquire'; reason: ActivityReason };
@@ -105,7 +106,7 @@ function pursue(c: Ctx, reason: ActivityReason): void {
   if (a.phase === 'awaitConfirm' && !peerReachable(s) && s.peer.connectingSince === null) {
     // The peer we were asking is now lost: nobody left to confirm, and nobody to be Active with.
     if (!a.operator) a.reason = reason;
-    activate(c, 0);
+    if (mayActivateAlone(c, a.forced)) activate(c, 0);
     return;
   }
   // Once asked, the peer stands down for the reason in our request: the activation keeps it.
@@ -128,6 +129,7 @@ export function reconcile(c: Ctx): void {
   expireHandshake(c);
   expireFailover(c);
   resolveConflict(c);
+  reconcileWitness(c);
   const want = desire(c);
   if (want.kind === 'acquire') {
     if (s.activity !== 'Active') pursue(c, want.reason);
@@ -162,5 +164,6 @@ export function nextDeadline(c: Ctx): number | null {
   if (s.retryAt !== null) times.push(s.retryAt);
   const connecting = connectingUntil(c);
   if (connecting !== null) times.push(connecting);
+  times.push(...witnessDeadlines(s, c.now));
   return times.length === 0 ? null : Math.min(...times);
 }

@@ -6,6 +6,7 @@
 import type { ErrorCode, ErrorParams } from '../errors.js';
 import type { Activity, Role } from '../wire.js';
 import type { RecoveryMode, RedundancyMessage, StandbyLevel, StateReport } from './messages.js';
+import type { WitnessState } from './witness.js';
 
 export type { RecoveryMode, StandbyLevel } from './messages.js';
 
@@ -23,7 +24,26 @@ export interface MachineSettings {
    */
   master: { host: string; port: number; enableSsl: boolean; pingRate: number; reconnectPeriod: number };
   hooks: { onActivityChange: string | null; preActivate: string | null; timeoutMs: number };
+  /** Section 9: the witness's lease length; null or absent: no witness (the rules of section 4 alone). */
+  witness?: { leaseTtlMs: number } | null;
 }
+
+/** Who the leader key names: the node that holds it and the epoch of its activation. */
+export interface WitnessHolder {
+  uuid: string;
+  epoch: number;
+}
+
+/**
+ * The answer to a witness request. `held`: our lease holds the key (acquire) or was renewed
+ * (renew), counted from `sentAt`, the machine-clock time the granting or renewing request was sent.
+ * `taken`: another lease holds the key. `lost`: our lease is gone. `unreachable`: no answer in time.
+ */
+export type WitnessResult =
+  | { kind: 'held'; sentAt: number; ttlMs: number }
+  | { kind: 'taken'; holder: WitnessHolder | null }
+  | { kind: 'lost' }
+  | { kind: 'unreachable'; error: string };
 
 /** Why an activity changed. Codes, not prose: they end up in events, hooks and scripts. */
 export type ActivityReason =
@@ -45,7 +65,9 @@ export type ActivityReason =
   | 'settings-changed'
   | 'stopping'
   /** This process did not run (SIGSTOP, VM pause) for longer than its peer waits: the peer may have taken over. */
-  | 'frozen';
+  | 'frozen'
+  /** Section 9: neither the peer's vote nor the witness's leader key (the lease ran out, or was never had). */
+  | 'witness-lost';
 
 /** How the peer was found to be lost; decides the reason code of the takeover. */
 export type PeerLoss = 'silent' | 'gone' | 'stopped' | 'never' | 'left-active';
@@ -85,7 +107,9 @@ export type MachineInput =
   | { type: 'preActivateResult'; now: number; id: string; ok: boolean; detail?: string }
   | { type: 'stopRequested'; now: number }
   /** Rule 12: the pair is paused (maintenance) or no longer is. The daemon owns the record and its expiry. */
-  | { type: 'pauseChanged'; now: number; paused: boolean };
+  | { type: 'pauseChanged'; now: number; paused: boolean }
+  /** Section 9: the answer to the witness request `id` (decision `witness`). */
+  | { type: 'witnessResult'; now: number; id: string; result: WitnessResult };
 
 export type HookEnv = Readonly<Record<string, string>>;
 
@@ -102,7 +126,12 @@ export type MachineEvent =
   /** Rule 10: the peer left while Active; this node keeps its standby level and waits. */
   | { type: 'peer.leftActive'; data: { uuid: string | null; reason: 'peer-left-active' } }
   /** The process was not running for `ms` (frozen or starved): silence is judged on listening time. */
-  | { type: 'process.stalled'; data: { ms: number; activity: Activity } };
+  | { type: 'process.stalled'; data: { ms: number; activity: Activity } }
+  | { type: 'witness.acquired'; data: { epoch: number } }
+  | { type: 'witness.released'; data: { epoch: number } }
+  | { type: 'witness.lost'; data: { reason: 'lease-expired' | 'lease-gone' } }
+  | { type: 'witness.unreachable'; data: { error: string } }
+  | { type: 'witness.reachable'; data: Record<string, never> };
 
 export type Decision =
   /** Apply first: status, /health, gwinfo. The event and hook decisions that follow describe it. */
@@ -112,7 +141,17 @@ export type Decision =
   | { type: 'runHook'; hook: 'onActivityChange'; path: string; env: HookEnv; timeoutMs: number }
   | { type: 'emit'; event: MachineEvent }
   /** Write to var/ before acting on anything later in the list. */
-  | { type: 'persist'; persisted: PersistedRedundancy };
+  | { type: 'persist'; persisted: PersistedRedundancy }
+  /**
+   * Section 9, run one at a time in order. acquire: take `<prefix>/leader` = {uuid, epoch} under
+   * this node's lease (grant one if it has none), answer with witnessResult. renew: keep the lease
+   * alive, answer likewise. release: revoke the lease (its key goes with it) and forget it, even if
+   * etcd does not answer: a lease given up is never used again. Apply release before the `send`
+   * decisions after it (a clean stop releases the key before its goodbye); no answer.
+   */
+  | { type: 'witness'; op: 'acquire'; id: string; epoch: number }
+  | { type: 'witness'; op: 'renew'; id: string }
+  | { type: 'witness'; op: 'release' };
 
 /** What the daemon keeps across restarts (var/): the epoch and the backup's pairing. */
 export interface PersistedRedundancy {
@@ -224,4 +263,6 @@ export interface MachineState {
   paused: boolean;
   /** The deadline the last step asked for: an input well after it means this process was stalled. */
   lastDeadline: number | null;
+  /** Section 9: the leader key as this node knows it (unused without a witness). */
+  witness: WitnessState;
 }

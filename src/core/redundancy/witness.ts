@@ -1,0 +1,212 @@
+/**
+ * The witness (DESIGN.md section 9): an etcd cluster as the pair's third vote. Each node has one
+ * vote and the witness one; a node is Active only while it holds two: its own and either the
+ * connected peer's (the stand-down handshake) or the pair's leader key, held under this node's own
+ * lease. Pure rules only: the daemon runs the requests this file decides on (acquire, renew,
+ * release) one at a time, in order, and reports each result with the time it sent the request
+ * that granted or renewed the lease, on the machine's clock.
+ *
+ * Margins, each on the deciding node's own monotonic clock (docs/safety.md, "Witness"):
+ * - The lease: etcd starts a lease's TTL when it handles the grant or keep-alive, after we sent it,
+ *   so the key is surely ours until `sentAt + leaseTtlMs`. This node counts on it only until
+ *   `sentAt + leaseTtlMs - leaseMargin(ttl)`, and stands down then if no renewal came back: strictly
+ *   before the other node can acquire the key.
+ * - The peer's vote: a node that is Active by the peer's vote alone (it could not get the key) keeps
+ *   it only until `lastHeard + failoverTimeout - pingRate - VOTE_SLACK_MS` of listening time. The
+ *   peer may have heard from us last up to one ping period before we heard from it, and takes over
+ *   (needing the key, which nobody holds) no sooner than failoverTimeout after that.
+ */
+import type { Ctx } from './context.js';
+import { peerPresent } from './context.js';
+import { nextEpoch } from './handshake.js';
+import type { MachineState, WitnessHolder, WitnessResult } from './types.js';
+
+/** How much earlier than the lease's end this node stops counting on it (clock drift, delays, the stand-down itself). */
+export function leaseMargin(ttlMs: number): number {
+  return Math.min(1000, Math.max(200, Math.round(ttlMs / 10)));
+}
+
+/** Renew a held lease this often: two more chances before the margin runs out. */
+export function renewInterval(ttlMs: number): number {
+  return Math.max(50, Math.floor(ttlMs / 3));
+}
+
+/** After a refused or failed acquire: try again this soon (the holder's lease may just have run out). */
+export function retryInterval(ttlMs: number): number {
+  return Math.min(250, Math.max(50, Math.floor(ttlMs / 20)));
+}
+
+/** Beyond one ping period, the asymmetry of two nodes' last-heard times that the vote margin allows for. */
+export const VOTE_SLACK_MS = 100;
+
+export interface WitnessState {
+  /** The leader key is ours until `validUntil` (this node's clock); renewed last from a request sent at `renewedAt`. */
+  held: { validUntil: number; renewedAt: number } | null;
+  /** The one request in flight; a result with another id (sent before a give-up) is ignored. */
+  pending: { id: string; op: 'acquire' | 'renew' } | null;
+  /** The last answer said etcd was reachable (null: not asked yet). */
+  reachable: boolean | null;
+  /** The other holder the last refused acquire named. */
+  other: WitnessHolder | null;
+  /** No new acquire before this (after a refusal or an unreachable witness). */
+  retryAt: number | null;
+  lastError: string | null;
+  /** Active by `failover --force` with no peer: the operator vouches; kept without the key. */
+  forced: boolean;
+}
+
+export function emptyWitness(): WitnessState {
+  return { held: null, pending: null, reachable: null, other: null, retryAt: null, lastError: null, forced: false };
+}
+
+export function witnessTtl(s: MachineState): number | null {
+  return s.settings.witness?.leaseTtlMs ?? null;
+}
+
+export function holdsKey(s: MachineState, now: number): boolean {
+  const h = s.witness.held;
+  return h !== null && now < h.validUntil;
+}
+
+/** When the connected peer's vote stops counting for an Active node without the key. */
+export function voteDeadline(s: MachineState): number | null {
+  const p = s.peer;
+  if (!peerPresent(s) || p.lastHeard === null) return null;
+  return p.lastHeard + p.deafMs + s.settings.failoverTimeout - s.settings.master.pingRate - VOTE_SLACK_MS;
+}
+
+function peerVote(s: MachineState, now: number): boolean {
+  const until = voteDeadline(s);
+  return until !== null && now < until;
+}
+
+/** Ask for the key (a new lease if we have none), unless a request is out or a retry is not due. */
+export function requestKey(c: Ctx): void {
+  const w = c.s.witness;
+  if (w.pending !== null || (w.retryAt !== null && c.now < w.retryAt)) return;
+  const id = c.nextId('w');
+  w.pending = { id, op: 'acquire' };
+  c.out.push({ type: 'witness', op: 'acquire', id, epoch: c.s.activity === 'Active' ? c.s.epoch : nextEpoch(c.s) });
+}
+
+/**
+ * May this node become Active with no peer to confirm it? With a witness, only while it holds the
+ * key (asked for here); a forced activation goes ahead (the operator vouches) and takes the key after.
+ */
+export function mayActivateAlone(c: Ctx, forced: boolean): boolean {
+  const s = c.s;
+  if (witnessTtl(s) === null || forced || holdsKey(s, c.now)) return true;
+  requestKey(c);
+  return false;
+}
+
+/** Called when this node leaves Active: give the key back (revoke the lease) and never use that lease again. */
+export function releaseKey(c: Ctx): void {
+  const s = c.s;
+  const w = s.witness;
+  w.forced = false;
+  if (witnessTtl(s) === null) return;
+  const had = w.held !== null || w.pending !== null;
+  w.held = null;
+  w.pending = null;
+  w.retryAt = null;
+  if (!had) return;
+  c.out.push({ type: 'witness', op: 'release' });
+  c.emit({ type: 'witness.released', data: { epoch: s.epoch } });
+}
+
+export function onWitnessResult(c: Ctx, id: string, result: WitnessResult): void {
+  const s = c.s;
+  const w = s.witness;
+  const ttl = witnessTtl(s);
+  if (ttl === null || w.pending?.id !== id) return; // settled or given up on: a late answer counts for nothing
+  const op = w.pending.op;
+  w.pending = null;
+  const reachable = result.kind !== 'unreachable';
+  if (reachable !== w.reachable) {
+    c.emit(reachable ? { type: 'witness.reachable', data: {} } : { type: 'witness.unreachable', data: { error: result.kind === 'unreachable' ? result.error : '' } });
+    w.reachable = reachable;
+  }
+  switch (result.kind) {
+    case 'held': {
+      const validUntil = result.sentAt + result.ttlMs - leaseMargin(result.ttlMs);
+      const wasHeld = w.held !== null;
+      // An answer that comes after the margin ran out is no lease at all (it may already be gone).
+      if (c.now >= validUntil) {
+        w.held = null;
+        w.retryAt = c.now + retryInterval(ttl);
+        return;
+      }
+      w.held = { validUntil, renewedAt: result.sentAt };
+      w.other = null;
+      w.lastError = null;
+      if (!wasHeld && op === 'acquire') c.emit({ type: 'witness.acquired', data: { epoch: s.epoch } });
+      return;
+    }
+    case 'taken':
+      w.other = result.holder;
+      // The epoch in the key was used by an activation: ours must be above it (rule 8).
+      if (result.holder !== null) c.adoptEpoch(result.holder.epoch);
+      w.retryAt = c.now + retryInterval(ttl);
+      w.lastError = result.holder ? `the leader key is held by ${result.holder.uuid} (epoch ${result.holder.epoch})` : 'the leader key is held by another lease';
+      return;
+    case 'lost':
+    case 'unreachable':
+      w.lastError = result.kind === 'lost' ? 'the lease is gone' : result.error;
+      if (result.kind === 'lost' && w.held !== null) c.emit({ type: 'witness.lost', data: { reason: 'lease-gone' } });
+      if (result.kind === 'lost') w.held = null; // a renew that failed for lack of answer keeps the lease until validUntil
+      w.retryAt = c.now + retryInterval(ttl);
+      return;
+  }
+}
+
+/**
+ * Every step: renew a held key, keep an Active node's key (fetch it if it lacks one), and stand an
+ * Active node down when it holds neither the peer's vote nor the key.
+ */
+export function reconcileWitness(c: Ctx): void {
+  const s = c.s;
+  const w = s.witness;
+  const ttl = witnessTtl(s);
+  if (ttl === null || s.settings.role === 'Independent') return;
+  if (w.held !== null && c.now >= w.held.validUntil) {
+    w.held = null;
+    c.emit({ type: 'witness.lost', data: { reason: 'lease-expired' } });
+  }
+  if (s.activity !== 'Active') {
+    // A key that came back after the need for it passed (the peer returned, the takeover was
+    // dropped): a standing-by node must not sit on it, or the Active one could not take it.
+    if (w.held !== null && s.acquire === null) releaseKey(c);
+    return;
+  }
+  if (holdsKey(s, c.now) || peerPresent(s)) w.forced = false;
+  if (!holdsKey(s, c.now) && !peerVote(s, c.now) && !w.forced) {
+    c.standDown('witness-lost');
+    return;
+  }
+  if (w.held === null) requestKey(c);
+  else if (w.pending === null && c.now >= w.held.renewedAt + renewInterval(ttl)) {
+    const id = c.nextId('w');
+    w.pending = { id, op: 'renew' };
+    c.out.push({ type: 'witness', op: 'renew', id });
+  }
+}
+
+/** The times after `now` at which reconcileWitness could decide something new. */
+export function witnessDeadlines(s: MachineState, now: number): number[] {
+  const ttl = witnessTtl(s);
+  const w = s.witness;
+  if (ttl === null) return [];
+  const out: number[] = [];
+  if (w.held !== null) {
+    out.push(w.held.validUntil);
+    if (w.pending === null) out.push(w.held.renewedAt + renewInterval(ttl));
+  }
+  if (w.retryAt !== null) out.push(w.retryAt);
+  if (s.activity === 'Active') {
+    const vote = voteDeadline(s);
+    if (vote !== null) out.push(vote);
+  }
+  // A time already passed was acted on in this step (or waits for an answer): no busy timer.
+  return out.filter((t) => t > now);
+}
