@@ -29,6 +29,7 @@ import type { Collection, VersionName, VersionQuery } from '../core/config-model
 import type {
   ConfigArchivesResponse,
   ConfigCheckResponse,
+  ConfigExportFormat,
   ConfigListResponse,
   ConfigRescanResponse,
   ConfigResourceResponse,
@@ -211,6 +212,45 @@ export class GwClient {
 
   configBackupRemove(address: string, collection: Collection = 'core'): Promise<ConfigWriteResponse> {
     return this.request('DELETE', `/v0/config/backup/${addressPath(address)}?collection=${collection}`);
+  }
+
+  /**
+   * GET /v0/config/export, its body handed to `onText` piece by piece as it arrives (NDJSON of
+   * ConfigExportEntry, or with format json one ConfigExportDocument). The next piece is read only
+   * once the promise `onText` returns has resolved, so a slow consumer slows the daemon down instead
+   * of piling the export up in memory. A stream that breaks before its end is an error (the pieces
+   * already handed over are then not the whole export).
+   */
+  async configExport(
+    query: { version?: VersionQuery; collection?: Collection; format?: ConfigExportFormat },
+    onText: (text: string) => void | Promise<void>,
+  ): Promise<void> {
+    const q = new URLSearchParams({ version: query.version ?? 'effective', format: query.format ?? 'ndjson' });
+    if (query.collection) q.set('collection', query.collection);
+    const path = `/v0/config/export?${q.toString()}`;
+    const res = await this.send('GET', path, undefined, 'application/json');
+    if (res.statusCode !== 200) throw this.toError(path, res.statusCode ?? 0, await readAll(res));
+    // Decoded as UTF-8 across chunk boundaries (a character split between two chunks stays whole).
+    res.setEncoding('utf8');
+    const broken = (detail: string): GwError =>
+      clientError('GW_ERR_CLI_DAEMON_UNREACHABLE', { socket: this.socketPath, detail: `the export broke off before its end: ${detail}` });
+    const chunks = res[Symbol.asyncIterator]() as AsyncIterator<string>;
+    try {
+      for (;;) {
+        let step: IteratorResult<string>;
+        try {
+          step = await chunks.next();
+        } catch (err) {
+          throw broken((err as Error).message);
+        }
+        if (step.done) break;
+        if (step.value) await onText(step.value);
+      }
+      if (!res.complete) throw broken('the connection closed');
+    } finally {
+      // A consumer that failed leaves the rest unread: close the connection rather than leave it open.
+      if (!res.complete) res.destroy();
+    }
   }
 
   configCheck(): Promise<ConfigCheckResponse> {

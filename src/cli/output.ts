@@ -43,3 +43,22 @@ export function flushOutput(...streams: OutputStream[]): Promise<void> {
     ),
   ).then(() => undefined);
 }
+
+/** What writeDrained needs of a stream: process.stdout, or a test's capture that never fills up. */
+export interface DrainableStream {
+  write(text: string): unknown;
+  once?(event: 'drain', listener: () => void): unknown;
+}
+
+/**
+ * Write one piece of a long output (`config export`) and, when the stream's buffer is full, resolve
+ * only once it has drained, so the caller reads its next piece no faster than the reader takes
+ * them: gwctl holds about one buffer of the output, however large it is and however slowly it is
+ * read. A reader that closes meanwhile ends gwctl through watchOutput (EPIPE), as it does any write.
+ */
+export function writeDrained(stream: DrainableStream, text: string): Promise<void> {
+  if (stream.write(text) !== false || typeof stream.once !== 'function') return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once!('drain', () => resolve());
+  });
+}

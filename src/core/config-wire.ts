@@ -58,6 +58,38 @@ export interface ConfigResourceResponse {
   revision: number;
 }
 
+/**
+ * One resource of GET /v0/config/export: a line of the NDJSON form, an element of `resources` in the
+ * JSON form. The fields are those of ConfigResourceResponse (`gwctl --json config get`) that differ
+ * from one resource to the next: an entry is what config get answers for that resource and version.
+ */
+export interface ConfigExportEntry {
+  resource: string;
+  type: string;
+  name: string | null;
+  collection: Collection;
+  /** The version this content is: for `effective`, the one this node applies. */
+  version: VersionName;
+  content: Record<string, unknown>;
+}
+
+/** `ndjson`: one ConfigExportEntry a line; `json`: one ConfigExportDocument. */
+export type ConfigExportFormat = 'ndjson' | 'json';
+
+/**
+ * GET /v0/config/export?format=json: the store at one revision, written one resource a line. The
+ * NDJSON form (the default) is `resources` alone, one entry a line, without this envelope.
+ */
+export interface ConfigExportDocument {
+  revision: number;
+  /** The role the `effective` versions were resolved for. */
+  role: Role;
+  /** What was asked for (`version=`), as in ConfigResourceResponse. */
+  requested: VersionQuery;
+  /** In config list order (by address); for `backup`, only the resources that have a Backup version. */
+  resources: ConfigExportEntry[];
+}
+
 export interface ConfigWriteResponse {
   resource: string;
   collection: Collection;

@@ -208,6 +208,103 @@ describe(`gwctl in scripts, on a node with ${RESOURCES} resources`, () => {
     });
   });
 
+  describe('config export: every resource in one document, streamed', () => {
+    const COUNT = RESOURCES + 1; // and gateway-settings
+
+    it('NDJSON through a pipe: one line per resource (wc -l), each a whole resource (jq)', async () => {
+      const r = await sh('gwctl --socket "$S" config export | wc -l', env);
+      expectCode(r, 0);
+      expect(Number(r.stdout.trim())).toBe(COUNT);
+      expect(r.stderr).toBe('');
+      const parsed = await sh(
+        'gwctl --socket "$S" config export | jq -s -e \'length as $n | all(.[]; (keys == ["collection", "content", "name", "resource", "type", "version"]) and .version == "primary" and .collection == "core") and $n == ' +
+          `${COUNT}' >/dev/null`,
+        env,
+      );
+      expectCode(parsed, 0);
+    });
+
+    it("--json through jq: '.resources | length' is every resource, --json before or after the command", async () => {
+      for (const command of ['gwctl --socket "$S" config export --json', 'gwctl --socket "$S" --json config export']) {
+        const r = await sh(`${command} | jq '.resources | length'`, env);
+        expectCode(r, 0);
+        expect(Number(r.stdout.trim())).toBe(COUNT);
+        expect(r.stderr).toBe('');
+      }
+      const head = await sh('gwctl --socket "$S" config export --json | jq -c \'del(.resources)\'', env);
+      expectCode(head, 0);
+      const list = await sh('gwctl --socket "$S" --json config list | jq .revision', env);
+      expect(JSON.parse(head.stdout)).toEqual({ revision: Number(list.stdout.trim()), role: 'Independent', requested: 'effective' });
+    });
+
+    it('the same bytes through a slow reader as into a file', async () => {
+      const file = path.join(temp.dir, 'export.ndjson');
+      expectCode(await sh(`gwctl --socket "$S" config export > '${file}'`, env), 0);
+      expect(statSync(file).size).toBeGreaterThan(COUNT * 100);
+      const slow = await sh(`gwctl --socket "$S" config export | (sleep 1; cat) | cmp - '${file}' && echo same`, env);
+      expectCode(slow, 0);
+      expect(slow.stdout.trim()).toBe('same');
+    });
+
+    it('| head -1 ends gwctl quietly: exit 141 as cat, nothing on stderr, the first resource whole', async () => {
+      const r = await sh('gwctl --socket "$S" config export | head -1', env);
+      expectCode(r, 141);
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout)).toMatchObject({ resource: 'gateway-settings', version: 'primary', content: { systemName: 'plant-s' } });
+      const json = await sh('gwctl --socket "$S" config export --json | head -1', env);
+      expectCode(json, 141);
+      expect(json.stderr).toBe('');
+      const plain = await sh('set +o pipefail; gwctl --socket "$S" config export | head -1 >/dev/null', env);
+      expectCode(plain, 0);
+      expect(plain.stderr).toBe('');
+    });
+
+    it('the content of a resource exported is what config get prints for it', async () => {
+      for (const name of ['gateway-settings', 'opc-connection/plc-00000', 'opc-connection/plc-01234', 'opc-connection/plc-09999']) {
+        const r = await sh(
+          `diff <(gwctl --socket "$S" config export | jq -S 'select(.resource == "${name}") | .content') ` +
+            `<(gwctl --socket "$S" config get ${name} 2>/dev/null | jq -S .) && echo same`,
+          env,
+        );
+        expectCode(r, 0);
+        expect(r.stdout.trim(), name).toBe('same');
+      }
+    });
+
+    it('--version backup: only the resources with a Backup version; effective stays Primary on this Independent node', async () => {
+      const names = ['opc-connection/plc-00042', 'opc-connection/plc-07000'];
+      for (const name of names) {
+        const add = await sh(`echo '{"endpointUrl": "opc.tcp://10.99.0.1:4840"}' | gwctl --socket "$S" config backup add ${name} --file - >/dev/null`, env);
+        expectCode(add, 0);
+      }
+      try {
+        const backup = await sh('gwctl --socket "$S" config export --version backup | jq -r \'[.resource, .version, .content.endpointUrl] | @tsv\'', env);
+        expectCode(backup, 0);
+        expect(backup.stdout.trim().split('\n')).toEqual(names.map((n) => `${n}\tbackup\topc.tcp://10.99.0.1:4840`));
+        const effective = await sh(`gwctl --socket "$S" config export | jq -r 'select(.resource == "${names[0]}") | .version'`, env);
+        expectCode(effective, 0);
+        expect(effective.stdout.trim()).toBe('primary');
+        const primary = await sh('gwctl --socket "$S" config export --version primary | wc -l', env);
+        expect(Number(primary.stdout.trim())).toBe(COUNT);
+      } finally {
+        for (const name of names) await sh(`gwctl --socket "$S" config backup remove ${name} >/dev/null`, env);
+      }
+    });
+
+    it('a bad --version is a usage error (exit 2) naming the flag and its choices; under --json the error body', async () => {
+      const r = await sh('gwctl --socket "$S" config export --version x', env);
+      expectCode(r, 2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain("option '--version <version>' argument 'x' is invalid. Allowed choices are primary, backup, effective.");
+      const json = await sh('gwctl --socket "$S" config export --json --version x 2>&1 >/dev/null | jq -r \'.code + " " + .message\'', env);
+      expect(json.stdout.trim()).toBe("GW_ERR_CLI_USAGE option '--version <version>' argument 'x' is invalid. Allowed choices are primary, backup, effective.");
+      // Choices are case-insensitive, as everywhere in gwctl.
+      const upper = await sh('gwctl --socket "$S" config export --version BACKUP | wc -l', env);
+      expectCode(upper, 0);
+      expect(Number(upper.stdout.trim())).toBe(0);
+    });
+  });
+
   describe('exit codes, and --json errors on stderr as the error body', () => {
     /** The script's exit code is gwctl's; jq checks gwctl's stderr as a coded error body first. */
     const withErrorBody = (command: string, code: string): string =>
@@ -249,5 +346,67 @@ describe(`gwctl in scripts, on a node with ${RESOURCES} resources`, () => {
     it('1: wait for what the role rules out is refused at once (an Independent node is never Cold)', async () => {
       expectCode(await sh(withErrorBody('gwctl --socket "$S" --json wait --activity cold --timeout 30', 'GW_ERR_CLI_WAIT_IMPOSSIBLE'), env), 1);
     });
+  });
+});
+
+describe('gwctl config export on a node whose role is Backup', () => {
+  const temp = makeTempDir('gwd-export-');
+  const dataDir = path.join(temp.dir, 'node');
+  let gwd: GwdProcess;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    writeResources(dataDir, 3);
+    gwd = spawnGwd(dataDir, ['--port', '0', '--ssl-port', '0', '--bind', '127.0.0.1', '--system-name', 'plant-b']);
+    env = { ...process.env, S: gwd.socket, GWD_SOCKET: '', GWD_DATA_DIR: '', NO_COLOR: '1', PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+    const gw = `'${process.execPath}' '${GWCTL}' --socket "$S"`;
+    // Backup versions are written where core is writable (an Independent node), then the node
+    // becomes a Backup (of a master that is not there: the role is what `effective` follows).
+    const setup = await sh(
+      `set -e; ${gw} wait --ready --timeout 30 >/dev/null; ` +
+        `echo '{"endpointUrl": "opc.tcp://10.1.0.1:4840"}' | ${gw} config backup add opc-connection/plc-00001 --file - >/dev/null; ` +
+        `echo '{"systemName": "never-applied"}' | ${gw} config backup add gateway-settings --file - >/dev/null; ` +
+        `${gw} redundancy configure --mode backup --master-address 127.0.0.1:9 >/dev/null`,
+      env,
+    );
+    if (setup.code !== 0) throw new Error(`setup failed: ${setup.stderr}\n${gwd.output()}`);
+    env.GW = gw;
+  }, 60_000);
+
+  afterAll(async () => {
+    await gwd?.stop();
+    temp.cleanup();
+  });
+
+  it('effective is the Backup version where there is one, Primary for the rest and for a protected type', async () => {
+    const r = await sh('eval "$GW config export" | jq -r \'[.resource, .version, .content.endpointUrl // .content.systemName] | @tsv\'', env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      'gateway-settings\tprimary\tplant-b',
+      'opc-connection/plc-00000\tprimary\topc.tcp://10.0.0.0:4840',
+      'opc-connection/plc-00001\tbackup\topc.tcp://10.1.0.1:4840',
+      'opc-connection/plc-00002\tprimary\topc.tcp://10.0.0.2:4840',
+    ]);
+    const same = await sh(
+      `diff <(eval "$GW config export" | jq -S 'select(.resource == "opc-connection/plc-00001") | .content') ` +
+        '<(eval "$GW config get opc-connection/plc-00001" 2>/dev/null | jq -S .) && echo same',
+      env,
+    );
+    expect(same.stdout.trim()).toBe('same');
+    const doc = await sh('eval "$GW config export --json" | jq -c \'{role, requested, n: (.resources | length)}\'', env);
+    expect(JSON.parse(doc.stdout)).toEqual({ role: 'Backup', requested: 'effective', n: 4 });
+  });
+
+  it('--version backup: the Backup versions only, the protected one included; --version primary: every Primary', async () => {
+    const backup = await sh('eval "$GW config export --version backup" | jq -r \'[.resource, .version] | @tsv\'', env);
+    expect(backup.code, backup.stderr).toBe(0);
+    expect(backup.stdout.trim().split('\n')).toEqual(['gateway-settings\tbackup', 'opc-connection/plc-00001\tbackup']);
+    const primary = await sh('eval "$GW config export --version primary" | jq -r \'[.resource, .version] | @tsv\'', env);
+    expect(primary.stdout.trim().split('\n')).toEqual([
+      'gateway-settings\tprimary',
+      'opc-connection/plc-00000\tprimary',
+      'opc-connection/plc-00001\tprimary',
+      'opc-connection/plc-00002\tprimary',
+    ]);
   });
 });

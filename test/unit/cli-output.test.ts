@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { flushOutput, watchOutput, type OutputStream } from '../../src/cli/output.js';
+import { flushOutput, watchOutput, writeDrained, type OutputStream } from '../../src/cli/output.js';
 
 /** A stream whose writes complete when the test says so, in order, as a full pipe's do. */
 class FakeStream extends EventEmitter implements OutputStream {
@@ -70,5 +70,27 @@ describe('gwctl output', () => {
     out.emit('error', Object.assign(new Error('no space'), { code: 'ENOSPC' }));
     expect(() => err.drainOne()).toThrow(new Exited(EXIT.FAILED));
     expect(err.written).toBe('gwctl: cannot write to standard output: ENOSPC\n');
+  });
+
+  it('writeDrained resolves at once while the stream takes more, and after its drain once it is full', async () => {
+    const written: string[] = [];
+    let full = false;
+    const stream = Object.assign(new EventEmitter(), {
+      write(text: string): boolean {
+        written.push(text);
+        return !full;
+      },
+    });
+    await writeDrained(stream, 'a');
+    full = true;
+    let resolved = false;
+    const waiting = writeDrained(stream, 'b').then(() => (resolved = true));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(resolved).toBe(false);
+    stream.emit('drain');
+    await waiting;
+    expect(written).toEqual(['a', 'b']);
+    // A capture that cannot say when it drained (a test's Io) is never waited for.
+    await writeDrained({ write: () => false }, 'c');
   });
 });

@@ -9,6 +9,7 @@ import { GwError } from '../../core/errors.js';
 import type { CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { hint, table } from '../format.js';
+import { writeDrained } from '../output.js';
 import { ExitError, type ContextFactory } from '../program.js';
 
 interface WriteOpts {
@@ -51,6 +52,42 @@ export function registerConfigCommands(program: Command, context: ContextFactory
       ctx.out(`${JSON.stringify(r.content, null, 2)}\n`);
       const which = opts.version === 'effective' ? ', in effect on this node' : '';
       ctx.io.stderr.write(hint(`${r.resource}: ${r.version} version from ${r.collection}${which} (revision ${r.revision})`));
+    });
+
+  config
+    .command('export')
+    .description('every resource in one document, streamed: one JSON line per resource (NDJSON); --json: one JSON object')
+    .addOption(new Option('--version <version>', 'which version of each resource').choices(['primary', 'backup', 'effective']).default('effective'))
+    .addOption(new Option('--collection <collection>', 'export core or local only (default: local over core)').choices(['core', 'local']))
+    .addHelpText(
+      'after',
+      '\nEach line is {"resource", "type", "name", "collection", "version", "content"}: the fields of\n' +
+        '`gwctl --json config get <resource> --version V` that differ from one resource to the next, in\n' +
+        'the order of config list. "version" says which version the content is:\n' +
+        '  effective  every resource, in the version this node applies: on a node whose role is Backup its\n' +
+        '             Backup version where it has one (never for a protected type), everywhere else Primary\n' +
+        '  primary    every resource, its Primary version\n' +
+        '  backup     only the resources that have a Backup version (those of protected types too: stored,\n' +
+        '             never applied); a resource without one is left out, as config get refuses it\n' +
+        'Where a local resource overrides core, the local one is exported (as config get does), unless\n' +
+        '--collection says which. The export is the store at one revision: a change made while it is\n' +
+        'written is not in it.\n' +
+        '\n' +
+        '--json: one object {"revision", "role", "requested", "resources": [...]}, one resource a line;\n' +
+        '"requested" is the --version asked for, "role" the role "effective" was resolved for.\n' +
+        '\nExamples:\n' +
+        '  gwctl config export > config.ndjson\n' +
+        '  gwctl config export --version backup | jq -r .resource\n' +
+        '  gwctl config export --json | jq \'.resources | length\'\n' +
+        '  jq -c \'select(.resource == "opc-connection/plc1") | .content\' config.ndjson |\n' +
+        '    gwctl config set opc-connection/plc1 --file -\n',
+    )
+    .action(async (opts: { version: VersionQuery; collection?: Collection }, cmd: Command) => {
+      const ctx = context(cmd);
+      await ctx.client.configExport(
+        { version: opts.version, collection: opts.collection, format: ctx.json ? 'json' : 'ndjson' },
+        (text) => writeDrained(ctx.io.stdout, text),
+      );
     });
 
   config

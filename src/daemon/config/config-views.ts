@@ -1,6 +1,6 @@
-import { COLLECTIONS, type Collection, type VersionName } from '../../core/config-model.js';
+import { COLLECTIONS, type Collection, type VersionName, type VersionQuery } from '../../core/config-model.js';
 import { backupNotAppliedReason, resolveEffective } from '../../core/config-resolution.js';
-import type { ConfigResourceSummary } from '../../core/config-wire.js';
+import type { ConfigExportEntry, ConfigResourceSummary } from '../../core/config-wire.js';
 import type { Role } from '../../core/wire.js';
 import type { ConfigStore, StoredResource } from './config-store.js';
 
@@ -29,11 +29,67 @@ export function effectiveVersion(store: ConfigStore, role: Role, address: string
   return { resource, collection: r.collection, version: r.version, content };
 }
 
+/** What `config get` answers for one address: the version found, or what is missing (for the error). */
+export type VersionLookup = { found: EffectiveVersion } | { found: null; missing: string };
+
+/**
+ * The version of `address` asked for, as GET /v0/config/resources/<address> and GET /v0/config/export
+ * answer it. Without a collection, local over core; `effective` is the version this node applies
+ * (within the collection given, if one is).
+ */
+export function lookupVersion(
+  store: ConfigStore,
+  role: Role,
+  address: string,
+  requested: VersionQuery,
+  collection: Collection | null,
+): VersionLookup {
+  if (requested === 'effective' && collection === null) {
+    const eff = effectiveVersion(store, role, address);
+    return eff ? { found: eff } : { found: null, missing: 'Primary version' };
+  }
+  const resource = collection ? store.get(collection, address) : (store.get('local', address) ?? store.get('core', address));
+  if (!resource) return { found: null, missing: `Primary version${collection ? ` in ${collection}` : ''}` };
+  const version: VersionName =
+    requested === 'effective'
+      ? (resolveEffective({
+          role,
+          protectedType: resource.type.protected,
+          core: { hasBackup: resource.backup !== null },
+          local: null,
+        })?.version ?? 'primary')
+      : requested;
+  const content = version === 'backup' ? resource.backup : resource.primary;
+  if (!content) return { found: null, missing: `Backup version in ${resource.collection}` };
+  return { found: { resource, collection: resource.collection, version, content } };
+}
+
+/** Every address of the store, in config list order. */
+export function addresses(store: ConfigStore): string[] {
+  return [...new Set(store.list().map((r) => r.address))].sort();
+}
+
+/**
+ * GET /v0/config/export: for every address, what lookupVersion finds (an address where it finds
+ * nothing, such as one without a Backup version for `backup`, is left out). Taken at once, so the
+ * export is the store at one revision however slowly it is then written: the store replaces a
+ * resource's objects on change and never edits them in place.
+ */
+export function exportEntries(store: ConfigStore, role: Role, requested: VersionQuery, collection: Collection | null): ConfigExportEntry[] {
+  const out: ConfigExportEntry[] = [];
+  for (const address of addresses(store)) {
+    const { found } = lookupVersion(store, role, address, requested, collection);
+    if (!found) continue;
+    const r = found.resource;
+    out.push({ resource: address, type: r.type.type, name: r.name, collection: found.collection, version: found.version, content: found.content });
+  }
+  return out;
+}
+
 /** One row per address: what exists, whether there is a Backup version, and what applies here. */
 export function summarise(store: ConfigStore, role: Role): ConfigResourceSummary[] {
-  const addresses = [...new Set(store.list().map((r) => r.address))].sort();
   const out: ConfigResourceSummary[] = [];
-  for (const address of addresses) {
+  for (const address of addresses(store)) {
     const eff = effectiveVersion(store, role, address)!;
     const r = eff.resource;
     const hasBackup = r.backup !== null;

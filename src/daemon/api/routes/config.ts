@@ -1,9 +1,12 @@
 import { parseAddress, type ResourceAddress } from '../../../core/config-address.js';
 import type { Collection, JournalEntry, VersionName, VersionQuery } from '../../../core/config-model.js';
-import { assertWritable, backupNotAppliedReason, resolveEffective } from '../../../core/config-resolution.js';
+import { assertWritable, backupNotAppliedReason } from '../../../core/config-resolution.js';
 import type {
   ConfigArchivesResponse,
   ConfigCheckResponse,
+  ConfigExportDocument,
+  ConfigExportEntry,
+  ConfigExportFormat,
   ConfigListResponse,
   ConfigRescanResponse,
   ConfigResourceResponse,
@@ -11,12 +14,13 @@ import type {
 } from '../../../core/config-wire.js';
 import { GwError } from '../../../core/errors.js';
 import type { WriteOutcome } from '../../config/config-store.js';
-import { effectiveVersion, summarise } from '../../config/config-views.js';
+import { exportEntries, lookupVersion, summarise } from '../../config/config-views.js';
 import { checkSettingsFiles } from '../../config/settings-check.js';
 import { archivesDir, listArchives } from '../../sync/archives.js';
 import type { Daemon } from '../../daemon.js';
-import type { ApiRequest, Router } from '../router.js';
+import { STREAMED, type ApiRequest, type Router } from '../router.js';
 import { enumParam } from '../query-params.js';
+import { writeStreamed } from '../streaming.js';
 
 /**
  * The configuration store over the local API. Addresses are the path after the route
@@ -36,29 +40,9 @@ export function registerConfigRoutes(router: Router, d: Daemon): void {
     const requested = enumParam<VersionQuery>(req.query, 'version', ['primary', 'backup', 'effective'], 'effective');
     const wanted = req.query.get('collection');
     const collection: Collection | null = wanted === null ? null : enumParam<Collection>(req.query, 'collection', ['core', 'local'], 'core');
-    let found;
-    if (requested === 'effective' && collection === null) {
-      const eff = effectiveVersion(d.config, d.redundancy.role, addr.address);
-      if (!eff) throw notFound(addr.address, 'Primary version');
-      found = { resource: eff.resource, version: eff.version, content: eff.content };
-    } else {
-      const resource = collection
-        ? d.config.get(collection, addr.address)
-        : (d.config.get('local', addr.address) ?? d.config.get('core', addr.address));
-      if (!resource) throw notFound(addr.address, `Primary version${collection ? ` in ${collection}` : ''}`);
-      const version: VersionName =
-        requested === 'effective'
-          ? (resolveEffective({
-              role: d.redundancy.role,
-              protectedType: resource.type.protected,
-              core: { hasBackup: resource.backup !== null },
-              local: null,
-            })?.version ?? 'primary')
-          : requested;
-      const content = version === 'backup' ? resource.backup : resource.primary;
-      if (!content) throw notFound(addr.address, `Backup version in ${resource.collection}`);
-      found = { resource, version, content };
-    }
+    const lookup = lookupVersion(d.config, d.redundancy.role, addr.address, requested, collection);
+    if (lookup.found === null) throw notFound(addr.address, lookup.missing);
+    const found = lookup.found;
     return {
       resource: addr.address,
       type: addr.type.type,
@@ -70,6 +54,24 @@ export function registerConfigRoutes(router: Router, d: Daemon): void {
       meta: found.resource.meta,
       revision: d.config.revision,
     };
+  });
+
+  // Every resource in one answer, streamed (ConfigExportEntry a line, or one ConfigExportDocument
+  // with format=json): each entry is what GET /v0/config/resources/<address> answers for that
+  // version; an address it answers 404 for (no Backup version) is left out. One revision throughout.
+  router.get('/v0/config/export', async (req) => {
+    const requested = enumParam<VersionQuery>(req.query, 'version', ['primary', 'backup', 'effective'], 'effective');
+    const collection = enumParam<Collection>(req.query, 'collection', ['core', 'local']) ?? null;
+    const format = enumParam<ConfigExportFormat>(req.query, 'format', ['ndjson', 'json'], 'ndjson');
+    const role = d.redundancy.role;
+    const revision = d.config.revision;
+    const entries = exportEntries(d.config, role, requested, collection);
+    req.res.writeHead(200, {
+      'Content-Type': format === 'json' ? 'application/json; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+      'Cache-Control': 'no-store',
+    });
+    await writeStreamed(req.res, format === 'json' ? exportDocument(revision, role, requested, entries) : exportLines(entries));
+    return STREAMED;
   });
 
   router.put(
@@ -143,6 +145,27 @@ export function registerConfigRoutes(router: Router, d: Daemon): void {
       invalid: d.config.problems,
     };
   });
+}
+
+function* exportLines(entries: readonly ConfigExportEntry[]): Generator<string> {
+  for (const e of entries) yield `${JSON.stringify(e)}\n`;
+}
+
+/** A ConfigExportDocument, one resource a line: valid JSON, and a diff of two exports reads per resource. */
+function* exportDocument(
+  revision: number,
+  role: ConfigExportDocument['role'],
+  requested: VersionQuery,
+  entries: readonly ConfigExportEntry[],
+): Generator<string> {
+  const head: Omit<ConfigExportDocument, 'resources'> = { revision, role, requested };
+  yield `${JSON.stringify(head).slice(0, -1)},"resources":[`;
+  let first = true;
+  for (const e of entries) {
+    yield `${first ? '\n' : ',\n'}${JSON.stringify(e)}`;
+    first = false;
+  }
+  yield '\n]}\n';
 }
 
 function address(d: Daemon, req: ApiRequest): ResourceAddress {
