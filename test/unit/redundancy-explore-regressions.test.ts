@@ -581,3 +581,26 @@ describe('explorer counterexamples: forced failover', () => {
     expect(r.violations, context(r)).toEqual([]);
   });
 });
+
+describe('explorer counterexamples: a goodbye is not a stop', () => {
+  // Found by npm run explore (seed 705089324), a core defect: the backup's certificate was revoked
+  // while it stood by (its goodbye said Cold) and the master was frozen for 2.9 s; the backup took
+  // over on the freeze (by design). The thawed master read the old hello and goodbye from its
+  // backlog, took the goodbye of a Cold peer for a clean stop, and took over beside the Active
+  // backup once the pair was healthy again. A clean stop says steppingDown first; any other
+  // goodbye of a standing-by peer leaves the decision to silence, as a close does.
+  it("a standing-by peer's goodbye for a revoke, read late, does not count as a clean stop", () => {
+    const r = replay({
+      cfg: { ...base, failoverTimeout: 3000, pingRate: 1000, reconnectPeriod: 1000, pingMaxMissed: 3, delay: 40, hooks: ['yes', 'none'] },
+      steps: [
+        { action: { op: 'resume', node: 'master' }, wait: 4109 },
+        { action: { op: 'delay', from: 'backup', ms: 400 }, wait: 7271 },
+        { action: { op: 'revoke', node: 'backup' }, wait: 0 },
+        { action: { op: 'freeze', node: 'master' }, wait: 199 },
+        { action: { op: 'configure', node: 'master', change: { field: 'address', value: 'right' }, force: false }, wait: 1747 },
+        { action: { op: 'configure', node: 'master', change: { field: 'role', value: 'Master' }, force: false }, wait: 935 },
+      ],
+    });
+    expect(r.violations, context(r)).toEqual([]);
+  });
+});

@@ -134,9 +134,14 @@ export function onPeerDisconnected(c: Ctx, reason: DisconnectReason, peerActive?
     return;
   }
   if (reason === 'bye') {
-    // Rule 10: only a peer that stood down before leaving hands over at once. One that leaves
-    // while Active (its role, master address or link settings changed) stays the Active node.
-    markLost(c, peerActive ?? lastActive ? 'left-active' : 'stopped');
+    // Rule 10: one that leaves while Active (its role, master address or link settings changed)
+    // stays the Active node. Only a clean stop hands over at once, and a stopping peer says so
+    // first with its own steppingDown, read before this goodbye (markLost 'stopped'). A peer that
+    // leaves standing by for any other reason (a revoked certificate, a settings change) keeps
+    // running and keeps its own rules: silence decides, as after any close (explorer seed
+    // 705089324: a master frozen 2.9 s read the Cold backup's goodbye of a revoke from its backlog
+    // as a stop and took over beside the backup, which had taken over on the freeze meanwhile).
+    if (peerActive ?? lastActive) markLost(c, 'left-active');
     return;
   }
   if (reason === 'local') {
