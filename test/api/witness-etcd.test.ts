@@ -80,7 +80,7 @@ describe('witness request timeout', () => {
       expect(err.code).toBe('GW_ERR_WITNESS_UNREACHABLE');
       expect(err.message).toContain(`${silent.url}: no answer within 950 ms`);
       expect(took).toBeGreaterThanOrEqual(900);
-      expect(took).toBeLessThan(1000 + 300); // a third of the lease, plus scheduling slack
+      expect(took).toBeLessThan(950 + 500); // the timeout, plus slack for a loaded machine
     } finally {
       await w.close();
       await silent.close();
@@ -302,10 +302,10 @@ describe.skipIf(!version)(suite, () => {
       const took = performance.now() - t0;
       expect(id).toMatch(/^\d+$/);
       expect(took).toBeGreaterThanOrEqual(600);
-      expect(took).toBeLessThan(616 + 500);
+      expect(took).toBeLessThan(616 + 600);
       const t1 = performance.now();
       await w.clusterId();
-      expect(performance.now() - t1).toBeLessThan(300); // straight to the endpoint that answered
+      expect(performance.now() - t1).toBeLessThan(500); // straight to the endpoint that answered
     } finally {
       await silent.close();
     }
@@ -322,7 +322,7 @@ describe.skipIf(!version)(suite, () => {
       expect(err.code).toBe('GW_ERR_WITNESS_UNREACHABLE');
       expect(err.message).toContain(`${refused}: connection refused`);
       expect(err.message).toContain(`${silent.url}: no answer within 616 ms`);
-      expect(took).toBeLessThan(2 * 616 + 300);
+      expect(took).toBeLessThan(2 * 616 + 600);
     } finally {
       await silent.close();
     }
@@ -339,7 +339,7 @@ describe.skipIf(!version)(suite, () => {
     const down = await codeOf(w.renew(lease.leaseId));
     expect(down.code).toBe('GW_ERR_WITNESS_UNREACHABLE');
     expect(down.message).toContain('connection refused');
-    expect(performance.now() - t0).toBeLessThan(w.requestTimeoutMs + 300);
+    expect(performance.now() - t0).toBeLessThan(w.requestTimeoutMs + 500);
     await etcd.start();
     expect(await w.clusterId()).toBe(id);
     // etcd keeps leases across a restart and gives each its full TTL again from the restart
