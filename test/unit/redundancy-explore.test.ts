@@ -28,6 +28,14 @@ const path = env.GWD_EXPLORE_PATH;
 const PLANTED: PlantedDefects[] = [{ goodbyeMeansStopped: true }, { ignoreStalls: true }, { noJoinWaitFloor: true }, { ignorePause: true }];
 const PLANTED_MS = 8000;
 const PLANTED_RUNS = 1000;
+/**
+ * Section 9's races, searched with the witness focus (actions.ts): each margin set to zero must be
+ * found (seed 4 finds all three within ~460 runs on this machine; the budget leaves room).
+ */
+const PLANTED_WITNESS: PlantedDefects[] = [{ ignoreWitness: true }, { noLeaseMargin: true }, { noVoteMargin: true }];
+const WITNESS_SEED = 4;
+const WITNESS_RUNS = 1500;
+const WITNESS_MS = 20_000;
 
 function summary(r: ExploreResult): string {
   const t = r.totals;
@@ -48,6 +56,21 @@ describe('redundancy explorer', () => {
     },
     timeMs + 60_000,
   );
+
+  it.skipIf(long)('with a witness, finds no sequence that makes two Active nodes (W1) or breaks I1-I6 (witness focus)', () => {
+    const r = explore({ timeMs: QUICK_MS, numRuns: QUICK_RUNS, maxSteps, seed: 1, focus: 'witness' });
+    console.log(`explorer, witness focus: ${summary(r)}`);
+    expect(r.failed, report(r, 'explorer, witness focus')).toBe(false);
+  }, QUICK_MS + 60_000);
+
+  for (const defects of PLANTED_WITNESS) {
+    const name = Object.keys(defects).join(', ');
+    it.skipIf(long)(`finds the planted witness defect ${name} within the quick budget (witness focus)`, () => {
+      const r = explore({ timeMs: WITNESS_MS, numRuns: WITNESS_RUNS, maxSteps, seed: WITNESS_SEED, defects, differential: true, focus: 'witness' });
+      console.log(`planted ${name}: found at run #${r.firstFailure?.runs ?? '-'} after ${r.firstFailure?.ms ?? '-'} ms; ${summary(r)}\n${report(r, `planted ${name}`)}`);
+      expect(r.failed, `the explorer did not find the planted defect ${name}: ${summary(r)}`).toBe(true);
+    }, WITNESS_MS + 30_000);
+  }
 
   for (const defects of PLANTED) {
     const name = Object.keys(defects).join(', ');

@@ -231,6 +231,12 @@ export interface PlantedDefects {
   noJoinWaitFloor?: boolean;
   /** A pause is ignored. */
   ignorePause?: boolean;
+  /** Section 9: a node takes over alone without the leader key. */
+  ignoreWitness?: boolean;
+  /** Section 9: a lease counts until sentAt + ttl, with no margin. */
+  noLeaseMargin?: boolean;
+  /** Section 9: the peer's vote counts until lastHeard + failoverTimeout, with no margin. */
+  noVoteMargin?: boolean;
 }
 
 export interface MachineState {

@@ -12,7 +12,7 @@
  *   `sentAt + leaseTtlMs - leaseMargin(ttl)`, and stands down then if no renewal came back: strictly
  *   before the other node can acquire the key.
  * - The peer's vote: a node that is Active by the peer's vote alone (it could not get the key) keeps
- *   it only until `lastHeard + failoverTimeout - pingRate - VOTE_SLACK_MS` of listening time. The
+ *   it only until `lastHeard + failoverTimeout - pingRate - VOTE_SLACK_MS` (wall time). The
  *   peer may have heard from us last up to one ping period before we heard from it, and takes over
  *   (needing the key, which nobody holds) no sooner than failoverTimeout after that.
  */
@@ -72,7 +72,10 @@ export function holdsKey(s: MachineState, now: number): boolean {
 export function voteDeadline(s: MachineState): number | null {
   const p = s.peer;
   if (!peerPresent(s) || p.lastHeard === null) return null;
-  return p.lastHeard + p.deafMs + s.settings.failoverTimeout - s.settings.master.pingRate - VOTE_SLACK_MS;
+  // Wall time, not listening time: the peer decides on its own clock, and a stall of ours gives
+  // it no more patience (unlike silenceDeadline, which forgives our deaf time).
+  const margin = s.defects.noVoteMargin ? 0 : s.settings.master.pingRate + VOTE_SLACK_MS;
+  return p.lastHeard + s.settings.failoverTimeout - margin;
 }
 
 function peerVote(s: MachineState, now: number): boolean {
@@ -95,7 +98,7 @@ export function requestKey(c: Ctx): void {
  */
 export function mayActivateAlone(c: Ctx, forced: boolean): boolean {
   const s = c.s;
-  if (witnessTtl(s) === null || forced || holdsKey(s, c.now)) return true;
+  if (witnessTtl(s) === null || forced || holdsKey(s, c.now) || s.defects.ignoreWitness) return true;
   requestKey(c);
   return false;
 }
@@ -129,7 +132,7 @@ export function onWitnessResult(c: Ctx, id: string, result: WitnessResult): void
   }
   switch (result.kind) {
     case 'held': {
-      const validUntil = result.sentAt + result.ttlMs - leaseMargin(result.ttlMs);
+      const validUntil = result.sentAt + result.ttlMs - (s.defects.noLeaseMargin ? 0 : leaseMargin(result.ttlMs));
       const wasHeld = w.held !== null;
       // An answer that comes after the margin ran out is no lease at all (it may already be gone).
       if (c.now >= validUntil) {

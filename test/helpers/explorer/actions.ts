@@ -42,6 +42,9 @@ export const configArb: fc.Arbitrary<WorldConfig> = fc
     delay: fc.constantFrom(1, 5, 40, 120),
     hooks: fc.tuple(fc.constantFrom<HookMode>('none', 'none', 'yes'), fc.constantFrom<HookMode>('none', 'none', 'yes')),
     hookDelay: fc.constantFrom(10, 50, 300),
+    // Section 9: a third of the runs have a witness (lease TTLs a pair would use), with a late timer.
+    witness: fc.constantFrom<number | null>(null, null, 2000, 5000),
+    timerLag: fc.constantFrom(0, 0, 20, 120),
   })
   .map(({ timings, ...rest }) => ({ ...rest, ...timings }));
 
@@ -77,6 +80,10 @@ export const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 2, arbitrary: on('resume') as fc.Arbitrary<Action> },
   { weight: 1, arbitrary: on('revoke') as fc.Arbitrary<Action> },
   { weight: 2, arbitrary: fc.constant({ op: 'approve' as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'etcdDown' as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'etcdUp' as const }) },
+  { weight: 2, arbitrary: on('etcdCut') as fc.Arbitrary<Action> },
+  { weight: 2, arbitrary: on('etcdHeal') as fc.Arbitrary<Action> },
 );
 
 export const waitArb: fc.Arbitrary<number> = fc.oneof(
@@ -88,7 +95,37 @@ export const waitArb: fc.Arbitrary<number> = fc.oneof(
 
 export const stepArb: fc.Arbitrary<StepSpec> = fc.record({ action: actionArb, wait: waitArb });
 
-export function scenarioArb(maxSteps: number): fc.Arbitrary<Scenario> {
+/**
+ * The witness's races, searched on their own: every run has a witness and a late timer, and the
+ * actions are the ones that take votes away (cuts of the link and of etcd, kills, freezes, stops).
+ * The planted margin defects are found here; the general search covers everything else.
+ */
+const witnessConfigArb: fc.Arbitrary<WorldConfig> = fc
+  .tuple(configArb, fc.constantFrom(2000, 5000), fc.constantFrom(20, 120))
+  .map(([cfg, witness, timerLag]) => ({ ...cfg, witness, timerLag }));
+
+const witnessActionArb: fc.Arbitrary<Action> = fc.oneof(
+  { weight: 4, arbitrary: fc.constant({ op: 'cut' as const }) },
+  { weight: 3, arbitrary: fc.constant({ op: 'heal' as const }) },
+  { weight: 4, arbitrary: on('etcdCut') as fc.Arbitrary<Action> },
+  { weight: 3, arbitrary: on('etcdHeal') as fc.Arbitrary<Action> },
+  { weight: 1, arbitrary: fc.constant({ op: 'etcdDown' as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'etcdUp' as const }) },
+  { weight: 2, arbitrary: on('kill') as fc.Arbitrary<Action> },
+  { weight: 1, arbitrary: on('stop') as fc.Arbitrary<Action> },
+  { weight: 2, arbitrary: on('start') as fc.Arbitrary<Action> },
+  { weight: 1, arbitrary: on('freeze') as fc.Arbitrary<Action> },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('thaw' as const), node: who, timersFirst: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('delay' as const), from: who, ms: fc.constantFrom(1, 20, 100, 400) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('failover' as const), node: who, force: fc.constant(false) }) },
+);
+
+export type Focus = 'all' | 'witness';
+
+export function scenarioArb(maxSteps: number, focus: Focus = 'all'): fc.Arbitrary<Scenario> {
+  if (focus === 'witness') {
+    return fc.record({ cfg: witnessConfigArb, steps: fc.array(fc.record({ action: witnessActionArb, wait: waitArb }), { minLength: 1, maxLength: maxSteps }) });
+  }
   return fc.record({ cfg: configArb, steps: fc.array(stepArb, { minLength: 1, maxLength: maxSteps }) });
 }
 
@@ -118,6 +155,7 @@ export function configText(c: WorldConfig): string {
   return (
     `failoverTimeout ${c.failoverTimeout}, pingRate ${c.pingRate}, reconnectPeriod ${c.reconnectPeriod}, joinWait ${c.joinWaitTime}, ` +
     `${c.recovery}, ${c.standby}, fastFailover ${c.fastFailover}, pingMaxMissed ${c.pingMaxMissed}, delay ${c.delay} ms, ` +
-    `preActivate ${c.hooks[0]}/${c.hooks[1]} after ${c.hookDelay} ms`
+    `preActivate ${c.hooks[0]}/${c.hooks[1]} after ${c.hookDelay} ms` +
+    (c.witness ? `, witness lease ${c.witness} ms, timers ${c.timerLag ?? 0} ms late` : '')
   );
 }

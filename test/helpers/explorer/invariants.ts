@@ -8,7 +8,7 @@ import { stallSlack } from '../../../src/core/redundancy/index.js';
 import type { ActivityReason, MachineSettings } from '../../../src/core/redundancy/index.js';
 import { ADDRESSES, LISTENER_SSL, PING_TIMEOUT, type ChangeRec, type NodeIx, type World } from './world.js';
 
-export type InvariantId = 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6';
+export type InvariantId = 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6' | 'W1';
 
 export interface Violation {
   inv: InvariantId;
@@ -23,6 +23,9 @@ const PAUSE_ALLOWED: ReadonlySet<ActivityReason> = new Set<ActivityReason>([
   'stopping',
   'peer-active',
   'frozen',
+  // Section 9: a node with neither the peer's vote nor the key stands down, paused or not (a pause
+  // made while the link was down may not have reached the peer, which may take over with the key).
+  'witness-lost',
   'role-changed',
   'settings-changed',
   'independent',
@@ -56,6 +59,7 @@ export class Monitor {
   maxSettleMs = 0;
   private dualSince: number | null = null;
   private dualReported = false;
+  private w1Reported = false;
   /** The activation that made the current overlap (the second node to go Active). */
   private dualStarter: ChangeRec | null = null;
   /** No partition-like fault (dead, frozen, cut, stall, drop, slow) since then. */
@@ -125,6 +129,10 @@ export class Monitor {
     // The last slow frame's landing is part of the fault (its effects happen in that ms).
     if (link.delay[0] + link.delay[1] >= PING_TIMEOUT || w.now <= link.slowUntil) out.push('slow');
     if (!link.approved) out.push('revoked');
+    // Section 9: a witness that cannot be reached is no partition of the pair, but the pair may
+    // rightly have no Active node meanwhile (I2 waits for it to be reachable again).
+    const etcd = w.etcd;
+    if (etcd !== null) for (const n of w.nodes) if (!etcd.reachable(n.ix)) out.push(`etcd:${n.name}`);
     const roles = w.nodes.map((n) => n.settings.role);
     const mi = roles.indexOf('Master');
     const bi = roles.indexOf('Backup');
@@ -179,6 +187,7 @@ export class Monitor {
     this.trackFreezes(faults);
     if (linked && active === 1) w.forced = false;
     this.checkI1(now);
+    this.checkW1();
     this.checkI2(now, faults, linked, active);
     if (this.states !== null) this.states.add(this.signature(linked));
   }
@@ -228,6 +237,24 @@ export class Monitor {
         return this.failDual(`two Active since ${who}, around the freeze of ${this.w.nodes[ix].name} (t=${f.from} to its thaw at t=${f.thawedAt}), for more than ${w1} ms after the thaw`);
       }
     }
+  }
+
+  /**
+   * W1 (section 9): with a witness, never two Active nodes, whatever the partition, for no time
+   * at all: a node counts while its process runs (a frozen process acts on nothing, and judges the
+   * time it was frozen at its first step after the thaw). Outside forced operator actions and
+   * nodes taken out of the pair (Independent).
+   */
+  private checkW1(): void {
+    const w = this.w;
+    if (w.etcd === null || this.w1Reported || w.forced) return;
+    if (w.nodes.some((n) => n.settings.role === 'Independent')) return;
+    this.checks += 1;
+    const active = w.nodes.filter((n) => w.running(n) && w.activity(n) === 'Active');
+    if (active.length < 2) return;
+    this.w1Reported = true;
+    const holder = w.etcd.holder();
+    this.fail('W1', `two Active with a witness (leader key held by ${holder === null ? 'nobody' : w.nodes[holder].name})`);
   }
 
   private failDual(detail: string): void {

@@ -37,7 +37,10 @@ export type Action =
   | { op: 'drop'; from: Who }
   | { op: 'delay'; from: Who; ms: number }
   | { op: 'configure'; node: Who; change: ConfigChange; force: boolean }
-  | { op: 'failover'; node: Who; force: boolean };
+  | { op: 'failover'; node: Who; force: boolean }
+  /** Section 9: etcd itself stops or starts; one node's cable to etcd is cut or mended. */
+  | { op: 'etcdDown' | 'etcdUp' }
+  | { op: 'etcdCut' | 'etcdHeal'; node: Who };
 
 export type Outcome = 'ok' | 'skipped' | 'refused';
 
@@ -133,6 +136,10 @@ function healAll(w: World): void {
   for (const c of link.live()) c.stalled = false;
   link.release();
   link.delay = [w.cfg.delay, w.cfg.delay];
+  if (w.etcd !== null) {
+    w.etcd.up = true;
+    w.etcd.reach = [true, true];
+  }
   for (const n of w.nodes) if (n.hook === 'no') n.hook = 'yes';
   for (const n of w.nodes) {
     if (!n.pauseRecord) continue;
@@ -227,6 +234,16 @@ export function applyAction(w: World, a: Action): Outcome {
     }
     case 'configure':
       return configure(w, nodeOf(w, a.node), a.change, a.force);
+    case 'etcdDown':
+    case 'etcdUp':
+      if (w.etcd === null) return 'skipped';
+      w.etcd.up = a.op === 'etcdUp';
+      return 'ok';
+    case 'etcdCut':
+    case 'etcdHeal':
+      if (w.etcd === null) return 'skipped';
+      w.etcd.reach[nodeOf(w, a.node).ix] = a.op === 'etcdHeal';
+      return 'ok';
     case 'healAll':
       healAll(w);
       return 'ok';

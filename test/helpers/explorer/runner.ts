@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 
 import type { PlantedDefects } from '../../../src/core/redundancy/index.js';
-import { actionText, configText, scenarioArb, type Scenario } from './actions.js';
+import { actionText, configText, scenarioArb, type Focus, type Scenario } from './actions.js';
 import { Monitor, type Violation } from './invariants.js';
 import { applyAction } from './operator.js';
 import { World } from './world.js';
@@ -86,6 +86,8 @@ export interface ExploreOptions {
   /** Replay one run of an earlier search (fast-check's counterexample path). */
   path?: string;
   defects?: PlantedDefects;
+  /** Which search: everything (default), or the witness's races alone (actions.ts). */
+  focus?: Focus;
   /**
    * With planted defects: a run counts as failing only if it violates an invariant with the
    * defects and none on the real core, so what the search finds is the planted defect itself.
@@ -124,7 +126,7 @@ export function explore(opts: ExploreOptions): ExploreResult {
   const totals: Totals = { runs: 0, steps: 0, events: 0, checks: 0, states: 0, violations: 0, maxSettleMs: 0, elapsedMs: 0 };
   const started = Date.now();
   let firstFailure: ExploreResult['firstFailure'] = null;
-  const property = fc.property(scenarioArb(opts.maxSteps), (sc) => {
+  const property = fc.property(scenarioArb(opts.maxSteps, opts.focus), (sc) => {
     const r = runScenario(sc, { defects: opts.defects, states });
     totals.runs += 1;
     totals.steps += r.steps;

@@ -21,6 +21,7 @@ import { settings as fixtureSettings, type InputBody } from '../redundancy-fixtu
 import { Clock } from './clock.js';
 import type { Conn, LinkState } from './link.js';
 import { newLinkState } from './link.js';
+import { FakeEtcd } from './etcd.js';
 
 export type NodeIx = 0 | 1;
 export type HookMode = 'none' | 'yes' | 'no';
@@ -40,6 +41,13 @@ export interface WorldConfig {
   delay: number;
   hooks: [HookMode, HookMode];
   hookDelay: number;
+  /** Section 9: a witness with this lease TTL (ms) on both nodes; absent or null: none. */
+  witness?: number | null;
+  /**
+   * With a witness: the engine's timer fires this late (a busy event loop, below stallSlack, so not
+   * noticed as a stall), while the node keeps acting: what the lease margin is for.
+   */
+  timerLag?: number;
 }
 
 /** The daemon's defaults for the link timings the machine does not see. */
@@ -148,6 +156,7 @@ export function canonicalSettings(cfg: WorldConfig, ix: NodeIx): MachineSettings
       reconnectPeriod: cfg.reconnectPeriod,
     },
     hooks: { onActivityChange: null, preActivate: cfg.hooks[ix] === 'none' ? null : 'pre', timeoutMs: 10_000 },
+    witness: cfg.witness ? { leaseTtlMs: cfg.witness } : null,
   });
 }
 
@@ -164,6 +173,8 @@ export class World {
   /** Time of the last change of the Master node's recovery mode (a stale mode is allowed a round trip, I5). */
   recoveryChangedAt = -Infinity;
   trace: string[] | null = null;
+  /** Section 9: the witness both nodes use, if the run has one. */
+  readonly etcd: FakeEtcd | null;
   private pauseVersions = 0;
 
   constructor(
@@ -198,6 +209,7 @@ export class World {
     });
     this.nodes = [mk(0), mk(1)];
     this.link = newLinkState(this, cfg.delay);
+    this.etcd = cfg.witness ? new FakeEtcd(this, cfg.witness) : null;
   }
 
   private orders = 0;
@@ -308,11 +320,15 @@ export class World {
           break;
         case 'runHook':
           break;
+        case 'witness':
+          this.etcd?.request(n, d);
+          break;
       }
     }
     const token = ++n.engineToken;
     if (step.nextDeadline !== null) {
-      this.proc(n, step.nextDeadline, 'timer', () => {
+      const lag = this.etcd !== null ? (this.cfg.timerLag ?? 0) : 0;
+      this.proc(n, step.nextDeadline + lag, 'timer', () => {
         if (n.engineToken === token) this.feed(n, { type: 'tick' });
       });
     }
