@@ -37,6 +37,12 @@ import { makeTempDir } from '../helpers/temp-dir.js';
  * I3 every activation's epoch is above the epoch of every earlier activation this node could know
  *    of (its own, and the peer's that the link was up long enough to report); Independent
  *    activations (rule 1) are outside the pair.
+ * I4 the backup never becomes Active by itself while it points at a master it never connected to
+ *    (the typo port, or SSL to the plain port), only by --force.
+ * I5 while the master's recovery mode is Manual it never takes the Active role back by itself
+ *    (recovery-automatic), from one handshake after the change.
+ * I6 while a node is paused (its own redundancy.paused to resumed events) its activity changes only
+ *    for an operator (requested, forced) or for safety (stopping, frozen, peer-active, ...).
  *
  * Seeded (test/helpers/prng.ts; fixed in npm test, GWD_EXPLORE_SEED=random for a new one): the
  * seed is printed; GWD_EXPLORE_SEED replays the same sequence
@@ -110,7 +116,7 @@ async function gwinfo(n: Node): Promise<Record<string, string> | null> {
 }
 
 describe('explore: random operator actions and faults on two real processes', () => {
-  it(`${SECS} s of random steps: I1 (both Active only in exempt windows), I2 (one Active after healing), I3 (epochs increase)`, async () => {
+  it(`${SECS} s of random steps: I1 (both Active only in exempt windows), I2 (one Active after healing), I3 (epochs increase), I4-I6`, async () => {
     process.stdout.write(`explore-real: seed ${SEED} (replay: GWD_EXPLORE_SEED=${SEED}), ${SECS} s\n`);
     const rng = new Prng(SEED);
     const mk = async (name: 'm' | 'b', role: Node['role']): Promise<Node> => {
@@ -132,6 +138,20 @@ describe('explore: random operator actions and faults on two real processes', ()
     const typo = await freePort();
 
     const steps: Step[] = [];
+    /** I4: while the backup points at a master it never connected to (the typo port, or SSL to the plain port). */
+    const unpaired: Interval[] = [];
+    let unpairedSince: number | null = null;
+    const pairingChanged = (): void => {
+      const off = state.typo || state.ssl;
+      if (off && unpairedSince === null) unpairedSince = Date.now();
+      if (!off && unpairedSince !== null) {
+        unpaired.push([unpairedSince, Date.now()]);
+        unpairedSince = null;
+      }
+    };
+    /** I5: when the master's own recovery mode became Manual / Automatic (gwctl returned ok). */
+    const masterManual: Interval[] = [];
+    let masterManualSince: number | null = null;
     /** Open exempt windows, closed when what opened them is undone. */
     let cutStep: Step | null = null;
     const state = { typo: false, ssl: false, paused: false };
@@ -231,17 +251,33 @@ describe('explore: random operator actions and faults on two real processes', ()
         s.fault!.undoneAt = Date.now();
         process.kill(n.proc!.pid, 'SIGCONT');
       }],
-      [3, 'recovery', async () => void (await ctl(pick(), 'redundancy', 'configure', '--recovery', rng.pick(['automatic', 'manual']))) ],
+      [3, 'recovery', async () => {
+        const n = pick();
+        const mode = rng.pick(['automatic', 'manual'] as const);
+        const asked = Date.now();
+        if ((await ctl(n, 'redundancy', 'configure', '--recovery', mode)) !== 0 || n !== master) return;
+        if (mode === 'manual' && masterManualSince === null) masterManualSince = Date.now();
+        // Until the command returned, the old mode may still have been in force: from when it was asked.
+        if (mode === 'automatic' && masterManualSince !== null) {
+          masterManual.push([masterManualSince, asked]);
+          masterManualSince = null;
+        }
+      }],
       [2, 'standby', async () => void (await ctl(pick(), 'redundancy', 'configure', '--standby', rng.pick(['cold', 'warm'])))],
       [2, 'join-wait', async () => void (await ctl(pick(), 'redundancy', 'configure', '--join-wait', rng.pick(['0', '200', '1000'])))],
       [2, 'failover-timeout', async () => void (await ctl(pick(), 'redundancy', 'configure', '--failover-timeout', rng.pick(['1000', '1500'])))],
       [2, 'master address', async () => {
         state.typo = !state.typo;
+        // The narrower window: from when going wrong was answered until going right is asked.
+        if (!state.typo) pairingChanged();
         await ctl(backup, 'redundancy', 'configure', '--master-address', `127.0.0.1:${state.typo ? typo : proxy.port}`);
+        if (state.typo) pairingChanged();
       }],
       [2, 'ssl', async () => {
         state.ssl = !state.ssl;
+        if (!state.ssl) pairingChanged();
         await ctl(backup, 'redundancy', 'configure', state.ssl ? '--ssl' : '--no-ssl');
+        if (state.ssl) pairingChanged();
       }],
       [2, 'role', async () => {
         const n = pick();
@@ -280,9 +316,10 @@ describe('explore: random operator actions and faults on two real processes', ()
       log('checkpoint: heal and restore');
       heal();
       if (state.typo || state.ssl) {
-        await ctl(backup, 'redundancy', 'configure', '--master-address', `127.0.0.1:${proxy.port}`, '--no-ssl');
         state.typo = false;
         state.ssl = false;
+        pairingChanged();
+        await ctl(backup, 'redundancy', 'configure', '--master-address', `127.0.0.1:${proxy.port}`, '--no-ssl');
       }
       for (const n of [master, backup]) if (n.independent) await backInPair(n, true);
       if (state.paused && (await ctl(master, 'redundancy', 'resume')) === 0) state.paused = false;
@@ -370,6 +407,41 @@ describe('explore: random operator actions and faults on two real processes', ()
       }
     }
 
+    // I4: the backup never becomes Active on its own while it points at a master it never connected
+    // to (rule 6): only an operator's --force (or Independent, outside the pair) may.
+    if (unpairedSince !== null) unpaired.push([unpairedSince, now]);
+    const i4 = eb
+      .filter((e) => e.type === 'activity.changed' && e.data.to === 'Active' && e.data.from !== 'Active')
+      .filter((e) => !['forced', 'independent'].includes(String(e.data.reason)))
+      .map((e) => ({ t: Date.parse(e.time), reason: String(e.data.reason) }))
+      .filter(({ t }) => unpaired.some(([a, b]) => a <= t && t <= b))
+      .map(({ t, reason }) => `b became Active (${reason}) at +${t - pairedAt} ms while pointed at a master it never connected to`);
+
+    // I5: under Manual recovery the master never takes the Active role back by itself.
+    if (masterManualSince !== null) masterManual.push([masterManualSince, now]);
+    const i5 = em
+      .filter((e) => e.type === 'activity.changed' && e.data.to === 'Active' && e.data.reason === 'recovery-automatic')
+      .map((e) => Date.parse(e.time))
+      .filter((t) => masterManual.some(([a, b]) => a + HANDSHAKE_MS <= t && t <= b))
+      .map((t) => `m took the Active role back (recovery-automatic) at +${t - pairedAt} ms under Manual recovery`);
+
+    // I6: a paused node changes its activity only on an operator's word or for safety. Each node's
+    // own redundancy.paused / resumed events bound its pause (a pause reaches the peer over the link).
+    const PAUSE_ALLOWED = new Set(['requested', 'forced', 'stopping', 'peer-active', 'frozen', 'role-changed', 'settings-changed', 'independent', 'witness-lost']);
+    const i6: string[] = [];
+    for (const [name, events] of [['m', em], ['b', eb]] as const) {
+      let pausedAt: number | null = null;
+      for (const e of [...events].sort((x, y) => x.seq - y.seq)) {
+        const t = Date.parse(e.time);
+        if (e.type === 'redundancy.paused') pausedAt ??= t;
+        else if (e.type === 'redundancy.resumed') pausedAt = null;
+        // The machine applies the pause just after the event is logged: 50 ms of grace.
+        else if (e.type === 'activity.changed' && pausedAt !== null && t > pausedAt + 50 && !PAUSE_ALLOWED.has(String(e.data.reason))) {
+          i6.push(`${name} went ${e.data.from} -> ${e.data.to} (${e.data.reason}) at +${t - pairedAt} ms while paused`);
+        }
+      }
+    }
+
     const fmt = (t: number): string => (Number.isFinite(t) ? `+${t - pairedAt}` : 'end');
     const report = (): string => {
       const merged = [...em.map((e) => ({ e, node: 'm' })), ...eb.map((e) => ({ e, node: 'b' }))]
@@ -387,6 +459,9 @@ describe('explore: random operator actions and faults on two real processes', ()
       ...i1.map(([s, e]) => `I1: both Active [${fmt(s)}, ${fmt(e)}] ms (${e - s} ms) outside any exempt window`),
       ...i2.map((x) => `I2: ${x}`),
       ...i3.map((x) => `I3: ${x}`),
+      ...i4.map((x) => `I4: ${x}`),
+      ...i5.map((x) => `I5: ${x}`),
+      ...i6.map((x) => `I6: ${x}`),
     ];
     if (violations.length > 0) {
       process.stderr.write(`\n----- explore-real: ${violations.length} violation(s) -----\n${violations.join('\n')}\n\n${report()}\n`);
