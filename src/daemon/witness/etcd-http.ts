@@ -44,6 +44,8 @@ export interface EtcdAnswer {
 /** gRPC status codes the gateway reports that mean "this member cannot serve now": try another. */
 const UNAVAILABLE_CODES = new Set([4 /* DEADLINE_EXCEEDED */, 14 /* UNAVAILABLE */]);
 
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
 type Undici = typeof import('undici');
 let undiciModule: Promise<Undici> | null = null;
 function loadUndici(): Promise<Undici> {
@@ -135,10 +137,13 @@ export class EtcdHttp {
     if (!this.agent) {
       const made = (async () => {
         const [undici, tls] = await Promise.all([loadUndici(), this.opts.tls ? loadWitnessTls(this.opts.tls) : Promise.resolve(undefined)]);
+        // The request timeout is our own timer (attempt()); undici's timers are coarse (they may
+        // fire up to ~500 ms early or late), so its own are only a backstop, a second later.
+        const backstop = this.requestTimeoutMs + 1000;
         return new undici.Agent({
-          connect: { timeout: this.requestTimeoutMs, ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}) },
-          headersTimeout: this.requestTimeoutMs,
-          bodyTimeout: this.requestTimeoutMs,
+          connect: { timeout: backstop, ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}) },
+          headersTimeout: backstop,
+          bodyTimeout: backstop,
           keepAliveTimeout: 30_000,
           connections: 4,
         });
@@ -219,7 +224,10 @@ export class EtcdHttp {
       status = res.statusCode;
       text = stream ? await readFirstMessage(res.body) : await res.body.text();
     } catch (err) {
-      if (timedOut) throw new EndpointFailure(`no answer within ${this.requestTimeoutMs} ms`);
+      // Our timer, or undici's own connect/headers/body timeouts (the backstop).
+      if (timedOut || TIMEOUT_CODES.has((err as { code?: string }).code ?? '')) {
+        throw new EndpointFailure(`no answer within ${this.requestTimeoutMs} ms`);
+      }
       throw new EndpointFailure(describeError(err));
     } finally {
       clearTimeout(timer);
