@@ -145,6 +145,23 @@ describe('witness: the leader key is the second vote when the peer is lost (sect
     expect(1000 - 200 - VOTE_SLACK_MS).toBeLessThan(1000 - 200);
   });
 
+  it('behind a one-way partition (we hear the peer, it does not hear us) the vote runs out: hearing is not being heard', () => {
+    const m = new Solo({ role: 'Master', ...WITNESS, failoverTimeout: 1000, master: { host: '10.0.0.5', port: 8060, enableSsl: true, pingRate: 200, reconnectPeriod: 500 } });
+    m.feed({ type: 'started' });
+    m.connect({ role: 'Backup', activity: 'Cold', epoch: 0 }, 'backup-uuid');
+    m.msg({ type: 'redundancy.standDownConfirm', id: m.sentOf('redundancy.standDownRequest').at(-1)!.id, epoch: 0, activity: 'Cold' });
+    answer(m, lastRequest(m, 'acquire'), { kind: 'unreachable', error: 'timeout' });
+    const confirmedAt = m.now;
+    // The backup's pings keep arriving; none of ours is answered (explorer seed 1478155512).
+    for (let i = 0; i < 8; i++) {
+      m.advance(100);
+      m.feed({ type: 'peerAlive' });
+    }
+    // The backup takes over no sooner than failoverTimeout (1000 ms) after it last heard us.
+    expect(m.now - confirmedAt).toBe(800);
+    expect(m.changes()).toEqual(['Cold->Active:peer-standby', 'Active->Cold:witness-lost']);
+  });
+
   it('with the peer connected, losing the witness changes nothing', () => {
     const m = new Solo({ role: 'Master', ...WITNESS, failoverTimeout: 1000, master: { host: '10.0.0.5', port: 8060, enableSsl: true, pingRate: 200, reconnectPeriod: 500 } });
     m.feed({ type: 'started' });
@@ -152,7 +169,9 @@ describe('witness: the leader key is the second vote when the peer is lost (sect
     m.msg({ type: 'redundancy.standDownConfirm', id: m.sentOf('redundancy.standDownRequest').at(-1)!.id, epoch: 0, activity: 'Cold' });
     for (let t = 0; t < 60; t++) {
       m.advance(200);
+      // A ping answered: the peer hears us (and we hear it).
       m.feed({ type: 'peerAlive' });
+      m.feed({ type: 'peerAck', sentAt: m.now - 2 });
       const ask = witnessOps(m).at(-1);
       if (ask && ask.op !== 'release' && m.m.state.witness.pending?.id === ask.id) answer(m, ask.id, { kind: 'unreachable', error: 'timeout' });
     }

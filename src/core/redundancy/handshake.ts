@@ -63,6 +63,7 @@ export function proceed(c: Ctx): void {
   // that is down, and this one is evidently not.
   if (peerPresent(s)) {
     a.phase = 'awaitConfirm';
+    a.askedAt = c.now;
     // One failoverTimeout: a live peer answers in a round trip; a dead one is lost by then anyway.
     a.deadline = c.now + s.settings.failoverTimeout;
     c.send({
@@ -190,6 +191,7 @@ export function onStandDownConfirm(c: Ctx, msg: StandDownConfirm): void {
   if (s.peer.state !== null) s.peer.state = { ...s.peer.state, activity: msg.activity, epoch: msg.epoch };
   const a = s.acquire;
   if (a === null || a.id !== msg.id || a.phase !== 'awaitConfirm') return; // late: we gave up already
+  if (a.askedAt !== undefined) s.peer.ackedAt = Math.max(s.peer.ackedAt ?? -Infinity, a.askedAt);
   activate(c, msg.epoch);
 }
 

@@ -197,6 +197,9 @@ export class RedundancyMachine {
       case 'peerAlive':
         if (s.peer.linkUp) heard(c);
         break;
+      case 'peerAck':
+        if (s.peer.linkUp) s.peer.ackedAt = Math.max(s.peer.ackedAt ?? -Infinity, Math.min(input.sentAt, c.now));
+        break;
       case 'peerMessage':
         if (s.peer.linkUp && s.peer.lost !== 'stopped') this.onMessage(c, input.message);
         break;

@@ -13,6 +13,7 @@ export function emptyPeer(): PeerView {
     address: null,
     linkUp: false,
     connectingSince: null,
+    ackedAt: null,
     lastHeard: null,
     lost: null,
     closedWithoutBye: false,
@@ -89,6 +90,8 @@ export function onPeerConnected(c: Ctx, hello: PeerHello): void {
     address: hello.address ?? null,
     linkUp: true,
     connectingSince: null,
+    // The peer's hello answered ours (sent when linkConnecting came): it heard us then.
+    ackedAt: s.peer.connectingSince,
     lastHeard: c.now,
     lost: null,
     closedWithoutBye: false,

@@ -100,6 +100,11 @@ export type MachineInput =
   | { type: 'linkConnecting'; now: number }
   /** Any frame from the peer that is not for the machine (ping, pong, sync): proof of life. */
   | { type: 'peerAlive'; now: number }
+  /**
+   * The peer answered a frame this node sent at `sentAt` (machine clock): a pong to our ping. Proof
+   * that the peer heard us then, which hearing the peer is not (a one-way partition). Section 9.
+   */
+  | { type: 'peerAck'; now: number; sentAt: number }
   | { type: 'peerDisconnected'; now: number; reason: DisconnectReason; peerActive?: boolean }
   /** Redialling the peer was refused (host up, port closed): its process is gone. */
   | { type: 'redialRefused'; now: number }
@@ -192,6 +197,11 @@ export interface PeerView {
   /** Our hello is out and the peer's not yet in (linkConnecting): since when. */
   connectingSince: number | null;
   lastHeard: number | null;
+  /**
+   * The latest send time of a frame of ours the peer is known to have received (a ping it answered,
+   * the stand-down request it confirmed, the hello it answered): the peer's vote lasts from there.
+   */
+  ackedAt: number | null;
   /** Set once the peer counts as lost (rules 4 and 6); cleared when it is heard again. */
   lost: PeerLoss | null;
   /** The last close came without a stepping-down notice (first half of fastFailover). */
@@ -210,6 +220,8 @@ export interface Acquire {
   phase: 'preActivate' | 'ready' | 'awaitConfirm';
   /** awaitConfirm only: give up (and cancel) if no confirm by then. */
   deadline: number | null;
+  /** awaitConfirm only: when the stand-down request went out (its confirm proves the peer heard it). */
+  askedAt?: number;
   /** An operator asked for it: outranks automatic decisions, never retried on its own. */
   operator: boolean;
   /** --force without a peer: skips join wait, pairing and the handshake. */

@@ -12,9 +12,10 @@
  *   `sentAt + leaseTtlMs - leaseMargin(ttl)`, and stands down then if no renewal came back: strictly
  *   before the other node can acquire the key.
  * - The peer's vote: a node that is Active by the peer's vote alone (it could not get the key) keeps
- *   it only until `lastHeard + failoverTimeout - pingRate - VOTE_SLACK_MS` (wall time). The
- *   peer may have heard from us last up to one ping period before we heard from it, and takes over
- *   (needing the key, which nobody holds) no sooner than failoverTimeout after that.
+ *   it only until `ackedAt + failoverTimeout - VOTE_SLACK_MS` (wall time), ackedAt being the send
+ *   time of our latest frame the peer is known to have received (a ping it answered). The peer
+ *   takes over (needing the key, which nobody holds) no sooner than failoverTimeout after it last
+ *   heard us.
  */
 import type { Ctx } from './context.js';
 import { peerPresent } from './context.js';
@@ -36,8 +37,8 @@ export function retryInterval(ttlMs: number): number {
   return Math.min(250, Math.max(50, Math.floor(ttlMs / 20)));
 }
 
-/** Beyond one ping period, the asymmetry of two nodes' last-heard times that the vote margin allows for. */
-export const VOTE_SLACK_MS = 100;
+/** How much before the peer can take over this node stops counting on its vote: a late timer, the stand-down itself. */
+export const VOTE_SLACK_MS = 200;
 
 export interface WitnessState {
   /** The leader key is ours until `validUntil` (this node's clock); renewed last from a request sent at `renewedAt`. */
@@ -68,14 +69,19 @@ export function holdsKey(s: MachineState, now: number): boolean {
   return h !== null && now < h.validUntil;
 }
 
-/** When the connected peer's vote stops counting for an Active node without the key. */
+/**
+ * When the connected peer's vote stops counting for an Active node without the key. The vote rests
+ * on what proves the peer hears us (a ping it answered, a request it confirmed), not on hearing
+ * it: behind a one-way partition we hear the peer while it hears nothing from us and takes over
+ * (explorer seed 1478155512). The peer takes over no sooner than its failoverTimeout after it last
+ * heard us, which is at or after `ackedAt`; wall time, not listening time (a stall of ours gives
+ * the peer no more patience).
+ */
 export function voteDeadline(s: MachineState): number | null {
   const p = s.peer;
-  if (!peerPresent(s) || p.lastHeard === null) return null;
-  // Wall time, not listening time: the peer decides on its own clock, and a stall of ours gives
-  // it no more patience (unlike silenceDeadline, which forgives our deaf time).
-  const margin = s.defects.noVoteMargin ? 0 : s.settings.master.pingRate + VOTE_SLACK_MS;
-  return p.lastHeard + s.settings.failoverTimeout - margin;
+  if (!peerPresent(s) || p.ackedAt === null) return null;
+  const ft = Math.min(s.settings.failoverTimeout, p.state?.failoverTimeout ?? s.settings.failoverTimeout);
+  return p.ackedAt + ft - (s.defects.noVoteMargin ? 0 : VOTE_SLACK_MS);
 }
 
 function peerVote(s: MachineState, now: number): boolean {

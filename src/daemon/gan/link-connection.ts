@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 
 import type { WebSocket, RawData } from 'ws';
 
@@ -81,7 +82,8 @@ export class LinkConnection extends EventEmitter {
   private pingAt: number | null = null;
   private pongTimer: NodeJS.Timeout | null = null;
   private pingSeq = 0;
-  private pingOutstanding: { id: number; sentAt: number } | null = null;
+  /** sentAt: wall clock (the ping time shown); monoAt: the monotonic clock the redundancy engine uses. */
+  private pingOutstanding: { id: number; sentAt: number; monoAt: number } | null = null;
   private missed = 0;
   /** Set once this side decided to close: nothing the peer sends after that is acted on. */
   private closing = false;
@@ -332,7 +334,7 @@ export class LinkConnection extends EventEmitter {
     // One ping in flight at a time: a slow answer is a miss, not a pile-up.
     if (!this.pingOutstanding) {
       const id = ++this.pingSeq;
-      this.pingOutstanding = { id, sentAt: Date.now() };
+      this.pingOutstanding = { id, sentAt: Date.now(), monoAt: performance.now() };
       this.send({ type: 'ping', id });
       this.pongTimer = setTimeout(() => {
         this.pingOutstanding = null;
@@ -349,6 +351,8 @@ export class LinkConnection extends EventEmitter {
   private onPong(id: number): void {
     if (!this.pingOutstanding || this.pingOutstanding.id !== id) return;
     this.pingMs = Date.now() - this.pingOutstanding.sentAt;
+    // The peer heard our ping: proof that it hears us (hearing it is not, behind a one-way cut).
+    if (this.state === 'running') this.emit('acked', this.pingOutstanding.monoAt);
     this.pingOutstanding = null;
     this.missed = 0;
     if (this.pongTimer) clearTimeout(this.pongTimer);

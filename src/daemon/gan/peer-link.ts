@@ -47,6 +47,8 @@ export interface PeerLinkEvents {
   message: [message: GanMessage, peer: PeerInfo];
   /** Any frame from the connected peer (pings and pongs included): proof of life. */
   alive: [at: number];
+  /** The peer answered our ping sent at `sentAt` (performance.now()): it hears us. */
+  acked: [sentAt: number];
   dialFailed: [failure: DialFailure];
 }
 
@@ -63,6 +65,7 @@ const HELLO_FIELDS = new Set(['type', 'protocol', 'uuid', 'systemName', 'edition
  *   link.on('up', (peer) => ...);                 // handshake done, approved, Running; peer.hello has the extras
  *   link.on('message', (msg, peer) => ...);       // app messages only, already schema-validated
  *   link.on('alive', (at) => ...);                // any frame, pings included
+ *   link.on('acked', (sentAt) => ...);            // the peer answered our ping sent at sentAt (performance.now())
  *   link.on('down', ({ error, byeReason }) => ...);
  *   link.on('dialFailed', ({ errno }) => ...);    // backup side: an attempt that never came up
  *   link.send({ type: 'redundancy.state', ... }); // false when not connected
@@ -273,6 +276,9 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     });
     conn.on('frame', (at: number) => {
       if (this.current === conn) this.safeEmit('alive', at);
+    });
+    conn.on('acked', (sentAt: number) => {
+      if (this.current === conn) this.safeEmit('acked', sentAt);
     });
     conn.once('closed', ({ error, byeReason, byeActive, selfBye }: LinkClosed) => {
       if (this.current !== conn) return;

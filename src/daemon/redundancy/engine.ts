@@ -31,6 +31,7 @@ export interface RedundancyLinkPort {
   ): unknown;
   on(event: 'message', listener: (message: { type: string }) => void): unknown;
   on(event: 'alive', listener: () => void): unknown;
+  on(event: 'acked', listener: (sentAt: number) => void): unknown;
   on(event: 'dialFailed', listener: (failure: { errno: string | null }) => void): unknown;
   send(message: { type: string }): boolean;
   abort(code: 'GW_ERR_GAN_PEER_SILENT', params: { peer: string; timeout: number }): void;
@@ -142,6 +143,8 @@ export class RedundancyEngine {
       this.alivePending = true;
       this.feed({ type: 'peerAlive', now: 0 });
     });
+    // Section 9: the peer's vote rests on proof that it hears us (a pong), on the engine's clock.
+    link.on('acked', (sentAt) => this.feed({ type: 'peerAck', now: 0, sentAt }));
     // The goodbyes of this node's connections say whether it is Active as it leaves (rule 10): the
     // machine's own state, current even between a settings step and the close that follows it.
     link.setActiveProvider(() => this.machine.view().activity === 'Active');

@@ -45,6 +45,7 @@ export const configArb: fc.Arbitrary<WorldConfig> = fc
     // Section 9: a third of the runs have a witness (lease TTLs a pair would use), with a late timer.
     witness: fc.constantFrom<number | null>(null, null, 2000, 5000),
     timerLag: fc.constantFrom(0, 0, 20, 120),
+    slowNode: fc.constantFrom('master' as const, 'backup' as const),
   })
   .map(({ timings, ...rest }) => ({ ...rest, ...timings }));
 
@@ -101,8 +102,8 @@ export const stepArb: fc.Arbitrary<StepSpec> = fc.record({ action: actionArb, wa
  * The planted margin defects are found here; the general search covers everything else.
  */
 const witnessConfigArb: fc.Arbitrary<WorldConfig> = fc
-  .tuple(configArb, fc.constantFrom(2000, 5000), fc.constantFrom(20, 120))
-  .map(([cfg, witness, timerLag]) => ({ ...cfg, witness, timerLag }));
+  .tuple(configArb, fc.constantFrom(2000, 5000), fc.constantFrom(20, 120), fc.constantFrom('master' as const, 'backup' as const))
+  .map(([cfg, witness, timerLag, slowNode]) => ({ ...cfg, witness, timerLag, slowNode }));
 
 const witnessActionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 4, arbitrary: fc.constant({ op: 'cut' as const }) },
@@ -156,6 +157,6 @@ export function configText(c: WorldConfig): string {
     `failoverTimeout ${c.failoverTimeout}, pingRate ${c.pingRate}, reconnectPeriod ${c.reconnectPeriod}, joinWait ${c.joinWaitTime}, ` +
     `${c.recovery}, ${c.standby}, fastFailover ${c.fastFailover}, pingMaxMissed ${c.pingMaxMissed}, delay ${c.delay} ms, ` +
     `preActivate ${c.hooks[0]}/${c.hooks[1]} after ${c.hookDelay} ms` +
-    (c.witness ? `, witness lease ${c.witness} ms, timers ${c.timerLag ?? 0} ms late` : '')
+    (c.witness ? `, witness lease ${c.witness} ms, ${c.slowNode ?? 'master'}'s timers ${c.timerLag ?? 0} ms late` : '')
   );
 }

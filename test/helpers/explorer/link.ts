@@ -44,6 +44,8 @@ export interface Conn {
   pingDue: [number, number];
   /** Each side's current ping timer; a re-armed one (retimePing) makes the old one a no-op. */
   pingToken: [number, number];
+  /** When each side's outstanding ping was sent. */
+  pingSentAt: [number, number];
 }
 
 export type LinkState = Link;
@@ -186,11 +188,13 @@ export class Link {
         return;
       case 'pong':
         if (!conn.open[i]) return;
+        w.feed(n, { type: 'peerAlive' });
         if (conn.pingOut[i] === frame.id) {
           conn.pingOut[i] = null;
           conn.missed[i] = 0;
+          // The peer heard our ping: the daemon's link reports when it was sent (section 9's vote).
+          w.feed(n, { type: 'peerAck', sentAt: conn.pingSentAt[i] });
         }
-        w.feed(n, { type: 'peerAlive' });
         return;
       case 'pause':
         if (!conn.open[i]) return;
@@ -271,6 +275,7 @@ export class Link {
       if (conn.pingOut[n.ix] === null) {
         const id = ++this.pingSeq;
         conn.pingOut[n.ix] = id;
+        conn.pingSentAt[n.ix] = this.w.now;
         this.send(conn, n.ix, { kind: 'ping', id });
         this.w.proc(n, this.w.now + PING_TIMEOUT, 'timer', () => {
           if (!conn.open[n.ix] || conn.pingOut[n.ix] !== id) return;
@@ -367,6 +372,7 @@ export class Link {
       missed: [0, 0],
       pingDue: [-Infinity, -Infinity],
       pingToken: [0, 0],
+      pingSentAt: [0, 0],
     };
     conn.gen[n.ix] = n.gen;
     this.conns.push(conn);

@@ -48,6 +48,8 @@ export interface WorldConfig {
    * noticed as a stall), while the node keeps acting: what the lease margin is for.
    */
   timerLag?: number;
+  /** Whose timers are late (a busy process; its peer's are on time). */
+  slowNode?: 'master' | 'backup';
 }
 
 /** The daemon's defaults for the link timings the machine does not see. */
@@ -327,7 +329,8 @@ export class World {
     }
     const token = ++n.engineToken;
     if (step.nextDeadline !== null) {
-      const lag = this.etcd !== null ? (this.cfg.timerLag ?? 0) : 0;
+      const slow = (this.cfg.slowNode ?? 'master') === n.name;
+      const lag = this.etcd !== null && slow ? (this.cfg.timerLag ?? 0) : 0;
       this.proc(n, step.nextDeadline + lag, 'timer', () => {
         if (n.engineToken === token) this.feed(n, { type: 'tick' });
       });
