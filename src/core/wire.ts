@@ -60,9 +60,28 @@ export interface RedundancySummary {
    * (rule 10), `never-connected` (rule 6), `paused` (rule 12); null when nothing holds it.
    */
   hold: StandbyHold | null;
+  /** Section 9: the witness, null without one. */
+  witness: WitnessStatus | null;
 }
 
 export type StandbyHold = 'peer-left-active' | 'never-connected' | 'paused';
+
+/**
+ * Section 9 in status. holder: `self` (this node's lease holds the leader key), `other` (the key is
+ * held by the node named in otherHolder, as the last refused acquire said), null (not known from
+ * here: this node does not hold it). leaseRemainingMs: while this node holds it, at least this long.
+ */
+export interface WitnessStatus {
+  kind: 'etcd';
+  endpoints: string[];
+  prefix: string;
+  leaseTtlMs: number;
+  reachable: boolean | null;
+  holder: 'self' | 'other' | null;
+  otherHolder: { uuid: string; epoch: number } | null;
+  leaseRemainingMs: number | null;
+  lastError: string | null;
+}
 
 export interface DaemonSummary {
   pid: number;

@@ -1,5 +1,5 @@
 import { PRODUCT_VERSION } from '../core/version.js';
-import type { Activity, NodeInfo, StatusResponse } from '../core/wire.js';
+import type { Activity, NodeInfo, StatusResponse, WitnessStatus } from '../core/wire.js';
 import type { Daemon } from './daemon.js';
 
 export function nodeInfo(d: Daemon): NodeInfo {
@@ -32,6 +32,7 @@ export function buildStatus(d: Daemon): StatusResponse {
       sync: d.sync ? d.sync.summary() : { state: 'NotApplicable', revision: 0, peerRevision: null },
       paused: d.pause ? d.pause.summary() : null,
       hold: view?.hold ?? null,
+      witness: witnessStatus(d),
     },
     daemon: {
       pid: process.pid,
@@ -42,5 +43,23 @@ export function buildStatus(d: Daemon): StatusResponse {
       socket: d.options.socketPath,
     },
     config: { revision: d.config.revision, invalid: d.config.problems },
+  };
+}
+
+function witnessStatus(d: Daemon): WitnessStatus | null {
+  const w = d.redundancy.witness ?? null;
+  if (w === null) return null;
+  // The machine's view is fresh (not the last published one): the lease's remaining time moves.
+  const v = d.engine?.machine.view().witness ?? null;
+  return {
+    kind: w.kind,
+    endpoints: w.endpoints,
+    prefix: w.prefix,
+    leaseTtlMs: w.leaseTtlMs,
+    reachable: v?.reachable ?? null,
+    holder: v?.holder ?? null,
+    otherHolder: v?.otherHolder ?? null,
+    leaseRemainingMs: v?.leaseRemainingMs ?? null,
+    lastError: v?.lastError ?? null,
   };
 }

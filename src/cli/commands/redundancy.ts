@@ -13,6 +13,7 @@ import { durationFlag, durationMs, parseBool, parseCount, parsePort, pascal } fr
 import type { ContextFactory } from '../program.js';
 import { registerFailoverCommand } from './failover.js';
 import { registerResyncCommand } from './resync.js';
+import { addWitnessOptions, WITNESS_FLAG_NAMES, witnessUpdate, type WitnessFlagValues } from './witness-flags.js';
 import { formatPause } from './status.js';
 
 interface ConfigureOptions {
@@ -38,6 +39,8 @@ interface ConfigureOptions {
   force?: boolean;
 }
 
+type ConfigureFlags = ConfigureOptions & WitnessFlagValues;
+
 interface PauseOptions {
   for?: number;
   reason?: string;
@@ -57,8 +60,8 @@ export function registerRedundancyCommands(program: Command, context: ContextFac
       ctx.out(formatRedundancy(view.settings));
     });
 
-  redundancy
-    .command('configure')
+  const configure = redundancy.command('configure');
+  configure
     .description('change redundancy settings; applied at once and saved to redundancy.json')
     .addOption(new Option('--mode <mode>', 'role of this node').choices(['independent', 'master', 'backup']))
     .option('--master-address <host[:port]>', "where a backup dials its master (the master's SSL or plain port)", parseAddress)
@@ -80,16 +83,22 @@ export function registerRedundancyCommands(program: Command, context: ContextFac
     .option('--sync-timeout <seconds>', 'seconds one configuration sync may take on the backup before it is retried (or 2m)', wholeSeconds)
     .option('--sync-journal-max-bytes <n>', 'bound of the config journal; a backup older than its tail gets a full snapshot', parseBytes)
     .option('--sync-archive-keep <n>', 'var/archive/<time>/ folders a backup keeps after each full sync, newest first (0 keeps all)', parseArchiveKeep)
-    .option('--force', 'apply a role change although it makes this node Active while its connected peer is Active (refused otherwise: GW_ERR_REDUNDANCY_WOULD_DUAL_ACTIVE)')
+    .option('--force', 'apply a role change although it makes this node Active while its connected peer is Active (refused otherwise: GW_ERR_REDUNDANCY_WOULD_DUAL_ACTIVE)');
+  addWitnessOptions(configure)
     .addHelpText(
       'after',
       '\nExamples:\n  gwctl redundancy configure --mode master\n' +
         '  gwctl redundancy configure --mode backup --master-address 10.0.0.5 --ssl\n' +
-        '  gwctl redundancy configure --mode backup --master-address 10.0.0.5:8088 --no-ssl\n',
+        '  gwctl redundancy configure --mode backup --master-address 10.0.0.5:8088 --no-ssl\n' +
+        '  gwctl redundancy configure --witness-etcd http://10.0.0.7:2379 --witness-prefix /gwd/line-3\n',
     )
-    .action(async (opts: ConfigureOptions, cmd: Command) => {
+    .action(async (opts: ConfigureFlags, cmd: Command) => {
       const ctx = context(cmd);
-      const update = toUpdate(opts, cmd);
+      const witnessGiven = opts.witnessEtcd ?? opts.witnessPrefix ?? opts.witnessTtl ?? opts.witnessCa ?? opts.witnessCert ?? opts.witnessKey;
+      const current = witnessGiven !== undefined ? ((await ctx.client.redundancy()).settings.witness ?? null) : null;
+      const witness = witnessUpdate(opts, cmd, current);
+      const update = toUpdate(opts, cmd, witness !== undefined);
+      if (witness !== undefined) update.witness = witness;
       const view = await namingFlags(CONFIGURE_FLAGS, () => ctx.client.configureRedundancy(update, { force: opts.force === true }));
       // On stderr in both modes: --json keeps stdout exactly the API object (which has `forced` too).
       if (view.forced) ctx.io.stderr.write(hint(`forced: ${view.forced.message}`));
@@ -181,9 +190,10 @@ const CONFIGURE_FLAGS: FlagMap = {
   '/hooks/onActivityChange': '--on-activity-change',
   '/hooks/preActivate': '--pre-activate',
   '/hooks/timeoutMs': '--hook-timeout',
+  ...WITNESS_FLAG_NAMES,
 };
 
-function toUpdate(opts: ConfigureOptions, cmd: Command): RedundancyUpdate {
+function toUpdate(opts: ConfigureOptions, cmd: Command, more = false): RedundancyUpdate {
   const update: RedundancyUpdate = {};
   const master: NonNullable<RedundancyUpdate['master']> = {};
   if (opts.mode) update.role = pascal(opts.mode) as Role;
@@ -218,7 +228,7 @@ function toUpdate(opts: ConfigureOptions, cmd: Command): RedundancyUpdate {
   if (opts.preActivate !== undefined) hooks.preActivate = hookPath(opts.preActivate);
   if (opts.hookTimeout !== undefined) hooks.timeoutMs = opts.hookTimeout;
   if (Object.keys(hooks).length > 0) update.hooks = hooks;
-  if (Object.keys(update).length === 0) {
+  if (Object.keys(update).length === 0 && !more) {
     throw clientError('GW_ERR_CLI_USAGE', { detail: 'nothing to change: give at least one option (see gwctl redundancy configure --help)' });
   }
   return update;

@@ -11,6 +11,7 @@ export function statusForCode(code: string): ConnectionStatus {
     case 'GW_ERR_GAN_INCOMPATIBLE_PROTOCOL':
     case 'GW_ERR_GAN_INCOMPATIBLE_EDITION':
     case 'GW_ERR_GAN_INCOMPATIBLE_ROLE':
+    case 'GW_ERR_REDUNDANCY_WITNESS_MISMATCH':
       return 'Incompatible';
     default:
       return 'Faulted';

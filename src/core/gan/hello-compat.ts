@@ -1,16 +1,44 @@
 import type { Edition, Role } from '../wire.js';
 
+/** Section 9, in the hello: the witness prefix, and etcd's cluster id once etcd has answered. */
+export interface HelloWitness {
+  prefix: string;
+  clusterId: string | null;
+}
+
 export interface HelloSide {
   protocol: number;
   edition: Edition;
   role: Role;
   systemName: string;
+  /** null: no witness; undefined: not said (then not checked). */
+  witness?: HelloWitness | null;
 }
 
 export type IncompatibleCode =
   | 'GW_ERR_GAN_INCOMPATIBLE_PROTOCOL'
   | 'GW_ERR_GAN_INCOMPATIBLE_EDITION'
-  | 'GW_ERR_GAN_INCOMPATIBLE_ROLE';
+  | 'GW_ERR_GAN_INCOMPATIBLE_ROLE'
+  | 'GW_ERR_REDUNDANCY_WITNESS_MISMATCH';
+
+function describeWitness(w: HelloWitness | null): string {
+  if (w === null) return 'none';
+  return w.clusterId === null ? `${w.prefix} (cluster not reached yet)` : `${w.prefix} on etcd cluster ${w.clusterId}`;
+}
+
+/**
+ * Section 9: both nodes use the same prefix on the same etcd cluster, or neither has a witness
+ * (one vote each on two different keys would be no third vote at all). Cluster ids are compared
+ * once both nodes have reached etcd.
+ */
+export function witnessMismatch(local: HelloWitness | null | undefined, remote: HelloWitness | null | undefined): Incompatibility | null {
+  if (local === undefined || remote === undefined) return null;
+  const differ =
+    (local === null) !== (remote === null) ||
+    (local !== null && remote !== null && (local.prefix !== remote.prefix || (local.clusterId !== null && remote.clusterId !== null && local.clusterId !== remote.clusterId)));
+  if (!differ) return null;
+  return { code: 'GW_ERR_REDUNDANCY_WITNESS_MISMATCH', params: { peerWitness: describeWitness(remote), ownWitness: describeWitness(local) } };
+}
 
 export interface Incompatibility {
   code: IncompatibleCode;
@@ -52,5 +80,5 @@ export function checkHello(local: HelloSide, remote: HelloSide, localIs: 'dialer
       params: { detail: `${dialerName} is ${dialer.role}, not Backup: only a backup dials a master` },
     };
   }
-  return null;
+  return witnessMismatch(local.witness, remote.witness);
 }

@@ -204,7 +204,7 @@ export class RedundancyMachine {
         if (s.peer.linkUp && s.peer.lost !== 'stopped') this.onMessage(c, input.message);
         break;
       case 'peerDisconnected':
-        onPeerDisconnected(c, input.reason, input.peerActive);
+        onPeerDisconnected(c, input.reason, input.peerActive, input.peerStopping);
         break;
       case 'redialRefused':
         onRedialRefused(c);

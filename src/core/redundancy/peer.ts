@@ -122,7 +122,7 @@ export function onPeerConnected(c: Ctx, hello: PeerHello): void {
   c.forceStateReport();
 }
 
-export function onPeerDisconnected(c: Ctx, reason: DisconnectReason, peerActive?: boolean): void {
+export function onPeerDisconnected(c: Ctx, reason: DisconnectReason, peerActive?: boolean, peerStopping?: boolean): void {
   const s = c.s;
   s.peer.connectingSince = null; // also ends an attempt that never came up
   if (!s.peer.linkUp) return;
@@ -138,13 +138,14 @@ export function onPeerDisconnected(c: Ctx, reason: DisconnectReason, peerActive?
   }
   if (reason === 'bye') {
     // Rule 10: one that leaves while Active (its role, master address or link settings changed)
-    // stays the Active node. Only a clean stop hands over at once, and a stopping peer says so
-    // first with its own steppingDown, read before this goodbye (markLost 'stopped'). A peer that
-    // leaves standing by for any other reason (a revoked certificate, a settings change) keeps
-    // running and keeps its own rules: silence decides, as after any close (explorer seed
-    // 705089324: a master frozen 2.9 s read the Cold backup's goodbye of a revoke from its backlog
-    // as a stop and took over beside the backup, which had taken over on the freeze meanwhile).
+    // stays the Active node. Only a clean stop hands over at once: its goodbye says it is stopping
+    // (and its steppingDown came first). A peer that leaves standing by for any other reason (a
+    // revoked certificate, a settings change) keeps running and keeps its own rules: silence
+    // decides, as after any close (explorer seed 705089324: a master frozen 2.9 s read the Cold
+    // backup's goodbye of a revoke from its backlog as a stop and took over beside the backup,
+    // which had taken over on the freeze meanwhile).
     if (peerActive ?? lastActive) markLost(c, 'left-active');
+    else if (peerStopping) markLost(c, 'stopped');
     return;
   }
   if (reason === 'local') {

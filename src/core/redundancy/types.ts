@@ -105,7 +105,11 @@ export type MachineInput =
    * that the peer heard us then, which hearing the peer is not (a one-way partition). Section 9.
    */
   | { type: 'peerAck'; now: number; sentAt: number }
-  | { type: 'peerDisconnected'; now: number; reason: DisconnectReason; peerActive?: boolean }
+  /**
+   * peerActive: the peer's goodbye said whether it is still Active. peerStopping: its goodbye said
+   * its process is stopping (a clean stop, which says steppingDown first as well).
+   */
+  | { type: 'peerDisconnected'; now: number; reason: DisconnectReason; peerActive?: boolean; peerStopping?: boolean }
   /** Redialling the peer was refused (host up, port closed): its process is gone. */
   | { type: 'redialRefused'; now: number }
   | { type: 'failoverRequested'; now: number; force: boolean }

@@ -15,6 +15,8 @@ export function mergeRedundancyUpdate(current: RedundancySettings, update: Redun
     ...stripUndefined(update),
     master: { ...current.master, ...stripUndefined(update.master ?? {}) },
     hooks: { ...current.hooks, ...stripUndefined(update.hooks ?? {}) },
+    // The witness is replaced as a whole (endpoints, prefix and TLS belong together); null removes it.
+    witness: update.witness !== undefined ? update.witness : (current.witness ?? null),
     version: 1,
   } as RedundancySettings;
   const m = update.master;
@@ -42,6 +44,14 @@ export function checkRedundancySettings(s: RedundancySettings): FieldProblem[] {
   }
   if (s.master.host !== '' && !/^[A-Za-z0-9.:_-]+$/.test(s.master.host)) {
     problems.push({ pointer: '/master/host', message: `"${s.master.host}" is not a host name or IP address` });
+  }
+  const w = s.witness;
+  if (w) {
+    // Section 9's margins need time to work with: a renewal every ttl/3, each request bounded by less.
+    if (w.leaseTtlMs < 3 * s.master.pingRate) {
+      problems.push({ pointer: '/witness/leaseTtlMs', message: `must be at least 3 x master.pingRate (${3 * s.master.pingRate} ms); it is ${w.leaseTtlMs} ms` });
+    }
+    if (new Set(w.endpoints).size !== w.endpoints.length) problems.push({ pointer: '/witness/endpoints', message: 'lists an endpoint twice' });
   }
   return problems;
 }

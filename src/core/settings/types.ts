@@ -33,6 +33,20 @@ export interface RedundancySettings {
     preActivate: string | null;
     timeoutMs: number;
   };
+  /** Section 9: the witness (local, never synced); null or absent: none. */
+  witness?: WitnessSettings | null;
+}
+
+/**
+ * Section 9: an etcd cluster as the pair's third vote. Endpoints may differ per node; both nodes
+ * must use the same prefix on the same cluster. tls: paths of PEM files (all three, or none).
+ */
+export interface WitnessSettings {
+  kind: 'etcd';
+  endpoints: string[];
+  prefix: string;
+  leaseTtlMs: number;
+  tls?: { ca: string; cert: string; key: string };
 }
 
 /** gateway-network.json */
@@ -54,6 +68,9 @@ export type SecurityPolicy = 'ApprovedOnly' | 'Unrestricted' | 'SpecifiedList';
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
 
 /** Body of PUT /v0/redundancy: any subset of the settings. */
-export type RedundancyUpdate = DeepPartial<Omit<RedundancySettings, 'version'>>;
+export type RedundancyUpdate = DeepPartial<Omit<RedundancySettings, 'version' | 'witness'>> & {
+  /** Replaces the witness settings as a whole (null removes the witness). */
+  witness?: WitnessSettings | null;
+};
 /** Body of PUT /v0/network: any subset of the settings. */
 export type NetworkUpdate = Partial<Omit<GatewayNetworkSettings, 'version'>>;

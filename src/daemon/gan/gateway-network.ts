@@ -97,6 +97,8 @@ export class GatewayNetwork {
   applyRedundancy(previous: RedundancySettings): void {
     const now = this.host.redundancy;
     if (previous.role !== now.role) this.link.close('role-changed');
+    // Section 9: the hello says which witness this node uses; the peer must check the new one.
+    else if (witnessKey(previous) !== witnessKey(now)) this.link.close('witness-changed');
     this.syncDialer();
     // Timers armed at the old timings must not outlast the new ones (found by the explorer).
     if (now.master.reconnectPeriod < previous.master.reconnectPeriod) this.dialer?.retime();
@@ -252,4 +254,10 @@ export class GatewayNetwork {
     if (!conn || !fp) return;
     if (entries.some((e) => e.fingerprint === fp && e.direction === conn.direction)) conn.bye('certificate-revoked');
   }
+}
+
+/** What of the witness the hello carries (and the peer checks): none, or its prefix and endpoints. */
+function witnessKey(s: RedundancySettings): string {
+  const w = s.witness ?? null;
+  return w === null ? 'none' : `${w.prefix}|${w.endpoints.join(',')}`;
 }

@@ -20,6 +20,8 @@ import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../logger.js';
 import { writeJsonAtomic } from '../storage/atomic-write.js';
 import type { HookResult, HookRunner } from './hook-runner.js';
+import { WitnessService } from './witness-service.js';
+import type { WitnessSettings } from '../../core/settings/types.js';
 
 /** What the engine needs of the Gateway Network link (the PeerLink of src/daemon/gan fits it). */
 export interface RedundancyLinkPort {
@@ -69,6 +71,8 @@ export class RedundancyEngine {
   private published: MachineView | null = null;
   /** A peerAlive is queued and not yet stepped. */
   private alivePending = false;
+  /** Section 9: the witness client, while one is configured. */
+  private witness: WitnessService | null = null;
 
   private constructor(
     private readonly options: EngineOptions,
@@ -77,6 +81,30 @@ export class RedundancyEngine {
     this.stateFile = path.join(options.varDir, REDUNDANCY_STATE_FILE);
     this.settings = options.settings;
     this.machine = new RedundancyMachine({ nodeId: options.nodeId, settings: options.settings, persisted });
+    this.syncWitness(options.settings);
+  }
+
+  /** The witness client follows the settings: made, replaced (the old lease revoked) or dropped. */
+  private syncWitness(settings: MachineSettings): void {
+    // The daemon passes redundancy.json's settings, whose witness is the whole WitnessSettings.
+    const next = ((settings as { witness?: WitnessSettings | null }).witness ?? null);
+    const current = this.witness;
+    if (current !== null && next !== null && JSON.stringify(current.settings) === JSON.stringify(next)) return;
+    this.witness = null;
+    if (current !== null) void current.close();
+    if (next === null) return;
+    this.witness = new WitnessService(
+      next,
+      this.options.nodeId,
+      (id, result) => void this.feed({ type: 'witnessResult', now: 0, id, result }),
+      this.options.logger,
+    );
+  }
+
+  /** Section 9: the witness as the hello shows it to the peer (same prefix on the same cluster). */
+  witnessHello(): { prefix: string; clusterId: string | null } | null {
+    const w = this.witness;
+    return w === null ? null : { prefix: w.settings.prefix, clusterId: w.clusterId };
   }
 
   static async create(options: EngineOptions): Promise<RedundancyEngine> {
@@ -121,7 +149,7 @@ export class RedundancyEngine {
   /** Connect the link's events to machine inputs. Call before start(). */
   attachLink(link: RedundancyLinkPort): void {
     this.link = link;
-    link.setHelloExtra(() => ({ state: this.machine.report() }));
+    link.setHelloExtra(() => ({ state: this.machine.report(), witness: this.witnessHello() }));
     link.on('connecting', () => this.feed({ type: 'linkConnecting', now: 0 }));
     link.on('up', (peer) => {
       const state = peer.hello.state as StateReport | undefined;
@@ -162,6 +190,7 @@ export class RedundancyEngine {
 
   settingsChanged(settings: MachineSettings): Promise<void> {
     this.settings = settings;
+    this.syncWitness(settings);
     return this.feed({ type: 'settingsChanged', now: 0, settings });
   }
 
@@ -187,6 +216,8 @@ export class RedundancyEngine {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    // The key was released in that step, before the goodbye; this ends the client (and its lease).
+    await this.witness?.close();
   }
 
   private feed(input: MachineInput): Promise<void> {
@@ -259,6 +290,15 @@ export class RedundancyEngine {
         case 'send':
           if (this.link && !this.link.send(d.message)) logger.debug({ type: d.message.type }, 'redundancy message not sent: no link');
           break;
+        case 'witness': {
+          const done = this.witness?.run(d.op === 'release' ? { op: 'release' } : d.op === 'renew' ? { op: 'renew', id: d.id } : { op: 'acquire', id: d.id, epoch: d.epoch });
+          // A clean stop releases the key before its steppingDown goes out, so that the peer can
+          // take it at once (section 9); other releases (a handover) need not hold up the step.
+          const stopping = decisions.some((x) => x.type === 'send' && x.message.type === 'redundancy.steppingDown');
+          if (d.op === 'release' && stopping && done) await done;
+          if (!this.witness && d.op !== 'release') void this.feed({ type: 'witnessResult', now: 0, id: d.id, result: { kind: 'unreachable', error: 'no witness configured' } });
+          break;
+        }
         case 'runHook':
           // Not awaited: hooks run one at a time in the runner's own queue, the machine goes on.
           void hooks.run('onActivityChange', d.path, d.env, d.timeoutMs).then((r) => {
@@ -303,11 +343,12 @@ export function disconnectOf(down: {
   byeReason: string | null;
   byeActive: boolean | null;
   selfBye: boolean;
-}): { reason: DisconnectReason; peerActive?: boolean } {
+}): { reason: DisconnectReason; peerActive?: boolean; peerStopping?: boolean } {
   if (down.selfBye) return { reason: 'local' };
   if (down.byeReason !== null) {
     if (down.byeReason === 'replaced') return { reason: 'closed' };
-    return down.byeActive === null ? { reason: 'bye' } : { reason: 'bye', peerActive: down.byeActive };
+    const stopping = down.byeReason === 'shutdown' ? { peerStopping: true } : {};
+    return down.byeActive === null ? { reason: 'bye', ...stopping } : { reason: 'bye', peerActive: down.byeActive, ...stopping };
   }
   const code = down.error.code;
   if (code === 'GW_ERR_GAN_PING_TIMEOUT' || code === 'GW_ERR_GAN_PEER_SILENT') return { reason: 'timeout' };

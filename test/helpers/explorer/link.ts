@@ -19,7 +19,7 @@ export type Frame =
   | { kind: 'ping'; id: number }
   | { kind: 'pong'; id: number }
   | { kind: 'pause'; paused: boolean; ver: number }
-  | { kind: 'close'; reason: 'closed' | 'bye' | 'error'; peerActive?: boolean };
+  | { kind: 'close'; reason: 'closed' | 'bye' | 'error'; peerActive?: boolean; stopping?: boolean };
 
 export interface Conn {
   id: number;
@@ -206,7 +206,12 @@ export class Link {
         this.markDead(conn, n);
         if (wasUp) {
           const reason: DisconnectReason = frame.reason;
-          w.feed(n, frame.peerActive === undefined ? { type: 'peerDisconnected', reason } : { type: 'peerDisconnected', reason, peerActive: frame.peerActive });
+          w.feed(n, {
+            type: 'peerDisconnected',
+            reason,
+            ...(frame.peerActive === undefined ? {} : { peerActive: frame.peerActive }),
+            ...(frame.stopping ? { peerStopping: true } : {}),
+          });
         }
         // A running link closed without a bye is redialled at once (dialer.ts REDIAL_AT_ONCE).
         if (i === conn.dialer) this.scheduleDial(n, running && frame.reason === 'closed' ? 0 : n.settings.master.reconnectPeriod);

@@ -379,7 +379,7 @@ export class World {
     this.feed(n, { type: 'stopRequested' });
     const active = n.machine?.view().activity === 'Active';
     const conn = n.conn;
-    if (conn !== null && !conn.dead[n.ix]) this.link.close(conn, n, null, { kind: 'close', reason: 'bye', peerActive: active });
+    if (conn !== null && !conn.dead[n.ix]) this.link.close(conn, n, null, { kind: 'close', reason: 'bye', peerActive: active, stopping: true });
     this.link.processGone(n);
     n.machine = null;
     n.gen += 1;

@@ -1,0 +1,152 @@
+/**
+ * Issue 17 on real processes: two gwd nodes and a real etcd (Debian package etcd-server, started
+ * on free loopback ports by test/helpers/etcd.ts) as the witness of DESIGN.md section 9. The link
+ * between the nodes goes through the fault proxy, so it can be cut while both still reach etcd.
+ * Every case checks the merged event timeline for 0 ms of two Active nodes.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import type { StatusResponse } from '../../src/core/wire.js';
+import { activeIntervals, intersect, clip, readEvents } from '../helpers/active-timeline.js';
+import { etcdVersion, startEtcd, type EtcdServer } from '../helpers/etcd.js';
+import { FaultProxy } from '../helpers/fault-proxy.js';
+import { okOn, spawnOnPort, statusOf } from '../helpers/fixed-port-node.js';
+import { waitFor } from '../helpers/processes.js';
+import { nodePlace, type RealNode } from '../helpers/real-pair.js';
+
+const HAVE_ETCD = etcdVersion() !== null;
+const TTL = 2000;
+
+let etcd: EtcdServer | null = null;
+const nodes: RealNode[] = [];
+const proxies: FaultProxy[] = [];
+const temps: Array<() => void> = [];
+
+beforeAll(async () => {
+  if (HAVE_ETCD) etcd = await startEtcd();
+}, 60_000);
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail') for (const n of nodes) process.stderr.write(`\n----- ${n.name} -----\n${n.proc.output().slice(-20_000)}\n`);
+  for (const n of nodes.splice(0)) {
+    try {
+      process.kill(n.proc.pid, 'SIGCONT');
+    } catch {
+      // gone
+    }
+    await n.proc.stop(3000);
+  }
+  for (const p of proxies.splice(0)) await p.stop();
+  temps.splice(0).forEach((c) => c());
+});
+afterAll(async () => {
+  await etcd?.cleanup();
+});
+
+function launch(n: Omit<RealNode, 'proc'>): RealNode {
+  const node: RealNode = { ...n, proc: spawnOnPort(n.dataDir, n.name, n.port) };
+  const i = nodes.findIndex((x) => x.name === n.name);
+  if (i >= 0) nodes[i] = node;
+  else nodes.push(node);
+  return node;
+}
+
+const activity = async (n: RealNode): Promise<string> => (await statusOf(n)).redundancy.activity;
+
+/**
+ * A plain-link pair (the backup dials the master through a fault proxy), both with the witness:
+ * the same prefix on the same etcd. Returns when the master is Active and holds the key.
+ */
+async function witnessPair(prefix: string) {
+  const [m, b] = await Promise.all(['m', 'b'].map(async (name) => launch(await nodePlace('gwd-witness', name, temps))));
+  const master = m!;
+  const backup = b!;
+  await Promise.all([okOn(master, 'wait', '--ready', '--timeout', '15'), okOn(backup, 'wait', '--ready', '--timeout', '15')]);
+  const proxy = await new FaultProxy(master.port).start();
+  proxies.push(proxy);
+  const witness = ['--witness-etcd', etcd!.clientUrl, '--witness-prefix', prefix, '--witness-ttl', String(TTL)];
+  const timing = ['--failover-timeout', '1000', '--ping-rate', '200', '--join-wait', '500'];
+  await okOn(master, 'network', 'configure', '--require-ssl', 'false', '--policy', 'unrestricted');
+  await okOn(master, 'redundancy', 'configure', '--mode', 'master', ...timing, ...witness);
+  await okOn(backup, 'redundancy', 'configure', '--mode', 'backup', '--master-address', `127.0.0.1:${proxy.port}`, '--no-ssl', '--reconnect-period', '100', ...timing, ...witness);
+  await okOn(backup, 'wait', '--peer-connected', '--activity', 'standby', '--timeout', '15');
+  await okOn(master, 'wait', '--activity', 'active', '--timeout', '15');
+  await waitFor('the master to hold the leader key', async () => ((await statusOf(master)).redundancy.witness?.holder === 'self' ? true : undefined), 10_000, 50);
+  return { master, backup, proxy, pairedAt: Date.now() };
+}
+
+/** Both Active on the merged event timeline since `from`, in ms (kill times end an interval). */
+async function overlapMs(a: RealNode, b: RealNode, from: number): Promise<number> {
+  const now = Date.now();
+  const [ea, eb] = await Promise.all([readEvents(a), readEvents(b)]);
+  const both = clip(intersect(activeIntervals(ea, a.deaths, now), activeIntervals(eb, b.deaths, now)), from);
+  return both.reduce((n, [s, e]) => n + (e - s), 0);
+}
+
+describe.skipIf(!HAVE_ETCD)('witness on etcd (section 9), real processes', () => {
+  it('status shows the witness; the Active master holds the key; the standing-by backup does not', async () => {
+    const { master, backup } = await witnessPair('/gwd/status-case');
+    const sm: StatusResponse = await statusOf(master);
+    expect(sm.redundancy.witness).toMatchObject({ kind: 'etcd', prefix: '/gwd/status-case', reachable: true, holder: 'self', leaseTtlMs: TTL });
+    expect(sm.redundancy.witness?.leaseRemainingMs).toBeGreaterThan(0);
+    const sb = await statusOf(backup);
+    expect(sb.redundancy.witness?.holder).not.toBe('self');
+  }, 90_000);
+
+  it('the link cut while both reach etcd: the backup stays standing by for the whole cut (0 ms with two Active)', async () => {
+    const { master, backup, proxy, pairedAt } = await witnessPair('/gwd/cut-case');
+    proxy.blackhole('both');
+    // Several failover timeouts and lease periods: the master keeps its key, the backup cannot take it.
+    await new Promise((r) => setTimeout(r, 3 * TTL));
+    expect(await activity(master)).toBe('Active');
+    expect(await activity(backup)).not.toBe('Active');
+    const sb = await statusOf(backup);
+    expect(sb.redundancy.witness?.holder).toBe('other');
+    proxy.heal();
+    await okOn(backup, 'wait', '--peer-connected', '--timeout', '15');
+    expect(await overlapMs(master, backup, pairedAt)).toBe(0);
+  }, 90_000);
+
+  it('kill -9 of the master: the backup goes Active once the lease ran out, not before', async () => {
+    const { master, backup, pairedAt } = await witnessPair('/gwd/kill-case');
+    const killedAt = Date.now();
+    master.deaths.push(killedAt);
+    master.proc.child.kill('SIGKILL');
+    await master.proc.exited;
+    await okOn(backup, 'wait', '--activity', 'active', '--timeout', '15');
+    const events = await readEvents(backup);
+    const takeover = events.find((e) => e.type === 'activity.changed' && e.data.to === 'Active' && Date.parse(e.time) >= killedAt);
+    expect(takeover, 'the backup took over').toBeDefined();
+    const after = Date.parse(takeover!.time) - killedAt;
+    // The master renewed at most ttl/3 before the kill: its lease ends at etcd no sooner than
+    // 2/3 ttl after it, and etcd removes expired leases in rounds of 500 ms.
+    expect(after).toBeGreaterThanOrEqual((2 * TTL) / 3 - 50);
+    expect(after).toBeLessThanOrEqual(TTL + 1500);
+    expect(await overlapMs(master, backup, pairedAt)).toBe(0);
+  }, 90_000);
+
+  it('a clean stop of the master releases the key: the backup takes over at once', async () => {
+    const { master, backup, pairedAt } = await witnessPair('/gwd/stop-case');
+    const stoppedAt = Date.now();
+    master.proc.child.kill('SIGTERM');
+    await master.proc.exited;
+    master.deaths.push(Date.now());
+    await okOn(backup, 'wait', '--activity', 'active', '--timeout', '15');
+    const events = await readEvents(backup);
+    const takeover = events.find((e) => e.type === 'activity.changed' && e.data.to === 'Active' && Date.parse(e.time) >= stoppedAt);
+    expect(takeover?.data.reason).toBe('master-stopped');
+    expect(Date.parse(takeover!.time) - stoppedAt).toBeLessThan(TTL);
+    expect(await overlapMs(master, backup, pairedAt)).toBe(0);
+  }, 90_000);
+
+  it('different prefixes on the two nodes: the connection is Incompatible with GW_ERR_REDUNDANCY_WITNESS_MISMATCH', async () => {
+    const { master, backup } = await witnessPair('/gwd/mismatch-case');
+    // A witness change closes the link (the hello says which witness): the redial is checked.
+    await okOn(backup, 'redundancy', 'configure', '--witness-prefix', '/gwd/another-pair');
+    const conn = await waitFor('the mismatch on the backup', async () => {
+      const list = JSON.parse(await okOn(backup, '--json', 'connections', 'list')) as Array<{ status: string; lastError: { code: string } | null }>;
+      return list.find((c) => c.lastError?.code === 'GW_ERR_REDUNDANCY_WITNESS_MISMATCH');
+    }, 15_000, 100);
+    expect(conn.status).toBe('Incompatible');
+    expect(await activity(master)).toBe('Active');
+  }, 90_000);
+});
