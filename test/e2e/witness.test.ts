@@ -56,7 +56,7 @@ const activity = async (n: RealNode): Promise<string> => (await statusOf(n)).red
  * A plain-link pair (the backup dials the master through a fault proxy), both with the witness:
  * the same prefix on the same etcd. Returns when the master is Active and holds the key.
  */
-async function witnessPair(prefix: string) {
+async function witnessPair(prefix: string, opts: { masterEtcd?: string } = {}) {
   const [m, b] = await Promise.all(['m', 'b'].map(async (name) => launch(await nodePlace('gwd-witness', name, temps))));
   const master = m!;
   const backup = b!;
@@ -66,7 +66,9 @@ async function witnessPair(prefix: string) {
   const witness = ['--witness-etcd', etcd!.clientUrl, '--witness-prefix', prefix, '--witness-ttl', String(TTL)];
   const timing = ['--failover-timeout', '1000', '--ping-rate', '200', '--join-wait', '500'];
   await okOn(master, 'network', 'configure', '--require-ssl', 'false', '--policy', 'unrestricted');
-  await okOn(master, 'redundancy', 'configure', '--mode', 'master', ...timing, ...witness);
+  // Endpoints may differ per node (the same cluster): the master's may go through a proxy of its own.
+  const masterWitness = opts.masterEtcd ? ['--witness-etcd', opts.masterEtcd, ...witness.slice(2)] : witness;
+  await okOn(master, 'redundancy', 'configure', '--mode', 'master', ...timing, ...masterWitness);
   await okOn(backup, 'redundancy', 'configure', '--mode', 'backup', '--master-address', `127.0.0.1:${proxy.port}`, '--no-ssl', '--reconnect-period', '100', ...timing, ...witness);
   await okOn(backup, 'wait', '--peer-connected', '--activity', 'standby', '--timeout', '15');
   await okOn(master, 'wait', '--activity', 'active', '--timeout', '15');
@@ -149,4 +151,49 @@ describe.skipIf(!HAVE_ETCD)('witness on etcd (section 9), real processes', () =>
     expect(conn.status).toBe('Incompatible');
     expect(await activity(master)).toBe('Active');
   }, 90_000);
+
+  it('the master cut off from both the backup and etcd: it stands down before its lease can run out, and the backup takes over after (0 ms with two Active)', async () => {
+    const etcdProxy = await new FaultProxy(etcd!.clientPort).start();
+    proxies.push(etcdProxy);
+    const { master, backup, proxy, pairedAt } = await witnessPair('/gwd/isolated-master', { masterEtcd: `http://127.0.0.1:${etcdProxy.port}` });
+    const cutAt = Date.now();
+    etcdProxy.blackhole('both');
+    proxy.blackhole('both');
+    await okOn(backup, 'wait', '--activity', 'active', '--timeout', '20');
+    const [em, eb] = await Promise.all([readEvents(master), readEvents(backup)]);
+    const down = em.find((e) => e.type === 'activity.changed' && e.data.from === 'Active' && Date.parse(e.time) >= cutAt);
+    const up = eb.find((e) => e.type === 'activity.changed' && e.data.to === 'Active' && Date.parse(e.time) >= cutAt);
+    expect(down?.data.reason).toBe('witness-lost');
+    expect(Date.parse(down!.time)).toBeLessThan(Date.parse(up!.time));
+    expect(Date.parse(down!.time) - cutAt).toBeLessThan(TTL);
+    etcdProxy.heal();
+    proxy.heal();
+    await okOn(master, 'wait', '--peer-connected', '--timeout', '15');
+    expect(await overlapMs(master, backup, pairedAt)).toBe(0);
+  }, 90_000);
+
+  it('etcd stopped while the link is fine: nothing changes; then the link cut too: no node Active; etcd back: exactly one', async () => {
+    const { master, backup, proxy, pairedAt } = await witnessPair('/gwd/etcd-down');
+    await etcd!.stop();
+    try {
+      await new Promise((r) => setTimeout(r, 2 * TTL));
+      expect(await activity(master)).toBe('Active');
+      expect(await activity(backup)).not.toBe('Active');
+      expect((await statusOf(master)).redundancy.witness?.reachable).toBe(false);
+      proxy.blackhole('both');
+      // Neither vote anywhere: the master stands down (it cannot renew, the peer cannot vouch).
+      await okOn(master, 'wait', '--activity', 'standby', '--timeout', '10');
+      await new Promise((r) => setTimeout(r, TTL));
+      expect(await activity(backup)).not.toBe('Active');
+    } finally {
+      await etcd!.start();
+    }
+    await waitFor('exactly one Active once etcd is back', async () => {
+      const [a, b] = await Promise.all([activity(master), activity(backup)]);
+      return (a === 'Active') !== (b === 'Active') ? true : undefined;
+    }, 20_000, 100);
+    proxy.heal();
+    await okOn(backup, 'wait', '--peer-connected', '--timeout', '15');
+    expect(await overlapMs(master, backup, pairedAt)).toBe(0);
+  }, 120_000);
 });
