@@ -12,6 +12,7 @@ import { registerRedundancyCommands } from './commands/redundancy.js';
 import { registerNodeCommands } from './commands/node.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerWaitCommand } from './commands/wait.js';
+import { commandsToRegister } from './commands-to-register.js';
 import { CommandContext, resolveSocketPath, type GlobalOptions } from './context.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { FlagRefusal } from './flag-refusal.js';
@@ -40,7 +41,28 @@ function usageBody(detail: string): string {
   return `${JSON.stringify(new GwError('GW_ERR_CLI_USAGE', { detail }).toBody())}\n`;
 }
 
-export function buildProgram(io: Io, contexts: CommandContext[], colors: Colors = NO_COLORS, jsonErrors = false): Command {
+/**
+ * gwctl's top-level commands, in the order its help lists them, and what registers each. run()
+ * registers only the one that runs when it can tell which (commandsToRegister): commander took
+ * 7-15 ms a call to build all of them, ~1 ms for `status` alone (bench/NOTES.md, gwctl start-up).
+ * `completion` walks the whole tree, so it always has every command.
+ */
+const COMMANDS: ReadonlyArray<readonly [string, (program: Command, context: ContextFactory) => void]> = [
+  ['status', registerStatusCommand],
+  ['node', registerNodeCommands],
+  ['events', registerEventsCommand],
+  ['wait', registerWaitCommand],
+  ['redundancy', registerRedundancyCommands],
+  ['network', registerNetworkCommands],
+  ['certs', registerCertCommands],
+  ['connections', registerConnectionCommands],
+  ['config', registerConfigCommands],
+  ['completion', registerCompletionCommand],
+];
+export const REGISTERED_ALONE = COMMANDS.map(([name]) => name).filter((name) => name !== 'completion');
+
+/** `only`: the top-level commands to register (the one that runs, or none); every command without it. */
+export function buildProgram(io: Io, contexts: CommandContext[], colors: Colors = NO_COLORS, jsonErrors = false, only?: readonly string[]): Command {
   const program = new Command('gwctl');
   program
     .description('Control a gwd gateway redundancy daemon over its local socket.')
@@ -76,16 +98,7 @@ export function buildProgram(io: Io, contexts: CommandContext[], colors: Colors 
     return ctx;
   };
 
-  registerStatusCommand(program, context);
-  registerNodeCommands(program, context);
-  registerEventsCommand(program, context);
-  registerWaitCommand(program, context);
-  registerRedundancyCommands(program, context);
-  registerNetworkCommands(program, context);
-  registerCertCommands(program, context);
-  registerConnectionCommands(program, context);
-  registerConfigCommands(program, context);
-  registerCompletionCommand(program, context);
+  for (const [name, register] of COMMANDS) if (only === undefined || only.includes(name)) register(program, context);
 
   // Every sub-command reports usage errors the same way as the root.
   for (const cmd of allCommands(program)) {
@@ -123,7 +136,7 @@ export function allCommands(root: Command): Command[] {
 export async function run(argv: string[], io: Io): Promise<ExitCode> {
   const contexts: CommandContext[] = [];
   const json = wantsJson(argv);
-  const program = buildProgram(io, contexts, await loadColors(io, argv), json);
+  const program = buildProgram(io, contexts, await loadColors(io, argv), json, commandsToRegister(argv, REGISTERED_ALONE));
   try {
     await program.parseAsync(rootVersionFlag(argv), { from: 'user' });
     return EXIT.OK;
