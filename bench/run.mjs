@@ -5,7 +5,7 @@ import { cpus, totalmem } from 'node:os';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { cliStatus } from './figures/cli-status.mjs';
+import { cliStartup } from './figures/cli-startup.mjs';
 import { failoverFigures } from './figures/failover.mjs';
 import { idleFigures } from './figures/idle.mjs';
 import { syncApply, syncSnapshot } from './figures/sync.mjs';
@@ -19,7 +19,7 @@ const jsonOut = process.argv.includes('--json');
 
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
 const figures = [
-  { name: 'cli-status', run: () => cliStatus({ runs: quick ? 3 : 20 }) },
+  { name: 'cli-startup', run: () => cliStartup({ rounds: quick ? 3 : 60, budgetMs: quick ? 20_000 : 180_000 }) },
   { name: 'failover', run: () => failoverFigures({ runs: quick ? 2 : 20 }) },
   { name: 'idle', run: () => idleFigures({ idleSecs: quick ? 3 : 60, starts: quick ? 2 : 5 }) },
   { name: 'sync-apply', run: () => syncApply({ runs: quick ? 1 : 3, changes: quick ? 400 : 2000 }) },
