@@ -8,6 +8,7 @@ import path from 'node:path';
 import { cliStartup } from './figures/cli-startup.mjs';
 import { failoverFigures } from './figures/failover.mjs';
 import { idleFigures } from './figures/idle.mjs';
+import { witnessFigures } from './figures/witness.mjs';
 import { syncApply, syncSnapshot } from './figures/sync.mjs';
 import { fullSnapshotFigure, syncFigures } from './figures/sync-e2e.mjs';
 import { ROOT } from './lib/procs.mjs';
@@ -26,6 +27,7 @@ const figures = [
   { name: 'sync-e2e', run: () => syncFigures({ changes: quick ? 3 : 50, burst: quick ? 200 : 5000 }) },
   { name: 'sync-full', run: () => fullSnapshotFigure({ snapshotResources: quick ? 300 : 10_000, snapshotRuns: quick ? 2 : Number(process.env.GWD_BENCH_SNAPSHOT_RUNS ?? 3) }) },
   { name: 'sync-snapshot', run: () => syncSnapshot({ runs: quick ? 1 : 3, resources: quick ? 200 : 2000 }) },
+  { name: 'witness', run: () => witnessFigures({ kills: quick ? 1 : 20, partitions: quick ? 1 : 20, plainPartitions: quick ? 1 : 5 }) },
 ].filter((f) => !only || only.includes(f.name));
 
 const results = [];
