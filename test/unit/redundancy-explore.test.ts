@@ -30,10 +30,10 @@ const PLANTED_MS = 8000;
 const PLANTED_RUNS = 1000;
 /**
  * Section 9's races, searched with the witness focus (actions.ts): each margin set to zero must be
- * found (seed 5 finds all three within ~200 runs on this machine; the budget leaves room).
+ * found (seed 9 finds all three within ~310 runs on this machine; the budget leaves room).
  */
 const PLANTED_WITNESS: PlantedDefects[] = [{ ignoreWitness: true }, { noLeaseMargin: true }, { noVoteMargin: true }];
-const WITNESS_SEED = 5;
+const WITNESS_SEED = 9;
 const WITNESS_RUNS = 1500;
 const WITNESS_MS = 20_000;
 

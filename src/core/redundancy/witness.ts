@@ -34,7 +34,7 @@ export function renewInterval(ttlMs: number): number {
 
 /** After a refused or failed acquire: try again this soon (the holder's lease may just have run out). */
 export function retryInterval(ttlMs: number): number {
-  return Math.min(250, Math.max(50, Math.floor(ttlMs / 20)));
+  return Math.min(100, Math.max(50, Math.floor(ttlMs / 20)));
 }
 
 /** How much before the peer can take over this node stops counting on its vote: a late timer, the stand-down itself. */
