@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
-import type { EventRecord, StatusResponse } from '../core/wire.js';
+import type { EventRecord, StatusResponse, WitnessStatus } from '../core/wire.js';
 
 const ROLES = ['Independent', 'Master', 'Backup'] as const;
 const ACTIVITIES = ['Active', 'Warm', 'Cold'] as const;
@@ -74,6 +74,31 @@ export class Metrics {
     );
     gauge('gwd_paused', '1 while the pair is paused (gwctl redundancy pause): no activity changes by itself', [], (g) =>
       g.set(status().redundancy.paused ? 1 : 0),
+    );
+    // The witness (DESIGN.md section 9). Without one the three families are declared with no
+    // sample, so an alert on `gwd_witness_reachable == 0` never fires on a pair without a witness;
+    // gwd_witness_reachable has none either until this node has asked etcd (a standing-by node
+    // asks only when it takes over): unknown is not unreachable.
+    const witness = (): WitnessStatus | null => status().redundancy.witness ?? null;
+    gauge('gwd_witness_reachable', '1 when the witness (etcd) answered the last request of this node, 0 when it did not; no sample without a witness or before the first request', [], (g) => {
+      const w = witness();
+      if (w === null || w.reachable === null) g.remove({});
+      else g.set(w.reachable ? 1 : 0);
+    });
+    gauge('gwd_witness_holder', '1 while this node holds the leader key of the witness, else 0; no sample without a witness', [], (g) => {
+      const w = witness();
+      if (w === null) g.remove({});
+      else g.set(w.holder === 'self' ? 1 : 0);
+    });
+    gauge(
+      'gwd_witness_lease_remaining_seconds',
+      'Seconds the lease of the leader key held by this node runs at least (0 when it holds no key); no sample without a witness',
+      [],
+      (g) => {
+        const w = witness();
+        if (w === null) g.remove({});
+        else g.set(w.holder === 'self' && w.leaseRemainingMs !== null ? w.leaseRemainingMs / 1000 : 0);
+      },
     );
     gauge('gwd_pending_approvals', 'Certificates and connections waiting for approval', [], (g) => g.set(source.pendingApprovals()));
     this.failovers = new Counter({

@@ -7,6 +7,9 @@ import { spawn } from 'node:child_process';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import type { StatusResponse } from '../../src/core/wire.js';
+import { Metrics } from '../../src/daemon/metrics.js';
+import { buildStatus } from '../../src/daemon/status.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/in-process-daemon.js';
 import { rawRequest } from '../helpers/raw-http.js';
 
@@ -73,6 +76,33 @@ describe('metric names', () => {
     const allowed = /^nodejs_active_(handles|requests|resources)_total non-counter metrics should not have "_total" suffix$/;
     expect(findings.filter((l) => !allowed.test(l)), r.output).toEqual([]);
     // promtool exits 3 for lint findings only, 1 for a page it cannot parse.
+    expect([0, 3], r.output).toContain(r.code);
+  });
+
+  it('with a witness too: the gwd_witness_* samples pass promtool (seconds, not ms: promtool refuses abbreviated units)', async () => {
+    const m = new Metrics({
+      status: (): StatusResponse => {
+        const s = buildStatus(t.daemon);
+        const witness = {
+          kind: 'etcd' as const,
+          endpoints: ['http://127.0.0.1:2379'],
+          prefix: '/gwd/line-3',
+          leaseTtlMs: 5000,
+          reachable: true,
+          holder: 'self' as const,
+          otherHolder: null,
+          leaseRemainingMs: 4200,
+          lastError: null,
+        };
+        return { ...s, redundancy: { ...s.redundancy, witness } };
+      },
+      msSinceLastPeerMessage: () => null,
+      pendingApprovals: () => 0,
+    });
+    const page = await m.text();
+    expect(page).toContain('\ngwd_witness_lease_remaining_seconds 4.2\n');
+    const r = await promtool(page);
+    expect(r.output.split('\n').filter((l) => l.startsWith('gwd_')), r.output).toEqual([]);
     expect([0, 3], r.output).toContain(r.code);
   });
 });

@@ -271,6 +271,7 @@ function parsePortNonZero(value: string): number {
 
 export function formatRedundancy(s: RedundancySettings): string {
   const m = s.master;
+  const w = s.witness ?? null;
   return keyValues([
     ['Role', s.role],
     ['Master address', m.host ? `${formatHostPort(m.host, m.port)} (${m.enableSsl ? 'SSL' : 'plain'})` : null],
@@ -287,5 +288,7 @@ export function formatRedundancy(s: RedundancySettings): string {
     ['Hook onActivityChange', s.hooks.onActivityChange],
     ['Hook preActivate', s.hooks.preActivate],
     ['Hook timeout', `${s.hooks.timeoutMs} ms`],
+    // `etcd http://10.0.0.7:2379, http://10.0.0.8:2379 (prefix /gwd/line-3, lease TTL 5000 ms)`; TLS files when set.
+    ['Witness', w ? `${w.kind} ${w.endpoints.join(', ')} (prefix ${w.prefix}, lease TTL ${w.leaseTtlMs} ms${w.tls ? `, TLS ca ${w.tls.ca} cert ${w.tls.cert} key ${w.tls.key}` : ''})` : null],
   ]);
 }

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 
-import type { PauseSummary, StatusResponse } from '../../core/wire.js';
+import type { PauseSummary, StatusResponse, WitnessStatus } from '../../core/wire.js';
 import type { CommandContext } from '../context.js';
 import { keyValues } from '../format.js';
+import type { Colors } from '../io.js';
 import type { ContextFactory } from '../program.js';
 
 export function registerStatusCommand(program: Command, context: ContextFactory): void {
@@ -47,11 +48,46 @@ export function formatStatus(s: StatusResponse, ctx: CommandContext): string {
     // Older daemons have neither field: `-`.
     ['Paused', r.paused ? c.yellow(formatPause(r.paused, { self: s.node.uuid, peer: r.peer?.uuid ?? null })) : null],
     ['Standby hold', r.hold ?? null],
+    // Older daemons have no witness field: `-`, as without a witness.
+    ['Witness', r.witness ? formatWitness(r.witness, { self: s.node.uuid, peer: r.peer?.uuid ?? null, active: r.activity === 'Active' }, ctx.colors) : null],
     ['Sync', sync],
     ['Config', config],
     ['Certificate', `sha256 ${s.node.certFingerprint}`],
     ['Socket', s.daemon.socket],
   ]);
+}
+
+/**
+ * `etcd /gwd/line-3: holds the key (lease 4.2 s left)`: the witness (DESIGN.md section 9) as this
+ * node last heard it. A standing-by node asks etcd only when it takes over, so it may not know.
+ */
+export function formatWitness(w: WitnessStatus, nodes: { self: string | null; peer: string | null; active: boolean }, c: Colors): string {
+  const unreachable = c.red(`unreachable${w.lastError ? ` (${w.lastError})` : ''}`);
+  let state: string;
+  if (w.holder === 'self') {
+    const left = w.leaseRemainingMs === null ? '' : ` (lease ${(w.leaseRemainingMs / 1000).toFixed(1)} s left)`;
+    // Renewals failing while the lease still runs: the node stands down when it runs out (alone).
+    state = `${c.green('holds the key')}${left}${w.reachable === false ? `, ${unreachable}` : ''}`;
+  } else if (w.reachable === false) {
+    state = unreachable;
+  } else if (w.reachable === null) {
+    state = nodes.active ? 'asking for the key' : 'not asked yet (a standing-by node asks etcd only when it takes over)';
+  } else if (w.holder === 'other') {
+    const o = w.otherHolder;
+    const who =
+      o === null
+        ? 'another lease'
+        : o.uuid === nodes.peer
+          ? `the peer (${o.uuid.slice(0, 8)}…, epoch ${o.epoch})`
+          : o.uuid === nodes.self
+            ? `an earlier run of this node (epoch ${o.epoch}; its lease runs out by itself)`
+            : `${o.uuid.slice(0, 8)}… (epoch ${o.epoch})`;
+    // From the last refused acquire: a standing-by node does not ask again once its peer is back.
+    state = `reachable, key held by ${who} at the last try`;
+  } else {
+    state = `reachable, key not held by this node${w.lastError ? ` (${w.lastError})` : ''}`;
+  }
+  return `${w.kind} ${w.prefix}: ${state}`;
 }
 
 /**
