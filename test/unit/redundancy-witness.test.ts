@@ -218,4 +218,25 @@ describe('witness: the leader key is the second vote when the peer is lost (sect
     expect(witnessOps(b)).toEqual([]);
     expect(b.m.view().witness).toBeNull();
   });
+
+  it('another witness is another key: what this node knew of the old one is dropped on a settings change', () => {
+    const m = masterHoldingKey();
+    expect(m.m.view().witness?.holder).toBe('self');
+    const other = { ...m.m.state.settings, witness: { leaseTtlMs: TTL, prefix: '/gwd/other' } as MachineSettings['witness'] };
+    m.feed({ type: 'settingsChanged', settings: other });
+    expect(m.m.view().witness).toMatchObject({ holder: null, otherHolder: null, lastError: null });
+    // Alone, it asks the new witness for the key at once.
+    expect(witnessOps(m).at(-1)).toMatchObject({ op: 'acquire' });
+  });
+
+  it('witness.acquired names the epoch written into the key; a release of a key never held is no witness.released', () => {
+    const b = backupWhoseMasterDied();
+    answer(b, lastRequest(b, 'acquire'), { kind: 'held', sentAt: b.now, ttlMs: TTL });
+    expect(b.events('witness.acquired')).toEqual([{ epoch: 4 }]);
+    expect(b.m.view().epoch).toBe(4);
+    const c = backupWhoseMasterDied();
+    // The master comes back before etcd answered: the acquire is dropped, nothing was held.
+    c.connect({ role: 'Master', activity: 'Active', epoch: 3 }, 'master-uuid');
+    expect(c.events('witness.released')).toEqual([]);
+  });
 });

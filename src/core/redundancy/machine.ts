@@ -261,6 +261,10 @@ export class RedundancyMachine {
     if (s.phase === 'joinWait' && s.joinWaitUntil !== null && next.master.reconnectPeriod > before.master.reconnectPeriod) {
       s.joinWaitUntil = Math.max(s.joinWaitUntil, c.now + rejoinWait(next));
     }
+    // Section 9: another witness (or none) is another key: what this node knew of the old one
+    // (held, refused, the holder it named) says nothing about the new one. The daemon revokes the
+    // old lease with the old client.
+    if (JSON.stringify(before.witness ?? null) !== JSON.stringify(next.witness ?? null)) s.witness = emptyWitness();
     if (s.defects.goodbyeMeansStopped ? before.role === next.role : pairingKey(before) === pairingKey(next)) return;
     const roleChanged = before.role !== next.role;
     if (roleChanged) c.emit({ type: 'role.changed', data: { from: before.role, to: next.role } });

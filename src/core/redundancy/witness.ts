@@ -44,7 +44,7 @@ export interface WitnessState {
   /** The leader key is ours until `validUntil` (this node's clock); renewed last from a request sent at `renewedAt`. */
   held: { validUntil: number; renewedAt: number } | null;
   /** The one request in flight; a result with another id (sent before a give-up) is ignored. */
-  pending: { id: string; op: 'acquire' | 'renew' } | null;
+  pending: { id: string; op: 'acquire' | 'renew'; epoch?: number } | null;
   /** The last answer said etcd was reachable (null: not asked yet). */
   reachable: boolean | null;
   /** The other holder the last refused acquire named. */
@@ -94,8 +94,9 @@ export function requestKey(c: Ctx): void {
   const w = c.s.witness;
   if (w.pending !== null || (w.retryAt !== null && c.now < w.retryAt)) return;
   const id = c.nextId('w');
-  w.pending = { id, op: 'acquire' };
-  c.out.push({ type: 'witness', op: 'acquire', id, epoch: c.s.activity === 'Active' ? c.s.epoch : nextEpoch(c.s) });
+  const epoch = c.s.activity === 'Active' ? c.s.epoch : nextEpoch(c.s);
+  w.pending = { id, op: 'acquire', epoch };
+  c.out.push({ type: 'witness', op: 'acquire', id, epoch });
 }
 
 /**
@@ -115,13 +116,15 @@ export function releaseKey(c: Ctx): void {
   const w = s.witness;
   w.forced = false;
   if (witnessTtl(s) === null) return;
-  const had = w.held !== null || w.pending !== null;
+  const held = w.held !== null;
+  // A pending acquire may yet succeed at etcd: its lease is revoked too, but nothing was held.
+  const had = held || w.pending !== null;
   w.held = null;
   w.pending = null;
   w.retryAt = null;
   if (!had) return;
   c.out.push({ type: 'witness', op: 'release' });
-  c.emit({ type: 'witness.released', data: { epoch: s.epoch } });
+  if (held) c.emit({ type: 'witness.released', data: { epoch: s.epoch } });
 }
 
 export function onWitnessResult(c: Ctx, id: string, result: WitnessResult): void {
@@ -129,7 +132,7 @@ export function onWitnessResult(c: Ctx, id: string, result: WitnessResult): void
   const w = s.witness;
   const ttl = witnessTtl(s);
   if (ttl === null || w.pending?.id !== id) return; // settled or given up on: a late answer counts for nothing
-  const op = w.pending.op;
+  const { op, epoch } = w.pending;
   w.pending = null;
   const reachable = result.kind !== 'unreachable';
   if (reachable !== w.reachable) {
@@ -149,7 +152,8 @@ export function onWitnessResult(c: Ctx, id: string, result: WitnessResult): void
       w.held = { validUntil, renewedAt: result.sentAt };
       w.other = null;
       w.lastError = null;
-      if (!wasHeld && op === 'acquire') c.emit({ type: 'witness.acquired', data: { epoch: s.epoch } });
+      // The epoch written into the key: the one this node activates with (or is Active at).
+      if (!wasHeld && op === 'acquire') c.emit({ type: 'witness.acquired', data: { epoch: epoch ?? s.epoch } });
       return;
     }
     case 'taken':

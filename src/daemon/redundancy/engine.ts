@@ -188,10 +188,18 @@ export class RedundancyEngine {
     return this.feed({ type: 'started', now: 0 });
   }
 
-  settingsChanged(settings: MachineSettings): Promise<void> {
+  async settingsChanged(settings: MachineSettings): Promise<void> {
     this.settings = settings;
     this.syncWitness(settings);
-    return this.feed({ type: 'settingsChanged', now: 0, settings });
+    await this.feed({ type: 'settingsChanged', now: 0, settings });
+    // Section 9: an Active node that now has a witness asks for the key in that step. The link is
+    // closed next (the peer must check the new witness in a hello): without the key by then, the
+    // node would have neither vote and stand down. Wait for etcd's answer (bounded by its request
+    // timeout) and for the step that takes it in.
+    if (this.witness !== null && this.machine.view().activity === 'Active') {
+      await this.witness.idle();
+      await this.queue;
+    }
   }
 
   /** Rule 12: the pair's pause began or ended (the pause service owns the record and its expiry). */

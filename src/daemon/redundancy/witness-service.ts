@@ -44,6 +44,11 @@ export class WitnessService {
     return next;
   }
 
+  /** Resolves once every request queued so far has run (and its answer was handed over). */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
   /** Stop using etcd: the lease is revoked (best effort, bounded) and the client closed. */
   async close(): Promise<void> {
     await this.run({ op: 'release' });
