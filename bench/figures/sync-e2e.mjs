@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { GwClient } from '../../dist/cli/client.js';
-import { ctl, events, lastSeq, makePair, Node, freePort } from '../lib/pair.mjs';
+import { ctl, events, lastSeq, makePair, Node, freePort, ctlWithin } from '../lib/pair.mjs';
 import { GWCTL, tempDir } from '../lib/procs.mjs';
 import { summarize } from '../lib/stats.mjs';
 
@@ -95,7 +95,8 @@ export async function fullSnapshotFigure({ snapshotResources, snapshotRuns = 3 }
         writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ endpointUrl: endpoint(i, 2000) }, null, 2));
         writeFileSync(path.join(dir, 'backupConfig.json'), JSON.stringify({ endpointUrl: endpoint(i + 1, 2000) }, null, 2));
       }
-      ctl(master.socket, 'config', 'rescan');
+      // 20,000 files journalled one change each: longer than ctl's 60 s bound on a busy machine.
+      ctlWithin(600_000, master.socket, 'config', 'rescan');
       const coreRoot = path.join(master.dir, 'config/resources/core');
       const du = spawnSync('du', ['-sm', '--apparent-size', coreRoot], { encoding: 'utf8' }).stdout.split('\t')[0];
 

@@ -13,10 +13,15 @@ export async function freePort() {
   return port;
 }
 
-/** gwctl as a user runs it; throws on a non-zero exit. */
+/** gwctl as a user runs it; throws on a non-zero exit (or after timeoutMs: null status). */
 export function ctl(socket, ...args) {
-  const r = spawnSync(process.execPath, [GWCTL, '--socket', socket, ...args], { encoding: 'utf8', timeout: 60_000 });
-  if (r.status !== 0) throw new Error(`gwctl ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return ctlWithin(60_000, socket, ...args);
+}
+
+/** The same with a longer bound, for a command whose work grows with the data (a rescan of 20,000 files). */
+export function ctlWithin(timeoutMs, socket, ...args) {
+  const r = spawnSync(process.execPath, [GWCTL, '--socket', socket, ...args], { encoding: 'utf8', timeout: timeoutMs });
+  if (r.status !== 0) throw new Error(`gwctl ${args.join(' ')} exited ${r.status}${r.status === null ? ` (killed after ${timeoutMs} ms)` : ''}: ${r.stderr}`);
   return r.stdout;
 }
 
