@@ -95,7 +95,7 @@ export async function fullSnapshotFigure({ snapshotResources, snapshotRuns = 3 }
         writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ endpointUrl: endpoint(i, 2000) }, null, 2));
         writeFileSync(path.join(dir, 'backupConfig.json'), JSON.stringify({ endpointUrl: endpoint(i + 1, 2000) }, null, 2));
       }
-      // 20,000 files journalled one change each: longer than ctl's 60 s bound on a busy machine.
+      // 20,000 files journalled one change each: more than ctl's 60 s on a busy machine.
       ctlWithin(600_000, master.socket, 'config', 'rescan');
       const coreRoot = path.join(master.dir, 'config/resources/core');
       const du = spawnSync('du', ['-sm', '--apparent-size', coreRoot], { encoding: 'utf8' }).stdout.split('\t')[0];

@@ -20,8 +20,10 @@ export function ctl(socket, ...args) {
 
 /** The same with a longer bound, for a command whose work grows with the data (a rescan of 20,000 files). */
 export function ctlWithin(timeoutMs, socket, ...args) {
-  const r = spawnSync(process.execPath, [GWCTL, '--socket', socket, ...args], { encoding: 'utf8', timeout: timeoutMs });
-  if (r.status !== 0) throw new Error(`gwctl ${args.join(' ')} exited ${r.status}${r.status === null ? ` (killed after ${timeoutMs} ms)` : ''}: ${r.stderr}`);
+  // maxBuffer: spawnSync's default (1 MiB) kills gwctl when the output is larger (a rescan of
+  // 20,000 files prints 1.2 MB), which looked like a hang.
+  const r = spawnSync(process.execPath, [GWCTL, '--socket', socket, ...args], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 * 2 ** 20 });
+  if (r.status !== 0) throw new Error(`gwctl ${args.join(' ')} exited ${r.status ?? `on ${r.signal}`}${r.error ? ` (${r.error.message})` : ''}: ${r.stderr}`);
   return r.stdout;
 }
 
