@@ -67,20 +67,25 @@ export interface RedundancySummary {
 export type StandbyHold = 'peer-left-active' | 'never-connected' | 'paused';
 
 /**
- * Section 9 in status. holder: `self` (this node's lease holds the leader key), `other` (the key is
- * held by the node named in otherHolder, as the last refused acquire said), null (not known from
- * here: this node does not hold it). leaseRemainingMs: while this node holds it, at least this long.
+ * Section 9, the leader key as this node knows it (the machine's view). holder: `self` (this node's
+ * lease holds the key), `other` (held by otherHolder, as the last refused acquire said), null (not
+ * known from here: this node does not hold it). leaseRemainingMs: while this node holds it, at
+ * least this long.
  */
-export interface WitnessStatus {
-  kind: 'etcd';
-  endpoints: string[];
-  prefix: string;
-  leaseTtlMs: number;
+export interface WitnessView {
   reachable: boolean | null;
   holder: 'self' | 'other' | null;
   otherHolder: { uuid: string; epoch: number } | null;
   leaseRemainingMs: number | null;
   lastError: string | null;
+}
+
+/** Section 9 in status: the settings that name the witness, and what this node knows of its key. */
+export interface WitnessStatus extends WitnessView {
+  kind: 'etcd';
+  endpoints: string[];
+  prefix: string;
+  leaseTtlMs: number;
 }
 
 export interface DaemonSummary {

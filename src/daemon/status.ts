@@ -1,5 +1,7 @@
+import { performance } from 'node:perf_hooks';
+
 import { PRODUCT_VERSION } from '../core/version.js';
-import type { Activity, NodeInfo, StatusResponse, WitnessStatus } from '../core/wire.js';
+import type { Activity, NodeInfo, StatusResponse, WitnessStatus, WitnessView } from '../core/wire.js';
 import type { Daemon } from './daemon.js';
 
 export function nodeInfo(d: Daemon): NodeInfo {
@@ -46,20 +48,12 @@ export function buildStatus(d: Daemon): StatusResponse {
   };
 }
 
+const NOTHING_KNOWN: WitnessView = { reachable: null, holder: null, otherHolder: null, leaseRemainingMs: null, lastError: null };
+
 function witnessStatus(d: Daemon): WitnessStatus | null {
   const w = d.redundancy.witness ?? null;
   if (w === null) return null;
-  // The machine's view is fresh (not the last published one): the lease's remaining time moves.
-  const v = d.engine?.machine.view().witness ?? null;
-  return {
-    kind: w.kind,
-    endpoints: w.endpoints,
-    prefix: w.prefix,
-    leaseTtlMs: w.leaseTtlMs,
-    reachable: v?.reachable ?? null,
-    holder: v?.holder ?? null,
-    otherHolder: v?.otherHolder ?? null,
-    leaseRemainingMs: v?.leaseRemainingMs ?? null,
-    lastError: v?.lastError ?? null,
-  };
+  // The machine's own view, dated now (the engine's clock): the lease's remaining time moves.
+  const v = d.engine?.machine.view(performance.now()).witness ?? NOTHING_KNOWN;
+  return { kind: w.kind, endpoints: w.endpoints, prefix: w.prefix, leaseTtlMs: w.leaseTtlMs, ...v };
 }

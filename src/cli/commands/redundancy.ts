@@ -94,9 +94,7 @@ export function registerRedundancyCommands(program: Command, context: ContextFac
     )
     .action(async (opts: ConfigureFlags, cmd: Command) => {
       const ctx = context(cmd);
-      const witnessGiven = opts.witnessEtcd ?? opts.witnessPrefix ?? opts.witnessTtl ?? opts.witnessCa ?? opts.witnessCert ?? opts.witnessKey;
-      const current = witnessGiven !== undefined ? ((await ctx.client.redundancy()).settings.witness ?? null) : null;
-      const witness = witnessUpdate(opts, cmd, current);
+      const witness = await witnessUpdate(opts, cmd, async () => (await ctx.client.redundancy()).settings.witness ?? null);
       const update = toUpdate(opts, cmd, witness !== undefined);
       if (witness !== undefined) update.witness = witness;
       const view = await namingFlags(CONFIGURE_FLAGS, () => ctx.client.configureRedundancy(update, { force: opts.force === true }));

@@ -40,32 +40,38 @@ export function addWitnessOptions(cmd: Command): Command {
 
 /**
  * The witness settings the flags ask for: undefined (no witness flag given), null (--no-witness),
- * or the whole witness (replaced as a whole; flags not given keep the current values).
+ * or the whole witness (replaced as a whole; flags not given keep the current values, which
+ * `current` fetches only then).
  */
-export function witnessUpdate(opts: WitnessFlagValues, cmd: Command, current: WitnessSettings | null): WitnessSettings | null | undefined {
+export async function witnessUpdate(
+  opts: WitnessFlagValues,
+  cmd: Command,
+  current: () => Promise<WitnessSettings | null>,
+): Promise<WitnessSettings | null | undefined> {
   const given = opts.witnessEtcd !== undefined || opts.witnessPrefix !== undefined || opts.witnessTtl !== undefined || tlsGiven(opts);
   if (cmd.getOptionValueSource('witness') === 'cli' && opts.witness === false) {
     if (given) throw clientError('GW_ERR_CLI_USAGE', { detail: '--no-witness cannot be combined with other --witness-* options' });
     return null;
   }
   if (!given) return undefined;
-  const endpoints = opts.witnessEtcd ?? current?.endpoints;
+  const existing = await current();
+  const endpoints = opts.witnessEtcd ?? existing?.endpoints;
   if (endpoints === undefined || endpoints.length === 0) {
     throw clientError('GW_ERR_CLI_USAGE', { detail: '--witness-etcd is required to add a witness (its endpoints, e.g. http://10.0.0.7:2379)' });
   }
-  const prefix = opts.witnessPrefix ?? current?.prefix;
+  const prefix = opts.witnessPrefix ?? existing?.prefix;
   if (prefix === undefined) {
     throw clientError('GW_ERR_CLI_USAGE', { detail: '--witness-prefix is required to add a witness: the same key prefix on both nodes of the pair (e.g. /gwd/line-3)' });
   }
-  const w: WitnessSettings = { kind: 'etcd', endpoints, prefix, leaseTtlMs: opts.witnessTtl ?? current?.leaseTtlMs ?? 5000 };
+  const w: WitnessSettings = { kind: 'etcd', endpoints, prefix, leaseTtlMs: opts.witnessTtl ?? existing?.leaseTtlMs ?? 5000 };
   if (tlsGiven(opts)) {
     if (!opts.witnessCa || !opts.witnessCert || !opts.witnessKey) {
       throw clientError('GW_ERR_CLI_USAGE', { detail: '--witness-ca, --witness-cert and --witness-key go together (all three or none)' });
     }
     // The daemon reads them: paths relative to where gwctl runs would mean something else there.
     w.tls = { ca: path.resolve(opts.witnessCa), cert: path.resolve(opts.witnessCert), key: path.resolve(opts.witnessKey) };
-  } else if (current?.tls) {
-    w.tls = current.tls;
+  } else if (existing?.tls) {
+    w.tls = existing.tls;
   }
   return w;
 }

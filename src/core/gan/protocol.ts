@@ -1,4 +1,5 @@
 import type { Edition, Role } from '../wire.js';
+import type { HelloWitness } from './hello-compat.js';
 
 /**
  * Gateway Network protocol: JSON text frames over a WebSocket on GAN_PATH. Every frame is an object
@@ -49,6 +50,8 @@ export interface HelloMessage {
   version: string;
   /** What this side accepts beyond the protocol version (absent from older peers: none). */
   features?: string[];
+  /** Section 9: the sender's witness, added by the redundancy engine (setHelloExtra); null: none. */
+  witness?: HelloWitness | null;
 }
 
 /** The features this build offers in its hello. */

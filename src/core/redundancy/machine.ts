@@ -3,7 +3,7 @@
  * daemon feeds it inputs with the current time and applies the decisions it returns, in order.
  * See src/core/redundancy/README.md for the contract with the daemon and the link.
  */
-import type { Activity, Role } from '../wire.js';
+import type { Activity, Role, WitnessView } from '../wire.js';
 import { Ctx, pairedWithCurrentMaster, pairingKey, peerPresent } from './context.js';
 import { onFailoverReject, onFailoverRequest, requestFailover } from './failover.js';
 import {
@@ -26,7 +26,7 @@ import {
 } from './peer.js';
 import { nextDeadline, reconcile } from './rules.js';
 import { noticeStall } from './stall.js';
-import { emptyWitness, holdsKey, leaseMargin, onWitnessResult } from './witness.js';
+import { emptyWitness, holdsKey, onWitnessResult } from './witness.js';
 import { effectiveJoinWait, rejoinWait } from './join-wait.js';
 import type { MachineInput, MachineSettings, MachineState, PersistedRedundancy, PlantedDefects, Step } from './types.js';
 
@@ -53,17 +53,8 @@ export interface MachineView {
    * `never-connected` (rule 6), `paused` (rule 12); null when nothing holds it.
    */
   hold: 'peer-left-active' | 'never-connected' | 'paused' | null;
-  /**
-   * Section 9, null without a witness. holder: `self` (this node's lease holds the key), `other`
-   * (a refused acquire named another holder), null (not known: this node does not hold it).
-   */
-  witness: {
-    reachable: boolean | null;
-    holder: 'self' | 'other' | null;
-    otherHolder: { uuid: string; epoch: number } | null;
-    leaseRemainingMs: number | null;
-    lastError: string | null;
-  } | null;
+  /** Section 9, null without a witness. */
+  witness: WitnessView | null;
   peer: { connected: boolean; uuid: string | null; address: string | null; activity: Activity | null; epoch: number | null } | null;
 }
 
@@ -109,7 +100,11 @@ export class RedundancyMachine {
     return new Ctx(this.s, this.lastNow).report();
   }
 
-  view(): MachineView {
+  /**
+   * `now` (the caller's clock, never before the last input) dates what moves between inputs: the
+   * lease's remaining time. Without it, the time of the last input.
+   */
+  view(now?: number): MachineView {
     const s = this.s;
     const p = s.peer;
     return {
@@ -120,7 +115,7 @@ export class RedundancyMachine {
       phase: s.phase,
       paused: s.paused,
       hold: holdOf(s),
-      witness: witnessView(s, this.lastNow),
+      witness: witnessView(s, Math.max(now ?? this.lastNow, this.lastNow)),
       peer:
         p.uuid === null
           ? null
@@ -318,16 +313,16 @@ function holdOf(s: MachineState): MachineView['hold'] {
   return null;
 }
 
-function witnessView(s: MachineState, now: number): MachineView['witness'] {
+function witnessView(s: MachineState, now: number): WitnessView | null {
   if (!s.settings.witness) return null;
   const w = s.witness;
-  const mine = holdsKey(s, now);
+  const held = holdsKey(s, now) ? w.held : null;
   return {
     reachable: w.reachable,
-    holder: mine ? 'self' : w.other !== null ? 'other' : null,
-    otherHolder: mine ? null : w.other,
+    holder: held ? 'self' : w.other !== null ? 'other' : null,
+    otherHolder: held ? null : w.other,
     // Until the lease itself runs out at etcd (at the earliest): the margin is this node's own.
-    leaseRemainingMs: mine && w.held ? Math.max(0, Math.round(w.held.validUntil + leaseMargin(s.settings.witness.leaseTtlMs) - now)) : null,
+    leaseRemainingMs: held ? Math.max(0, Math.round(held.endsAt - now)) : null,
     lastError: w.lastError,
   };
 }

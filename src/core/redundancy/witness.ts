@@ -41,8 +41,11 @@ export function retryInterval(ttlMs: number): number {
 export const VOTE_SLACK_MS = 200;
 
 export interface WitnessState {
-  /** The leader key is ours until `validUntil` (this node's clock); renewed last from a request sent at `renewedAt`. */
-  held: { validUntil: number; renewedAt: number } | null;
+  /**
+   * The leader key is ours until `validUntil` (this node's clock, the margin taken off); renewed
+   * last from a request sent at `renewedAt`; the lease itself runs at etcd at least until `endsAt`.
+   */
+  held: { validUntil: number; renewedAt: number; endsAt: number } | null;
   /** The one request in flight; a result with another id (sent before a give-up) is ignored. */
   pending: { id: string; op: 'acquire' | 'renew'; epoch?: number } | null;
   /** The last answer said etcd was reachable (null: not asked yet). */
@@ -141,7 +144,8 @@ export function onWitnessResult(c: Ctx, id: string, result: WitnessResult): void
   }
   switch (result.kind) {
     case 'held': {
-      const validUntil = result.sentAt + result.ttlMs - (s.defects.noLeaseMargin ? 0 : leaseMargin(result.ttlMs));
+      const endsAt = result.sentAt + result.ttlMs;
+      const validUntil = endsAt - (s.defects.noLeaseMargin ? 0 : leaseMargin(result.ttlMs));
       const wasHeld = w.held !== null;
       // An answer that comes after the margin ran out is no lease at all (it may already be gone).
       if (c.now >= validUntil) {
@@ -149,7 +153,7 @@ export function onWitnessResult(c: Ctx, id: string, result: WitnessResult): void
         w.retryAt = c.now + retryInterval(ttl);
         return;
       }
-      w.held = { validUntil, renewedAt: result.sentAt };
+      w.held = { validUntil, renewedAt: result.sentAt, endsAt };
       w.other = null;
       w.lastError = null;
       // The epoch written into the key: the one this node activates with (or is Active at).

@@ -6,7 +6,7 @@ import type { WebSocket } from 'ws';
 import type { ErrorCode, ErrorParams } from '../../core/errors.js';
 import { connectionId, decidePolicy } from '../../core/gan/connection-policy.js';
 import { statusForCode } from '../../core/gan/connection-status.js';
-import { checkHello, type HelloWitness } from '../../core/gan/hello-compat.js';
+import { checkHello } from '../../core/gan/hello-compat.js';
 import type { HelloMessage } from '../../core/gan/protocol.js';
 import { decideTrust, trustRefusal } from '../../core/gan/trust-decision.js';
 import { formatHostPort } from '../../core/gan/address.js';
@@ -119,7 +119,8 @@ export class Acceptor {
       h.logger.info({ peer: conn.label, code }, 'incoming gateway network connection refused');
     };
 
-    const problem = checkHello({ ...ownHello(h), witness: this.link.helloField('witness') as HelloWitness | null | undefined }, hello as HelloMessage & { witness?: HelloWitness | null }, 'listener');
+    // Our side as our own hello says it (the engines' extras, the witness among them, included).
+    const problem = checkHello(this.link.buildHello(ownHello(h)), hello, 'listener');
     if (problem) return refuse(problem.code, problem.params);
 
     if (conn.ssl && h.network.requireTwoWayAuth) {

@@ -5,7 +5,7 @@ import { WebSocket } from 'ws';
 
 import { connectionId } from '../../core/gan/connection-policy.js';
 import { statusForCode } from '../../core/gan/connection-status.js';
-import { checkHello, type HelloWitness } from '../../core/gan/hello-compat.js';
+import { checkHello } from '../../core/gan/hello-compat.js';
 import { GAN_PATH, MAX_FRAME_BYTES, type HelloMessage } from '../../core/gan/protocol.js';
 import { decideTrust, trustRefusal } from '../../core/gan/trust-decision.js';
 import { formatHostPort } from '../../core/gan/address.js';
@@ -198,7 +198,7 @@ export class Dialer {
 
   private onHello(conn: LinkConnection, hello: HelloMessage): void {
     this.peer = { uuid: hello.uuid, systemName: hello.systemName, address: this.address, role: hello.role };
-    const problem = checkHello({ ...ownHello(this.host), witness: this.link.helloField('witness') as HelloWitness | null | undefined }, hello as HelloMessage & { witness?: HelloWitness | null }, 'dialer');
+    const problem = checkHello(this.link.buildHello(ownHello(this.host)), hello, 'dialer');
     if (problem) {
       conn.refuse(problem.code, problem.params);
       return;

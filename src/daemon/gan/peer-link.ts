@@ -195,11 +195,6 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   }
 
   /** @internal our hello: the link's fields plus the engines' extras. */
-  /** One field of the hello this node sends (an engine's extra), for the checks of the hello it gets. */
-  helloField(name: string): unknown {
-    return (this.buildHello({} as HelloMessage) as Record<string, unknown>)[name];
-  }
-
   buildHello(base: HelloMessage): HelloMessage & Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const provider of this.helloExtras.values()) {

@@ -271,6 +271,9 @@ export class RedundancyEngine {
         this.link?.abort('GW_ERR_GAN_PEER_SILENT', { peer: d.event.data.uuid ?? 'the peer', timeout: this.settings.failoverTimeout });
       }
     }
+    // A clean stop releases the key before its steppingDown goes out, so that the peer can take it
+    // at once (section 9); other releases (a handover) need not hold up the step.
+    const stopping = decisions.some((x) => x.type === 'send' && x.message.type === 'redundancy.steppingDown');
     for (const d of decisions) {
       switch (d.type) {
         case 'persist':
@@ -299,12 +302,10 @@ export class RedundancyEngine {
           if (this.link && !this.link.send(d.message)) logger.debug({ type: d.message.type }, 'redundancy message not sent: no link');
           break;
         case 'witness': {
-          const done = this.witness?.run(d.op === 'release' ? { op: 'release' } : d.op === 'renew' ? { op: 'renew', id: d.id } : { op: 'acquire', id: d.id, epoch: d.epoch });
-          // A clean stop releases the key before its steppingDown goes out, so that the peer can
-          // take it at once (section 9); other releases (a handover) need not hold up the step.
-          const stopping = decisions.some((x) => x.type === 'send' && x.message.type === 'redundancy.steppingDown');
-          if (d.op === 'release' && stopping && done) await done;
-          if (!this.witness && d.op !== 'release') void this.feed({ type: 'witnessResult', now: 0, id: d.id, result: { kind: 'unreachable', error: 'no witness configured' } });
+          // The machine asks only with a witness in its settings, and syncWitness made the service
+          // from the same settings first.
+          const done = this.witness?.run(d);
+          if (d.op === 'release' && stopping) await done;
           break;
         }
         case 'runHook':

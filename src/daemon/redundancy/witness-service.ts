@@ -1,14 +1,11 @@
-import type { WitnessResult } from '../../core/redundancy/index.js';
+import type { Decision, WitnessResult } from '../../core/redundancy/index.js';
 import { GwError } from '../../core/errors.js';
 import type { WitnessSettings } from '../../core/settings/types.js';
 import type { Logger } from '../logger.js';
 import type { EtcdWitness } from '../witness/etcd-client.js';
 
-/** The machine's `witness` decisions, as the engine hands them over. */
-export type WitnessRequest =
-  | { op: 'acquire'; id: string; epoch: number }
-  | { op: 'renew'; id: string }
-  | { op: 'release' };
+/** The machine's `witness` decisions, handed over as they are. */
+export type WitnessRequest = Extract<Decision, { type: 'witness' }>;
 
 /**
  * Section 9 in the daemon: runs the machine's witness requests against etcd, one at a time and in
@@ -51,7 +48,7 @@ export class WitnessService {
 
   /** Stop using etcd: the lease is revoked (best effort, bounded) and the client closed. */
   async close(): Promise<void> {
-    await this.run({ op: 'release' });
+    await this.run({ type: 'witness', op: 'release' });
     this.closed = true;
     const client = this.client;
     this.client = null;

@@ -39,25 +39,15 @@
  */
 import { GwError } from '../../core/errors.js';
 import { EtcdHttp, type EtcdAnswer, type WitnessLogger } from './etcd-http.js';
-import type { WitnessTlsPaths } from './etcd-tls.js';
+import type { WitnessSettings } from '../../core/settings/types.js';
+import type { WitnessHolder } from '../../core/redundancy/types.js';
 
 export type { WitnessLogger } from './etcd-http.js';
 export type { WitnessTlsPaths } from './etcd-tls.js';
 
-export interface WitnessSettings {
-  kind: 'etcd';
-  endpoints: string[];
-  /** Keys live under it; the leader key is `<prefix>/leader`. */
-  prefix: string;
-  leaseTtlMs: number;
-  /** Paths to PEM files: the CA of etcd's server certificate, this node's client certificate and key. */
-  tls?: WitnessTlsPaths | undefined;
-}
-
-export interface WitnessHolder {
-  uuid: string;
-  epoch: number;
-}
+// The settings (redundancy.json `witness`) and the key's value are the core's types.
+export type { WitnessSettings } from '../../core/settings/types.js';
+export type { WitnessHolder } from '../../core/redundancy/types.js';
 
 export interface EtcdWitnessOptions {
   requestTimeoutMs?: number | undefined;

@@ -9,14 +9,12 @@
  * at etcd `leaseTtlMs` after etcd handled its last grant or keep-alive.
  */
 import type { WitnessResult } from '../../../src/core/redundancy/index.js';
+import { maxRequestTimeoutMs } from '../../../src/daemon/witness/etcd-client.js';
 import type { NodeIx, WNode, World } from './world.js';
 
 /** One-way time between a node and etcd, ms. */
 export const ETCD_DELAY = 3;
 
-export function requestTimeout(ttl: number): number {
-  return Math.max(100, Math.min(1500, Math.floor(ttl / 3) - 50));
-}
 
 type Op = { op: 'acquire'; id: string; epoch: number } | { op: 'renew'; id: string } | { op: 'release' };
 
@@ -80,7 +78,7 @@ export class FakeEtcd {
     cl.busy = true;
     const sentAt = this.w.now;
     const gen = n.gen;
-    const timeout = requestTimeout(this.ttl);
+    const timeout = maxRequestTimeoutMs(this.ttl);
     const answer = (result: WitnessResult, at: number): void => {
       this.w.proc(n, at, 'io', () => {
         if (this.client[n.ix].gen !== gen) return;
