@@ -22,7 +22,7 @@ const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split('
 const figures = [
   { name: 'cli-startup', run: () => cliStartup({ rounds: quick ? 3 : 60, budgetMs: quick ? 20_000 : 180_000 }) },
   { name: 'failover', run: () => failoverFigures({ runs: quick ? 2 : 20 }) },
-  { name: 'idle', run: () => idleFigures({ idleSecs: quick ? 3 : 60, starts: quick ? 2 : 5 }) },
+  { name: 'idle', run: () => idleFigures({ idleSecs: quick ? 3 : Number(process.env.GWD_BENCH_IDLE_SECS ?? 60), starts: quick ? 2 : Number(process.env.GWD_BENCH_STARTS ?? 11) }) },
   { name: 'sync-apply', run: () => syncApply({ runs: quick ? 1 : 3, changes: quick ? 400 : 2000 }) },
   { name: 'sync-e2e', run: () => syncFigures({ changes: quick ? 3 : 50, burst: quick ? 200 : 5000 }) },
   { name: 'sync-full', run: () => fullSnapshotFigure({ snapshotResources: quick ? 300 : 10_000, snapshotRuns: quick ? 2 : Number(process.env.GWD_BENCH_SNAPSHOT_RUNS ?? 3) }) },

@@ -7,19 +7,33 @@ import { summarize } from '../lib/stats.mjs';
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
-/** Figure 8: first start (identity and certificate), then RSS and CPU of a daemon left idle. */
+/**
+ * Figure 8: first start (identity and certificate) against the same work done natively, then RSS
+ * and CPU of a daemon left idle.
+ *
+ * First start: `startupMs` of daemon.started (performance.now() at ready: from the process's start,
+ * so node's own start is in it, as it is in the baseline's wall time; gwctl's polling for ready is
+ * not). The baseline, run right before each start: the wall time of `node -e 0` (the same runtime
+ * start) plus that of `openssl req -x509 -newkey rsa:2048 -nodes` (the same key and self-signed
+ * certificate, made natively). The sample is the pair's ratio; the figure their median.
+ */
 export async function idleFigures({ idleSecs, starts }) {
   const firstStarts = [];
   const baseline = [];
+  const ratios = [];
   for (let i = 0; i < starts; i++) {
     const t = tempDir('gwd-bench-idle-');
     const node = new Node('bench-idle', path.join(t.dir, 'n'), 0);
-    baseline.push(timeCommand(process.execPath, ['-e', '0']));
+    const b =
+      timeCommand(process.execPath, ['-e', '0']) +
+      timeCommand('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(t.dir, 'K'), '-out', path.join(t.dir, 'C'), '-subj', '/CN=x', '-days', '1']);
     node.start();
-    // The daemon's own measure, from process start to ready (gwctl's polling is not part of it).
-    firstStarts.push(events(node.socket, 'daemon').find((e) => e.type === 'daemon.started').data.startupMs);
+    const ms = events(node.socket, 'daemon').find((e) => e.type === 'daemon.started').data.startupMs;
     await node.stop();
     t.cleanup();
+    firstStarts.push(ms);
+    baseline.push(b);
+    ratios.push(ms / b);
   }
   const t = tempDir('gwd-bench-idle-');
   const node = new Node('bench-idle', path.join(t.dir, 'n'), 0);
@@ -37,16 +51,17 @@ export async function idleFigures({ idleSecs, starts }) {
   await node.stop();
   t.cleanup();
   const fs = summarize(firstStarts);
+  const ratio = summarize(ratios).median;
   return [
     {
       id: 'first-start',
-      name: 'first start: process start to ready (identity, RSA-2048 key, certificate)',
+      name: `first start: process start to ready (startupMs: identity, RSA-2048 key, certificate); ratio: median of each start against the baseline run just before it`,
       unit: 'ms',
       stats: fs,
-      baseline: { name: '`node -e 0`', stats: summarize(baseline) },
-      ratio: fs.median / summarize(baseline).median,
-      target: 'median <= 500 ms',
-      met: fs.median <= 500,
+      baseline: { name: '`node -e 0` + `openssl req -x509 -newkey rsa:2048 -nodes`', stats: summarize(baseline) },
+      ratio,
+      target: 'median ratio <= 2.0',
+      met: ratio <= 2.0,
     },
     {
       id: 'idle-rss',
