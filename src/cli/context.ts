@@ -1,5 +1,7 @@
 import path from 'node:path';
 
+import type { Command } from 'commander';
+
 import { GwClient } from './client.js';
 import type { Colors, Io } from './io.js';
 
@@ -39,6 +41,9 @@ export class CommandContext {
 }
 
 /** --socket, else GWD_SOCKET, else GWD_DATA_DIR/gwd.sock, else ./gwd-data/gwd.sock. */
+/** Builds a command's context from its parsed global options (program.ts supplies it). */
+export type ContextFactory = (command: Command) => CommandContext;
+
 export function resolveSocketPath(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string {
   if (flag) return path.resolve(cwd, flag);
   if (env.GWD_SOCKET) return path.resolve(cwd, env.GWD_SOCKET);

@@ -13,19 +13,10 @@ import { registerNodeCommands } from './commands/node.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerWaitCommand } from './commands/wait.js';
 import { commandsToRegister } from './commands-to-register.js';
-import { CommandContext, resolveSocketPath, type GlobalOptions } from './context.js';
-import { EXIT, type ExitCode } from './exit-codes.js';
+import { CommandContext, resolveSocketPath, type ContextFactory, type GlobalOptions } from './context.js';
+import { EXIT, ExitError, type ExitCode } from './exit-codes.js';
 import { FlagRefusal } from './flag-refusal.js';
 import { loadColors, NO_COLORS, type Colors, type Io } from './io.js';
-
-/** Thrown by a command to end with a given exit code after it printed what it had to say. */
-export class ExitError extends Error {
-  constructor(readonly exitCode: ExitCode) {
-    super(`exit ${exitCode}`);
-  }
-}
-
-export type ContextFactory = (command: Command) => CommandContext;
 
 /**
  * `--json` anywhere before `--`: errors on stderr are then the API's error body, usage errors

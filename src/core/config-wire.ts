@@ -4,7 +4,7 @@
  */
 import type { Collection, JournalOp, LastModification, ResourceMeta, VersionName, VersionQuery } from './config-model.js';
 import type { FieldProblem } from './schema-errors.js';
-import type { Role } from './wire.js';
+import type { Role } from './roles.js';
 
 /** A file of the store that failed to parse or validate: it is not loaded and left untouched. */
 export interface ConfigFileProblem {

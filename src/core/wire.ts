@@ -5,11 +5,11 @@
 
 import type { ConfigStatusSummary } from './config-wire.js';
 import type { PauseSummary } from './redundancy/pause-record.js';
+import type { Activity, Role } from './roles.js';
 
 export type { PauseActor, PauseSummary } from './redundancy/pause-record.js';
+export type { Activity, Role } from './roles.js';
 
-export type Role = 'Independent' | 'Master' | 'Backup';
-export type Activity = 'Active' | 'Warm' | 'Cold';
 export type Edition = 'standard' | 'edge';
 export type SyncState = 'InSync' | 'Syncing' | 'OutOfDate' | 'NotApplicable';
 

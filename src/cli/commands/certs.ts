@@ -7,7 +7,7 @@ import type { CertEntry, TrustDirection, TrustState } from '../../core/wire.js';
 import { clientError } from '../client.js';
 import type { CommandContext } from '../context.js';
 import { hint, table } from '../format.js';
-import type { ContextFactory } from '../program.js';
+import type { ContextFactory } from '../context.js';
 
 export function registerCertCommands(program: Command, context: ContextFactory): void {
   const certs = program.command('certs').description('peer certificates: trust stores per direction (incoming, outgoing)');

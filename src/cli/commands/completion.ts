@@ -2,7 +2,7 @@ import { type Command, Argument } from 'commander';
 
 import { walkCommands } from '../command-tree.js';
 import { bashCompletion, fishCompletion, zshCompletion } from '../completion-scripts.js';
-import type { ContextFactory } from '../program.js';
+import type { ContextFactory } from '../context.js';
 
 export function registerCompletionCommand(program: Command, context: ContextFactory): void {
   program

@@ -10,7 +10,8 @@ import type { CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { hint, table } from '../format.js';
 import { writeDrained } from '../output.js';
-import { ExitError, type ContextFactory } from '../program.js';
+import type { ContextFactory } from '../context.js';
+import { ExitError } from '../exit-codes.js';
 
 interface WriteOpts {
   file?: string;

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { ConnectionEntry } from '../../core/wire.js';
 import type { CommandContext } from '../context.js';
 import { hint, table } from '../format.js';
-import type { ContextFactory } from '../program.js';
+import type { ContextFactory } from '../context.js';
 
 export function registerConnectionCommands(program: Command, context: ContextFactory): void {
   const connections = program.command('connections').description('Gateway Network connections, incoming and outgoing');

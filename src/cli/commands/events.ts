@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 
 import type { EventRecord } from '../../core/wire.js';
 import type { CommandContext } from '../context.js';
-import type { ContextFactory } from '../program.js';
+import type { ContextFactory } from '../context.js';
 
 export function registerEventsCommand(program: Command, context: ContextFactory): void {
   program

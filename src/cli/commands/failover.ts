@@ -6,7 +6,7 @@ import { clientError } from '../client.js';
 import { waitForEvent } from '../event-wait.js';
 import type { CommandContext } from '../context.js';
 import { durationFlag } from '../option-parsers.js';
-import type { ContextFactory } from '../program.js';
+import type { ContextFactory } from '../context.js';
 
 interface FailoverOptions {
   to?: string;

@@ -6,7 +6,7 @@ import { clientError } from '../client.js';
 import { namingFlags, type FlagMap } from '../flag-refusal.js';
 import { hint, keyValues } from '../format.js';
 import { parseBool, parseList, parsePort, pascal } from '../option-parsers.js';
-import type { ContextFactory } from '../program.js';
+import type { ContextFactory } from '../context.js';
 
 interface ConfigureOptions {
   enabled?: boolean;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 
 import { keyValues } from '../format.js';
-import type { ContextFactory } from '../program.js';
+import type { ContextFactory } from '../context.js';
 
 export function registerNodeCommands(program: Command, context: ContextFactory): void {
   const node = program.command('node').description("this node's identity and certificate");

@@ -10,7 +10,7 @@ import { namingFlags, type FlagMap } from '../flag-refusal.js';
 import { hint, keyValues } from '../format.js';
 import { MAX_PAUSE_MS, MAX_PAUSE_REASON } from '../../core/redundancy/pause-record.js';
 import { durationFlag, durationMs, parseBool, parseCount, parsePort, pascal } from '../option-parsers.js';
-import type { ContextFactory } from '../program.js';
+import type { ContextFactory } from '../context.js';
 import { registerFailoverCommand } from './failover.js';
 import { registerResyncCommand } from './resync.js';
 import { addWitnessOptions, WITNESS_FLAG_NAMES, witnessUpdate, type WitnessFlagValues } from './witness-flags.js';

@@ -5,7 +5,7 @@ import { clientError } from '../client.js';
 import { waitForEvent } from '../event-wait.js';
 import type { CommandContext } from '../context.js';
 import { durationFlag } from '../option-parsers.js';
-import type { ContextFactory } from '../program.js';
+import type { ContextFactory } from '../context.js';
 
 /** `gwctl redundancy resync`: force a full snapshot (DESIGN.md section 6), optionally waiting for it. */
 export function registerResyncCommand(redundancy: Command, context: ContextFactory): void {

@@ -4,7 +4,7 @@ import type { PauseSummary, StatusResponse, WitnessStatus } from '../../core/wir
 import type { CommandContext } from '../context.js';
 import { keyValues } from '../format.js';
 import type { Colors } from '../io.js';
-import type { ContextFactory } from '../program.js';
+import type { ContextFactory } from '../context.js';
 
 export function registerStatusCommand(program: Command, context: ContextFactory): void {
   program

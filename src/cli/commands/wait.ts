@@ -4,7 +4,7 @@ import { GwError } from '../../core/errors.js';
 import type { StatusResponse } from '../../core/wire.js';
 import { clientError } from '../client.js';
 import { durationFlag } from '../option-parsers.js';
-import type { ContextFactory } from '../program.js';
+import type { ContextFactory } from '../context.js';
 
 const POLL_MS = 50;
 

@@ -5,9 +5,12 @@
  */
 import type { Activity } from '../wire.js';
 import { onActivityChangeEnv } from './hook-env.js';
+import { peerPresent } from './peer-facts.js';
 import { releaseKey } from './witness.js';
 import type { RedundancyMessage, StateReport } from './messages.js';
 import type { ActivityReason, Decision, MachineEvent, MachineState } from './types.js';
+
+export { peerActive, peerPresent, peerReachable } from './peer-facts.js';
 
 function reportKey(r: StateReport): string {
   return `${r.role}|${r.activity}|${r.epoch}|${r.recoveryMode}|${r.failoverTimeout ?? ''}|${r.activatedEpoch ?? ''}`;
@@ -121,23 +124,6 @@ export class Ctx {
     const env = onActivityChangeEnv(this.s.settings.role, from, to, reason, this.s.epoch);
     this.out.push({ type: 'runHook', hook: 'onActivityChange', path: onActivityChange, env, timeoutMs });
   }
-}
-
-/** The peer counts as connected for rules 3, 5 and 7: link up and not given up on. */
-export function peerPresent(s: MachineState): boolean {
-  return s.peer.linkUp && s.peer.lost === null && s.peer.state !== null;
-}
-
-/**
- * The link to the peer is up and not given up on, even if its state is being asked for again (after
- * a silence or a stall): such a peer is reachable, so this node must ask it before taking over.
- */
-export function peerReachable(s: MachineState): boolean {
-  return s.peer.linkUp && s.peer.lost === null;
-}
-
-export function peerActive(s: MachineState): boolean {
-  return peerPresent(s) && s.peer.state?.activity === 'Active';
 }
 
 export function masterAddress(s: MachineState): string {

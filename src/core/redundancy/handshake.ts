@@ -5,9 +5,12 @@
  */
 import { Ctx, peerPresent, peerReachable } from './context.js';
 import { preActivateEnv } from './hook-env.js';
+import { nextEpoch } from './peer-facts.js';
 import { holdsKey, mayActivateAlone, requestKey } from './witness.js';
 import type { StandDownConfirm, StandDownReject, StandDownRequest } from './messages.js';
 import type { Acquire, ActivityReason, MachineState } from './types.js';
+
+export { nextEpoch } from './peer-facts.js';
 
 const KNOWN_REASONS: ReadonlySet<string> = new Set<ActivityReason>([
   'peer-standby',
@@ -20,10 +23,6 @@ const KNOWN_REASONS: ReadonlySet<string> = new Set<ActivityReason>([
 /** Veto backoff: 1 s doubling to 60 s, so a broken hook is retried without hammering. */
 export function retryDelay(vetoes: number): number {
   return Math.min(1000 * 2 ** Math.min(Math.max(vetoes - 1, 0), 6), 60_000);
-}
-
-export function nextEpoch(s: MachineState, floor = 0): number {
-  return Math.max(s.epoch, s.peer.state?.epoch ?? 0, floor) + 1;
 }
 
 export interface AcquireOptions {

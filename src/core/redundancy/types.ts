@@ -6,7 +6,6 @@
 import type { ErrorCode, ErrorParams } from '../errors.js';
 import type { Activity, Role } from '../wire.js';
 import type { RecoveryMode, RedundancyMessage, StandbyLevel, StateReport } from './messages.js';
-import type { WitnessState } from './witness.js';
 
 export type { RecoveryMode, StandbyLevel } from './messages.js';
 
@@ -287,4 +286,39 @@ export interface MachineState {
   lastDeadline: number | null;
   /** Section 9: the leader key as this node knows it (unused without a witness). */
   witness: WitnessState;
+}
+
+/** What the machine knows of the witness (section 9); the rules are in witness.ts. */
+export interface WitnessState {
+  /**
+   * The leader key is ours until `validUntil` (this node's clock, the margin taken off); renewed
+   * last from a request sent at `renewedAt`; the lease itself runs at etcd at least until `endsAt`.
+   */
+  held: { validUntil: number; renewedAt: number; endsAt: number } | null;
+  /** The one request in flight; a result with another id (sent before a give-up) is ignored. */
+  pending: { id: string; op: 'acquire' | 'renew'; epoch?: number } | null;
+  /** The last answer said etcd was reachable (null: not asked yet). */
+  reachable: boolean | null;
+  /** The other holder the last refused acquire named. */
+  other: WitnessHolder | null;
+  /** No new acquire before this (after a refusal or an unreachable witness). */
+  retryAt: number | null;
+  lastError: string | null;
+  /** Active by `failover --force` with no peer: the operator vouches; kept without the key. */
+  forced: boolean;
+}
+
+/**
+ * What a rule may do within one step of the machine: read and change the state, emit decisions.
+ * context.ts's Ctx implements it; rule files that context.ts itself calls (witness.ts) name this
+ * interface instead of the class, so the two files do not import each other.
+ */
+export interface StepContext {
+  readonly s: MachineState;
+  readonly now: number;
+  readonly out: Decision[];
+  emit(event: MachineEvent): void;
+  nextId(prefix: string): string;
+  standDown(reason: ActivityReason): void;
+  adoptEpoch(epoch: number): void;
 }

@@ -17,10 +17,10 @@
  *   takes over (needing the key, which nobody holds) no sooner than failoverTimeout after it last
  *   heard us.
  */
-import type { Ctx } from './context.js';
-import { peerPresent } from './context.js';
-import { nextEpoch } from './handshake.js';
-import type { MachineState, WitnessHolder, WitnessResult } from './types.js';
+import { nextEpoch, peerPresent } from './peer-facts.js';
+import type { MachineState, StepContext as Ctx, WitnessResult, WitnessState } from './types.js';
+
+export type { WitnessState } from './types.js';
 
 /** How much earlier than the lease's end this node stops counting on it (clock drift, delays, the stand-down itself). */
 export function leaseMargin(ttlMs: number): number {
@@ -40,24 +40,6 @@ export function retryInterval(ttlMs: number): number {
 /** How much before the peer can take over this node stops counting on its vote: a late timer, the stand-down itself. */
 export const VOTE_SLACK_MS = 200;
 
-export interface WitnessState {
-  /**
-   * The leader key is ours until `validUntil` (this node's clock, the margin taken off); renewed
-   * last from a request sent at `renewedAt`; the lease itself runs at etcd at least until `endsAt`.
-   */
-  held: { validUntil: number; renewedAt: number; endsAt: number } | null;
-  /** The one request in flight; a result with another id (sent before a give-up) is ignored. */
-  pending: { id: string; op: 'acquire' | 'renew'; epoch?: number } | null;
-  /** The last answer said etcd was reachable (null: not asked yet). */
-  reachable: boolean | null;
-  /** The other holder the last refused acquire named. */
-  other: WitnessHolder | null;
-  /** No new acquire before this (after a refusal or an unreachable witness). */
-  retryAt: number | null;
-  lastError: string | null;
-  /** Active by `failover --force` with no peer: the operator vouches; kept without the key. */
-  forced: boolean;
-}
 
 export function emptyWitness(): WitnessState {
   return { held: null, pending: null, reachable: null, other: null, retryAt: null, lastError: null, forced: false };

@@ -1,4 +1,4 @@
-import type { Role } from '../wire.js';
+import type { Role } from '../roles.js';
 
 /**
  * Settings files local to a node (DESIGN.md sections 3 and 4), as validated with defaults filled.
