@@ -9,3 +9,5 @@ export { effectiveJoinWait, JOIN_MARGIN_MS } from './join-wait.js';
 export { wouldDualActive } from './role-change.js';
 export { watchInterval, stallSlack } from './stall.js';
 export { planFailover, type FailoverPlan } from './failover-target.js';
+export { disconnectOf, isRefusedRedial, linkErrorKind, redialAtOnce, socketErrno } from './peer-gone.js';
+export type { Disconnect, LinkDown, LinkErrorKind } from './peer-gone.js';

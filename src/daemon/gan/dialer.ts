@@ -9,6 +9,7 @@ import { checkHello } from '../../core/gan/hello-compat.js';
 import { GAN_PATH, MAX_FRAME_BYTES, type HelloMessage } from '../../core/gan/protocol.js';
 import { decideTrust, trustRefusal } from '../../core/gan/trust-decision.js';
 import { formatHostPort } from '../../core/gan/address.js';
+import { redialAtOnce, socketErrno } from '../../core/redundancy/peer-gone.js';
 import type { CodedError, ConnectionEntry, ConnectionStatus, PeerRef } from '../../core/wire.js';
 import { ownHello, type GanHost } from './gan-host.js';
 import { codedError, LinkConnection } from './link-connection.js';
@@ -16,9 +17,6 @@ import type { MessageTypes } from './message-types.js';
 import { readPeerCertificate, type PeerCertificate } from './peer-certificate.js';
 import type { PeerLink } from './peer-link.js';
 import type { TrustStore } from './trust-store.js';
-
-/** Closes of a running link after which the master is redialled at once. */
-const REDIAL_AT_ONCE: ReadonlySet<string> = new Set(['GW_ERR_GAN_CONNECTION_CLOSED', 'GW_ERR_GAN_PEER_SILENT', 'GW_ERR_GAN_PING_TIMEOUT']);
 
 export interface DialTarget {
   host: string;
@@ -152,7 +150,7 @@ export class Dialer {
     });
     ws.on('error', (err: NodeJS.ErrnoException) => {
       if (this.conn) return;
-      errno = typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code) ? err.code : null;
+      errno = socketErrno(err.code);
       preError ??= codedError('GW_ERR_GAN_UNREACHABLE', { address, detail: err.code ? `${err.code}` : err.message });
     });
     ws.on('close', () => {
@@ -184,12 +182,9 @@ export class Dialer {
         const status = wasRunning && error.code === 'GW_ERR_GAN_PEER_LEFT' ? 'Disconnected' : statusForCode(error.code);
         this.setStatus(status, error);
         if (!wasRunning) this.link.reportDialFailure({ error, errno: null, address });
-        // A running link that closed without a bye: redial at once. A refusal then tells within
-        // milliseconds that the master's process is gone (fast failover, rule 6) instead of after
-        // reconnectPeriod; only this one redial is immediate, so a flapping master cannot spin us.
-        // Likewise after a close for silence: a master that was frozen answers the moment it
-        // resumes, and the pair must meet again then, not a reconnectPeriod later with both Active.
-        this.scheduleRedial(wasRunning && REDIAL_AT_ONCE.has(error.code) ? 0 : undefined);
+        // A close without a goodbye, or for silence, is redialled at once: the answer is the
+        // evidence fast failover needs (rule 6; peer-gone.ts).
+        this.scheduleRedial(redialAtOnce(error.code, wasRunning) ? 0 : undefined);
       });
       this.link.reportConnecting(address);
       conn.send(this.link.buildHello(ownHello(this.host)));

@@ -14,6 +14,7 @@ import {
   type GanMessage,
   type HelloMessage,
 } from '../../core/gan/protocol.js';
+import { linkErrorKind } from '../../core/redundancy/peer-gone.js';
 import { describeProblems } from '../../core/schema-errors.js';
 import type { CodedError, TrustDirection } from '../../core/wire.js';
 import type { Logger } from '../logger.js';
@@ -98,12 +99,12 @@ export class LinkConnection extends EventEmitter {
     ws.on('error', (err: NodeJS.ErrnoException) => {
       const detail = err.message;
       this.options.logger.warn({ peer: this.label, err: detail }, 'gateway network connection error');
-      // A socket error (ECONNRESET when the peer's process died, EPIPE, ...) is a lost connection,
-      // which fast failover must see as such; ws's own framing errors (WS_ERR_*) are violations.
-      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      // Fast failover must see a lost socket as such (linkErrorKind says which errors are).
+      const kind = linkErrorKind(err.code);
+      if (kind === 'tooLarge') {
         this.fail('GW_ERR_GAN_FRAME_TOO_LARGE', { peer: this.label, limit: MAX_FRAME_BYTES }, CLOSE.TOO_LARGE);
-      } else if (typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code)) {
-        this.fail('GW_ERR_GAN_CONNECTION_CLOSED', { peer: this.label, detail: err.code }, null);
+      } else if (kind === 'lost') {
+        this.fail('GW_ERR_GAN_CONNECTION_CLOSED', { peer: this.label, detail: String(err.code) }, null);
       } else {
         this.fail('GW_ERR_GAN_PROTOCOL_VIOLATION', { peer: this.label, detail }, null);
       }

@@ -4,9 +4,10 @@ import { promises as fsp } from 'node:fs';
 
 import { GwError } from '../../core/errors.js';
 import {
+  disconnectOf,
+  isRefusedRedial,
   RedundancyMachine,
   type Decision,
-  type DisconnectReason,
   type MachineInput,
   type MachineSettings,
   type MachineView,
@@ -178,9 +179,7 @@ export class RedundancyEngine {
     link.setActiveProvider(() => this.machine.view().activity === 'Active');
     link.on('down', (down) => this.feed({ type: 'peerDisconnected', now: 0, ...disconnectOf(down) }));
     link.on('dialFailed', ({ errno }) => {
-      // Refused, or reset before any byte of the protocol (a connect that raced the dying process's
-      // listening socket, seen in 1 of 20 kill -9 runs): the host answers, the process is gone.
-      if (errno === 'ECONNREFUSED' || errno === 'ECONNRESET') this.feed({ type: 'redialRefused', now: 0 });
+      if (isRefusedRedial(errno)) this.feed({ type: 'redialRefused', now: 0 });
     });
   }
 
@@ -212,7 +211,7 @@ export class RedundancyEngine {
     return new Promise((resolve, reject) => {
       void this.enqueue(async () => {
         const step = await this.step({ type: 'failoverRequested', now: 0, force });
-        if (step.error) reject(new GwError(step.error.code, step.error.params));
+        if (step.error) reject(GwError.from(step.error));
         else resolve(step.failoverId ?? '');
       });
     });
@@ -339,28 +338,4 @@ export class RedundancyEngine {
     this.options.logger.warn(data, 'hook failed');
     this.options.events.emit('hook.failed', data);
   }
-}
-
-/**
- * How the machine reads a link that went down. Only a goodbye received from the peer is evidence
- * about the peer (rule 10), and it says whether the peer stood down first; this node's own goodbye
- * (a settings change, a revoked certificate) is `local` and says nothing. A connection replaced by a
- * newer one of the same peer is not a departure.
- */
-export function disconnectOf(down: {
-  error: { code: string };
-  byeReason: string | null;
-  byeActive: boolean | null;
-  selfBye: boolean;
-}): { reason: DisconnectReason; peerActive?: boolean; peerStopping?: boolean } {
-  if (down.selfBye) return { reason: 'local' };
-  if (down.byeReason !== null) {
-    if (down.byeReason === 'replaced') return { reason: 'closed' };
-    const stopping = down.byeReason === 'shutdown' ? { peerStopping: true } : {};
-    return down.byeActive === null ? { reason: 'bye', ...stopping } : { reason: 'bye', peerActive: down.byeActive, ...stopping };
-  }
-  const code = down.error.code;
-  if (code === 'GW_ERR_GAN_PING_TIMEOUT' || code === 'GW_ERR_GAN_PEER_SILENT') return { reason: 'timeout' };
-  if (code === 'GW_ERR_GAN_CONNECTION_CLOSED') return { reason: 'closed' };
-  return { reason: 'error' };
 }
