@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
+import { durableBaseline, entryFiles, inBatches } from '../lib/durable-baseline.mjs';
 import { ROOT, startGwd, tempDir } from '../lib/procs.mjs';
 import { summarize } from '../lib/stats.mjs';
 
@@ -8,8 +9,10 @@ const dist = (p) => path.join(ROOT, 'dist', p);
 
 /**
  * Figure: changes per second a backup applies, in-process on the ConfigStore: the same 2,000 master
- * journal entries replayed one at a time (replay) and in batches of 200 (replayBatch, what the sync
- * engine does with a burst). Interleaved runs; the target is 2,000 changes/s for the batch.
+ * journal entries replayed in batches of 200 (replayBatch, what the sync engine does with a burst),
+ * judged against the least durable work for the same changes (bench/lib/durable-baseline.mjs: the
+ * same files by temp file + rename, one fsync per batch of 200), run just before it in every run;
+ * one at a time (replay), once, for scale. The sample is each run's ratio of the two rates; target >= 0.5.
  */
 export async function syncApply({ runs, changes = 2000 }) {
   const { default: pino } = await import('pino');
@@ -40,32 +43,41 @@ export async function syncApply({ runs, changes = 2000 }) {
       await master.put(parseAddress(`opc-connection/p${i % 500}`, types), 'core', 'primary', { endpointUrl: `opc.tcp://h${i}:4840` }, 'bench');
     }
     await master.close();
+    const files = inBatches(entries.map(entryFiles), 200);
     const one = [];
     const batch = [];
+    const floor = [];
+    const ratios = [];
     for (let r = 0; r < runs; r++) {
-      const a = await open();
-      let t0 = performance.now();
-      for (const e of entries) await a.replay(e);
-      one.push((changes / (performance.now() - t0)) * 1000);
-      await a.close();
+      let t0;
+      // For scale only, once: at ~40-400 /s it would take most of the figure's time.
+      if (r === 0) {
+        const a = await open();
+        t0 = performance.now();
+        for (const e of entries) await a.replay(e);
+        one.push((changes / (performance.now() - t0)) * 1000);
+        await a.close();
+      }
+      floor.push((changes / durableBaseline(files)) * 1000);
       const b = await open();
       t0 = performance.now();
       for (let i = 0; i < entries.length; i += 200) await b.replayBatch(entries.slice(i, i + 200));
       batch.push((changes / (performance.now() - t0)) * 1000);
       await b.close();
+      ratios.push(batch.at(-1) / floor.at(-1));
     }
     const s = summarize(batch);
-    const base = summarize(one);
+    const ratio = summarize(ratios).median;
     return [
       {
         id: 'sync-apply',
-        name: `changes/s applied on a backup (${changes} changes, batches of 200)`,
+        name: `changes/s applied on a backup (${changes} changes, batches of 200; one at a time: ${summarize(one).median.toFixed(0)} /s)`,
         unit: '/s',
         stats: s,
-        baseline: { name: 'one at a time (replay)', stats: base },
-        ratio: s.median / base.median,
-        target: '>= 2000 /s',
-        met: s.median >= 2000,
+        baseline: { name: 'the same files by temp file + rename, one fsync a batch', stats: summarize(floor) },
+        ratio,
+        target: 'median ratio >= 0.5',
+        met: ratio >= 0.5,
       },
     ];
   } finally {
