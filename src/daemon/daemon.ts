@@ -37,11 +37,9 @@ import { recoverSnapshotSwap } from './sync/snapshot-sink.js';
 import { SyncEngine } from './sync/sync-engine.js';
 import { buildStatus } from './status.js';
 import type { GatewayNetworkSettings, RedundancySettings } from './settings/node-settings.js';
-import { loadSettingsFile } from './settings/settings-file.js';
-import { checkRedundancySettings, mergeRedundancyUpdate } from '../core/settings/redundancy-rules.js';
-import { describeProblems } from '../core/schema-errors.js';
+import { SettingsStore } from './settings/settings-store.js';
+import type { SettingsUpdateDeps } from './settings/settings-update.js';
 import { GwError } from '../core/errors.js';
-import { SerialQueue } from './storage/serial-queue.js';
 
 /**
  * One gwd: loads its data directory, then serves the local API. Tests start it in-process on a temp
@@ -60,8 +58,8 @@ export class Daemon {
   api!: ApiServer;
   metrics!: Metrics;
   metricsServer: MetricsServer | null = null;
-  redundancy!: RedundancySettings;
-  network!: GatewayNetworkSettings;
+  /** redundancy.json and gateway-network.json in effect; every change goes through its queue. */
+  settings!: SettingsStore;
   /** The Gateway Network; `gan.link` is the PeerLink the redundancy and sync engines use. */
   gan!: GatewayNetwork;
   /** Activity decisions: the redundancy state machine with its timers, hooks and link wiring. */
@@ -71,8 +69,6 @@ export class Daemon {
   /** Configuration sync with the peer: full snapshots, incremental changes, resync. */
   sync!: SyncEngine;
   readonly hooks = new HookRunner();
-  /** Settings changes are applied one at a time: two operators racing get a consistent file. */
-  readonly settingsQueue = new SerialQueue();
   ready = false;
   private stopping: Promise<void> | null = null;
 
@@ -90,8 +86,27 @@ export class Daemon {
    * is missing or invalid.
    */
   get systemName(): string {
-    const role = this.redundancy?.role ?? 'Independent';
+    const role = this.settings?.redundancy.role ?? 'Independent';
     return (this.config && effectiveSystemName(this.config, role)) ?? this.options.systemName;
+  }
+
+  get redundancy(): RedundancySettings {
+    return this.settings.redundancy;
+  }
+
+  get network(): GatewayNetworkSettings {
+    return this.settings.network;
+  }
+
+  get settingsUpdates(): SettingsUpdateDeps {
+    return {
+      settings: this.settings,
+      schemas: this.schemas,
+      events: this.events,
+      logger: this.logger,
+      machineView: () => this.engine.view(),
+      peerSummary: () => this.gan.peerSummary(),
+    };
   }
 
   static async start(options: DaemonOptions, logger: Logger): Promise<Daemon> {
@@ -143,28 +158,16 @@ export class Daemon {
       })
     ).store;
     await seedSystemName(this.config, options.systemName);
-    this.redundancy = (
-      await loadSettingsFile<RedundancySettings>(dataDir.redundancyFile, 'gwd:settings/redundancy', this.schemas, () =>
-        redundancySeed(this.schemas, options),
-      )
-    ).value;
-    const rules = checkRedundancySettings(this.redundancy);
-    if (rules.length > 0) {
-      throw new GwError(
-        'GW_ERR_SETTINGS_INVALID',
-        { file: dataDir.redundancyFile, field: rules[0]!.pointer, detail: describeProblems(rules) },
-        { file: dataDir.redundancyFile, problems: rules },
-      );
-    }
-    this.config.journalMaxBytes = this.redundancy.syncJournalMaxBytes;
-    this.network = (
-      await loadSettingsFile<GatewayNetworkSettings>(
-        dataDir.gatewayNetworkFile,
-        'gwd:settings/gateway-network',
-        this.schemas,
-        () => ({}),
-      )
-    ).value;
+    this.settings = await SettingsStore.open(
+      { redundancy: dataDir.redundancyFile, network: dataDir.gatewayNetworkFile },
+      this.schemas,
+      options,
+    );
+    const config = this.config;
+    config.journalMaxBytes = this.settings.redundancy.syncJournalMaxBytes;
+    this.settings.subscribe('redundancy', ({ next }) => {
+      config.journalMaxBytes = next.syncJournalMaxBytes;
+    });
 
     this.identity = await identity;
     this.gan = new GatewayNetwork(this, dataDir, () => buildStatus(this));
@@ -174,7 +177,7 @@ export class Daemon {
       nodeId: this.identity.node.uuid,
       validateState: (state) => this.schemas.validate(STATE_REPORT_SCHEMA.$id, state).ok,
       varDir: dataDir.varDir,
-      settings: this.redundancy,
+      settings: this.settings.redundancy,
       events: this.events,
       hooks: this.hooks,
       logger,
@@ -201,15 +204,24 @@ export class Daemon {
       varDir: dataDir.varDir,
       events: this.events,
       logger,
-      role: () => this.redundancy.role,
-      syncTimeoutSecs: () => this.redundancy.syncTimeoutSecs,
-      syncArchiveKeep: () => this.redundancy.syncArchiveKeep,
+      role: () => this.settings.redundancy.role,
+      syncTimeoutSecs: () => this.settings.redundancy.syncTimeoutSecs,
+      syncArchiveKeep: () => this.settings.redundancy.syncArchiveKeep,
       // What a backup validates a snapshot against: compiled while it waits for the master's answer.
       // (messages and resource.json are validated with defaults, resource content only checked).
       warm: () =>
         this.schemas.warm([SYNC_MESSAGE_SCHEMA.$id, SYNC_BINARY_MESSAGE_SCHEMA.$id, 'gwd:config/resource-meta'], [...this.config.types.values()].map((t) => t.schemaId)),
     });
     this.sync.attachLink(this.gan.link);
+    // The machine first (it forgets a peer of the old role), then the link follows.
+    this.settings.subscribe('redundancy', ({ next }) => this.engine.settingsChanged(next));
+    this.settings.subscribe('redundancy', ({ previous }) => this.gan.applyRedundancy(previous));
+    this.settings.subscribe('network', async () => {
+      await this.gan.applyNetwork();
+      for (const [name, v] of Object.entries(this.gan.listenerViews())) {
+        if (v.error) throw new GwError('GW_ERR_GAN_LISTEN_FAILED', { listener: name, address: `${v.address}:${v.port}`, detail: v.error });
+      }
+    });
     this.metrics = new Metrics({
       status: () => buildStatus(this),
       msSinceLastPeerMessage: () => {
@@ -253,7 +265,7 @@ export class Daemon {
       pid: process.pid,
       uuid: node.uuid,
       systemName: this.systemName,
-      role: this.redundancy.role,
+      role: this.settings.redundancy.role,
       firstStart: created.node,
       // ms from process start to ready (meaningful for a gwd process, not for in-process tests).
       startupMs: Math.round(performance.now()),
@@ -296,7 +308,7 @@ export class Daemon {
     if (this.engine) await this.engine.stop().catch((err: unknown) => this.logger.error({ err }, 'error stopping the redundancy engine'));
     // The stand-down's onActivityChange hook (stopping a driver, say) runs to its end, within the
     // hook timeout; only what still runs after that is killed. It used to be killed at once.
-    if (this.redundancy) await Promise.race([this.hooks.idle(), delay(this.redundancy.hooks.timeoutMs, undefined, { ref: false })]);
+    if (this.settings) await Promise.race([this.hooks.idle(), delay(this.settings.redundancy.hooks.timeoutMs, undefined, { ref: false })]);
     this.hooks.killAll();
     // The holder a sync just recorded reaches the disk before the exit (else one full snapshot more).
     if (this.sync) await this.sync.stop();
@@ -308,20 +320,4 @@ export class Daemon {
     if (this.events) await this.events.close();
     this.logger.info({ reason }, 'gwd stopped');
   }
-}
-
-/**
- * What a missing redundancy.json starts as: the defaults, or the env seed (GWD_ROLE, ...). A seed that
- * breaks a rule is refused before the file is written, so the next start is not stuck with it.
- */
-function redundancySeed(schemas: SchemaRegistry, options: DaemonOptions): unknown {
-  if (!options.bootstrap) return {};
-  const defaults = {};
-  schemas.validate<RedundancySettings>('gwd:settings/redundancy', defaults);
-  const seeded = mergeRedundancyUpdate(defaults as RedundancySettings, options.bootstrap);
-  const problems = checkRedundancySettings(seeded);
-  if (problems.length > 0) {
-    throw new GwError('GW_ERR_DAEMON_BAD_OPTION', { option: 'GWD_ROLE/GWD_MASTER_ADDRESS/GWD_MASTER_SSL', detail: describeProblems(problems) });
-  }
-  return seeded;
 }

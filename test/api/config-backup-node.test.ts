@@ -97,11 +97,11 @@ describe('on a node whose role is Backup', () => {
     expect((await d.client.configGet('opc-connection/plc1')).content.endpointUrl).toBe('opc.tcp://192.168.2.5:4840');
   });
 
-  it('the role is read at request time: a live change of d.redundancy applies to the next request', async () => {
+  it('the role is read at request time: a live role change applies to the next request', async () => {
     const dir = await preparedDir();
     const d = await start(dir);
     expect((await d.client.configGet('opc-connection/plc1')).version).toBe('primary');
-    d.daemon.redundancy = { ...d.daemon.redundancy, role: 'Backup', master: { ...d.daemon.redundancy.master, host: 'master.plant' } };
+    await d.client.configureRedundancy({ role: 'Backup', master: { host: 'master.plant' } });
     expect((await d.client.configGet('opc-connection/plc1')).version).toBe('backup');
     expect((await refused(d.client.configSet('opc-connection/plc9', PLC1_PRIMARY))).message).toContain('master.plant:8060');
   });

@@ -142,7 +142,7 @@ describe('GET /v0/config/export', () => {
 
   it('on a node whose role is Backup, effective is the Backup version where there is one, never for a protected type', async () => {
     const d = await populated();
-    d.daemon.redundancy = { ...d.daemon.redundancy, role: 'Backup', master: { ...d.daemon.redundancy.master, host: 'master.plant' } };
+    await d.client.configureRedundancy({ role: 'Backup', master: { host: 'master.plant' } });
     const entries = await exportNdjson(d);
     expect(entries).toEqual(await viaGet(d, 'effective'));
     expect(entries.map((e) => [e.resource, e.collection, e.version])).toEqual([

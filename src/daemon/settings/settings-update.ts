@@ -1,11 +1,14 @@
 import { GwError } from '../../core/errors.js';
 import { describeProblems, type FieldProblem } from '../../core/schema-errors.js';
+import type { MachineView } from '../../core/redundancy/machine.js';
 import { wouldDualActive } from '../../core/redundancy/role-change.js';
 import { checkRedundancySettings, mergeRedundancyUpdate } from '../../core/settings/redundancy-rules.js';
 import type { GatewayNetworkSettings, NetworkUpdate, RedundancySettings, RedundancyUpdate } from '../../core/settings/types.js';
-import type { Daemon } from '../daemon.js';
-import { writeJsonAtomic } from '../storage/atomic-write.js';
-
+import type { PeerSummary } from '../../core/wire.js';
+import type { EventLog } from '../events/event-log.js';
+import type { Logger } from '../logger.js';
+import type { SchemaRegistry } from '../schema-registry.js';
+import type { SettingsStore } from './settings-store.js';
 
 /** What a redundancy settings change did beyond the settings: the guard `force` overrode, if any. */
 export interface RedundancyUpdateResult {
@@ -13,36 +16,45 @@ export interface RedundancyUpdateResult {
   forced: { code: string; message: string } | null;
 }
 
+/** What a settings change needs besides the store: validation, announcement, and (rule 11) the pair. */
+export interface SettingsUpdateDeps {
+  settings: SettingsStore;
+  schemas: SchemaRegistry;
+  events: Pick<EventLog, 'emit'>;
+  logger: Logger;
+  /** The redundancy machine's view: this node's activity and the peer's. */
+  machineView: () => Pick<MachineView, 'activity' | 'peer'>;
+  /** The connected peer as status shows it, to name it in a refusal. */
+  peerSummary: () => PeerSummary | null;
+}
+
 /**
  * Change redundancy.json: merge, validate (schema, then the rules of DESIGN.md section 4, every
- * problem named by field), check rule 11, write atomically, then replace `d.redundancy` so every
- * reader sees the new value, and let the Gateway Network follow (dial, stop dialling, close a link
- * of another role). A refused change writes nothing.
+ * problem named by field), check rule 11, then hand it to the settings store (write atomically,
+ * swap, announce; the engine and the Gateway Network follow as its subscribers). A refused change
+ * writes nothing.
  */
 export function updateRedundancySettings(
-  d: Daemon,
+  deps: SettingsUpdateDeps,
   update: RedundancyUpdate,
   options: { force?: boolean } = {},
 ): Promise<RedundancyUpdateResult> {
-  return d.settingsQueue.run(async () => {
-    const previous = d.redundancy;
-    const merged = mergeRedundancyUpdate(previous, update);
-    const next = validateRedundancy(d, merged);
-    const forced = checkDualActive(d, previous, next, options.force === true);
-    await writeJsonAtomic(d.dataDir.redundancyFile, next);
-    d.redundancy = next;
-    d.config.journalMaxBytes = next.syncJournalMaxBytes;
-    const changed = changedFields(previous, next);
-    if (changed.length > 0) d.events.emit('redundancy.settings.changed', { changed, ...(forced ? { forced: forced.code } : {}) });
-    if (previous.role !== next.role) {
-      d.events.emit('role.changed', { from: previous.role, to: next.role });
-      d.logger.info({ from: previous.role, to: next.role }, 'role changed');
-    }
-    // The machine first (it forgets a peer of the old role), then the link follows.
-    await d.engine.settingsChanged(next);
-    d.gan.applyRedundancy(previous);
-    return { settings: next, forced };
-  });
+  return deps.settings.update(
+    'redundancy',
+    (previous) => {
+      const next = validateRedundancy(deps.schemas, mergeRedundancyUpdate(previous, update));
+      const forced = checkDualActive(deps, previous, next, options.force === true);
+      return { next, result: { settings: next, forced } };
+    },
+    ({ previous, next }, { forced }) => {
+      const changed = changedFields(previous, next);
+      if (changed.length > 0) deps.events.emit('redundancy.settings.changed', { changed, ...(forced ? { forced: forced.code } : {}) });
+      if (previous.role !== next.role) {
+        deps.events.emit('role.changed', { from: previous.role, to: next.role });
+        deps.logger.info({ from: previous.role, to: next.role }, 'role changed');
+      }
+    },
+  );
 }
 
 /**
@@ -50,14 +62,15 @@ export function updateRedundancySettings(
  * refused, unless the operator forces it (then it is applied, logged and reported as forced).
  */
 function checkDualActive(
-  d: Daemon,
+  deps: SettingsUpdateDeps,
   previous: RedundancySettings,
   next: RedundancySettings,
   force: boolean,
 ): { code: string; message: string } | null {
-  if (!wouldDualActive(d.engine.view(), previous.role, next.role)) return null;
-  const summary = d.gan.peerSummary();
-  const view = d.engine.view().peer;
+  const machine = deps.machineView();
+  if (!wouldDualActive(machine, previous.role, next.role)) return null;
+  const summary = deps.peerSummary();
+  const view = machine.peer;
   const name = summary?.systemName ?? null;
   const address = summary?.address ?? view?.address ?? null;
   const peer = name && address ? `${name} (${address})` : (name ?? address ?? view?.uuid ?? 'the peer');
@@ -66,13 +79,13 @@ function checkDualActive(
   const message =
     `the role changed to ${next.role} although this node becomes Active while its peer ${peer} is Active (${err.code} overridden); ` +
     'two nodes are Active until one of them stands down';
-  d.logger.warn({ from: previous.role, to: next.role, peer }, 'role change forced although it makes two Active nodes (rule 11)');
+  deps.logger.warn({ from: previous.role, to: next.role, peer }, 'role change forced although it makes two Active nodes (rule 11)');
   return { code: err.code, message };
 }
 
-export function validateRedundancy(d: Daemon, candidate: RedundancySettings): RedundancySettings {
+export function validateRedundancy(schemas: SchemaRegistry, candidate: RedundancySettings): RedundancySettings {
   const copy = structuredClone(candidate);
-  const result = d.schemas.validate<RedundancySettings>('gwd:settings/redundancy', copy);
+  const result = schemas.validate<RedundancySettings>('gwd:settings/redundancy', copy);
   const problems: FieldProblem[] = result.ok ? checkRedundancySettings(result.value) : result.problems;
   if (problems.length > 0) {
     throw new GwError('GW_ERR_REDUNDANCY_INVALID_SETTINGS', { detail: describeProblems(problems) }, { problems });
@@ -80,31 +93,34 @@ export function validateRedundancy(d: Daemon, candidate: RedundancySettings): Re
   return copy;
 }
 
-/** Change gateway-network.json and rebind the listeners live. */
-export function updateNetworkSettings(d: Daemon, update: NetworkUpdate): Promise<GatewayNetworkSettings> {
-  return d.settingsQueue.run(async () => {
-    const previous = d.network;
-    const candidate = structuredClone({ ...previous, ...update, version: 1 as const });
-    if (candidate.whitelist) candidate.whitelist = candidate.whitelist.map((n) => n.trim()).filter((n) => n !== '');
-    const result = d.schemas.validate<GatewayNetworkSettings>('gwd:settings/gateway-network', candidate);
-    const problems: FieldProblem[] = result.ok ? [] : result.problems;
-    if (result.ok && candidate.port !== 0 && candidate.port === candidate.sslPort) {
-      problems.push({ pointer: '/sslPort', message: `must differ from port (${candidate.port})` });
-    }
-    if (problems.length > 0) throw new GwError('GW_ERR_GAN_SETTINGS_INVALID', { detail: describeProblems(problems) }, { problems });
-    await writeJsonAtomic(d.dataDir.gatewayNetworkFile, candidate);
-    d.network = candidate;
-    const changed = changedFields(previous, candidate);
-    if (changed.length > 0) d.events.emit('network.settings.changed', { changed });
-    await d.gan.applyNetwork();
-    const views = d.gan.listenerViews();
-    for (const [name, v] of Object.entries(views)) {
-      if (v.error) {
-        throw new GwError('GW_ERR_GAN_LISTEN_FAILED', { listener: name, address: `${v.address}:${v.port}`, detail: v.error });
-      }
-    }
-    return candidate;
-  });
+/** Change gateway-network.json; the Gateway Network, a subscriber of the store, rebinds its listeners live. */
+export function updateNetworkSettings(
+  deps: Pick<SettingsUpdateDeps, 'settings' | 'schemas' | 'events'>,
+  update: NetworkUpdate,
+): Promise<GatewayNetworkSettings> {
+  return deps.settings.update(
+    'network',
+    (previous) => {
+      const next = validateNetwork(deps.schemas, previous, update);
+      return { next, result: next };
+    },
+    ({ previous, next }) => {
+      const changed = changedFields(previous, next);
+      if (changed.length > 0) deps.events.emit('network.settings.changed', { changed });
+    },
+  );
+}
+
+function validateNetwork(schemas: SchemaRegistry, previous: GatewayNetworkSettings, update: NetworkUpdate): GatewayNetworkSettings {
+  const candidate = structuredClone({ ...previous, ...update, version: 1 as const });
+  if (candidate.whitelist) candidate.whitelist = candidate.whitelist.map((n) => n.trim()).filter((n) => n !== '');
+  const result = schemas.validate<GatewayNetworkSettings>('gwd:settings/gateway-network', candidate);
+  const problems: FieldProblem[] = result.ok ? [] : result.problems;
+  if (result.ok && candidate.port !== 0 && candidate.port === candidate.sslPort) {
+    problems.push({ pointer: '/sslPort', message: `must differ from port (${candidate.port})` });
+  }
+  if (problems.length > 0) throw new GwError('GW_ERR_GAN_SETTINGS_INVALID', { detail: describeProblems(problems) }, { problems });
+  return candidate;
 }
 
 function changedFields(a: object, b: object, prefix = ''): string[] {

@@ -11,7 +11,7 @@ export function registerNetworkRoutes(router: Router, d: Daemon): void {
   router.put(
     '/v0/network',
     async (req) => {
-      await updateNetworkSettings(d, req.body as NetworkUpdate);
+      await updateNetworkSettings(d.settingsUpdates, req.body as NetworkUpdate);
       return networkView(d);
     },
     { bodySchema: 'gwd:api/network-update' },

@@ -13,7 +13,7 @@ export function registerRedundancySettingsRoutes(router: Router, d: Daemon): voi
     async (req): Promise<RedundancyView> => {
       // `force` is a request flag (rule 11), never a setting: it does not reach redundancy.json.
       const { force, ...update } = req.body as RedundancyUpdateRequest;
-      const { forced } = await updateRedundancySettings(d, update, { force: force === true });
+      const { forced } = await updateRedundancySettings(d.settingsUpdates, update, { force: force === true });
       return { ...view(), forced };
     },
     { bodySchema: 'gwd:api/redundancy-update' },
@@ -26,7 +26,7 @@ export function registerRedundancySettingsRoutes(router: Router, d: Daemon): voi
       if (body.to === undefined) return { failoverId: await d.engine.requestFailover(body.force), seq };
       // Idempotent form: the named node ends Active; if it is already, nothing moves.
       const plan = planFailover(d.engine.view(), d.identity.node.uuid, body.to);
-      if (plan.kind === 'refused') throw new GwError(plan.error.code, plan.error.params);
+      if (plan.kind === 'refused') throw GwError.from(plan.error);
       if (plan.kind === 'already') return { failoverId: null, seq, target: plan.target, alreadyActive: true };
       return { failoverId: await d.engine.requestFailover(body.force), seq, target: plan.target, alreadyActive: false };
     },
