@@ -6,7 +6,7 @@ import path from 'node:path';
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { userInfo } from 'node:os';
 
-import { GwError, isErrorBody, type ErrorCode, type ErrorParams } from '../core/errors.js';
+import { GwError, isErrorBody, type ErrorCode, type ParamsArgs, type RemoteError } from '../core/errors.js';
 import type { NetworkUpdate, RedundancyUpdate } from '../core/settings/types.js';
 import type {
   CertEntry,
@@ -39,14 +39,14 @@ import type {
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** An error raised by the client itself (not sent by the daemon). */
-export function clientError(code: ErrorCode, params: ErrorParams): GwError {
-  return new GwError(code, params);
+export function clientError<C extends ErrorCode>(code: C, ...args: ParamsArgs<C>): GwError {
+  return new GwError(code, ...args);
 }
 
 /**
  * The typed client of the local API: the only way gwctl (and tests that act as a user) reach gwd.
  * Every failure is a GwError: the daemon's own coded error, or GW_ERR_CLI_DAEMON_UNREACHABLE when
- * nothing answers on the socket.
+ * nothing answers on the socket (a RemoteError only for a code from a newer gwd this build lacks).
  */
 export class GwClient {
   constructor(readonly socketPath: string) {}
@@ -291,7 +291,7 @@ export class GwClient {
     });
   }
 
-  private toError(path: string, statusCode: number, text: string): GwError {
+  private toError(path: string, statusCode: number, text: string): GwError | RemoteError {
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

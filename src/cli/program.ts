@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 
-import { GwError } from '../core/errors.js';
+import { GwError, RemoteError } from '../core/errors.js';
 import { PRODUCT_VERSION } from '../core/version.js';
 import { registerCertCommands } from './commands/certs.js';
 import { registerCompletionCommand } from './commands/completion.js';
@@ -176,9 +176,11 @@ function reportError(err: unknown, io: Io, json: boolean): ExitCode {
     else io.stderr.write(`gwctl: ${err.refusal.code}: ${err.message}\n(run with --help for usage)\n`);
     return EXIT.USAGE;
   }
-  if (err instanceof GwError) {
+  if (err instanceof GwError || err instanceof RemoteError) {
     if (json) io.stderr.write(`${JSON.stringify(err.toBody())}\n`);
     else io.stderr.write(`gwctl: ${err.code}: ${err.message}\n`);
+    // A code from a newer gwd is none of the client's own: a plain failure.
+    if (err instanceof RemoteError) return EXIT.FAILED;
     if (err.code === 'GW_ERR_CLI_DAEMON_UNREACHABLE') {
       if (!json) {
         io.stderr.write(

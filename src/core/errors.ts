@@ -255,18 +255,70 @@ export const ERROR_CATALOGUE = {
   },
 } as const satisfies Record<string, CatalogueEntry>;
 
-export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+type Catalogue = typeof ERROR_CATALOGUE;
 
-export type ErrorParams = Readonly<Record<string, string | number | boolean | null | undefined>>;
+export type ErrorCode = keyof Catalogue;
+
+/** The `{name}` placeholders of a message template, as a union of names (never: none). */
+export type Placeholders<T extends string> = T extends `${string}{${infer Name}}${infer Rest}` ? Name | Placeholders<Rest> : never;
+
+/** The placeholders of a code's message. */
+export type PlaceholderOf<C extends ErrorCode> = Placeholders<Catalogue[C]['message']>;
+
+/** What fills a placeholder: never null or undefined, which would leave `{name}` in the message. */
+export type ParamValue = string | number | boolean;
+
+/** No placeholders: no params (an index signature of never refuses any key a caller adds). */
+export type NoParams = { readonly [name: string]: never };
+
+/**
+ * The params of a code: exactly the placeholders of its message, each one required. Derived from
+ * the catalogue's literal messages, so a missing, misspelt or extra param fails to compile.
+ */
+export type ParamsOf<C extends ErrorCode> = [PlaceholderOf<C>] extends [never]
+  ? NoParams
+  : { readonly [Name in PlaceholderOf<C>]: ParamValue };
+
+/** The arguments after the code: params (optional only when the message has no placeholder), details. */
+export type ParamsArgs<C extends ErrorCode> = [PlaceholderOf<C>] extends [never]
+  ? [params?: NoParams, details?: unknown]
+  : [params: ParamsOf<C>, details?: unknown];
+
+/**
+ * A coded error as a value, before it is thrown or sent: what the pure machines return (a refused
+ * command, an incompatible hello, a trust refusal). A union discriminated by `code`, so `params`
+ * are checked against that code's message. `GwError.from(spec)` makes the error.
+ */
+export type ErrorSpec<C extends ErrorCode = ErrorCode> = {
+  [K in C]: { readonly code: K; readonly params: ParamsOf<K> };
+}[C];
+
+/** Loose params, for formatMessage only (it takes any template). */
+export type ErrorParams = Readonly<Record<string, ParamValue | null | undefined>>;
 
 /** The one wire body for every error the local API returns. */
 export interface ErrorBody {
   statusCode: number;
+  /**
+   * A string, not ErrorCode: a body is read from the wire, and a newer gwd may send a code this
+   * build does not know (codes are only ever added). Errors this process makes have an ErrorCode.
+   */
   code: string;
   error: string;
   message: string;
   /** Structured detail for scripts (failing fields, matching ids, ...). Absent when there is none. */
   details?: unknown;
+}
+
+/**
+ * A GwError as the status JSON keeps it (a connection's `lastError`): its code and message, and
+ * when it happened. The code is a string for the reason ErrorBody's is: a peer's `refused` frame
+ * is recorded as it came.
+ */
+export interface ErrorRecord {
+  code: string;
+  message: string;
+  time: string;
 }
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
@@ -300,9 +352,13 @@ export function formatMessage(template: string, params: ErrorParams): string {
   });
 }
 
-/** A coded error. Callers branch on `code`, never on the message text. */
-export class GwError extends Error {
-  readonly code: ErrorCode | string;
+/**
+ * The one error type: a coded error, made here or rebuilt from a body of the local API. Callers
+ * branch on `code`, never on the message text. Constructed through `GwError` below, whose
+ * signature is generic in the code (a class constructor cannot be), so each call is checked.
+ */
+class CodedGwError extends Error {
+  readonly code: ErrorCode;
   readonly statusCode: number;
   readonly details: unknown;
 
@@ -315,9 +371,18 @@ export class GwError extends Error {
     this.details = details;
   }
 
-  /** Rebuild an error from a wire body (the client side); unknown codes are kept as they are. */
-  static fromBody(body: ErrorBody): GwError {
-    const err = Object.create(GwError.prototype) as GwError;
+  /** The error made from a spec a pure machine returned. */
+  static from(spec: ErrorSpec, details?: unknown): GwError {
+    return new CodedGwError(spec.code, spec.params, details);
+  }
+
+  /**
+   * Rebuild an error from a wire body (the client side). A code this build does not know (a newer
+   * gwd) becomes a RemoteError that keeps it as it came: `code` of a GwError is always one of ours.
+   */
+  static fromBody(body: ErrorBody): GwError | RemoteError {
+    if (!isErrorCode(body.code)) return new RemoteError(body);
+    const err = Object.create(CodedGwError.prototype) as GwError;
     Object.defineProperties(err, {
       name: { value: 'GwError', writable: true, configurable: true },
       message: { value: body.message, writable: true, configurable: true },
@@ -329,15 +394,56 @@ export class GwError extends Error {
   }
 
   toBody(): ErrorBody {
-    const body: ErrorBody = {
-      statusCode: this.statusCode,
-      code: this.code,
-      error: statusText(this.statusCode),
-      message: this.message,
-    };
-    if (this.details !== undefined) body.details = this.details;
-    return body;
+    return bodyOf(this);
   }
+
+  /** The status JSON's record of this error, dated `time` (the caller's clock). */
+  toRecord(time: Date): ErrorRecord {
+    return { code: this.code, message: this.message, time: time.toISOString() };
+  }
+}
+
+export interface GwErrorConstructor {
+  new <C extends ErrorCode>(code: C, ...args: ParamsArgs<C>): GwError;
+  readonly prototype: GwError;
+  from(spec: ErrorSpec, details?: unknown): GwError;
+  fromBody(body: ErrorBody): GwError | RemoteError;
+}
+
+export type GwError = CodedGwError;
+export const GwError: GwErrorConstructor = CodedGwError as unknown as GwErrorConstructor;
+
+/**
+ * An error body from the local API whose code this build does not know (a newer gwd): only the
+ * client makes one, and only in GwError.fromBody. It is shown and serialised as it came.
+ */
+export class RemoteError extends Error {
+  readonly code: string;
+  readonly statusCode: number;
+  readonly details: unknown;
+
+  constructor(body: ErrorBody) {
+    super(body.message);
+    this.name = 'GwError';
+    this.code = body.code;
+    this.statusCode = body.statusCode;
+    this.details = body.details;
+  }
+
+  toBody(): ErrorBody {
+    return bodyOf(this);
+  }
+}
+
+function bodyOf(err: { statusCode: number; code: string; message: string; details: unknown }): ErrorBody {
+  const body: ErrorBody = {
+    statusCode: err.statusCode,
+    code: err.code,
+    error: statusText(err.statusCode),
+    message: err.message,
+  };
+  if (err.details !== undefined) body.details = err.details;
+  return body;
 }
 
 export function isErrorBody(value: unknown): value is ErrorBody {

@@ -3,7 +3,7 @@
  * be Active, so the command is idempotent (a script that retries it moves control once). Without
  * `--to` the command keeps its meaning of rule 7, a toggle. Pure: the daemon passes its view.
  */
-import type { CommandError } from './types.js';
+import type { ErrorSpec } from '../errors.js';
 import type { MachineView } from './machine.js';
 
 export type FailoverPlan =
@@ -11,7 +11,7 @@ export type FailoverPlan =
   | { kind: 'already'; target: 'self' | 'peer' }
   /** Request a failover here (rule 7): it makes the named node Active. */
   | { kind: 'request'; target: 'self' | 'peer' }
-  | { kind: 'refused'; error: CommandError };
+  | { kind: 'refused'; error: ErrorSpec };
 
 const MIN_PREFIX = 4;
 

@@ -6,14 +6,14 @@
 import { Ctx, peerPresent } from './context.js';
 import { abortAcquire, startAcquire } from './handshake.js';
 import type { FailoverReject, FailoverRequest } from './messages.js';
-import type { CommandError } from './types.js';
+import type { ErrorSpec } from '../errors.js';
 
 export interface FailoverOutcome {
-  error: CommandError | null;
+  error: ErrorSpec | null;
   id: string | null;
 }
 
-function refused(error: CommandError): FailoverOutcome {
+function refused(error: ErrorSpec): FailoverOutcome {
   return { error, id: null };
 }
 

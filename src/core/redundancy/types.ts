@@ -3,7 +3,7 @@
  * and the decisions it returns. Times are plain numbers on the caller's clock (ms); the machine
  * never reads a clock itself.
  */
-import type { ErrorCode, ErrorParams } from '../errors.js';
+import type { ErrorSpec } from '../errors.js';
 import type { Activity, Role } from '../wire.js';
 import type { RecoveryMode, RedundancyMessage, StandbyLevel, StateReport } from './messages.js';
 
@@ -176,18 +176,13 @@ export interface PersistedRedundancy {
   pairedMaster: { uuid: string; address: string; ssl?: boolean } | null;
 }
 
-export interface CommandError {
-  code: ErrorCode;
-  params: ErrorParams;
-}
-
 export interface Step {
   decisions: Decision[];
   /** Call `tick` at this time (or later); null: no timer needed. Replaces any earlier deadline. */
   nextDeadline: number | null;
   /** Set when a command (failoverRequested) is refused; it then changed nothing (a deadline that
    * fell due at the same time may still have produced decisions: apply them as usual). */
-  error: CommandError | null;
+  error: ErrorSpec | null;
   /** Set when failoverRequested was accepted. */
   failoverId: string | null;
 }
