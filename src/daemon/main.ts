@@ -24,7 +24,9 @@ async function main(): Promise<void> {
     process.stdout.write(`${PRODUCT_VERSION}\n`);
     return;
   }
-  const logger = createLogger(parsed.options.logLevel);
+  const logger = createLogger(parsed.options.logLevel, {
+    format: parsed.options.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json'),
+  });
   let daemon: Daemon;
   try {
     daemon = await Daemon.start(parsed.options, logger);

@@ -6,7 +6,7 @@ import { GwError } from '../core/errors.js';
 import { parseHostPort } from '../core/gan/address.js';
 import type { RedundancyUpdate } from '../core/settings/types.js';
 import type { Edition } from '../core/wire.js';
-import { LOG_LEVELS, type LogLevel } from './logger.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
 
 export interface DaemonOptions {
   dataDir: string;
@@ -18,6 +18,8 @@ export interface DaemonOptions {
   systemName: string;
   edition: Edition;
   logLevel: LogLevel;
+  /** json or pretty; absent: pretty when stdout is a terminal, json otherwise (journald, shippers). */
+  logFormat?: LogFormat;
   /**
    * Seed of redundancy.json from env (GWD_ROLE, GWD_MASTER_ADDRESS, GWD_MASTER_SSL), used only when
    * the file does not exist yet: containers and provisioning. Absent or null: none.
@@ -41,6 +43,7 @@ Options:
   --system-name NAME    system name seeded on first start only (default: host name)
   --edition E           standard | edge, recorded on first start (default standard)
   --log-level LEVEL     fatal | error | warn | info | debug | trace | silent (env GWD_LOG_LEVEL, default info)
+  --log-format F        json | pretty (env GWD_LOG_FORMAT; default pretty on a terminal, json otherwise)
   --metrics-port N      serve Prometheus /metrics over TCP on this port (env GWD_METRICS_PORT, default off)
   --metrics-bind ADDR   address for --metrics-port (env GWD_METRICS_BIND, default 127.0.0.1)
 
@@ -72,6 +75,7 @@ export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: str
         'system-name': { type: 'string' },
         edition: { type: 'string' },
         'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
         'metrics-port': { type: 'string' },
         'metrics-bind': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -103,6 +107,13 @@ export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: str
       detail: `"${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`,
     });
   }
+  const logFormat = str('log-format', 'GWD_LOG_FORMAT');
+  if (logFormat !== undefined && !(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    throw new GwError('GW_ERR_DAEMON_BAD_OPTION', {
+      option: '--log-format',
+      detail: `"${logFormat}" is not one of ${LOG_FORMATS.join(', ')}`,
+    });
+  }
   const systemName = str('system-name') ?? hostname();
   if (systemName.trim() === '' || systemName.length > 128) {
     throw new GwError('GW_ERR_DAEMON_BAD_OPTION', { option: '--system-name', detail: 'must be 1 to 128 characters' });
@@ -118,6 +129,7 @@ export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: str
       systemName,
       edition,
       logLevel: logLevel as LogLevel,
+      ...(logFormat !== undefined ? { logFormat: logFormat as LogFormat } : {}),
       bootstrap: redundancyBootstrap(env),
       metricsPort: port('--metrics-port', str('metrics-port', 'GWD_METRICS_PORT')),
       metricsBind: str('metrics-bind', 'GWD_METRICS_BIND') ?? '127.0.0.1',

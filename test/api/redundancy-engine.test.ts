@@ -44,7 +44,7 @@ async function backupEngine() {
   });
   if (!settings.ok) throw new Error('settings');
   const events = await EventLog.open({ file: null });
-  const logger = createLogger('silent', new Writable({ write: (_c, _e, cb) => cb() }));
+  const logger = createLogger('silent', { destination: new Writable({ write: (_c, _e, cb) => cb() }) });
   const engine = await RedundancyEngine.create({
     nodeId: '00000000-0000-4000-8000-00000000000b',
     validateState: () => true,

@@ -39,7 +39,7 @@ export async function startTestDaemon(overrides: Partial<DaemonOptions> = {}, di
     logLevel: 'debug',
     ...overrides,
   };
-  const daemon = await Daemon.start(options, createLogger(options.logLevel, sink));
+  const daemon = await Daemon.start(options, createLogger(options.logLevel, { destination: sink }));
   const client = new GwClient(options.socketPath);
   return {
     daemon,

@@ -44,6 +44,14 @@ describe('gwd options', () => {
     expect(refused(['--colour']).code).toBe('GW_ERR_DAEMON_BAD_OPTION');
     expect(refused(['--edition', 'pro']).message).toContain('--edition');
     expect(refused(['--log-level', 'loud']).message).toContain('--log-level');
+    expect(refused(['--log-format', 'xml']).message).toContain('--log-format');
+    expect(refused([], { GWD_LOG_FORMAT: 'yaml' }).message).toContain('"yaml" is not one of json, pretty');
+  });
+
+  it('--log-format is left to the terminal test unless given (flag over env)', () => {
+    expect(run([]).logFormat).toBeUndefined();
+    expect(run(['--log-format', 'pretty']).logFormat).toBe('pretty');
+    expect(run(['--log-format', 'json'], { GWD_LOG_FORMAT: 'pretty' }).logFormat).toBe('json');
   });
 
   it('--help and --version are answered without starting', () => {
