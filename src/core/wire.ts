@@ -4,6 +4,7 @@
  */
 
 import type { ConfigStatusSummary } from './config-wire.js';
+import type { ErrorRecord } from './errors.js';
 import type { PauseSummary } from './redundancy/pause-record.js';
 import type { Activity, Role } from './roles.js';
 
@@ -148,12 +149,6 @@ export type ConnectionStatus =
   | 'Incompatible'
   | 'Disconnected';
 
-export interface CodedError {
-  code: string;
-  message: string;
-  time: string;
-}
-
 /** One entry of `gwctl connections list --json`. */
 export interface ConnectionEntry {
   /** `<systemname>|<uuid>` lower case; `outgoing|<host>:<port>` for a dial not yet identified. */
@@ -163,7 +158,7 @@ export interface ConnectionEntry {
   state: TrustState;
   status: ConnectionStatus;
   peer: PeerRef;
-  lastError: CodedError | null;
+  lastError: ErrorRecord | null;
   /** Round trip of the last answered ping, ms. */
   pingMs: number | null;
   /** Transport: ssl or plain. */

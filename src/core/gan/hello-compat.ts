@@ -1,3 +1,4 @@
+import type { ErrorSpec } from '../errors.js';
 import type { Edition, Role } from '../wire.js';
 
 /** Section 9, in the hello: the witness prefix, and etcd's cluster id once etcd has answered. */
@@ -40,10 +41,7 @@ export function witnessMismatch(local: HelloWitness | null | undefined, remote: 
   return { code: 'GW_ERR_REDUNDANCY_WITNESS_MISMATCH', params: { peerWitness: describeWitness(remote), ownWitness: describeWitness(local) } };
 }
 
-export interface Incompatibility {
-  code: IncompatibleCode;
-  params: Record<string, string | number>;
-}
+export type Incompatibility = ErrorSpec<IncompatibleCode>;
 
 /**
  * Can these two nodes pair (DESIGN.md section 3)? Same protocol version, same edition (an Edge node

@@ -1,3 +1,4 @@
+import type { ErrorSpec, ParamsOf } from '../errors.js';
 import type { TrustState } from '../wire.js';
 
 export interface TrustRecordLike {
@@ -34,15 +35,16 @@ export function decideTrust(
 }
 
 /** What refusing a certificate means, the same for a listener and for a dialer. */
-export interface TrustRefusal {
-  code: 'GW_ERR_GAN_CERT_DENIED' | 'GW_ERR_GAN_CERT_NOT_APPROVED' | 'GW_ERR_GAN_CERT_CHANGED';
-  params: Record<string, string>;
+export type TrustRefusal = ErrorSpec<'GW_ERR_GAN_CERT_DENIED' | 'GW_ERR_GAN_CERT_NOT_APPROVED' | 'GW_ERR_GAN_CERT_CHANGED'> & {
   /** Store the certificate as pending (for an operator to approve), with this flag; null: do not. */
   pending: { flag: 'CertificateChanged' | null } | null;
-}
+};
+
+/** What the messages of a refused certificate name (the denied one names the same). */
+export type TrustParams = ParamsOf<'GW_ERR_GAN_CERT_NOT_APPROVED'>;
 
 /** The refusal of a verdict (null when it accepts), with `params` for the error message. */
-export function trustRefusal(verdict: TrustVerdict, params: Record<string, string>): TrustRefusal | null {
+export function trustRefusal(verdict: TrustVerdict, params: TrustParams): TrustRefusal | null {
   switch (verdict.kind) {
     case 'accept':
       return null;
@@ -53,7 +55,7 @@ export function trustRefusal(verdict: TrustVerdict, params: Record<string, strin
     case 'changed':
       return {
         code: 'GW_ERR_GAN_CERT_CHANGED',
-        params: { ...params, known: verdict.knownFingerprint },
+        params: { peer: params.peer, fingerprint: params.fingerprint, node: params.node, known: verdict.knownFingerprint },
         pending: verdict.storePending ? { flag: 'CertificateChanged' } : null,
       };
   }

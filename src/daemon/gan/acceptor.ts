@@ -3,14 +3,14 @@ import type { TLSSocket } from 'node:tls';
 
 import type { WebSocket } from 'ws';
 
-import type { ErrorCode, ErrorParams } from '../../core/errors.js';
+import { GwError, type ErrorRecord } from '../../core/errors.js';
 import { connectionId, decidePolicy } from '../../core/gan/connection-policy.js';
 import { statusForCode } from '../../core/gan/connection-status.js';
 import { checkHello } from '../../core/gan/hello-compat.js';
 import type { HelloMessage } from '../../core/gan/protocol.js';
 import { decideTrust, trustRefusal } from '../../core/gan/trust-decision.js';
 import { formatHostPort } from '../../core/gan/address.js';
-import type { CodedError, ConnectionStatus, PeerRef } from '../../core/wire.js';
+import type { ConnectionStatus, PeerRef } from '../../core/wire.js';
 import type { ConnectionStore } from './connection-store.js';
 import { effectiveListenerConfig, ownHello, type GanHost } from './gan-host.js';
 import { LinkConnection } from './link-connection.js';
@@ -28,7 +28,7 @@ export const MAX_HANDSHAKING = 32;
 export interface IncomingState {
   peer: PeerRef;
   status: ConnectionStatus;
-  lastError: CodedError | null;
+  lastError: ErrorRecord | null;
   since: Date;
   ssl: boolean;
   conn: LinkConnection | null;
@@ -92,17 +92,17 @@ export class Acceptor {
     const net = this.host.network;
     const node = `${this.host.systemName} (this master)`;
     if (!ssl && net.requireSsl) {
-      conn.refuse('GW_ERR_GAN_SSL_REQUIRED', { node: this.host.systemName, sslPort: effectiveListenerConfig(this.host).sslPort });
+      conn.refuse(new GwError('GW_ERR_GAN_SSL_REQUIRED', { node: this.host.systemName, sslPort: effectiveListenerConfig(this.host).sslPort }));
       return;
     }
     if (!net.allowIncoming) {
-      conn.refuse('GW_ERR_GAN_INCOMING_DISABLED', { node });
+      conn.refuse(new GwError('GW_ERR_GAN_INCOMING_DISABLED', { node }));
       return;
     }
     conn.once('hello', (hello: HelloMessage) => {
       this.admit(conn, hello, peerCert).catch((err: unknown) => {
         this.host.logger.error({ err: (err as Error).message, peer: conn.label }, 'error while admitting a connection');
-        conn.fail('GW_ERR_GAN_CONNECTION_CLOSED', { peer: conn.label, detail: 'internal error on the master' });
+        conn.fail(new GwError('GW_ERR_GAN_CONNECTION_CLOSED', { peer: conn.label, detail: 'internal error on the master' }));
       });
     });
   }
@@ -113,18 +113,18 @@ export class Acceptor {
     const peer: PeerRef = { uuid: hello.uuid, systemName: hello.systemName, address: conn.address, role: hello.role };
     const id = connectionId(hello.systemName, hello.uuid);
     const state = this.track(hello.uuid, peer, conn);
-    const refuse = (code: ErrorCode, params: ErrorParams): void => {
-      const error = conn.refuse(code, params);
-      this.setState(state, conn, statusForCode(code), error);
-      h.logger.info({ peer: conn.label, code }, 'incoming gateway network connection refused');
+    const refuse = (error: GwError): void => {
+      const record = conn.refuse(error);
+      this.setState(state, conn, statusForCode(error.code), record);
+      h.logger.info({ peer: conn.label, code: error.code }, 'incoming gateway network connection refused');
     };
 
     // Our side as our own hello says it (the engines' extras, the witness among them, included).
     const problem = checkHello(this.link.buildHello(ownHello(h)), hello, 'listener');
-    if (problem) return refuse(problem.code, problem.params);
+    if (problem) return refuse(GwError.from(problem));
 
     if (conn.ssl && h.network.requireTwoWayAuth) {
-      if (!cert) return refuse('GW_ERR_GAN_CLIENT_CERT_REQUIRED', { node });
+      if (!cert) return refuse(new GwError('GW_ERR_GAN_CLIENT_CERT_REQUIRED', { node }));
       const verdict = decideTrust(this.trust.records('incoming'), cert.fingerprint, hello.uuid);
       const params = {
         fingerprint: cert.fingerprint,
@@ -137,7 +137,7 @@ export class Acceptor {
       if (refusal) {
         if (refusal.pending) await this.storePending(cert, peer, refusal.pending.flag);
         if (verdict.kind === 'changed') h.logger.warn({ peer: conn.label, fingerprint: cert.fingerprint, known: verdict.knownFingerprint }, 'a known peer shows a different certificate');
-        return refuse(refusal.code, refusal.params);
+        return refuse(GwError.from(refusal));
       }
     }
 
@@ -154,16 +154,16 @@ export class Acceptor {
           await this.connections.upsert(hello.uuid, { systemName: hello.systemName, address: conn.address, state: 'pending' });
           h.events.emit('connection.pending', { id, uuid: hello.uuid, systemName: hello.systemName, address: conn.address });
         }
-        return refuse('GW_ERR_GAN_CONNECTION_NOT_APPROVED', { id, node });
+        return refuse(new GwError('GW_ERR_GAN_CONNECTION_NOT_APPROVED', { id, node }));
       case 'denied':
-        return refuse('GW_ERR_GAN_CONNECTION_DENIED', { id, node });
+        return refuse(new GwError('GW_ERR_GAN_CONNECTION_DENIED', { id, node }));
       case 'not-whitelisted':
-        return refuse('GW_ERR_GAN_NOT_WHITELISTED', { systemName: hello.systemName, node });
+        return refuse(new GwError('GW_ERR_GAN_NOT_WHITELISTED', { systemName: hello.systemName, node }));
     }
 
     const current = this.link.currentConnection();
     if (current && current.peer && current.peer.uuid !== hello.uuid) {
-      return refuse('GW_ERR_GAN_PEER_IN_USE', { node, current: `${current.peer.systemName}|${current.peer.uuid}` });
+      return refuse(new GwError('GW_ERR_GAN_PEER_IN_USE', { node, current: `${current.peer.systemName}|${current.peer.uuid}` }));
     }
     // The peer gave up, or sent something invalid, while the checks ran.
     if (conn.isClosing) return;
@@ -199,7 +199,7 @@ export class Acceptor {
         }
       }
     }
-    conn.once('closed', ({ error, wasRunning }: { error: CodedError; wasRunning: boolean }) => {
+    conn.once('closed', ({ error, wasRunning }: { error: ErrorRecord; wasRunning: boolean }) => {
       if (state.conn !== conn || !wasRunning) return;
       this.setState(state, conn, error.code === 'GW_ERR_GAN_PEER_LEFT' ? 'Disconnected' : statusForCode(error.code), error);
     });
@@ -207,7 +207,7 @@ export class Acceptor {
   }
 
   /** A refused second dial records its error but leaves a Running connection's status alone. */
-  private setState(state: IncomingState, conn: LinkConnection, status: ConnectionStatus, error: CodedError | null): void {
+  private setState(state: IncomingState, conn: LinkConnection, status: ConnectionStatus, error: ErrorRecord | null): void {
     if (error) state.lastError = error;
     const runningOther = state.conn !== null && state.conn !== conn && state.conn.state === 'running';
     if (runningOther) return;

@@ -3,6 +3,7 @@ import type { TLSSocket } from 'node:tls';
 
 import { WebSocket } from 'ws';
 
+import { GwError, type ErrorRecord } from '../../core/errors.js';
 import { connectionId } from '../../core/gan/connection-policy.js';
 import { statusForCode } from '../../core/gan/connection-status.js';
 import { checkHello } from '../../core/gan/hello-compat.js';
@@ -10,9 +11,9 @@ import { GAN_PATH, MAX_FRAME_BYTES, type HelloMessage } from '../../core/gan/pro
 import { decideTrust, trustRefusal } from '../../core/gan/trust-decision.js';
 import { formatHostPort } from '../../core/gan/address.js';
 import { redialAtOnce, socketErrno } from '../../core/redundancy/peer-gone.js';
-import type { CodedError, ConnectionEntry, ConnectionStatus, PeerRef } from '../../core/wire.js';
+import type { ConnectionEntry, ConnectionStatus, PeerRef } from '../../core/wire.js';
 import { ownHello, type GanHost } from './gan-host.js';
-import { codedError, LinkConnection } from './link-connection.js';
+import { LinkConnection } from './link-connection.js';
 import type { MessageTypes } from './message-types.js';
 import { readPeerCertificate, type PeerCertificate } from './peer-certificate.js';
 import type { PeerLink } from './peer-link.js';
@@ -31,7 +32,7 @@ export interface DialTarget {
  */
 export class Dialer {
   status: ConnectionStatus = 'Connecting';
-  lastError: CodedError | null = null;
+  lastError: ErrorRecord | null = null;
   peer: PeerRef;
   since = new Date();
   private conn: LinkConnection | null = null;
@@ -89,7 +90,7 @@ export class Dialer {
     };
   }
 
-  private setStatus(status: ConnectionStatus, error: CodedError | null): void {
+  private setStatus(status: ConnectionStatus, error: ErrorRecord | null): void {
     if (status !== this.status) this.since = new Date();
     this.status = status;
     if (error) this.lastError = error;
@@ -102,7 +103,7 @@ export class Dialer {
     const { host, port, ssl } = this.target;
     const address = this.address;
     const url = `${ssl ? 'wss' : 'ws'}://${formatHostPort(host, port)}${GAN_PATH}`;
-    let preError: CodedError | null = null;
+    let preError: ErrorRecord | null = null;
     let errno: string | null = null;
     let peerCert: PeerCertificate | null = null;
 
@@ -142,21 +143,21 @@ export class Dialer {
     this.ws = ws;
 
     ws.on('unexpected-response', (_req, res) => {
-      preError ??= codedError('GW_ERR_GAN_UNREACHABLE', {
+      preError ??= new GwError('GW_ERR_GAN_UNREACHABLE', {
         address,
         detail: `HTTP ${res.statusCode} on ${GAN_PATH}: is that a gwd Gateway Network port?`,
-      });
+      }).toRecord(new Date());
       ws.terminate();
     });
     ws.on('error', (err: NodeJS.ErrnoException) => {
       if (this.conn) return;
       errno = socketErrno(err.code);
-      preError ??= codedError('GW_ERR_GAN_UNREACHABLE', { address, detail: err.code ? `${err.code}` : err.message });
+      preError ??= new GwError('GW_ERR_GAN_UNREACHABLE', { address, detail: err.code ? `${err.code}` : err.message }).toRecord(new Date());
     });
     ws.on('close', () => {
       if (this.conn) return; // the LinkConnection reports its own end
       this.ws = null;
-      const error = preError ?? codedError('GW_ERR_GAN_UNREACHABLE', { address, detail: 'the connection closed during the handshake' });
+      const error = preError ?? new GwError('GW_ERR_GAN_UNREACHABLE', { address, detail: 'the connection closed during the handshake' }).toRecord(new Date());
       this.setStatus(statusForCode(error.code), error);
       this.host.logger.debug({ code: error.code, errno }, 'dial failed');
       this.link.reportDialFailure({ error, errno, address });
@@ -176,7 +177,7 @@ export class Dialer {
       });
       this.conn = conn;
       conn.once('hello', (hello: HelloMessage) => this.onHello(conn, hello));
-      conn.once('closed', ({ error, wasRunning }: { error: CodedError; wasRunning: boolean }) => {
+      conn.once('closed', ({ error, wasRunning }: { error: ErrorRecord; wasRunning: boolean }) => {
         this.conn = null;
         this.ws = null;
         const status = wasRunning && error.code === 'GW_ERR_GAN_PEER_LEFT' ? 'Disconnected' : statusForCode(error.code);
@@ -195,7 +196,7 @@ export class Dialer {
     this.peer = { uuid: hello.uuid, systemName: hello.systemName, address: this.address, role: hello.role };
     const problem = checkHello(this.link.buildHello(ownHello(this.host)), hello, 'dialer');
     if (problem) {
-      conn.refuse(problem.code, problem.params);
+      conn.refuse(GwError.from(problem));
       return;
     }
     conn.run();
@@ -204,14 +205,14 @@ export class Dialer {
   }
 
   /** The outgoing trust decision on the master's certificate, before the upgrade request is sent. */
-  private checkServerCertificate(sock: TLSSocket): { error: CodedError; cert?: undefined } | { error: null; cert: PeerCertificate } {
+  private checkServerCertificate(sock: TLSSocket): { error: ErrorRecord; cert?: undefined } | { error: null; cert: PeerCertificate } {
     const raw = sock.getPeerCertificate(true)?.raw;
-    if (!raw) return { error: codedError('GW_ERR_GAN_CERT_INVALID', { detail: 'the master presented no certificate' }) };
+    if (!raw) return { error: new GwError('GW_ERR_GAN_CERT_INVALID', { detail: 'the master presented no certificate' }).toRecord(new Date()) };
     let cert: PeerCertificate;
     try {
       cert = readPeerCertificate(raw);
     } catch (err) {
-      return { error: codedError('GW_ERR_GAN_CERT_INVALID', { detail: (err as Error).message }) };
+      return { error: new GwError('GW_ERR_GAN_CERT_INVALID', { detail: (err as Error).message }).toRecord(new Date()) };
     }
     const peer: PeerRef = { uuid: cert.claimedUuid, systemName: cert.claimedName, address: this.address, role: null };
     this.peer = { ...this.peer, uuid: cert.claimedUuid ?? this.peer.uuid, systemName: cert.claimedName ?? this.peer.systemName };
@@ -227,7 +228,7 @@ export class Dialer {
     if (!refusal) return { error: null, cert };
     // Not awaited: this runs inside the TLS handshake callback; the refusal does not wait for the disk.
     if (refusal.pending) this.storePending(cert, peer, refusal.pending.flag);
-    return { error: codedError(refusal.code, refusal.params) };
+    return { error: GwError.from(refusal).toRecord(new Date()) };
   }
 
   private storePending(cert: PeerCertificate, peer: PeerRef, flag: 'CertificateChanged' | null): void {

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 
 import type { WebSocket, RawData } from 'ws';
 
-import { ERROR_CATALOGUE, formatMessage, type ErrorCode, type ErrorParams } from '../../core/errors.js';
+import { GwError, type ErrorRecord } from '../../core/errors.js';
 import {
   binaryFrameInPlace,
   CLOSE,
@@ -16,7 +16,7 @@ import {
 } from '../../core/gan/protocol.js';
 import { linkErrorKind } from '../../core/redundancy/peer-gone.js';
 import { describeProblems } from '../../core/schema-errors.js';
-import type { CodedError, TrustDirection } from '../../core/wire.js';
+import type { TrustDirection } from '../../core/wire.js';
 import type { Logger } from '../logger.js';
 import type { SchemaRegistry } from '../schema-registry.js';
 import type { MessageTypes } from './message-types.js';
@@ -42,7 +42,8 @@ export interface LinkConnectionOptions {
 }
 
 export interface LinkClosed {
-  error: CodedError;
+  /** Why, as a connection's `lastError` shows it: this side's GwError, or the code the peer gave. */
+  error: ErrorRecord;
   /** The peer said `bye` with this reason before closing. */
   byeReason: string | null;
   /** The peer's goodbye said whether it was still Active (rule 10); null: it did not say. */
@@ -54,10 +55,6 @@ export interface LinkClosed {
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
-export function codedError(code: ErrorCode, params: ErrorParams): CodedError {
-  return { code, message: formatMessage(ERROR_CATALOGUE[code].message, params), time: new Date().toISOString() };
-}
 
 /**
  * One WebSocket of the Gateway Network, either direction: frames in and out as validated JSON (or
@@ -73,8 +70,8 @@ export class LinkConnection extends EventEmitter {
   state: 'handshake' | 'running' | 'closed' = 'handshake';
   lastMessageAt: number | null = null;
   pingMs: number | null = null;
-  private localError: CodedError | null = null;
-  private peerRefusal: CodedError | null = null;
+  private localError: ErrorRecord | null = null;
+  private peerRefusal: ErrorRecord | null = null;
   private byeReason: string | null = null;
   private byeActive: boolean | null = null;
   private selfBye = false;
@@ -102,16 +99,16 @@ export class LinkConnection extends EventEmitter {
       // Fast failover must see a lost socket as such (linkErrorKind says which errors are).
       const kind = linkErrorKind(err.code);
       if (kind === 'tooLarge') {
-        this.fail('GW_ERR_GAN_FRAME_TOO_LARGE', { peer: this.label, limit: MAX_FRAME_BYTES }, CLOSE.TOO_LARGE);
+        this.fail(new GwError('GW_ERR_GAN_FRAME_TOO_LARGE', { peer: this.label, limit: MAX_FRAME_BYTES }), CLOSE.TOO_LARGE);
       } else if (kind === 'lost') {
-        this.fail('GW_ERR_GAN_CONNECTION_CLOSED', { peer: this.label, detail: String(err.code) }, null);
+        this.fail(new GwError('GW_ERR_GAN_CONNECTION_CLOSED', { peer: this.label, detail: String(err.code) }), null);
       } else {
-        this.fail('GW_ERR_GAN_PROTOCOL_VIOLATION', { peer: this.label, detail }, null);
+        this.fail(new GwError('GW_ERR_GAN_PROTOCOL_VIOLATION', { peer: this.label, detail }), null);
       }
     });
     ws.on('close', (code, reason) => this.onClose(code, reason.toString('utf8')));
     this.helloTimer = setTimeout(() => {
-      this.fail('GW_ERR_GAN_HANDSHAKE_TIMEOUT', { peer: this.label, timeout: HELLO_TIMEOUT_MS }, CLOSE.PROTOCOL_VIOLATION);
+      this.fail(new GwError('GW_ERR_GAN_HANDSHAKE_TIMEOUT', { peer: this.label, timeout: HELLO_TIMEOUT_MS }), CLOSE.PROTOCOL_VIOLATION);
     }, HELLO_TIMEOUT_MS);
   }
 
@@ -173,12 +170,12 @@ export class LinkConnection extends EventEmitter {
   }
 
   /** Tell the peer why, then close: the dialer shows the code as its connection's last error. */
-  refuse(code: ErrorCode, params: ErrorParams): CodedError {
-    const error = codedError(code, params);
-    this.localError ??= error;
+  refuse(error: GwError): ErrorRecord {
+    const record = error.toRecord(new Date());
+    this.localError ??= record;
     this.send({ type: 'refused', code: error.code, message: error.message });
-    this.closeWith(CLOSE.REFUSED, code);
-    return error;
+    this.closeWith(CLOSE.REFUSED, error.code);
+    return record;
   }
 
   /** Handshake passed: start pinging and deliver app messages. */
@@ -192,9 +189,9 @@ export class LinkConnection extends EventEmitter {
    * Close on purpose, saying why (`shutdown`, `role-changed`, ...) and whether this node is still
    * Active: the peer takes over at once only from a node that stood down (rule 10).
    */
-  bye(reason: string, code: ErrorCode = 'GW_ERR_GAN_PEER_LEFT'): void {
+  bye(reason: string): void {
     if (!this.closing && this.state !== 'closed') this.selfBye = true;
-    this.localError ??= codedError(code, { peer: 'this node', reason });
+    this.localError ??= new GwError('GW_ERR_GAN_PEER_LEFT', { peer: 'this node', reason }).toRecord(new Date());
     const active = this.options.active?.() ?? null;
     this.send(active === null ? { type: 'bye', reason } : { type: 'bye', reason, active });
     this.closeWith(CLOSE.NORMAL, reason);
@@ -204,17 +201,17 @@ export class LinkConnection extends EventEmitter {
    * Drop the connection at once, without a closing handshake: the peer is already judged gone (a
    * silence of failoverTimeout), and a link that looks up to one side must not outlive that judgment.
    */
-  abort(code: ErrorCode, params: ErrorParams): void {
-    this.localError ??= codedError(code, params);
+  abort(error: GwError): void {
+    this.localError ??= error.toRecord(new Date());
     this.stopTimers();
     this.ws.terminate();
   }
 
   /** Close because of a local failure with this code. */
-  fail(code: ErrorCode, params: ErrorParams, closeCode: number | null = CLOSE.PROTOCOL_VIOLATION): void {
-    this.localError ??= codedError(code, params);
+  fail(error: GwError, closeCode: number | null = CLOSE.PROTOCOL_VIOLATION): void {
+    this.localError ??= error.toRecord(new Date());
     if (closeCode === null) return;
-    this.closeWith(closeCode, code);
+    this.closeWith(closeCode, error.code);
   }
 
   private closeWith(closeCode: number, reason: string): void {
@@ -308,7 +305,7 @@ export class LinkConnection extends EventEmitter {
 
   private violation(detail: string): void {
     this.options.logger.warn({ peer: this.label, detail }, 'invalid gateway network frame; closing that connection');
-    this.fail('GW_ERR_GAN_PROTOCOL_VIOLATION', { peer: this.label, detail });
+    this.fail(new GwError('GW_ERR_GAN_PROTOCOL_VIOLATION', { peer: this.label, detail }));
   }
 
   private schedulePing(delay: number): void {
@@ -342,7 +339,7 @@ export class LinkConnection extends EventEmitter {
         this.missed += 1;
         if (this.missed >= s.pingMaxMissed) {
           this.options.logger.warn({ peer: this.label, missed: this.missed }, 'peer stopped answering pings');
-          this.fail('GW_ERR_GAN_PING_TIMEOUT', { peer: this.label, missed: this.missed, timeout: s.pingTimeout }, CLOSE.FAULTED);
+          this.fail(new GwError('GW_ERR_GAN_PING_TIMEOUT', { peer: this.label, missed: this.missed, timeout: s.pingTimeout }), CLOSE.FAULTED);
         }
       }, s.pingTimeout);
     }
@@ -374,11 +371,11 @@ export class LinkConnection extends EventEmitter {
     if (!error && /^GW_ERR_[A-Z0-9_]+$/.test(reason)) {
       error = { code: reason, message: `${this.label} closed the connection: ${reason}`, time: new Date().toISOString() };
     }
-    if (!error && this.byeReason !== null) error = codedError('GW_ERR_GAN_PEER_LEFT', { peer: this.label, reason: this.byeReason });
-    error ??= codedError('GW_ERR_GAN_CONNECTION_CLOSED', {
+    if (!error && this.byeReason !== null) error = new GwError('GW_ERR_GAN_PEER_LEFT', { peer: this.label, reason: this.byeReason }).toRecord(new Date());
+    error ??= new GwError('GW_ERR_GAN_CONNECTION_CLOSED', {
       peer: this.label,
       detail: `websocket close ${code}${reason ? ` ${reason.slice(0, 120)}` : ''}`,
-    });
+    }).toRecord(new Date());
     const closed: LinkClosed = { error, byeReason: this.byeReason, byeActive: this.byeActive, selfBye: this.selfBye, wasRunning };
     this.emit('closed', closed);
   }

@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 
-import type { ErrorCode, ErrorParams } from '../../core/errors.js';
+import { GwError, type ErrorRecord } from '../../core/errors.js';
 
 import { BINARY_FRAMES, type GanMessage, type HelloMessage } from '../../core/gan/protocol.js';
-import type { CodedError, Edition, Role, TrustDirection } from '../../core/wire.js';
-import { codedError, type LinkClosed, type LinkConnection } from './link-connection.js';
+import type { Edition, Role, TrustDirection } from '../../core/wire.js';
+import type { LinkClosed, LinkConnection } from './link-connection.js';
 import type { MessageTypes } from './message-types.js';
 
 export interface PeerInfo {
@@ -22,7 +22,7 @@ export interface PeerInfo {
 
 export interface PeerDown {
   /** Coded reason: GW_ERR_GAN_PEER_LEFT (the peer said bye), GW_ERR_GAN_PING_TIMEOUT, ... */
-  error: CodedError;
+  error: ErrorRecord;
   /** The `bye` reason when the peer closed on purpose (`shutdown`, `role-changed`, ...); else null. */
   byeReason: string | null;
   /** Whether the peer's goodbye said it was still Active (rule 10); null: no goodbye or not said. */
@@ -33,7 +33,7 @@ export interface PeerDown {
 }
 
 export interface DialFailure {
-  error: CodedError;
+  error: ErrorRecord;
   /** errno of a failed TCP connect (ECONNREFUSED: nothing listens at the master's address). */
   errno: string | null;
   address: string;
@@ -220,8 +220,8 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   }
 
   /** Drop the current connection at once with this coded reason (no bye: the peer is not listening). */
-  abort(code: ErrorCode, params: ErrorParams): void {
-    this.current?.abort(code, params);
+  abort(error: GwError): void {
+    this.current?.abort(error);
   }
 
   /** Close with a bye and wait (bounded) until the socket is closed, so the bye reaches the peer. */
@@ -249,7 +249,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       this.info = null;
       old.bye('replaced');
       this.safeEmit('down', {
-        error: codedError('GW_ERR_GAN_CONNECTION_CLOSED', { peer: oldInfo.systemName, detail: 'replaced by a new connection of the same peer' }),
+        error: new GwError('GW_ERR_GAN_CONNECTION_CLOSED', { peer: oldInfo.systemName, detail: 'replaced by a new connection of the same peer' }).toRecord(new Date()),
         byeReason: null,
         byeActive: null,
         selfBye: false,

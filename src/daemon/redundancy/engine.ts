@@ -37,7 +37,7 @@ export interface RedundancyLinkPort {
   on(event: 'acked', listener: (sentAt: number) => void): unknown;
   on(event: 'dialFailed', listener: (failure: { errno: string | null }) => void): unknown;
   send(message: { type: string }): boolean;
-  abort(code: 'GW_ERR_GAN_PEER_SILENT', params: { peer: string; timeout: number }): void;
+  abort(error: GwError): void;
   setHelloExtra(provider: () => Record<string, unknown>): void;
   setActiveProvider(provider: () => boolean): void;
 }
@@ -267,7 +267,7 @@ export class RedundancyEngine {
     // must not outlive that judgment (nor overlap the takeover that follows it).
     for (const d of decisions) {
       if (d.type === 'emit' && d.event.type === 'peer.lost' && d.event.data.how === 'silent') {
-        this.link?.abort('GW_ERR_GAN_PEER_SILENT', { peer: d.event.data.uuid ?? 'the peer', timeout: this.settings.failoverTimeout });
+        this.link?.abort(new GwError('GW_ERR_GAN_PEER_SILENT', { peer: d.event.data.uuid ?? 'the peer', timeout: this.settings.failoverTimeout }));
       }
     }
     // A clean stop releases the key before its steppingDown goes out, so that the peer can take it
