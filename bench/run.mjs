@@ -7,6 +7,7 @@ import path from 'node:path';
 
 import { cliStartup } from './figures/cli-startup.mjs';
 import { failoverFigures } from './figures/failover.mjs';
+import { falseTakeoverFigures, hostLossFigures } from './figures/host-loss.mjs';
 import { idleFigures } from './figures/idle.mjs';
 import { witnessFigures } from './figures/witness.mjs';
 import { syncApply, syncSnapshot } from './figures/sync.mjs';
@@ -22,10 +23,13 @@ const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split('
 const figures = [
   { name: 'cli-startup', run: () => cliStartup({ rounds: quick ? 3 : 60, budgetMs: quick ? 20_000 : 180_000 }) },
   { name: 'failover', run: () => failoverFigures({ runs: quick ? 2 : 20 }) },
+  { name: 'host-loss', run: () => hostLossFigures({ runs: quick ? 2 : Number(process.env.GWD_BENCH_HOST_LOSS_RUNS ?? 20) }) },
+  { name: 'false-takeover', run: () => falseTakeoverFigures({ secs: quick ? 5 : Number(process.env.GWD_BENCH_CALM_SECS ?? 300) }) },
   { name: 'idle', run: () => idleFigures({ idleSecs: quick ? 3 : Number(process.env.GWD_BENCH_IDLE_SECS ?? 60), starts: quick ? 2 : Number(process.env.GWD_BENCH_STARTS ?? 11) }) },
   { name: 'sync-apply', run: () => syncApply({ runs: quick ? 1 : Number(process.env.GWD_BENCH_APPLY_RUNS ?? 5), changes: quick ? 400 : 2000 }) },
   { name: 'sync-e2e', run: () => syncFigures({ changes: quick ? 3 : Number(process.env.GWD_BENCH_CHANGES ?? 50), burst: quick ? 200 : Number(process.env.GWD_BENCH_BURST ?? 5000) }) },
-  { name: 'sync-full', run: () => fullSnapshotFigure({ snapshotResources: quick ? 300 : 10_000, snapshotRuns: quick ? 2 : Number(process.env.GWD_BENCH_SNAPSHOT_RUNS ?? 3) }) },
+  { name: 'sync-full', run: () => fullSnapshotFigure({ snapshotResources: quick ? 300 : Number(process.env.GWD_BENCH_SNAPSHOT_RESOURCES ?? 10_000), snapshotRuns: quick ? 2 : Number(process.env.GWD_BENCH_SNAPSHOT_RUNS ?? 3), maxRatio: 2.0 }) },
+  { name: 'sync-full-100k', run: () => fullSnapshotFigure({ snapshotResources: quick ? 1000 : Number(process.env.GWD_BENCH_SNAPSHOT_100K_RESOURCES ?? 100_000), snapshotRuns: quick ? 1 : Number(process.env.GWD_BENCH_SNAPSHOT_100K_RUNS ?? 2), maxRatio: 3.0, maxRssMb: 300 }) },
   { name: 'sync-snapshot', run: () => syncSnapshot({ runs: quick ? 1 : 3, resources: quick ? 200 : 2000 }) },
   { name: 'witness', run: () => witnessFigures({ kills: quick ? 1 : 20, partitions: quick ? 1 : 20, plainPartitions: quick ? 1 : 5 }) },
 ].filter((f) => !only || only.includes(f.name));
