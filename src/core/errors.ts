@@ -424,7 +424,7 @@ export class RemoteError extends Error {
 
   constructor(body: ErrorBody) {
     super(body.message);
-    this.name = 'GwError';
+    this.name = 'RemoteError';
     this.code = body.code;
     this.statusCode = body.statusCode;
     this.details = body.details;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 
 import { describe, expect, it } from 'vitest';
 
-import { ERROR_CATALOGUE, GwError, formatMessage, isErrorBody } from '../../src/core/errors.js';
+import { ERROR_CATALOGUE, GwError, RemoteError, formatMessage, isErrorBody } from '../../src/core/errors.js';
 
 function docRows(): Map<string, { statusCode: number; message: string }> {
   const text = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
@@ -39,6 +39,13 @@ describe('error catalogue', () => {
     }
   });
 
+  it('every brace in a message is a {word} placeholder: the one form formatMessage fills and the params type requires', () => {
+    for (const [code, entry] of Object.entries(ERROR_CATALOGUE)) {
+      const braces = entry.message.match(/[{}][^{}]*[{}]?/g) ?? [];
+      for (const b of braces) expect(b, `${code}: ${entry.message}`).toMatch(/^\{\w+\}$/);
+    }
+  });
+
   it('fills message placeholders and keeps unknown ones visible', () => {
     expect(formatMessage('edit it on {host}:{port}', { host: '10.0.0.5', port: 8060 })).toBe('edit it on 10.0.0.5:8060');
     expect(formatMessage('missing {nothing}', {})).toBe('missing {nothing}');
@@ -59,5 +66,34 @@ describe('error catalogue', () => {
     expect(back).toBeInstanceOf(GwError);
     expect(back.code).toBe('GW_ERR_API_METHOD_NOT_ALLOWED');
     expect(back.message).toBe(body.message);
+  });
+
+  it('a body with a code this build does not know (a newer gwd) is kept as it came, as a RemoteError', () => {
+    const body = { statusCode: 409, code: 'GW_ERR_FUTURE_THING', error: 'Conflict', message: 'something new', details: { x: 1 } };
+    const err = GwError.fromBody(body);
+    expect(err).toBeInstanceOf(RemoteError);
+    expect(err).not.toBeInstanceOf(GwError);
+    expect(err.code).toBe('GW_ERR_FUTURE_THING');
+    expect(err.toBody()).toEqual(body);
+  });
+
+  it('a connection keeps an error as a record: code, message and the time given', () => {
+    const err = new GwError('GW_ERR_GAN_UNREACHABLE', { address: '10.0.0.1:8060', detail: 'ECONNREFUSED' });
+    expect(err.toRecord(new Date(Date.UTC(2026, 11, 4, 16, 0, 0)))).toEqual({
+      code: 'GW_ERR_GAN_UNREACHABLE',
+      message: 'cannot reach 10.0.0.1:8060: ECONNREFUSED',
+      time: '2026-12-04T16:00:00.000Z',
+    });
+  });
+
+  it('GwError.from makes the error a machine returned as a spec', () => {
+    const err = GwError.from({ code: 'GW_ERR_REDUNDANCY_NO_PEER', params: { activity: 'Active' } }, { why: 1 });
+    expect(err).toBeInstanceOf(GwError);
+    expect(err).toBeInstanceOf(Error);
+    expect(err.name).toBe('GwError');
+    expect(err.code).toBe('GW_ERR_REDUNDANCY_NO_PEER');
+    expect(err.statusCode).toBe(409);
+    expect(err.message).toContain('(this node is Active)');
+    expect(err.details).toEqual({ why: 1 });
   });
 });
