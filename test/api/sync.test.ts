@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import { totalHash } from '../../src/core/sync/snapshot-manifest.js';
+import { manifestLines } from '../../src/core/sync/snapshot-manifest.js';
 import type { EventRecord, StatusResponse } from '../../src/core/wire.js';
 import type { PeerInfo } from '../../src/daemon/gan/peer-link.js';
 import { SnapshotSink } from '../../src/daemon/sync/snapshot-sink.js';
@@ -141,9 +142,11 @@ describe('sync between two in-process daemons', () => {
     const inject = (m: Record<string, unknown>): void => void link.emit('message', m as never, peer);
     const sig = 'a'.repeat(64);
 
-    // 1. A manifest whose total hash does not match its files.
+    // 1. A snapshot whose totals do not match its entries.
     inject({ type: 'sync.begin', op: 99, kind: 'full', revision: 5 });
-    inject({ type: 'sync.snapshotBegin', op: 99, manifest: { id: 'forged-1', revision: 5, files: [{ path: 'x/config.json', size: 1, sha256: sig }], totalBytes: 1, totalSha256: sig } });
+    inject({ type: 'sync.snapshotStream', op: 99, id: 'forged-1', revision: 5 });
+    inject({ type: 'sync.snapshotFiles', id: 'forged-1', files: [{ path: 'x/config.json', size: 1, sha256: sig }] });
+    inject({ type: 'sync.snapshotEnd', id: 'forged-1', totals: { files: 1, totalBytes: 1, totalSha256: sig } });
     await waitFor('sync.failed for the manifest', () => failures().length >= 1);
     expect(failures()[0]!.data).toMatchObject({ code: 'GW_ERR_SYNC_SNAPSHOT_REFUSED' });
     expect(String(failures()[0]!.data.reason)).toContain('totalSha256');
@@ -171,7 +174,7 @@ describe('sync between two in-process daemons', () => {
     expect(await coreHashes(backup.dataDir)).toEqual(await coreHashes(master.dataDir));
     expect(Object.keys(kept).length).toBeGreaterThan(0);
 
-    // 4. A whole snapshot whose bytes (in a binary frame) do not match their hash: found while the
+    // 4. A snapshot whose bytes (in a binary frame) do not match their hash: found while the
     // store already compares the new core, and nothing is swapped in nor committed.
     const before = await coreHashes(backup.dataDir);
     const revisionBefore = backup.daemon.config.revision;
@@ -179,9 +182,10 @@ describe('sync between two in-process daemons', () => {
     const bytes = Buffer.from('{"endpointUrl":"opc.tcp://forged:4840"}');
     const files = [{ path: 'opcua/opc-connection/forged/config.json', size: bytes.length, sha256: 'b'.repeat(64) }];
     inject({ type: 'sync.begin', op: 101, kind: 'full', revision: 5 });
-    inject({ type: 'sync.snapshotBegin', op: 101, manifest: { id: 'forged-2', revision: 5, files, totalBytes: bytes.length, totalSha256: totalHash(files) } });
+    inject({ type: 'sync.snapshotStream', op: 101, id: 'forged-2', revision: 5 });
+    inject({ type: 'sync.snapshotFiles', id: 'forged-2', files });
     inject({ type: 'sync.snapshotChunk', chunk: { id: 'forged-2', seq: 0, file: 0, offset: 0 }, payload: bytes });
-    inject({ type: 'sync.snapshotEnd', id: 'forged-2' });
+    inject({ type: 'sync.snapshotEnd', id: 'forged-2', totals: { files: 1, totalBytes: bytes.length, totalSha256: createHash('sha256').update(manifestLines(files)).digest('hex') } });
     await waitFor('sync.failed for the bytes', () => failures().length >= 4);
     expect(failures()[3]!.data).toMatchObject({ code: 'GW_ERR_SYNC_SNAPSHOT_REFUSED' });
     expect(String(failures()[3]!.data.reason)).toContain('sha256 does not match the manifest');
@@ -199,16 +203,16 @@ describe('sync between two in-process daemons', () => {
     const held = new Promise<void>((r) => (release = r));
     let prepared!: () => void;
     const isPrepared = new Promise<void>((r) => (prepared = r));
-    const begin = SnapshotSink.begin.bind(SnapshotSink);
-    const spy = vi.spyOn(SnapshotSink, 'begin').mockImplementationOnce(async (...args: Parameters<typeof SnapshotSink.begin>) => {
-      const sink = await begin(...args);
+    const open = SnapshotSink.open.bind(SnapshotSink);
+    const spy = vi.spyOn(SnapshotSink, 'open').mockImplementationOnce(async (...args: Parameters<typeof SnapshotSink.open>) => {
+      const sink = await open(...args);
       prepared();
       await held;
       return sink;
     });
     try {
       inject({ type: 'sync.begin', op: 102, kind: 'full', revision: 5 });
-      inject({ type: 'sync.snapshotBegin', op: 102, manifest: { id: 'race-1', revision: 5, files, totalBytes: bytes.length, totalSha256: totalHash(files) } });
+      inject({ type: 'sync.snapshotStream', op: 102, id: 'race-1', revision: 5 });
       await isPrepared;
       expect(existsSync(stagingDir)).toBe(true);
       backup.daemon.sync.resync();

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 
-import { entryBatches, SYNC_MESSAGE_SCHEMA, SYNC_MESSAGE_TYPES } from '../../src/core/sync/messages.js';
+import { entryBatches, SYNC_BINARY_MESSAGE_SCHEMA, SYNC_MESSAGE_SCHEMA, SYNC_MESSAGE_TYPES } from '../../src/core/sync/messages.js';
 import { SchemaRegistry } from '../../src/daemon/schema-registry.js';
 import { Prng } from '../helpers/prng.js';
 
 const schemas = new SchemaRegistry();
 schemas.add(SYNC_MESSAGE_SCHEMA as unknown as { $id: string });
+schemas.add(SYNC_BINARY_MESSAGE_SCHEMA as unknown as { $id: string });
 const valid = (m: unknown): boolean => schemas.validate(SYNC_MESSAGE_SCHEMA.$id, structuredClone(m)).ok;
+/** A binary frame's header (its payload travels beside it). */
+const validHeader = (m: unknown): boolean => schemas.validate(SYNC_BINARY_MESSAGE_SCHEMA.$id, structuredClone(m)).ok;
 
 const sig = 'a'.repeat(64);
 const entry = {
@@ -31,9 +34,6 @@ const GOOD = [
   { type: 'sync.request', holder: '9f23104d-e5a5-46a1-b553-d45c42680373', revision: 12, full: true },
   { type: 'sync.begin', op: 1, kind: 'full', revision: 4 },
   { type: 'sync.entries', from: 2, upTo: 3, latest: 3, entries: [entry] },
-  { type: 'sync.snapshotBegin', op: 1, manifest: { id: 'abc-1', revision: 4, files: [{ path: 'a/b.json', size: 2, sha256: sig }], totalBytes: 2, totalSha256: sig } },
-  { type: 'sync.snapshotChunk', chunk: { id: 'abc-1', seq: 0, parts: [{ path: 'a/b.json', offset: 0, data: 'e30=' }] } },
-  { type: 'sync.snapshotEnd', id: 'abc-1' },
   { type: 'sync.snapshotStream', op: 2, id: 'abc-2', revision: 4 },
   { type: 'sync.snapshotFiles', id: 'abc-2', files: [{ path: 'a/b.json', size: 2, sha256: sig }] },
   { type: 'sync.snapshotEnd', id: 'abc-2', totals: { files: 1, totalBytes: 2, totalSha256: sig } },
@@ -48,6 +48,19 @@ describe('sync protocol messages', () => {
     for (const t of SYNC_MESSAGE_TYPES) expect(t).toMatch(/^sync\.[a-zA-Z]+$/);
   });
 
+  it('the snapshot has one form: no whole manifest, no text chunks, no end without totals; chunk headers only in binary frames', () => {
+    expect(SYNC_MESSAGE_TYPES).not.toContain('sync.snapshotBegin');
+    expect(SYNC_MESSAGE_TYPES).not.toContain('sync.snapshotChunk');
+    expect(valid({ type: 'sync.snapshotBegin', op: 1, manifest: { id: 'abc-1', revision: 4, files: [], totalBytes: 0, totalSha256: sig } })).toBe(false);
+    expect(valid({ type: 'sync.snapshotChunk', chunk: { id: 'abc-1', seq: 0, parts: [{ path: 'a/b.json', offset: 0, data: 'e30=' }] } })).toBe(false);
+    expect(valid({ type: 'sync.snapshotEnd', id: 'abc-1' })).toBe(false);
+    expect(validHeader({ type: 'sync.snapshotChunk', chunk: { id: 'abc-1', seq: 0, file: 0, offset: 0 } })).toBe(true);
+    expect(validHeader({ type: 'sync.snapshotChunk', chunk: { id: 'abc-1', seq: 0, parts: [] } })).toBe(false);
+    expect(validHeader({ type: 'sync.snapshotChunk', chunk: { id: 'abc', seq: -1, file: 0, offset: 0 } })).toBe(false);
+    expect(validHeader({ type: 'sync.snapshotChunk', chunk: { id: 'abc', seq: 0, file: 0, offset: -1 } })).toBe(false);
+    expect(validHeader({ type: 'sync.snapshotChunk', chunk: { id: '../x', seq: 0, file: 0, offset: 0 } })).toBe(false);
+  });
+
   it('refuses junk: extra fields, wrong types, negative revisions, local entries, unsafe snapshot ids, negative offsets', () => {
     const bad = [
       { ...GOOD[0], extra: 1 },
@@ -59,9 +72,7 @@ describe('sync protocol messages', () => {
       { ...GOOD[3], entries: [{ ...entry, revision: 0 }] },
       { ...GOOD[3], entries: [{ ...entry, evil: true }] },
       { ...GOOD[3], entries: [{ ...entry, signature: 'nothex' }] },
-      { type: 'sync.snapshotEnd', id: '../x' },
-      { type: 'sync.snapshotChunk', chunk: { id: 'abc', seq: 0, parts: [{ path: 'a', offset: -1, data: 'YQ==' }] } },
-      { type: 'sync.snapshotChunk', chunk: { id: 'abc', seq: -1, parts: [] } },
+      { type: 'sync.snapshotEnd', id: '../x', totals: { files: 1, totalBytes: 2, totalSha256: sig } },
       { type: 'sync.ack' },
       { type: 'sync.unknown' },
       { type: 'sync.snapshotStream', op: 2, id: '../x', revision: 4 },

@@ -6,10 +6,10 @@ import type { HelloWitness } from './hello-compat.js';
  * with a `type`; `hello`, `refused`, `ping`, `pong` and `bye` belong to the link itself, every other
  * type is registered by the module that uses it (redundancy, sync) with a schema in schemas/protocol.
  *
- * Bulk bytes (the files of a full snapshot) may travel in binary frames instead, to a peer whose
- * hello lists the `binary-frames` feature: a 4-byte big-endian header length, the header (a message
- * as JSON text, validated like any other, of a type registered as binary), then the raw payload.
- * Base64 inside JSON made every byte cost an encode, a parse and a decode on each side.
+ * Bulk bytes (the files of a full snapshot) travel in binary frames: a 4-byte big-endian header
+ * length, the header (a message as JSON text, validated like any other, of a type registered as
+ * binary), then the raw payload. Both ends speak the same protocol version (the hello refuses any
+ * other), so there is nothing to negotiate.
  */
 export const GAN_PATH = '/gan/v1';
 
@@ -48,20 +48,9 @@ export interface HelloMessage {
   edition: Edition;
   role: Role;
   version: string;
-  /** What this side accepts beyond the protocol version (absent from older peers: none). */
-  features?: string[];
   /** Section 9: the sender's witness, added by the redundancy engine (setHelloExtra); null: none. */
   witness?: HelloWitness | null;
 }
-
-/** The features this build offers in its hello. */
-export const BINARY_FRAMES = 'binary-frames';
-/**
- * Full snapshots sent as the master reads them (sync.snapshotStream, DESIGN.md section 6); only
- * used together with binary frames, which carry their bytes.
- */
-export const SNAPSHOT_STREAM = 'snapshot-stream';
-export const LINK_FEATURES: readonly string[] = [BINARY_FRAMES, SNAPSHOT_STREAM];
 
 /** Largest header of a binary frame: a header describes the payload, it never carries it. */
 export const MAX_BINARY_HEADER_BYTES = 1024 * 1024;

@@ -4,19 +4,19 @@
  * before the sync engine sees it.
  *
  * Backup → master: sync.request, sync.ack.
- * Master → backup: sync.begin, then either sync.entries (incremental) or a full snapshot:
- * sync.snapshotBegin (the whole manifest), sync.snapshotChunk…, sync.snapshotEnd; or, to a peer
- * that offers `snapshot-stream`, sync.snapshotStream, then sync.snapshotFiles (manifest entries)
- * each followed by the chunks of their bytes, and sync.snapshotEnd with the totals (or
- * sync.snapshotAbort when the master could not read it all). Afterwards live
- * sync.entries as changes commit.
+ * Master → backup: sync.begin, then either sync.entries (incremental) or a full snapshot in its one
+ * wire form, sent while the master reads it: sync.snapshotStream, then sync.snapshotFiles (manifest
+ * entries) each followed by the binary sync.snapshotChunk frames of their bytes, and
+ * sync.snapshotEnd with the totals (or sync.snapshotAbort when the master could not read it all).
+ * Afterwards live sync.entries as changes commit. A peer of another protocol version is refused
+ * at the hello, so no other form is ever spoken.
  *
  * Revisions are always the master's.
  */
 
 import { messageTypesOf } from '../gan/protocol.js';
 import type { JournalEntry } from '../config-model.js';
-import type { ManifestTotals, SnapshotFile, SnapshotManifest } from './snapshot-manifest.js';
+import type { ManifestTotals, SnapshotFile } from './snapshot-manifest.js';
 
 export type SyncKind = 'full' | 'incremental';
 
@@ -50,16 +50,9 @@ export interface SyncEntries {
   entries: JournalEntry[];
 }
 
-export interface SyncSnapshotBegin {
-  type: 'sync.snapshotBegin';
-  op: number;
-  manifest: SnapshotManifest;
-}
-
 /**
  * A full snapshot sent while the master still reads it: the manifest comes in parts
- * (sync.snapshotFiles), each before the bytes of its files, and its totals at the end. Only to a
- * peer whose hello offers `snapshot-stream` (and binary frames, which carry its bytes).
+ * (sync.snapshotFiles), each before the bytes of its files (binary frames), and its totals at the end.
  */
 export interface SyncSnapshotStream {
   type: 'sync.snapshotStream';
@@ -85,19 +78,12 @@ export interface SyncSnapshotAbort {
   reason: string;
 }
 
-/** Bytes of files in a JSON text frame, base64 (to a peer without binary frames). */
-export interface SyncSnapshotChunk {
-  type: 'sync.snapshotChunk';
-  chunk: { id: string; seq: number; parts: Array<{ path: string; offset: number; data: string }> };
-  payload?: undefined;
-}
-
 /**
- * The same in a binary frame: the files' bytes in manifest order, from the byte at `offset` of
+ * Bytes of files, in a binary frame: the files' bytes in manifest order, from the byte at `offset` of
  * the file at index `file` of the manifest on; the backup cuts them by the manifest's sizes, so the
  * header names no file (a header per file cost as much to parse and check as the bytes to write).
  */
-export interface SyncSnapshotBinaryChunk {
+export interface SyncSnapshotChunk {
   type: 'sync.snapshotChunk';
   chunk: { id: string; seq: number; file: number; offset: number };
   payload: Uint8Array;
@@ -106,8 +92,8 @@ export interface SyncSnapshotBinaryChunk {
 export interface SyncSnapshotEnd {
   type: 'sync.snapshotEnd';
   id: string;
-  /** A streamed snapshot's totals, checked against the entries announced (absent otherwise). */
-  totals?: ManifestTotals;
+  /** The snapshot's totals, checked against the entries announced. */
+  totals: ManifestTotals;
 }
 
 /** The backup has applied every master change up to `revision`. */
@@ -120,16 +106,14 @@ export type SyncMessage =
   | SyncRequest
   | SyncBegin
   | SyncEntries
-  | SyncSnapshotBegin
   | SyncSnapshotStream
   | SyncSnapshotFiles
   | SyncSnapshotAbort
   | SyncSnapshotChunk
-  | SyncSnapshotBinaryChunk
   | SyncSnapshotEnd
   | SyncAck;
 
-/** Raw bytes per snapshot chunk: as base64 ~1.4 MiB, well under the 8 MiB frame limit. */
+/** Raw bytes per snapshot chunk when a part is cut (a part larger than a frame should be). */
 export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 /** Manifest entries per sync.snapshotFiles (a streamed snapshot): the master reads this many files at a time. */
 export const SNAPSHOT_FILES_PER_PART = 1024;
@@ -162,10 +146,7 @@ export function entryBatches<T>(entries: readonly T[], maxCount = ENTRIES_PER_BA
 const revision = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
 const uuid = { type: 'string', pattern: '^[0-9a-fA-F-]{1,64}$' } as const;
 const snapshotId = { type: 'string', pattern: '^[0-9a-zA-Z-]{1,64}$' } as const;
-/** Which snapshot a chunk belongs to, and its place in it: the same in text and binary chunks. */
-const chunkOf = { id: snapshotId, seq: { type: 'integer', minimum: 0 } } as const;
 const sha256 = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
-const relPath = { type: 'string', minLength: 1, maxLength: 1024 } as const;
 const name = { type: 'string', minLength: 1, maxLength: 256 } as const;
 /**
  * One file of a manifest. The shape only: the ManifestChecker refuses an unsafe path or a malformed
@@ -234,70 +215,25 @@ export const SYNC_MESSAGE_SCHEMA = {
     message('sync.request', { holder: { anyOf: [uuid, { type: 'null' }] }, revision, full: { type: 'boolean' } }),
     message('sync.begin', { op: revision, kind: { enum: ['full', 'incremental'] }, revision }),
     message('sync.entries', { from: revision, upTo: revision, latest: revision, entries: { type: 'array', maxItems: 10_000, items: journalEntry } }),
-    message('sync.snapshotBegin', {
-      op: revision,
-      manifest: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['id', 'revision', 'files', 'totalBytes', 'totalSha256'],
-        properties: {
-          id: snapshotId,
-          revision,
-          files: {
-            type: 'array',
-            maxItems: 200_000,
-            items: manifestEntry,
-          },
-          totalBytes: { type: 'integer', minimum: 0 },
-          totalSha256: sha256,
-        },
-      },
-    }),
-    // data: base64. Not pattern-checked here (a regular expression over every byte of a snapshot
-    // cost ~80 ms of 10,000 resources): a part that does not decode to what the manifest says fails
-    // its size or sha256 check and refuses the snapshot.
-    message('sync.snapshotChunk', {
-      chunk: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['id', 'seq', 'parts'],
-        properties: {
-          ...chunkOf,
-          parts: {
-            type: 'array',
-            maxItems: 100_000,
-            items: {
-              type: 'object',
-              additionalProperties: false,
-              required: ['path', 'offset', 'data'],
-              properties: { path: relPath, offset: { type: 'integer', minimum: 0 }, data: { type: 'string' } },
-            },
-          },
-        },
-      },
-    }),
     message('sync.snapshotStream', { op: revision, id: snapshotId, revision }),
     message('sync.snapshotFiles', { id: snapshotId, files: { type: 'array', maxItems: 10_000, items: manifestEntry } }),
     message('sync.snapshotAbort', { id: snapshotId, reason: { type: 'string', maxLength: 4096 } }),
-    {
-      ...message('sync.snapshotEnd', {
-        id: snapshotId,
-        totals: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['files', 'totalBytes', 'totalSha256'],
-          properties: { files: { type: 'integer', minimum: 0 }, totalBytes: { type: 'integer', minimum: 0 }, totalSha256: sha256 },
-        },
-      }),
-      required: ['type', 'id'],
-    },
+    message('sync.snapshotEnd', {
+      id: snapshotId,
+      totals: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['files', 'totalBytes', 'totalSha256'],
+        properties: { files: { type: 'integer', minimum: 0 }, totalBytes: { type: 'integer', minimum: 0 }, totalSha256: sha256 },
+      },
+    }),
     message('sync.ack', { revision }),
   ],
 } as const;
 
 /**
- * Headers of binary frames (the link checks the frame, the sink where its bytes go). Only the
- * chunks of a snapshot travel this way.
+ * Headers of binary frames (the link checks the frame, the backup's machine where its bytes go).
+ * Only the chunks of a snapshot travel this way, and they travel no other way.
  */
 export const SYNC_BINARY_MESSAGE_SCHEMA = {
   $id: 'gwd:protocol/sync-binary-message',
@@ -307,7 +243,7 @@ export const SYNC_BINARY_MESSAGE_SCHEMA = {
         type: 'object',
         additionalProperties: false,
         required: ['id', 'seq', 'file', 'offset'],
-        properties: { ...chunkOf, file: { type: 'integer', minimum: 0 }, offset: { type: 'integer', minimum: 0 } },
+        properties: { id: snapshotId, seq: { type: 'integer', minimum: 0 }, file: { type: 'integer', minimum: 0 }, offset: { type: 'integer', minimum: 0 } },
       },
     }),
   ],

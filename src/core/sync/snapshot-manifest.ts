@@ -7,31 +7,9 @@ export interface SnapshotFile {
   sha256: string;
 }
 
-/** What the master sends first: every file with its hash, and a hash over the whole. */
-export interface SnapshotManifest {
-  /** Identifies this transfer; chunks carry it so a late chunk of an older one is refused. */
-  id: string;
-  /** The master store's revision the snapshot was taken at. */
-  revision: number;
-  files: SnapshotFile[];
-  totalBytes: number;
-  /** sha256 over the sorted `path NUL sha256 NUL size LF` lines: any change to any file changes it. */
-  totalSha256: string;
-}
-
-export function totalHash(files: readonly SnapshotFile[]): string {
-  const h = createHash('sha256');
-  // A master lists its files sorted already: sorting is skipped when there is nothing to sort.
-  const sorted = files.every((f, i) => i === 0 || files[i - 1]!.path < f.path)
-    ? files
-    : [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  h.update(manifestLines(sorted));
-  return h.digest('hex');
-}
-
 /**
- * The `path NUL sha256 NUL size LF` lines of entries, in the order given: what the total hash is
- * taken over (a whole manifest's sorted, a streamed snapshot's in the order its entries came).
+ * The `path NUL sha256 NUL size LF` lines of entries, in the order given: what a snapshot's total
+ * hash is taken over (its entries in the order they came, ascending paths from a master).
  */
 export function manifestLines(files: readonly SnapshotFile[]): string {
   let out = '';
@@ -74,8 +52,8 @@ export interface ManifestLimits {
 }
 
 /**
- * What a streamed snapshot's end states, checked against the entries that came before it:
- * `totalSha256` is over their lines in the order they came (see manifestLines).
+ * What a snapshot's end states, checked against the entries that came before it: `totalSha256` is
+ * over their lines in the order they came (see manifestLines).
  */
 export interface ManifestTotals {
   files: number;
@@ -85,26 +63,26 @@ export interface ManifestTotals {
 
 /**
  * Structural checks of manifest entries received from a peer, before any of their bytes is
- * written: given all at once (a manifest) or in parts as a streamed snapshot announces them. Each
- * entry is checked as it is added: a safe path, listed once, not a file and a directory at the same
- * time, a size and a sha256 of the right form, and the limits on the running totals.
+ * written, in parts as a snapshot announces them. Each entry is checked as it is added: a safe
+ * path, listed once, not a file and a directory at the same time, a size and a sha256 of the right
+ * form, and the limits on the running totals.
  */
 export class ManifestChecker {
   private readonly seen = new Set<string>();
   /** Every directory the files are in (with its ancestors): a file may not also be one of them. */
   private readonly dirs = new Set<string>();
   private total = 0;
-  /** A streamed snapshot's total hash, taken over its entries as they arrive. */
+  /** The total hash, taken over the entries as they arrive. */
   private readonly hash = createHash('sha256');
 
-  constructor(
-    private readonly limits: ManifestLimits,
-    /** The entries of a streamed snapshot: hashed as they come, for finish(). */
-    private readonly streamed = false,
-  ) {}
+  constructor(private readonly limits: ManifestLimits) {}
 
   get bytes(): number {
     return this.total;
+  }
+
+  get files(): number {
+    return this.seen.size;
   }
 
   add(files: readonly SnapshotFile[]): ManifestProblem | null {
@@ -129,13 +107,12 @@ export class ManifestChecker {
       if (this.total > this.limits.maxBytes) return { path: null, problem: `more than ${this.limits.maxBytes} bytes` };
     }
     // Checked, so hashed (one call into the hash per part, not per file).
-    if (this.streamed) this.hash.update(manifestLines(files));
+    this.hash.update(manifestLines(files));
     return null;
   }
 
-  /** The end of a streamed snapshot: its totals must be those of the entries announced. */
+  /** The end of the snapshot: its totals must be those of the entries announced. */
   finish(totals: ManifestTotals): ManifestProblem | null {
-    if (!this.streamed) throw new Error('finish() is for streamed entries');
     if (totals.files !== this.seen.size) return { path: null, problem: `${totals.files} files announced at the end, ${this.seen.size} listed` };
     if (totals.totalBytes !== this.total) return { path: null, problem: 'totalBytes does not match the files' };
     if (this.hash.digest('hex') !== totals.totalSha256) return { path: null, problem: 'totalSha256 does not match the files' };
@@ -143,12 +120,5 @@ export class ManifestChecker {
   }
 }
 
-/** Structural checks of a manifest received from a peer, before anything is written. */
-export function checkManifest(m: SnapshotManifest, limits: ManifestLimits): ManifestProblem | null {
-  const checker = new ManifestChecker(limits);
-  const problem = checker.add(m.files);
-  if (problem) return problem;
-  if (checker.bytes !== m.totalBytes) return { path: null, problem: 'totalBytes does not match the files' };
-  if (totalHash(m.files) !== m.totalSha256) return { path: null, problem: 'totalSha256 does not match the files' };
-  return null;
-}
+/** What a backup accepts of one snapshot: about 2 GiB in at most 200,000 files. */
+export const DEFAULT_SNAPSHOT_LIMITS: ManifestLimits = { maxFiles: 200_000, maxBytes: 2 * 1024 ** 3 };

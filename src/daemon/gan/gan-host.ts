@@ -1,4 +1,4 @@
-import { LINK_FEATURES, type HelloMessage } from '../../core/gan/protocol.js';
+import type { HelloMessage } from '../../core/gan/protocol.js';
 import { PROTOCOL_VERSION, PRODUCT_VERSION } from '../../core/version.js';
 import type { GatewayNetworkSettings, RedundancySettings } from '../../core/settings/types.js';
 import type { EventLog } from '../events/event-log.js';
@@ -28,12 +28,14 @@ export function ownHello(host: GanHost): HelloMessage {
     edition: host.identity.node.edition,
     role: host.redundancy.role,
     version: PRODUCT_VERSION,
-    features: [...LINK_FEATURES],
   };
 }
 
 /** The listener settings this process uses: the file, overridden by gwd --port/--ssl-port/--bind. */
-export function effectiveListenerConfig(host: GanHost): { enabled: boolean; bindAddress: string; port: number; sslPort: number } {
+export function effectiveListenerConfig(host: {
+  readonly network: GatewayNetworkSettings;
+  readonly options: Pick<DaemonOptions, 'bind' | 'port' | 'sslPort'>;
+}): { enabled: boolean; bindAddress: string; port: number; sslPort: number } {
   return {
     enabled: host.network.enabled,
     bindAddress: host.options.bind ?? host.network.bindAddress,

@@ -140,15 +140,7 @@ export class LinkConnection extends EventEmitter {
     return true;
   }
 
-  /** True when the peer's hello offers `feature` (older peers offer none). */
-  peerOffers(feature: string): boolean {
-    return Array.isArray(this.peer?.features) && this.peer.features.includes(feature);
-  }
-
-  /**
-   * Send a message with a binary payload in one binary frame; false when the link is not open.
-   * Only to a peer that offers BINARY_FRAMES (the caller checks: an older peer closes on one).
-   */
+  /** Send a message with a binary payload in one binary frame; false when the link is not open. */
   sendBinary(header: { type: string; [field: string]: unknown }, payload: readonly Uint8Array[]): boolean {
     return this.sendFrame(() => encodeBinaryFrame(header, payload));
   }

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 
 import { GwError, type ErrorRecord } from '../../core/errors.js';
 
-import { BINARY_FRAMES, type GanMessage, type HelloMessage } from '../../core/gan/protocol.js';
+import type { GanMessage, HelloMessage } from '../../core/gan/protocol.js';
 import type { Edition, Role, TrustDirection } from '../../core/wire.js';
 import type { LinkClosed, LinkConnection } from './link-connection.js';
 import type { MessageTypes } from './message-types.js';
@@ -53,7 +53,7 @@ export interface PeerLinkEvents {
 }
 
 /** Reserved hello fields: an extra provider cannot override them. */
-const HELLO_FIELDS = new Set(['type', 'protocol', 'uuid', 'systemName', 'edition', 'role', 'version', 'features']);
+const HELLO_FIELDS = new Set(['type', 'protocol', 'uuid', 'systemName', 'edition', 'role', 'version']);
 
 /**
  * The one link to the peer, whichever side dialled: what the redundancy and sync engines use.
@@ -131,10 +131,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     return this.current.send(message);
   }
 
-  /**
-   * A message and its payload in one binary frame, when the connected peer accepts them; false when
-   * not connected or when the peer is of a version without binary frames (send it as text then).
-   */
+  /** A message and its payload in one binary frame; false when not connected. */
   sendBinary(message: GanMessage, payload: readonly Uint8Array[]): boolean {
     return this.binaryLink(message.type)?.sendBinary(message, payload) ?? false;
   }
@@ -144,21 +141,11 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     return this.binaryLink(message.type)?.sendBinaryInPlace(message, payload, room) ?? false;
   }
 
-  /** The connection to send a binary message of `type` on: null when the peer takes none. */
+  /** The connection to send a binary message of `type` on: null when not connected. */
   private binaryLink(type: string): LinkConnection | null {
-    if (!this.current?.peerOffers(BINARY_FRAMES)) return null;
+    if (!this.current) return null;
     if (!this.types.binarySchemaOf(type)) throw new Error(`message type ${type} is not registered as binary`);
     return this.current;
-  }
-
-  /** The connected peer accepts binary frames. */
-  get binaryFrames(): boolean {
-    return this.peerOffers(BINARY_FRAMES);
-  }
-
-  /** The connected peer's hello offers `feature` (false when not connected). */
-  peerOffers(feature: string): boolean {
-    return this.current?.peerOffers(feature) ?? false;
   }
 
   registerMessageType(type: string, schemaId: string): void {

@@ -1,25 +1,22 @@
-import type {
-  SyncBegin,
-  SyncEntries,
-  SyncKind,
-  SyncMessage,
-  SyncSnapshotBegin,
-  SyncSnapshotBinaryChunk,
-  SyncSnapshotChunk,
-  SyncSnapshotEnd,
-  SyncSnapshotAbort,
-  SyncSnapshotFiles,
-  SyncSnapshotStream,
-} from '../../core/sync/messages.js';
+import { performance } from 'node:perf_hooks';
+
+import type { ConfigArchiveReason } from '../../core/config-wire.js';
 import { GwError } from '../../core/errors.js';
+import {
+  BackupSyncMachine,
+  type BackupSyncDecision,
+  type BackupSyncInput,
+  type BackupSyncSettings,
+  type MasterMessage,
+} from '../../core/sync/backup-machine.js';
+import type { SyncEntries, SyncMessage } from '../../core/sync/messages.js';
 import type { ConfigStore } from '../config/config-store.js';
+import type { SnapshotContents } from '../config/snapshot-contents.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../logger.js';
-import type { SnapshotContents } from '../config/snapshot-contents.js';
-import type { ConfigArchiveReason } from '../../core/config-wire.js';
 import { BulkWriter } from '../storage/bulk-writer.js';
 import { archiveNames, DEFAULT_ARCHIVE_KEEP, recordAndPrune } from './archives.js';
-import { SnapshotError, SnapshotSink, type FileListener, type SnapshotCommit } from './snapshot-sink.js';
+import { SnapshotSink } from './snapshot-sink.js';
 import type { SyncStateStore } from './sync-state.js';
 
 export interface BackupSideOptions {
@@ -31,88 +28,88 @@ export interface BackupSideOptions {
   events: EventLog;
   logger: Logger;
   send: (message: SyncMessage) => boolean;
-  /** syncTimeoutSecs of redundancy.json, read at the start of each operation. */
+  /** syncTimeoutSecs of redundancy.json, read before each input (settings change live). */
   timeoutSecs: () => number;
   /** syncArchiveKeep of redundancy.json, read after each new archive (default 5). */
   archiveKeep?: () => number;
   retryMs?: number;
+  /** Monotonic ms; performance.now() unless a test says otherwise. */
+  clock?: () => number;
 }
 
 /** Up to this size a snapshot's files are kept in memory for the adoption (a few copies of it are held at once). */
 const KEEP_CONTENTS_MAX_BYTES = 256 * 1024 * 1024;
 
-interface Operation {
-  kind: SyncKind | null;
-  /** ms epoch of the sync.begin that started it (for durationMs). */
-  startedAt: number;
-  revision: number;
-  sink: SnapshotSink | null;
-  /** The sync state's holder cleared on disk: resolves with the error when it could not be. */
-  holderCleared: Promise<unknown>;
-  /** The snapshot's files as they arrive (null past KEEP_CONTENTS_MAX_BYTES). */
+type Input = BackupSyncInput extends infer I ? (I extends unknown ? Omit<I, 'now'> : never) : never;
+
+/** A snapshot whose staging is open: its sink, and its files as they arrive (null past KEEP_CONTENTS_MAX_BYTES). */
+interface OpenSnapshot {
+  sink: SnapshotSink;
   contents: SnapshotContents | null;
-  manifestRevision: number | null;
-  /** Why this node asked for a full snapshot; null when it asked for an incremental one. */
-  asked: ConfigArchiveReason | null;
-  timer: NodeJS.Timeout;
+}
+
+const MASTER_MESSAGES = new Set<string>(['sync.begin', 'sync.snapshotStream', 'sync.snapshotFiles', 'sync.snapshotChunk', 'sync.snapshotEnd', 'sync.snapshotAbort']);
+
+function isMasterMessage(m: SyncMessage): m is MasterMessage {
+  return MASTER_MESSAGES.has(m.type);
+}
+
+function asGwError(err: unknown): GwError {
+  return err instanceof GwError ? err : new GwError('GW_ERR_SYNC_FAILED', { detail: String((err as Error)?.message ?? err) });
 }
 
 /**
- * The backup's side of one connection to its master: asks to be brought up to date, applies what
- * comes in order, acknowledges it, and swaps in full snapshots. Messages are handled one at a time
- * in arrival order; consecutive sync.entries waiting in the inbox are applied as one batch (one
- * journal fsync) and acknowledged once. A failure or a timeout aborts the operation, keeps the last
- * complete configuration, reports sync.failed and asks again after a short pause.
+ * The backup's side of one connection to its master: the I/O shell around BackupSyncMachine
+ * (src/core/sync/backup-machine.ts), which decides everything. Messages go to the machine one at a
+ * time in arrival order (consecutive sync.entries as one batch: one journal fsync, one ack), and the
+ * disk work it asks for (staging, writer thread, swap, journal) is done before the next message,
+ * its result fed back as an input. Its one deadline (the operation's syncTimeoutSecs, the retry) is
+ * a timer whose expiry is a `tick` input.
  */
 export class BackupSide {
-  private op: Operation | null = null;
+  private readonly machine: BackupSyncMachine;
+  private readonly clock: () => number;
   private inbox: SyncMessage[] = [];
   private pumping = false;
   private closed = false;
-  private retryTimer: NodeJS.Timeout | null = null;
-  private wantFull = false;
-  /** A writer thread started while a full snapshot is on its way (see prepareWriter). */
+  private timer: NodeJS.Timeout | null = null;
+  private settings: BackupSyncSettings;
+  /** A writer thread started while a full snapshot is on its way (see the prepareWriter decision). */
   private spareWriter: BulkWriter | null = null;
-  /** The master's latest revision as far as its messages said. */
-  latest: number | null = null;
-  /** The delay before the retry after the failure being handled, when not the usual one. */
-  private nextRetryMs: number | null = null;
-  failed: string | null = null;
+  private readonly snapshots = new Map<string, OpenSnapshot>();
+  /** The sync state's holder cleared on disk: resolves with the error when it could not be. */
+  private holderCleared: Promise<unknown> = Promise.resolve(null);
 
-  constructor(private readonly o: BackupSideOptions) {}
+  constructor(private readonly o: BackupSideOptions) {
+    this.clock = o.clock ?? (() => performance.now());
+    this.settings = this.readSettings();
+    this.machine = new BackupSyncMachine({ peerUuid: o.peerUuid, holder: o.state.holder, revision: o.store.syncedRevision, settings: this.settings });
+  }
 
   get syncing(): boolean {
-    return this.op !== null;
+    return this.machine.view().syncing;
+  }
+
+  /** The master's latest revision as far as its messages said. */
+  get latest(): number | null {
+    return this.machine.view().latest;
+  }
+
+  get failed(): string | null {
+    return this.machine.view().failed;
   }
 
   /** Ask for a sync: incremental when possible, unless `full` (an operator's resync). */
   request(full = false): void {
-    if (this.closed) return;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-    const broken = this.wantFull;
-    full ||= this.wantFull;
-    this.wantFull = false;
-    this.abortOperation();
-    this.newOperation();
-    const first = this.o.state.holder !== this.o.peerUuid;
-    // Recorded beside the archive the snapshot makes (the first reason that holds).
-    this.op!.asked = first ? 'first-sync' : broken ? 'sync-broken' : full ? 'resync-requested' : null;
-    // A master answers a backup that holds none of its configuration with a full snapshot.
-    if (full || first) this.prepareWriter();
-    const sent = this.o.send({ type: 'sync.request', holder: this.o.state.holder, revision: this.o.store.syncedRevision, full });
-    if (!sent) this.abortOperation();
+    void this.step({ type: full ? 'resyncRequested' : 'connected' });
   }
 
   close(): void {
+    if (this.closed) return;
+    void this.step({ type: 'disconnected' });
     this.closed = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.dropWriter();
-    if (this.op) {
-      // Coded like every other sync.failed: scripts and `resync --wait` read the code, not the text.
-      this.o.events.emit('sync.failed', { reason: 'the link to the master went down', code: 'GW_ERR_SYNC_FAILED' });
-      this.abortOperation();
-    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     this.inbox = [];
   }
 
@@ -122,9 +119,8 @@ export class BackupSide {
     void this.pump();
   }
 
-  private enqueueFailure(op: Operation, reason: string): void {
-    this.inbox.push({ type: 'sync.failure', op, reason } as unknown as SyncMessage);
-    void this.pump();
+  private readSettings(): BackupSyncSettings {
+    return { timeoutMs: this.o.timeoutSecs() * 1000, retryMs: this.o.retryMs ?? 1000 };
   }
 
   private async pump(): Promise<void> {
@@ -133,11 +129,13 @@ export class BackupSide {
     try {
       while (this.inbox.length > 0 && !this.closed) {
         const m = this.inbox.shift()!;
-        try {
-          if (m.type === 'sync.entries') await this.onEntries(this.drainEntries(m));
-          else await this.handle(m);
-        } catch (err) {
-          await this.fail(err);
+        if (m.type === 'sync.entries') {
+          await this.step({ type: 'entries', batch: this.drainEntries(m) });
+        } else if (isMasterMessage(m)) {
+          await this.step({ type: 'message', message: m });
+        } else {
+          // sync.request and sync.ack are the backup's own messages: a master never sends them.
+          this.o.logger.warn({ type: m.type }, 'sync: ignoring a message a master does not send');
         }
       }
     } finally {
@@ -152,210 +150,151 @@ export class BackupSide {
     return out;
   }
 
-  private async handle(m: SyncMessage | { type: 'sync.failure'; op: Operation; reason: string }): Promise<void> {
-    switch (m.type) {
-      case 'sync.failure':
-        // The timeout of an operation that finished (or was replaced) meanwhile is void.
-        if (m.op !== this.op) return;
-        throw new GwError('GW_ERR_SYNC_TIMEOUT', { detail: m.reason });
-      case 'sync.begin':
-        return this.onBegin(m);
-      case 'sync.snapshotBegin':
-        return this.onSnapshotBegin(m);
-      case 'sync.snapshotStream':
-        return this.onSnapshotStream(m);
-      case 'sync.snapshotFiles':
-        return this.onSnapshotFiles(m);
-      case 'sync.snapshotAbort':
-        return this.onSnapshotAbort(m);
-      case 'sync.snapshotChunk':
-        return this.onChunk(m);
-      case 'sync.snapshotEnd':
-        return this.onSnapshotEnd(m);
-      default:
-        // sync.request and sync.ack are the backup's own messages: a master never sends them.
-        this.o.logger.warn({ type: m.type }, 'sync: ignoring a message a master does not send');
+  /** One input to the machine, then its decisions carried out in order (disk work awaited). */
+  private async step(input: Input): Promise<void> {
+    if (this.closed) return;
+    const settings = this.readSettings();
+    if (settings.timeoutMs !== this.settings.timeoutMs || settings.retryMs !== this.settings.retryMs) {
+      this.settings = settings;
+      this.machine.handle({ type: 'settingsChanged', settings, now: this.clock() });
+    }
+    const { decisions, nextDeadline } = this.machine.handle({ ...input, now: this.clock() } as BackupSyncInput);
+    this.arm(nextDeadline);
+    for (const d of decisions) await this.apply(d);
+  }
+
+  private arm(deadline: number | null): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (deadline === null || this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.step({ type: 'tick' });
+    }, Math.max(0, deadline - this.clock()));
+  }
+
+  private async apply(d: BackupSyncDecision): Promise<void> {
+    switch (d.type) {
+      case 'send':
+        this.o.send(d.message);
+        return;
+      case 'emit':
+        if (d.event === 'sync.failed') this.o.logger.warn(d.data, 'sync failed; keeping the last complete configuration and retrying');
+        this.o.events.emit(d.event, d.data);
+        return;
+      case 'prepareWriter':
+        if (!this.closed) this.spareWriter ??= new BulkWriter();
+        return;
+      case 'dropWriter':
+        void this.spareWriter?.close();
+        this.spareWriter = null;
+        return;
+      case 'openSnapshot':
+        return this.openSnapshot(d.id);
+      case 'addFiles': {
+        const open = this.snapshots.get(d.id);
+        if (!open) return;
+        open.sink.addFiles(d.files);
+        if (open.contents && d.totalBytes > KEEP_CONTENTS_MAX_BYTES) {
+          // Too big to keep in memory: the adoption reads the files back from the disk.
+          open.sink.dropFileListener();
+          open.contents = null;
+        }
+        return;
+      }
+      case 'write': {
+        const open = this.snapshots.get(d.id);
+        if (!open) return;
+        try {
+          await open.sink.write(d.file, d.offset, d.parts, d.payload);
+        } catch (err) {
+          await this.step({ type: 'ioFailed', id: d.id, error: asGwError(err) });
+        }
+        return;
+      }
+      case 'adopt':
+        return this.adopt(d.id, d.revision, d.files, d.asked);
+      case 'abortSnapshot': {
+        const open = this.snapshots.get(d.id);
+        this.snapshots.delete(d.id);
+        if (open) void open.sink.abort().catch(() => undefined);
+        return;
+      }
+      case 'setHolder':
+        if (d.holder === null) {
+          // Written while the transfer runs (the chunks behind would otherwise wait for its fsync)
+          // and awaited before the swap.
+          this.holderCleared = this.o.state.update({ holder: null }).then(
+            () => null,
+            (err: unknown) => err,
+          );
+        } else {
+          // The journal's restart committed the adoption already: a crash before this is written
+          // only costs a full snapshot more at the next start.
+          this.o.state.update({ holder: d.holder }).catch((err: unknown) => this.o.logger.warn({ err }, 'could not write the sync state'));
+        }
+        return;
+      case 'applyEntries':
+        return this.applyEntries(d.entries, d.upTo);
     }
   }
 
-  private onBegin(m: SyncBegin): void {
-    // A master may push one unasked (resync on the master): it replaces whatever was running.
-    if (!this.op) {
-      this.newOperation();
-      this.op!.asked = 'resync-by-master';
-    }
-    const op = this.op!;
-    if (op.sink) void op.sink.abort().catch(() => undefined);
-    op.sink = null;
-    op.contents = null;
-    op.kind = m.kind;
-    op.revision = m.revision;
-    op.startedAt = Date.now();
-    this.failed = null;
-    if (m.kind === 'full') this.prepareWriter();
-    else this.dropWriter();
-    // Assigned, not maxed: each answer of the master restates where it is (and one bad message
-    // cannot leave the backup waiting forever for a revision that does not exist).
-    this.latest = m.revision;
-    this.o.events.emit('sync.started', { kind: m.kind, revision: m.revision });
-  }
-
-  /**
-   * Start the snapshot's writer thread now, while the master reads its core and sends the
-   * manifest, rather than when the manifest is in (a thread takes ~60 ms of CPU to boot).
-   */
-  private prepareWriter(): void {
-    if (!this.closed) this.spareWriter ??= new BulkWriter();
-  }
-
-  private dropWriter(): void {
-    void this.spareWriter?.close();
-    this.spareWriter = null;
-  }
-
-  /** One sync operation, bounded by syncTimeoutSecs from its start. */
-  private newOperation(): void {
-    const timeoutSecs = this.o.timeoutSecs();
-    const op: Operation = {
-      kind: null,
-      startedAt: Date.now(),
-      revision: -1,
-      sink: null,
-      holderCleared: Promise.resolve(null),
-      contents: null,
-      manifestRevision: null,
-      asked: null,
-      timer: undefined as unknown as NodeJS.Timeout,
-    };
-    op.timer = setTimeout(() => this.enqueueFailure(op, `timed out after ${timeoutSecs} s (syncTimeoutSecs)`), timeoutSecs * 1000);
-    this.op = op;
-  }
-
-  private onSnapshotBegin(m: SyncSnapshotBegin): Promise<void> {
+  private async openSnapshot(id: string): Promise<void> {
     // The files are kept as they arrive, and parsed meanwhile, so the adoption reads nothing back
-    // from the disk; past a bound the memory is worth more.
-    const keep = m.manifest.totalBytes <= KEEP_CONTENTS_MAX_BYTES;
-    return this.startSnapshot(m.manifest.revision, keep, (onFile, writer) =>
-      SnapshotSink.begin({ coreDir: this.o.coreDir, varDir: this.o.varDir }, m.manifest, { onFile, writer }),
-    );
-  }
-
-  /** A streamed snapshot: its size is learnt as its entries come (see onSnapshotFiles). */
-  private onSnapshotStream(m: SyncSnapshotStream): Promise<void> {
-    return this.startSnapshot(m.revision, true, (onFile, writer) =>
-      SnapshotSink.beginStream({ coreDir: this.o.coreDir, varDir: this.o.varDir }, { id: m.id, revision: m.revision }, { onFile, writer }),
-    );
-  }
-
-  private async startSnapshot(
-    revision: number,
-    keepContents: boolean,
-    open: (onFile: FileListener | undefined, writer: BulkWriter | undefined) => Promise<SnapshotSink>,
-  ): Promise<void> {
-    const op = this.op;
-    if (!op || op.kind !== 'full') throw new SnapshotError('a snapshot arrived without sync.begin');
-    if (op.sink) {
-      const previous = op.sink;
-      op.sink = null;
-      await previous.abort();
-    }
-    const contents = keepContents ? this.o.store.snapshotContents() : null;
+    // from the disk (unless the snapshot grows past KEEP_CONTENTS_MAX_BYTES).
+    const contents = this.o.store.snapshotContents();
     const writer = this.spareWriter ?? undefined;
     this.spareWriter = null;
-    const sink = await open(contents ? (rel, parts) => contents.add(rel, parts) : undefined, writer);
-    // The link went down, or a new request or answer replaced this operation, while the staging
-    // was prepared: nothing refers to this sink any more, so it goes (thread and staging).
-    if (this.closed || this.op !== op || op.sink !== null) {
+    let sink: SnapshotSink;
+    try {
+      sink = await SnapshotSink.open({ coreDir: this.o.coreDir, varDir: this.o.varDir }, id, { onFile: (rel, parts) => contents.add(rel, parts), writer });
+    } catch (err) {
+      await this.step({ type: 'ioFailed', id, error: asGwError(err) });
+      return;
+    }
+    if (this.closed) {
       await sink.abort();
       return;
     }
-    op.sink = sink;
-    op.contents = contents;
-    op.manifestRevision = revision;
-    // Not the holder of anything until the new core is adopted: a crash from the swap on asks for
-    // a full snapshot again. Written while the transfer runs (not awaited here: the chunks behind
-    // this message would wait for its fsync) and awaited before the swap.
-    op.holderCleared = this.o.state.update({ holder: null }).then(
-      () => null,
-      (err: unknown) => err,
-    );
+    this.snapshots.set(id, { sink, contents });
+    await this.step({ type: 'snapshotOpened', id });
   }
 
-  private onSnapshotFiles(m: SyncSnapshotFiles): void {
-    const op = this.op;
-    const sink = op?.sink;
-    // Entries of a snapshot that was replaced or aborted: not ours any more.
-    if (!op || !sink || m.id !== sink.manifest.id) return;
-    sink.addFiles(m.files);
-    if (op.contents && sink.manifest.totalBytes > KEEP_CONTENTS_MAX_BYTES) {
-      // Too big to keep in memory after all: the adoption reads the files back from the disk.
-      sink.dropFileListener();
-      op.contents = null;
-    }
-  }
-
-  private onSnapshotAbort(m: SyncSnapshotAbort): void {
-    // Only the snapshot under way: a late abort of one already replaced says nothing about this one.
-    if (!this.op?.sink || m.id !== this.op.sink.manifest.id) return;
-    // The master could not read its core: asking again at once would make it read it again every
-    // second, its store locked meanwhile. The next request waits a sync timeout, as it did before
-    // the master could say why.
-    this.nextRetryMs = this.o.timeoutSecs() * 1000;
-    throw new GwError('GW_ERR_SYNC_FAILED', { detail: m.reason });
-  }
-
-  private async onChunk(m: SyncSnapshotChunk | SyncSnapshotBinaryChunk): Promise<void> {
-    const sink = this.op?.sink;
-    // A late chunk of a snapshot that was replaced or aborted: not ours any more.
-    if (!sink || m.chunk.id !== sink.manifest.id) return;
-    try {
-      await sink.write(m.chunk, m.payload);
-    } catch (err) {
-      // Aborted meanwhile (a new request or sync.begin replaced it): its failure is not the new operation's.
-      if (this.op?.sink === sink) throw err;
-    }
-  }
-
-  private async onSnapshotEnd(m: SyncSnapshotEnd): Promise<void> {
-    const op = this.op;
-    if (!op?.sink || m.id !== op.sink.manifest.id) return;
-    const sink = op.sink;
-    // A streamed snapshot's totals, and its empty files after the last byte.
-    try {
-      await sink.end(m.totals);
-    } catch (err) {
-      // Replaced meanwhile (a new request or sync.begin): its failure is not the new operation's.
-      if (this.op === op && op.sink === sink) throw err;
-      return;
-    }
-    const revision = op.manifestRevision!;
-    const { store, state } = this.o;
+  private async adopt(id: string, revision: number, files: number, asked: ConfigArchiveReason): Promise<void> {
+    const open = this.snapshots.get(id);
+    if (!open) return;
+    const { sink } = open;
+    const { store } = this.o;
+    const contents = open.contents ?? undefined;
+    open.contents = null;
     const started = Date.now();
     let verifyMs = 0;
-    const contents = op.contents ?? undefined;
-    op.contents = null;
     // The store compares the new core (from `contents`) while this waits for the writer's last
     // files and their hashes: nothing is swapped in, nor committed, unless they all match.
-    const verifyAndSwap = async (): Promise<SnapshotCommit> => {
+    const verifyAndSwap = async () => {
       await sink.verify();
-      const notCleared = await op.holderCleared;
+      const notCleared = await this.holderCleared;
       if (notCleared) throw notCleared;
       verifyMs = Date.now() - started;
       return sink.commit();
     };
     // The folders of var/archive before: the one the adoption makes is the one not among them.
     const archivesBefore = await archiveNames(this.o.varDir).catch(() => null);
-    const adopted = await store.adoptSnapshot(revision, { contents, swap: verifyAndSwap, unswap: () => sink.rollback() });
+    let adopted;
+    try {
+      adopted = await store.adoptSnapshot(revision, { contents, swap: verifyAndSwap, unswap: () => sink.rollback() });
+    } catch (err) {
+      this.snapshots.delete(id);
+      void sink.abort().catch(() => undefined);
+      await this.step({ type: 'ioFailed', id, error: asGwError(err) });
+      return;
+    }
+    this.snapshots.delete(id);
     const { archive, durability, syncMs } = adopted.swapped;
-    op.sink = null;
-    // This node now holds the master's core. The journal's restart committed the adoption, so the
-    // sync is complete without waiting for this file: a crash before it is written only costs a
-    // full snapshot more at the next start.
-    state.update({ holder: this.o.peerUuid }).catch((err: unknown) => this.o.logger.warn({ err }, 'could not write the sync state'));
     // The swap's intent is done with (left behind, the next start only removes it).
     await sink.finish();
     const { created, updated, deleted } = adopted;
-    this.o.logger.info({ revision, archive, created, updated, deleted, files: sink.manifest.files.length, durability, syncMs, verifyMs, ...adopted.timings, ms: Date.now() - started }, 'full snapshot adopted');
+    this.o.logger.info({ revision, archive, created, updated, deleted, files, durability, syncMs, verifyMs, ...adopted.timings, ms: Date.now() - started }, 'full snapshot adopted');
     // Before the sync is reported complete, so `resync --wait` then `config archives` sees the
     // pruned list; it never fails the sync (recordAndPrune reports its own failures).
     if (archivesBefore) {
@@ -363,7 +302,7 @@ export class BackupSide {
         varDir: this.o.varDir,
         before: archivesBefore,
         folder: archive,
-        record: { reason: op.asked ?? 'journal-behind', sourceRevision: revision, peer: this.o.peerUuid },
+        record: { reason: asked, sourceRevision: revision, peer: this.o.peerUuid },
         keep: this.o.archiveKeep?.() ?? DEFAULT_ARCHIVE_KEEP,
         logger: this.o.logger,
         events: this.o.events,
@@ -372,82 +311,24 @@ export class BackupSide {
     // One event for the whole core (not one per resource, which for a big snapshot pushed
     // everything else out of the event window): the core may have changed anywhere.
     this.o.events.emit('config.replaced', { revision: adopted.revision, sourceRevision: revision, created, updated, deleted, archive });
-    this.o.send({ type: 'sync.ack', revision: store.syncedRevision });
-    this.complete('full', revision, archive);
+    await this.step({ type: 'snapshotAdopted', id, revision: store.syncedRevision, archive });
   }
 
-  private async onEntries(batch: SyncEntries[]): Promise<void> {
+  private async applyEntries(entries: Parameters<ConfigStore['replayBatch']>[0], upTo: number): Promise<void> {
     const { store } = this.o;
-    // After a failure, until the retry: the catch-up that follows covers these.
-    if (this.retryTimer) return;
-    if (this.op && this.op.kind !== 'incremental') {
-      // Only a snapshot in progress (or a request not yet answered): the master queues live changes
-      // until after the snapshot, so these are stale and are covered by what comes.
+    try {
+      await store.replayBatch(entries);
+    } catch (err) {
+      // A forged or broken entry: the whole batch is refused; a full snapshot sets things straight.
+      await this.step({ type: 'ioFailed', id: null, error: asGwError(err), wantFull: true });
       return;
     }
-    const entries = [];
-    let expected = store.syncedRevision;
-    let upTo = expected;
-    for (const m of batch) {
-      this.latest = Math.max(this.latest ?? 0, m.latest, m.upTo);
-      if (m.upTo <= upTo) continue;
-      if (m.from > upTo) {
-        this.wantFull = true;
-        throw new GwError('GW_ERR_SYNC_GAP', { from: m.from, revision: upTo });
-      }
-      for (const e of m.entries) if (e.revision > upTo && e.revision <= m.upTo) entries.push(e);
-      upTo = m.upTo;
-    }
-    if (upTo > expected) {
-      try {
-        await store.replayBatch(entries);
-      } catch (err) {
-        // A forged or broken entry: refuse the whole batch; a full snapshot sets things straight.
-        this.wantFull = true;
-        throw err;
-      }
+    try {
       await store.noteSynced(upTo);
+    } catch (err) {
+      await this.step({ type: 'ioFailed', id: null, error: asGwError(err) });
+      return;
     }
-    const op = this.op;
-    const done = op !== null && op.kind === 'incremental' && store.syncedRevision >= op.revision;
-    // Acknowledge what was applied, and the end of a catch-up even when it brought nothing.
-    if (upTo > expected || done) this.o.send({ type: 'sync.ack', revision: store.syncedRevision });
-    if (done) this.complete('incremental', op.revision, null);
-  }
-
-  private complete(kind: SyncKind, revision: number, archive: string | null): void {
-    const durationMs = this.op ? Date.now() - this.op.startedAt : null;
-    if (this.op) clearTimeout(this.op.timer);
-    this.op = null;
-    this.failed = null;
-    // durationMs: the time from the master's answer, so a reader needs only this one event.
-    this.o.events.emit('sync.completed', { kind, revision, archive, durationMs });
-  }
-
-  private async fail(err: unknown): Promise<void> {
-    const reason = err instanceof SnapshotError || err instanceof GwError ? err.message : String((err as Error)?.message ?? err);
-    const code = err instanceof GwError ? err.code : err instanceof SnapshotError ? 'GW_ERR_SYNC_SNAPSHOT_REFUSED' : 'GW_ERR_SYNC_FAILED';
-    this.o.logger.warn({ err, reason }, 'sync failed; keeping the last complete configuration and retrying');
-    this.abortOperation();
-    this.inbox = this.inbox.filter((m) => m.type !== 'sync.snapshotChunk');
-    this.failed = reason;
-    this.o.events.emit('sync.failed', { reason, code });
-    if (this.closed) return;
-    // A retry already pending stays as it is: a stream of failures (live changes that no longer
-    // fit after a refused batch) must not postpone it forever.
-    const delayMs = this.nextRetryMs ?? this.o.retryMs ?? 1000;
-    this.nextRetryMs = null;
-    this.retryTimer ??= setTimeout(() => {
-      this.retryTimer = null;
-      this.request();
-    }, delayMs);
-  }
-
-  private abortOperation(): void {
-    const op = this.op;
-    this.op = null;
-    if (!op) return;
-    clearTimeout(op.timer);
-    if (op.sink) void op.sink.abort().catch(() => undefined);
+    await this.step({ type: 'entriesApplied', revision: store.syncedRevision });
   }
 }

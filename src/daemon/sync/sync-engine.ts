@@ -1,5 +1,5 @@
 import { GwError } from '../../core/errors.js';
-import { SNAPSHOT_STREAM, type GanMessage } from '../../core/gan/protocol.js';
+import type { GanMessage } from '../../core/gan/protocol.js';
 import type { SyncMessage } from '../../core/sync/messages.js';
 import type { Role, SyncSummary } from '../../core/wire.js';
 import type { ConfigStore } from '../config/config-store.js';
@@ -7,7 +7,6 @@ import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../logger.js';
 import { BackupSide } from './sync-backup.js';
 import { MasterSide } from './sync-master.js';
-import { binaryChunkHeader, textChunk, type SnapshotChunk } from './snapshot-source.js';
 import { SyncStateStore } from './sync-state.js';
 
 /** What the engine needs of the Gateway Network link (the PeerLink of src/daemon/gan fits it). */
@@ -16,14 +15,8 @@ export interface SyncLinkPort {
   on(event: 'down', listener: () => void): unknown;
   on(event: 'message', listener: (message: GanMessage, peer: { uuid: string }) => void): unknown;
   send(message: { type: string }): boolean;
-  /** A message and its payload in one binary frame; false when the peer does not take them. */
-  sendBinary(message: { type: string; [field: string]: unknown }, payload: readonly Uint8Array[]): boolean;
-  /** The same, built in the `room` free bytes before the payload in its buffer (not copied). */
+  /** A message and its payload in one binary frame, built in the `room` free bytes before the payload in its buffer (not copied). */
   sendBinaryInPlace(message: { type: string; [field: string]: unknown }, payload: Buffer, room: number): boolean;
-  /** The connected peer takes binary frames. */
-  readonly binaryFrames: boolean;
-  /** The connected peer's hello offers this feature. */
-  peerOffers(feature: string): boolean;
   readonly connected: boolean;
 }
 
@@ -66,10 +59,6 @@ export class SyncEngine {
 
   attachLink(link: SyncLinkPort): void {
     const send = (m: SyncMessage): boolean => link.send(m);
-    // Binary frames to a peer that takes them (no base64 and no JSON parse of the file bytes on
-    // either side); as text to an older one.
-    const sendChunk = (chunk: SnapshotChunk): boolean =>
-      link.binaryFrames ? link.sendBinary({ type: 'sync.snapshotChunk', chunk: binaryChunkHeader(chunk) }, chunk.payload) : link.send(textChunk(chunk));
     link.on('up', (peer) => {
       this.detach();
       const role = this.o.role();
@@ -79,10 +68,7 @@ export class SyncEngine {
       if (role === 'Master' && peer.role === 'Backup') {
         this.master = new MasterSide({
           ...common,
-          sendChunk,
-          // Streamed snapshots carry their bytes in binary frames: a peer must take both.
-          streams: () => link.binaryFrames && link.peerOffers(SNAPSHOT_STREAM),
-          sendBinaryChunk: (chunk, payload, room) => link.sendBinaryInPlace({ type: 'sync.snapshotChunk', chunk }, payload, room),
+          sendChunk: (chunk, payload, room) => link.sendBinaryInPlace({ type: 'sync.snapshotChunk', chunk }, payload, room),
           nodeId: this.o.nodeId,
           coreDir: this.o.coreDir,
         });

@@ -5,19 +5,20 @@ import {
   entryBatches,
   SNAPSHOT_CHUNK_BYTES,
   SNAPSHOT_FILES_PER_PART,
-  type SyncSnapshotBinaryChunk,
+  type SyncSnapshotChunk,
   type SyncEntries,
   type SyncKind,
   type SyncMessage,
   type SyncRequest,
 } from '../../core/sync/messages.js';
+import { offerFor } from '../../core/sync/master-offer.js';
 import type { ConfigStore } from '../config/config-store.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../logger.js';
 import { manifestLines } from '../../core/sync/snapshot-manifest.js';
 import { describeFsError } from '../storage/atomic-write.js';
 import { streamTree } from '../storage/bulk-reader.js';
-import { SnapshotSource, streamedChunks, type SnapshotChunk } from './snapshot-source.js';
+import { streamedChunks } from './snapshot-source.js';
 
 export interface MasterSideOptions {
   nodeId: string;
@@ -27,12 +28,8 @@ export interface MasterSideOptions {
   events: EventLog;
   logger: Logger;
   send: (message: SyncMessage) => boolean;
-  /** One chunk of a snapshot: in a binary frame where the peer takes them, else as text. */
-  sendChunk: (chunk: SnapshotChunk) => boolean;
-  /** The peer takes streamed snapshots (sync.snapshotStream), whose chunks go in binary frames. */
-  streams?: () => boolean;
-  /** `room`: free bytes before `payload` in its buffer, where the frame's header can go. */
-  sendBinaryChunk?: (chunk: SyncSnapshotBinaryChunk['chunk'], payload: Buffer, room: number) => boolean;
+  /** One chunk of a snapshot in a binary frame; `room`: free bytes before `payload` in its buffer, where the frame's header can go. */
+  sendChunk: (chunk: SyncSnapshotChunk['chunk'], payload: Buffer, room: number) => boolean;
 }
 
 type Mode = 'idle' | 'catchup' | 'snapshot' | 'streaming' | 'closed';
@@ -77,15 +74,12 @@ export class MasterSide {
 
   onRequest(req: SyncRequest): Promise<void> {
     const { store, nodeId } = this.o;
-    const first = store.journalFirst;
-    const resumable =
-      req.revision >= store.revision || (first !== null && first <= req.revision + 1);
-    const full = req.full || req.holder !== nodeId || req.revision > store.revision || !resumable;
+    const answer = offerFor(req, { nodeId, revision: store.revision, journalFirst: store.journalFirst });
     this.o.logger.info(
-      { peer: this.o.peerUuid, holder: req.holder, revision: req.revision, full: req.full, journalFirst: first, answer: full ? 'full' : 'incremental' },
+      { peer: this.o.peerUuid, holder: req.holder, revision: req.revision, full: req.full, journalFirst: store.journalFirst, answer },
       'sync requested',
     );
-    return full ? this.pushFull() : this.catchUp(req.revision);
+    return answer === 'full' ? this.pushFull() : this.catchUp(req.revision);
   }
 
   onAck(revision: number): void {
@@ -97,55 +91,16 @@ export class MasterSide {
     }
   }
 
-  /** Send a full snapshot of core (on request, or `gwctl redundancy resync` on the master). */
-  async pushFull(): Promise<void> {
-    if (this.o.streams?.() && this.o.sendBinaryChunk) return this.streamFull(this.o.sendBinaryChunk);
-    const op = ++this.op;
-    const { store, coreDir } = this.o;
-    const started = Date.now();
-    const source = await store.locked(async () => {
-      // Started as the core is read, which is part of the work (tens of thousands of files).
-      if (op === this.op) this.o.events.emit('sync.started', { kind: 'full', revision: store.revision, peer: this.o.peerUuid });
-      let s: SnapshotSource;
-      try {
-        s = await SnapshotSource.fromDirectory(coreDir, store.revision);
-      } catch (err) {
-        this.readFailed(err);
-        throw err;
-      }
-      // Set while still locked: every commit after this point is above the snapshot and is queued.
-      this.mode = 'snapshot';
-      this.queued = [];
-      return s;
-    });
-    if (op !== this.op) return;
-    const revision = source.manifest.revision;
-    this.pending = { kind: 'full', revision };
-    const readMs = Date.now() - started;
-    if (!this.o.send({ type: 'sync.begin', op, kind: 'full', revision })) return this.lost();
-    if (!this.o.send({ type: 'sync.snapshotBegin', op, manifest: source.manifest })) return this.lost();
-    for (const chunk of source.chunks(SNAPSHOT_CHUNK_BYTES)) {
-      // Yield between chunks: pings and other traffic go on, and a newer request can cancel this one.
-      await new Promise((r) => setImmediate(r));
-      if (op !== this.op) return;
-      if (!this.o.sendChunk(chunk)) return this.lost();
-    }
-    if (!this.o.send({ type: 'sync.snapshotEnd', id: source.manifest.id })) return this.lost();
-    this.o.logger.info(
-      { files: source.manifest.files.length, bytes: source.manifest.totalBytes, revision, readMs, ms: Date.now() - started },
-      'full snapshot sent',
-    );
-    this.startStreaming(revision);
-  }
-
   /**
-   * A full snapshot sent as it is read: each part's manifest entries, then its bytes, while the
-   * reader threads read the next parts, and the totals at the end. The backup checks and writes the
-   * first files while the master is still reading (reading 30,000 files before sending anything
-   * left the backup idle for a quarter of the sync). Read under the store's lock, as a whole
-   * snapshot is: every commit after it is queued and sent after the snapshot.
+   * Send a full snapshot of core (on request, or `gwctl redundancy resync` on the master) as it is
+   * read: each part's manifest entries, then its bytes, while the reader threads read the next
+   * parts, and the totals at the end. The backup checks and writes the first files while the master
+   * is still reading (reading 30,000 files before sending anything left the backup idle for a
+   * quarter of the sync). Read under the store's lock: every commit after it is queued and sent
+   * after the snapshot.
    */
-  private async streamFull(sendChunk: NonNullable<MasterSideOptions['sendBinaryChunk']>): Promise<void> {
+  async pushFull(): Promise<void> {
+    const { sendChunk } = this.o;
     const op = ++this.op;
     const { store, coreDir } = this.o;
     const started = Date.now();
@@ -201,7 +156,7 @@ export class MasterSide {
       return this.o.send({ type: 'sync.snapshotEnd', id, totals }) || lost();
     });
     if (!sent || op !== this.op) return;
-    this.o.logger.info({ files, bytes: totalBytes, revision, readMs, ms: Date.now() - started, streamed: true }, 'full snapshot sent');
+    this.o.logger.info({ files, bytes: totalBytes, revision, readMs, ms: Date.now() - started }, 'full snapshot sent');
     this.startStreaming(revision);
   }
 
