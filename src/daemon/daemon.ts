@@ -33,6 +33,7 @@ import { HookRunner } from './redundancy/hook-runner.js';
 import type { Logger } from './logger.js';
 import type { DaemonOptions } from './options.js';
 import { SchemaRegistry } from './schema-registry.js';
+import { StoreConfigService } from './services/config-service.js';
 import { recoverSnapshotSwap } from './sync/snapshot-sink.js';
 import { SyncEngine } from './sync/sync-engine.js';
 import { buildStatus } from './status.js';
@@ -239,7 +240,7 @@ export class Daemon {
     registerRedundancySettingsRoutes(this.router, this);
     registerCertRoutes(this.router, this);
     registerConnectionRoutes(this.router, this);
-    registerConfigRoutes(this.router, this);
+    registerConfigRoutes(this.router, new StoreConfigService({ store: this.config, settings: this.settings, dataDir, schemas: this.schemas }));
 
     this.api = new ApiServer({
       socketPath: options.socketPath,
