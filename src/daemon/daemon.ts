@@ -34,6 +34,8 @@ import type { Logger } from './logger.js';
 import type { DaemonOptions } from './options.js';
 import { SchemaRegistry } from './schema-registry.js';
 import { StoreConfigService } from './services/config-service.js';
+import { ListenerNetworkService, rebindListeners } from './services/network-service.js';
+import { PairRedundancyService } from './services/redundancy-service.js';
 import { recoverSnapshotSwap } from './sync/snapshot-sink.js';
 import { SyncEngine } from './sync/sync-engine.js';
 import { buildStatus } from './status.js';
@@ -217,12 +219,7 @@ export class Daemon {
     // The machine first (it forgets a peer of the old role), then the link follows.
     this.settings.subscribe('redundancy', ({ next }) => this.engine.settingsChanged(next));
     this.settings.subscribe('redundancy', ({ previous }) => this.gan.applyRedundancy(previous));
-    this.settings.subscribe('network', async () => {
-      await this.gan.applyNetwork();
-      for (const [name, v] of Object.entries(this.gan.listenerViews())) {
-        if (v.error) throw new GwError('GW_ERR_GAN_LISTEN_FAILED', { listener: name, address: `${v.address}:${v.port}`, detail: v.error });
-      }
-    });
+    this.settings.subscribe('network', () => rebindListeners(this.gan));
     this.metrics = new Metrics({
       status: () => buildStatus(this),
       msSinceLastPeerMessage: () => {
@@ -236,8 +233,18 @@ export class Daemon {
     registerStatusRoutes(this.router, this);
     registerEventRoutes(this.router, this);
     registerMetricsRoutes(this.router, this.metrics);
-    registerNetworkRoutes(this.router, this);
-    registerRedundancySettingsRoutes(this.router, this);
+    registerNetworkRoutes(this.router, new ListenerNetworkService({ updates: this.settingsUpdates, options, gan: this.gan }));
+    registerRedundancySettingsRoutes(
+      this.router,
+      new PairRedundancyService({
+        nodeId: this.identity.node.uuid,
+        updates: this.settingsUpdates,
+        events: this.events,
+        engine: this.engine,
+        sync: this.sync,
+        pause: this.pause,
+      }),
+    );
     registerCertRoutes(this.router, this);
     registerConnectionRoutes(this.router, this);
     registerConfigRoutes(this.router, new StoreConfigService({ store: this.config, settings: this.settings, dataDir, schemas: this.schemas }));
