@@ -36,6 +36,7 @@ import { SchemaRegistry } from './schema-registry.js';
 import { StoreConfigService } from './services/config-service.js';
 import { ListenerNetworkService, rebindListeners } from './services/network-service.js';
 import { PairRedundancyService } from './services/redundancy-service.js';
+import { ganTrustService } from './services/trust-service.js';
 import { recoverSnapshotSwap } from './sync/snapshot-sink.js';
 import { SyncEngine } from './sync/sync-engine.js';
 import { buildStatus } from './status.js';
@@ -245,8 +246,9 @@ export class Daemon {
         pause: this.pause,
       }),
     );
-    registerCertRoutes(this.router, this);
-    registerConnectionRoutes(this.router, this);
+    const trust = ganTrustService(this.gan);
+    registerCertRoutes(this.router, trust);
+    registerConnectionRoutes(this.router, trust);
     registerConfigRoutes(this.router, new StoreConfigService({ store: this.config, settings: this.settings, dataDir, schemas: this.schemas }));
 
     this.api = new ApiServer({
