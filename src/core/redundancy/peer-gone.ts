@@ -37,6 +37,7 @@
  *   and any other code: `error`, which proves nothing about the peer's process.
  * - This node's own goodbye (a settings change, a revoked certificate): `local`, no evidence.
  */
+import type { ErrorCode } from '../errors.js';
 import type { DisconnectReason } from './types.js';
 
 /** Node's socket errors are errno names (ECONNRESET, EPIPE, ...); ws's own are WS_ERR_*. */
@@ -68,7 +69,7 @@ export function linkErrorKind(code: unknown): LinkErrorKind {
 }
 
 /** Closes of a running link (their coded reasons) after which the backup redials the master at once. */
-const REDIAL_AT_ONCE: ReadonlySet<string> = new Set(['GW_ERR_GAN_CONNECTION_CLOSED', 'GW_ERR_GAN_PEER_SILENT', 'GW_ERR_GAN_PING_TIMEOUT']);
+const REDIAL_AT_ONCE: ReadonlySet<string> = new Set(['GW_ERR_GAN_CONNECTION_CLOSED', 'GW_ERR_GAN_PEER_SILENT', 'GW_ERR_GAN_PING_TIMEOUT'] satisfies ErrorCode[]);
 
 /**
  * A running link that closed without a goodbye, or for silence, is redialled at once: a refusal then
