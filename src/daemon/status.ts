@@ -2,58 +2,80 @@ import { performance } from 'node:perf_hooks';
 
 import { PRODUCT_VERSION } from '../core/version.js';
 import type { Activity, NodeInfo, StatusResponse, WitnessStatus, WitnessView } from '../core/wire.js';
-import type { Daemon } from './daemon.js';
+import type { ConfigStore } from './config/config-store.js';
+import type { GatewayNetwork } from './gan/gateway-network.js';
+import type { Identity } from './identity/identity.js';
+import type { RedundancyEngine } from './redundancy/engine.js';
+import type { PauseService } from './redundancy/pause-service.js';
+import type { SettingsReader } from './settings/settings-store.js';
+import type { SyncEngine } from './sync/sync-engine.js';
 
-export function nodeInfo(d: Daemon): NodeInfo {
+/** What `gwctl status` is made of, each read at the moment it is asked. */
+export interface StatusSources {
+  identity: Pick<Identity, 'node' | 'cert'>;
+  /** The system name in effect (gateway-settings, else --system-name). */
+  systemName: () => string;
+  settings: SettingsReader;
+  engine: Pick<RedundancyEngine, 'view' | 'sinceIso' | 'machine'>;
+  gan: Pick<GatewayNetwork, 'peerSummary'>;
+  sync: Pick<SyncEngine, 'summary'>;
+  pause: Pick<PauseService, 'summary'>;
+  config: Pick<ConfigStore, 'revision' | 'problems'>;
+  startedAt: Date;
+  ready: () => boolean;
+  dataDir: string;
+  socketPath: string;
+}
+
+export function nodeInfo(s: Pick<StatusSources, 'identity' | 'systemName'>): NodeInfo {
   return {
-    uuid: d.identity.node.uuid,
-    systemName: d.systemName,
-    edition: d.identity.node.edition,
+    uuid: s.identity.node.uuid,
+    systemName: s.systemName(),
+    edition: s.identity.node.edition,
     version: PRODUCT_VERSION,
-    certFingerprint: d.identity.cert.fingerprint,
-    createdAt: d.identity.node.createdAt,
+    certFingerprint: s.identity.cert.fingerprint,
+    createdAt: s.identity.node.createdAt,
   };
 }
 
-export function buildStatus(d: Daemon): StatusResponse {
-  const role = d.redundancy.role;
-  const view = d.engine?.view();
-  // Before the engine exists (early in startup) nothing is Active.
-  const activity: Activity = view?.activity ?? d.redundancy.standbyActivityLevel;
-  const peer = d.gan ? d.gan.peerSummary() : null;
+export function buildStatus(s: StatusSources): StatusResponse {
+  const settings = s.settings.redundancy;
+  const view = s.engine.view();
+  const activity: Activity = view.activity;
+  const peer = s.gan.peerSummary();
   // The peer's activity is only known while it is connected; a stale one would mislead.
-  if (peer?.connected && view?.peer && view.peer.uuid === peer.uuid) peer.activity = view.peer.activity;
+  if (peer?.connected && view.peer && view.peer.uuid === peer.uuid) peer.activity = view.peer.activity;
   return {
-    node: nodeInfo(d),
+    node: nodeInfo(s),
     redundancy: {
-      role,
+      role: settings.role,
       activity,
-      epoch: view?.epoch ?? 0,
-      since: d.engine ? d.engine.sinceIso(d.startedAt) : d.startedAt.toISOString(),
+      epoch: view.epoch,
+      since: s.engine.sinceIso(s.startedAt),
       peer,
-      sync: d.sync ? d.sync.summary() : { state: 'NotApplicable', revision: 0, peerRevision: null },
-      paused: d.pause ? d.pause.summary() : null,
-      hold: view?.hold ?? null,
-      witness: witnessStatus(d),
+      sync: s.sync.summary(),
+      paused: s.pause.summary(),
+      hold: view.hold ?? null,
+      witness: witnessStatus(s),
     },
     daemon: {
       pid: process.pid,
-      startedAt: d.startedAt.toISOString(),
-      uptimeSecs: Math.round((Date.now() - d.startedAt.getTime()) / 1000),
-      ready: d.ready,
-      dataDir: d.dataDir.root,
-      socket: d.options.socketPath,
+      startedAt: s.startedAt.toISOString(),
+      uptimeSecs: Math.round((Date.now() - s.startedAt.getTime()) / 1000),
+      ready: s.ready(),
+      dataDir: s.dataDir,
+      socket: s.socketPath,
     },
-    config: { revision: d.config.revision, invalid: d.config.problems },
+    config: { revision: s.config.revision, invalid: s.config.problems },
   };
 }
 
 const NOTHING_KNOWN: WitnessView = { reachable: null, holder: null, otherHolder: null, leaseRemainingMs: null, lastError: null };
 
-function witnessStatus(d: Daemon): WitnessStatus | null {
-  const w = d.redundancy.witness ?? null;
+function witnessStatus(s: StatusSources): WitnessStatus | null {
+  const w = s.settings.redundancy.witness ?? null;
   if (w === null) return null;
   // The machine's own view, dated now (the engine's clock): the lease's remaining time moves.
-  const v = d.engine?.machine.view(performance.now()).witness ?? NOTHING_KNOWN;
+  const v = s.engine.machine.view(performance.now()).witness ?? NOTHING_KNOWN;
   return { kind: w.kind, endpoints: w.endpoints, prefix: w.prefix, leaseTtlMs: w.leaseTtlMs, ...v };
 }

@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { StatusResponse } from '../../src/core/wire.js';
 import { Metrics } from '../../src/daemon/metrics.js';
-import { buildStatus } from '../../src/daemon/status.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/in-process-daemon.js';
 import { rawRequest } from '../helpers/raw-http.js';
 
@@ -82,7 +81,7 @@ describe('metric names', () => {
   it('with a witness too: the gwd_witness_* samples pass promtool (seconds, not ms: promtool refuses abbreviated units)', async () => {
     const m = new Metrics({
       status: (): StatusResponse => {
-        const s = buildStatus(t.daemon);
+        const s = t.daemon.services.status.status();
         const witness = {
           kind: 'etcd' as const,
           endpoints: ['http://127.0.0.1:2379'],

@@ -2,7 +2,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import type { StatusResponse, WitnessStatus } from '../../src/core/wire.js';
 import { Metrics } from '../../src/daemon/metrics.js';
-import { buildStatus } from '../../src/daemon/status.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/in-process-daemon.js';
 import { rawRequest } from '../helpers/raw-http.js';
 
@@ -50,7 +49,7 @@ describe('witness metrics (DESIGN.md section 9)', () => {
   function page(witness: WitnessStatus | null): Promise<string> {
     const m = new Metrics({
       status: (): StatusResponse => {
-        const s = buildStatus(t.daemon);
+        const s = t.daemon.services.status.status();
         return { ...s, redundancy: { ...s.redundancy, witness } };
       },
       msSinceLastPeerMessage: () => null,
@@ -103,7 +102,7 @@ describe('witness metrics (DESIGN.md section 9)', () => {
     let current: WitnessStatus | null = etcd;
     const m = new Metrics({
       status: (): StatusResponse => {
-        const s = buildStatus(t.daemon);
+        const s = t.daemon.services.status.status();
         return { ...s, redundancy: { ...s.redundancy, witness: current } };
       },
       msSinceLastPeerMessage: () => null,

@@ -1,5 +1,5 @@
 import type { EventRecord } from '../../../core/wire.js';
-import type { Daemon } from '../../daemon.js';
+import type { EventFeed } from '../../services/event-service.js';
 import { STREAMED, type Router } from '../router.js';
 import { boolParam, intParam } from '../query-params.js';
 
@@ -8,7 +8,7 @@ import { boolParam, intParam } from '../query-params.js';
  * response ends after the backlog; with follow it stays open and each new event is written as it
  * happens (a line with only `{}` is never sent: readers can parse every line).
  */
-export function registerEventRoutes(router: Router, d: Daemon): void {
+export function registerEventRoutes(router: Router, events: EventFeed): void {
   router.get('/v0/events', (req) => {
     const since = intParam(req.query, 'since', 0);
     const limit = intParam(req.query, 'limit', 10_000);
@@ -19,7 +19,7 @@ export function registerEventRoutes(router: Router, d: Daemon): void {
     const res = req.res;
     res.writeHead(200, { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-store' });
     // The type filter comes before the limit: `limit=5&type=activity` is five activity events.
-    const backlog = d.events.since(since).filter(wanted).slice(0, limit);
+    const backlog = events.since(since).filter(wanted).slice(0, limit);
     if (backlog.length > 0) res.write(backlog.map((e) => JSON.stringify(e)).join('\n') + '\n');
     if (!follow) {
       res.end();
@@ -27,12 +27,12 @@ export function registerEventRoutes(router: Router, d: Daemon): void {
     }
     let last = backlog.at(-1)?.seq ?? Math.max(since, 0);
     // Events between the backlog read and the subscription are caught up by seq.
-    const unsubscribe = d.events.subscribe((e) => {
+    const unsubscribe = events.subscribe((e) => {
       if (e.seq <= last) return;
       last = e.seq;
       if (wanted(e)) res.write(`${JSON.stringify(e)}\n`);
     });
-    d.api.trackStream(res);
+    events.trackStream(res);
     res.on('close', unsubscribe);
     return STREAMED;
   });
