@@ -354,10 +354,11 @@ export function formatMessage(template: string, params: ErrorParams): string {
 
 /**
  * The one error type: a coded error, made here or rebuilt from a body of the local API. Callers
- * branch on `code`, never on the message text. Constructed through `GwError` below, whose
- * signature is generic in the code (a class constructor cannot be), so each call is checked.
+ * branch on `code`, never on the message text. Exported as `GwError` below, through a construct
+ * signature generic in the code (a class constructor cannot have type parameters), so each
+ * `new GwError(code, params)` is checked against that code's message.
  */
-class CodedGwError extends Error {
+const GwErrorClass = class GwError extends Error {
   readonly code: ErrorCode;
   readonly statusCode: number;
   readonly details: unknown;
@@ -373,7 +374,7 @@ class CodedGwError extends Error {
 
   /** The error made from a spec a pure machine returned. */
   static from(spec: ErrorSpec, details?: unknown): GwError {
-    return new CodedGwError(spec.code, spec.params, details);
+    return new GwErrorClass(spec.code, spec.params, details);
   }
 
   /**
@@ -382,7 +383,7 @@ class CodedGwError extends Error {
    */
   static fromBody(body: ErrorBody): GwError | RemoteError {
     if (!isErrorCode(body.code)) return new RemoteError(body);
-    const err = Object.create(CodedGwError.prototype) as GwError;
+    const err = Object.create(GwErrorClass.prototype) as GwError;
     Object.defineProperties(err, {
       name: { value: 'GwError', writable: true, configurable: true },
       message: { value: body.message, writable: true, configurable: true },
@@ -401,7 +402,7 @@ class CodedGwError extends Error {
   toRecord(time: Date): ErrorRecord {
     return { code: this.code, message: this.message, time: time.toISOString() };
   }
-}
+};
 
 export interface GwErrorConstructor {
   new <C extends ErrorCode>(code: C, ...args: ParamsArgs<C>): GwError;
@@ -410,8 +411,8 @@ export interface GwErrorConstructor {
   fromBody(body: ErrorBody): GwError | RemoteError;
 }
 
-export type GwError = CodedGwError;
-export const GwError: GwErrorConstructor = CodedGwError as unknown as GwErrorConstructor;
+export type GwError = InstanceType<typeof GwErrorClass>;
+export const GwError: GwErrorConstructor = GwErrorClass as unknown as GwErrorConstructor;
 
 /**
  * An error body from the local API whose code this build does not know (a newer gwd): only the

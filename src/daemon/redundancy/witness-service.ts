@@ -1,5 +1,5 @@
 import type { Decision, WitnessResult } from '../../core/redundancy/index.js';
-import { GwError } from '../../core/errors.js';
+import { GwError, type ErrorCode } from '../../core/errors.js';
 import type { WitnessSettings } from '../../core/settings/types.js';
 import type { Logger } from '../logger.js';
 import type { EtcdWitness } from '../witness/etcd-client.js';
@@ -138,7 +138,7 @@ export class WitnessService {
   }
 }
 
-function isCode(err: unknown, code: string): boolean {
+function isCode(err: unknown, code: ErrorCode): boolean {
   return err instanceof GwError && err.code === code;
 }
 
