@@ -6,7 +6,6 @@ import { Ajv, type ValidateFunction } from 'ajv';
 
 import { toFieldProblems, type FieldProblem } from '../core/schema-errors.js';
 
-
 /** schemas/ at the package root, next to dist/ and src/. */
 export const SCHEMAS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schemas');
 
@@ -23,6 +22,8 @@ export class SchemaRegistry {
   private readonly compiled = new Map<string, ValidateFunction>();
   private readonly compiledPlain = new Map<string, ValidateFunction>();
   readonly ids: string[] = [];
+  /** Each schema as JSON text, to tell the same schema added again from a different one. */
+  private readonly texts = new Map<string, string>();
 
   constructor(dir: string = SCHEMAS_DIR) {
     this.ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
@@ -34,12 +35,21 @@ export class SchemaRegistry {
     }
   }
 
-  /** Add a schema at run time (a module's protocol message type, a test's). */
+  /**
+   * Add a schema at run time (a module's protocol message type, a test's). The same schema again is
+   * a no-op: a module registers its protocol schema from TypeScript, and schemas/protocol holds the
+   * file generated from that object (src/core/protocol-schemas.ts). A different one under a known
+   * `$id` is a mistake.
+   */
   add(schema: { $id: string } & Record<string, unknown>): void {
-    if (this.has(schema.$id)) throw new Error(`schema ${schema.$id} is already registered`);
+    if (this.has(schema.$id)) {
+      if (this.texts.get(schema.$id) === JSON.stringify(schema)) return;
+      throw new Error(`schema ${schema.$id} is already registered`);
+    }
     this.ajv.addSchema(schema);
     this.plain.addSchema(schema);
     this.ids.push(schema.$id);
+    this.texts.set(schema.$id, JSON.stringify(schema));
   }
 
   /**

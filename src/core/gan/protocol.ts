@@ -5,6 +5,7 @@ import type { HelloWitness } from './hello-compat.js';
  * Gateway Network protocol: JSON text frames over a WebSocket on GAN_PATH. Every frame is an object
  * with a `type`; `hello`, `refused`, `ping`, `pong` and `bye` belong to the link itself, every other
  * type is registered by the module that uses it (redundancy, sync) with a schema in schemas/protocol.
+ * The link's own schemas are in link-schemas.ts, where tsc checks each against its type below.
  *
  * Bulk bytes (the files of a full snapshot) travel in binary frames: a 4-byte big-endian header
  * length, the header (a message as JSON text, validated like any other, of a type registered as

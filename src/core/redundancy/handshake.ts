@@ -7,7 +7,7 @@ import { Ctx, peerPresent, peerReachable } from './context.js';
 import { preActivateEnv } from './hook-env.js';
 import { nextEpoch } from './peer-facts.js';
 import { holdsKey, mayActivateAlone, requestKey } from './witness.js';
-import type { StandDownConfirm, StandDownReject, StandDownRequest } from './messages.js';
+import type { StandbyLevel, StandDownConfirm, StandDownReject, StandDownRequest } from './messages.js';
 import type { Acquire, ActivityReason, MachineState } from './types.js';
 
 export { nextEpoch } from './peer-facts.js';
@@ -180,7 +180,8 @@ export function onStandDownRequest(c: Ctx, msg: StandDownRequest): void {
   s.promise = { id: msg.id, until: c.now + 2 * s.settings.failoverTimeout };
   // A handover an operator asked for sticks: no automatic recovery undoes it while the pair is up.
   if (msg.operator) s.holdOff = true;
-  const confirm: StandDownConfirm = { type: 'redundancy.standDownConfirm', id: msg.id, epoch: s.epoch, activity: s.activity };
+  // Never Active here: it stood down above (the peer's schema refuses a confirm that says Active).
+  const confirm: StandDownConfirm = { type: 'redundancy.standDownConfirm', id: msg.id, epoch: s.epoch, activity: s.activity as StandbyLevel };
   c.send(confirm);
 }
 

@@ -1,12 +1,14 @@
 /**
  * Redundancy protocol messages exchanged by the two nodes over the Gateway Network link.
  *
- * Types only plus their JSON Schemas: the link validates frames against REDUNDANCY_MESSAGE_SCHEMA
- * (schemas/protocol) and hands the parsed object to the machine as a `peerMessage` input. Every
- * message is small and self-describing; ids tie a confirm/reject/cancel to one request so a late
- * answer to an abandoned request is recognised and ignored.
+ * Types plus their JSON Schemas, which tsc keeps equal (schemaOf): the link validates frames
+ * against REDUNDANCY_MESSAGE_SCHEMA (generated into schemas/protocol too) and hands the parsed
+ * object to the machine as a `peerMessage` input. Every message is small and self-describing; ids
+ * tie a confirm/reject/cancel to one request so a late answer to an abandoned request is recognised
+ * and ignored.
  */
 import type { Activity, Role } from '../wire.js';
+import { schemaOf } from '../schema-type.js';
 
 export type RecoveryMode = 'Automatic' | 'Manual';
 export type StandbyLevel = 'Cold' | 'Warm';
@@ -68,7 +70,7 @@ export interface StandDownConfirm {
   id: string;
   epoch: number;
   /** The confirmer's activity now (never Active): supersedes any report of it sent before. */
-  activity: Activity;
+  activity: StandbyLevel;
 }
 
 export interface StandDownReject {
@@ -118,13 +120,19 @@ const id = { type: 'string', minLength: 1, maxLength: 128 } as const;
 const epoch = { type: 'integer', minimum: 0 } as const;
 const ids = { type: 'array', items: id, maxItems: 16 } as const;
 
-function message(type: RedundancyMessageType, properties: Record<string, unknown>): Record<string, unknown> {
+/** The names of `properties`, typed as such (the schemas' `required` lists). */
+function keysOf<const P extends object>(properties: P): Array<Extract<keyof P, string>> {
+  return Object.keys(properties) as Array<Extract<keyof P, string>>;
+}
+
+/** One message of `type`: the properties given are required, `optional` ones may be absent, no other. */
+function message<const T extends RedundancyMessageType, const P extends object, const O extends object = {}>(type: T, properties: P, optional?: O) {
   return {
     type: 'object',
     additionalProperties: false,
-    required: ['type', ...Object.keys(properties)],
-    properties: { type: { const: type }, ...properties },
-  };
+    required: ['type', ...keysOf(properties)],
+    properties: { type: { const: type }, ...properties, ...(optional as O) },
+  } as const;
 }
 
 export const STATE_REPORT_PROPERTIES = {
@@ -143,18 +151,10 @@ const STATE_REPORT_OPTIONAL = {
 } as const;
 
 /** JSON Schema (draft 2020-12 / ajv) of one redundancy message; `type` discriminates. */
-export const REDUNDANCY_MESSAGE_SCHEMA = {
+export const REDUNDANCY_MESSAGE_SCHEMA = schemaOf<RedundancyMessage>()({
   $id: 'gwd:protocol/redundancy-message',
   oneOf: [
-    {
-      ...message('redundancy.state', { ...STATE_REPORT_PROPERTIES, replyTo: { anyOf: [id, { type: 'null' }] } }),
-      properties: {
-        type: { const: 'redundancy.state' },
-        ...STATE_REPORT_PROPERTIES,
-        ...STATE_REPORT_OPTIONAL,
-        replyTo: { anyOf: [id, { type: 'null' }] },
-      },
-    },
+    message('redundancy.state', { ...STATE_REPORT_PROPERTIES, replyTo: { anyOf: [id, { type: 'null' }] } }, STATE_REPORT_OPTIONAL),
     message('redundancy.stateQuery', { id }),
     message('redundancy.standDownRequest', {
       id,
@@ -173,13 +173,13 @@ export const REDUNDANCY_MESSAGE_SCHEMA = {
     }),
     message('redundancy.steppingDown', { epoch }),
   ],
-} as const;
+});
 
 /** Schema of the StateReport the link carries in its hello (e.g. as `hello.redundancy`). */
-export const STATE_REPORT_SCHEMA = {
+export const STATE_REPORT_SCHEMA = schemaOf<StateReport>()({
   $id: 'gwd:protocol/redundancy-state-report',
   type: 'object',
   additionalProperties: false,
-  required: Object.keys(STATE_REPORT_PROPERTIES),
+  required: keysOf(STATE_REPORT_PROPERTIES),
   properties: { ...STATE_REPORT_PROPERTIES, ...STATE_REPORT_OPTIONAL },
-} as const;
+});
