@@ -76,8 +76,9 @@ export class Router {
   put(pattern: string, handler: Handler, options?: RouteOptions): void { this.add('PUT', pattern, handler, options); }
   delete(pattern: string, handler: Handler, options?: RouteOptions): void { this.add('DELETE', pattern, handler, options); }
 
-  list(): ReadonlyArray<Pick<Route, 'method' | 'pattern'>> {
-    return this.routes.map((r) => ({ method: r.method, pattern: r.pattern }));
+  /** The table as registered, in order (docs/api.md is rendered from it). */
+  list(): ReadonlyArray<Pick<Route, 'method' | 'pattern' | 'bodySchema' | 'rawBody'>> {
+    return this.routes.map((r) => ({ method: r.method, pattern: r.pattern, bodySchema: r.bodySchema, rawBody: r.rawBody }));
   }
 
   match(method: string, path: string): RouteMatch {
