@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { readTree, streamTree } from '../../src/daemon/storage/bulk-reader.js';
-import { BulkWriter, type BulkPart } from '../../src/daemon/storage/bulk-writer.js';
+import { BulkWriter } from '../../src/daemon/storage/bulk-writer.js';
 import { SerialQueue } from '../../src/daemon/storage/serial-queue.js';
 import { syncTree } from '../../src/daemon/storage/sync-tree.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
@@ -17,39 +17,7 @@ afterEach(async () => {
 
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 
-type Expected = ReadonlyMap<string, { size: number; sha256: string }>;
-
-/** Parts and their bytes back to back, as a chunk hands them to the writer, each with its file's expected size and hash. */
-function batch(parts: Array<{ rel: string; text: string; truncate: boolean }>, expected: Expected = new Map()): [BulkPart[], Uint8Array] {
-  const datas = parts.map((p) => Buffer.from(p.text));
-  const want = (rel: string) => expected.get(rel) ?? { size: 1000, sha256: sha('') };
-  return [parts.map((p, i) => ({ rel: p.rel, length: datas[i]!.length, truncate: p.truncate, ...want(p.rel) })), Buffer.concat(datas)];
-}
-
 describe('BulkWriter (snapshot files written off the main thread)', () => {
-  it('writes parts in order across calls, creating directories, and checks each file against its expected hash', async () => {
-    const temp = makeTempDir();
-    cleanups.push(temp.cleanup);
-    const expected = new Map([
-      ['a/b/one.json', { size: 7, sha256: sha('{"x":1}') }],
-      ['two.json', { size: 0, sha256: sha('') }],
-      ['three.json', { size: 3, sha256: sha('abc') }],
-    ]);
-    const w = BulkWriter.open(temp.dir);
-    cleanups.push(() => w.close());
-    await w.write(...batch([
-      { rel: 'a/b/one.json', text: '{"x":', truncate: true },
-      { rel: 'two.json', text: '', truncate: true },
-    ], expected));
-    await w.write(...batch([{ rel: 'a/b/one.json', text: '1}', truncate: false }, { rel: 'three.json', text: 'abd', truncate: true }], expected));
-    const { mismatched, sizes, dirs } = await w.finish();
-    expect(readFileSync(path.join(temp.dir, 'a/b/one.json'), 'utf8')).toBe('{"x":1}');
-    expect(readFileSync(path.join(temp.dir, 'two.json'), 'utf8')).toBe('');
-    expect(mismatched).toEqual(['three.json']);
-    expect(Object.fromEntries(sizes)).toEqual({ 'a/b/one.json': 7, 'two.json': 0, 'three.json': 3 });
-    expect(dirs).toContain(path.join(temp.dir, 'a/b'));
-  });
-
   it('runs: files given once by index, then bytes cut by their sizes from where each run starts, a file split across runs, empty files included; a run past the files given fails', async () => {
     const temp = makeTempDir();
     cleanups.push(temp.cleanup);
@@ -64,13 +32,12 @@ describe('BulkWriter (snapshot files written off the main thread)', () => {
     await w.writeRun(0, 0, 3, Buffer.from('{"x":1}ab'));
     // ...and the rest of file 2, with another last byte than announced.
     await w.writeRun(2, 2, 1, Buffer.from('d'));
-    const { mismatched, sizes, incomplete, tableFiles, dirs } = await w.finish();
+    const { mismatched, incomplete, tableFiles, dirs } = await w.finish();
     expect(readFileSync(path.join(temp.dir, 'a/one.json'), 'utf8')).toBe('{"x":1}');
     expect(readFileSync(path.join(temp.dir, 'a/empty'), 'utf8')).toBe('');
     expect(readFileSync(path.join(temp.dir, 'b/c/two.json'), 'utf8')).toBe('abd');
     expect(mismatched).toEqual(['b/c/two.json']);
-    // Files given by a table are checked by the writer: only those short of their size come back.
-    expect(sizes).toBeNull();
+    // The writer checks the files: only those short of their size come back.
     expect(tableFiles).toBe(3);
     expect(incomplete).toEqual([]);
     expect([...dirs].sort()).toEqual([path.join(temp.dir, 'a'), path.join(temp.dir, 'b/c')]);
@@ -94,13 +61,14 @@ describe('BulkWriter (snapshot files written off the main thread)', () => {
     await expect(w2.finish()).rejects.toThrow(/a run past the files given/);
   });
 
-  it('takes its own copy of the bytes: the caller may reuse its buffer once write() returns', async () => {
+  it('takes its own copy of the bytes: the caller may reuse its buffer once writeRun() returns', async () => {
     const temp = makeTempDir();
     cleanups.push(temp.cleanup);
     const w = BulkWriter.open(temp.dir);
     cleanups.push(() => w.close());
     const bytes = Buffer.from('first');
-    await w.write([{ rel: 'f', length: 5, truncate: true, size: 5, sha256: sha('first') }], bytes);
+    w.addFiles([{ rel: 'f', size: 5, sha256: sha('first') }]);
+    await w.writeRun(0, 0, 1, bytes);
     bytes.write('XXXXX');
     await w.finish();
     expect(readFileSync(path.join(temp.dir, 'f'), 'utf8')).toBe('first');
@@ -112,13 +80,14 @@ describe('BulkWriter (snapshot files written off the main thread)', () => {
     // A directory where the file should go: EISDIR from the worker.
     mkdirSync(path.join(temp.dir, 'taken'));
     const w = BulkWriter.open(temp.dir);
-    await w.write(...batch([{ rel: 'taken', text: 'x', truncate: true }]));
+    w.addFiles([{ rel: 'taken', size: 1, sha256: sha('x') }, { rel: 'ok', size: 1, sha256: sha('y') }, { rel: 'late', size: 1, sha256: sha('z') }]);
+    await w.writeRun(0, 0, 1, Buffer.from('x'));
     // Queued, not yet failed as far as the caller knows; the failure comes back at the latest from finish().
     const err = (await w.finish().catch((e: unknown) => e)) as NodeJS.ErrnoException;
     expect(err.code).toBe('EISDIR');
-    await expect(w.write(...batch([{ rel: 'ok', text: 'y', truncate: true }]))).rejects.toMatchObject({ code: 'EISDIR' });
+    await expect(w.writeRun(1, 0, 1, Buffer.from('y'))).rejects.toMatchObject({ code: 'EISDIR' });
     await w.close();
-    await expect(w.write(...batch([{ rel: 'late', text: 'z', truncate: true }]))).rejects.toThrow(/closed/);
+    await expect(w.writeRun(2, 0, 1, Buffer.from('z'))).rejects.toThrow(/closed/);
   });
 
   it('a writer started ahead is told where to write once, and refuses writes before that', async () => {
@@ -126,10 +95,12 @@ describe('BulkWriter (snapshot files written off the main thread)', () => {
     cleanups.push(temp.cleanup);
     const w = new BulkWriter();
     cleanups.push(() => w.close());
-    await expect(w.write(...batch([{ rel: 'early', text: 'x', truncate: true }]))).rejects.toThrow(/not started/);
+    await expect(w.writeRun(0, 0, 1, Buffer.from('x'))).rejects.toThrow(/not started/);
+    expect(() => w.addFiles([{ rel: 'early', size: 1, sha256: sha('x') }])).toThrow(/not started/);
     w.start(temp.dir);
     expect(() => w.start(temp.dir)).toThrow(/started already/);
-    await w.write(...batch([{ rel: 'f', text: 'y', truncate: true }], new Map([['f', { size: 1, sha256: sha('y') }]])));
+    w.addFiles([{ rel: 'f', size: 1, sha256: sha('y') }]);
+    await w.writeRun(0, 0, 1, Buffer.from('y'));
     expect((await w.finish()).mismatched).toEqual([]);
     expect(readFileSync(path.join(temp.dir, 'f'), 'utf8')).toBe('y');
   });

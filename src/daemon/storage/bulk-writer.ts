@@ -8,8 +8,8 @@ import { WORKER_PRELUDE, WorkerCalls } from './worker-calls.js';
  * libuv pool, each file is three round trips (open, write, close) and the 30,000 files of a
  * 10,000-resource snapshot took 1.2 s; the same writes as plain synchronous calls on one thread take
  * 0.3 s. They cannot run synchronously on the main thread: it answers the peer's heartbeats, and a
- * disk that stalls would stall them too. So they run here; the main thread only checks the parts'
- * paths and offsets, hands the bytes over and goes on receiving: up to MAX_IN_FLIGHT batches are
+ * disk that stalls would stall them too. So they run here; the main thread only checks where each
+ * chunk's bytes go, hands them over and goes on receiving: up to MAX_IN_FLIGHT batches are
  * queued at the worker, so receiving the next chunk and writing this one overlap.
  *
  * Each file is hashed as it is written and checked the moment its last byte is, against the size
@@ -30,13 +30,6 @@ function writeAll(file, data, flags) {
 }
 // Files by their index in the snapshot, for runs (given once: a run names only where it starts).
 const table = { rels: [], sizes: [], hashes: [] };
-function write(m) {
-  let at = 0;
-  for (const part of m.parts) {
-    writePart(m.root, part, m.bytes.subarray(at, at + part.length));
-    at += part.length;
-  }
-}
 // count consecutive files of the table from file (its bytes from offset, the others' from their
 // first), cut from bytes by their sizes.
 function writeRun(m) {
@@ -93,7 +86,6 @@ parentPort.on('message', (m) =>
     // After a failure every later call reports it: the files behind it are not worth writing.
     if (failure) throw failure;
     try {
-      if (m.op === 'write') return write(m);
       if (m.op === 'run') return writeRun(m);
       if (m.op === 'files') {
         m.rels.forEach((rel, i) => {
@@ -106,13 +98,8 @@ parentPort.on('message', (m) =>
       if (m.op !== 'finish') throw new Error('unknown request ' + m.op);
       // Directories as one string (one copy back, not thousands of strings): NUL is in no path.
       const dirList = [...dirs].join('\\u0000');
-      if (table.rels.length === 0) {
-        const sizes = {};
-        for (const [rel, state] of files) sizes[rel] = state.size;
-        return { mismatched, sizes, dirs: dirList };
-      }
-      // Files given by a table are checked here: only those short of their size go back (sending
-      // every file's size back cost ~30-80 ms at the end of a 30,000-file snapshot).
+      // Checked here: only files short of their size go back (sending every file's size back cost
+      // ~30-80 ms at the end of a 30,000-file snapshot).
       const incomplete = [];
       table.rels.forEach((rel, i) => {
         const got = files.get(rel)?.size ?? 0;
@@ -130,23 +117,9 @@ parentPort.on('message', (m) =>
 /** Batches handed to the worker and not yet written: receiving and writing overlap by this much. */
 const MAX_IN_FLIGHT = 4;
 
-export interface BulkPart {
-  /** Path relative to the writer's root, already checked to stay inside it. */
-  rel: string;
-  /** Bytes of this part: the next `length` bytes of the batch's `bytes`. */
-  length: number;
-  /** The first part of a file: create or truncate it. */
-  truncate: boolean;
-  /** The whole file's expected size and sha256, checked once it has that many bytes. */
-  size: number;
-  sha256: string;
-}
-
 export interface BulkResult {
   /** Files that reached their expected size with another sha256. */
   mismatched: string[];
-  /** Bytes written per file, when files were given by parts (write()); null when by a table. */
-  sizes: Map<string, number> | null;
   /** Files given by addFiles(): how many, and those not written to their size (the first 100). */
   tableFiles: number;
   incomplete: Array<{ rel: string; got: number; size: number }>;
@@ -180,20 +153,6 @@ export class BulkWriter {
   }
 
   /**
-   * Queue the parts (their bytes back to back in `bytes`) to be written in order. Resolves once
-   * they are queued within the bound, rejects with the first failure of any earlier write.
-   */
-  async write(parts: readonly BulkPart[], bytes: Uint8Array): Promise<void> {
-    const failed = this.thread.failure ?? this.failure;
-    if (failed) throw failed;
-    if (this.root === null) throw new Error('the snapshot writer was not started');
-    const own = ownCopy(bytes);
-    this.track(this.thread.call({ op: 'write', root: this.root, parts, bytes: own }, [own.buffer]));
-    while (this.inFlight.length > MAX_IN_FLIGHT) await this.inFlight.shift();
-    if (this.failure) throw this.failure;
-  }
-
-  /**
    * Files that runs (writeRun) refer to by index, in order: the first call gives files 0..n-1,
    * the next n.. on. Paths are checked already. Sent as arrays of strings and sizes: cheaper to
    * copy to the thread than an object per file.
@@ -208,8 +167,9 @@ export class BulkWriter {
 
   /**
    * Queue `count` consecutive files of those given to addFiles, from file index `file` (its bytes
-   * from `offset`, the others' from their first), cut from `bytes` by their sizes: the parts of
-   * write() without sending each one's path, size and hash again. Same bound and failures as write().
+   * from `offset`, the others' from their first), cut from `bytes` by their sizes, without sending
+   * each one's path, size and hash again. Resolves once queued within the bound (MAX_IN_FLIGHT),
+   * rejects with the first failure of any earlier write.
    */
   async writeRun(file: number, offset: number, count: number, bytes: Uint8Array): Promise<void> {
     const failed = this.thread.failure ?? this.failure;
@@ -221,20 +181,18 @@ export class BulkWriter {
     if (this.failure) throw this.failure;
   }
 
-  /** Wait for every queued write; then what was written and which files did not match. */
+  /** Wait for every queued write; then which files are short or did not match. */
   async finish(): Promise<BulkResult> {
     await Promise.all(this.inFlight.splice(0));
     if (this.failure) throw this.failure;
     const r = (await this.thread.call({ op: 'finish' })) as unknown as {
       mismatched: string[];
-      sizes?: Record<string, number>;
       incomplete?: BulkResult['incomplete'];
       tableFiles?: number;
       dirs: string;
     };
     return {
       mismatched: r.mismatched,
-      sizes: r.sizes ? new Map(Object.entries(r.sizes)) : null,
       tableFiles: r.tableFiles ?? 0,
       incomplete: r.incomplete ?? [],
       dirs: r.dirs === '' ? [] : r.dirs.split('\u0000'),
