@@ -42,6 +42,17 @@ export class Ctx {
     return `${this.s.nodeId}:${prefix}${this.s.seq}`;
   }
 
+  /**
+   * A failover's id, unique across restarts and both nodes: it names the node, the epoch it was
+   * asked at (persisted, never lower after a restart) and this run of the process (bootId), so
+   * `redundancy history` never shows two failovers under one id, as the bare `:f1` of every run did.
+   */
+  failoverId(): string {
+    this.s.seq += 1;
+    const boot = this.s.bootId === '' ? '' : `-${this.s.bootId}`;
+    return `${this.s.nodeId.slice(0, 8)}-e${this.s.epoch}${boot}-f${this.s.seq}`;
+  }
+
   standbyLevel(): Activity {
     return this.s.settings.standbyActivityLevel;
   }

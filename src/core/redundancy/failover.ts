@@ -31,7 +31,7 @@ export function requestFailover(c: Ctx, force: boolean): FailoverOutcome {
   if (!present && !(force && s.activity !== 'Active')) {
     return refused({ code: 'GW_ERR_REDUNDANCY_NO_PEER', params: { activity: s.activity } });
   }
-  const id = c.nextId('f');
+  const id = c.failoverId();
   c.emit({ type: 'failover.requested', data: { id, origin: 'local', force } });
   if (present && s.activity === 'Active') {
     // Enough for the peer's preActivate plus its handshake; then the request has failed.

@@ -173,11 +173,15 @@ export function onStandDownRequest(c: Ctx, msg: StandDownRequest): void {
     }
     abortAcquire(c, 'contended by the peer');
   }
+  // The operator's failovers this handover serves are recorded on this side too, under the
+  // requester's ids, before the stand-down they cause (one asked on this node is its own `give`).
+  const failoverIds = msg.failoverIds.filter((id) => id !== s.give?.id);
+  for (const id of failoverIds) c.emit({ type: 'failover.requested', data: { id, origin: 'peer', force: false } });
   if (s.activity === 'Active') {
     c.standDown(KNOWN_REASONS.has(msg.reason) ? (msg.reason as ActivityReason) : 'requested');
   }
   // Until the requester reports Active or gives up, taking over ourselves would ping-pong.
-  s.promise = { id: msg.id, until: c.now + 2 * s.settings.failoverTimeout };
+  s.promise = { id: msg.id, until: c.now + 2 * s.settings.failoverTimeout, failoverIds };
   // A handover an operator asked for sticks: no automatic recovery undoes it while the pair is up.
   if (msg.operator) s.holdOff = true;
   // Never Active here: it stood down above (the peer's schema refuses a confirm that says Active).

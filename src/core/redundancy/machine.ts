@@ -33,6 +33,11 @@ import type { MachineInput, MachineSettings, MachineState, PersistedRedundancy, 
 export interface MachineInit {
   /** This node's UUID: prefixes request ids and breaks ties. */
   nodeId: string;
+  /**
+   * Tells this run of the process from earlier ones (the daemon passes a random token): with the
+   * persisted epoch it makes failover ids unique across restarts. Absent: '' (tests).
+   */
+  bootId?: string;
   settings: MachineSettings;
   persisted?: PersistedRedundancy | null;
   /** Tests only: old defects planted back, to check that the explorer finds them. */
@@ -65,6 +70,7 @@ export class RedundancyMachine {
   constructor(init: MachineInit) {
     this.s = {
       nodeId: init.nodeId,
+      bootId: init.bootId ?? '',
       defects: { ...init.defects },
       settings: init.settings,
       phase: 'created',

@@ -193,7 +193,13 @@ export function onStateMessage(c: Ctx, msg: StateMessage): void {
   }
   s.peer.state = report;
   c.adoptEpoch(report.epoch);
-  if (report.activity === 'Active') s.promise = null; // the requester we confirmed to took over
+  if (report.activity === 'Active' && s.promise !== null) {
+    // The requester we confirmed to took over: the failovers it carried are complete here too.
+    for (const id of s.promise.failoverIds) {
+      if (report.failoverIds.includes(id)) c.emit({ type: 'failover.completed', data: { id, epoch: report.epoch } });
+    }
+    s.promise = null;
+  }
   if (s.give !== null && report.activity === 'Active' && report.failoverIds.includes(s.give.id)) {
     c.emit({ type: 'failover.completed', data: { id: s.give.id, epoch: report.epoch } });
     s.give = null;

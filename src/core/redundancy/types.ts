@@ -251,6 +251,8 @@ export interface PlantedDefects {
 
 export interface MachineState {
   nodeId: string;
+  /** This run of the process (MachineInit.bootId): keeps failover ids unique across restarts. */
+  bootId: string;
   defects: PlantedDefects;
   settings: MachineSettings;
   phase: 'created' | 'joinWait' | 'running' | 'stopping';
@@ -264,8 +266,12 @@ export interface MachineState {
   peer: PeerView;
   pairedMaster: PersistedRedundancy['pairedMaster'];
   acquire: Acquire | null;
-  /** We confirmed a stand-down: do not take over until the requester activates or gives up. */
-  promise: { id: string; until: number } | null;
+  /**
+   * We confirmed a stand-down: do not take over until the requester activates or gives up. The
+   * operator failovers the request carried complete here too when the requester reports Active
+   * with them (the node that stands down records the failover as well).
+   */
+  promise: { id: string; until: number; failoverIds: string[] } | null;
   /** We handed over on an operator's failover: no automatic recovery until the peer is lost. */
   holdOff: boolean;
   /** Local failover on the Active node, waiting for the peer to take over. */

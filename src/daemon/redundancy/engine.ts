@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import { promises as fsp } from 'node:fs';
@@ -46,6 +47,8 @@ export const REDUNDANCY_STATE_FILE = 'redundancy-state.json';
 
 export interface EngineOptions {
   nodeId: string;
+  /** This run of the process, in failover ids (default: random, new at every start). */
+  bootId?: string;
   /** Validates the peer's hello state report (the link validates only its own hello fields). */
   validateState: (state: unknown) => boolean;
   varDir: string;
@@ -81,7 +84,9 @@ export class RedundancyEngine {
   ) {
     this.stateFile = path.join(options.varDir, REDUNDANCY_STATE_FILE);
     this.settings = options.settings;
-    this.machine = new RedundancyMachine({ nodeId: options.nodeId, settings: options.settings, persisted });
+    // A random token per run: with the persisted epoch, failover ids never repeat across restarts.
+    const bootId = options.bootId ?? randomBytes(3).toString('hex');
+    this.machine = new RedundancyMachine({ nodeId: options.nodeId, bootId, settings: options.settings, persisted });
     this.syncWitness(options.settings);
   }
 
