@@ -17,7 +17,7 @@ export interface StatusSources {
   systemName: () => string;
   settings: SettingsReader;
   engine: Pick<RedundancyEngine, 'view' | 'sinceIso' | 'machine'>;
-  gan: Pick<GatewayNetwork, 'peerSummary'>;
+  gan: Pick<GatewayNetwork, 'peerSummary' | 'listenerViews'>;
   sync: Pick<SyncEngine, 'summary'>;
   pause: Pick<PauseService, 'summary'>;
   config: Pick<ConfigStore, 'revision' | 'problems'>;
@@ -67,6 +67,7 @@ export function buildStatus(s: StatusSources): StatusResponse {
       socket: s.socketPath,
     },
     config: { revision: s.config.revision, invalid: s.config.problems },
+    listeners: { enabled: s.settings.network.enabled, ...s.gan.listenerViews() },
   };
 }
 

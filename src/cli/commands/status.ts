@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { PauseSummary, StatusResponse, WitnessStatus } from '../../core/wire.js';
 import type { CommandContext } from '../context.js';
 import { keyValues } from '../format.js';
+import { formatListeners } from '../format-listeners.js';
 import type { Colors } from '../io.js';
 import type { ContextFactory } from '../context.js';
 
@@ -52,6 +53,7 @@ export function formatStatus(s: StatusResponse, ctx: CommandContext): string {
     ['Witness', r.witness ? formatWitness(r.witness, { self: s.node.uuid, peer: r.peer?.uuid ?? null, active: r.activity === 'Active' }, ctx.colors) : null],
     ['Sync', sync],
     ['Config', config],
+    ['Listeners', formatListeners(s.listeners, c)],
     ['Certificate', `sha256 ${s.node.certFingerprint}`],
     ['Socket', s.daemon.socket],
   ]);
