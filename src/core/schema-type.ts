@@ -77,3 +77,21 @@ export function schemaOf<T>() {
     schema: S & (Same<T, FromSchema<S>> extends true ? unknown : SchemaMismatch<T, FromSchema<S>>),
   ): S => schema;
 }
+
+/** The names of `properties`, typed as such (a schema's `required` list). */
+export function keysOf<const P extends object>(properties: P): Array<Extract<keyof P, string>> {
+  return Object.keys(properties) as Array<Extract<keyof P, string>>;
+}
+
+/**
+ * The schema of one message of `type`: the properties given are required, the `optional` ones may
+ * be absent, no other is allowed. Typed precisely, for schemaOf.
+ */
+export function messageSchema<const T extends string, const P extends object, const O extends object = {}>(type: T, properties: P, optional?: O) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', ...keysOf(properties)],
+    properties: { type: { const: type }, ...properties, ...(optional as O) },
+  } as const;
+}

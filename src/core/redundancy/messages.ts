@@ -8,7 +8,7 @@
  * and ignored.
  */
 import type { Activity, Role } from '../wire.js';
-import { schemaOf } from '../schema-type.js';
+import { keysOf, messageSchema, schemaOf } from '../schema-type.js';
 
 export type RecoveryMode = 'Automatic' | 'Manual';
 export type StandbyLevel = 'Cold' | 'Warm';
@@ -120,21 +120,6 @@ const id = { type: 'string', minLength: 1, maxLength: 128 } as const;
 const epoch = { type: 'integer', minimum: 0 } as const;
 const ids = { type: 'array', items: id, maxItems: 16 } as const;
 
-/** The names of `properties`, typed as such (the schemas' `required` lists). */
-function keysOf<const P extends object>(properties: P): Array<Extract<keyof P, string>> {
-  return Object.keys(properties) as Array<Extract<keyof P, string>>;
-}
-
-/** One message of `type`: the properties given are required, `optional` ones may be absent, no other. */
-function message<const T extends RedundancyMessageType, const P extends object, const O extends object = {}>(type: T, properties: P, optional?: O) {
-  return {
-    type: 'object',
-    additionalProperties: false,
-    required: ['type', ...keysOf(properties)],
-    properties: { type: { const: type }, ...properties, ...(optional as O) },
-  } as const;
-}
-
 export const STATE_REPORT_PROPERTIES = {
   role: { enum: ['Independent', 'Master', 'Backup'] },
   activity: { enum: ['Active', 'Warm', 'Cold'] },
@@ -154,24 +139,24 @@ const STATE_REPORT_OPTIONAL = {
 export const REDUNDANCY_MESSAGE_SCHEMA = schemaOf<RedundancyMessage>()({
   $id: 'gwd:protocol/redundancy-message',
   oneOf: [
-    message('redundancy.state', { ...STATE_REPORT_PROPERTIES, replyTo: { anyOf: [id, { type: 'null' }] } }, STATE_REPORT_OPTIONAL),
-    message('redundancy.stateQuery', { id }),
-    message('redundancy.standDownRequest', {
+    messageSchema('redundancy.state', { ...STATE_REPORT_PROPERTIES, replyTo: { anyOf: [id, { type: 'null' }] } }, STATE_REPORT_OPTIONAL),
+    messageSchema('redundancy.stateQuery', { id }),
+    messageSchema('redundancy.standDownRequest', {
       id,
       reason: { type: 'string', maxLength: 64 },
       epoch,
       operator: { type: 'boolean' },
       failoverIds: ids,
     }),
-    message('redundancy.standDownConfirm', { id, epoch, activity: { enum: ['Warm', 'Cold'] } }),
-    message('redundancy.standDownReject', { id, reason: { enum: ['contended', 'stopping', 'not-redundant', 'paused'] } }),
-    message('redundancy.standDownCancel', { id }),
-    message('redundancy.failoverRequest', { id }),
-    message('redundancy.failoverReject', {
+    messageSchema('redundancy.standDownConfirm', { id, epoch, activity: { enum: ['Warm', 'Cold'] } }),
+    messageSchema('redundancy.standDownReject', { id, reason: { enum: ['contended', 'stopping', 'not-redundant', 'paused'] } }),
+    messageSchema('redundancy.standDownCancel', { id }),
+    messageSchema('redundancy.failoverRequest', { id }),
+    messageSchema('redundancy.failoverReject', {
       id,
       reason: { enum: ['already-active', 'vetoed', 'aborted', 'stopping', 'not-redundant'] },
     }),
-    message('redundancy.steppingDown', { epoch }),
+    messageSchema('redundancy.steppingDown', { epoch }),
   ],
 });
 
