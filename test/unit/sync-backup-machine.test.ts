@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { GwError } from '../../src/core/errors.js';
@@ -245,6 +246,7 @@ describe('backup sync machine: a full snapshot (S5, S6)', () => {
       ['a wrong file count at the end', (h) => h.msg({ type: 'sync.snapshotEnd', id: 'snap-1', totals: { ...totalsOf([]), files: 1 } }), /1 files announced at the end, 0 listed/],
       ['wrong bytes at the end', (h) => (h.msg({ type: 'sync.snapshotFiles', id: 'snap-1', files: [f('x/a')] }), h.msg({ type: 'sync.snapshotEnd', id: 'snap-1', totals: { ...totalsOf([f('x/a')]), totalBytes: 2 } })), /totalBytes does not match/],
       ['a wrong total hash', (h) => h.msg({ type: 'sync.snapshotEnd', id: 'snap-1', totals: { ...totalsOf([]), totalSha256: sig } }), /totalSha256 does not match/],
+      ['entries whose bytes never came', (h) => (h.msg({ type: 'sync.snapshotFiles', id: 'snap-1', files: [f('x/a', 2), f('x/b', 3)] }), h.msg({ type: 'sync.snapshotChunk', chunk: { id: 'snap-1', seq: 0, file: 0, offset: 0 }, payload: Buffer.from('abc') }), h.msg({ type: 'sync.snapshotEnd', id: 'snap-1', totals: totalsOf([f('x/a', 2), f('x/b', 3)]) })), /x\/b: incomplete \(1 of 3 bytes\)/],
     ];
     for (const [what, act, message, limits] of cases) {
       const h = harness({ limits });
@@ -432,5 +434,183 @@ describe('manifest entries from a peer (ManifestChecker)', () => {
     const wrong = new ManifestChecker({ maxFiles: 10, maxBytes: 10 });
     wrong.add(ok);
     expect(wrong.finish({ ...totalsOf(ok), totalSha256: 'f'.repeat(64) })?.problem).toMatch(/totalSha256/);
+  });
+});
+
+describe('backup sync machine: any order of messages, timers and disk results (fast-check)', () => {
+  /** What the master, the clock or the disk may do next. */
+  type Action =
+    | { kind: 'begin'; full: boolean; revision: number }
+    | { kind: 'stream'; id: number }
+    | { kind: 'files'; id: number; sizes: number[] }
+    | { kind: 'chunk'; id: number; bytes: number; seqSkew: number }
+    | { kind: 'end'; id: number; wrong: boolean }
+    | { kind: 'abort'; id: number }
+    | { kind: 'entries'; from: number; count: number }
+    | { kind: 'tick'; ms: number }
+    | { kind: 'resync' }
+    | { kind: 'disk'; fail: boolean }
+    | { kind: 'disconnect' };
+
+  const action: fc.Arbitrary<Action> = fc.oneof(
+    fc.record({ kind: fc.constant('begin' as const), full: fc.boolean(), revision: fc.integer({ min: 0, max: 20 }) }),
+    fc.record({ kind: fc.constant('stream' as const), id: fc.integer({ min: 0, max: 2 }) }),
+    fc.record({ kind: fc.constant('files' as const), id: fc.integer({ min: 0, max: 2 }), sizes: fc.array(fc.integer({ min: 0, max: 6 }), { maxLength: 4 }) }),
+    fc.record({ kind: fc.constant('chunk' as const), id: fc.integer({ min: 0, max: 2 }), bytes: fc.integer({ min: 0, max: 12 }), seqSkew: fc.constantFrom(0, 0, 0, 1, -1) }),
+    fc.record({ kind: fc.constant('end' as const), id: fc.integer({ min: 0, max: 2 }), wrong: fc.boolean() }),
+    fc.record({ kind: fc.constant('abort' as const), id: fc.integer({ min: 0, max: 2 }) }),
+    fc.record({ kind: fc.constant('entries' as const), from: fc.integer({ min: 0, max: 20 }), count: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 2 * TIMEOUT }) }),
+    fc.constant({ kind: 'resync' as const }),
+    fc.record({ kind: fc.constant('disk' as const), fail: fc.boolean() }),
+    fc.constant({ kind: 'disconnect' as const }),
+  );
+
+  it('writes are contiguous, an adoption comes only after every announced byte, nothing after the link is down, a deadline while syncing', () => {
+    // The generator must reach what the invariants are about.
+    const seen = { write: 0, adopt: 0, completed: 0, refused: 0 };
+    /** A well-behaved master's full snapshot (parts of file sizes), as actions, answered by the disk. */
+    const snapshot = (id: number, parts: number[][]): Action[] => [
+      { kind: 'begin', full: true, revision: 9 },
+      { kind: 'stream', id },
+      { kind: 'disk', fail: false },
+      ...parts.flatMap((sizes): Action[] => [
+        { kind: 'files', id, sizes },
+        { kind: 'chunk', id, bytes: -1, seqSkew: 0 },
+      ]),
+      { kind: 'end', id, wrong: false },
+      { kind: 'disk', fail: false },
+    ];
+    const scenario = fc
+      .tuple(
+        fc.array(fc.array(fc.array(fc.integer({ min: 0, max: 6 }), { maxLength: 3 }), { maxLength: 3 }), { minLength: 1, maxLength: 3 }),
+        fc.array(fc.tuple(fc.nat(), action), { maxLength: 12 }),
+      )
+      .map(([snapshots, disturbances]) => {
+        const actions = snapshots.flatMap((parts, i) => snapshot(i, parts));
+        // Anything may happen anywhere in between: other messages, time, disk failures, the link.
+        for (const [at, a] of disturbances) actions.splice(at % (actions.length + 1), 0, a);
+        return actions;
+      });
+    fc.assert(
+      fc.property(scenario, fc.boolean(), (actions, holds) => {
+        const h = harness({ holder: holds ? MASTER : null });
+        // What the master announced per snapshot (its files, the next chunk's seq and position), as a well-behaved master would.
+        const master = new Map<string, { files: SnapshotFile[]; seq: number; sent: number }>();
+        // What the machine asked the disk for, answered by a `disk` action in order.
+        const pending: In[] = [];
+        // Per snapshot: the files the machine announced to the writer and where its writes ended.
+        const written = new Map<string, { files: SnapshotFile[]; file: number; offset: number; adopted: boolean }>();
+        let down = false;
+        const check = (s: BackupSyncStep): void => {
+          if (down) expect(s.decisions).toEqual([]);
+          for (const d of s.decisions) {
+            if (d.type === 'openSnapshot') {
+              written.set(d.id, { files: [], file: 0, offset: 0, adopted: false });
+              pending.push({ type: 'snapshotOpened', id: d.id });
+            }
+            if (d.type === 'addFiles') written.get(d.id)!.files.push(...d.files);
+            if (d.type === 'write') {
+              const w = written.get(d.id)!;
+              expect([d.file, d.offset]).toEqual([w.file, w.offset]);
+              expect(d.parts.reduce((n, p) => n + p.length, 0)).toBe(d.payload.length);
+              for (const p of d.parts) {
+                const f = w.files[w.file]!;
+                expect(p.rel).toBe(f.path);
+                expect(p.truncate).toBe(w.offset === 0);
+                w.offset += p.length;
+                expect(w.offset).toBeLessThanOrEqual(f.size);
+                expect(p.complete).toBe(w.offset === f.size);
+                if (p.complete) [w.file, w.offset] = [w.file + 1, 0];
+              }
+            }
+            if (d.type === 'adopt') {
+              const w = written.get(d.id)!;
+              expect(w.adopted).toBe(false);
+              expect(w.file).toBe(w.files.length);
+              w.adopted = true;
+              pending.push({ type: 'snapshotAdopted', id: d.id, revision: d.revision, archive: null });
+            }
+            if (d.type === 'applyEntries') pending.push({ type: 'entriesApplied', revision: d.upTo });
+            if (d.type === 'write') seen.write++;
+            if (d.type === 'adopt') seen.adopt++;
+            if (d.type === 'emit' && d.event === 'sync.completed' && d.data.kind === 'full') seen.completed++;
+            if (d.type === 'emit' && d.data.code === 'GW_ERR_SYNC_SNAPSHOT_REFUSED') seen.refused++;
+          }
+          const view = h.machine.view();
+          if (!down && view.syncing) {
+            const adopting = [...written.values()].some((w) => w.adopted);
+            if (!adopting) expect(s.nextDeadline).not.toBeNull();
+          }
+        };
+        check(h.step({ type: 'connected' }));
+        for (const a of actions) {
+          const id = `s${'id' in a ? a.id : 0}`;
+          const m = master.get(id) ?? { files: [], seq: 0, sent: 0 };
+          let s: BackupSyncStep;
+          switch (a.kind) {
+            case 'begin':
+              s = h.msg({ type: 'sync.begin', op: 1, kind: a.full ? 'full' : 'incremental', revision: a.revision });
+              break;
+            case 'stream':
+              master.set(id, { files: [], seq: 0, sent: 0 });
+              s = h.msg({ type: 'sync.snapshotStream', op: 1, id, revision: 9 });
+              break;
+            case 'files': {
+              const files = a.sizes.map((size, i) => ({ path: `f${m.files.length + i}`, size, sha256: sha256('x'.repeat(size)) }));
+              m.files.push(...files);
+              master.set(id, m);
+              s = h.msg({ type: 'sync.snapshotFiles', id, files });
+              break;
+            }
+            case 'chunk': {
+              const total = m.files.reduce((n, f) => n + f.size, 0);
+              // Within what was announced, mostly; past it when nothing is left (a refusal).
+              const left = Math.max(0, total - m.sent);
+              // -1: every byte announced and not sent yet (none: no chunk, as a master sends none).
+              if (a.bytes === -1 && left === 0) continue;
+              const bytes = a.bytes === -1 ? left : left > 0 ? Math.min(a.bytes, left) : a.bytes;
+              let at = m.sent;
+              let file = 0;
+              while (file < m.files.length && (at >= m.files[file]!.size || m.files[file]!.size === 0)) at -= m.files[file++]!.size;
+              s = h.msg({ type: 'sync.snapshotChunk', chunk: { id, seq: Math.max(0, m.seq + a.seqSkew), file, offset: at }, payload: new Uint8Array(bytes) });
+              m.seq++;
+              m.sent += bytes;
+              break;
+            }
+            case 'end':
+              s = h.msg({ type: 'sync.snapshotEnd', id, totals: a.wrong ? { ...totalsOf(m.files), totalSha256: sig } : totalsOf(m.files) });
+              break;
+            case 'abort':
+              s = h.msg({ type: 'sync.snapshotAbort', id, reason: 'EIO' });
+              break;
+            case 'entries':
+              s = h.step({ type: 'entries', batch: [entries(a.from, a.from + a.count)] });
+              break;
+            case 'tick':
+              s = h.advance(a.ms);
+              break;
+            case 'resync':
+              s = h.step({ type: 'resyncRequested' });
+              break;
+            case 'disk': {
+              const next = pending.shift();
+              if (!next) continue;
+              const failed: In | null = a.fail && next.type !== 'snapshotOpened' ? { type: 'ioFailed', id: 'id' in next ? next.id : null, error: new GwError('GW_ERR_SYNC_FAILED', { detail: 'disk' }) } : null;
+              s = h.step(failed ?? next);
+              break;
+            }
+            case 'disconnect':
+              s = h.step({ type: 'disconnected' });
+              check(s);
+              down = true;
+              continue;
+          }
+          check(s);
+        }
+      }),
+      { numRuns: 500, seed: 18 },
+    );
+    for (const [what, n] of Object.entries(seen)) expect(n, what).toBeGreaterThan(0);
   });
 });

@@ -18,9 +18,10 @@
  *  S5  A full snapshot is accepted only in its one form: sync.begin (full), sync.snapshotStream,
  *      then manifest entries (sync.snapshotFiles, checked before any of their bytes) each before
  *      the binary chunks of their bytes, chunks in sequence, each starting where the last ended,
- *      never past the last file announced; sync.snapshotEnd with totals equal to the entries. Any
- *      other order or content refuses it (GW_ERR_SYNC_SNAPSHOT_REFUSED). Messages naming another
- *      snapshot (one replaced or aborted) are ignored.
+ *      never past the last file announced; sync.snapshotEnd with totals equal to the entries and
+ *      every byte announced received. Any other order or content refuses it
+ *      (GW_ERR_SYNC_SNAPSHOT_REFUSED). Messages naming another snapshot (one replaced or aborted)
+ *      are ignored.
  *  S6  The holder is cleared on disk once the staging for a snapshot is ready (a crash from the
  *      swap on then asks for a full snapshot again), and set to the master only after the adoption.
  *      Only a snapshot whose every file was verified is swapped in; then the backup acknowledges the
@@ -367,6 +368,9 @@ export class BackupSyncMachine {
     // Empty files after the last byte are created now.
     const tail = cutPayload(s, null, 0);
     if ('problem' in tail) return this.refuse(tail.problem);
+    // Every byte announced must have come (the writer's check before the swap says so again).
+    const short = s.files[s.at.file];
+    if (short) return this.refuse(`${short.path}: incomplete (${s.at.offset} of ${short.size} bytes)`);
     if (tail.parts.length > 0) this.out.push({ type: 'write', id, file: tail.file, offset: tail.offset, parts: tail.parts, payload: new Uint8Array(0) });
     s.ended = true;
     this.out.push({ type: 'adopt', id, revision: s.revision, files: s.files.length, asked: this.op!.asked ?? 'journal-behind' });
