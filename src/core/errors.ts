@@ -160,8 +160,13 @@ export const ERROR_CATALOGUE = {
   },
   GW_ERR_GAN_SETTINGS_INVALID: { statusCode: 400, message: 'Gateway Network settings refused: {detail}' },
   GW_ERR_GAN_LISTEN_FAILED: {
-    statusCode: 500,
-    message: 'the settings were saved but the {listener} listener could not bind {address}: {detail}; choose another port',
+    statusCode: 409,
+    message: 'the {listener} listener cannot listen on {address}: {detail}; nothing was changed (gateway-network.json keeps the settings that work)',
+  },
+  GW_ERR_GAN_SETTING_OVERRIDDEN: {
+    statusCode: 400,
+    message:
+      "gwd {override} overrides gateway-network.json's {field} for this process, so the change would be saved but not used; nothing was changed: restart gwd without it to use the file, or leave {field} out",
   },
 
   // Redundancy (roles, activity, failover, hooks): GW_ERR_REDUNDANCY_*

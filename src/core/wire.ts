@@ -104,6 +104,11 @@ export interface StatusResponse {
   daemon: DaemonSummary;
   /** Configuration store: its revision and every file that failed to load. */
   config: ConfigStatusSummary;
+  /**
+   * The Gateway Network listeners as they are (not as configured): one that failed to bind at start,
+   * or was lost, has `listening` false and its `error`. `enabled` false: gateway-network.json turns them off.
+   */
+  listeners: { enabled: boolean; plain: ListenerView; ssl: ListenerView };
 }
 
 export interface EventRecord<T = Record<string, unknown>> {
@@ -133,11 +138,6 @@ export interface CertEntry {
   state: TrustState;
   subject: string;
   notAfter: string;
-  /**
-   * The Gateway Network listeners as they are (not as configured): one that failed to bind at start,
-   * or was lost, has `listening` false and its `error`. `enabled` false: gateway-network.json turns them off.
-   */
-  listeners: { enabled: boolean; plain: ListenerView; ssl: ListenerView };
   peer: PeerRef | null;
   /** Set when a known peer UUID showed this certificate instead of its approved one. */
   flag: 'CertificateChanged' | null;

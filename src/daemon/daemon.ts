@@ -264,7 +264,8 @@ export class Daemon {
     // A settings change reaches the machine first (it forgets a peer of the old role), then the link.
     settings.subscribe('redundancy', ({ next }) => engine.settingsChanged(next));
     settings.subscribe('redundancy', ({ previous }) => gan.applyRedundancy(previous));
-    settings.subscribe('network', () => rebindListeners(gan));
+    // A gate: a change whose listeners cannot bind is undone, never left saved with the node deaf.
+    settings.subscribe('network', () => rebindListeners(gan), { gate: true });
 
     const updates: SettingsUpdateDeps = {
       settings,

@@ -164,13 +164,16 @@ describe('settings routes', () => {
     const t = await daemon('n');
     const before = t.daemon.gan.listenerViews().plain.port!;
     const free = await freePort();
-    const view = await t.client.configureNetwork({ port: free });
-    // gwd --port 0 overrides the file for this process: the file changes, the process keeps its port.
-    expect(view.settings.port).toBe(free);
-    expect(view.overridden).toContain('port');
-    expect(view.listeners.plain.port).toBe(before);
+    // gwd --port 0 overrides the file for this process: a new port would be saved but not used, so it is refused.
+    const err = await t.client.configureNetwork({ port: free }).catch((e: unknown) => e);
+    expect((err as GwError).code).toBe('GW_ERR_GAN_SETTING_OVERRIDDEN');
+    expect((err as GwError).message).toContain('--port 0');
+    expect(t.daemon.gan.listenerViews().plain.port).toBe(before);
     const file = JSON.parse(readFileSync(path.join(t.dataDir, 'gateway-network.json'), 'utf8')) as { port: number };
-    expect(file.port).toBe(free);
+    expect(file.port).toBe(8088);
+    const view = await t.client.configureNetwork({ requireSsl: false });
+    expect(view.settings.requireSsl).toBe(false);
+    expect(view.overridden).toContain('port');
 
     await t.client.configureNetwork({ enabled: false });
     expect((await t.client.network()).listeners.plain.listening).toBe(false);

@@ -7,6 +7,7 @@ import { GwError, type ErrorRecord } from '../../core/errors.js';
 import { connectionId } from '../../core/gan/connection-policy.js';
 import { statusForCode } from '../../core/gan/connection-status.js';
 import { checkHello } from '../../core/gan/hello-compat.js';
+import { sslMismatchHint } from '../../core/gan/ssl-mismatch.js';
 import { GAN_PATH, MAX_FRAME_BYTES, type HelloMessage } from '../../core/gan/protocol.js';
 import { decideTrust, trustRefusal } from '../../core/gan/trust-decision.js';
 import { formatHostPort } from '../../core/gan/address.js';
@@ -143,6 +144,8 @@ export class Dialer {
     this.ws = ws;
 
     ws.on('unexpected-response', (_req, res) => {
+      const header = res.headers['x-gwd-port'];
+      const mismatch = sslMismatchHint({ ssl, code: null, message: null, gwdPort: typeof header === 'string' ? header : null }, address);
       preError ??= new GwError('GW_ERR_GAN_UNREACHABLE', {
         address,
         detail: `HTTP ${res.statusCode} on ${GAN_PATH}: is that a gwd Gateway Network port?`,
@@ -152,7 +155,8 @@ export class Dialer {
     ws.on('error', (err: NodeJS.ErrnoException) => {
       if (this.conn) return;
       errno = socketErrno(err.code);
-      preError ??= new GwError('GW_ERR_GAN_UNREACHABLE', { address, detail: err.code ? `${err.code}` : err.message }).toRecord(new Date());
+      const mismatch = sslMismatchHint({ ssl, code: err.code ?? null, message: err.message, gwdPort: null }, address);
+      preError ??= new GwError('GW_ERR_GAN_UNREACHABLE', { address, detail: mismatch ?? (err.code ? `${err.code}` : err.message) }).toRecord(new Date());
     });
     ws.on('close', () => {
       if (this.conn) return; // the LinkConnection reports its own end

@@ -12,7 +12,7 @@ import { ConnectionStore } from './connection-store.js';
 import { Dialer } from './dialer.js';
 import { effectiveListenerConfig, type GanHost } from './gan-host.js';
 import { handleHealthRequest } from './health-routes.js';
-import { GanListeners } from './listeners.js';
+import { GanListeners, type ListenFailure } from './listeners.js';
 import { MessageTypes } from './message-types.js';
 import { readPeerCertificate } from './peer-certificate.js';
 import { PeerLink } from './peer-link.js';
@@ -88,9 +88,9 @@ export class GatewayNetwork {
     await this.listeners.close();
   }
 
-  /** Rebind the listeners to the (possibly changed) settings. */
-  async applyNetwork(): Promise<void> {
-    await this.listeners.apply(effectiveListenerConfig(this.host));
+  /** Rebind the listeners to the (possibly changed) settings; answers those that moved and did not bind. */
+  applyNetwork(): Promise<ListenFailure[]> {
+    return this.listeners.apply(effectiveListenerConfig(this.host));
   }
 
   /** After redundancy.json changed: a link that no longer fits the role is closed, the dialer follows. */

@@ -20,8 +20,18 @@ export interface ListenerHandlers {
   onHttp(req: IncomingMessage, res: ServerResponse, ssl: boolean): void;
 }
 
+/** A listener this apply asked to listen somewhere new (or again after being off) that did not bind. */
+export interface ListenFailure {
+  listener: 'plain' | 'ssl';
+  address: string;
+  port: number;
+  error: string;
+}
+
 interface Listener {
   ssl: boolean;
+  /** Whether the last apply wanted it listening (off: gateway-network.json enabled false). */
+  on: boolean;
   server: Server | null;
   wss: WebSocketServer | null;
   address: string;
@@ -45,10 +55,19 @@ export class GanListeners {
     private readonly logger: Logger,
   ) {}
 
-  /** Bind (or rebind) both listeners to `config`; a listener that cannot bind reports its error. */
-  async apply(config: ListenerConfig): Promise<void> {
-    await this.applyOne(this.plain, config.enabled, config.bindAddress, config.port);
-    await this.applyOne(this.secure, config.enabled, config.bindAddress, config.sslPort);
+  /**
+   * Bind (or rebind) both listeners to `config`; a listener that cannot bind keeps its error (shown
+   * in status). Answers the failures of listeners whose address or port changed, or that were off:
+   * a listener already down on an unchanged target is retried, but its failure is not the change's.
+   */
+  async apply(config: ListenerConfig): Promise<ListenFailure[]> {
+    const failures: ListenFailure[] = [];
+    for (const [l, port] of [[this.plain, config.port], [this.secure, config.sslPort]] as const) {
+      const moved = !l.on || l.address !== config.bindAddress || l.wantedPort !== port;
+      await this.applyOne(l, config.enabled, config.bindAddress, port);
+      if (l.error !== null && moved) failures.push({ listener: l.ssl ? 'ssl' : 'plain', address: config.bindAddress, port, error: l.error });
+    }
+    return failures;
   }
 
   views(): { plain: ListenerView; ssl: ListenerView } {
@@ -67,6 +86,7 @@ export class GanListeners {
     l.address = address;
     l.wantedPort = port;
     l.error = null;
+    l.on = enabled;
     if (!enabled) return;
     const server = l.ssl
       ? createHttpsServer({
@@ -95,8 +115,20 @@ export class GanListeners {
       }
       wss.handleUpgrade(req, socket, head, (ws) => this.handlers.onConnection(ws, req, l.ssl));
     });
-    server.on('clientError', (_err, socket) => socket.destroy());
-    server.on('tlsClientError', (err) => this.logger.debug({ err: err.message }, 'TLS handshake failed on the SSL port'));
+    server.on('clientError', (err: Error & { rawPacket?: Buffer }, socket: Duplex) => {
+      // A TLS ClientHello (first byte 0x16, a handshake record) on the plain port: answering in plain
+      // HTTP makes the TLS client fail with 'wrong version number', which the dialer names (ssl-mismatch.ts).
+      if (!l.ssl && err.rawPacket?.[0] === 0x16 && socket.writable) socket.end(PLAIN_PORT_ANSWER);
+      else socket.destroy();
+    });
+    server.on('tlsClientError', (err: Error & { code?: string }, tlsSocket) => {
+      this.logger.debug({ err: err.message }, 'TLS handshake failed on the SSL port');
+      // Plain HTTP on the SSL port: answered in plain HTTP on the raw socket beneath TLS, with a header
+      // the dialer reads, instead of a bare reset that looks like a dead peer. `_parent` is Node's
+      // (undocumented) raw socket of a server-side TLSSocket; without it the socket is only closed.
+      const raw = (tlsSocket as unknown as { _parent?: Duplex })._parent;
+      if (err.code === 'ERR_SSL_HTTP_REQUEST' && raw?.writable) raw.end(SSL_PORT_ANSWER);
+    });
     server.headersTimeout = 10_000;
     server.requestTimeout = 15_000;
     try {
@@ -112,7 +144,18 @@ export class GanListeners {
       this.logger.error({ listener: l.ssl ? 'ssl' : 'plain', address, port, err: l.error }, 'gateway network listener could not bind');
       return;
     }
-    server.on('error', (err) => this.logger.error({ err: err.message }, 'gateway network listener error'));
+    server.on('error', (err) => {
+      l.error = err.message;
+      this.logger.error({ err: err.message }, 'gateway network listener error');
+    });
+    server.on('close', () => {
+      // Closed by anything but closeOne (which detaches it first): the listener is lost, and status says so.
+      if (l.server !== server) return;
+      l.server = null;
+      l.wss = null;
+      l.boundPort = null;
+      l.error ??= 'the listener closed';
+    });
     const bound = server.address();
     l.boundPort = typeof bound === 'object' && bound ? bound.port : port;
     l.server = server;
@@ -135,8 +178,17 @@ export class GanListeners {
   }
 }
 
+/** What the plain port answers a TLS client (ssl-mismatch.ts reads the header on the other side). */
+const PLAIN_PORT_ANSWER =
+  'HTTP/1.1 400 Bad Request\r\nX-Gwd-Port: plain\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: 49\r\n\r\n' +
+  "this is gwd's plain Gateway Network port, not TLS";
+/** What the SSL port answers plain HTTP. */
+const SSL_PORT_ANSWER =
+  'HTTP/1.1 400 Bad Request\r\nX-Gwd-Port: ssl\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: 47\r\n\r\n' +
+  "this is gwd's SSL Gateway Network port: use TLS";
+
 function blank(ssl: boolean): Listener {
-  return { ssl, server: null, wss: null, address: '', wantedPort: 0, boundPort: null, error: null };
+  return { ssl, on: false, server: null, wss: null, address: '', wantedPort: 0, boundPort: null, error: null };
 }
 
 function view(l: Listener): ListenerView {

@@ -1,4 +1,5 @@
 import { GwError } from '../../core/errors.js';
+import { formatHostPort } from '../../core/gan/address.js';
 import { GAN_PATH } from '../../core/gan/protocol.js';
 import type { NetworkUpdate } from '../../core/settings/types.js';
 import type { NetworkView } from '../../core/wire.js';
@@ -10,7 +11,10 @@ import { updateNetworkSettings, type SettingsUpdateDeps } from '../settings/sett
 /** The Gateway Network's listeners over the local API: gateway-network.json, what is in effect, what is bound. */
 export interface NetworkService {
   view(): NetworkView;
-  /** Written, then the listeners rebind; a listener that cannot bind fails the request (the file stays). */
+  /**
+   * The listeners rebind, then the file is written; a listener that cannot bind fails the request and
+   * nothing changes. A field overridden by gwd's flags is refused (it would not be used).
+   */
   update(update: NetworkUpdate): Promise<NetworkView>;
 }
 
@@ -42,15 +46,22 @@ export class ListenerNetworkService implements NetworkService {
   }
 
   async update(update: NetworkUpdate): Promise<NetworkView> {
-    await updateNetworkSettings(this.deps.updates, update);
+    await updateNetworkSettings(this.deps.updates, update, this.deps.options);
     return this.view();
   }
 }
 
-/** The settings store's subscriber for gateway-network.json: rebind, and refuse the change if a listener did not bind. */
-export async function rebindListeners(gan: Pick<GatewayNetwork, 'applyNetwork' | 'listenerViews'>): Promise<void> {
-  await gan.applyNetwork();
-  for (const [name, v] of Object.entries(gan.listenerViews())) {
-    if (v.error) throw new GwError('GW_ERR_GAN_LISTEN_FAILED', { listener: name, address: `${v.address}:${v.port}`, detail: v.error });
+/**
+ * The settings store's gate for gateway-network.json: rebind, and refuse the change if a listener it
+ * moved did not bind (the store then puts the old settings back and rebinds to them, writing nothing).
+ */
+export async function rebindListeners(gan: Pick<GatewayNetwork, 'applyNetwork'>): Promise<void> {
+  const [failed] = await gan.applyNetwork();
+  if (failed) {
+    throw new GwError(
+      'GW_ERR_GAN_LISTEN_FAILED',
+      { listener: failed.listener, address: formatHostPort(failed.address, failed.port), detail: failed.error },
+      { listener: failed.listener, address: failed.address, port: failed.port, error: failed.error },
+    );
   }
 }

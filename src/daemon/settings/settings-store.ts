@@ -21,6 +21,16 @@ export interface SettingsChange<K extends SettingsKey> {
 }
 export type SettingsListener<K extends SettingsKey> = (change: SettingsChange<K>) => void | Promise<void>;
 
+/**
+ * A subscriber that must succeed for a change to stand (the Gateway Network's listeners: a node must
+ * never be left deaf). It runs with the new value in effect but before the file is written; if it
+ * throws, it and the gates before it are called again with the change reversed, the old value is
+ * back in effect, nothing is written or announced, and the caller gets its error.
+ */
+export interface SubscribeOptions {
+  gate?: boolean;
+}
+
 /** What readers of the live settings get: the values in effect now, replaced (never edited) on change. */
 export interface SettingsReader {
   readonly redundancy: RedundancySettings;
@@ -43,6 +53,7 @@ export class SettingsStore implements SettingsReader {
   private readonly queue = new SerialQueue();
   private readonly current: NodeSettings;
   private readonly listeners: { [K in SettingsKey]: SettingsListener<K>[] } = { redundancy: [], network: [] };
+  private readonly gates: { [K in SettingsKey]: SettingsListener<K>[] } = { redundancy: [], network: [] };
 
   constructor(
     private readonly files: Readonly<Record<SettingsKey, string>>,
@@ -93,8 +104,8 @@ export class SettingsStore implements SettingsReader {
     return this.files[key];
   }
 
-  subscribe<K extends SettingsKey>(key: K, listener: SettingsListener<K>): () => void {
-    const list = this.listeners[key] as SettingsListener<K>[];
+  subscribe<K extends SettingsKey>(key: K, listener: SettingsListener<K>, options: SubscribeOptions = {}): () => void {
+    const list = (options.gate ? this.gates[key] : this.listeners[key]) as SettingsListener<K>[];
     list.push(listener);
     return () => {
       const at = list.indexOf(listener);
@@ -107,6 +118,7 @@ export class SettingsStore implements SettingsReader {
    * (or throws: nothing is written). `announce` runs once the value is swapped in, before the
    * subscribers: the change's own events come before the ones its effects cause. A subscriber that
    * throws rejects the change's caller (the file and value stay changed) and skips the ones after it.
+   * Gates (SubscribeOptions) run first, before the write: a gate that throws undoes the change.
    */
   update<K extends SettingsKey, R>(
     key: K,
@@ -116,13 +128,51 @@ export class SettingsStore implements SettingsReader {
     return this.queue.run(async () => {
       const previous = this.current[key];
       const { next, result } = decide(previous);
-      await writeJsonAtomic(this.files[key], next);
+      await this.passGates(key, previous, next);
+      try {
+        await writeJsonAtomic(this.files[key], next);
+      } catch (err) {
+        await this.undo(key, previous, next, this.gates[key].length);
+        throw err;
+      }
       this.current[key] = next;
       const change: SettingsChange<K> = { previous, next };
       announce?.(change, result);
       for (const listener of [...(this.listeners[key] as SettingsListener<K>[])]) await listener(change);
       return result;
     });
+  }
+
+  /** Run the gates with `next` in effect; on a refusal, undo and rethrow it. */
+  private async passGates<K extends SettingsKey>(key: K, previous: NodeSettings[K], next: NodeSettings[K]): Promise<void> {
+    const gates = this.gates[key] as SettingsListener<K>[];
+    if (gates.length === 0) return;
+    this.current[key] = next;
+    for (let i = 0; i < gates.length; i++) {
+      try {
+        await gates[i]!({ previous, next });
+      } catch (err) {
+        await this.undo(key, previous, next, i + 1);
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * Put `previous` back in effect and call the first `count` gates with the change reversed, last
+   * first. A gate that fails to restore is not this change's error: the caller still gets the
+   * refusal, and the gate reports its own state (a listener shown down in status).
+   */
+  private async undo<K extends SettingsKey>(key: K, previous: NodeSettings[K], next: NodeSettings[K], count: number): Promise<void> {
+    this.current[key] = previous;
+    const gates = (this.gates[key] as SettingsListener<K>[]).slice(0, count).reverse();
+    for (const gate of gates) {
+      try {
+        await gate({ previous: next, next: previous });
+      } catch {
+        // reported by the gate's own state; the refusal the caller gets is the first error
+      }
+    }
   }
 }
 

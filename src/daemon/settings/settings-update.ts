@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 import { GwError } from '../../core/errors.js';
 import { describeProblems, type FieldProblem } from '../../core/schema-errors.js';
 import type { MachineView } from '../../core/redundancy/machine.js';
@@ -7,6 +9,7 @@ import type { GatewayNetworkSettings, NetworkUpdate, RedundancySettings, Redunda
 import type { PeerSummary } from '../../core/wire.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Logger } from '../logger.js';
+import type { DaemonOptions } from '../options.js';
 import type { SchemaRegistry } from '../schema-registry.js';
 import type { SettingsStore } from './settings-store.js';
 
@@ -93,15 +96,24 @@ export function validateRedundancy(schemas: SchemaRegistry, candidate: Redundanc
   return copy;
 }
 
-/** Change gateway-network.json; the Gateway Network, a subscriber of the store, rebinds its listeners live. */
+/** gwd --port/--ssl-port/--bind of this process (null: not given), which win over gateway-network.json. */
+export type ListenerOverrides = Pick<DaemonOptions, 'port' | 'sslPort' | 'bind'>;
+
+/**
+ * Change gateway-network.json; the Gateway Network, a gate of the store, rebinds its listeners live
+ * (and a change they cannot bind is undone). A change to a field this process's gwd flags override
+ * is refused: it would be saved but not used.
+ */
 export function updateNetworkSettings(
   deps: Pick<SettingsUpdateDeps, 'settings' | 'schemas' | 'events'>,
   update: NetworkUpdate,
+  overrides: ListenerOverrides = { port: null, sslPort: null, bind: null },
 ): Promise<GatewayNetworkSettings> {
   return deps.settings.update(
     'network',
     (previous) => {
       const next = validateNetwork(deps.schemas, previous, update);
+      checkOverrides(previous, next, overrides);
       return { next, result: next };
     },
     ({ previous, next }) => {
@@ -119,8 +131,35 @@ function validateNetwork(schemas: SchemaRegistry, previous: GatewayNetworkSettin
   if (result.ok && candidate.port !== 0 && candidate.port === candidate.sslPort) {
     problems.push({ pointer: '/sslPort', message: `must differ from port (${candidate.port})` });
   }
+  // Node would take a host name and resolve it at listen time; a typo (999.1.1.1) would only fail there.
+  if (result.ok && update.bindAddress !== undefined && isIP(candidate.bindAddress) === 0) {
+    problems.push({ pointer: '/bindAddress', message: `must be an IP address of this host (such as 0.0.0.0, 127.0.0.1 or ::), not ${JSON.stringify(update.bindAddress)}` });
+  }
   if (problems.length > 0) throw new GwError('GW_ERR_GAN_SETTINGS_INVALID', { detail: describeProblems(problems) }, { problems });
   return candidate;
+}
+
+const OVERRIDDEN_FIELDS = [
+  { field: 'port', option: 'port', flag: '--port', env: 'GWD_PORT' },
+  { field: 'sslPort', option: 'sslPort', flag: '--ssl-port', env: 'GWD_SSL_PORT' },
+  { field: 'bindAddress', option: 'bind', flag: '--bind', env: 'GWD_BIND' },
+] as const;
+
+/** Refuse a change this process would not use: a field its gwd flags (or env) override. */
+function checkOverrides(previous: GatewayNetworkSettings, next: GatewayNetworkSettings, overrides: ListenerOverrides): void {
+  const problems: FieldProblem[] = [];
+  let first: { override: string; field: string } | null = null;
+  for (const { field, option, flag, env } of OVERRIDDEN_FIELDS) {
+    const value = overrides[option];
+    if (value === null || previous[field] === next[field]) continue;
+    const override = `${flag} ${value} (or ${env}=${value})`;
+    first ??= { override, field };
+    problems.push({
+      pointer: `/${field}`,
+      message: `is overridden by gwd ${override} for this process: ${JSON.stringify(next[field])} would be saved but not used; nothing was changed (restart gwd without ${flag} to use gateway-network.json's ${field})`,
+    });
+  }
+  if (first) throw new GwError('GW_ERR_GAN_SETTING_OVERRIDDEN', first, { problems });
 }
 
 function changedFields(a: object, b: object, prefix = ''): string[] {
