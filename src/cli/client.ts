@@ -15,6 +15,7 @@ import type {
   NetworkView,
   NodeCert,
   NodeInfo,
+  NodeUpdate,
   PauseRequest,
   PauseResponse,
   RedundancyUpdateRequest,
@@ -113,6 +114,10 @@ export class GwClient {
 
   node(): Promise<NodeInfo> {
     return this.request('GET', '/v0/node');
+  }
+
+  configureNode(update: NodeUpdate): Promise<NodeInfo> {
+    return this.request('PUT', '/v0/node', update);
   }
 
   nodeCert(): Promise<NodeCert> {

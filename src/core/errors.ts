@@ -46,6 +46,10 @@ export const ERROR_CATALOGUE = {
     statusCode: 507,
     message: 'could not write {file}: {detail}; the previous version was kept',
   },
+  GW_ERR_NODE_LABEL_INVALID: {
+    statusCode: 400,
+    message: 'label {label} refused: {detail}; nothing was changed',
+  },
 
   // Configuration store (config.json, backupConfig.json, resolution): GW_ERR_CONFIG_*
   GW_ERR_CONFIG_INVALID: {

@@ -17,6 +17,8 @@ export type SyncState = 'InSync' | 'Syncing' | 'OutOfDate' | 'NotApplicable';
 export interface NodeInfo {
   uuid: string;
   systemName: string;
+  /** The local name of this machine (node.json, never synced; `gwctl node configure --label`). */
+  label: string;
   edition: Edition;
   version: string;
   certFingerprint: string;
@@ -36,6 +38,8 @@ export interface PeerSummary {
   connected: boolean;
   uuid: string | null;
   systemName: string | null;
+  /** The peer's own label, as its last hello said; null until one was heard. */
+  label: string | null;
   address: string | null;
   activity: Activity | null;
 }
@@ -127,6 +131,8 @@ export type TrustState = 'pending' | 'approved' | 'denied';
 export interface PeerRef {
   uuid: string | null;
   systemName: string | null;
+  /** The peer's label, as its last hello said (absent or null: not heard yet). */
+  label?: string | null;
   address: string | null;
   role?: Role | null;
 }
@@ -198,6 +204,11 @@ export interface RedundancyView {
    * null when nothing was overridden. Absent from GET.
    */
   forced?: { code: string; message: string } | null;
+}
+
+/** Body of PUT /v0/node: this node's local settings. */
+export interface NodeUpdate {
+  label: string;
 }
 
 /** Body of PUT /v0/redundancy: the settings to change, and `force` (never stored). */

@@ -15,6 +15,7 @@ import { EventLog } from './events/event-log.js';
 import type { GanHost } from './gan/gan-host.js';
 import { GatewayNetwork } from './gan/gateway-network.js';
 import { loadOrCreateIdentity, type Identity } from './identity/identity.js';
+import { NodeLabel } from './identity/node-label.js';
 import { Metrics } from './metrics.js';
 import { MetricsServer } from './metrics-server.js';
 import { REDUNDANCY_MESSAGE_SCHEMA, STATE_REPORT_SCHEMA } from '../core/redundancy/index.js';
@@ -202,10 +203,14 @@ export class Daemon {
 
     const identity = (parts.identity = await identityLoad);
     const systemName = (): string => this.systemName;
+    const nodeLabel = new NodeLabel(dataDir.nodeFile, identity.node, identity.label, events);
     const ganHost: GanHost = {
       identity,
       get systemName() {
         return systemName();
+      },
+      get label() {
+        return nodeLabel.label;
       },
       get redundancy() {
         return settings.redundancy;
@@ -278,6 +283,8 @@ export class Daemon {
     const status = new NodeStatusService({
       identity,
       systemName,
+      label: () => nodeLabel.label,
+      setLabel: (label) => nodeLabel.set(label),
       settings,
       engine,
       gan,
@@ -305,7 +312,7 @@ export class Daemon {
       events: { since: (seq, limit) => events.since(seq, limit), subscribe: (fn) => events.subscribe(fn), trackStream: (res) => this.parts.api?.trackStream(res) },
       metrics,
       network: new ListenerNetworkService({ updates, options, gan }),
-      redundancy: new PairRedundancyService({ nodeId: identity.node.uuid, updates, events, engine, sync, pause }),
+      redundancy: new PairRedundancyService({ nodeId: identity.node.uuid, updates, events, engine, sync, pause, label: () => nodeLabel.label }),
       trust: ganTrustService(gan),
       config: new StoreConfigService({ store: config, settings, dataDir, schemas }),
     });
@@ -330,6 +337,7 @@ export class Daemon {
       pid: process.pid,
       uuid: node.uuid,
       systemName: this.systemName,
+      label: nodeLabel.label,
       role: settings.redundancy.role,
       firstStart: created.node,
       // ms from process start to ready (meaningful for a gwd process, not for in-process tests).
@@ -340,6 +348,7 @@ export class Daemon {
         version: PRODUCT_VERSION,
         uuid: node.uuid,
         systemName: this.systemName,
+        label: nodeLabel.label,
         dataDir: dataDir.root,
         socket: options.socketPath,
         certFingerprint: cert.fingerprint,

@@ -100,6 +100,19 @@ export class Metrics {
         else g.set(w.holder === 'self' && w.leaseRemainingMs !== null ? w.leaseRemainingMs / 1000 : 0);
       },
     );
+    // Which machine a scrape came from, and which its peer is, by label: after a sync both nodes
+    // carry the master's system name, so only the label (node.json, never synced) tells them apart.
+    // Join on it (`* on(instance) group_left(label) gwd_node_info`) rather than adding it everywhere.
+    gauge('gwd_node_info', 'This node: 1, with its uuid, label (local, never synced) and system name (shared by the pair)', ['uuid', 'label', 'system_name'], (g) => {
+      const n = status().node;
+      g.reset();
+      g.set({ uuid: n.uuid, label: n.label, system_name: n.systemName }, 1);
+    });
+    gauge('gwd_peer_info', 'The redundancy peer: 1 while connected, else 0, with its uuid, label and system name as last heard; no sample without a peer', ['uuid', 'label', 'system_name'], (g) => {
+      const p = status().redundancy.peer;
+      g.reset();
+      if (p && p.uuid) g.set({ uuid: p.uuid, label: p.label ?? '', system_name: p.systemName ?? '' }, p.connected ? 1 : 0);
+    });
     gauge('gwd_pending_approvals', 'Certificates and connections waiting for approval', [], (g) => g.set(source.pendingApprovals()));
     this.failovers = new Counter({
       name: 'gwd_activations_total',

@@ -15,6 +15,8 @@ export interface StatusSources {
   identity: Pick<Identity, 'node' | 'cert'>;
   /** The system name in effect (gateway-settings, else --system-name). */
   systemName: () => string;
+  /** This node's label (node.json, never synced). */
+  label: () => string;
   settings: SettingsReader;
   engine: Pick<RedundancyEngine, 'view' | 'sinceIso' | 'machine'>;
   gan: Pick<GatewayNetwork, 'peerSummary' | 'listenerViews'>;
@@ -27,10 +29,11 @@ export interface StatusSources {
   socketPath: string;
 }
 
-export function nodeInfo(s: Pick<StatusSources, 'identity' | 'systemName'>): NodeInfo {
+export function nodeInfo(s: Pick<StatusSources, 'identity' | 'systemName' | 'label'>): NodeInfo {
   return {
     uuid: s.identity.node.uuid,
     systemName: s.systemName(),
+    label: s.label(),
     edition: s.identity.node.edition,
     version: PRODUCT_VERSION,
     certFingerprint: s.identity.cert.fingerprint,

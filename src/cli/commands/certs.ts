@@ -33,9 +33,9 @@ export function registerCertCommands(program: Command, context: ContextFactory):
   ] as const) {
     certs
       .command(`${name} <fingerprint>`)
-      .description(`${what} (a unique prefix of 8 or more characters is enough)`)
+      .description(`${what}; <fingerprint> is the fingerprint, a unique prefix of 8 or more characters of it, or the peer's label or UUID (prefix)`)
       .addOption(directionOption())
-      .addHelpText('after', `\nExample:\n  gwctl certs ${name} 3f2a9c0e\n`)
+      .addHelpText('after', `\nExamples:\n  gwctl certs ${name} 3f2a9c0e\n  gwctl certs ${name} plant-b\n`)
       .action(async (id: string, opts: { direction?: TrustDirection }, cmd: Command) => {
         const ctx = context(cmd);
         const entries = await ctx.client.decideCert(id, decision, opts.direction);
@@ -46,7 +46,7 @@ export function registerCertCommands(program: Command, context: ContextFactory):
 
   certs
     .command('remove <fingerprint>')
-    .description('forget this certificate (a peer showing it again is pending again)')
+    .description("forget this certificate (a peer showing it again is pending again); the fingerprint or a prefix, or the peer's label or UUID")
     .addOption(directionOption())
     .addHelpText('after', '\nExample:\n  gwctl certs remove 3f2a9c0e\n')
     .action(async (id: string, opts: { direction?: TrustDirection }, cmd: Command) => {
@@ -80,18 +80,19 @@ export function registerCertCommands(program: Command, context: ContextFactory):
 }
 
 function peerName(e: CertEntry): string {
-  return e.peer?.systemName ?? e.subject;
+  return e.peer?.label ?? e.peer?.systemName ?? e.subject;
 }
 
 export function formatCerts(list: CertEntry[], ctx: CommandContext): string {
   const c = ctx.colors;
   const paint = (s: TrustState): string => (s === 'approved' ? c.green(s) : s === 'denied' ? c.red(s) : c.yellow(s));
   let out = table(
-    ['FINGERPRINT', 'DIRECTION', 'STATE', 'PEER', 'UUID', 'ADDRESS', 'NOT AFTER', 'FLAG'],
+    ['FINGERPRINT', 'DIRECTION', 'STATE', 'LABEL', 'PEER', 'UUID', 'ADDRESS', 'NOT AFTER', 'FLAG'],
     list.map((e) => [
       e.fingerprint.slice(0, 16),
       e.direction,
       paint(e.state),
+      e.peer?.label,
       e.peer?.systemName,
       e.peer?.uuid,
       e.peer?.address,

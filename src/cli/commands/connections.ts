@@ -25,13 +25,13 @@ export function registerConnectionCommands(program: Command, context: ContextFac
   ] as const) {
     connections
       .command(`${name} <id>`)
-      .description(`${what}; <id> is <systemname>|<uuid> or a unique prefix of it or of the UUID`)
-      .addHelpText('after', `\nExample:\n  gwctl connections ${name} 'plant-a-backup|5afb71a2'\n`)
+      .description(`${what}; <id> is the peer's label, its UUID or a unique prefix of it, or <systemname>|<uuid> or a unique prefix of it`)
+      .addHelpText('after', `\nExamples:\n  gwctl connections ${name} plant-b\n  gwctl connections ${name} 5afb71a2\n  gwctl connections ${name} 'plant-a|5afb71a2'\n`)
       .action(async (id: string, _opts, cmd: Command) => {
         const ctx = context(cmd);
         const entry = await ctx.client.decideConnection(id, decision);
         if (ctx.json) return ctx.printJson(entry);
-        ctx.out(`${entry.state} ${entry.id}\n`);
+        ctx.out(`${entry.state} ${entry.id}${entry.peer.label ? ` (${entry.peer.label})` : ''}\n`);
       });
   }
 }
@@ -40,9 +40,10 @@ export function formatConnections(list: ConnectionEntry[], ctx: CommandContext):
   const c = ctx.colors;
   const paint = (s: string): string => (s === 'Running' ? c.green(s) : s === 'Connecting' || s === 'Disconnected' ? s : c.yellow(s));
   let out = table(
-    ['ID', 'DIRECTION', 'STATE', 'STATUS', 'ADDRESS', 'ROLE', 'SSL', 'PING', 'LAST ERROR'],
+    ['ID', 'LABEL', 'DIRECTION', 'STATE', 'STATUS', 'ADDRESS', 'ROLE', 'SSL', 'PING', 'LAST ERROR'],
     list.map((e) => [
       e.id,
+      e.peer.label,
       e.direction,
       e.state,
       paint(e.status),
@@ -57,7 +58,7 @@ export function formatConnections(list: ConnectionEntry[], ctx: CommandContext):
     if (e.status !== 'Running' && e.lastError) out += hint(`${e.id}: ${e.lastError.message}`);
   }
   if (list.some((e) => e.direction === 'incoming' && e.state === 'pending')) {
-    out += hint('approve with: gwctl connections approve <id>');
+    out += hint('approve with: gwctl connections approve <label or id>');
   }
   return out;
 }

@@ -22,7 +22,7 @@ export function registerFailoverCommand(redundancy: Command, context: ContextFac
     .description(
       'move activity: without --to a toggle (the Active node stands down, the other takes over); with --to the named node ends Active, and nothing moves if it already is',
     )
-    .option('--to <node>', 'self, peer or a UUID prefix: the node that must end Active (idempotent: safe to retry)')
+    .option('--to <node>', 'self, peer, a node label or a UUID prefix: the node that must end Active (idempotent: safe to retry)')
     .option('--wait', 'wait until the failover completed or failed (exit 4 on timeout)')
     .option('--timeout <seconds>', 'with --wait: give up after this many seconds or a duration such as 2m (default 30)', durationFlag('s', 0, 86_400_000))
     .option('--force', 'on a standing-by node with no connected peer: become Active (you vouch that the peer is down)')

@@ -2,28 +2,36 @@ import type { Command } from 'commander';
 
 import { keyValues } from '../format.js';
 import type { ContextFactory } from '../context.js';
+import type { NodeInfo } from '../../core/wire.js';
 
 export function registerNodeCommands(program: Command, context: ContextFactory): void {
   const node = program.command('node').description("this node's identity and certificate");
 
   node
     .command('show')
-    .description('UUID, system name, edition, version and certificate fingerprint')
+    .description('UUID, label, system name, edition, version and certificate fingerprint')
     .addHelpText('after', '\nExample:\n  gwctl node show\n')
     .action(async (_opts, cmd: Command) => {
       const ctx = context(cmd);
       const info = await ctx.client.node();
       if (ctx.json) return ctx.printJson(info);
-      ctx.out(
-        keyValues([
-          ['UUID', info.uuid],
-          ['System name', info.systemName],
-          ['Edition', info.edition],
-          ['Version', info.version],
-          ['Created', info.createdAt],
-          ['Certificate', `sha256 ${info.certFingerprint}`],
-        ]),
-      );
+      ctx.out(formatNode(info));
+    });
+
+  node
+    .command('configure')
+    .description("change this node's local settings: its label, the name of this machine (never synced)")
+    .requiredOption('--label <name>', '1 to 64 printable characters; shown beside the shared system name, and accepted wherever a node is named')
+    .addHelpText(
+      'after',
+      '\nThe system name is the pair\'s (a backup takes the master\'s on sync); the label stays this machine\'s.\n' +
+        '\nExample:\n  gwctl node configure --label plant-b\n',
+    )
+    .action(async (opts: { label: string }, cmd: Command) => {
+      const ctx = context(cmd);
+      const info = await ctx.client.configureNode({ label: opts.label });
+      if (ctx.json) return ctx.printJson(info);
+      ctx.out(formatNode(info));
     });
 
   node
@@ -46,4 +54,16 @@ export function registerNodeCommands(program: Command, context: ContextFactory):
           cert.pem,
       );
     });
+}
+
+function formatNode(info: NodeInfo): string {
+  return keyValues([
+    ['UUID', info.uuid],
+    ['Label', info.label],
+    ['System name', info.systemName],
+    ['Edition', info.edition],
+    ['Version', info.version],
+    ['Created', info.createdAt],
+    ['Certificate', `sha256 ${info.certFingerprint}`],
+  ]);
 }

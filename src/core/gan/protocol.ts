@@ -49,6 +49,8 @@ export interface HelloMessage {
   edition: Edition;
   role: Role;
   version: string;
+  /** The sender's label (node.json, never synced): how its operator names that machine. */
+  label?: string;
   /** Section 9: the sender's witness, added by the redundancy engine (setHelloExtra); null: none. */
   witness?: HelloWitness | null;
 }

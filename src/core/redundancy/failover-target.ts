@@ -1,5 +1,5 @@
 /**
- * `gwctl redundancy failover --to self|peer|<uuid-prefix>`: the operator names the node that should
+ * `gwctl redundancy failover --to self|peer|<label>|<uuid-prefix>`: the operator names the node that should
  * be Active, so the command is idempotent (a script that retries it moves control once). Without
  * `--to` the command keeps its meaning of rule 7, a toggle. Pure: the daemon passes its view.
  */
@@ -19,14 +19,27 @@ function refused(to: string, detail: string): FailoverPlan {
   return { kind: 'refused', error: { code: 'GW_ERR_REDUNDANCY_FAILOVER_TARGET', params: { to, detail } } };
 }
 
-export function planFailover(view: Pick<MachineView, 'activity' | 'peer'>, selfUuid: string, to: string): FailoverPlan {
+/**
+ * `labels`: the two nodes' labels (node.json; the peer's from its hello), matched whole and
+ * case-insensitive: after a sync both nodes carry one system name, the labels still tell them apart.
+ */
+export function planFailover(
+  view: Pick<MachineView, 'activity' | 'peer'>,
+  selfUuid: string,
+  to: string,
+  labels: { self: string | null; peer: string | null } = { self: null, peer: null },
+): FailoverPlan {
   const want = to.trim().toLowerCase();
   const peerUuid = view.peer?.uuid?.toLowerCase() ?? null;
+  const selfLabel = labels.self?.toLowerCase() === want;
+  const peerLabel = peerUuid !== null && labels.peer?.toLowerCase() === want;
   let target: 'self' | 'peer';
   if (want === 'self') target = 'self';
   else if (want === 'peer') target = 'peer';
+  else if (selfLabel && peerLabel) return refused(to, 'both nodes have this label; name one by its UUID (gwctl node show), or give one another label (gwctl node configure --label)');
+  else if (selfLabel || peerLabel) target = selfLabel ? 'self' : 'peer';
   else {
-    if (want.length < MIN_PREFIX) return refused(to, `name the node as self, peer or at least ${MIN_PREFIX} characters of its UUID`);
+    if (want.length < MIN_PREFIX) return refused(to, `name the node as self, peer, its label or at least ${MIN_PREFIX} characters of its UUID`);
     const self = selfUuid.toLowerCase().startsWith(want);
     const peer = peerUuid !== null && peerUuid.startsWith(want);
     if (self && peer) return refused(to, 'it is a prefix of both UUIDs; give more characters');

@@ -21,7 +21,11 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     answer:
       '`StatusResponse`: `node`, `redundancy` {role, activity, epoch, since, peer, sync, paused, hold, witness}, `daemon`, `config` {revision, invalid}',
   },
-  'GET /v0/node': { answer: '`NodeInfo`: uuid, systemName, edition, version, certFingerprint, createdAt' },
+  'GET /v0/node': { answer: '`NodeInfo`: uuid, systemName, label, edition, version, certFingerprint, createdAt' },
+  'PUT /v0/node': {
+    body: "`{label}`: this machine's local name, 1 to 64 printable characters (no `|`, no leading or trailing space), written to `node.json` and never synced",
+    answer: '`NodeInfo` after the change; a bad label: `GW_ERR_NODE_LABEL_INVALID`; event `node.settings.changed`',
+  },
   'GET /v0/node/cert': { answer: '`NodeCert`: fingerprint, subject, notBefore, notAfter, pem, path' },
   'GET /v0/events': {
     query: 'since=SEQ&limit=N&type=PREFIX&follow=1',

@@ -110,7 +110,8 @@ export class Acceptor {
   private async admit(conn: LinkConnection, hello: HelloMessage, cert: PeerCertificate | null): Promise<void> {
     const h = this.host;
     const node = h.systemName;
-    const peer: PeerRef = { uuid: hello.uuid, systemName: hello.systemName, address: conn.address, role: hello.role };
+    const label = hello.label ?? null;
+    const peer: PeerRef = { uuid: hello.uuid, systemName: hello.systemName, label, address: conn.address, role: hello.role };
     const id = connectionId(hello.systemName, hello.uuid);
     const state = this.track(hello.uuid, peer, conn);
     const refuse = (error: GwError): void => {
@@ -145,14 +146,14 @@ export class Acceptor {
     const policy = decidePolicy(h.network.securityPolicy, h.network.whitelist, hello.systemName, record?.state ?? null);
     switch (policy.kind) {
       case 'accept':
-        if (record && (record.systemName !== hello.systemName || record.address !== conn.address)) {
-          await this.connections.upsert(hello.uuid, { systemName: hello.systemName, address: conn.address });
+        if (record && (record.systemName !== hello.systemName || record.label !== label || record.address !== conn.address)) {
+          await this.connections.upsert(hello.uuid, { systemName: hello.systemName, label, address: conn.address });
         }
         break;
       case 'not-approved':
         if (policy.storePending && this.connections.all().filter((r) => r.state === 'pending').length < MAX_PENDING) {
-          await this.connections.upsert(hello.uuid, { systemName: hello.systemName, address: conn.address, state: 'pending' });
-          h.events.emit('connection.pending', { id, uuid: hello.uuid, systemName: hello.systemName, address: conn.address });
+          await this.connections.upsert(hello.uuid, { systemName: hello.systemName, label, address: conn.address, state: 'pending' });
+          h.events.emit('connection.pending', { id, uuid: hello.uuid, systemName: hello.systemName, label, address: conn.address });
         }
         return refuse(new GwError('GW_ERR_GAN_CONNECTION_NOT_APPROVED', { id, node }));
       case 'denied':

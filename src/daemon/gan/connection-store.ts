@@ -7,6 +7,8 @@ import { SerialQueue } from '../storage/serial-queue.js';
 export interface ConnectionRecord {
   uuid: string;
   systemName: string;
+  /** The peer's label, as its last hello said; null: none heard. */
+  label: string | null;
   state: TrustState;
   address: string | null;
   firstSeen: string;
@@ -35,7 +37,7 @@ export class ConnectionStore {
   async load(): Promise<void> {
     const { value } = await loadSettingsFile<ConnectionsFile>(this.file, 'gwd:settings/connections', this.schemas, () => ({}));
     for (const r of value.connections) {
-      this.byUuid.set(r.uuid, { ...r, address: r.address ?? null, firstSeen: r.firstSeen ?? '', updatedAt: r.updatedAt ?? '' });
+      this.byUuid.set(r.uuid, { ...r, label: r.label ?? null, address: r.address ?? null, firstSeen: r.firstSeen ?? '', updatedAt: r.updatedAt ?? '' });
     }
   }
 
@@ -48,13 +50,17 @@ export class ConnectionStore {
   }
 
   /** Create or update the record of `uuid`; `state` undefined keeps the current one (or pending). */
-  upsert(uuid: string, fields: { systemName: string; address?: string | null; state?: TrustState }): Promise<ConnectionRecord> {
+  upsert(
+    uuid: string,
+    fields: { systemName: string; label?: string | null; address?: string | null; state?: TrustState },
+  ): Promise<ConnectionRecord> {
     return this.serial(async () => {
       const existing = this.byUuid.get(uuid);
       const time = this.now().toISOString();
       const record: ConnectionRecord = {
         uuid,
         systemName: fields.systemName,
+        label: fields.label !== undefined ? fields.label : (existing?.label ?? null),
         state: fields.state ?? existing?.state ?? 'pending',
         address: fields.address !== undefined ? fields.address : (existing?.address ?? null),
         firstSeen: existing?.firstSeen || time,

@@ -197,7 +197,7 @@ export class Dialer {
   }
 
   private onHello(conn: LinkConnection, hello: HelloMessage): void {
-    this.peer = { uuid: hello.uuid, systemName: hello.systemName, address: this.address, role: hello.role };
+    this.peer = { uuid: hello.uuid, systemName: hello.systemName, label: hello.label ?? null, address: this.address, role: hello.role };
     const problem = checkHello(this.link.buildHello(ownHello(this.host)), hello, 'dialer');
     if (problem) {
       conn.refuse(GwError.from(problem));

@@ -11,6 +11,8 @@ import type { SchemaRegistry } from '../schema-registry.js';
 export interface GanHost {
   readonly identity: Identity;
   readonly systemName: string;
+  /** This node's label (node.json), read live: the hello tells the peer. */
+  readonly label: string;
   readonly redundancy: RedundancySettings;
   readonly network: GatewayNetworkSettings;
   readonly options: DaemonOptions;
@@ -28,6 +30,7 @@ export function ownHello(host: GanHost): HelloMessage {
     edition: host.identity.node.edition,
     role: host.redundancy.role,
     version: PRODUCT_VERSION,
+    label: host.label,
   };
 }
 

@@ -2,9 +2,9 @@ import path from 'node:path';
 
 import { GwError } from '../../core/errors.js';
 import { connectionId } from '../../core/gan/connection-policy.js';
-import { matchByPrefix } from '../../core/gan/prefix-match.js';
+import { findConnection } from '../../core/gan/peer-lookup.js';
 import type { RedundancySettings } from '../../core/settings/types.js';
-import type { CertEntry, ConnectionEntry, PeerSummary, StatusResponse, TrustDirection, TrustState } from '../../core/wire.js';
+import type { CertEntry, ConnectionEntry, PeerRef, PeerSummary, StatusResponse, TrustDirection, TrustState } from '../../core/wire.js';
 import { formatHostPort } from '../../core/gan/address.js';
 import type { DataDir } from '../data-dir.js';
 import { Acceptor } from './acceptor.js';
@@ -31,6 +31,8 @@ export class GatewayNetwork {
   private readonly acceptor: Acceptor;
   private readonly listeners: GanListeners;
   private dialer: Dialer | null = null;
+  /** Labels heard in hellos this run, by peer UUID. */
+  private readonly labels = new Map<string, string>();
 
   constructor(
     private readonly host: GanHost,
@@ -53,14 +55,16 @@ export class GatewayNetwork {
       host.logger,
     );
     this.link.on('up', (peer) => {
-      host.logger.info({ peer: peer.systemName, uuid: peer.uuid, address: peer.address, direction: peer.direction }, 'peer connected');
+      host.logger.info({ peer: peer.systemName, label: peer.label, uuid: peer.uuid, address: peer.address, direction: peer.direction }, 'peer connected');
       host.events.emit('peer.connected', { ...peer });
+      this.rememberLabel(peer.uuid, peer.label);
     });
     this.link.on('down', ({ error, byeReason, byeActive, selfBye, peer }) => {
       host.logger.info({ peer: peer.systemName, code: error.code, byeReason, byeActive, selfBye }, 'peer disconnected');
       host.events.emit('peer.disconnected', {
         uuid: peer.uuid,
         systemName: peer.systemName,
+        label: peer.label,
         address: peer.address,
         direction: peer.direction,
         code: error.code,
@@ -128,18 +132,44 @@ export class GatewayNetwork {
 
   peerSummary(): PeerSummary | null {
     const p = this.link.peer;
-    if (p) return { connected: true, uuid: p.uuid, systemName: p.systemName, address: p.address, activity: null };
+    if (p) return { connected: true, uuid: p.uuid, systemName: p.systemName, label: p.label, address: p.address, activity: null };
     const last = this.link.lastKnownPeer;
     const r = this.host.redundancy;
     if (r.role === 'Backup' && r.master.host !== '') {
       const address = formatHostPort(r.master.host, r.master.port);
       const same = last && last.direction === 'outgoing' && last.address === address;
-      return { connected: false, uuid: same ? last.uuid : null, systemName: same ? last.systemName : null, address, activity: null };
+      const uuid = same ? last.uuid : null;
+      return { connected: false, uuid, systemName: same ? last.systemName : null, label: this.labelOf(uuid), address, activity: null };
     }
     if (last && r.role !== 'Independent') {
-      return { connected: false, uuid: last.uuid, systemName: last.systemName, address: last.address, activity: null };
+      return { connected: false, uuid: last.uuid, systemName: last.systemName, label: this.labelOf(last.uuid), address: last.address, activity: null };
     }
     return null;
+  }
+
+  /**
+   * A peer's label as far as this node knows it: the last hello heard from that UUID (this run, or
+   * kept in connections.json or with its certificate). Labels are never synced: only a hello tells.
+   */
+  labelOf(uuid: string | null | undefined): string | null {
+    if (!uuid) return null;
+    const known = this.labels.get(uuid) ?? this.acceptor.incoming.get(uuid)?.peer.label ?? this.connections.get(uuid)?.label;
+    if (known) return known;
+    return this.trust.list().find((e) => e.peer?.uuid === uuid && e.peer.label)?.peer?.label ?? null;
+  }
+
+  private withLabel<P extends PeerRef>(peer: P): P & { label: string | null } {
+    return { ...peer, label: this.labelOf(peer.uuid) ?? peer.label ?? null };
+  }
+
+  /** A label heard in a hello is kept with the peer's connection record and certificates. */
+  private rememberLabel(uuid: string, label: string | null): void {
+    if (label === null) return;
+    this.labels.set(uuid, label);
+    const record = this.connections.get(uuid);
+    const saves: Promise<unknown>[] = [this.trust.relabel(uuid, label)];
+    if (record && record.label !== label) saves.push(this.connections.upsert(uuid, { systemName: record.systemName, label }));
+    Promise.all(saves).catch((err: unknown) => this.host.logger.warn({ err: (err as Error).message, uuid }, "could not keep the peer's label"));
   }
 
   /** Certificates and connections waiting for an operator (the gwd_pending_approvals metric). */
@@ -153,7 +183,10 @@ export class GatewayNetwork {
 
   listConnections(): ConnectionEntry[] {
     const out: ConnectionEntry[] = [];
-    if (this.dialer) out.push(this.dialer.view());
+    if (this.dialer) {
+      const view = this.dialer.view();
+      out.push({ ...view, peer: this.withLabel(view.peer) });
+    }
     const policy = this.host.network.securityPolicy;
     const seen = new Set<string>();
     for (const [uuid, s] of this.acceptor.incoming) {
@@ -165,7 +198,7 @@ export class GatewayNetwork {
         direction: 'incoming',
         state: record?.state ?? (policy === 'ApprovedOnly' ? 'pending' : 'approved'),
         status: s.status,
-        peer: { ...s.peer },
+        peer: this.withLabel(s.peer),
         lastError: s.lastError,
         pingMs: running?.pingMs ?? null,
         ssl: s.ssl,
@@ -179,7 +212,7 @@ export class GatewayNetwork {
         direction: 'incoming',
         state: r.state,
         status: 'Disconnected',
-        peer: { uuid: r.uuid, systemName: r.systemName, address: r.address, role: null },
+        peer: this.withLabel({ uuid: r.uuid, systemName: r.systemName, label: r.label, address: r.address, role: null }),
         lastError: null,
         pingMs: null,
         ssl: null,
@@ -191,7 +224,7 @@ export class GatewayNetwork {
 
   async decideConnection(input: string, state: Extract<TrustState, 'approved' | 'denied'>): Promise<ConnectionEntry> {
     const entries = this.listConnections();
-    const m = matchByPrefix(entries, input, (e) => [e.id, e.peer.uuid ?? '']);
+    const m = findConnection(entries, input);
     if (m.kind === 'none' || m.kind === 'too-short') throw new GwError('GW_ERR_GAN_CONNECTION_NOT_FOUND', { input });
     if (m.kind === 'ambiguous') {
       throw new GwError('GW_ERR_GAN_CONNECTION_AMBIGUOUS', { input, matches: m.keys.join(', ') }, { matches: m.keys });
@@ -203,6 +236,7 @@ export class GatewayNetwork {
       id: entry.id,
       uuid: entry.peer.uuid,
       systemName: entry.peer.systemName,
+      label: entry.peer.label ?? null,
     });
     if (state === 'denied' && this.link.peer?.uuid === entry.peer.uuid) this.link.close('connection-denied');
     return this.listConnections().find((e) => e.peer.uuid === entry.peer.uuid && e.direction === 'incoming') ?? entry;
@@ -210,8 +244,13 @@ export class GatewayNetwork {
 
   // ---- certificates ----
 
+  /** The trust stores' entries, each peer with its label as far as this node knows it. */
+  listCertificates(filter: { state?: TrustState; direction?: TrustDirection } = {}): CertEntry[] {
+    return this.trust.list(filter).map((e) => (e.peer ? { ...e, peer: this.withLabel(e.peer) } : e));
+  }
+
   async decideCertificate(input: string, state: 'approved' | 'denied', direction?: TrustDirection): Promise<CertEntry[]> {
-    const matches = this.trust.resolve(input, direction);
+    const matches = this.trust.resolve(input, direction, this.listCertificates(direction ? { direction } : {}));
     const out: CertEntry[] = [];
     for (const m of matches) {
       const entry = await this.trust.setState(m.direction, m.fingerprint, state);
@@ -228,7 +267,7 @@ export class GatewayNetwork {
   }
 
   async removeCertificate(input: string, direction?: TrustDirection): Promise<CertEntry[]> {
-    const matches = this.trust.resolve(input, direction);
+    const matches = this.trust.resolve(input, direction, this.listCertificates(direction ? { direction } : {}));
     const out: CertEntry[] = [];
     for (const m of matches) {
       out.push(await this.trust.remove(m.direction, m.fingerprint));

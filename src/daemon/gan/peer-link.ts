@@ -10,6 +10,8 @@ import type { MessageTypes } from './message-types.js';
 export interface PeerInfo {
   uuid: string;
   systemName: string;
+  /** The peer's label, from its hello; null when it sent none. */
+  label: string | null;
   edition: Edition;
   role: Role;
   version: string;
@@ -53,7 +55,7 @@ export interface PeerLinkEvents {
 }
 
 /** Reserved hello fields: an extra provider cannot override them. */
-const HELLO_FIELDS = new Set(['type', 'protocol', 'uuid', 'systemName', 'edition', 'role', 'version']);
+const HELLO_FIELDS = new Set(['type', 'protocol', 'uuid', 'systemName', 'label', 'edition', 'role', 'version']);
 
 /**
  * The one link to the peer, whichever side dialled: what the redundancy and sync engines use.
@@ -247,6 +249,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     const info: PeerInfo = {
       uuid: hello.uuid,
       systemName: hello.systemName,
+      label: hello.label ?? null,
       edition: hello.edition,
       role: hello.role,
       version: hello.version,

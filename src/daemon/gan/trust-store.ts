@@ -2,8 +2,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
 import { GwError } from '../../core/errors.js';
-import { normalizeFingerprint } from '../../core/fingerprint.js';
-import { matchByPrefix } from '../../core/gan/prefix-match.js';
+import { findCertificates, MIN_CERT_PREFIX } from '../../core/gan/peer-lookup.js';
 import type { TrustRecordLike } from '../../core/gan/trust-decision.js';
 import type { CertEntry, PeerRef, TrustDirection, TrustState } from '../../core/wire.js';
 import type { Logger } from '../logger.js';
@@ -15,7 +14,7 @@ import { SerialQueue } from '../storage/serial-queue.js';
 export const DIRECTIONS: readonly TrustDirection[] = ['incoming', 'outgoing'];
 export const STATES: readonly TrustState[] = ['pending', 'approved', 'denied'];
 /** A fingerprint prefix must have at least this many characters (an exact fingerprint always works). */
-export const MIN_FINGERPRINT_PREFIX = 8;
+export const MIN_FINGERPRINT_PREFIX = MIN_CERT_PREFIX;
 
 interface Meta {
   version: 1;
@@ -137,13 +136,28 @@ export class TrustStore {
   }
 
   /**
-   * What an operator's `<fingerprint-or-prefix>` names: every entry with that one fingerprint
-   * (it may be in both directions). Coded errors for none, too short and ambiguous.
+   * The label a peer's hello gave, kept with its certificates (a certificate does not carry it), so
+   * lists and lookups know it after a restart too.
    */
-  resolve(input: string, direction?: TrustDirection): CertEntry[] {
-    const wanted = normalizeFingerprint(input);
-    const candidates = this.list(direction ? { direction } : {});
-    const m = matchByPrefix(candidates, wanted, (e) => [e.fingerprint], MIN_FINGERPRINT_PREFIX);
+  relabel(uuid: string, label: string | null): Promise<void> {
+    return this.serial(async () => {
+      for (const e of [...this.entries.values()]) {
+        const peer = e.meta.peer;
+        if (!peer || peer.uuid !== uuid || (peer.label ?? null) === label) continue;
+        const meta: Meta = { ...e.meta, peer: { ...peer, label } };
+        await writeJsonAtomic(path.join(this.dir(e.direction, e.state), `${e.cert.fingerprint}.json`), meta);
+        this.entries.set(keyOf(e.direction, e.cert.fingerprint), { ...e, meta });
+      }
+    });
+  }
+
+  /**
+   * What an operator's word names (a fingerprint or prefix, the peer's label, UUID or UUID prefix:
+   * core/gan/peer-lookup.ts) among `candidates` (default: this store's entries, in `direction`):
+   * every entry with that one fingerprint. Coded errors for none, too short and ambiguous.
+   */
+  resolve(input: string, direction?: TrustDirection, candidates: CertEntry[] = this.list(direction ? { direction } : {})): CertEntry[] {
+    const m = findCertificates(candidates, input);
     switch (m.kind) {
       case 'one':
         return m.items;

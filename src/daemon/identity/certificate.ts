@@ -68,6 +68,10 @@ export interface CertificateInfo {
   subject: string;
   notBefore: string;
   notAfter: string;
+  /** CN: the system name this node had when its certificate was made (its first start). */
+  commonName: string | null;
+  /** OU: the UUID of the node that made it. */
+  unit: string | null;
 }
 
 export function describeCertificate(pem: string): CertificateInfo {
@@ -75,7 +79,13 @@ export function describeCertificate(pem: string): CertificateInfo {
   return {
     fingerprint: normalizeFingerprint(x.fingerprint256),
     subject: x.subject.replace(/\n/g, ', '),
+    commonName: subjectField(x.subject, 'CN'),
+    unit: subjectField(x.subject, 'OU'),
     notBefore: new Date(x.validFrom).toISOString(),
     notAfter: new Date(x.validTo).toISOString(),
   };
+}
+
+function subjectField(subject: string, name: string): string | null {
+  return subject.split('\n').find((l) => l.startsWith(`${name}=`))?.slice(name.length + 1) ?? null;
 }

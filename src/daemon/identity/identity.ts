@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
+import { hostname } from 'node:os';
 
 import { GwError } from '../../core/errors.js';
+import { labelFromSystemName, labelProblem } from '../../core/node-label.js';
 import type { Edition } from '../../core/wire.js';
 import type { DataDir } from '../data-dir.js';
 import type { SchemaRegistry } from '../schema-registry.js';
@@ -14,6 +16,8 @@ export interface NodeFile {
   uuid: string;
   edition: Edition;
   createdAt: string;
+  /** The local name of this machine (never synced); absent in files from before labels. */
+  label?: string;
 }
 
 export interface Identity {
@@ -21,6 +25,8 @@ export interface Identity {
   keyPem: string;
   certPem: string;
   cert: CertificateInfo;
+  /** The label in effect at start: node.json's, else the system name of the first start. */
+  label: string;
   /** What this start created, for the startup log. */
   created: { node: boolean; certificate: boolean };
 }
@@ -40,8 +46,16 @@ export async function loadOrCreateIdentity(
     dataDir.nodeFile,
     'gwd:settings/node',
     schemas,
-    () => ({ version: 1, uuid: randomUUID(), edition: opts.edition, createdAt: new Date().toISOString() }),
+    () => ({
+      version: 1,
+      uuid: randomUUID(),
+      edition: opts.edition,
+      createdAt: new Date().toISOString(),
+      label: labelFromSystemName(opts.systemName),
+    }),
   );
+  const problem = node.label === undefined ? null : labelProblem(node.label);
+  if (problem) throw new GwError('GW_ERR_SETTINGS_INVALID', { file: dataDir.nodeFile, field: '/label', detail: problem });
 
   let keyPem = await readOptional(dataDir.keyFile);
   let certPem = await readOptional(dataDir.certFile);
@@ -72,9 +86,19 @@ export async function loadOrCreateIdentity(
       detail: `not a PEM certificate (${(err as Error).message})`,
     });
   }
-  return { node, keyPem, certPem: certPem!, cert, created: { node: nodeCreated, certificate: certCreated } };
+  const label = node.label ?? defaultLabel(node, cert);
+  return { node, keyPem, certPem: certPem!, cert, label, created: { node: nodeCreated, certificate: certCreated } };
 }
 
+/**
+ * The label of a node.json written before labels existed: the system name of its first start, which
+ * its own certificate's CN holds (the CN of a certificate it did not make says nothing of it), else
+ * the host name.
+ */
+function defaultLabel(node: NodeFile, cert: CertificateInfo): string {
+  const own = cert.unit === node.uuid && cert.commonName ? cert.commonName : null;
+  return labelFromSystemName(own ?? hostname());
+}
 
 /** A key restored from a backup may come back world-readable; the key file is 0600, always. */
 async function tightenKeyMode(file: string): Promise<void> {

@@ -33,6 +33,8 @@ export interface RedundancyServiceDeps {
   engine: Pick<RedundancyEngine, 'requestFailover' | 'view'>;
   sync: Pick<SyncEngine, 'resync'>;
   pause: Pick<PauseService, 'pause' | 'resume' | 'summary'>;
+  /** This node's label, for `failover --to <label>` (the peer's comes with updates.peerSummary). */
+  label?: () => string;
 }
 
 export class PairRedundancyService implements RedundancyService {
@@ -54,7 +56,8 @@ export class PairRedundancyService implements RedundancyService {
     const seq = events.lastSeq;
     if (request.to === undefined) return { failoverId: await engine.requestFailover(request.force), seq };
     // Idempotent form: the named node ends Active; if it is already, nothing moves.
-    const plan = planFailover(engine.view(), this.deps.nodeId, request.to);
+    const labels = { self: this.deps.label?.() ?? null, peer: this.deps.updates.peerSummary()?.label ?? null };
+    const plan = planFailover(engine.view(), this.deps.nodeId, request.to, labels);
     if (plan.kind === 'refused') throw GwError.from(plan.error);
     if (plan.kind === 'already') return { failoverId: null, seq, target: plan.target, alreadyActive: true };
     return { failoverId: await engine.requestFailover(request.force), seq, target: plan.target, alreadyActive: false };

@@ -1,4 +1,4 @@
-import type { NodeCert, NodeInfo, StatusResponse } from '../../core/wire.js';
+import type { NodeCert, NodeInfo, NodeUpdate, StatusResponse } from '../../core/wire.js';
 import type { Identity } from '../identity/identity.js';
 import { buildStatus, nodeInfo, type StatusSources } from '../status.js';
 
@@ -7,11 +7,15 @@ export interface StatusService {
   status(): StatusResponse;
   node(): NodeInfo;
   cert(): NodeCert;
+  /** Change this node's local settings (its label); answers the node as it is then. */
+  configure(update: NodeUpdate): Promise<NodeInfo>;
 }
 
 export interface StatusServiceDeps extends StatusSources {
   identity: Pick<Identity, 'node' | 'cert' | 'certPem'>;
   certFile: string;
+  /** Write a new label to node.json (checked, atomic, announced). */
+  setLabel: (label: string) => Promise<unknown>;
 }
 
 export class NodeStatusService implements StatusService {
@@ -22,6 +26,11 @@ export class NodeStatusService implements StatusService {
   }
 
   node(): NodeInfo {
+    return nodeInfo(this.deps);
+  }
+
+  async configure(update: NodeUpdate): Promise<NodeInfo> {
+    await this.deps.setLabel(update.label);
     return nodeInfo(this.deps);
   }
 

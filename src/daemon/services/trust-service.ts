@@ -19,7 +19,7 @@ export interface TrustService {
 /** The Gateway Network holds both stores: the service is its trust half, nothing more. */
 export function ganTrustService(gan: GatewayNetwork): TrustService {
   return {
-    listCertificates: (filter) => gan.trust.list(filter),
+    listCertificates: (filter) => gan.listCertificates(filter),
     trustCertificate: (direction, pem) => gan.trustCertificate(direction, pem),
     decideCertificate: (id, state, direction) => gan.decideCertificate(id, state, direction),
     removeCertificate: (id, direction) => gan.removeCertificate(id, direction),
