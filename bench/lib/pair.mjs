@@ -54,8 +54,15 @@ export class Node {
 
   start() {
     const startedAt = Date.now();
+    const outPrefix = process.env.BENCH_LOG ?? process.env.GWD_BENCH_OUT;
     this.child = spawn(process.execPath, [GWD, '--data-dir', this.dir, '--port', String(this.port), '--ssl-port', '0', '--bind', '127.0.0.1', '--system-name', this.name, '--log-level', process.env.BENCH_LOG ? 'debug' : 'warn'], {
-      stdio: ['ignore', process.env.BENCH_LOG ? openSync(`${process.env.BENCH_LOG}-${this.name}.log`, 'a') : 'ignore', 'ignore'],
+      // BENCH_LOG: debug logs; GWD_BENCH_OUT: the daemon's output at its usual level (a crash's message).
+      stdio: ['ignore', ...(outPrefix ? [1, 2].map(() => openSync(`${outPrefix}-${this.name}.log`, 'a')) : ['ignore', 'ignore'])],
+    });
+    // A daemon that dies under the harness (a crash, the kernel's OOM killer) says how.
+    const { pid } = this.child;
+    this.child.once('exit', (code, signal) => {
+      if (process.env.GWD_BENCH_DEBUG) process.stderr.write(`${new Date().toISOString()} ${this.name} (pid ${pid}) exited: ${signal ?? code}\n`);
     });
     ctl(this.socket, 'wait', '--ready', '--timeout', '30');
     return Date.now() - startedAt;
