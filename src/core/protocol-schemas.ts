@@ -7,8 +7,15 @@
  */
 import { LINK_SCHEMAS } from './gan/link-schemas.js';
 import { REDUNDANCY_MESSAGE_SCHEMA, STATE_REPORT_SCHEMA } from './redundancy/messages.js';
+import { PAUSE_MESSAGE_SCHEMA, PAUSE_RECORD_SCHEMA } from './redundancy/pause-record.js';
 
-export const PROTOCOL_SCHEMAS: ReadonlyArray<{ readonly $id: string }> = [...LINK_SCHEMAS, REDUNDANCY_MESSAGE_SCHEMA, STATE_REPORT_SCHEMA];
+export const PROTOCOL_SCHEMAS: ReadonlyArray<{ readonly $id: string }> = [
+  ...LINK_SCHEMAS,
+  REDUNDANCY_MESSAGE_SCHEMA,
+  STATE_REPORT_SCHEMA,
+  PAUSE_RECORD_SCHEMA,
+  PAUSE_MESSAGE_SCHEMA,
+];
 
 const PREFIX = 'gwd:protocol/';
 

@@ -13,7 +13,7 @@
  * peer send `null` where the field is a number or a boolean (a validation change on the wire), and
  * it lets a schema leave a required field out of `required`. FromSchema reads the schema instead,
  * for the keywords these schemas use: type (one or a list), const, enum, oneOf, anyOf, properties,
- * required, items. An object without `additionalProperties: false` is typed by its known
+ * required, items, $ref. An object without `additionalProperties: false` is typed by its known
  * properties only (hello: newer versions may add fields); other keywords (lengths, patterns,
  * bounds) only narrow the values ajv accepts, not their type.
  */
@@ -22,17 +22,17 @@ type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
 type RequiredKeys<S> = S extends { readonly required: readonly (infer R)[] } ? R : never;
 
-type ObjectFrom<S> = S extends { readonly properties: infer P }
+type ObjectFrom<S, Refs> = S extends { readonly properties: infer P }
   ? Simplify<
-      { -readonly [K in keyof P as K extends RequiredKeys<S> ? K : never]: FromSchema<P[K]> } & {
-        -readonly [K in keyof P as K extends RequiredKeys<S> ? never : K]?: FromSchema<P[K]>;
+      { -readonly [K in keyof P as K extends RequiredKeys<S> ? K : never]: FromSchema<P[K], Refs> } & {
+        -readonly [K in keyof P as K extends RequiredKeys<S> ? never : K]?: FromSchema<P[K], Refs>;
       }
     >
   : Record<string, unknown>;
 
-type ArrayFrom<S> = S extends { readonly items: infer I } ? FromSchema<I>[] : unknown[];
+type ArrayFrom<S, Refs> = S extends { readonly items: infer I } ? FromSchema<I, Refs>[] : unknown[];
 
-type TypeNamed<N, S> = N extends 'string'
+type TypeNamed<N, S, Refs> = N extends 'string'
   ? string
   : N extends 'integer' | 'number'
     ? number
@@ -41,24 +41,32 @@ type TypeNamed<N, S> = N extends 'string'
       : N extends 'null'
         ? null
         : N extends 'object'
-          ? ObjectFrom<S>
+          ? ObjectFrom<S, Refs>
           : N extends 'array'
-            ? ArrayFrom<S>
+            ? ArrayFrom<S, Refs>
             : never;
 
-/** The type of the values a JSON Schema literal (`as const`) accepts, for the keywords above. */
-export type FromSchema<S> = S extends { readonly const: infer C }
+/**
+ * The type of the values a JSON Schema literal (`as const`) accepts, for the keywords above. A
+ * `$ref` has the type `Refs` gives its target (the target's own schema is checked where it is
+ * declared); one not in `Refs` is unknown, which matches no declared type.
+ */
+export type FromSchema<S, Refs = {}> = S extends { readonly $ref: infer R }
+  ? R extends keyof Refs
+    ? Refs[R]
+    : unknown
+  : S extends { readonly const: infer C }
   ? C
   : S extends { readonly enum: readonly (infer E)[] }
     ? E
     : S extends { readonly oneOf: readonly (infer B)[] }
-      ? FromSchema<B>
+      ? FromSchema<B, Refs>
       : S extends { readonly anyOf: readonly (infer B)[] }
-        ? FromSchema<B>
+        ? FromSchema<B, Refs>
         : S extends { readonly type: infer N }
           ? N extends readonly (infer M)[]
-            ? TypeNamed<M, S>
-            : TypeNamed<N, S>
+            ? TypeNamed<M, S, Refs>
+            : TypeNamed<N, S, Refs>
           : unknown;
 
 /** True when A and B are the same type (not merely assignable one way). */
@@ -71,10 +79,11 @@ interface SchemaMismatch<T, Described> {
 
 /**
  * `schemaOf<T>()(schema)`: the schema as given (its literal type kept), if it describes exactly T.
+ * `Refs` names the type of each `$ref` target: `schemaOf<T, { 'gwd:protocol/x': X }>()`.
  */
-export function schemaOf<T>() {
+export function schemaOf<T, Refs = {}>() {
   return <const S extends object>(
-    schema: S & (Same<T, FromSchema<S>> extends true ? unknown : SchemaMismatch<T, FromSchema<S>>),
+    schema: S & (Same<T, FromSchema<S, Refs>> extends true ? unknown : SchemaMismatch<T, FromSchema<S, Refs>>),
   ): S => schema;
 }
 

@@ -60,3 +60,17 @@ export const notNullable = schemaOf<Sample>()({ type: 'object', required: ['type
 
 // @ts-expect-error a field that may be null in the schema but not in the type
 export const nullAllowed = schemaOf<Sample>()({ type: 'object', required: ['type', 'id', 'level', 'ids'], properties: { type: { const: 'sample' }, id: { type: ['integer', 'null'] }, level, ids, note: { type: 'boolean' }, witness } });
+
+interface Holder {
+  type: 'holder';
+  sample: Sample;
+}
+
+// Right: a $ref, typed by the Refs given (its target is checked where it is declared).
+export const refRight = schemaOf<Holder, { 'gwd:protocol/sample': Sample }>()({ type: 'object', required: ['type', 'sample'], properties: { type: { const: 'holder' }, sample: { $ref: 'gwd:protocol/sample' } } });
+
+// @ts-expect-error a $ref whose target Refs does not name
+export const refUnknown = schemaOf<Holder, { 'gwd:protocol/sample': Sample }>()({ type: 'object', required: ['type', 'sample'], properties: { type: { const: 'holder' }, sample: { $ref: 'gwd:protocol/other' } } });
+
+// @ts-expect-error a $ref to a target of another type
+export const refWrong = schemaOf<Holder, { 'gwd:protocol/sample': string }>()({ type: 'object', required: ['type', 'sample'], properties: { type: { const: 'holder' }, sample: { $ref: 'gwd:protocol/sample' } } });

@@ -12,9 +12,9 @@ describe('a protocol schema and its type are kept equal by tsc', () => {
   it('the check file compiles: the right schemas pass and every wrong one is refused', () => {
     expect(check.marked.length).toBeGreaterThanOrEqual(10);
     expect(check.asIs()).toEqual([]);
-  }, 30_000);
+  }, 90_000);
 
   it('without the directives, each marked line fails, and only those', () => {
     expect(check.failingWithoutDirectives()).toEqual(check.marked);
-  }, 30_000);
+  }, 90_000);
 });

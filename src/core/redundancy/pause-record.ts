@@ -16,6 +16,7 @@
  * record, which could otherwise outrank a newer pause made on the peer. Both nodes compare `until`
  * with their own clocks, so the pair's clocks should agree (NTP), as for the event times.
  */
+import { keysOf, schemaOf } from '../schema-type.js';
 
 /** Default `gwctl redundancy pause` duration. */
 export const DEFAULT_PAUSE_MS = 60 * 60 * 1000;
@@ -143,13 +144,16 @@ const PAUSE_RECORD_PROPERTIES = {
 } as const;
 
 /** A pause record as it travels (hello field `pause`, message `pause.record`) and as it is stored. */
-export const PAUSE_RECORD_SCHEMA = {
+export const PAUSE_RECORD_SCHEMA = schemaOf<PauseRecord>()({
   $id: 'gwd:protocol/pause-record',
   type: 'object',
   additionalProperties: false,
-  required: Object.keys(PAUSE_RECORD_PROPERTIES),
+  required: keysOf(PAUSE_RECORD_PROPERTIES),
   properties: PAUSE_RECORD_PROPERTIES,
-} as const;
+});
+
+/** The type of each `$ref` target of the schemas below. */
+type PauseRefs = { 'gwd:protocol/pause-record': PauseRecord };
 
 /**
  * `pause.record {record}`: an operator changed the pause on the sender. Only sent to a peer whose
@@ -158,7 +162,7 @@ export const PAUSE_RECORD_SCHEMA = {
  */
 export const PAUSE_MESSAGE_TYPE = 'pause.record';
 
-export const PAUSE_MESSAGE_SCHEMA = {
+export const PAUSE_MESSAGE_SCHEMA = schemaOf<PauseMessage, PauseRefs>()({
   $id: 'gwd:protocol/pause-message',
   oneOf: [
     {
@@ -168,7 +172,7 @@ export const PAUSE_MESSAGE_SCHEMA = {
       properties: { type: { const: PAUSE_MESSAGE_TYPE }, record: { $ref: 'gwd:protocol/pause-record' } },
     },
   ],
-} as const;
+});
 
 export interface PauseMessage {
   type: typeof PAUSE_MESSAGE_TYPE;
@@ -176,7 +180,7 @@ export interface PauseMessage {
 }
 
 /** var/redundancy-pause.json. `endReported`: the end of the pause in it was announced already. */
-export const PAUSE_FILE_SCHEMA = {
+export const PAUSE_FILE_SCHEMA = schemaOf<PauseFile, PauseRefs>()({
   $id: 'gwd:var/redundancy-pause',
   type: 'object',
   additionalProperties: false,
@@ -186,7 +190,7 @@ export const PAUSE_FILE_SCHEMA = {
     record: { $ref: 'gwd:protocol/pause-record' },
     endReported: { type: 'boolean' },
   },
-} as const;
+});
 
 export interface PauseFile {
   version: 1;
