@@ -44,6 +44,26 @@ export interface PeerSummary {
   activity: Activity | null;
 }
 
+/**
+ * The peer in `gwctl status`: what the link knows (PeerSummary) and the peer as it last reported
+ * itself to this node (its hello and state reports), kept after the link goes down so the pair view
+ * can say what it was and when it was last heard. `activity` stays null while not connected.
+ */
+export interface PeerStatus extends PeerSummary {
+  /** Its role, as it last reported; null until heard. */
+  role: Role | null;
+  /** Its epoch, as it last reported; null until heard. */
+  epoch: number | null;
+  /** Why its activity last changed (an activity reason code, e.g. `master-gone`), as it last reported. */
+  reason: string | null;
+  /** Its configuration revision as this node knows it (the same as `sync.peerRevision`). */
+  syncRevision: number | null;
+  /** ISO time the last frame of any kind came from it; null: never heard since this process started. */
+  lastHeardAt: string | null;
+  /** Status of the Gateway Network connection to it (`gwctl connections list`), null when there is none. */
+  link: ConnectionStatus | null;
+}
+
 export interface SyncSummary {
   state: SyncState;
   revision: number;
@@ -56,7 +76,12 @@ export interface RedundancySummary {
   epoch: number;
   /** ISO time of the last activity change. */
   since: string;
-  peer: PeerSummary | null;
+  /**
+   * Why the activity last changed (an activity reason code: `master-gone`, `requested`,
+   * `startup-alone`, ...; the events' `activity.changed` reason); null: not changed since start.
+   */
+  reason: string | null;
+  peer: PeerStatus | null;
   sync: SyncSummary;
   /** Rule 12: the pair is paused (`gwctl redundancy pause`), else null. */
   paused: PauseSummary | null;
@@ -100,6 +125,11 @@ export interface DaemonSummary {
   ready: boolean;
   dataDir: string;
   socket: string;
+  /**
+   * The seq of the last event when this status was read: `GET /v0/events?follow=1&since=<eventSeq>`
+   * gives what changes after it (how `gwctl status --watch` follows the pair without polling).
+   */
+  eventSeq: number;
 }
 
 export interface StatusResponse {

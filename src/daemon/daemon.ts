@@ -291,6 +291,7 @@ export class Daemon {
       sync,
       pause,
       config,
+      events,
       startedAt: this.startedAt,
       ready: () => this.isReady,
       dataDir: dataDir.root,

@@ -12,6 +12,7 @@ import { MAX_PAUSE_MS, MAX_PAUSE_REASON } from '../../core/redundancy/pause-reco
 import { durationFlag, durationMs, parseBool, parseCount, parsePort, pascal } from '../option-parsers.js';
 import type { ContextFactory } from '../context.js';
 import { registerFailoverCommand } from './failover.js';
+import { registerHistoryCommand } from './redundancy-history.js';
 import { registerResyncCommand } from './resync.js';
 import { addWitnessOptions, WITNESS_FLAG_NAMES, witnessUpdate, type WitnessFlagValues } from './witness-flags.js';
 import { formatPause } from './status.js';
@@ -106,6 +107,7 @@ export function registerRedundancyCommands(program: Command, context: ContextFac
 
   registerFailoverCommand(redundancy, context);
   registerResyncCommand(redundancy, context);
+  registerHistoryCommand(redundancy, context);
 
   redundancy
     .command('pause')

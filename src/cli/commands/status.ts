@@ -2,7 +2,11 @@ import type { Command } from 'commander';
 
 import type { PauseSummary, StatusResponse, WitnessStatus } from '../../core/wire.js';
 import type { CommandContext } from '../context.js';
+import { clientError } from '../client.js';
 import { keyValues } from '../format.js';
+import { durationFlag } from '../option-parsers.js';
+import { watchStatus } from './status-watch.js';
+import { activeLine, pairTable, sinceWithReason, uptime } from '../format-pair.js';
 import { formatListeners } from '../format-listeners.js';
 import type { Colors } from '../io.js';
 import type { ContextFactory } from '../context.js';
@@ -10,17 +14,34 @@ import type { ContextFactory } from '../context.js';
 export function registerStatusCommand(program: Command, context: ContextFactory): void {
   program
     .command('status')
-    .description('node, role, activity, peer, sync and epoch of this gwd')
-    .addHelpText('after', '\nExamples:\n  gwctl status\n  gwctl status --json | jq -r .redundancy.activity\n')
-    .action(async (_opts, cmd: Command) => {
+    .description('both nodes of the pair (role, activity and why, epoch, sync, last heard, link), then this node\'s details')
+    .option('-w, --watch', 'keep watching: redraw on a terminal at each change; into a pipe, one line per change')
+    .option('--interval <duration>', 'with --watch on a terminal: redraw at most this often, and at least this often (default 1s)', durationFlag('s', 100, 3_600_000))
+    .addHelpText(
+      'after',
+      '\nExamples:\n  gwctl status\n  gwctl status --json | jq -r .redundancy.activity\n  gwctl status --watch --interval 2s\n  gwctl status --watch | tee pair.log\n',
+    )
+    .action(async (opts: { watch?: boolean; interval?: number }, cmd: Command) => {
       const ctx = context(cmd);
+      if (opts.interval !== undefined && !opts.watch) throw clientError('GW_ERR_CLI_USAGE', { detail: '--interval goes with --watch' });
+      if (opts.watch) return watchStatus(ctx, { intervalMs: Math.round((opts.interval ?? 1) * 1000), render: (s) => formatStatus(s, ctx) });
       const status = await ctx.client.status();
       if (ctx.json) ctx.printJson(status);
       else ctx.out(formatStatus(status, ctx));
     });
 }
 
-export function formatStatus(s: StatusResponse, ctx: CommandContext): string {
+/**
+ * On a Master or Backup: who is Active and why, the pair side by side, then this node's details.
+ * The details keep their one-key lines (`Activity  Active`, `Paused  ...`) that people grep for.
+ */
+export function formatStatus(s: StatusResponse, ctx: CommandContext, now: Date = new Date()): string {
+  const pair = pairTable(s, ctx.colors, now);
+  const head = s.redundancy.role === 'Independent' && pair === null ? '' : `${keyValues([['Active', activeLine(s, now)]])}\n${pair ?? ''}${pair ? '\n' : ''}`;
+  return head + formatDetails(s, ctx, now);
+}
+
+function formatDetails(s: StatusResponse, ctx: CommandContext, now: Date): string {
   const c = ctx.colors;
   const r = s.redundancy;
   const activity = r.activity === 'Active' ? c.green(r.activity) : c.yellow(r.activity);
@@ -44,7 +65,7 @@ export function formatStatus(s: StatusResponse, ctx: CommandContext): string {
     ['Role', r.role],
     ['Activity', activity],
     ['Epoch', r.epoch],
-    ['Since', r.since],
+    ['Since', sinceWithReason(s, now)],
     ['Peer', peer],
     // Older daemons have neither field: `-`.
     ['Paused', r.paused ? c.yellow(formatPause(r.paused, { self: s.node.uuid, peer: r.peer?.uuid ?? null })) : null],
@@ -56,6 +77,7 @@ export function formatStatus(s: StatusResponse, ctx: CommandContext): string {
     ['Listeners', formatListeners(s.listeners, c)],
     ['Certificate', `sha256 ${s.node.certFingerprint}`],
     ['Socket', s.daemon.socket],
+    ['Process', `pid ${s.daemon.pid}, up ${uptime(s.daemon.uptimeSecs)}`],
   ]);
 }
 

@@ -28,7 +28,7 @@ import { nextDeadline, reconcile } from './rules.js';
 import { noticeStall } from './stall.js';
 import { emptyWitness, holdsKey, onWitnessResult } from './witness.js';
 import { effectiveJoinWait, rejoinWait } from './join-wait.js';
-import type { MachineInput, MachineSettings, MachineState, PersistedRedundancy, PlantedDefects, Step } from './types.js';
+import type { ActivityReason, MachineInput, MachineSettings, MachineState, PersistedRedundancy, PlantedDefects, Step } from './types.js';
 
 export interface MachineInit {
   /** This node's UUID: prefixes request ids and breaks ties. */
@@ -60,7 +60,22 @@ export interface MachineView {
   hold: 'peer-left-active' | 'never-connected' | 'paused' | null;
   /** Section 9, null without a witness. */
   witness: WitnessView | null;
-  peer: { connected: boolean; uuid: string | null; address: string | null; activity: Activity | null; epoch: number | null } | null;
+  /** Why the activity last changed; null: not since start. */
+  reason: ActivityReason | null;
+  /**
+   * The peer; role, epoch and reason as it last reported them (kept after the link goes down),
+   * lastHeard on the machine's clock.
+   */
+  peer: {
+    connected: boolean;
+    uuid: string | null;
+    address: string | null;
+    activity: Activity | null;
+    epoch: number | null;
+    role: Role | null;
+    reason: string | null;
+    lastHeard: number | null;
+  } | null;
 }
 
 export class RedundancyMachine {
@@ -122,6 +137,7 @@ export class RedundancyMachine {
       paused: s.paused,
       hold: holdOf(s),
       witness: witnessView(s, Math.max(now ?? this.lastNow, this.lastNow)),
+      reason: s.lastReason,
       peer:
         p.uuid === null
           ? null
@@ -131,6 +147,9 @@ export class RedundancyMachine {
               address: p.address,
               activity: p.state?.activity ?? null,
               epoch: p.state?.epoch ?? null,
+              role: p.state?.role ?? null,
+              reason: p.state?.reason ?? null,
+              lastHeard: p.lastHeard,
             },
     };
   }

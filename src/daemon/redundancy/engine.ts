@@ -136,7 +136,12 @@ export class RedundancyEngine {
   sinceIso(fallback: Date): string {
     const since = this.view().since;
     if (since === null) return fallback.toISOString();
-    return new Date(Date.now() - (performance.now() - since)).toISOString();
+    return this.isoOf(since);
+  }
+
+  /** A time on the machine's (monotonic) clock as wall-clock ISO time, for status. */
+  isoOf(machineTime: number): string {
+    return new Date(Date.now() - (performance.now() - machineTime)).toISOString();
   }
 
   /**
