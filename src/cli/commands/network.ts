@@ -36,7 +36,7 @@ export function registerNetworkCommands(program: Command, context: ContextFactor
 
   network
     .command('configure')
-    .description('change Gateway Network settings; listeners are rebound at once')
+    .description('change Gateway Network settings; listeners are rebound at once, and a change they cannot bind is refused and undone')
     .option('--enabled <bool>', 'listen at all', parseBool)
     .option('--bind <addr>', 'bind address of both listeners')
     .option('--port <n>', 'plain port (default 8088)', parsePort)
@@ -48,7 +48,14 @@ export function registerNetworkCommands(program: Command, context: ContextFactor
     .option('--whitelist <names>', 'system names accepted under specified-list, comma separated', parseList)
     .addHelpText(
       'after',
-      '\nExamples:\n  gwctl network configure --require-ssl false\n  gwctl network configure --policy specified-list --whitelist plant-a-backup\n',
+      '\nThe listeners are rebound before gateway-network.json is written: if one cannot listen on its new\n' +
+        'address or port (in use, not an address of this host), the old listeners keep running, the file\n' +
+        'keeps the settings that work, and the change is refused with GW_ERR_GAN_LISTEN_FAILED naming the\n' +
+        'address and port. --bind takes an IP address (0.0.0.0, 127.0.0.1, ::), not a host name.\n' +
+        'On a gwd started with --port, --ssl-port or --bind (or GWD_PORT, GWD_SSL_PORT, GWD_BIND), the flag\n' +
+        'wins over the file for that process, so a change to the same setting is refused (exit 2,\n' +
+        'GW_ERR_GAN_SETTING_OVERRIDDEN, naming the override): restart gwd without it to use the file.\n' +
+        '\nExamples:\n  gwctl network configure --require-ssl false\n  gwctl network configure --policy specified-list --whitelist plant-a-backup\n',
     )
     .action(async (opts: ConfigureOptions, cmd: Command) => {
       const ctx = context(cmd);

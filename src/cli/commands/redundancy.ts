@@ -7,6 +7,7 @@ import type { RedundancySettings, RedundancyUpdate } from '../../core/settings/t
 import type { RedundancyView, Role } from '../../core/wire.js';
 import { clientError } from '../client.js';
 import { namingFlags, type FlagMap } from '../flag-refusal.js';
+import { changesMasterDial, firstDialFailure } from '../master-reachability.js';
 import { hint, keyValues } from '../format.js';
 import { MAX_PAUSE_MS, MAX_PAUSE_REASON } from '../../core/redundancy/pause-record.js';
 import { durationFlag, durationMs, parseBool, parseCount, parsePort, pascal } from '../option-parsers.js';
@@ -98,9 +99,14 @@ export function registerRedundancyCommands(program: Command, context: ContextFac
       const witness = await witnessUpdate(opts, cmd, async () => (await ctx.client.redundancy()).settings.witness ?? null);
       const update = toUpdate(opts, cmd, witness !== undefined);
       if (witness !== undefined) update.witness = witness;
+      const since = Date.now();
       const view = await namingFlags(CONFIGURE_FLAGS, () => ctx.client.configureRedundancy(update, { force: opts.force === true }));
       // On stderr in both modes: --json keeps stdout exactly the API object (which has `forced` too).
       if (view.forced) ctx.io.stderr.write(hint(`forced: ${view.forced.message}`));
+      if (changesMasterDial(update, view.settings)) {
+        const failure = await firstDialFailure(() => ctx.client.connections(), view.settings, since);
+        if (failure) ctx.io.stderr.write(hint(`saved, but the first dial failed: ${failure}`));
+      }
       if (ctx.json) return ctx.printJson(view);
       ctx.out(formatRedundancy(view.settings));
     });

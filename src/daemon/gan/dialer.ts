@@ -145,17 +145,17 @@ export class Dialer {
 
     ws.on('unexpected-response', (_req, res) => {
       const header = res.headers['x-gwd-port'];
-      const mismatch = sslMismatchHint({ ssl, code: null, message: null, gwdPort: typeof header === 'string' ? header : null }, address);
+      const mismatch = sslMismatchHint({ ssl, code: null, message: null, gwdPort: typeof header === 'string' ? header : null });
       preError ??= new GwError('GW_ERR_GAN_UNREACHABLE', {
         address,
-        detail: `HTTP ${res.statusCode} on ${GAN_PATH}: is that a gwd Gateway Network port?`,
+        detail: mismatch ?? `HTTP ${res.statusCode} on ${GAN_PATH}: is that a gwd Gateway Network port?`,
       }).toRecord(new Date());
       ws.terminate();
     });
     ws.on('error', (err: NodeJS.ErrnoException) => {
       if (this.conn) return;
       errno = socketErrno(err.code);
-      const mismatch = sslMismatchHint({ ssl, code: err.code ?? null, message: err.message, gwdPort: null }, address);
+      const mismatch = sslMismatchHint({ ssl, code: err.code ?? null, message: err.message, gwdPort: null });
       preError ??= new GwError('GW_ERR_GAN_UNREACHABLE', { address, detail: mismatch ?? (err.code ? `${err.code}` : err.message) }).toRecord(new Date());
     });
     ws.on('close', () => {
