@@ -50,10 +50,6 @@ export const ERROR_CATALOGUE = {
     statusCode: 400,
     message: 'label {label} refused: {detail}; nothing was changed',
   },
-  GW_ERR_NODE_LABEL_INVALID: {
-    statusCode: 400,
-    message: 'label {label} refused: {detail}; nothing was changed',
-  },
 
   // Configuration store (config.json, backupConfig.json, resolution): GW_ERR_CONFIG_*
   GW_ERR_CONFIG_INVALID: {

@@ -19,8 +19,6 @@ export interface NodeInfo {
   systemName: string;
   /** The local name of this machine (node.json, never synced; `gwctl node configure --label`). */
   label: string;
-  /** The local name of this machine (node.json, never synced; `gwctl node configure --label`). */
-  label: string;
   edition: Edition;
   version: string;
   certFingerprint: string;
@@ -40,8 +38,6 @@ export interface PeerSummary {
   connected: boolean;
   uuid: string | null;
   systemName: string | null;
-  /** The peer's own label, as its last hello said; null until one was heard. */
-  label: string | null;
   /** The peer's own label, as its last hello said; null until one was heard. */
   label: string | null;
   address: string | null;
@@ -167,8 +163,6 @@ export interface PeerRef {
   systemName: string | null;
   /** The peer's label, as its last hello said (absent or null: not heard yet). */
   label?: string | null;
-  /** The peer's label, as its last hello said (absent or null: not heard yet). */
-  label?: string | null;
   address: string | null;
   role?: Role | null;
 }
@@ -240,11 +234,6 @@ export interface RedundancyView {
    * null when nothing was overridden. Absent from GET.
    */
   forced?: { code: string; message: string } | null;
-}
-
-/** Body of PUT /v0/node: this node's local settings. */
-export interface NodeUpdate {
-  label: string;
 }
 
 /** Body of PUT /v0/node: this node's local settings. */

@@ -16,7 +16,6 @@ import type { GanHost } from './gan/gan-host.js';
 import { GatewayNetwork } from './gan/gateway-network.js';
 import { loadOrCreateIdentity, type Identity } from './identity/identity.js';
 import { NodeLabel } from './identity/node-label.js';
-import { NodeLabel } from './identity/node-label.js';
 import { Metrics } from './metrics.js';
 import { MetricsServer } from './metrics-server.js';
 import { REDUNDANCY_MESSAGE_SCHEMA, STATE_REPORT_SCHEMA } from '../core/redundancy/index.js';

@@ -19,8 +19,6 @@ export interface StatusSources {
   systemName: () => string;
   /** This node's label (node.json, never synced). */
   label: () => string;
-  /** This node's label (node.json, never synced). */
-  label: () => string;
   settings: SettingsReader;
   engine: Pick<RedundancyEngine, 'view' | 'sinceIso' | 'isoOf' | 'machine'>;
   gan: Pick<GatewayNetwork, 'peerSummary' | 'listConnections' | 'listenerViews'>;
