@@ -9,7 +9,7 @@ import { GwError } from '../../core/errors.js';
 import type { EventRecord, StatusResponse } from '../../core/wire.js';
 import { clientError } from '../client.js';
 import type { CommandContext } from '../context.js';
-import { pairSummary, watchLine } from '../format-pair.js';
+import { clock, pairSummary, watchLine } from '../format-pair.js';
 import { hint } from '../format.js';
 
 /** Event types after which the pair may look different. */
@@ -45,7 +45,7 @@ export async function watchStatus(ctx: CommandContext, opts: WatchOptions): Prom
     const summary = pairSummary(s);
     if (tty) {
       lastDraw = Date.now();
-      const footer = hint(`${new Date().toLocaleTimeString()}: redrawn at each change, at most every ${opts.intervalMs / 1000} s; Ctrl-C ends`);
+      const footer = hint(`${clock(new Date(), new Date())}: redrawn at each change, at most every ${opts.intervalMs / 1000} s; Ctrl-C ends`);
       ctx.out(`${CLEAR}${opts.render(s)}\n${footer}`);
     } else if (summary !== lastSummary) {
       ctx.out(ctx.json ? `${JSON.stringify(s)}\n` : watchLine(s, new Date()));

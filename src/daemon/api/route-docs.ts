@@ -19,7 +19,7 @@ export interface RouteDoc {
 export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   'GET /v0/status': {
     answer:
-      '`StatusResponse`: `node`, `redundancy` {role, activity, epoch, since, peer, sync, paused, hold, witness}, `daemon`, `config` {revision, invalid}',
+      '`StatusResponse`: `node`, `redundancy` {role, activity, epoch, since, reason, peer, sync, paused, hold, witness}, `daemon` {pid, startedAt, uptimeSecs, ready, dataDir, socket, eventSeq}, `config` {revision, invalid}; the fields below (Status)',
   },
   'GET /v0/node': { answer: '`NodeInfo`: uuid, systemName, label, edition, version, certFingerprint, createdAt' },
   'PUT /v0/node': {
