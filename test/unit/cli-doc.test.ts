@@ -44,7 +44,7 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
 
   it('bash completes command groups, sub-commands, flags and flag choices', () => {
     expect(complete(['gwctl', 'no'])).toEqual(['node']);
-    expect(complete(['gwctl', 'node', ''])).toEqual(['show', 'cert']);
+    expect(complete(['gwctl', 'node', ''])).toEqual(['show', 'configure', 'cert']);
     expect(complete(['gwctl', 'wait', '--act'])).toEqual(['--activity']);
     expect(complete(['gwctl', 'wait', '--activity', 'st'])).toEqual(['standby']);
   });
