@@ -80,7 +80,7 @@ async function busyPort(): Promise<number> {
 }
 
 describe('network configure: a change whose listeners cannot bind is refused and rolled back', () => {
-  it('refuses a port in use, an address not of this host, and a bind that is not an IP; the node keeps listening, also after a restart', async () => {
+  it('refuses a port in use, an address not of this host, and a bind that is not an IP; the node keeps listening, also after a restart', { timeout: 90_000 }, async () => {
     const dir = dataDir();
     const [port, sslPort] = [await freePort(), await freePort()];
     let node = await startFromFile(dir, { port, sslPort });
@@ -136,7 +136,7 @@ describe('network configure: a change whose listeners cannot bind is refused and
     expect(after.listeners.ssl).toMatchObject({ listening: true, port: sslPort });
   });
 
-  it('gwctl status shows a listener that failed to bind at start as DOWN, in the JSON and the Listeners line', async () => {
+  it('gwctl status shows a listener that failed to bind at start as DOWN, in the JSON and the Listeners line', { timeout: 90_000 }, async () => {
     const busy = await busyPort();
     const port = await freePort();
     const node = await startFromFile(dataDir(), { port, sslPort: busy });
@@ -158,7 +158,7 @@ describe('network configure: a change whose listeners cannot bind is refused and
 });
 
 describe('network configure on a node started with --port/--bind', () => {
-  it('refuses a change the override shadows, naming it, exit 2; other fields still change', async () => {
+  it('refuses a change the override shadows, naming it, exit 2; other fields still change', { timeout: 90_000 }, async () => {
     const dir = dataDir();
     const [port, sslPort] = [await freePort(), await freePort()];
     const node = await start(dir, ['--port', String(port), '--ssl-port', String(sslPort), '--bind', '127.0.0.1', '--system-name', 'flags']);
@@ -184,7 +184,7 @@ describe('network configure on a node started with --port/--bind', () => {
     expect(await canConnect(port)).toBe(true);
   });
 
-  it('names an env override (GWD_PORT) the same way', async () => {
+  it('names an env override (GWD_PORT) the same way', { timeout: 90_000 }, async () => {
     const dir = dataDir();
     const port = await freePort();
     const p = spawnGwd(dir, ['--ssl-port', '0', '--bind', '127.0.0.1', '--system-name', 'env'], { GWD_PORT: String(port) });
@@ -197,7 +197,7 @@ describe('network configure on a node started with --port/--bind', () => {
 });
 
 describe('the wrong kind of port is named, with the flag to use', () => {
-  it('plain WebSocket to the SSL port suggests --ssl; TLS to the plain port suggests --no-ssl', async () => {
+  it('plain WebSocket to the SSL port suggests --ssl; TLS to the plain port suggests --no-ssl', { timeout: 90_000 }, async () => {
     const [mPort, mSsl] = [await freePort(), await freePort()];
     const master = await startFromFile(dataDir(), { port: mPort, sslPort: mSsl, requireSsl: false, securityPolicy: 'Unrestricted' });
     expect((await ctl(master, 'redundancy', 'configure', '--mode', 'master')).code).toBe(0);
