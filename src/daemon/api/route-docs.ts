@@ -36,7 +36,10 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       "Prometheus text: gwd's own `gwd_*` (role, activity, epoch, peer, sync, approvals, activations, hook failures, `gwd_paused`, `gwd_witness_*`: [operations.md](operations.md#monitoring)) and the standard process and runtime metrics under their standard names (`process_resident_memory_bytes`, `nodejs_heap_size_used_bytes`, ...)",
   },
   'GET /v0/network': { answer: 'Gateway Network settings and listeners, `NetworkView` (below)' },
-  'PUT /v0/network': { body: 'any subset of `gateway-network.json`', answer: '`NetworkView` after the change (below)' },
+  'PUT /v0/network': {
+    body: 'any subset of `gateway-network.json`',
+    answer: '`NetworkView` after the change (below); a change whose listeners cannot bind is undone (`GW_ERR_GAN_LISTEN_FAILED`)',
+  },
   'GET /v0/redundancy': { answer: 'redundancy settings (below)' },
   'PUT /v0/redundancy': { body: 'any subset of the redundancy settings, `force?`', answer: 'the settings after the change (below)' },
   'POST /v0/redundancy/failover': {
