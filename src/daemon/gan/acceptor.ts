@@ -90,9 +90,10 @@ export class Acceptor {
     conn.once('closed', settled);
     conn.once('hello', settled);
     const net = this.host.network;
-    const node = `${this.host.systemName} (this master)`;
+    // Refusals name this machine by its label: after a sync both nodes carry one system name.
+    const node = `${this.host.label} (this master)`;
     if (!ssl && net.requireSsl) {
-      conn.refuse(new GwError('GW_ERR_GAN_SSL_REQUIRED', { node: this.host.systemName, sslPort: effectiveListenerConfig(this.host).sslPort }));
+      conn.refuse(new GwError('GW_ERR_GAN_SSL_REQUIRED', { node: this.host.label, sslPort: effectiveListenerConfig(this.host).sslPort }));
       return;
     }
     if (!net.allowIncoming) {
@@ -109,7 +110,7 @@ export class Acceptor {
 
   private async admit(conn: LinkConnection, hello: HelloMessage, cert: PeerCertificate | null): Promise<void> {
     const h = this.host;
-    const node = h.systemName;
+    const node = h.label;
     const label = hello.label ?? null;
     const peer: PeerRef = { uuid: hello.uuid, systemName: hello.systemName, label, address: conn.address, role: hello.role };
     const id = connectionId(hello.systemName, hello.uuid);
