@@ -105,7 +105,7 @@ function resetPeak(pid) {
  * both daemons while they sync (VmHWM, reset just before each snapshot: the master's own load and
  * rescan of the tree come before and are not the sync's).
  */
-export async function fullSnapshotFigure({ snapshotResources, snapshotRuns = 3, maxRatio, maxRssMb }) {
+export async function fullSnapshotFigure({ snapshotResources, snapshotRuns = 3, maxRatio, maxRssMb, syncTimeoutSecs }) {
   const results = [];
   {
     const t = tempDir('gwd-bench-snap-');
@@ -179,7 +179,10 @@ export async function fullSnapshotFigure({ snapshotResources, snapshotRuns = 3, 
           resetPeak(n.pid);
         }
         if (i === 0) {
-          ctl(backup.socket, 'redundancy', 'configure', '--mode', 'backup', '--master-address', `127.0.0.1:${master.port}`, '--no-ssl');
+          // A larger tree needs a longer syncTimeoutSecs, as the daemon's own warning says (at
+          // 100,000 the default 60 s ran out on 2026-12-04 and the sync started over and over).
+          const timeout = syncTimeoutSecs ? ['--sync-timeout', String(syncTimeoutSecs)] : [];
+          ctl(backup.socket, 'redundancy', 'configure', '--mode', 'backup', '--master-address', `127.0.0.1:${master.port}`, '--no-ssl', ...timeout);
           ctlWithin((boundSecs + 30) * 1000, backup.socket, 'wait', '--synced', '--timeout', String(boundSecs));
         } else {
           ctlWithin((boundSecs + 30) * 1000, backup.socket, 'redundancy', 'resync', '--wait', '--timeout', String(boundSecs));
