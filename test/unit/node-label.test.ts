@@ -4,6 +4,7 @@ import { findCertificates, findConnection } from '../../src/core/gan/peer-lookup
 import { labelFromSystemName, labelProblem } from '../../src/core/node-label.js';
 import { planFailover } from '../../src/core/redundancy/index.js';
 import type { CertEntry, ConnectionEntry } from '../../src/core/wire.js';
+import { SchemaRegistry } from '../../src/daemon/schema-registry.js';
 
 const UUID_A = '6dcad415-b117-4c4d-a848-9464cd5b260c';
 const UUID_B = '7353d034-cdd2-4589-9ea2-197df6e9075a';
@@ -149,5 +150,18 @@ describe('failover --to a label', () => {
     const twin = { self: 'twin', peer: 'twin' };
     expect(planFailover(view('Active', 'Cold'), SELF, 'twin', twin)).toMatchObject({ kind: 'refused', error: { code: 'GW_ERR_REDUNDANCY_FAILOVER_TARGET', params: { detail: expect.stringMatching(/both nodes/) } } });
     expect(planFailover(view('Active', 'Cold'), SELF, 'plant-z', { self: 'plant-a', peer: 'plant-b' })).toMatchObject({ kind: 'refused' });
+  });
+});
+
+describe('the hello carries the label', () => {
+  const hello = { type: 'hello', protocol: 3, uuid: UUID_A, systemName: 'plant-a', edition: 'standard', role: 'Master', version: '0.1.0' };
+
+  it('optional, 1 to 64 printable characters: a peer cannot put terminal escapes in lists', () => {
+    const schemas = new SchemaRegistry();
+    expect(schemas.validate('gwd:protocol/hello', { ...hello }).ok).toBe(true);
+    expect(schemas.validate('gwd:protocol/hello', { ...hello, label: 'Halle 3 / Linie 2' }).ok).toBe(true);
+    for (const label of ['', 'x'.repeat(65), '\u001b[31mred', 'a|b', 'new\nline']) {
+      expect(schemas.validate('gwd:protocol/hello', { ...hello, label }).ok, JSON.stringify(label)).toBe(false);
+    }
   });
 });

@@ -29,7 +29,13 @@ export const HELLO_SCHEMA = schemaOf<HelloMessage>()({
     edition: { enum: ['standard', 'edge'] },
     role: { enum: ['Independent', 'Master', 'Backup'] },
     version: { type: 'string', minLength: 1, maxLength: 64 },
-    label: { description: "the sender's label: the local name of that machine, never synced", type: 'string', minLength: 1, maxLength: 64 },
+    label: {
+      description: "the sender's label: the local name of that machine, never synced (printable: no control characters, no |)",
+      type: 'string',
+      minLength: 1,
+      maxLength: 64,
+      pattern: '^[^\\p{C}|]+$',
+    },
     witness: {
       description: "section 9: the sender's witness (prefix and etcd cluster id once known), null without one",
       oneOf: [
