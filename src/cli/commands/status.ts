@@ -59,6 +59,8 @@ function formatDetails(s: StatusResponse, ctx: CommandContext, now: Date): strin
     : null;
   return keyValues([
     ['System name', s.node.systemName],
+    // This machine's own name (never synced), beside the pair's shared one; older daemons: `-`.
+    ['Label', s.node.label],
     ['Node', s.node.uuid],
     ['Edition', s.node.edition],
     ['Version', s.node.version],
