@@ -15,7 +15,7 @@ export function registerStatusCommand(program: Command, context: ContextFactory)
   program
     .command('status')
     .description('both nodes of the pair (role, activity and why, epoch, sync, last heard, link), then this node\'s details')
-    .option('-w, --watch', 'keep watching: redraw on a terminal at each change; into a pipe, one line per change')
+    .option('-w, --watch', 'keep watching: redraw on a terminal at each change; into a pipe, one timestamped line per change (--json: one status object per line)')
     .option('--interval <duration>', 'with --watch on a terminal: redraw at most this often, and at least this often (default 1s)', durationFlag('s', 100, 3_600_000))
     .addHelpText(
       'after',
