@@ -60,12 +60,14 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   'POST /v0/certs': { body: '`{direction, pem}`', answer: 'the `CertEntry`, approved: pre-approval from PEM (below)' },
   'POST /v0/certs/:id/approve': {
     query: 'direction=D',
-    answer: '`CertEntry[]`; `:id` is a fingerprint or a unique prefix of 8+ characters (below)',
+    answer: "`CertEntry[]`; `:id` is a fingerprint or a unique prefix of 8+ characters, or the peer's label, UUID or UUID prefix of 8+ (below)",
   },
   'POST /v0/certs/:id/deny': { query: 'direction=D', answer: '`CertEntry[]` (below)' },
   'DELETE /v0/certs/:id': { query: 'direction=D', answer: '`CertEntry[]` removed (below)' },
   'GET /v0/connections': { answer: 'Gateway Network connections, `ConnectionEntry[]` (below)' },
-  'POST /v0/connections/:id/approve': { answer: 'the `ConnectionEntry`, approved (below)' },
+  'POST /v0/connections/:id/approve': {
+    answer: "the `ConnectionEntry`, approved; `:id` is the peer's label, its UUID or a unique prefix, or `<systemname>|<uuid>` or a unique prefix (below)",
+  },
   'POST /v0/connections/:id/deny': { answer: 'the `ConnectionEntry`, denied (below)' },
   'GET /v0/config/resources': {
     answer: '`ConfigListResponse`: revision, role, resources (hasBackup, effective, collection, …), invalid files',
