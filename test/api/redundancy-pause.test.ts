@@ -238,12 +238,14 @@ describe('the pause between two daemons in this process (plain link)', () => {
     const paused = (await master.client.pause({ forMs: 0, reason: 'cabling' })).paused!;
     const seen = await waitFor('the backup paused', async () => (await backup.client.status()).redundancy.paused ?? undefined, 5000, 20);
     expect(seen).toEqual(paused);
-    expect(backup.daemon.engine.view().paused).toBe(true);
+    // The engine takes the pause through its input queue, after status shows the record: in order
+    // with every other input, so nothing it decides later misses it; wait for it here.
+    await waitFor('the backup engine paused', async () => (backup.daemon.engine.view().paused ? true : undefined), 5000, 20);
     expect(eventsOf(backup, 'redundancy.paused').at(-1)!.data).toMatchObject({ origin: 'peer', by: { uuid: master.daemon.identity.node.uuid } });
 
     expect((await backup.client.resume()).ended).toBe(true);
     await waitFor('the master resumed', async () => ((await master.client.status()).redundancy.paused === null ? true : undefined), 5000, 20);
-    expect(master.daemon.engine.view().paused).toBe(false);
+    await waitFor('the master engine resumed', async () => (master.daemon.engine.view().paused ? undefined : true), 5000, 20);
     expect(eventsOf(master, 'redundancy.resumed').at(-1)!.data).toMatchObject({
       expired: false,
       origin: 'peer',
