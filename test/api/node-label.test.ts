@@ -33,9 +33,15 @@ async function stop(): Promise<void> {
   running = null;
 }
 
-async function put(t: TestDaemon, body: string): Promise<{ status: number; json: { code?: string; label?: string } }> {
+interface Answer {
+  code?: string;
+  label?: string;
+  details?: { problems?: { pointer: string; message: string }[] };
+}
+
+async function put(t: TestDaemon, body: string): Promise<{ status: number; json: Answer }> {
   const r = await rawRequest(t.socketPath, 'PUT', '/v0/node', { headers: { 'content-type': 'application/json' }, body });
-  return { status: r.status, json: r.json as { code?: string; label?: string } };
+  return { status: r.status, json: r.json as Answer };
 }
 
 function labelEvents(t: TestDaemon): EventRecord[] {
@@ -74,6 +80,8 @@ describe('node label', () => {
       const r = await put(t, JSON.stringify({ label }));
       expect(r.status, label).toBe(400);
       expect(r.json.code, label).toBe('GW_ERR_NODE_LABEL_INVALID');
+      // By field, so gwctl names the flag (--label) in its usage error.
+      expect(r.json.details?.problems?.[0]?.pointer, label).toBe('/label');
     }
     for (const body of ['{}', '{"label": 5}', '{"label": "ok", "systemName": "x"}']) {
       const r = await put(t, body);

@@ -236,10 +236,11 @@ describe('README: pair two nodes on one machine', () => {
     await run(`./bin/gwctl --socket ${b} redundancy failover --to plant-a`, []);
     expect((await json<StatusResponse>(a, 'status')).redundancy.activity).toBe('Active');
 
-    // A bad label is refused with its code, and node.json keeps the label it had.
+    // A bad label is a usage error naming --label, with its code; node.json keeps the label it had.
     const bad = await sh(`./bin/gwctl --socket ${b} node configure --label 'a|b'`);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.out).toContain('GW_ERR_NODE_LABEL_INVALID');
+    expect(bad.out).toContain('--label');
     expect(JSON.parse(readFileSync(path.join(temp.dir, 'node-b', 'node.json'), 'utf8')).label).toBe('plant-b-hall2');
   }, 150_000);
 });

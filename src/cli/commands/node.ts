@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 
+import { namingFlags } from '../flag-refusal.js';
 import { keyValues } from '../format.js';
 import type { ContextFactory } from '../context.js';
 import type { NodeInfo } from '../../core/wire.js';
@@ -29,7 +30,8 @@ export function registerNodeCommands(program: Command, context: ContextFactory):
     )
     .action(async (opts: { label: string }, cmd: Command) => {
       const ctx = context(cmd);
-      const info = await ctx.client.configureNode({ label: opts.label });
+      // A refused label is a usage error naming --label (exit 2), as for every settings flag.
+      const info = await namingFlags({ '/label': '--label' }, () => ctx.client.configureNode({ label: opts.label }));
       if (ctx.json) return ctx.printJson(info);
       ctx.out(formatNode(info));
     });

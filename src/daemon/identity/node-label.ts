@@ -33,7 +33,9 @@ export class NodeLabel {
   set(label: string): Promise<{ label: string; previous: string; changed: boolean }> {
     return this.queue.run(async () => {
       const problem = labelProblem(label);
-      if (problem) throw new GwError('GW_ERR_NODE_LABEL_INVALID', { label: JSON.stringify(label), detail: problem });
+      if (problem) {
+        throw new GwError('GW_ERR_NODE_LABEL_INVALID', { label: JSON.stringify(label), detail: problem }, { problems: [{ pointer: '/label', message: problem }] });
+      }
       const previous = this.current;
       // A file from before labels gets one on its first change, even when it equals the default.
       if (label === previous && this.file.label === label) return { label, previous, changed: false };
