@@ -232,6 +232,16 @@ describe('README: pair two nodes on one machine', () => {
     const eventsB = await events(b, 'node.settings');
     expect(eventsB.at(-1)?.data).toMatchObject({ changed: ['label'], label: 'plant-b-hall2', previous: 'plant-b' });
 
+    // The metrics name both machines by label; promtool finds nothing to say about those families.
+    const metricsA = await sh(`curl -s --unix-socket ${a} http://gwd/metrics`);
+    expect(metricsA.out).toMatch(/^gwd_node_info\{uuid="[0-9a-f-]{36}",label="plant-a",system_name="plant-a"\} 1$/m);
+    expect(metricsA.out).toContain(`gwd_peer_info{uuid="${nodeB.uuid}",label="plant-b-hall2",system_name="plant-a"} 1`);
+    const lint = await sh(`curl -s --unix-socket ${a} http://gwd/metrics | promtool check metrics`);
+    // As test/api/metrics-names.test.ts says: nothing but prom-client's own nodejs_active_*_total names.
+    const remarks = lint.out.split('\n').filter((l) => l.trim() !== '');
+    expect(remarks.length, lint.out).toBeGreaterThan(0);
+    for (const remark of remarks) expect(remark).toMatch(/nodejs_active_(handles|requests|resources)_total/);
+
     // failover --to names a node by its label: the master is Active already, so nothing moves.
     await run(`./bin/gwctl --socket ${b} redundancy failover --to plant-a`, []);
     expect((await json<StatusResponse>(a, 'status')).redundancy.activity).toBe('Active');
