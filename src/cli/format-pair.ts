@@ -83,32 +83,35 @@ export function activeLine(s: StatusResponse, now: Date): string {
 }
 
 /**
- * Both nodes side by side, the peer as it last reported itself. Null on an Independent node
- * with no peer (there is no pair to show).
+ * One row per node, as `patronictl list` or `tailscale status` show a cluster: this node first
+ * (marked `(here)`), then the peer as it last reported itself. Upper-case headers, so the rows never
+ * answer a `grep Activity` meant for the details below. Null on an Independent node with no peer.
  */
 export function pairTable(s: StatusResponse, c: Colors, now: Date): string | null {
   const r = s.redundancy;
   const p = peerOf(s);
   if (p === null) return null;
   const paint = (a: string | null | undefined): string | null => (a ? (a === 'Active' ? c.green(a) : c.yellow(a)) : null);
-  const selfBackup = r.role === 'Backup';
-  const peerBackup = p.role === 'Backup';
   // Which revision is the master's: the backup's lag is counted against it.
-  const masterRev = selfBackup ? r.sync.peerRevision : r.sync.revision;
+  const masterRev = r.role === 'Backup' ? r.sync.peerRevision : r.sync.revision;
   const peerRev = p.syncRevision !== undefined ? p.syncRevision : r.sync.peerRevision;
   const link = p.link ?? (p.connected ? 'connected' : 'not connected');
-  const rows: Array<[string, string | null, string | null]> = [
-    ['Name', nodeName(s.node), nodeName(p)],
-    ['UUID', `${s.node.uuid.slice(0, 8)}`, p.uuid ? p.uuid.slice(0, 8) : null],
-    ['Role', r.role, p.role ?? null],
-    ['Activity', paint(r.activity), p.connected ? paint(p.activity) : null],
-    ['Reason', `${r.reason ?? 'startup'}, ${ago(new Date(r.since), now)}`, p.reason ?? null],
-    ['Epoch', String(r.epoch), p.epoch === null || p.epoch === undefined ? null : String(p.epoch)],
-    ['Revision', revision(r.sync.revision, masterRev, selfBackup), revision(peerRev ?? null, r.sync.revision, peerBackup)],
-    ['Last heard', null, p.lastHeardAt ? when(p.lastHeardAt, now) : p.connected ? null : 'not since gwd started'],
-    ['Link', null, `${p.connected ? c.green(link) : c.red(link)}${p.address ? `, ${p.address}` : ''}`],
-  ];
-  return table(['', 'THIS NODE', 'PEER'], rows);
+  const heard = p.lastHeardAt ? ago(new Date(p.lastHeardAt), now) : p.connected ? null : 'not yet';
+  return table(
+    ['NODE', 'ROLE', 'ACTIVITY', 'EPOCH', 'REVISION', 'LAST HEARD', 'LINK'],
+    [
+      [`${nodeName(s.node)} (here)`, r.role, paint(r.activity), r.epoch, revision(r.sync.revision, masterRev, r.role === 'Backup'), null, null],
+      [
+        nodeName(p),
+        p.role ?? null,
+        p.connected ? paint(p.activity) : null,
+        p.epoch ?? null,
+        revision(peerRev ?? null, r.sync.revision, p.role === 'Backup'),
+        heard,
+        p.connected ? c.green(link) : c.red(link),
+      ],
+    ],
+  );
 }
 
 /**

@@ -101,28 +101,34 @@ describe('gwctl status: the pair', () => {
     expect(activeLine(none, NOW)).toBe('none known: this node is Cold since 12:05:07 (1 min ago): startup, the peer is not connected; this node holds back: peer-left-active');
   });
 
-  it('both nodes side by side, the peer as it last reported itself, the backup\'s lag', () => {
+  it('one row per node, this node first, the peer as it last reported itself, the backup\'s lag', () => {
     expect(pairTable(backupAfterTakeover(), NO_COLORS, NOW)).toBe(
       [
-        '            THIS NODE               PEER',
-        'Name        plant-b                 plant-a',
-        'UUID        3f76a1b2                9c1d22e0',
-        'Role        Backup                  Master',
-        'Activity    Active                  -',
-        'Reason      master-gone, 3 min ago  recovery-automatic',
-        'Epoch       7                       6',
-        'Revision    10 (2 behind)           12',
-        'Last heard  -                       12:03:06 (3 min ago)',
-        'Link        -                       Connecting, 10.0.0.5:8060',
+        'NODE            ROLE    ACTIVITY  EPOCH  REVISION       LAST HEARD  LINK',
+        'plant-b (here)  Backup  Active    7      10 (2 behind)  -           -',
+        'plant-a         Master  -         6      12             3 min ago   Connecting',
         '',
       ].join('\n'),
     );
-    expect(pairTable(masterStandingBy(), NO_COLORS, NOW)).toContain('Revision    12                  10 (2 behind)\n');
+    expect(pairTable(masterStandingBy(), NO_COLORS, NOW)).toBe(
+      [
+        'NODE            ROLE    ACTIVITY  EPOCH  REVISION       LAST HEARD  LINK',
+        'plant-a (here)  Master  Cold      7      12             -           -',
+        'plant-b         Backup  Active    7      10 (2 behind)  1 s ago     Running',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('the pair rows never answer a grep meant for the details (`status | grep -E \'Role|Activity|Epoch\'`)', () => {
+    const out = formatStatus(masterStandingBy(), ctx, NOW);
+    const grep = out.split('\n').filter((l) => /Role|Activity|Epoch|Peer|Sync|System name|Witness|Paused|hold/.test(l));
+    expect(grep.map((l) => l.split(/\s{2,}/)[0])).toEqual(['System name', 'Role', 'Activity', 'Epoch', 'Peer', 'Paused', 'Standby hold', 'Witness', 'Sync']);
   });
 
   it('the whole view: the pair first, then this node\'s one-key lines, pid and uptime', () => {
     const out = formatStatus(backupAfterTakeover(), ctx, NOW);
-    expect(out.startsWith('Active  plant-b (this node) since 12:03:07 (3 min ago): master-gone\n\n            THIS NODE')).toBe(true);
+    expect(out.startsWith('Active  plant-b (this node) since 12:03:07 (3 min ago): master-gone\n\nNODE ')).toBe(true);
     expect(out).toMatch(/^Activity\s+Active$/m);
     expect(out).toMatch(/^Since\s+12:03:07 \(3 min ago\): master-gone$/m);
     expect(out).toMatch(/^Process\s+pid 4242, up 3 h 6 min$/m);
