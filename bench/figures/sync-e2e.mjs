@@ -105,7 +105,7 @@ function resetPeak(pid) {
  * both daemons while they sync (VmHWM, reset just before each snapshot: the master's own load and
  * rescan of the tree come before and are not the sync's).
  */
-export async function fullSnapshotFigure({ snapshotResources, snapshotRuns = 3, maxRatio, maxRssMb, syncTimeoutSecs }) {
+export async function fullSnapshotFigure({ id = 'full-snapshot', snapshotResources, snapshotRuns = 3, maxRatio, maxRssMb, syncTimeoutSecs }) {
   const results = [];
   {
     const t = tempDir('gwd-bench-snap-');
@@ -204,7 +204,7 @@ export async function fullSnapshotFigure({ snapshotResources, snapshotRuns = 3, 
       const tar = summarize(tarTimes);
       const ratio = summarize(ratios).median;
       results.push({
-        id: snapshotResources === 10_000 ? 'full-snapshot' : `full-snapshot-${snapshotResources}`,
+        id,
         name: `full snapshot of ${snapshotResources} resources (${du} MB), master's sync.started to backup's sync.completed; ratio: median of each run against its tar run (${ratios.map((x) => x.toFixed(1)).join(', ')})`,
         unit: 'ms',
         stats: summarize(snapTimes),
@@ -216,7 +216,7 @@ export async function fullSnapshotFigure({ snapshotResources, snapshotRuns = 3, 
       for (const side of ['backup', 'master']) {
         const peak = summarize(peaks[side]);
         results.push({
-          id: `full-snapshot-rss-${side}-${snapshotResources}`,
+          id: `${id}-rss-${side}`,
           name: `full snapshot of ${snapshotResources} resources: the ${side}'s peak RSS (VmHWM) during each snapshot, against its RSS just before it (its peak before the first snapshot: ${startPeak[side].toFixed(0)} MB)`,
           unit: 'MB',
           stats: peak,
