@@ -1,7 +1,7 @@
 /**
- * The pair as `gwctl status` shows it: who is Active and why, then this node and its peer side by
- * side (the peer as it last reported itself), and the one-line form `status --watch` prints when
- * its output is not a terminal. Every function takes `now`, so tests fix the clock.
+ * The pair as `gwctl status` shows it: who is Active and why, then one row per node (the peer as it
+ * last reported itself), and the one-line form `status --watch` prints when its output is not a
+ * terminal. Every function takes `now`, so tests fix the clock.
  */
 import type { PeerStatus, StatusResponse } from '../core/wire.js';
 import { table } from './format.js';

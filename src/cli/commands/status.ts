@@ -32,7 +32,7 @@ export function registerStatusCommand(program: Command, context: ContextFactory)
 }
 
 /**
- * On a Master or Backup: who is Active and why, the pair side by side, then this node's details.
+ * On a Master or Backup: who is Active and why, one row per node of the pair, then this node's details.
  * The details keep their one-key lines (`Activity  Active`, `Paused  ...`) that people grep for.
  */
 export function formatStatus(s: StatusResponse, ctx: CommandContext, now: Date = new Date()): string {
