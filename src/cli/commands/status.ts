@@ -6,7 +6,7 @@ import { clientError } from '../client.js';
 import { keyValues } from '../format.js';
 import { durationFlag } from '../option-parsers.js';
 import { watchStatus } from './status-watch.js';
-import { activeLine, pairTable, sinceWithReason, uptime } from '../format-pair.js';
+import { activeLine, clock, pairTable, sinceWithReason, uptime } from '../format-pair.js';
 import { formatListeners } from '../format-listeners.js';
 import type { Colors } from '../io.js';
 import type { ContextFactory } from '../context.js';
@@ -121,15 +121,7 @@ export function formatWitness(w: WitnessStatus, nodes: { self: string | null; pe
  * system name is the pair's once synced, so which node it was is said in words (or by UUID prefix).
  */
 export function formatPause(p: PauseSummary, nodes: { self: string | null; peer?: string | null }, now: Date = new Date()): string {
-  const until = p.until === null ? 'until resumed' : `until ${localTime(new Date(p.until), now)}`;
+  const until = p.until === null ? 'until resumed' : `until ${clock(new Date(p.until), now)}`;
   const which = p.by.uuid === nodes.self ? 'this node' : p.by.uuid === nodes.peer ? 'the peer' : p.by.uuid.slice(0, 8);
   return `${until} (by ${p.by.name ? `${p.by.name}, ${which}` : which}${p.reason ? `: ${p.reason}` : ''})`;
-}
-
-/** HH:MM:SS today, else the date too. */
-function localTime(t: Date, now: Date): string {
-  const pad = (n: number): string => String(n).padStart(2, '0');
-  const time = `${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}`;
-  const sameDay = t.getFullYear() === now.getFullYear() && t.getMonth() === now.getMonth() && t.getDate() === now.getDate();
-  return sameDay ? time : `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())} ${time}`;
 }
