@@ -8,6 +8,7 @@
 import { LINK_SCHEMAS } from './gan/link-schemas.js';
 import { REDUNDANCY_MESSAGE_SCHEMA, STATE_REPORT_SCHEMA } from './redundancy/messages.js';
 import { PAUSE_MESSAGE_SCHEMA, PAUSE_RECORD_SCHEMA } from './redundancy/pause-record.js';
+import { SYNC_BINARY_MESSAGE_SCHEMA, SYNC_MESSAGE_SCHEMA } from './sync/messages.js';
 
 export const PROTOCOL_SCHEMAS: ReadonlyArray<{ readonly $id: string }> = [
   ...LINK_SCHEMAS,
@@ -15,6 +16,8 @@ export const PROTOCOL_SCHEMAS: ReadonlyArray<{ readonly $id: string }> = [
   STATE_REPORT_SCHEMA,
   PAUSE_RECORD_SCHEMA,
   PAUSE_MESSAGE_SCHEMA,
+  SYNC_MESSAGE_SCHEMA,
+  SYNC_BINARY_MESSAGE_SCHEMA,
 ];
 
 const PREFIX = 'gwd:protocol/';

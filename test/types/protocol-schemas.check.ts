@@ -4,7 +4,8 @@
  * each `@ts-expect-error` must meet an error, and without the directives exactly the marked lines
  * must fail. The lines without one must compile.
  */
-import { schemaOf } from '../../src/core/schema-type.js';
+import { messageSchema, schemaOf } from '../../src/core/schema-type.js';
+import type { SyncBegin, SyncRequest, SyncSnapshotChunk } from '../../src/core/sync/messages.js';
 
 interface Sample {
   type: 'sample';
@@ -74,3 +75,24 @@ export const refUnknown = schemaOf<Holder, { 'gwd:protocol/sample': Sample }>()(
 
 // @ts-expect-error a $ref to a target of another type
 export const refWrong = schemaOf<Holder, { 'gwd:protocol/sample': string }>()({ type: 'object', required: ['type', 'sample'], properties: { type: { const: 'holder' }, sample: { $ref: 'gwd:protocol/sample' } } });
+
+// The sync messages (src/core/sync/messages.ts), built with messageSchema as there.
+const revision = { type: 'integer', minimum: 0 } as const;
+const holder = { anyOf: [{ type: 'string' }, { type: 'null' }] } as const;
+const chunk = { type: 'object', additionalProperties: false, required: ['id', 'seq', 'file', 'offset'], properties: { id: { type: 'string' }, seq: id, file: id, offset: id } } as const;
+
+// Right: a request, and a chunk's header checked against the message without its payload.
+export const syncRequestRight = schemaOf<SyncRequest>()(messageSchema('sync.request', { holder, revision, full: { type: 'boolean' } }));
+export const syncChunkRight = schemaOf<Omit<SyncSnapshotChunk, 'payload'>>()(messageSchema('sync.snapshotChunk', { chunk }));
+
+// @ts-expect-error a request whose holder may not be null (a backup that holds no snapshot sends null)
+export const syncHolderNotNull = schemaOf<SyncRequest>()(messageSchema('sync.request', { holder: { type: 'string' }, revision, full: { type: 'boolean' } }));
+
+// @ts-expect-error a request's `full` made optional
+export const syncFullOptional = schemaOf<SyncRequest>()(messageSchema('sync.request', { holder, revision }, { full: { type: 'boolean' } }));
+
+// @ts-expect-error a begin whose kind is any string, not full | incremental
+export const syncKindString = schemaOf<SyncBegin>()(messageSchema('sync.begin', { op: revision, kind: { type: 'string' }, revision }));
+
+// @ts-expect-error a chunk's header checked against the message with its payload (the payload is not in the header)
+export const syncChunkPayload = schemaOf<SyncSnapshotChunk>()(messageSchema('sync.snapshotChunk', { chunk }));

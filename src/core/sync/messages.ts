@@ -1,7 +1,8 @@
 /**
- * Messages of the synchronization protocol (DESIGN.md section 6) and their one JSON Schema. Pure:
- * the daemon registers the schema and the types with the PeerLink, which validates every frame
- * before the sync engine sees it.
+ * Messages of the synchronization protocol (DESIGN.md section 6) and their JSON Schemas, which tsc
+ * keeps equal to the types (schemaOf; schemas/protocol/sync-*.schema.json are generated from them).
+ * Pure: the daemon registers the schemas and the types with the PeerLink, which validates every
+ * frame before the sync engine sees it.
  *
  * Backup → master: sync.request, sync.ack.
  * Master → backup: sync.begin, then either sync.entries (incremental) or a full snapshot in its one
@@ -16,6 +17,7 @@
 
 import { messageTypesOf } from '../gan/protocol.js';
 import type { JournalEntry } from '../config-model.js';
+import { keysOf, messageSchema, schemaOf } from '../schema-type.js';
 import type { ManifestTotals, SnapshotFile } from './snapshot-manifest.js';
 
 export type SyncKind = 'full' | 'incremental';
@@ -40,6 +42,14 @@ export interface SyncBegin {
   revision: number;
 }
 
+/**
+ * A journal entry as it travels: core only (local resources are never replicated, and the schema
+ * refuses a local entry, so the type says so too).
+ */
+export interface ReplicatedEntry extends Omit<JournalEntry, 'collection'> {
+  collection: 'core';
+}
+
 /** Entries of the master's journal covering master revisions (from, upTo], core only, in order. */
 export interface SyncEntries {
   type: 'sync.entries';
@@ -47,7 +57,7 @@ export interface SyncEntries {
   upTo: number;
   /** The master's latest revision when this was sent. */
   latest: number;
-  entries: JournalEntry[];
+  entries: ReplicatedEntry[];
 }
 
 /**
@@ -200,25 +210,17 @@ const journalEntry = {
   },
 } as const;
 
-function message(type: string, properties: Record<string, unknown>): Record<string, unknown> {
-  return {
-    type: 'object',
-    additionalProperties: false,
-    required: ['type', ...Object.keys(properties)],
-    properties: { type: { const: type }, ...properties },
-  };
-}
-
-export const SYNC_MESSAGE_SCHEMA = {
+/** JSON Schema of every sync message but the binary chunk (its header has its own, below). */
+export const SYNC_MESSAGE_SCHEMA = schemaOf<Exclude<SyncMessage, SyncSnapshotChunk>>()({
   $id: 'gwd:protocol/sync-message',
   oneOf: [
-    message('sync.request', { holder: { anyOf: [uuid, { type: 'null' }] }, revision, full: { type: 'boolean' } }),
-    message('sync.begin', { op: revision, kind: { enum: ['full', 'incremental'] }, revision }),
-    message('sync.entries', { from: revision, upTo: revision, latest: revision, entries: { type: 'array', maxItems: 10_000, items: journalEntry } }),
-    message('sync.snapshotStream', { op: revision, id: snapshotId, revision }),
-    message('sync.snapshotFiles', { id: snapshotId, files: { type: 'array', maxItems: 10_000, items: manifestEntry } }),
-    message('sync.snapshotAbort', { id: snapshotId, reason: { type: 'string', maxLength: 4096 } }),
-    message('sync.snapshotEnd', {
+    messageSchema('sync.request', { holder: { anyOf: [uuid, { type: 'null' }] }, revision, full: { type: 'boolean' } }),
+    messageSchema('sync.begin', { op: revision, kind: { enum: ['full', 'incremental'] }, revision }),
+    messageSchema('sync.entries', { from: revision, upTo: revision, latest: revision, entries: { type: 'array', maxItems: 10_000, items: journalEntry } }),
+    messageSchema('sync.snapshotStream', { op: revision, id: snapshotId, revision }),
+    messageSchema('sync.snapshotFiles', { id: snapshotId, files: { type: 'array', maxItems: 10_000, items: manifestEntry } }),
+    messageSchema('sync.snapshotAbort', { id: snapshotId, reason: { type: 'string', maxLength: 4096 } }),
+    messageSchema('sync.snapshotEnd', {
       id: snapshotId,
       totals: {
         type: 'object',
@@ -227,18 +229,18 @@ export const SYNC_MESSAGE_SCHEMA = {
         properties: { files: { type: 'integer', minimum: 0 }, totalBytes: { type: 'integer', minimum: 0 }, totalSha256: sha256 },
       },
     }),
-    message('sync.ack', { revision }),
+    messageSchema('sync.ack', { revision }),
   ],
-} as const;
+});
 
 /**
  * Headers of binary frames (the link checks the frame, the backup's machine where its bytes go).
  * Only the chunks of a snapshot travel this way, and they travel no other way.
  */
-export const SYNC_BINARY_MESSAGE_SCHEMA = {
+export const SYNC_BINARY_MESSAGE_SCHEMA = schemaOf<Omit<SyncSnapshotChunk, 'payload'>>()({
   $id: 'gwd:protocol/sync-binary-message',
   oneOf: [
-    message('sync.snapshotChunk', {
+    messageSchema('sync.snapshotChunk', {
       chunk: {
         type: 'object',
         additionalProperties: false,
@@ -247,7 +249,7 @@ export const SYNC_BINARY_MESSAGE_SCHEMA = {
       },
     }),
   ],
-} as const;
+});
 
 /** Names of the sync message types, from the schema's `oneOf`. */
 export const SYNC_MESSAGE_TYPES: string[] = messageTypesOf(SYNC_MESSAGE_SCHEMA);

@@ -227,7 +227,7 @@ export class MasterSide {
 
   /** Local entries are never sent, but the range still covers them so the backup's revision advances. */
   private entriesMessage(from: number, upTo: number, batch: JournalEntry[]): SyncEntries {
-    const entries = batch.filter((e) => e.collection === 'core').map(({ sourceRevision: _s, ...e }) => e);
+    const entries = batch.filter((e): e is JournalEntry & { collection: 'core' } => e.collection === 'core').map(({ sourceRevision: _s, ...e }) => e);
     return { type: 'sync.entries', from, upTo, latest: this.o.store.revision, entries };
   }
 
