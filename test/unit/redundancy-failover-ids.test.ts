@@ -70,4 +70,22 @@ describe('failover ids (redundancy history)', () => {
     expect(third.view.epoch).toBe(5);
     expect(run('0a0b0c', { epoch: third.view.epoch, pairedMaster: null }, true).id).toBe('3f76a1b2-e5-0a0b0c-f1');
   });
+
+  it("each node records the peer's activity changes as the peer reported them (peer.activity.changed)", () => {
+    const sim = runningPair();
+    // The master went Active once it heard the backup: the backup saw that, with the master's reason.
+    const masterOwn = sim.eventsOf(sim.master, 'activity.changed').map((e) => e.data);
+    expect(sim.eventsOf(sim.backup, 'peer.activity.changed').map((e) => e.data)).toEqual(
+      masterOwn.map((d) => ({ uuid: expect.any(String), from: d.from, to: d.to, reason: d.reason, epoch: d.epoch })),
+    );
+    const before = sim.eventsOf(sim.backup, 'peer.activity.changed').length;
+    sim.input(sim.backup, { type: 'failoverRequested', force: false });
+    sim.run(10_000);
+    const onBackup = sim.eventsOf(sim.backup, 'peer.activity.changed').slice(before).map((e) => e.data as { from: string; to: string; reason: string | null });
+    // The master stood down for the backup, which saw it in the master's confirm.
+    expect(onBackup).toEqual([expect.objectContaining({ from: 'Active', to: sim.activity(sim.master), reason: 'stand-down-confirmed' })]);
+    const onMaster = sim.eventsOf(sim.master, 'peer.activity.changed').map((e) => e.data as { to: string; reason: string | null; epoch: number });
+    const own = sim.eventsOf(sim.backup, 'activity.changed').at(-1)!.data as { to: string; reason: string; epoch: number };
+    expect(onMaster.at(-1)).toEqual(expect.objectContaining({ to: 'Active', reason: own.reason, epoch: own.epoch }));
+  });
 });

@@ -7,7 +7,8 @@ import { hint, table } from '../format.js';
 
 /**
  * The events that tell the pair's story from this node's side: its activity changes and epochs,
- * failovers (both nodes record each one under its one id), its peer coming and going, role
+ * the peer's as the peer reported them over the link, failovers (both nodes record each one under
+ * its one id), its peer coming and going, role
  * changes, pauses, and its own starts and stops (a failover id names the run it was asked in).
  */
 export const HISTORY_TYPES: ReadonlySet<string> = new Set([
@@ -21,6 +22,7 @@ export const HISTORY_TYPES: ReadonlySet<string> = new Set([
   'role.changed',
   'peer.connected',
   'peer.lost',
+  'peer.activity.changed',
   'peer.leftActive',
   'redundancy.paused',
   'redundancy.resumed',
@@ -94,6 +96,8 @@ export function historyDetail(e: EventRecord): string {
       return `${str(d.from)} -> ${str(d.to)}`;
     case 'peer.connected':
       return `${nodeName(d as { label?: string; systemName?: string; uuid?: string })}${typeof d.address === 'string' ? `, ${d.address}` : ''}`;
+    case 'peer.activity.changed':
+      return `the peer${typeof d.uuid === 'string' ? ` (${d.uuid.slice(0, 8)})` : ''}: ${str(d.from)} -> ${str(d.to)}${d.reason ? `: ${str(d.reason)}` : ''}, epoch ${str(d.epoch)}`;
     case 'peer.lost':
       return `${str(d.how)}${typeof d.uuid === 'string' ? ` (${d.uuid.slice(0, 8)})` : ''}`;
     case 'peer.leftActive':

@@ -5,7 +5,7 @@
  */
 import { Ctx, peerPresent, peerReachable } from './context.js';
 import { preActivateEnv } from './hook-env.js';
-import { nextEpoch } from './peer-facts.js';
+import { nextEpoch, notePeerActivity } from './peer-facts.js';
 import { holdsKey, mayActivateAlone, requestKey } from './witness.js';
 import type { StandbyLevel, StandDownConfirm, StandDownReject, StandDownRequest } from './messages.js';
 import type { Acquire, ActivityReason, MachineState } from './types.js';
@@ -192,7 +192,12 @@ export function onStandDownRequest(c: Ctx, msg: StandDownRequest): void {
 export function onStandDownConfirm(c: Ctx, msg: StandDownConfirm): void {
   const s = c.s;
   // The channel is ordered: whatever the peer reported before confirming is superseded by this.
-  if (s.peer.state !== null) s.peer.state = { ...s.peer.state, activity: msg.activity, epoch: msg.epoch };
+  if (s.peer.state !== null) {
+    // It stood down for this node, which asked: the peer's own event says `requested` or
+    // `peer-active`; here it is the confirm.
+    notePeerActivity(c, msg.activity, msg.epoch, 'stand-down-confirmed');
+    s.peer.state = { ...s.peer.state, activity: msg.activity, epoch: msg.epoch };
+  }
   const a = s.acquire;
   if (a === null || a.id !== msg.id || a.phase !== 'awaitConfirm') return; // late: we gave up already
   if (a.askedAt !== undefined) s.peer.ackedAt = Math.max(s.peer.ackedAt ?? -Infinity, a.askedAt);

@@ -4,6 +4,7 @@
  */
 import { Ctx, masterAddress } from './context.js';
 import { abortAcquire } from './handshake.js';
+import { notePeerActivity } from './peer-facts.js';
 import type { StateMessage } from './messages.js';
 import type { DisconnectReason, PeerHello, PeerLoss, PeerView } from './types.js';
 
@@ -191,6 +192,7 @@ export function onStateMessage(c: Ctx, msg: StateMessage): void {
       s.joinWaitUntil = null;
     }
   }
+  notePeerActivity(c, report.activity, report.epoch, report.reason);
   s.peer.state = report;
   c.adoptEpoch(report.epoch);
   if (report.activity === 'Active' && s.promise !== null) {
@@ -245,3 +247,4 @@ export function silenceDeadline(c: Ctx): number {
   const p = c.s.peer;
   return (p.lastHeard ?? c.now) + c.s.settings.failoverTimeout + p.deafMs;
 }
+

@@ -131,6 +131,11 @@ export type MachineEvent =
   | { type: 'activation.vetoed'; data: { reason: ActivityReason; detail: string; retryAt: number } }
   | { type: 'activation.blocked'; data: { reason: 'never-connected'; master: string } }
   | { type: 'peer.lost'; data: { how: PeerLoss; uuid: string | null } }
+  /**
+   * The peer's activity changed, as it reported it over the link (its own `activity.changed`, seen
+   * from here): with it, each node's history tells the pair's story, not only its own half.
+   */
+  | { type: 'peer.activity.changed'; data: { uuid: string | null; from: Activity; to: Activity; reason: string | null; epoch: number } }
   /** Rule 10: the peer left while Active; this node keeps its standby level and waits. */
   | { type: 'peer.leftActive'; data: { uuid: string | null; reason: 'peer-left-active' } }
   /** The process was not running for `ms` (frozen or starved): silence is judged on listening time. */
