@@ -1,8 +1,10 @@
 /**
  * The backup's side of configuration sync (DESIGN.md section 6) as a pure machine: no fs, no
  * network, no timers, no Date.now. The daemon (src/daemon/sync/sync-backup.ts) feeds it inputs with
- * the time (the master's messages, timer expiries, the results of the disk work it asked for) and
- * carries out the decisions it returns, in order; it re-arms one timer for `nextDeadline`.
+ * the time (the master's messages, timer expiries, the results of the disk work it asked for) one
+ * at a time through one queue, and carries out the decisions of each step, in order, before the
+ * next input (the result of a decision's disk work is the next input, never fed while the step's
+ * other decisions are carried out); it re-arms one timer for `nextDeadline`.
  *
  * Rules (S1-S10):
  *
@@ -12,7 +14,10 @@
  *  S2  An operator's resync asks for a full snapshot; whatever was running is dropped.
  *  S3  One operation at a time, bounded by syncTimeoutSecs from the request (or from the master's
  *      unasked sync.begin): at the deadline it fails with GW_ERR_SYNC_TIMEOUT. The adoption of a
- *      verified snapshot is disk work already committed to, and is not cut short.
+ *      verified snapshot is disk work already committed to, and is not cut short (no deadline runs
+ *      while it does). Inputs come one at a time, a disk result before anything that came meanwhile:
+ *      a `tick` that falls while entries are being applied is handled after entriesApplied, so a
+ *      batch that completes the operation completes it; one that does not leaves it to fail then.
  *  S4  The master's sync.begin replaces whatever was running (a master may push one unasked) and
  *      restates where the master is (`latest`).
  *  S5  A full snapshot is accepted only in its one form: sync.begin (full), sync.snapshotStream,

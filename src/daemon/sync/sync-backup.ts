@@ -58,19 +58,33 @@ function asGwError(err: unknown): GwError {
   return err instanceof GwError ? err : new GwError('GW_ERR_SYNC_FAILED', { detail: String((err as Error)?.message ?? err) });
 }
 
+/** What waits for the machine: a master's message (sync.entries are batched when taken) or another input. */
+type Queued = { message: SyncMessage } | { input: Input };
+
 /**
  * The backup's side of one connection to its master: the I/O shell around BackupSyncMachine
- * (src/core/sync/backup-machine.ts), which decides everything. Messages go to the machine one at a
- * time in arrival order (consecutive sync.entries as one batch: one journal fsync, one ack), and the
- * disk work it asks for (staging, writer thread, swap, journal) is done before the next message,
- * its result fed back as an input. Its one deadline (the operation's syncTimeoutSecs, the retry) is
- * a timer whose expiry is a `tick` input.
+ * (src/core/sync/backup-machine.ts), which decides everything. Every input goes through one serial
+ * queue: the master's messages in arrival order (consecutive sync.entries as one batch: one
+ * journal fsync, one ack), the timer's `tick`, an operator's request, the link going down. One
+ * input at a time: the machine steps, then its decisions are carried out in order, the disk work
+ * they ask for (staging, writer thread, swap, journal) awaited, before the next input. A disk
+ * work's result is an input too, queued behind the decisions of its step and ahead of what came
+ * from outside meanwhile (the machine learns what its own decisions led to before anything else),
+ * never fed from inside another step: no decision of a step runs after a later input changed the
+ * machine. Its one deadline (the operation's syncTimeoutSecs, the retry) is a timer whose expiry
+ * is a `tick` input, queued like the others.
  */
 export class BackupSide {
   private readonly machine: BackupSyncMachine;
   private readonly clock: () => number;
-  private inbox: SyncMessage[] = [];
+  /** Inputs from outside (messages, ticks, requests, the link down), first come first served. */
+  private inbox: Queued[] = [];
+  /** Results of the disk work of the step just carried out, in the order they came: fed first. */
+  private results: Input[] = [];
   private pumping = false;
+  /** The link went down: nothing more is taken from outside (the machine hears `disconnected` in turn). */
+  private closing = false;
+  /** The machine heard `disconnected`: nothing more is fed to it. */
   private closed = false;
   private timer: NodeJS.Timeout | null = null;
   private settings: BackupSyncSettings;
@@ -101,21 +115,29 @@ export class BackupSide {
 
   /** Ask for a sync: incremental when possible, unless `full` (an operator's resync). */
   request(full = false): void {
-    void this.step({ type: full ? 'resyncRequested' : 'connected' });
+    this.enqueue({ input: { type: full ? 'resyncRequested' : 'connected' } });
   }
 
+  /**
+   * The link went down: what still waits from outside is dropped, and the machine hears it after
+   * the step under way (a swap already begun ends first, S3) and the results of its disk work.
+   */
   close(): void {
-    if (this.closed) return;
-    void this.step({ type: 'disconnected' });
-    this.closed = true;
+    if (this.closing) return;
+    this.closing = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.inbox = [];
+    this.inbox = [{ input: { type: 'disconnected' } }];
+    void this.pump();
   }
 
   receive(message: SyncMessage): void {
-    if (this.closed) return;
-    this.inbox.push(message);
+    this.enqueue({ message });
+  }
+
+  private enqueue(item: Queued): void {
+    if (this.closing) return;
+    this.inbox.push(item);
     void this.pump();
   }
 
@@ -123,67 +145,92 @@ export class BackupSide {
     return { timeoutMs: this.o.timeoutSecs() * 1000, retryMs: this.o.retryMs ?? 1000 };
   }
 
+  /**
+   * The one consumer of both queues: results first, then the next input from outside. Runs
+   * synchronously up to the first disk work, so a request on an idle side is sent at once.
+   */
   private async pump(): Promise<void> {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (this.inbox.length > 0 && !this.closed) {
-        const m = this.inbox.shift()!;
-        if (m.type === 'sync.entries') {
-          await this.step({ type: 'entries', batch: this.drainEntries(m) });
-        } else if (isMasterMessage(m)) {
-          await this.step({ type: 'message', message: m });
-        } else {
-          // sync.request and sync.ack are the backup's own messages: a master never sends them.
-          this.o.logger.warn({ type: m.type }, 'sync: ignoring a message a master does not send');
+      while (!this.closed) {
+        const input = this.results.shift() ?? this.nextInput();
+        if (input === undefined) {
+          if (this.inbox.length === 0) break;
+          continue;
         }
+        await this.step(input);
       }
     } finally {
       this.pumping = false;
     }
   }
 
+  /** The next input from outside, or undefined (the inbox empty, or the message not the machine's). */
+  private nextInput(): Input | undefined {
+    const item = this.inbox.shift();
+    if (!item) return undefined;
+    if ('input' in item) return item.input;
+    const m = item.message;
+    if (m.type === 'sync.entries') return { type: 'entries', batch: this.drainEntries(m) };
+    if (isMasterMessage(m)) return { type: 'message', message: m };
+    // sync.request and sync.ack are the backup's own messages: a master never sends them.
+    this.o.logger.warn({ type: m.type }, 'sync: ignoring a message a master does not send');
+    return undefined;
+  }
+
   /** This message and every sync.entries right behind it in the inbox. */
   private drainEntries(first: SyncEntries): SyncEntries[] {
     const out = [first];
-    while (this.inbox[0]?.type === 'sync.entries') out.push(this.inbox.shift() as SyncEntries);
+    for (let next = this.inbox[0]; next && 'message' in next && next.message.type === 'sync.entries'; next = this.inbox[0]) {
+      out.push(next.message);
+      this.inbox.shift();
+    }
     return out;
   }
 
-  /** One input to the machine, then its decisions carried out in order (disk work awaited). */
+  /**
+   * One input to the machine, then its decisions carried out in order (disk work awaited); the
+   * results of that work are queued for the pump, never fed from here.
+   */
   private async step(input: Input): Promise<void> {
-    if (this.closed) return;
     const settings = this.readSettings();
     if (settings.timeoutMs !== this.settings.timeoutMs || settings.retryMs !== this.settings.retryMs) {
       this.settings = settings;
       this.machine.handle({ type: 'settingsChanged', settings, now: this.clock() });
     }
     const { decisions, nextDeadline } = this.machine.handle({ ...input, now: this.clock() } as BackupSyncInput);
+    if (input.type === 'disconnected') this.closed = true;
     this.arm(nextDeadline);
-    for (const d of decisions) await this.apply(d);
+    for (const d of decisions) {
+      const result = await this.apply(d);
+      if (result) this.results.push(result);
+    }
   }
 
   private arm(deadline: number | null): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (deadline === null || this.closed) return;
+    if (deadline === null || this.closing) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      void this.step({ type: 'tick' });
+      this.enqueue({ input: { type: 'tick' } });
     }, Math.max(0, deadline - this.clock()));
   }
 
-  private async apply(d: BackupSyncDecision): Promise<void> {
+  /** Carry out one decision; the input it leads to (the result of disk work), if any. */
+  private async apply(d: BackupSyncDecision): Promise<Input | undefined> {
     switch (d.type) {
       case 'send':
-        this.o.send(d.message);
+        // Once the link is down, a message would reach the next connection, which has its own side.
+        if (!this.closing) this.o.send(d.message);
         return;
       case 'emit':
         if (d.event === 'sync.failed') this.o.logger.warn(d.data, 'sync failed; keeping the last complete configuration and retrying');
         this.o.events.emit(d.event, d.data);
         return;
       case 'prepareWriter':
-        if (!this.closed) this.spareWriter ??= new BulkWriter();
+        if (!this.closing) this.spareWriter ??= new BulkWriter();
         return;
       case 'dropWriter':
         void this.spareWriter?.close();
@@ -206,9 +253,11 @@ export class BackupSide {
         const open = this.snapshots.get(d.id);
         if (!open) return;
         try {
+          // Resolves once the writer thread has the bytes (a few runs in flight): the next chunk is
+          // taken while these are written.
           await open.sink.write(d.file, d.offset, d.parts, d.payload);
         } catch (err) {
-          await this.step({ type: 'ioFailed', id: d.id, error: asGwError(err) });
+          return { type: 'ioFailed', id: d.id, error: asGwError(err) };
         }
         return;
       }
@@ -239,7 +288,7 @@ export class BackupSide {
     }
   }
 
-  private async openSnapshot(id: string): Promise<void> {
+  private async openSnapshot(id: string): Promise<Input | undefined> {
     // The files are kept as they arrive, and parsed meanwhile, so the adoption reads nothing back
     // from the disk (unless the snapshot grows past KEEP_CONTENTS_MAX_BYTES).
     const contents = this.o.store.snapshotContents();
@@ -249,20 +298,21 @@ export class BackupSide {
     try {
       sink = await SnapshotSink.open({ coreDir: this.o.coreDir, varDir: this.o.varDir }, id, { onFile: (rel, parts) => contents.add(rel, parts), writer });
     } catch (err) {
-      await this.step({ type: 'ioFailed', id, error: asGwError(err) });
-      return;
+      return { type: 'ioFailed', id, error: asGwError(err) };
     }
-    if (this.closed) {
+    if (this.closing) {
+      // The link went down meanwhile: the machine is about to drop the operation (and would clear
+      // the holder first, costing a full snapshot at the next link up for nothing).
       await sink.abort();
-      return;
+      return undefined;
     }
     this.snapshots.set(id, { sink, contents });
-    await this.step({ type: 'snapshotOpened', id });
+    return { type: 'snapshotOpened', id };
   }
 
-  private async adopt(id: string, revision: number, files: number, asked: ConfigArchiveReason): Promise<void> {
+  private async adopt(id: string, revision: number, files: number, asked: ConfigArchiveReason): Promise<Input | undefined> {
     const open = this.snapshots.get(id);
-    if (!open) return;
+    if (!open) return undefined;
     const { sink } = open;
     const { store } = this.o;
     const contents = open.contents ?? undefined;
@@ -286,8 +336,7 @@ export class BackupSide {
     } catch (err) {
       this.snapshots.delete(id);
       void sink.abort().catch(() => undefined);
-      await this.step({ type: 'ioFailed', id, error: asGwError(err) });
-      return;
+      return { type: 'ioFailed', id, error: asGwError(err) };
     }
     this.snapshots.delete(id);
     const { archive, durability, syncMs } = adopted.swapped;
@@ -311,24 +360,22 @@ export class BackupSide {
     // One event for the whole core (not one per resource, which for a big snapshot pushed
     // everything else out of the event window): the core may have changed anywhere.
     this.o.events.emit('config.replaced', { revision: adopted.revision, sourceRevision: revision, created, updated, deleted, archive });
-    await this.step({ type: 'snapshotAdopted', id, revision: store.syncedRevision, archive });
+    return { type: 'snapshotAdopted', id, revision: store.syncedRevision, archive };
   }
 
-  private async applyEntries(entries: Parameters<ConfigStore['replayBatch']>[0], upTo: number): Promise<void> {
+  private async applyEntries(entries: Parameters<ConfigStore['replayBatch']>[0], upTo: number): Promise<Input> {
     const { store } = this.o;
     try {
       await store.replayBatch(entries);
     } catch (err) {
       // A forged or broken entry: the whole batch is refused; a full snapshot sets things straight.
-      await this.step({ type: 'ioFailed', id: null, error: asGwError(err), wantFull: true });
-      return;
+      return { type: 'ioFailed', id: null, error: asGwError(err), wantFull: true };
     }
     try {
       await store.noteSynced(upTo);
     } catch (err) {
-      await this.step({ type: 'ioFailed', id: null, error: asGwError(err) });
-      return;
+      return { type: 'ioFailed', id: null, error: asGwError(err) };
     }
-    await this.step({ type: 'entriesApplied', revision: store.syncedRevision });
+    return { type: 'entriesApplied', revision: store.syncedRevision };
   }
 }
