@@ -21,7 +21,7 @@ describe('benchmark harness (quick mode)', () => {
       results: Array<{ id: string; stats: { n: number; median: number; p99: number; max: number } }>;
     };
     const ids = report.results.map((x) => x.id);
-    for (const id of ['cli-version', 'cli-status', 'cli-version-fallback', 'cli-status-fallback', 'kill-takeover', 'restart-overlap', 'restart-gap', 'silence-overshoot', 'failover-handover', 'failover-overlap', 'first-start', 'idle-rss', 'idle-cpu', 'sync-apply', 'sync-snapshot', 'change-latency', 'burst-rate', 'full-snapshot', 'witness-kill-takeover', 'witness-partition-overlap', 'plain-partition-overlap']) {
+    for (const id of ['cli-version', 'cli-status', 'cli-version-fallback', 'cli-status-fallback', 'kill-takeover', 'restart-overlap', 'restart-gap', 'silence-overshoot', 'failover-handover', 'failover-overlap', 'first-start', 'idle-rss', 'idle-cpu', 'sync-apply', 'sync-snapshot', 'change-latency', 'burst-rate', 'full-snapshot', 'witness-kill-takeover', 'witness-partition-overlap', 'plain-partition-overlap', 'silent-takeover', 'false-takeover', 'full-snapshot-100k']) {
       expect(ids, `figure ${id}`).toContain(id);
     }
     for (const x of report.results) {
