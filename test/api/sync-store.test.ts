@@ -88,6 +88,26 @@ describe('journal compaction (syncJournalMaxBytes)', () => {
   });
 });
 
+describe('journal appends', () => {
+  it('one append of more entries than fit in one string piece is written whole, in order, with non-ASCII text intact', async () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    const file = path.join(temp.dir, 'j.ndjson');
+    const { journal: j } = await ConfigJournal.open(file);
+    // 12,000 entries of ~1.5 KB: about 18 MB, so at least three pieces of 8 MiB characters (a
+    // rescan of 100,000 resources joined into one string was past V8's longest string).
+    const entries = Array.from({ length: 12_000 }, (_, i) => ({ revision: i + 1, address: `opc-connection/c${i}`, pad: 'é'.repeat(700) }) as unknown as JournalEntry);
+    await j.appendMany(entries);
+    expect(j.size).toBe(statSync(file).size);
+    await j.close();
+    const reopened = await ConfigJournal.open(file);
+    expect(reopened.truncatedBytes).toBe(0);
+    expect(reopened.entries.map((e) => e.revision)).toEqual(entries.map((e) => e.revision));
+    expect((reopened.entries.at(-1) as unknown as { pad: string }).pad).toBe('é'.repeat(700));
+    await reopened.journal.close();
+  });
+});
+
 describe('journal restart (a full snapshot adopted)', () => {
   it('archives the old file whole, starts from a base line that survives compaction and reopening, and never resumes across it', async () => {
     const temp = makeTempDir();

@@ -6,6 +6,9 @@ import { GwError } from '../../core/errors.js';
 import { describeFsError, fsyncDir, readOptional, stageFileAtomic } from '../storage/atomic-write.js';
 import { checkFault } from '../storage/fault-injection.js';
 
+/** Characters of journal text written at a time by appendMany (one fsync for all of it). */
+const APPEND_PIECE_CHARS = 8 * 1024 * 1024;
+
 /** Default bound of the journal file (redundancy.json syncJournalMaxBytes). */
 export const DEFAULT_JOURNAL_MAX_BYTES = 100 * 1024 * 1024;
 
@@ -124,12 +127,26 @@ export class ConfigJournal {
   async appendMany(entries: readonly JournalEntry[]): Promise<void> {
     if (!this.handle) throw new Error('config journal is closed');
     if (entries.length === 0) return;
-    const text = entries.map((e) => `${JSON.stringify(e)}\n`).join('');
     let size: number | null = null;
+    let written = 0;
     try {
       checkFault('append', this.file);
       size = (await this.handle.stat()).size;
-      await this.handle.appendFile(text);
+      // Written in pieces of about APPEND_PIECE_CHARS: the entries of a rescan of 100,000 resources
+      // joined into one string are past V8's longest string ("Invalid string length").
+      let piece: string[] = [];
+      let chars = 0;
+      for (const e of entries) {
+        const line = `${JSON.stringify(e)}\n`;
+        piece.push(line);
+        chars += line.length;
+        if (chars >= APPEND_PIECE_CHARS) {
+          written += await this.appendPiece(piece.join(''));
+          piece = [];
+          chars = 0;
+        }
+      }
+      if (piece.length > 0) written += await this.appendPiece(piece.join(''));
       await this.handle.datasync();
     } catch (err) {
       // A failed append (ENOSPC half way, fsync failing) must not leave a torn line that the next
@@ -137,8 +154,15 @@ export class ConfigJournal {
       if (size !== null) await this.handle.truncate(size).catch(() => undefined);
       throw new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file: this.file, detail: describeFsError(err) });
     }
-    this.bytes += Buffer.byteLength(text);
+    this.bytes += written;
     this.firstRevision ??= entries[0]!.revision;
+  }
+
+  /** One piece of an append; its size in bytes. */
+  private async appendPiece(text: string): Promise<number> {
+    const bytes = Buffer.from(text, 'utf8');
+    await this.handle!.appendFile(bytes);
+    return bytes.length;
   }
 
   /**
