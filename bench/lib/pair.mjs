@@ -1,4 +1,5 @@
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -61,6 +62,8 @@ export class Node {
     });
     // A daemon that dies under the harness (a crash, the kernel's OOM killer) says how.
     const { pid } = this.child;
+    // GWD_BENCH_NICE: run the daemon at that priority, as a unit's Nice= would (needs root to raise it).
+    if (process.env.GWD_BENCH_NICE) setPriority(pid, Number(process.env.GWD_BENCH_NICE));
     this.child.once('exit', (code, signal) => {
       if (process.env.GWD_BENCH_DEBUG) process.stderr.write(`${new Date().toISOString()} ${this.name} (pid ${pid}) exited: ${signal ?? code}\n`);
     });
