@@ -11,6 +11,7 @@ import type { HelloMessage } from '../../core/gan/protocol.js';
 import { decideTrust, trustRefusal } from '../../core/gan/trust-decision.js';
 import { formatHostPort } from '../../core/gan/address.js';
 import type { ConnectionStatus, PeerRef } from '../../core/wire.js';
+import { RepeatFilter } from '../log/repeat-filter.js';
 import type { ConnectionStore } from './connection-store.js';
 import { effectiveListenerConfig, ownHello, type GanHost } from './gan-host.js';
 import { LinkConnection } from './link-connection.js';
@@ -42,6 +43,13 @@ export interface IncomingState {
 export class Acceptor {
   readonly incoming = new Map<string, IncomingState>();
   private handshaking = 0;
+  /**
+   * A refused peer redials every reconnectPeriod (a second by default) until an operator acts: its
+   * refusal is logged once a minute, with how many were held back, keyed by the peer and the
+   * reason (not by its address, whose port changes at every dial). `connections list` and the
+   * events say it every time.
+   */
+  private readonly refusalLog = new RepeatFilter(Date.now);
 
   constructor(
     private readonly host: GanHost,
@@ -118,7 +126,10 @@ export class Acceptor {
     const refuse = (error: GwError): void => {
       const record = conn.refuse(error);
       this.setState(state, conn, statusForCode(error.code), record);
-      h.logger.info({ peer: conn.label, code: error.code }, 'incoming gateway network connection refused');
+      const said = this.refusalLog.check(`${hello.uuid}|${error.code}`);
+      if (said.kind === 'log') {
+        h.logger.info({ peer: conn.label, uuid: hello.uuid, code: error.code, ...(said.repeated > 0 ? { repeated: said.repeated } : {}) }, 'incoming gateway network connection refused');
+      }
     };
 
     // Our side as our own hello says it (the engines' extras, the witness among them, included).
