@@ -52,12 +52,11 @@ export function createLogger(level: LogLevel, options: LoggerOptions = {}): Logg
           const verdict = repeats.check(repeatKey(lvl, args));
           if (verdict.kind === 'drop') return;
           if (verdict.repeated === 0) return method.apply(this, args);
+          // The count goes with the line's fields (an error is the field `err`); a line that had none gets them.
           const [first, ...rest] = args as unknown[];
-          // The count goes with the line's fields; a line that had none gets them.
-          const withCount =
-            typeof first === 'object' && first !== null && !(first instanceof Error)
-              ? [{ ...(first as object), repeated: verdict.repeated }, ...rest]
-              : [{ repeated: verdict.repeated, ...(first instanceof Error ? { err: first } : {}) }, ...(first instanceof Error ? rest : args)];
+          const hasFields = typeof first === 'object' && first !== null;
+          const fields = first instanceof Error ? { err: first } : hasFields ? first : {};
+          const withCount = [{ ...fields, repeated: verdict.repeated }, ...(hasFields ? rest : args)];
           return method.apply(this, withCount as Parameters<typeof method>);
         },
       },

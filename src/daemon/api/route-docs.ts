@@ -5,7 +5,7 @@
  * has no line here, a line has no route, or docs/api.md differs from renderRouteTable (run
  * `npm run docs` to rewrite it).
  */
-import type { HttpMethod, RouteOptions } from './router.js';
+import type { Router } from './router.js';
 
 export interface RouteDoc {
   /** Query parameters, as shown after the path (`since=SEQ&limit=N`). */
@@ -101,10 +101,8 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   'POST /v0/config/rescan': { answer: '`ConfigRescanResponse`: revision, changes journaled, invalid files' },
 };
 
-export interface RouteRow extends Pick<RouteOptions, 'bodySchema' | 'rawBody'> {
-  readonly method: HttpMethod;
-  readonly pattern: string;
-}
+/** A route as Router.list() gives it. */
+export type RouteRow = ReturnType<Router['list']>[number];
 
 export const ROUTE_TABLE_BEGIN = '<!-- route table: generated from the router by `npm run docs` -->';
 export const ROUTE_TABLE_END = '<!-- end of route table -->';
