@@ -70,13 +70,6 @@ function loadProcesses(secs) {
   return scripts.map((s) => spawn(process.execPath, ['-e', s], { stdio: 'ignore' }));
 }
 
-/**
- * False takeovers: a healthy pair with the tuned settings above for `secs` while other processes
- * saturate both cores, with a change committed on the master every 200 ms (replicated to the
- * backup: the daemons allocate and collect garbage as they do in service). Every activity.changed
- * on either node in the window is a false takeover (or its consequence); target 0. What the
- * events said (reason, silenceMs) is printed and kept in the row.
- */
 /** The Nice= of the shipped unit, which the daemons here run at (contrib/systemd/gwd.service). */
 function unitNice() {
   const unit = readFileSync(new URL('../../contrib/systemd/gwd.service', import.meta.url), 'utf8');
@@ -84,18 +77,18 @@ function unitNice() {
   return m ? Number(m[1]) : 0;
 }
 
+/**
+ * False takeovers: a healthy pair with the tuned settings above for `secs` while other processes
+ * saturate both cores, with a change committed on the master every 200 ms (replicated to the
+ * backup: the daemons allocate and collect garbage as they do in service). Every activity.changed
+ * on either node in the window is a false takeover (or its consequence); target 0. What the
+ * events said (reason, silenceMs) is printed and kept in the row.
+ */
 export async function falseTakeoverFigures({ secs }) {
   // Both daemons at the priority the unit gives them (pair.mjs renices each after its spawn); the
   // load processes at the default one, as any other work on the machine.
-  const nice = unitNice();
-  const before = process.env.GWD_BENCH_NICE;
-  process.env.GWD_BENCH_NICE ??= String(nice);
-  let pair;
-  try {
-    pair = await makePair(TUNED);
-  } finally {
-    if (before === undefined) delete process.env.GWD_BENCH_NICE;
-  }
+  const nice = process.env.GWD_BENCH_NICE !== undefined ? Number(process.env.GWD_BENCH_NICE) : unitNice();
+  const pair = await makePair(TUNED, { nice });
   const master = new GwClient(pair.master.socket);
   const mSince = lastSeq(pair.master.socket);
   const bSince = lastSeq(pair.backup.socket);
@@ -132,7 +125,7 @@ export async function falseTakeoverFigures({ secs }) {
   return [
     {
       id: 'false-takeover',
-      name: `healthy pair at Nice=${process.env.GWD_BENCH_NICE ?? nice} (contrib/systemd/gwd.service), pingRate ${PING} ms, failoverTimeout ${FAILOVER} ms, ${secs} s with both cores saturated (two busy loops and an allocator, ${changes} changes replicated): activity changes on either node${shown.length ? ` (${shown.join('; ')})` : ''}`,
+      name: `healthy pair at Nice=${nice} (contrib/systemd/gwd.service), pingRate ${PING} ms, failoverTimeout ${FAILOVER} ms, ${secs} s with both cores saturated (two busy loops and an allocator, ${changes} changes replicated): activity changes on either node${shown.length ? ` (${shown.join('; ')})` : ''}`,
       unit: 'changes',
       stats: summarize([evs.length]),
       target: 'max = 0',

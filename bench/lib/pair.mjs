@@ -45,7 +45,9 @@ export function lastSeq(socket) {
 
 /** One gwd on fixed loopback ports (so a restart keeps its address); killed by PID. */
 export class Node {
-  constructor(name, dir, port) {
+  /** `nice`: the priority to run gwd at, as a unit's Nice= would (null: this process's). */
+  constructor(name, dir, port, { nice = null } = {}) {
+    this.nice = nice;
     this.name = name;
     this.dir = dir;
     this.port = port;
@@ -62,8 +64,15 @@ export class Node {
     });
     // A daemon that dies under the harness (a crash, the kernel's OOM killer) says how.
     const { pid } = this.child;
-    // GWD_BENCH_NICE: run the daemon at that priority, as a unit's Nice= would (needs root to raise it).
-    if (process.env.GWD_BENCH_NICE) setPriority(pid, Number(process.env.GWD_BENCH_NICE));
+    if (this.nice !== null) {
+      try {
+        setPriority(pid, this.nice);
+      } catch (err) {
+        // Raising a priority needs root (or CAP_SYS_NICE): say so rather than leave the daemon running.
+        this.child.kill('SIGKILL');
+        throw new Error(`cannot run gwd at nice ${this.nice} (${err.code ?? err.message}); run the benchmark as root, or set GWD_BENCH_NICE=0`);
+      }
+    }
     this.child.once('exit', (code, signal) => {
       if (process.env.GWD_BENCH_DEBUG) process.stderr.write(`${new Date().toISOString()} ${this.name} (pid ${pid}) exited: ${signal ?? code}\n`);
     });
@@ -96,12 +105,18 @@ export class Node {
  * A master and a backup paired over plain WebSocket on loopback (Unrestricted policy: no approvals),
  * with the given redundancy timings on both. Waits until the master is Active and the backup Cold.
  */
-export async function makePair(timing = []) {
+export async function makePair(timing = [], { nice = null } = {}) {
   const t = tempDir('gwd-bench-pair-');
-  const master = new Node('bench-m', path.join(t.dir, 'm'), await freePort());
-  const backup = new Node('bench-b', path.join(t.dir, 'b'), await freePort());
-  master.start();
-  backup.start();
+  const master = new Node('bench-m', path.join(t.dir, 'm'), await freePort(), { nice });
+  const backup = new Node('bench-b', path.join(t.dir, 'b'), await freePort(), { nice });
+  try {
+    master.start();
+    backup.start();
+  } catch (err) {
+    await Promise.all([master.stop(), backup.stop()]).catch(() => undefined);
+    t.cleanup();
+    throw err;
+  }
   ctl(master.socket, 'network', 'configure', '--require-ssl', 'false', '--policy', 'unrestricted');
   ctl(master.socket, 'redundancy', 'configure', '--mode', 'master', ...timing);
   ctl(backup.socket, 'redundancy', 'configure', '--mode', 'backup', '--master-address', `127.0.0.1:${master.port}`, '--no-ssl', ...timing);

@@ -40,10 +40,10 @@ export class CommandContext {
   }
 }
 
-/** --socket, else GWD_SOCKET, else GWD_DATA_DIR/gwd.sock, else ./gwd-data/gwd.sock. */
 /** Builds a command's context from its parsed global options (program.ts supplies it). */
 export type ContextFactory = (command: Command) => CommandContext;
 
+/** --socket, else GWD_SOCKET, else GWD_DATA_DIR/gwd.sock, else ./gwd-data/gwd.sock. */
 export function resolveSocketPath(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string {
   if (flag) return path.resolve(cwd, flag);
   if (env.GWD_SOCKET) return path.resolve(cwd, env.GWD_SOCKET);

@@ -1,3 +1,4 @@
+import { formatHostPort } from '../core/gan/address.js';
 import type { ListenerView, StatusResponse } from '../core/wire.js';
 import type { Colors } from './io.js';
 
@@ -11,7 +12,7 @@ export function formatListeners(listeners: StatusResponse['listeners'] | undefin
   if (!listeners) return null;
   if (!listeners.enabled) return c.yellow('off (gateway-network.json enabled false)');
   const one = (name: string, l: ListenerView): string => {
-    const where = `${name} ${l.address.includes(':') ? `[${l.address}]` : l.address}:${l.port ?? '-'}`;
+    const where = `${name} ${formatHostPort(l.address, l.port ?? '-')}`;
     if (l.listening) return `${where} listening`;
     return c.red(`${where} DOWN (${errnoOf(l.error)})`);
   };

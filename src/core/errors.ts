@@ -408,7 +408,7 @@ const GwErrorClass = class GwError extends Error {
   }
 
   /** The status JSON's record of this error, dated `time` (the caller's clock). */
-  toRecord(time: Date): ErrorRecord {
+  toRecord(time: Date = new Date()): ErrorRecord {
     return { code: this.code, message: this.message, time: time.toISOString() };
   }
 };

@@ -48,6 +48,7 @@ export function createLogger(level: LogLevel, options: LoggerOptions = {}): Logg
       },
       hooks: {
         logMethod(args, method, lvl) {
+          // Info lines are state changes, each of which matters: only warnings and worse are held back.
           if (lvl < WARN) return method.apply(this, args);
           const verdict = repeats.check(repeatKey(lvl, args));
           if (verdict.kind === 'drop') return;

@@ -6,12 +6,10 @@ import { type Command, Option } from 'commander';
 import type { Collection, VersionName, VersionQuery } from '../../core/config-model.js';
 import type { ConfigArchivesResponse, ConfigCheckResponse, ConfigFileProblem, ConfigListResponse, ConfigWriteResponse } from '../../core/config-wire.js';
 import { GwError } from '../../core/errors.js';
-import type { CommandContext } from '../context.js';
-import { EXIT } from '../exit-codes.js';
+import type { CommandContext, ContextFactory } from '../context.js';
+import { EXIT, ExitError } from '../exit-codes.js';
 import { hint, table } from '../format.js';
 import { writeDrained } from '../output.js';
-import type { ContextFactory } from '../context.js';
-import { ExitError } from '../exit-codes.js';
 
 interface WriteOpts {
   file?: string;

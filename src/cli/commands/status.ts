@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 
 import type { PauseSummary, StatusResponse, WitnessStatus } from '../../core/wire.js';
-import type { CommandContext } from '../context.js';
+import type { CommandContext, ContextFactory } from '../context.js';
 import { clientError } from '../client.js';
 import { keyValues } from '../format.js';
 import { durationFlag } from '../option-parsers.js';
@@ -9,7 +9,6 @@ import { watchStatus } from './status-watch.js';
 import { activeLine, clock, pairTable, sinceWithReason, uptime } from '../format-pair.js';
 import { formatListeners } from '../format-listeners.js';
 import type { Colors } from '../io.js';
-import type { ContextFactory } from '../context.js';
 
 export function registerStatusCommand(program: Command, context: ContextFactory): void {
   program

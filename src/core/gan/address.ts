@@ -33,6 +33,6 @@ export function parseHostPort(input: string): HostPort | null {
 }
 
 /** For URLs and messages: IPv6 literals in brackets. */
-export function formatHostPort(host: string, port: number): string {
+export function formatHostPort(host: string, port: number | string): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }

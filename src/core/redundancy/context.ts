@@ -8,7 +8,7 @@ import { onActivityChangeEnv } from './hook-env.js';
 import { peerPresent } from './peer-facts.js';
 import { releaseKey } from './witness.js';
 import type { RedundancyMessage, StateReport } from './messages.js';
-import type { ActivityReason, Decision, MachineEvent, MachineState } from './types.js';
+import type { ActivityReason, Decision, MachineEvent, MachineState, StepContext } from './types.js';
 
 export { peerActive, peerPresent, peerReachable } from './peer-facts.js';
 
@@ -16,7 +16,7 @@ function reportKey(r: StateReport): string {
   return `${r.role}|${r.activity}|${r.epoch}|${r.recoveryMode}|${r.failoverTimeout ?? ''}|${r.activatedEpoch ?? ''}`;
 }
 
-export class Ctx {
+export class Ctx implements StepContext {
   readonly out: Decision[] = [];
   /** What the peer last heard from us in this step; a change after it is reported at the end. */
   private sentKey: string | null;

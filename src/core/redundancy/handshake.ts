@@ -10,8 +10,6 @@ import { holdsKey, mayActivateAlone, requestKey } from './witness.js';
 import type { StandbyLevel, StandDownConfirm, StandDownReject, StandDownRequest } from './messages.js';
 import type { Acquire, ActivityReason, MachineState } from './types.js';
 
-export { nextEpoch } from './peer-facts.js';
-
 const KNOWN_REASONS: ReadonlySet<string> = new Set<ActivityReason>([
   'peer-standby',
   'recovery-automatic',

@@ -98,14 +98,12 @@ export type BackupSyncInput = (
   | { type: 'disconnected' }
 ) & { now: number };
 
-/** A part of a chunk's payload: the next `length` bytes of one file (a BulkPart, and whether it completes its file). */
+/** A part of a chunk's payload: the next `length` bytes of one file, and whether they start and complete it. */
 export interface SnapshotPart {
   rel: string;
   length: number;
   /** The file's first bytes: create or truncate it. */
   truncate: boolean;
-  size: number;
-  sha256: string;
   complete: boolean;
 }
 
@@ -492,7 +490,7 @@ function manifestRefused(problem: ManifestProblem): string {
  * (`chunk` null: only the empty files at that position, at the end of the snapshot). Moves the
  * intake's position past the bytes.
  */
-export function cutPayload(
+function cutPayload(
   s: Pick<Intake, 'files' | 'at'>,
   chunk: { seq: number; file: number; offset: number } | null,
   length: number,
@@ -515,7 +513,7 @@ export function cutPayload(
   while (at.file < files.length && (used < length || files[at.file]!.size === 0)) {
     const f = files[at.file]!;
     const n = Math.min(f.size - at.offset, length - used);
-    parts.push({ rel: f.path, length: n, truncate: at.offset === 0, size: f.size, sha256: f.sha256, complete: at.offset + n === f.size });
+    parts.push({ rel: f.path, length: n, truncate: at.offset === 0, complete: at.offset + n === f.size });
     used += n;
     at.offset += n;
     if (at.offset === f.size) {

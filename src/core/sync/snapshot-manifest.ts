@@ -81,10 +81,6 @@ export class ManifestChecker {
     return this.total;
   }
 
-  get files(): number {
-    return this.seen.size;
-  }
-
   add(files: readonly SnapshotFile[]): ManifestProblem | null {
     if (this.seen.size + files.length > this.limits.maxFiles) return { path: null, problem: `more than ${this.limits.maxFiles} files` };
     for (const f of files) {

@@ -149,19 +149,19 @@ export class Dialer {
       preError ??= new GwError('GW_ERR_GAN_UNREACHABLE', {
         address,
         detail: mismatch ?? `HTTP ${res.statusCode} on ${GAN_PATH}: is that a gwd Gateway Network port?`,
-      }).toRecord(new Date());
+      }).toRecord();
       ws.terminate();
     });
     ws.on('error', (err: NodeJS.ErrnoException) => {
       if (this.conn) return;
       errno = socketErrno(err.code);
       const mismatch = sslMismatchHint({ ssl, code: err.code ?? null, message: err.message, gwdPort: null });
-      preError ??= new GwError('GW_ERR_GAN_UNREACHABLE', { address, detail: mismatch ?? (err.code ? `${err.code}` : err.message) }).toRecord(new Date());
+      preError ??= new GwError('GW_ERR_GAN_UNREACHABLE', { address, detail: mismatch ?? (err.code ? `${err.code}` : err.message) }).toRecord();
     });
     ws.on('close', () => {
       if (this.conn) return; // the LinkConnection reports its own end
       this.ws = null;
-      const error = preError ?? new GwError('GW_ERR_GAN_UNREACHABLE', { address, detail: 'the connection closed during the handshake' }).toRecord(new Date());
+      const error = preError ?? new GwError('GW_ERR_GAN_UNREACHABLE', { address, detail: 'the connection closed during the handshake' }).toRecord();
       this.setStatus(statusForCode(error.code), error);
       this.host.logger.debug({ code: error.code, errno }, 'dial failed');
       this.link.reportDialFailure({ error, errno, address });
@@ -211,12 +211,12 @@ export class Dialer {
   /** The outgoing trust decision on the master's certificate, before the upgrade request is sent. */
   private checkServerCertificate(sock: TLSSocket): { error: ErrorRecord; cert?: undefined } | { error: null; cert: PeerCertificate } {
     const raw = sock.getPeerCertificate(true)?.raw;
-    if (!raw) return { error: new GwError('GW_ERR_GAN_CERT_INVALID', { detail: 'the master presented no certificate' }).toRecord(new Date()) };
+    if (!raw) return { error: new GwError('GW_ERR_GAN_CERT_INVALID', { detail: 'the master presented no certificate' }).toRecord() };
     let cert: PeerCertificate;
     try {
       cert = readPeerCertificate(raw);
     } catch (err) {
-      return { error: new GwError('GW_ERR_GAN_CERT_INVALID', { detail: (err as Error).message }).toRecord(new Date()) };
+      return { error: new GwError('GW_ERR_GAN_CERT_INVALID', { detail: (err as Error).message }).toRecord() };
     }
     const peer: PeerRef = { uuid: cert.claimedUuid, systemName: cert.claimedName, address: this.address, role: null };
     this.peer = { ...this.peer, uuid: cert.claimedUuid ?? this.peer.uuid, systemName: cert.claimedName ?? this.peer.systemName };
@@ -232,7 +232,7 @@ export class Dialer {
     if (!refusal) return { error: null, cert };
     // Not awaited: this runs inside the TLS handshake callback; the refusal does not wait for the disk.
     if (refusal.pending) this.storePending(cert, peer, refusal.pending.flag);
-    return { error: GwError.from(refusal).toRecord(new Date()) };
+    return { error: GwError.from(refusal).toRecord() };
   }
 
   private storePending(cert: PeerCertificate, peer: PeerRef, flag: 'CertificateChanged' | null): void {

@@ -163,7 +163,7 @@ export class LinkConnection extends EventEmitter {
 
   /** Tell the peer why, then close: the dialer shows the code as its connection's last error. */
   refuse(error: GwError): ErrorRecord {
-    const record = error.toRecord(new Date());
+    const record = error.toRecord();
     this.localError ??= record;
     this.send({ type: 'refused', code: error.code, message: error.message });
     this.closeWith(CLOSE.REFUSED, error.code);
@@ -183,7 +183,7 @@ export class LinkConnection extends EventEmitter {
    */
   bye(reason: string): void {
     if (!this.closing && this.state !== 'closed') this.selfBye = true;
-    this.localError ??= new GwError('GW_ERR_GAN_PEER_LEFT', { peer: 'this node', reason }).toRecord(new Date());
+    this.localError ??= new GwError('GW_ERR_GAN_PEER_LEFT', { peer: 'this node', reason }).toRecord();
     const active = this.options.active?.() ?? null;
     this.send(active === null ? { type: 'bye', reason } : { type: 'bye', reason, active });
     this.closeWith(CLOSE.NORMAL, reason);
@@ -194,14 +194,14 @@ export class LinkConnection extends EventEmitter {
    * silence of failoverTimeout), and a link that looks up to one side must not outlive that judgment.
    */
   abort(error: GwError): void {
-    this.localError ??= error.toRecord(new Date());
+    this.localError ??= error.toRecord();
     this.stopTimers();
     this.ws.terminate();
   }
 
   /** Close because of a local failure with this code. */
   fail(error: GwError, closeCode: number | null = CLOSE.PROTOCOL_VIOLATION): void {
-    this.localError ??= error.toRecord(new Date());
+    this.localError ??= error.toRecord();
     if (closeCode === null) return;
     this.closeWith(closeCode, error.code);
   }
@@ -363,11 +363,11 @@ export class LinkConnection extends EventEmitter {
     if (!error && /^GW_ERR_[A-Z0-9_]+$/.test(reason)) {
       error = { code: reason, message: `${this.label} closed the connection: ${reason}`, time: new Date().toISOString() };
     }
-    if (!error && this.byeReason !== null) error = new GwError('GW_ERR_GAN_PEER_LEFT', { peer: this.label, reason: this.byeReason }).toRecord(new Date());
+    if (!error && this.byeReason !== null) error = new GwError('GW_ERR_GAN_PEER_LEFT', { peer: this.label, reason: this.byeReason }).toRecord();
     error ??= new GwError('GW_ERR_GAN_CONNECTION_CLOSED', {
       peer: this.label,
       detail: `websocket close ${code}${reason ? ` ${reason.slice(0, 120)}` : ''}`,
-    }).toRecord(new Date());
+    }).toRecord();
     const closed: LinkClosed = { error, byeReason: this.byeReason, byeActive: this.byeActive, selfBye: this.selfBye, wasRunning };
     this.emit('closed', closed);
   }

@@ -238,7 +238,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       this.info = null;
       old.bye('replaced');
       this.safeEmit('down', {
-        error: new GwError('GW_ERR_GAN_CONNECTION_CLOSED', { peer: oldInfo.systemName, detail: 'replaced by a new connection of the same peer' }).toRecord(new Date()),
+        error: new GwError('GW_ERR_GAN_CONNECTION_CLOSED', { peer: oldInfo.systemName, detail: 'replaced by a new connection of the same peer' }).toRecord(),
         byeReason: null,
         byeActive: null,
         selfBye: false,

@@ -13,8 +13,6 @@ import { SerialQueue } from '../storage/serial-queue.js';
 
 export const DIRECTIONS: readonly TrustDirection[] = ['incoming', 'outgoing'];
 export const STATES: readonly TrustState[] = ['pending', 'approved', 'denied'];
-/** A fingerprint prefix must have at least this many characters (an exact fingerprint always works). */
-export const MIN_FINGERPRINT_PREFIX = MIN_CERT_PREFIX;
 
 interface Meta {
   version: 1;
@@ -164,7 +162,7 @@ export class TrustStore {
       case 'none':
         throw new GwError('GW_ERR_GAN_CERT_NOT_FOUND', { input });
       case 'too-short':
-        throw new GwError('GW_ERR_GAN_ID_TOO_SHORT', { input, min: MIN_FINGERPRINT_PREFIX });
+        throw new GwError('GW_ERR_GAN_ID_TOO_SHORT', { input, min: MIN_CERT_PREFIX });
       case 'ambiguous':
         throw new GwError('GW_ERR_GAN_CERT_AMBIGUOUS', { input, matches: m.keys.join(', ') }, { matches: m.keys });
     }

@@ -1,9 +1,8 @@
 /**
- * Repeated warnings said once per window, with a count. A peer that is refused, or a listener that
+ * A repeated line said once per window, with a count. A peer that is refused, or a listener that
  * cannot bind, fails the same way at every redial (about once a second): logged each time, that one
- * line buries everything else in the journal. Only warnings and worse are filtered (info lines are
- * state changes, each of which matters); a line is "the same" when its level, message and fields
- * are, apart from the time.
+ * line buries everything else in the journal. The caller decides what "the same" is (a key) and
+ * which lines are filtered at all (logger.ts: warnings and worse; acceptor.ts: refusals by peer).
  */
 export const REPEAT_WINDOW_MS = 60_000;
 

@@ -5,8 +5,7 @@ import type { NetworkUpdate } from '../../core/settings/types.js';
 import type { NetworkView } from '../../core/wire.js';
 import { effectiveListenerConfig } from '../gan/gan-host.js';
 import type { GatewayNetwork } from '../gan/gateway-network.js';
-import type { DaemonOptions } from '../options.js';
-import { updateNetworkSettings, type SettingsUpdateDeps } from '../settings/settings-update.js';
+import { overriddenFields, updateNetworkSettings, type ListenerOverrides, type SettingsUpdateDeps } from '../settings/settings-update.js';
 
 /** The Gateway Network's listeners over the local API: gateway-network.json, what is in effect, what is bound. */
 export interface NetworkService {
@@ -21,7 +20,7 @@ export interface NetworkService {
 export interface NetworkServiceDeps {
   updates: Pick<SettingsUpdateDeps, 'settings' | 'schemas' | 'events'>;
   /** gwd --port/--ssl-port/--bind, which win over the file for this process. */
-  options: Pick<DaemonOptions, 'port' | 'sslPort' | 'bind'>;
+  options: ListenerOverrides;
   gan: Pick<GatewayNetwork, 'listenerViews'>;
 }
 
@@ -32,10 +31,7 @@ export class ListenerNetworkService implements NetworkService {
     const { updates, options, gan } = this.deps;
     const network = updates.settings.network;
     const eff = effectiveListenerConfig({ network, options });
-    const overridden: string[] = [];
-    if (options.port !== null) overridden.push('port');
-    if (options.sslPort !== null) overridden.push('sslPort');
-    if (options.bind !== null) overridden.push('bindAddress');
+    const overridden = overriddenFields(options);
     return {
       settings: network,
       effective: { bindAddress: eff.bindAddress, port: eff.port, sslPort: eff.sslPort },

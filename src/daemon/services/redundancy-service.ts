@@ -34,7 +34,7 @@ export interface RedundancyServiceDeps {
   sync: Pick<SyncEngine, 'resync'>;
   pause: Pick<PauseService, 'pause' | 'resume' | 'summary'>;
   /** This node's label, for `failover --to <label>` (the peer's comes with updates.peerSummary). */
-  label?: () => string;
+  label: () => string;
 }
 
 export class PairRedundancyService implements RedundancyService {
@@ -56,7 +56,7 @@ export class PairRedundancyService implements RedundancyService {
     const seq = events.lastSeq;
     if (request.to === undefined) return { failoverId: await engine.requestFailover(request.force), seq };
     // Idempotent form: the named node ends Active; if it is already, nothing moves.
-    const labels = { self: this.deps.label?.() ?? null, peer: this.deps.updates.peerSummary()?.label ?? null };
+    const labels = { self: this.deps.label(), peer: this.deps.updates.peerSummary()?.label ?? null };
     const plan = planFailover(engine.view(), this.deps.nodeId, request.to, labels);
     if (plan.kind === 'refused') throw GwError.from(plan.error);
     if (plan.kind === 'already') return { failoverId: null, seq, target: plan.target, alreadyActive: true };

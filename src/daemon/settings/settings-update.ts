@@ -107,7 +107,7 @@ export type ListenerOverrides = Pick<DaemonOptions, 'port' | 'sslPort' | 'bind'>
 export function updateNetworkSettings(
   deps: Pick<SettingsUpdateDeps, 'settings' | 'schemas' | 'events'>,
   update: NetworkUpdate,
-  overrides: ListenerOverrides = { port: null, sslPort: null, bind: null },
+  overrides: ListenerOverrides,
 ): Promise<GatewayNetworkSettings> {
   return deps.settings.update(
     'network',
@@ -144,6 +144,11 @@ const OVERRIDDEN_FIELDS = [
   { field: 'sslPort', option: 'sslPort', flag: '--ssl-port', env: 'GWD_SSL_PORT' },
   { field: 'bindAddress', option: 'bind', flag: '--bind', env: 'GWD_BIND' },
 ] as const;
+
+/** The fields of gateway-network.json this process's gwd flags (or env) override, in file order. */
+export function overriddenFields(overrides: ListenerOverrides): string[] {
+  return OVERRIDDEN_FIELDS.filter((o) => overrides[o.option] !== null).map((o) => o.field);
+}
 
 /** Refuse a change this process would not use: a field its gwd flags (or env) override. */
 function checkOverrides(previous: GatewayNetworkSettings, next: GatewayNetworkSettings, overrides: ListenerOverrides): void {

@@ -112,10 +112,6 @@ export class SnapshotSink {
     }
   }
 
-  get fileCount(): number {
-    return this.files.length;
-  }
-
   /** The next entries of the manifest, checked already: chunks name files by their index. */
   addFiles(files: readonly SnapshotFile[]): void {
     for (const f of files) this.files.push(f);

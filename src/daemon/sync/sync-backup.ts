@@ -87,6 +87,8 @@ export class BackupSide {
   /** The machine heard `disconnected`: nothing more is fed to it. */
   private closed = false;
   private timer: NodeJS.Timeout | null = null;
+  /** The deadline `timer` was armed for. */
+  private armedFor: number | null = null;
   private settings: BackupSyncSettings;
   /** A writer thread started while a full snapshot is on its way (see the prepareWriter decision). */
   private spareWriter: BulkWriter | null = null;
@@ -209,8 +211,11 @@ export class BackupSide {
   }
 
   private arm(deadline: number | null): void {
+    // Every chunk of a snapshot is an input, and the deadline seldom moves during one: keep the timer.
+    if (this.timer && deadline === this.armedFor && !this.closing) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.armedFor = deadline;
     if (deadline === null || this.closing) return;
     this.timer = setTimeout(() => {
       this.timer = null;
