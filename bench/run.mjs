@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Benchmark harness: `npm run bench` (full) or `node bench/run.mjs --quick` (a few runs of each, for
-// CI, which checks only that every figure was produced). Writes docs/benchmarks.md unless --no-write.
+// CI, which checks only that every figure was produced). A full run writes its table into
+// docs/benchmarks.md unless --no-write; a quick run or one of some figures (--only=a,b) never does.
 import { cpus, totalmem } from 'node:os';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import { idleFigures } from './figures/idle.mjs';
 import { witnessFigures } from './figures/witness.mjs';
 import { syncApply, syncSnapshot } from './figures/sync.mjs';
 import { fullSnapshotFigure, syncFigures } from './figures/sync-e2e.mjs';
+import { updateBenchmarksDoc } from './lib/benchmarks-doc.mjs';
 import { ROOT } from './lib/procs.mjs';
 import { fmtMs } from './lib/stats.mjs';
 
@@ -56,22 +58,20 @@ const table = header + rows + '\n';
 process.stdout.write(`\n${machine}\n\n${table}\n(${((Date.now() - started) / 1000).toFixed(1)} s${quick ? ', quick mode' : ''})\n`);
 if (jsonOut) process.stdout.write(`${JSON.stringify({ date, machine, quick, results })}\n`);
 
-if (write && !quick) {
-  // Method and analysis live in bench/NOTES.md, kept by hand; the table is this run's.
+if (write && !quick && !only) {
+  // Only the run's table and the copy of bench/NOTES.md (method and analysis, kept by hand) are
+  // rewritten; the dated sections written by hand around them stay (bench/lib/benchmarks-doc.mjs).
   const notesFile = path.join(ROOT, 'bench', 'NOTES.md');
+  const docFile = path.join(ROOT, 'docs', 'benchmarks.md');
   const notes = existsSync(notesFile) ? readFileSync(notesFile, 'utf8') : '';
-  const doc = `# Benchmarks
-
-Measured by \`npm run bench\` (bench/run.mjs) with real gwd processes on loopback and a unix socket.
-Machines here are shared and noisy, so every figure is reported with a baseline measured in the same
-run, interleaved with it, and judged on the ratio.
-
-## Latest run: ${date}
+  const run = `## Latest full run: ${date}
 
 Machine: ${machine}
 
-${table}
-${notes}`;
-  writeFileSync(path.join(ROOT, 'docs', 'benchmarks.md'), doc);
-  process.stderr.write('bench: wrote docs/benchmarks.md\n');
+${table}`;
+  const doc = updateBenchmarksDoc(existsSync(docFile) ? readFileSync(docFile, 'utf8') : '', { run, notes });
+  writeFileSync(docFile, doc);
+  process.stderr.write('bench: wrote the latest run into docs/benchmarks.md (the previous one kept below it)\n');
+} else if (write && only && !quick) {
+  process.stderr.write('bench: --only runs some figures: docs/benchmarks.md is left as it is\n');
 }
