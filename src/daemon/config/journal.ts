@@ -3,8 +3,14 @@ import path from 'node:path';
 
 import type { JournalEntry } from '../../core/config-model.js';
 import { GwError } from '../../core/errors.js';
-import { describeFsError, fsyncDir, readOptional, stageFileAtomic } from '../storage/atomic-write.js';
+import { describeFsError, fsyncDir } from '../storage/atomic-write.js';
 import { checkFault } from '../storage/fault-injection.js';
+import { DEFAULT_READ_CHUNK_BYTES } from '../storage/line-reader.js';
+import { stageFileStreamed } from '../storage/stage-file-streamed.js';
+import { type JournalBase, scanJournal, type JournalVisitor } from './journal-scan.js';
+import { copyRanges, NewestThatFit, writeAll } from './journal-tail.js';
+
+export type { JournalBase, JournalLine, JournalVisitor } from './journal-scan.js';
 
 /** Characters of journal text written at a time by appendMany (one fsync for all of it). */
 const APPEND_PIECE_CHARS = 8 * 1024 * 1024;
@@ -20,27 +26,25 @@ export interface CompactionResult {
   bytes: number;
 }
 
-/**
- * The first line of a journal restarted after an adopted full snapshot: the store's revision the
- * snapshot was adopted at (so the revision never goes back, even if the state file is lost) and the
- * master's revision it brought.
- */
-export interface JournalBase {
-  base: true;
-  revision: number;
-  sourceRevision: number;
-  timestamp: string;
+export interface JournalReadOptions {
+  /** Bytes read at a time when the journal is read (open, since, compaction); tests make it small. */
+  readChunkBytes?: number;
 }
 
-export interface JournalOpenResult {
+export interface JournalStreamOpenResult {
   journal: ConfigJournal;
-  entries: JournalEntry[];
   /** Set when the journal was restarted by a snapshot adoption. */
   base: JournalBase | null;
   /** Bytes of a torn last line (a crash in the middle of an append) that were cut off. */
   truncatedBytes: number;
   /** Line numbers of lines in the middle that do not parse (hand-damaged); they are skipped. */
   badLines: number[];
+  /** Revision of the last entry, or null when there is none. */
+  last: number | null;
+}
+
+export interface JournalOpenResult extends JournalStreamOpenResult {
+  entries: JournalEntry[];
 }
 
 /**
@@ -58,6 +62,7 @@ export class ConfigJournal {
     private bytes: number,
     private firstRevision: number | null,
     private baseLine: string,
+    private readonly readChunkBytes: number,
   ) {}
 
   /** Size of the journal file in bytes. */
@@ -73,16 +78,28 @@ export class ConfigJournal {
     return this.firstRevision;
   }
 
-  static async open(file: string): Promise<JournalOpenResult> {
+  /**
+   * Open the journal, handing each good entry to `visit` in order and keeping none of them (the file
+   * can be far larger than the heap). A torn last line is cut off; damaged lines in the middle are
+   * reported and left in place.
+   */
+  static async openStreaming(file: string, visit: JournalVisitor, options: JournalReadOptions = {}): Promise<JournalStreamOpenResult> {
+    const readChunkBytes = options.readChunkBytes ?? DEFAULT_READ_CHUNK_BYTES;
     await fsp.mkdir(path.dirname(file), { recursive: true });
-    const text = (await readOptional(file)) ?? '';
-    const { entries, base, goodBytes, badLines } = parseJournal(text);
-    const total = Buffer.byteLength(text);
-    if (goodBytes < total) await fsp.truncate(file, goodBytes);
+    const scan = await scanJournal(file, visit, { chunkBytes: readChunkBytes, missingIsEmpty: true });
+    if (scan.goodBytes < scan.totalBytes) await fsp.truncate(file, scan.goodBytes);
     const handle = await fsp.open(file, 'a', 0o640);
     await fsyncDir(path.dirname(file));
-    const journal = new ConfigJournal(file, handle, goodBytes, entries[0]?.revision ?? null, base ? `${JSON.stringify(base)}\n` : '');
-    return { journal, entries, base, truncatedBytes: total - goodBytes, badLines };
+    const baseLine = scan.base ? `${JSON.stringify(scan.base)}\n` : '';
+    const journal = new ConfigJournal(file, handle, scan.goodBytes, scan.first, baseLine, readChunkBytes);
+    return { journal, base: scan.base, truncatedBytes: scan.totalBytes - scan.goodBytes, badLines: scan.badLines, last: scan.last };
+  }
+
+  /** openStreaming with every entry collected: for journals known to be small (tests). */
+  static async open(file: string, options: JournalReadOptions = {}): Promise<JournalOpenResult> {
+    const entries: JournalEntry[] = [];
+    const opened = await ConfigJournal.openStreaming(file, (e) => void entries.push(e), options);
+    return { ...opened, entries };
   }
 
   /**
@@ -94,7 +111,7 @@ export class ConfigJournal {
   async restart(archiveFile: string, base: Omit<JournalBase, 'base'>): Promise<boolean> {
     const line = `${JSON.stringify({ base: true, ...base })}\n`;
     let archived = false;
-    await this.replaceWith(line, async () => {
+    await this.replaceWith((out) => writeAll(out, Buffer.from(line)), async () => {
       await fsp.mkdir(path.dirname(archiveFile), { recursive: true });
       // A hard link keeps the journal in place until the rename: a crash leaves the old or the new.
       try {
@@ -176,34 +193,35 @@ export class ConfigJournal {
    */
   async compactIfOver(maxBytes: number): Promise<CompactionResult | null> {
     if (!this.handle || this.bytes <= maxBytes) return null;
-    const text = await fsp.readFile(this.file, 'utf8');
-    const { entries } = parseJournal(text);
-    const lines = entries.map((e) => `${JSON.stringify(e)}\n`);
-    const budget = Math.floor(maxBytes / 2) - Buffer.byteLength(this.baseLine);
-    let keepFrom = lines.length;
-    let kept = 0;
-    while (keepFrom > 0) {
-      const next = Buffer.byteLength(lines[keepFrom - 1]!);
-      if (keepFrom < lines.length && kept + next > budget) break;
-      kept += next;
-      keepFrom--;
-    }
-    // The base line stays first: it is what keeps the revision from going back.
-    const out = this.baseLine + lines.slice(keepFrom).join('');
-    await this.replaceWith(out);
-    this.bytes = Buffer.byteLength(out);
-    this.firstRevision = entries[keepFrom]?.revision ?? null;
-    return { dropped: keepFrom, first: this.firstRevision, bytes: this.bytes };
+    // Two passes over the file, a line at a time: the first finds the newest entries that fit
+    // (numbers only), the second copies their lines as they are, after the base line.
+    const baseLine = Buffer.from(this.baseLine);
+    const tail = new NewestThatFit(Math.floor(maxBytes / 2) - baseLine.length);
+    const scan = await scanJournal(this.file, (e, line) => tail.push(line, e.revision), { chunkBytes: this.readChunkBytes });
+    await this.replaceWith(async (out) => {
+      // The base line stays first: it is what keeps the revision from going back.
+      await writeAll(out, baseLine);
+      await copyRanges(this.file, tail.ranges(), out, this.readChunkBytes);
+    });
+    this.bytes = baseLine.length + tail.bytes;
+    this.firstRevision = tail.first;
+    return { dropped: scan.entries - tail.count, first: this.firstRevision, bytes: this.bytes };
   }
 
   /** Entries after `revision`, oldest first (the sync engine resumes a backup from here). */
+  async since(revision: number): Promise<JournalEntry[]> {
+    const after: JournalEntry[] = [];
+    await scanJournal(this.file, (e) => void (e.revision > revision && after.push(e)), { chunkBytes: this.readChunkBytes });
+    return after;
+  }
+
   /**
-   * Replace the file with `text` atomically: staged first (a full disk refuses it before anything
-   * is touched), then renamed over the file with the append handle closed around it;
-   * `beforeRename` runs just before the rename.
+   * Replace the file with what `write` writes, atomically: staged first (a full disk refuses it
+   * before anything is touched), then renamed over the file with the append handle closed around
+   * it; `beforeRename` runs just before the rename.
    */
-  private async replaceWith(text: string, beforeRename?: () => Promise<void>): Promise<void> {
-    const staged = await stageFileAtomic(this.file, text, { mode: 0o640 });
+  private async replaceWith(write: (out: fsp.FileHandle) => Promise<void>, beforeRename?: () => Promise<void>): Promise<void> {
+    const staged = await stageFileStreamed(this.file, write, { mode: 0o640 });
     try {
       await this.handle?.close();
       this.handle = null;
@@ -217,57 +235,9 @@ export class ConfigJournal {
     }
   }
 
-  async since(revision: number): Promise<JournalEntry[]> {
-    const text = await fsp.readFile(this.file, 'utf8');
-    return parseJournal(text).entries.filter((e) => e.revision > revision);
-  }
-
   async close(): Promise<void> {
     const h = this.handle;
     this.handle = null;
     await h?.close();
   }
-}
-
-/**
- * Entries of the complete lines. Everything after the last good line (a torn append, or junk lines
- * at the very end) is the tail to cut; a bad line followed by good ones is damage in the middle,
- * reported and kept as it is.
- */
-function parseJournal(text: string): { entries: JournalEntry[]; base: JournalBase | null; goodBytes: number; badLines: number[] } {
-  const entries: JournalEntry[] = [];
-  let base: JournalBase | null = null;
-  const bad: Array<{ line: number; end: number }> = [];
-  let offset = 0;
-  let goodBytes = 0;
-  const lines = text.split('\n');
-  // The last element follows the final newline: empty, or a torn append.
-  for (let i = 0; i < lines.length - 1; i++) {
-    const line = lines[i]!;
-    offset += Buffer.byteLength(line) + 1;
-    if (line.trim() === '') continue;
-    let parsed: JournalEntry | null = null;
-    let isBase = false;
-    try {
-      const v = JSON.parse(line) as JournalEntry | JournalBase;
-      if ('base' in v && v.base === true && Number.isSafeInteger(v.revision) && Number.isSafeInteger(v.sourceRevision)) {
-        base = v;
-        isBase = true;
-      } else if (typeof v.revision === 'number' && typeof (v as JournalEntry).address === 'string') {
-        parsed = v as JournalEntry;
-      }
-    } catch {
-      parsed = null;
-    }
-    if (isBase) {
-      goodBytes = offset;
-    } else if (parsed) {
-      entries.push(parsed);
-      goodBytes = offset;
-    } else {
-      bad.push({ line: i + 1, end: offset });
-    }
-  }
-  if (entries.length === 0 && base === null && bad.length === 0) goodBytes = offset;
-  return { entries, base, goodBytes, badLines: bad.filter((b) => b.end <= goodBytes).map((b) => b.line) };
 }
