@@ -255,8 +255,7 @@ describe('config journal in bounded memory', () => {
     const maxBytes = 100 * 1024 * 1024;
     const child = fileURLToPath(new URL('../helpers/journal-memory-child.ts', import.meta.url));
     const run = spawnSync(process.execPath, ['--max-old-space-size=256', '--import', 'tsx', child, file, String(maxBytes)], { encoding: 'utf8', timeout: 90_000 });
-    expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
+    expect(run.status, run.stderr).toBe(0);
     const seen = JSON.parse(run.stdout) as Record<string, unknown> & { maxRssBytes: number; compacted: { bytes: number; first: number } };
     expect(seen).toMatchObject({ visited: revision, ordered: true, last: revision, badLines: 0, truncatedBytes: 0, since: [revision - 2, revision - 1, revision] });
     expect(seen.compacted.bytes).toBeLessThanOrEqual(maxBytes / 2);
