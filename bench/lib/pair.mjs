@@ -55,7 +55,8 @@ export class Node {
     this.child = null;
   }
 
-  start() {
+  /** `readySecs`: how long to wait for ready (a start that scans a large store takes longer). */
+  start({ readySecs = 30 } = {}) {
     const startedAt = Date.now();
     const outPrefix = process.env.BENCH_LOG ?? process.env.GWD_BENCH_OUT;
     this.child = spawn(process.execPath, [GWD, '--data-dir', this.dir, '--port', String(this.port), '--ssl-port', '0', '--bind', '127.0.0.1', '--system-name', this.name, '--log-level', process.env.BENCH_LOG ? 'debug' : 'warn'], {
@@ -76,7 +77,7 @@ export class Node {
     this.child.once('exit', (code, signal) => {
       if (process.env.GWD_BENCH_DEBUG) process.stderr.write(`${new Date().toISOString()} ${this.name} (pid ${pid}) exited: ${signal ?? code}\n`);
     });
-    ctl(this.socket, 'wait', '--ready', '--timeout', '30');
+    ctlWithin((readySecs + 30) * 1000, this.socket, 'wait', '--ready', '--timeout', String(readySecs));
     return Date.now() - startedAt;
   }
 

@@ -10,7 +10,12 @@ export const GWCTL = path.join(ROOT, 'bin', 'gwctl');
 
 export function tempDir(prefix = 'gwd-bench-') {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  // `rm -rf` first: Node's rmSync took 30 s where rm took 11 s for a tree of 30,000 files (the
+  // full snapshot's trees of 10,000 resources, four of them, took 2.5 minutes to remove).
+  const cleanup = () => {
+    if (spawnSync('rm', ['-rf', '--', dir], { stdio: 'ignore' }).status !== 0) rmSync(dir, { recursive: true, force: true });
+  };
+  return { dir, cleanup };
 }
 
 /** Wall time of one command, ms. */
