@@ -80,6 +80,10 @@ export const ERROR_CATALOGUE = {
     statusCode: 409,
     message: '{resource} was not changed: its file {file} is invalid on disk ({detail}); fix the file and run gwctl config rescan, or remove it',
   },
+  GW_ERR_CONFIG_FILE_CHANGED: {
+    statusCode: 409,
+    message: '{resource} cannot be read as gwd loaded it: its file {file} {detail} since; run gwctl config rescan to load the file as it is (gwctl config check shows what changed)',
+  },
   GW_ERR_CONFIG_REQUIRED: {
     statusCode: 409,
     message: '{resource} is required in the shared configuration and cannot be deleted; change it with gwctl config set {resource} --file F.json',

@@ -87,7 +87,7 @@ describe('journal replay (what the sync engine does on a backup)', () => {
     expect(replica.revision).toBe(2);
     // ... and the master's revision 2 is still applied, not mistaken for it.
     expect(await replica.replay(second!)).toBe(true);
-    expect(replica.get('core', 'opc-connection/plc1')?.primary.endpointUrl).toBe(PLC1_PRIMARY.endpointUrl);
+    expect((await replica.read(replica.get('core', 'opc-connection/plc1')!, 'primary')).endpointUrl).toBe(PLC1_PRIMARY.endpointUrl);
     expect(replica.syncedRevision).toBe(2);
     expect(replica.revision).toBe(3);
     // A master's local resource is never replicated.
@@ -125,7 +125,7 @@ describe('journal replay (what the sync engine does on a backup)', () => {
     expect(adopted.revision).toBe(before + 1);
     expect(replica.revision).toBe(before + 1);
     expect(replica.syncedRevision).toBe(3);
-    expect(replica.get('core', 'opc-connection/plc1')?.backup?.endpointUrl).toBe(PLC1_BACKUP.endpointUrl);
+    expect((await replica.read(replica.get('core', 'opc-connection/plc1')!, 'backup')).endpointUrl).toBe(PLC1_BACKUP.endpointUrl);
     // The master's resource.json is kept byte for byte.
     const meta = (dir: string): string => readFileSync(path.join(dir, 'config', 'resources', 'core', 'opcua', 'opc-connection', 'plc1', 'resource.json'), 'utf8');
     expect(meta(temp.dir)).toBe(meta(master.dataDir));
@@ -142,7 +142,7 @@ describe('journal replay (what the sync engine does on a backup)', () => {
     expect(reopened.startup).toEqual([]);
     expect(reopened.store.revision).toBe(before + 1);
     expect(reopened.store.syncedRevision).toBe(3);
-    expect(reopened.store.get('core', 'opc-connection/plc1')?.primary.endpointUrl).toBe(PLC1_PRIMARY.endpointUrl);
+    expect((await reopened.store.read(reopened.store.get('core', 'opc-connection/plc1')!, 'primary')).endpointUrl).toBe(PLC1_PRIMARY.endpointUrl);
   });
 
   it('adoptSnapshot from the files as they arrived (parsed, checked and signed then) is the adoption from the disk, invalid files included', async () => {
@@ -179,7 +179,8 @@ describe('journal replay (what the sync engine does on a backup)', () => {
       const oldMeta = replica.get('core', 'opc-connection/old-meta')?.meta;
       // The older resource.json is rewritten with its defaults either way.
       const oldMetaFile = JSON.parse(readFileSync(path.join(temp.dir, 'config/resources/core/opcua/opc-connection/old-meta/resource.json'), 'utf8')) as Record<string, unknown>;
-      return { changes: adopted.changes, problems, plc1: replica.get('core', 'opc-connection/plc1'), oldMeta: { ...oldMeta, lastModification: undefined }, oldMetaKeys: Object.keys(oldMetaFile).sort() };
+      const plc1 = replica.get('core', 'opc-connection/plc1');
+      return { changes: adopted.changes, problems, plc1, plc1Backup: plc1 && (await replica.read(plc1, 'backup')), oldMeta: { ...oldMeta, lastModification: undefined }, oldMetaKeys: Object.keys(oldMetaFile).sort() };
     };
     const fromDisk = await adopt(false);
     const fromArrival = await adopt(true);
@@ -188,7 +189,7 @@ describe('journal replay (what the sync engine does on a backup)', () => {
     expect(fromDisk.oldMeta).toMatchObject({ uuid: '0b1c2d3e-0000-4000-8000-000000000002', enabled: true });
     expect(fromDisk.oldMetaKeys).toEqual(['backupSignature', 'enabled', 'lastModification', 'signature', 'uuid']);
     expect(fromDisk.changes).toContainEqual({ address: 'opc-connection/old-meta', version: 'primary', op: 'create' });
-    expect(fromDisk.plc1?.backup?.endpointUrl).toBe(PLC1_BACKUP.endpointUrl);
+    expect(fromDisk.plc1Backup?.endpointUrl).toBe(PLC1_BACKUP.endpointUrl);
   });
 
   it('adoptSnapshot: a refused swap or a new core that cannot be read leaves the store as it was, and puts the previous core back', async () => {
@@ -200,7 +201,7 @@ describe('journal replay (what the sync engine does on a backup)', () => {
     await expect(replica.adoptSnapshot(7, { swap: () => Promise.reject(new Error('hashes do not match')), contents: replica.snapshotContents() })).rejects.toThrow(/hashes do not match/);
     expect(replica.revision).toBe(before);
     let unswapped = 0;
-    const unreadable = { get files(): ReadonlyMap<string, string> { throw new Error('cannot read the new core'); } } as unknown as SnapshotContents;
+    const unreadable = { paths(): Iterable<string> { throw new Error('cannot read the new core'); } } as unknown as SnapshotContents;
     await expect(
       replica.adoptSnapshot(7, { swap: async () => ({ archive: null }), contents: unreadable, unswap: async () => void (unswapped += 1) }),
     ).rejects.toThrow(/cannot read the new core/);
@@ -231,7 +232,7 @@ describe('journal replay (what the sync engine does on a backup)', () => {
     expect(reopened.store.revision).toBe(adopted.revision);
     expect(reopened.startup).toEqual([]);
     expect(reopened.store.syncedRevision).toBe(master.daemon.config.revision);
-    expect(reopened.store.get('core', 'opc-connection/plc1')?.primary.endpointUrl).toBe(PLC1_PRIMARY.endpointUrl);
+    expect((await reopened.store.read(reopened.store.get('core', 'opc-connection/plc1')!, 'primary')).endpointUrl).toBe(PLC1_PRIMARY.endpointUrl);
     const meta = (dir: string): string => readFileSync(path.join(dir, 'config', 'resources', 'core', 'opcua', 'opc-connection', 'plc1', 'resource.json'), 'utf8');
     expect(meta(temp.dir)).toBe(meta(master.dataDir));
     // Without any state file the revision still does not go back below the snapshot's.

@@ -55,26 +55,27 @@ describe('scanStore from files in memory (a snapshot just verified)', () => {
       mkdirSync(path.dirname(file), { recursive: true });
       writeFileSync(file, text);
     }
-    const fromDisk = await scanStore(resourcesDir, types, schemas, { collections: ['core'] });
-    // The in-memory scan must not read the disk: point it at a directory that does not exist.
+    const fromDisk = await scanStore(resourcesDir, types, schemas, { collections: ['core'], visit: (r, content) => [{ address: r.address, content }] });
+    // The same files parsed, checked and signed as they arrive (SnapshotContents, as a backup keeps a
+    // snapshot): the in-memory scan must not read the disk, so it is pointed at a directory that
+    // does not exist.
     const elsewhere = path.join(temp.dir, 'nowhere');
-    const fromMemory = await scanStore(elsewhere, types, schemas, { collections: ['core'], preloaded: { files: filesUnder(path.join(resourcesDir, 'core')) } });
+    const contents = new SnapshotContents(types, schemas);
+    for (const [rel, text] of filesUnder(path.join(resourcesDir, 'core'))) contents.add(rel, [Buffer.from(text)]);
+    const fromArrival = await scanStore(elsewhere, types, schemas, { collections: ['core'], preloaded: contents, visit: (r, content) => [{ address: r.address, content }] });
     const relative = (r: typeof fromDisk, root: string) => ({
       resources: r.resources,
       invalidKeys: [...r.invalidKeys].sort(),
       problems: r.problems.map((p) => ({ ...p, path: path.relative(root, p.path) })),
     });
-    expect(relative(fromMemory, elsewhere)).toEqual(relative(fromDisk, resourcesDir));
-    // The same files parsed and signed as they arrive (SnapshotContents, as a backup keeps a snapshot).
-    const contents = new SnapshotContents();
-    for (const [rel, text] of filesUnder(path.join(resourcesDir, 'core'))) contents.add(rel, [Buffer.from(text)]);
-    const fromArrival = await scanStore(elsewhere, types, schemas, { collections: ['core'], preloaded: contents });
     expect(relative(fromArrival, elsewhere)).toEqual(relative(fromDisk, resourcesDir));
+    // Signatures are of the files' content; only the disk scan hands the content itself to the visitor.
     const plc1 = fromArrival.resources.find((r) => r.address === 'opc-connection/plc1')!;
-    expect(contents.signature(plc1.primary)).toBe(contentSignature(fromDisk.resources[0]!.primary));
-    expect(contents.signature(plc1.backup)).toBe(contentSignature(fromDisk.resources[0]!.backup));
+    expect(plc1.primarySignature).toBe(contentSignature(JSON.parse(FILES['opcua/opc-connection/plc1/config.json']!)));
+    expect(plc1.backupSignature).toBe(contentSignature(JSON.parse(FILES['opcua/opc-connection/plc1/backupConfig.json']!)));
+    expect(fromArrival.visited).toEqual([{ address: 'opc-connection/plc1', content: { primary: null, backup: null } }]);
+    expect(fromDisk.visited).toEqual([{ address: 'opc-connection/plc1', content: { primary: { endpointUrl: 'opc.tcp://10.0.1.5:4840' }, backup: { endpointUrl: 'opc.tcp://10.0.2.5:4840' } } }]);
     expect(fromDisk.resources.map((r) => r.address)).toEqual(['opc-connection/plc1']);
-    expect(fromDisk.resources[0]!.backup).toEqual({ endpointUrl: 'opc.tcp://10.0.2.5:4840' });
     expect([...fromDisk.invalidKeys].sort()).toEqual(['core/opc-connection/plc2', 'core/opc-connection/plc3']);
     expect(fromDisk.problems.map((p) => path.relative(resourcesDir, p.path)).sort()).toEqual([
       'core/opcua/no-such-type',

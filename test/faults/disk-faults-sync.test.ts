@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import type { EventRecord } from '../../src/core/wire.js';
 import { resourceDir } from '../../src/daemon/config/resource-paths.js';
+import { contentSignature } from '../../src/daemon/config/signature.js';
 import { fsError, setFaultInjector, type StorageOp } from '../../src/daemon/storage/fault-injection.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/in-process-daemon.js';
 import { waitFor } from '../helpers/processes.js';
@@ -79,8 +80,10 @@ function lastJournalRevision(dir: string): number {
 
 /**
  * What the daemon serves is what is on its disk: every loaded resource has exactly its files
- * (content, Backup version, resource.json), no resource is on disk that it does not serve, and the
- * journal ends at its revision. Returns the problems found (empty when consistent).
+ * (content of the signature it committed, a Backup version exactly where it has one, resource.json
+ * as loaded), no resource is on disk that it does not serve, and the journal ends at its revision.
+ * Returns the problems found (empty when consistent). Synchronous, so it can be taken at the very
+ * moment a failure is reported.
  */
 function servedVersusDisk(t: TestDaemon): string[] {
   const store = t.daemon.config;
@@ -92,8 +95,13 @@ function servedVersusDisk(t: TestDaemon): string[] {
     const dir = resourceDir(resourcesDir, r.collection, r.type.module, r.type.type, r.name);
     served.add(dir);
     const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
-    if (!same(readJson(path.join(dir, 'config.json')), r.primary)) problems.push(`${r.collection}/${r.address}: config.json is not what is served`);
-    if (!same(readJson(path.join(dir, 'backupConfig.json')), r.backup ?? undefined)) problems.push(`${r.collection}/${r.address}: backupConfig.json is not what is served`);
+    // The store serves content from these files, checked against the signatures in its metadata.
+    const signed = (f: string): string | undefined => {
+      const v = readJson(path.join(dir, f));
+      return v === undefined ? undefined : contentSignature(v);
+    };
+    if (signed('config.json') !== r.meta.signature) problems.push(`${r.collection}/${r.address}: config.json is not what is served`);
+    if (signed('backupConfig.json') !== (r.hasBackup ? (r.meta.backupSignature ?? 'a Backup version') : undefined)) problems.push(`${r.collection}/${r.address}: backupConfig.json is not what is served`);
     if (!same(readJson(path.join(dir, 'resource.json')), r.meta)) problems.push(`${r.collection}/${r.address}: resource.json is not what is served`);
   }
   const walk = (d: string): void => {

@@ -38,7 +38,7 @@ class FakeConfigService implements ConfigService {
     this.calls.push(['list']);
     return { revision: 7, role: 'Independent' as const, resources: [], invalid: [] };
   }
-  get(addr: ResourceAddress, requested: VersionQuery, collection: Collection | null): ConfigResourceResponse {
+  async get(addr: ResourceAddress, requested: VersionQuery, collection: Collection | null): Promise<ConfigResourceResponse> {
     this.calls.push(['get', addr.address, requested, collection]);
     this.throwIfRefused();
     return {
@@ -53,7 +53,7 @@ class FakeConfigService implements ConfigService {
       revision: 7,
     };
   }
-  export(requested: VersionQuery, collection: Collection | null): ConfigExport {
+  async export(requested: VersionQuery, collection: Collection | null): Promise<ConfigExport> {
     this.calls.push(['export', requested, collection]);
     return this.exported;
   }

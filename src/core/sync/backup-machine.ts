@@ -118,7 +118,7 @@ export type BackupSyncDecision =
   /** Prepare an empty staging directory (and writer) for snapshot `id`; answer snapshotOpened or ioFailed. */
   | { type: 'openSnapshot'; id: string; revision: number }
   /** Entries announced and checked: the writer learns them (chunks name files by index). */
-  | { type: 'addFiles'; id: string; files: readonly SnapshotFile[]; totalBytes: number }
+  | { type: 'addFiles'; id: string; files: readonly SnapshotFile[] }
   /** Write `payload` cut into `parts`, from file index `file` at `offset`; a failure is ioFailed. */
   | { type: 'write'; id: string; file: number; offset: number; parts: SnapshotPart[]; payload: Uint8Array }
   /** Verify every file, swap the staging in, adopt it; answer snapshotAdopted or ioFailed. */
@@ -348,7 +348,7 @@ export class BackupSyncMachine {
     const problem = s.checker.add(files);
     if (problem) return this.refuse(manifestRefused(problem));
     for (const f of files) s.files.push(f);
-    this.out.push({ type: 'addFiles', id, files, totalBytes: s.checker.bytes });
+    this.out.push({ type: 'addFiles', id, files });
   }
 
   private onChunk(chunk: { id: string; seq: number; file: number; offset: number }, payload: Uint8Array): void {

@@ -13,28 +13,41 @@ import type { ConfigFileProblem } from '../../core/config-wire.js';
 import { GwError } from '../../core/errors.js';
 import { describeProblems } from '../../core/schema-errors.js';
 import { archiveFolder } from '../data-dir.js';
+import { describeFsError, readIfExists } from '../storage/atomic-write.js';
 import { SerialQueue } from '../storage/serial-queue.js';
 import type { Logger } from '../logger.js';
 import type { SchemaRegistry } from '../schema-registry.js';
 import { applyEntry, prepareEntries, prepareEntry } from './apply-entry.js';
 import { replayDraft } from './replay-check.js';
-import { diffDisk } from './disk-diff.js';
-import { META_SCHEMA_ID, scanStore, type ScanResult, type ScannedResource } from './disk-scan.js';
+import { diffDisk, diffVisitor, type DiffOptions } from './disk-diff.js';
+import { scanStore, type ScanResult, type ScannedContent, type ScannedResource } from './disk-scan.js';
 import { draftEntry, nextMeta, type Draft } from './entry-draft.js';
 import { ConfigJournal, DEFAULT_JOURNAL_MAX_BYTES } from './journal.js';
 import { contentSignature } from './signature.js';
 import { SnapshotContents } from './snapshot-contents.js';
+import { resourceDir, versionFile } from './resource-paths.js';
 import { byResource, foldIndex, indexEntryOf, indexKey, readStoreState, writeStoreState, type IndexEntry } from './store-state.js';
 
-/** One loaded resource: its content exactly as stored, and its resource.json. */
+/**
+ * One loaded resource: its resource.json and whether it has a Backup version. Its content stays on
+ * disk and is read on demand (read()): the store's memory does not grow with the configuration
+ * (100,000 resources held as objects were 1.2 GB). Singleton types (one resource per type, such as
+ * gateway-settings) are few and read on hot paths, so their content is held as well.
+ */
 export interface StoredResource {
   collection: Collection;
   type: ResourceTypeInfo;
   name: string | null;
   address: string;
-  primary: Record<string, unknown>;
-  backup: Record<string, unknown> | null;
+  hasBackup: boolean;
   meta: ResourceMeta;
+  /** The content of a singleton type, as committed; null for named resources (read from disk). */
+  held: HeldContent | null;
+}
+
+export interface HeldContent {
+  primary: Record<string, unknown> | null;
+  backup: Record<string, unknown> | null;
 }
 
 export interface ConfigStoreOptions {
@@ -114,6 +127,8 @@ export class ConfigStore {
   private readonly resources = new Map<string, StoredResource>();
   private index: Record<string, IndexEntry> = {};
   private invalidKeys = new Set<string>();
+  /** Committed content found in the journal for files changed on disk since (committedFromJournal). */
+  private readonly recovered = new Map<string, Partial<Record<VersionName, { signature: string; content: Record<string, unknown> }>>>();
   private readonly queue = new SerialQueue();
   private readonly subscribers = new Set<(entry: JournalEntry) => void>();
   /** Bound of the journal file; compacted (newest half kept) when a commit takes it over. */
@@ -127,7 +142,7 @@ export class ConfigStore {
   ) {
     this.now = options.now ?? (() => new Date());
     this.journalMaxBytes = options.journalMaxBytes ?? DEFAULT_JOURNAL_MAX_BYTES;
-    this.stateFile = path.join(options.varDir, 'config-state.json');
+    this.stateFile = path.join(options.varDir, STATE_FILE);
   }
 
   get types(): ReadonlyMap<string, ResourceTypeInfo> {
@@ -157,30 +172,34 @@ export class ConfigStore {
    * `fn` reads of the disk is exactly the store at `this.revision` (the sync engine takes its
    * snapshots here).
    */
-  locked<T>(fn: () => Promise<T>): Promise<T> {
-    return this.exclusive(fn);
+  locked<T>(fn: (read: (resource: StoredResource, version: VersionName) => Promise<Record<string, unknown>>) => Promise<T>): Promise<T> {
+    // read() would wait for this very lock when a file does not match: inside it, read directly.
+    return this.exclusive(() => fn((resource, version) => this.readUnlocked(resource, version)));
   }
 
   /** Open the store: finish any change a crash interrupted, then load the disk and journal hand edits. */
   static async open(options: ConfigStoreOptions): Promise<{ store: ConfigStore; startup: JournalEntry[] }> {
-    const { journal, entries, base, truncatedBytes, badLines } = await ConfigJournal.open(path.join(options.varDir, 'config-journal.ndjson'));
+    const state = await readStoreState(path.join(options.varDir, STATE_FILE));
+    // The journal is read a line at a time and its entries are not kept: with a state file only
+    // those above its revision matter (a crash interrupted them); without one (first start, or
+    // removed) the journal's history is the committed state, folded into the index as it is read.
+    const index: Record<string, IndexEntry> = state?.index ?? {};
+    let synced = state?.syncedRevision ?? 0;
+    const above: JournalEntry[] = [];
+    const { journal, base, truncatedBytes, badLines, last } = await ConfigJournal.openStreaming(path.join(options.varDir, 'config-journal.ndjson'), (e) => {
+      if (state) {
+        if (e.revision > state.revision) above.push(e);
+        return;
+      }
+      foldIndex(index, e);
+      synced = Math.max(synced, e.sourceRevision ?? 0);
+    });
     const store = new ConfigStore(options, journal);
     if (truncatedBytes > 0) options.logger.warn({ file: journal.file, bytes: truncatedBytes }, 'cut a torn last line off the config journal');
     if (badLines.length > 0) options.logger.warn({ file: journal.file, lines: badLines }, 'config journal has damaged lines; they are skipped');
-
-    const state = await readStoreState(store.stateFile);
-    if (state) {
-      store.revision = state.revision;
-      store.syncedRevision = state.syncedRevision ?? 0;
-      store.index = state.index;
-    } else {
-      // No state file (first start, or removed): the journal's history is the committed state.
-      for (const e of entries) {
-        foldIndex(store.index, e);
-        store.syncedRevision = Math.max(store.syncedRevision, e.sourceRevision ?? 0);
-      }
-      store.revision = entries.at(-1)?.revision ?? 0;
-    }
+    store.index = index;
+    store.syncedRevision = synced;
+    store.revision = state ? state.revision : (last ?? 0);
     // The journal restarted at a snapshot adoption the state file does not show (a crash between
     // the two, or a write of the state file that failed): the disk holds the snapshot.
     const adoptionInterrupted = base !== null && store.revision < base.revision;
@@ -188,7 +207,7 @@ export class ConfigStore {
       store.revision = Math.max(store.revision, base.revision);
       store.syncedRevision = Math.max(store.syncedRevision, base.sourceRevision);
     }
-    const pending = entries.filter((e) => e.revision > store.revision);
+    const pending = above.filter((e) => e.revision > store.revision);
     for (const e of pending) {
       await applyEntry(options.resourcesDir, e);
       foldIndex(store.index, e);
@@ -210,6 +229,23 @@ export class ConfigStore {
 
   list(): StoredResource[] {
     return [...this.resources.values()].sort((a, b) => a.address.localeCompare(b.address) || a.collection.localeCompare(b.collection));
+  }
+
+  /**
+   * The content of one version of a loaded resource, as committed. A named resource's is read from
+   * its file: one changed by hand since gwd loaded it (not rescanned yet: another content, invalid,
+   * removed) is refused with GW_ERR_CONFIG_FILE_CHANGED rather than served unchecked. Read without
+   * the store's lock first (a read does not wait behind a rescan); a file that does not match is
+   * read once more under it, where no commit can be replacing it at that moment.
+   */
+  async read(resource: StoredResource, version: VersionName): Promise<Record<string, unknown>> {
+    const first = await this.readVersion(resource, version);
+    if (!(first instanceof GwError)) return first;
+    return this.exclusive(async () => {
+      const current = this.resources.get(indexKey(resource.collection, resource.address));
+      if (!current) throw new GwError('GW_ERR_CONFIG_NOT_FOUND', { resource: resource.address, what: `Primary version in ${resource.collection}` }, { resource: resource.address, collection: resource.collection });
+      return this.readUnlocked(current, version);
+    });
   }
 
   /** Problems of the files of one resource, when it is invalid on disk. */
@@ -238,8 +274,8 @@ export class ConfigStore {
     return this.exclusive(async () => {
       const existing = this.writable(addr, collection);
       if (!existing) throw notFound(addr, 'Primary version', collection);
-      if (existing.backup) throw new GwError('GW_ERR_CONFIG_EXISTS', { resource: addr.address, what: 'Backup version' });
-      const value = this.validated(addr, 'backup', content ?? structuredClone(existing.primary));
+      if (existing.hasBackup) throw new GwError('GW_ERR_CONFIG_EXISTS', { resource: addr.address, what: 'Backup version' });
+      const value = this.validated(addr, 'backup', content ?? (await this.readUnlocked(existing, 'primary')));
       const meta = this.nextMeta(existing.meta, actor, { backupSignature: contentSignature(value) });
       const entry = await this.commit(this.draft(addr, collection, 'backup', 'create', value, meta, actor));
       return { entry, op: 'create' };
@@ -249,7 +285,7 @@ export class ConfigStore {
   removeBackup(addr: ResourceAddress, collection: Collection, actor: string): Promise<WriteOutcome> {
     return this.exclusive(async () => {
       const existing = this.writable(addr, collection);
-      if (!existing?.backup) throw notFound(addr, 'Backup version', collection);
+      if (!existing?.hasBackup) throw notFound(addr, 'Backup version', collection);
       const meta = this.nextMeta(existing.meta, actor, { backupSignature: null });
       const entry = await this.commit(this.draft(addr, collection, 'backup', 'delete', null, meta, actor));
       return { entry, op: 'delete' };
@@ -274,9 +310,9 @@ export class ConfigStore {
    */
   previewRescan(): Promise<{ problems: ConfigFileProblem[]; changes: Draft[]; resources: number }> {
     return this.exclusive(async () => {
-      const scan = await scanStore(this.options.resourcesDir, this.types, this.options.schemas);
-      const changes = diffDisk(scan, this.index, this.types, { actor: 'check', timestamp: this.now().toISOString() });
-      return { problems: scan.problems, changes, resources: scan.resources.length };
+      const diff: DiffOptions = { actor: 'check', timestamp: this.now().toISOString() };
+      const scan = await scanStore(this.options.resourcesDir, this.types, this.options.schemas, { visit: diffVisitor(this.index, diff) });
+      return { problems: scan.problems, changes: diffDisk(scan, this.index, this.types, diff), resources: scan.resources.length };
     });
   }
 
@@ -356,10 +392,7 @@ export class ConfigStore {
     return this.exclusive(async () => {
       const { contents } = snapshot;
       const revision = this.revision + 1;
-      const plan = async (): Promise<{ scan: ScanResult; drafts: Draft[] }> => {
-        const scan = await scanStore(this.options.resourcesDir, this.types, this.options.schemas, { collections: ['core'], preloaded: contents });
-        return { scan, drafts: this.adoptionDrafts(scan, sourceRevision, contents) };
-      };
+      const plan = (): Promise<{ scan: ScanResult<Draft>; drafts: Draft[] }> => this.adoptionPlan(sourceRevision, contents);
       const t0 = performance.now();
       const timed = <T>(p: Promise<T>): Promise<[T, number]> => p.then((v) => [v, performance.now() - t0]);
       const swapping = timed(snapshot.swap());
@@ -401,6 +434,8 @@ export class ConfigStore {
         this.applyInMemory(e);
         foldIndex(this.index, e);
       }
+      // The snapshot's content was never held: what singletons hold is read from the new core.
+      await this.holdSingletons('core');
       this.problems = [...this.problems.filter((p) => p.collection !== 'core'), ...scan.problems];
       this.invalidKeys = new Set([...[...this.invalidKeys].filter((k) => !k.startsWith('core/')), ...scan.invalidKeys]);
       // Adopted (the journal says so); a stale state file is caught up at the next start. So the
@@ -414,30 +449,29 @@ export class ConfigStore {
   }
 
   /**
-   * A holder for the files of a full snapshot as they arrive, which parses, signs and checks each
-   * resource version against its type's schema meanwhile (adoptSnapshot then finds that done). The
-   * type is taken from the path as the scan will (`<module>/<type>/[<name>/]<file>`); a check of a
-   * path the scan reads otherwise is simply not used.
+   * A holder for what the files of a full snapshot tell as they arrive: it parses, signs and checks
+   * each resource version against its type's schema meanwhile (adoptSnapshot then finds that done).
    */
   snapshotContents(): SnapshotContents {
-    return new SnapshotContents(
-      (rel, value) => {
-        const parts = rel.split('/');
-        const type = this.types.get(parts[1] ?? '');
-        if (!type || type.module !== parts[0] || parts.length !== (type.singleton ? 3 : 4)) return undefined;
-        return { schemaId: type.schemaId, result: this.options.schemas.check(type.schemaId, value) };
-      },
-      (value) => ({ schemaId: META_SCHEMA_ID, result: this.options.schemas.validate(META_SCHEMA_ID, value) }),
-    );
+    return new SnapshotContents(this.types, this.options.schemas);
   }
 
-  /** What adopting the scanned core changes, as drafts against what this store last committed. */
-  private adoptionDrafts(scan: ScanResult, sourceRevision: number, contents?: SnapshotContents): Draft[] {
-    for (const p of scan.problems) this.options.logger.warn({ file: p.path, problems: p.problems }, 'config file is invalid; not loaded, left untouched');
+  /**
+   * What adopting the new core changes, as drafts against what this store last committed. The
+   * drafts hold no content: the snapshot's files are on disk already, and they are not journaled.
+   */
+  private async adoptionPlan(sourceRevision: number, contents?: SnapshotContents): Promise<{ scan: ScanResult<Draft>; drafts: Draft[] }> {
     const coreIndex: Record<string, IndexEntry> = {};
     for (const [key, entry] of Object.entries(this.index)) if (key.startsWith('core/')) coreIndex[key] = entry;
-    const sign = contents && ((content: Record<string, unknown>) => contents.signature(content));
-    return diffDisk(scan, coreIndex, this.types, { actor: 'sync:snapshot', timestamp: this.now().toISOString(), sourceRevision, keepMeta: true, sign });
+    const diff: DiffOptions = { actor: 'sync:snapshot', timestamp: this.now().toISOString(), sourceRevision, keepMeta: true };
+    const visit = diffVisitor(coreIndex, diff);
+    const scan = await scanStore(this.options.resourcesDir, this.types, this.options.schemas, {
+      collections: ['core'],
+      preloaded: contents,
+      visit: (r) => visit(r, NO_CONTENT),
+    });
+    for (const p of scan.problems) this.options.logger.warn({ file: p.path, problems: p.problems }, 'config file is invalid; not loaded, left untouched');
+    return { scan, drafts: diffDisk(scan, coreIndex, this.types, diff) };
   }
 
   /**
@@ -463,6 +497,83 @@ export class ConfigStore {
   }
 
   // --- internals ---
+
+  /** read() for a caller that holds the store's lock. */
+  private async readUnlocked(resource: StoredResource, version: VersionName): Promise<Record<string, unknown>> {
+    const content = await this.readVersion(resource, version);
+    if (content instanceof GwError) throw content;
+    return content;
+  }
+
+  /** The committed content of a version, or the error that says why the file no longer holds it. */
+  private async readVersion(resource: StoredResource, version: VersionName): Promise<Record<string, unknown> | GwError> {
+    const held = resource.held?.[version];
+    if (held) return held;
+    const key = indexKey(resource.collection, resource.address);
+    const committed = version === 'primary' ? this.index[key]?.primary : this.index[key]?.backup;
+    if (!committed) {
+      return new GwError('GW_ERR_CONFIG_NOT_FOUND', { resource: resource.address, what: `${version === 'primary' ? 'Primary' : 'Backup'} version in ${resource.collection}` }, { resource: resource.address, collection: resource.collection });
+    }
+    const file = path.join(resourceDir(this.options.resourcesDir, resource.collection, resource.type.module, resource.type.type, resource.name), versionFile(version));
+    const changed = (detail: string): GwError => new GwError('GW_ERR_CONFIG_FILE_CHANGED', { resource: resource.address, file, detail }, { resource: resource.address, file });
+    let text: string | undefined;
+    try {
+      text = await readIfExists(file);
+    } catch (err) {
+      return changed(`could not be read (${describeFsError(err)})`);
+    }
+    let value: unknown;
+    let problem: string | null = null;
+    if (text === undefined) {
+      problem = 'was removed';
+    } else {
+      try {
+        value = JSON.parse(text);
+      } catch {
+        problem = 'is no longer valid JSON';
+      }
+    }
+    if (problem === null && (value === null || typeof value !== 'object' || Array.isArray(value) || contentSignature(value) !== committed)) problem = 'was changed';
+    if (problem === null) return value as Record<string, unknown>;
+    // Edited by hand and not rescanned (or broken): the last good version stays in effect while
+    // the journal holds it, which is every change since the last full snapshot adopted here, up to
+    // syncJournalMaxBytes.
+    return (await this.committedFromJournal(key, version, committed)) ?? changed(problem);
+  }
+
+  /**
+   * The content a version was committed with, from the journal: for a file changed on disk since.
+   * Kept once found (until the resource changes again): the whole journal is read to find it.
+   */
+  private async committedFromJournal(key: string, version: VersionName, signature: string): Promise<Record<string, unknown> | null> {
+    const kept = this.recovered.get(key)?.[version];
+    if (kept && kept.signature === signature) return kept.content;
+    let found: Record<string, unknown> | null = null;
+    await this.journal.each((e) => {
+      if (e.version === version && e.signature === signature && e.content && indexKey(e.collection, e.address) === key) found = e.content;
+    });
+    if (found) this.recovered.set(key, { ...this.recovered.get(key), [version]: { signature, content: found } });
+    return found;
+  }
+
+  /**
+   * Singleton resources hold their content (see StoredResource): taken from the disk for those of
+   * `collection` that do not hold it yet (after a snapshot, whose content was never in memory).
+   */
+  private async holdSingletons(collection: Collection): Promise<void> {
+    for (const r of this.resources.values()) {
+      if (r.collection !== collection || !r.type.singleton) continue;
+      const held: HeldContent = { primary: r.held?.primary ?? null, backup: r.held?.backup ?? null };
+      const versions: VersionName[] = r.hasBackup ? ['primary', 'backup'] : ['primary'];
+      for (const v of versions) {
+        if (held[v]) continue;
+        const read = await this.readVersion({ ...r, held: null }, v);
+        // A file that does not hold what was committed stays unread: read() reports it.
+        held[v] = read instanceof GwError ? null : read;
+      }
+      this.resources.set(indexKey(r.collection, r.address), { ...r, held });
+    }
+  }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     return this.queue.run(fn);
@@ -606,6 +717,7 @@ export class ConfigStore {
 
   private applyInMemory(entry: JournalEntry): void {
     const key = indexKey(entry.collection, entry.address);
+    this.recovered.delete(key);
     if (entry.deleted && entry.version === 'primary') {
       this.resources.delete(key);
       return;
@@ -614,10 +726,15 @@ export class ConfigStore {
     const current = this.resources.get(key);
     const next: StoredResource = current
       ? { ...current }
-      : { collection: entry.collection, type, name: entry.name, address: entry.address, primary: {}, backup: null, meta: entry.meta! };
-    if (entry.version === 'primary') next.primary = entry.content!;
-    else next.backup = entry.deleted ? null : entry.content;
+      : { collection: entry.collection, type, name: entry.name, address: entry.address, hasBackup: false, meta: entry.meta!, held: null };
+    if (entry.version === 'backup') next.hasBackup = !entry.deleted;
     if (entry.meta) next.meta = entry.meta;
+    if (type.singleton) {
+      // An entry without content (a snapshot's, on disk already) leaves the version to holdSingletons().
+      const held: HeldContent = { primary: next.held?.primary ?? null, backup: next.held?.backup ?? null };
+      held[entry.version] = entry.deleted ? null : entry.content;
+      next.held = held;
+    }
     this.resources.set(key, next);
   }
 
@@ -636,11 +753,24 @@ export class ConfigStore {
     await this.saveStateOrWarn();
   }
 
-  /** Resources as scanned into memory; the drafts committed after it bring their metadata. */
-  private load(scanned: readonly ScannedResource[], actor: string): void {
-    for (const { metaAsOnDisk: _, ...r } of scanned) {
-      // A resource without resource.json gets its metadata from the create entry that follows.
-      this.resources.set(indexKey(r.collection, r.address), { ...r, meta: r.meta ?? this.nextMeta(undefined, actor, {}) });
+  /**
+   * Resources as scanned into memory; the drafts committed after it bring their metadata. `held`:
+   * the content of singletons, when the scan read it.
+   */
+  private load(scanned: readonly ScannedResource[], actor: string, held?: ReadonlyMap<string, ScannedContent>): void {
+    for (const r of scanned) {
+      const key = indexKey(r.collection, r.address);
+      const content = r.type.singleton ? held?.get(key) : undefined;
+      this.resources.set(key, {
+        collection: r.collection,
+        type: r.type,
+        name: r.name,
+        address: r.address,
+        hasBackup: r.backupSignature !== null,
+        // A resource without resource.json gets its metadata from the create entry that follows.
+        meta: r.meta ?? this.nextMeta(undefined, actor, {}),
+        held: content ? { primary: content.primary, backup: content.backup } : null,
+      });
     }
   }
 
@@ -672,12 +802,22 @@ export class ConfigStore {
    * loaded before.
    */
   private async reconcile(actor: string, sourceRevision?: number, keepMeta = false): Promise<JournalEntry[]> {
-    const scan = await scanStore(this.options.resourcesDir, this.types, this.options.schemas);
+    const diff: DiffOptions = { actor, timestamp: this.now().toISOString(), sourceRevision, keepMeta };
+    const visit = diffVisitor(this.index, diff);
+    // Each resource is diffed as it is read: only the changes found keep their content (and the
+    // singletons theirs), not the whole store.
+    const held = new Map<string, ScannedContent>();
+    const scan = await scanStore(this.options.resourcesDir, this.types, this.options.schemas, {
+      visit: (r, content) => {
+        if (r.type.singleton) held.set(indexKey(r.collection, r.address), content);
+        return visit(r, content);
+      },
+    });
     this.problems = scan.problems;
     this.invalidKeys = scan.invalidKeys;
     for (const p of scan.problems) this.options.logger.warn({ file: p.path, problems: p.problems }, 'config file is invalid; not loaded, left untouched');
-    this.load(scan.resources, actor);
-    const drafts = diffDisk(scan, this.index, this.types, { actor, timestamp: this.now().toISOString(), sourceRevision, keepMeta });
+    this.load(scan.resources, actor, held);
+    const drafts = diffDisk(scan, this.index, this.types, diff);
     // One batch: a rescan or a snapshot adoption of thousands of resources costs one fsync, not thousands.
     return this.commitBatch(drafts, filesAlreadyOnDisk(scan.resources, drafts));
   }
@@ -708,3 +848,9 @@ function filesAlreadyOnDisk(scanned: readonly ScannedResource[], drafts: readonl
 function notFound(addr: ResourceAddress, what: string, collection: Collection): GwError {
   return new GwError('GW_ERR_CONFIG_NOT_FOUND', { resource: addr.address, what: `${what} in ${collection}` }, { resource: addr.address, collection });
 }
+
+/** A scanned resource's content, not held (a received snapshot's). */
+const NO_CONTENT: ScannedContent = { primary: null, backup: null };
+
+/** var/config-state.json (see store-state.ts). */
+const STATE_FILE = 'config-state.json';

@@ -4,11 +4,11 @@ import type { ConfigExportEntry, ConfigResourceSummary } from '../../core/config
 import type { Role } from '../../core/wire.js';
 import type { ConfigStore, StoredResource } from './config-store.js';
 
+/** A version of a loaded resource; its content is read with ConfigStore.read(). */
 export interface EffectiveVersion {
   resource: StoredResource;
   collection: Collection;
   version: VersionName;
-  content: Record<string, unknown>;
 }
 
 /** The version of `address` this node applies, given its role (see core/config-resolution.ts). */
@@ -20,13 +20,12 @@ export function effectiveVersion(store: ConfigStore, role: Role, address: string
   const r = resolveEffective({
     role,
     protectedType: type.protected,
-    core: core ? { hasBackup: core.backup !== null } : null,
-    local: local ? { hasBackup: local.backup !== null } : null,
+    core: core ? { hasBackup: core.hasBackup } : null,
+    local: local ? { hasBackup: local.hasBackup } : null,
   });
   if (!r) return null;
   const resource = (r.collection === 'local' ? local : core)!;
-  const content = r.version === 'backup' ? resource.backup! : resource.primary;
-  return { resource, collection: r.collection, version: r.version, content };
+  return { resource, collection: r.collection, version: r.version };
 }
 
 /** What `config get` answers for one address: the version found, or what is missing (for the error). */
@@ -55,13 +54,12 @@ export function lookupVersion(
       ? (resolveEffective({
           role,
           protectedType: resource.type.protected,
-          core: { hasBackup: resource.backup !== null },
+          core: { hasBackup: resource.hasBackup },
           local: null,
         })?.version ?? 'primary')
       : requested;
-  const content = version === 'backup' ? resource.backup : resource.primary;
-  if (!content) return { found: null, missing: `Backup version in ${resource.collection}` };
-  return { found: { resource, collection: resource.collection, version, content } };
+  if (version === 'backup' && !resource.hasBackup) return { found: null, missing: `Backup version in ${resource.collection}` };
+  return { found: { resource, collection: resource.collection, version } };
 }
 
 /** Every address of the store, in config list order. */
@@ -71,19 +69,22 @@ export function addresses(store: ConfigStore): string[] {
 
 /**
  * GET /v0/config/export: for every address, what lookupVersion finds (an address where it finds
- * nothing, such as one without a Backup version for `backup`, is left out). Taken at once, so the
- * export is the store at one revision however slowly it is then written: the store replaces a
- * resource's objects on change and never edits them in place.
+ * nothing, such as one without a Backup version for `backup`, is left out). Read under the store's
+ * lock, so the export is the store at one revision however slowly it is then written. A file
+ * changed by hand since it was loaded fails the export (GW_ERR_CONFIG_FILE_CHANGED) instead of
+ * leaving the resource out unseen.
  */
-export function exportEntries(store: ConfigStore, role: Role, requested: VersionQuery, collection: Collection | null): ConfigExportEntry[] {
-  const out: ConfigExportEntry[] = [];
-  for (const address of addresses(store)) {
-    const { found } = lookupVersion(store, role, address, requested, collection);
-    if (!found) continue;
-    const r = found.resource;
-    out.push({ resource: address, type: r.type.type, name: r.name, collection: found.collection, version: found.version, content: found.content });
-  }
-  return out;
+export function exportEntries(store: ConfigStore, role: Role, requested: VersionQuery, collection: Collection | null): Promise<{ revision: number; entries: ConfigExportEntry[] }> {
+  return store.locked(async (read) => {
+    const entries: ConfigExportEntry[] = [];
+    for (const address of addresses(store)) {
+      const { found } = lookupVersion(store, role, address, requested, collection);
+      if (!found) continue;
+      const r = found.resource;
+      entries.push({ resource: address, type: r.type.type, name: r.name, collection: found.collection, version: found.version, content: await read(r, found.version) });
+    }
+    return { revision: store.revision, entries };
+  });
 }
 
 /** One row per address: what exists, whether there is a Backup version, and what applies here. */
@@ -92,7 +93,7 @@ export function summarise(store: ConfigStore, role: Role): ConfigResourceSummary
   for (const address of addresses(store)) {
     const eff = effectiveVersion(store, role, address)!;
     const r = eff.resource;
-    const hasBackup = r.backup !== null;
+    const hasBackup = r.hasBackup;
     out.push({
       resource: address,
       type: r.type.type,

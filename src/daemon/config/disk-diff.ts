@@ -1,7 +1,6 @@
 import type { Collection, JournalOp, ResourceMeta, ResourceTypeInfo } from '../../core/config-model.js';
-import type { ScanResult, ScannedResource } from './disk-scan.js';
+import type { ScanResult, ScannedContent, ScannedResource } from './disk-scan.js';
 import { draftEntry, nextMeta, type Draft } from './entry-draft.js';
-import { contentSignature } from './signature.js';
 import { indexKey, type IndexEntry } from './store-state.js';
 
 export interface DiffOptions {
@@ -14,29 +13,32 @@ export interface DiffOptions {
    * it is (not rewritten with this node as the author), so the files stay byte-equal to the master's.
    */
   keepMeta?: boolean;
-  /** The content signature of a scanned version (default: computed here). */
-  sign?: (content: Record<string, unknown>) => string;
 }
 
 /**
- * The changes that turn what was last committed (`index`) into what is on disk (`scan`), in the
- * order they must be journaled. Resources with an invalid file are not in `scan.resources` and
- * produce nothing: what was loaded stays, nothing is journaled until the file is fixed. A type
- * this build does not know (a removed module) is never deleted on its behalf.
+ * The scan visitor that diffs each resource against what was last committed (`index`) as it is
+ * read, so only the changes keep their content (see scanStore's `visit`).
+ */
+export function diffVisitor(index: Readonly<Record<string, IndexEntry>>, options: DiffOptions): (r: ScannedResource, content: ScannedContent) => Draft[] {
+  return (r, content) => diffResource(r, content, index[indexKey(r.collection, r.address)], options);
+}
+
+/**
+ * The changes that turn what was last committed (`index`) into what is on disk (`scan`, made with
+ * diffVisitor over the same index), in the order they must be journaled. Resources with an invalid
+ * file are not in `scan.resources` and produce nothing: what was loaded stays, nothing is journaled
+ * until the file is fixed. A type this build does not know (a removed module) is never deleted on
+ * its behalf.
  */
 export function diffDisk(
-  scan: ScanResult,
+  scan: ScanResult<Draft>,
   index: Readonly<Record<string, IndexEntry>>,
   types: ReadonlyMap<string, ResourceTypeInfo>,
   options: DiffOptions,
 ): Draft[] {
-  const drafts: Draft[] = [];
+  const drafts = [...scan.visited];
   const seen = new Set<string>();
-  for (const r of scan.resources) {
-    const key = indexKey(r.collection, r.address);
-    seen.add(key);
-    drafts.push(...diffResource(r, index[key], options));
-  }
+  for (const r of scan.resources) seen.add(indexKey(r.collection, r.address));
   for (const key of Object.keys(index)) {
     if (seen.has(key) || scan.invalidKeys.has(key)) continue;
     const slash = key.indexOf('/');
@@ -51,11 +53,14 @@ export function diffDisk(
   return drafts;
 }
 
-function diffResource(r: ScannedResource, known: IndexEntry | undefined, options: DiffOptions): Draft[] {
+/**
+ * The changes of one resource. A draft's content is the scanned content, null when the scan did not
+ * hold it (a received snapshot: its files are on disk already and are not journaled).
+ */
+function diffResource(r: ScannedResource, content: ScannedContent, known: IndexEntry | undefined, options: DiffOptions): Draft[] {
   const { actor, timestamp } = options;
-  const sign = options.sign ?? contentSignature;
-  const primarySig = sign(r.primary);
-  const backupSig = r.backup ? sign(r.backup) : null;
+  const primarySig = r.primarySignature;
+  const backupSig = r.backupSignature;
   const enabled = r.meta?.enabled ?? true;
   const knownBackup = known?.backup ?? null;
   // resource.json that does not match its files (missing, or edited by hand) is rewritten through
@@ -67,21 +72,21 @@ function diffResource(r: ScannedResource, known: IndexEntry | undefined, options
   let meta: ResourceMeta | undefined = r.meta ? { ...r.meta, signature: known?.primary ?? '', backupSignature: knownBackup } : undefined;
   const adopted = options.keepMeta && r.meta && r.meta.signature === primarySig && r.meta.backupSignature === backupSig ? r.meta : null;
   if (adopted) {
-    if (primaryChanged) out.push(withSource(draftEntry(r, r.collection, 'primary', known ? 'update' : 'create', r.primary, adopted, actor, timestamp, primarySig), options));
+    if (primaryChanged) out.push(withSource(draftEntry(r, r.collection, 'primary', known ? 'update' : 'create', content.primary, adopted, actor, timestamp, primarySig), options));
     if (backupChanged) {
       const op: JournalOp = backupSig === null ? 'delete' : knownBackup ? 'update' : 'create';
-      out.push(withSource(draftEntry(r, r.collection, 'backup', op, r.backup, adopted, actor, timestamp, backupSig), options));
+      out.push(withSource(draftEntry(r, r.collection, 'backup', op, content.backup, adopted, actor, timestamp, backupSig), options));
     }
     return out;
   }
   if (primaryChanged) {
     meta = { ...nextMeta(meta, actor, timestamp, { signature: primarySig }), enabled };
-    out.push(withSource(draftEntry(r, r.collection, 'primary', known ? 'update' : 'create', r.primary, meta, actor, timestamp, primarySig), options));
+    out.push(withSource(draftEntry(r, r.collection, 'primary', known ? 'update' : 'create', content.primary, meta, actor, timestamp, primarySig), options));
   }
   if (backupChanged) {
     meta = nextMeta(meta, actor, timestamp, { backupSignature: backupSig });
     const op: JournalOp = backupSig === null ? 'delete' : knownBackup ? 'update' : 'create';
-    out.push(withSource(draftEntry(r, r.collection, 'backup', op, r.backup, meta, actor, timestamp, backupSig), options));
+    out.push(withSource(draftEntry(r, r.collection, 'backup', op, content.backup, meta, actor, timestamp, backupSig), options));
   }
   return out;
 }

@@ -7,18 +7,29 @@ import { COLLECTIONS, type Collection, type ResourceMeta, type ResourceTypeInfo 
 import type { ConfigFileProblem } from '../../core/config-wire.js';
 import { describeFsError, readIfExists } from '../storage/atomic-write.js';
 import { mapLimit } from '../storage/map-limit.js';
-import type { SchemaRegistry, ValidationResult } from '../schema-registry.js';
+import type { SchemaRegistry } from '../schema-registry.js';
+import {
+  metaFactOf,
+  parseFact,
+  versionFactOf,
+  type FileFact,
+  type MetaFact,
+  type VersionFact,
+} from './resource-file-facts.js';
 import { BACKUP_FILE, META_FILE, PRIMARY_FILE } from './resource-paths.js';
 import { indexKey } from './store-state.js';
 
-/** A resource whose files all parsed and validated, with its content exactly as on disk. */
+/**
+ * A resource whose files all parsed and validated: what the store keeps of it (no content; the
+ * content stays on disk and is handed to the scan's visitor, which keeps what it needs).
+ */
 export interface ScannedResource {
   collection: Collection;
   type: ResourceTypeInfo;
   name: string | null;
   address: string;
-  primary: Record<string, unknown>;
-  backup: Record<string, unknown> | null;
+  primarySignature: string;
+  backupSignature: string | null;
   /** null when resource.json does not exist yet (a resource added by hand). */
   meta: ResourceMeta | null;
   /**
@@ -28,42 +39,48 @@ export interface ScannedResource {
   metaAsOnDisk: boolean;
 }
 
+/** The content of a scanned resource's versions, when the source holds it (null for a received snapshot). */
+export interface ScannedContent {
+  primary: Record<string, unknown> | null;
+  backup: Record<string, unknown> | null;
+}
+
 const SCAN_CONCURRENCY = 32;
 
-/** The schema of resource.json. */
-export const META_SCHEMA_ID = 'gwd:config/resource-meta';
-
-export interface ScanResult {
+export interface ScanResult<T = never> {
   resources: ScannedResource[];
   problems: ConfigFileProblem[];
   /** indexKey of every resource that has an invalid file: it is not loaded. */
   invalidKeys: Set<string>;
+  /** What the visitor returned, in the scan's order (by collection, module, type, name). */
+  visited: T[];
 }
 
-export interface ScanOptions {
+export interface ScanOptions<T> {
   /** Only these collections (default: all). */
   collections?: readonly Collection[];
   /**
-   * The files of the first listed collection as the caller already holds them (a snapshot just
+   * The files of the first listed collection as the caller already knows them (a snapshot just
    * received): that collection is scanned from them, without touching the disk, and a file not in
    * them does not exist.
    */
   preloaded?: PreloadedFiles;
+  /**
+   * Called once for each valid resource with its content, which is dropped afterwards: a scan of
+   * 100,000 resources holds the content of only the few being read at a time (32), plus whatever
+   * the visitor keeps (the changes of a rescan).
+   */
+  visit?: (resource: ScannedResource, content: ScannedContent) => readonly T[];
 }
 
-/** Files held in memory, by path relative to their collection with `/` (SnapshotContents is one). */
+/** Facts about files known without the disk, by path relative to their collection with `/` (SnapshotContents is one). */
 export interface PreloadedFiles {
-  /** Each file's text ('' for one whose parsed value takeParsed() has). */
-  readonly files: ReadonlyMap<string, string>;
-  /** The value a file's text parsed to, once; undefined when it was not parsed. */
-  takeParsed?(rel: string): { value: unknown } | undefined;
-  /** The check of such a value against a schema, when already made. */
-  checkedAs?(value: unknown, schemaId: string): ValidationResult<unknown> | undefined;
-  /**
-   * The validation of such a value with defaults filled in (resource.json), when already made, and
-   * how many keys it had before.
-   */
-  validatedAs?(value: unknown, schemaId: string): { rawKeys: number; result: ValidationResult<unknown> } | undefined;
+  /** The path of every file. */
+  paths(): Iterable<string>;
+  /** A resource version's facts (content null: not held); undefined when there is no such file. */
+  version(rel: string, schemaId: string): FileFact<VersionFact> | undefined;
+  /** A resource.json's facts; undefined when there is no such file. */
+  meta(rel: string): FileFact<MetaFact> | undefined;
 }
 
 /**
@@ -71,18 +88,19 @@ export interface PreloadedFiles {
  * <type>/[<name>/]. A file that does not parse or validate is reported by path and field and its
  * resource is left out; nothing on disk is ever written or removed here.
  */
-export async function scanStore(
+export async function scanStore<T = never>(
   resourcesDir: string,
   types: ReadonlyMap<string, ResourceTypeInfo>,
   schemas: SchemaRegistry,
-  options: ScanOptions = {},
-): Promise<ScanResult> {
-  const out: ScanResult = { resources: [], problems: [], invalidKeys: new Set() };
+  options: ScanOptions<T> = {},
+): Promise<ScanResult<T>> {
+  const out: ScanResult<T> = { resources: [], problems: [], invalidKeys: new Set(), visited: [] };
   const collections = options.collections ?? COLLECTIONS;
+  const visit = options.visit ?? (() => []);
   for (const collection of collections) {
     const collDir = path.join(resourcesDir, collection);
     const preloaded = collection === collections[0] ? options.preloaded : undefined;
-    const source = preloaded ? memorySource(collDir, preloaded) : DISK;
+    const source = preloaded ? memorySource(collDir, preloaded) : diskSource(schemas);
     const { listDirs, exists } = source;
     for (const moduleEntry of await listDirs(collDir)) {
       const moduleDir = path.join(collDir, moduleEntry);
@@ -101,7 +119,7 @@ export async function scanStore(
           continue;
         }
         if (type.singleton) {
-          await scanResource(out, typeDir, collection, type, null, schemas, source);
+          await scanResource(out, typeDir, collection, type, null, source, visit);
           continue;
         }
         if (await exists(path.join(typeDir, PRIMARY_FILE))) {
@@ -111,17 +129,18 @@ export async function scanStore(
         // file system round trips dominate), each into its own result, merged in name order so the
         // outcome does not depend on timing.
         const parts = await mapLimit(await listDirs(typeDir), SCAN_CONCURRENCY, async (name) => {
-          const part: ScanResult = { resources: [], problems: [], invalidKeys: new Set() };
+          const part: ScanResult<T> = { resources: [], problems: [], invalidKeys: new Set(), visited: [] };
           if (!isValidName(name)) {
             part.problems.push(problem(path.join(typeDir, name), collection, null, '', `"${name}" is not a resource name`));
           } else {
-            await scanResource(part, child(typeDir, name), collection, type, name, schemas, source);
+            await scanResource(part, child(typeDir, name), collection, type, name, source, visit);
           }
           return part;
         });
         for (const part of parts) {
-          out.resources.push(...part.resources);
-          out.problems.push(...part.problems);
+          for (const r of part.resources) out.resources.push(r);
+          for (const p of part.problems) out.problems.push(p);
+          for (const v of part.visited) out.visited.push(v);
           for (const k of part.invalidKeys) out.invalidKeys.add(k);
         }
       }
@@ -130,122 +149,99 @@ export async function scanStore(
   return out;
 }
 
-async function scanResource(
-  out: ScanResult,
+async function scanResource<T>(
+  out: ScanResult<T>,
   dir: string,
   collection: Collection,
   type: ResourceTypeInfo,
   name: string | null,
-  schemas: SchemaRegistry,
-  read: FileReader,
+  source: ScanSource,
+  visit: NonNullable<ScanOptions<T>['visit']>,
 ): Promise<void> {
   const address = formatAddress(type.type, name);
   const before = out.problems.length;
-  const primary = await readContent(out, read, child(dir, PRIMARY_FILE), collection, address, type.schemaId, schemas);
-  const backup = await readContent(out, read, child(dir, BACKUP_FILE), collection, address, type.schemaId, schemas);
-  // The schema's defaults are all top-level: a key count tells whether any was filled in.
-  let rawKeys = -1;
-  const metaRaw = await readContent(out, read, child(dir, META_FILE), collection, address, META_SCHEMA_ID, schemas, (keys) => {
-    rawKeys = keys;
-  });
+  const noted = <F>(file: string, read: FileFact<F> | undefined): F | null | undefined => {
+    if (read === undefined) return undefined;
+    if (read.ok) return read.fact;
+    out.problems.push({ path: file, collection, resource: address, problems: read.problems });
+    return null;
+  };
+  const primaryFile = child(dir, PRIMARY_FILE);
+  const backupFile = child(dir, BACKUP_FILE);
+  const metaFile = child(dir, META_FILE);
+  const primary = noted(primaryFile, await source.version(primaryFile, type.schemaId));
+  const backup = noted(backupFile, await source.version(backupFile, type.schemaId));
+  const meta = noted(metaFile, await source.meta(metaFile));
   if (primary === undefined) {
     // An empty directory is what a delete leaves when the operator keeps other files there.
-    if (backup !== undefined || metaRaw !== undefined) {
-      out.problems.push(problem(path.join(dir, PRIMARY_FILE), collection, address, '', 'is missing: a resource needs its Primary version'));
+    if (backup !== undefined || meta !== undefined) {
+      out.problems.push(problem(primaryFile, collection, address, '', 'is missing: a resource needs its Primary version'));
     } else {
       return;
     }
   }
-  if (out.problems.length > before || primary === undefined || primary === null) {
+  if (out.problems.length > before || !primary || backup === null || meta === null) {
     out.invalidKeys.add(indexKey(collection, address));
     return;
   }
-  out.resources.push({
+  const resource: ScannedResource = {
     collection,
     type,
     name,
     address,
-    primary,
-    backup: backup ?? null,
-    // Validated with defaults applied (an older resource.json may lack a field added since).
-    meta: (metaRaw as ResourceMeta | undefined) ?? null,
-    metaAsOnDisk: metaRaw !== undefined && metaRaw !== null && Object.keys(metaRaw).length === rawKeys,
-  });
+    primarySignature: primary.signature,
+    backupSignature: backup?.signature ?? null,
+    meta: meta?.meta ?? null,
+    metaAsOnDisk: meta?.asOnDisk ?? false,
+  };
+  out.resources.push(resource);
+  for (const v of visit(resource, { primary: primary.content, backup: backup?.content ?? null })) out.visited.push(v);
 }
 
-/**
- * undefined: no such file; null: present but invalid (a problem was recorded). Content is returned
- * exactly as parsed; with `withDefaults` (metadata), the parsed value is validated in place, so it
- * comes back with schema defaults filled in, after `withDefaults` was told how many keys it had.
- */
-async function readContent(
-  out: ScanResult,
-  { read, parse, checked, validated }: FileReader,
-  file: string,
-  collection: Collection,
-  address: string,
-  schemaId: string,
-  schemas: SchemaRegistry,
-  withDefaults?: (rawKeys: number) => void,
-): Promise<Record<string, unknown> | null | undefined> {
-  let text: string | undefined;
-  try {
-    text = await read(file);
-  } catch (err) {
-    out.problems.push(problem(file, collection, address, '', `could not be read (${describeFsError(err)})`));
-    return null;
-  }
-  if (text === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = parse(file, text);
-  } catch (err) {
-    out.problems.push(problem(file, collection, address, '', `is not valid JSON (${(err as Error).message})`));
-    return null;
-  }
-  // Validated as it arrived (a snapshot's resource.json): its defaults are in already.
-  const early = withDefaults ? validated?.(parsed, schemaId) : undefined;
-  if (withDefaults && parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) withDefaults(early?.rawKeys ?? Object.keys(parsed).length);
-  // Content is only checked: defaults must not creep into it, its signature is of the file.
-  const result = withDefaults ? (early?.result ?? schemas.validate(schemaId, parsed)) : (checked?.(parsed, schemaId) ?? schemas.check(schemaId, parsed));
-  if (!result.ok) {
-    out.problems.push({ path: file, collection, resource: address, problems: result.problems });
-    return null;
-  }
-  return parsed as Record<string, unknown>;
-}
-
-/** A file's text, or undefined when there is no such file. */
-type ReadText = (file: string) => Promise<string | undefined>;
-/** The value of a file's text (JSON.parse, or what parsing it earlier gave). */
-type ParseText = (file: string, text: string) => unknown;
-
-interface FileReader {
-  read: ReadText;
-  parse: ParseText;
-  checked?: PreloadedFiles['checkedAs'];
-  validated?: PreloadedFiles['validatedAs'];
-}
-
-/** Where a scan reads from: the disk, or files already in memory. */
-interface ScanSource extends FileReader {
+/** Where a scan reads from: the disk, or facts already known. */
+interface ScanSource {
   /** Subdirectories, sorted, without dot entries. */
   listDirs(dir: string): Promise<string[]>;
   exists(file: string): Promise<boolean>;
+  /** undefined: no such file. */
+  version(file: string, schemaId: string): Promise<FileFact<VersionFact> | undefined>;
+  meta(file: string): Promise<FileFact<MetaFact> | undefined>;
 }
 
-const parseJson: ParseText = (_file, text) => JSON.parse(text);
+function diskSource(schemas: SchemaRegistry): ScanSource {
+  /** The parsed file, or why it cannot be; undefined when it does not exist. */
+  const parsed = async (file: string): Promise<FileFact<unknown> | undefined> => {
+    let text: string | undefined;
+    try {
+      text = await readIfExists(file);
+    } catch (err) {
+      return { ok: false, problems: [{ pointer: '', message: `could not be read (${describeFsError(err)})` }] };
+    }
+    return text === undefined ? undefined : parseFact(text);
+  };
+  return {
+    listDirs,
+    exists,
+    version: async (file, schemaId) => {
+      const p = await parsed(file);
+      return p?.ok ? versionFactOf(p.fact, schemaId, schemas) : p;
+    },
+    meta: async (file) => {
+      const p = await parsed(file);
+      return p?.ok ? metaFactOf(p.fact, schemas) : p;
+    },
+  };
+}
 
-const DISK: ScanSource = { read: readIfExists, listDirs, exists, parse: parseJson };
-
-/** Reads from memory between two turns given to the event loop. */
+/** Known files answer between two turns given to the event loop. */
 const YIELD_EVERY = 512;
 
-/** A collection's files held in memory, by path relative to `root` with `/`. */
+/** A collection's files as known facts, by path relative to `root` with `/`. */
 function memorySource(root: string, preloaded: PreloadedFiles): ScanSource {
-  const { files } = preloaded;
+  const files = new Set<string>();
   const children = new Map<string, Set<string>>();
-  for (const rel of files.keys()) {
+  for (const rel of preloaded.paths()) {
+    files.add(rel);
     // Each directory on the way to the file, as a child of the one before it.
     let start = 0;
     for (let slash = rel.indexOf('/'); slash !== -1; slash = rel.indexOf('/', start)) {
@@ -265,29 +261,30 @@ function memorySource(root: string, preloaded: PreloadedFiles): ScanSource {
     const rel = p === root ? '' : p.startsWith(prefix) ? p.slice(prefix.length) : path.relative(root, p);
     return path.sep === '/' ? rel : rel.split(path.sep).join('/');
   };
+  const turn = async (): Promise<void> => {
+    // Memory answers at once, so a scan of thousands of files would never give the event loop
+    // a turn: the swap running beside an adoption's scan (a syncfs, two renames) would wait for
+    // its end instead of overlapping it. Every lane of the scan waits at the same gate, or the
+    // others would carry on in microtasks.
+    if (++reads % YIELD_EVERY === 0) {
+      gate = new Promise((resolve) =>
+        setImmediate(() => {
+          gate = null;
+          resolve();
+        }),
+      );
+    }
+    if (gate) await gate;
+  };
   return {
-    read: async (file) => {
-      // Memory answers at once, so a scan of thousands of files would never give the event loop
-      // a turn: the swap running beside an adoption's scan (a syncfs, two renames) would wait for
-      // its end instead of overlapping it. Every lane of the scan waits at the same gate, or the
-      // others would carry on in microtasks.
-      if (++reads % YIELD_EVERY === 0) {
-        gate = new Promise((resolve) =>
-          setImmediate(() => {
-            gate = null;
-            resolve();
-          }),
-        );
-      }
-      if (gate) await gate;
-      return files.get(relOf(file));
+    version: async (file, schemaId) => {
+      await turn();
+      return preloaded.version(relOf(file), schemaId);
     },
-    parse: (file, text) => {
-      const hit = preloaded.takeParsed?.(relOf(file));
-      return hit ? hit.value : JSON.parse(text);
+    meta: async (file) => {
+      await turn();
+      return preloaded.meta(relOf(file));
     },
-    checked: preloaded.checkedAs?.bind(preloaded),
-    validated: preloaded.validatedAs?.bind(preloaded),
     listDirs: async (dir) => [...(children.get(relOf(dir)) ?? [])].filter((n) => !n.startsWith('.')).sort(),
     exists: async (file) => files.has(relOf(file)) || children.has(relOf(file)),
   };

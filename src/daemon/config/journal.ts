@@ -211,8 +211,13 @@ export class ConfigJournal {
   /** Entries after `revision`, oldest first (the sync engine resumes a backup from here). */
   async since(revision: number): Promise<JournalEntry[]> {
     const after: JournalEntry[] = [];
-    await scanJournal(this.file, (e) => void (e.revision > revision && after.push(e)), { chunkBytes: this.readChunkBytes });
+    await this.each((e) => void (e.revision > revision && after.push(e)));
     return after;
+  }
+
+  /** Every entry, oldest first, a line at a time: none is kept here. */
+  async each(visit: (entry: JournalEntry) => void): Promise<void> {
+    await scanJournal(this.file, visit, { chunkBytes: this.readChunkBytes });
   }
 
   /**

@@ -18,6 +18,7 @@ export async function seedSystemName(store: ConfigStore, seed: string): Promise<
 /** The system name in effect on this node, or null when gateway-settings is missing or invalid. */
 export function effectiveSystemName(store: ConfigStore, role: Role): string | null {
   const eff = effectiveVersion(store, role, GATEWAY_SETTINGS);
-  const name = eff?.content.systemName;
+  // gateway-settings is a singleton type: the store holds its content (read() would be async).
+  const name = eff?.resource.held?.[eff.version]?.systemName;
   return typeof name === 'string' && name.length > 0 ? name : null;
 }

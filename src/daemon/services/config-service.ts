@@ -37,8 +37,8 @@ export interface ConfigService {
   address(text: string): ResourceAddress;
   list(): ConfigListResponse;
   /** The version asked for; `effective` is what this node applies; no collection: local over core. */
-  get(addr: ResourceAddress, requested: VersionQuery, collection: Collection | null): ConfigResourceResponse;
-  export(requested: VersionQuery, collection: Collection | null): ConfigExport;
+  get(addr: ResourceAddress, requested: VersionQuery, collection: Collection | null): Promise<ConfigResourceResponse>;
+  export(requested: VersionQuery, collection: Collection | null): Promise<ConfigExport>;
   put(addr: ResourceAddress, collection: Collection, version: VersionName, content: Record<string, unknown>, actor: string): Promise<ConfigWriteResponse>;
   delete(addr: ResourceAddress, collection: Collection, actor: string): Promise<ConfigWriteResponse>;
   addBackup(addr: ResourceAddress, collection: Collection, content: Record<string, unknown> | undefined, actor: string): Promise<ConfigWriteResponse>;
@@ -73,11 +73,12 @@ export class StoreConfigService implements ConfigService {
     return { revision: store.revision, role: this.role, resources: summarise(store, this.role), invalid: store.problems };
   }
 
-  get(addr: ResourceAddress, requested: VersionQuery, collection: Collection | null): ConfigResourceResponse {
+  async get(addr: ResourceAddress, requested: VersionQuery, collection: Collection | null): Promise<ConfigResourceResponse> {
     const { store } = this.deps;
     const lookup = lookupVersion(store, this.role, addr.address, requested, collection);
     if (lookup.found === null) throw new GwError('GW_ERR_CONFIG_NOT_FOUND', { resource: addr.address, what: lookup.missing }, { resource: addr.address });
     const found = lookup.found;
+    const content = await store.read(found.resource, found.version);
     return {
       resource: addr.address,
       type: addr.type.type,
@@ -85,16 +86,16 @@ export class StoreConfigService implements ConfigService {
       collection: found.resource.collection,
       requested,
       version: found.version,
-      content: found.content,
+      content,
       meta: found.resource.meta,
       revision: store.revision,
     };
   }
 
-  export(requested: VersionQuery, collection: Collection | null): ConfigExport {
-    const { store } = this.deps;
+  async export(requested: VersionQuery, collection: Collection | null): Promise<ConfigExport> {
     const role = this.role;
-    return { revision: store.revision, role, entries: exportEntries(store, role, requested, collection) };
+    const { revision, entries } = await exportEntries(this.deps.store, role, requested, collection);
+    return { revision, role, entries };
   }
 
   async put(addr: ResourceAddress, collection: Collection, version: VersionName, content: Record<string, unknown>, actor: string): Promise<ConfigWriteResponse> {

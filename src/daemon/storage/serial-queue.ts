@@ -7,7 +7,11 @@ export class SerialQueue {
 
   run<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.tail.then(fn, fn);
-    this.tail = next.catch(() => undefined);
+    // The tail settles to nothing: it must not keep the last job's result alive (a rescan's entries).
+    this.tail = next.then(
+      () => undefined,
+      () => undefined,
+    );
     return next;
   }
 

@@ -118,12 +118,6 @@ export class SnapshotSink {
     this.writer.addFiles(files.map((f) => ({ rel: f.path, size: f.size, sha256: f.sha256 })));
   }
 
-  /** Stop handing files to the listener (the snapshot grew past what is worth keeping in memory). */
-  dropFileListener(): void {
-    this.onFile = undefined;
-    this.partial.clear();
-  }
-
   /**
    * `payload` as the machine cut it: `parts` from file index `file` at `offset`, in manifest order.
    * Written by the worker in the background; a write that failed is reported by a later call or by

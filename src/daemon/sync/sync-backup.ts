@@ -37,12 +37,9 @@ export interface BackupSideOptions {
   clock?: () => number;
 }
 
-/** Up to this size a snapshot's files are kept in memory for the adoption (a few copies of it are held at once). */
-const KEEP_CONTENTS_MAX_BYTES = 256 * 1024 * 1024;
-
 type Input = BackupSyncInput extends infer I ? (I extends unknown ? Omit<I, 'now'> : never) : never;
 
-/** A snapshot whose staging is open: its sink, and its files as they arrive (null past KEEP_CONTENTS_MAX_BYTES). */
+/** A snapshot whose staging is open: its sink, and what its files tell as they arrive (null once handed to the adoption). */
 interface OpenSnapshot {
   sink: SnapshotSink;
   contents: SnapshotContents | null;
@@ -247,11 +244,6 @@ export class BackupSide {
         const open = this.snapshots.get(d.id);
         if (!open) return;
         open.sink.addFiles(d.files);
-        if (open.contents && d.totalBytes > KEEP_CONTENTS_MAX_BYTES) {
-          // Too big to keep in memory: the adoption reads the files back from the disk.
-          open.sink.dropFileListener();
-          open.contents = null;
-        }
         return;
       }
       case 'write': {
@@ -294,8 +286,8 @@ export class BackupSide {
   }
 
   private async openSnapshot(id: string): Promise<Input | undefined> {
-    // The files are kept as they arrive, and parsed meanwhile, so the adoption reads nothing back
-    // from the disk (unless the snapshot grows past KEEP_CONTENTS_MAX_BYTES).
+    // The files are parsed, checked and signed as they arrive, and only those facts kept (not the
+    // content, whatever the snapshot's size), so the adoption reads nothing back from the disk.
     const contents = this.o.store.snapshotContents();
     const writer = this.spareWriter ?? undefined;
     this.spareWriter = null;

@@ -28,7 +28,7 @@ export function registerConfigRoutes(router: Router, config: ConfigService): voi
     const requested = enumParam<VersionQuery>(req.query, 'version', ['primary', 'backup', 'effective'], 'effective');
     const collection = enumParam<Collection>(req.query, 'collection', ['core', 'local']) ?? null;
     const format = enumParam<ConfigExportFormat>(req.query, 'format', ['ndjson', 'json'], 'ndjson');
-    const { revision, role, entries } = config.export(requested, collection);
+    const { revision, role, entries } = await config.export(requested, collection);
     req.res.writeHead(200, {
       'Content-Type': format === 'json' ? 'application/json; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
       'Cache-Control': 'no-store',
