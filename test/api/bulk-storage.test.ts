@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -167,6 +167,31 @@ describe('readTree (a master reads its core off the main thread)', () => {
     await expect((async () => {
       for await (const _ of streamTree(path.join(temp.dir, 'a.json'), 3)) void _;
     })()).rejects.toMatchObject({ code: 'ENOTDIR' });
+  });
+});
+
+describe('streamTree for a slow caller (a snapshot going out over the network)', () => {
+  it('reads only a few parts ahead of the caller, so what it holds is bounded by the parts in flight, not the tree', async () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    const name = (i: number): string => `f${String(i).padStart(3, '0')}`;
+    for (let i = 0; i < 128; i++) writeFileSync(path.join(temp.dir, name(i)), `file ${i}`);
+    // The caller takes one part (one file), then is slow: readers free to run ahead would have read
+    // all 128 files by the time the later ones are removed. Held back, they read the removed files
+    // only when the caller gets there, and fail there.
+    const taken: string[] = [];
+    const failure = await (async () => {
+      for await (const part of streamTree(temp.dir, 1)) {
+        taken.push(...part.files.map((f) => f.rel));
+        if (taken.length === 1) {
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          for (let i = 20; i < 128; i++) rmSync(path.join(temp.dir, name(i)));
+        }
+      }
+      return null;
+    })().catch((err: unknown) => err as NodeJS.ErrnoException);
+    expect(failure?.code).toBe('ENOENT');
+    expect(taken).toEqual(Array.from({ length: 20 }, (_, i) => name(i)));
   });
 });
 

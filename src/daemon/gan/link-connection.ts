@@ -85,6 +85,8 @@ export class LinkConnection extends EventEmitter {
   private missed = 0;
   /** Set once this side decided to close: nothing the peer sends after that is acted on. */
   private closing = false;
+  /** Senders waiting for the queue to the peer to shrink (queuedAtMost). */
+  private drainWaiters: Array<{ bytes: number; resolve: () => void }> = [];
 
   constructor(
     readonly ws: WebSocket,
@@ -106,7 +108,11 @@ export class LinkConnection extends EventEmitter {
         this.fail(new GwError('GW_ERR_GAN_PROTOCOL_VIOLATION', { peer: this.label, detail }), null);
       }
     });
-    ws.on('close', (code, reason) => this.onClose(code, reason.toString('utf8')));
+    ws.on('close', (code, reason) => {
+      // Nobody waits for a closed link to drain.
+      for (const w of this.drainWaiters.splice(0)) w.resolve();
+      this.onClose(code, reason.toString('utf8'));
+    });
     this.helloTimer = setTimeout(() => {
       this.fail(new GwError('GW_ERR_GAN_HANDSHAKE_TIMEOUT', { peer: this.label, timeout: HELLO_TIMEOUT_MS }), CLOSE.PROTOCOL_VIOLATION);
     }, HELLO_TIMEOUT_MS);
@@ -157,8 +163,29 @@ export class LinkConnection extends EventEmitter {
   /** A binary frame, built only when the link is open (false when not). */
   private sendFrame(build: () => Buffer): boolean {
     if (this.ws.readyState !== this.ws.OPEN) return false;
-    this.ws.send(build(), { binary: true });
+    this.ws.send(build(), { binary: true }, () => this.onFrameWritten());
     return true;
+  }
+
+  /**
+   * Resolves once at most `bytes` are queued for the peer (at once when that is so now, or when the
+   * link closes): a sender of bulk data (a full snapshot) waits here, so what it has read but the
+   * network has not yet taken stays bounded instead of growing to the whole snapshot.
+   */
+  queuedAtMost(bytes: number): Promise<void> {
+    if (this.ws.readyState !== this.ws.OPEN || this.ws.bufferedAmount <= bytes) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push({ bytes, resolve }));
+  }
+
+  private onFrameWritten(): void {
+    if (this.drainWaiters.length === 0) return;
+    const open = this.ws.readyState === this.ws.OPEN;
+    const queued = this.ws.bufferedAmount;
+    this.drainWaiters = this.drainWaiters.filter((w) => {
+      if (open && queued > w.bytes) return true;
+      w.resolve();
+      return false;
+    });
   }
 
   /** Tell the peer why, then close: the dialer shows the code as its connection's last error. */

@@ -143,6 +143,11 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     return this.binaryLink(message.type)?.sendBinaryInPlace(message, payload, room) ?? false;
   }
 
+  /** Resolves once at most `bytes` are queued for the peer (see LinkConnection.queuedAtMost); at once when not connected. */
+  queuedAtMost(bytes: number): Promise<void> {
+    return this.current?.queuedAtMost(bytes) ?? Promise.resolve();
+  }
+
   /** The connection to send a binary message of `type` on: null when not connected. */
   private binaryLink(type: string): LinkConnection | null {
     if (!this.current) return null;

@@ -105,6 +105,9 @@ export interface TreePart {
 /** Threads reading at once: the open/read/close of thousands of files spread over the cores. */
 const READERS = 2;
 
+/** Parts read ahead of the caller: enough to keep both readers busy, few enough to bound memory. */
+const READ_AHEAD = 4;
+
 /**
  * Every regular file under `root` (none when it does not exist), sorted by relative path. One
  * thread lists the tree, then each thread reads and hashes its share of the list.
@@ -135,9 +138,14 @@ async function* readParts(root: string, partSize: number | null, room = 0): Asyn
   const readers = Array.from({ length: READERS }, () => new WorkerCalls(WORKER_SOURCE, 'snapshot reader'));
   const queued: number[] = readers.map(() => 0);
   let listing = true;
-  const parts: Array<{ rels: string[]; read: Promise<Record<string, unknown>> }> = [];
+  // Parts listed but not asked for yet, and parts asked for (being read, or read and not yet taken
+  // by the caller), oldest first. Only READ_AHEAD parts are asked for ahead of the caller: a caller
+  // slower than the disk (a snapshot going out over the network) would otherwise have the whole
+  // tree read into memory, 800 MB for 100,000 resources.
+  const listed: string[][] = [];
+  const asked: Array<{ rels: string[]; read: Promise<Record<string, unknown>> }> = [];
   let wake: (() => void) | null = null;
-  const read = (rels: string[]): void => {
+  const ask = (rels: string[]): void => {
     // The reader with the least queued; the lister reads only once it is done listing.
     const i = listing ? READERS - 1 : queued.indexOf(Math.min(...queued));
     queued[i]! += 1;
@@ -148,11 +156,18 @@ async function* readParts(root: string, partSize: number | null, room = 0): Asyn
       () => (queued[i]! -= 1),
       () => undefined,
     );
-    parts.push({ rels, read: answer });
+    asked.push({ rels, read: answer });
+  };
+  const pump = (): void => {
+    while (listed.length > 0 && asked.length < READ_AHEAD) ask(listed.shift()!);
+  };
+  const read = (rels: string[]): void => {
+    listed.push(rels);
+    pump();
     wake?.();
   };
   // Set once the listing ended: with its error, or null.
-  let listed: { error: unknown } | undefined;
+  let done: { error: unknown } | undefined;
   void readers[0]!.call({ op: 'walk', root, partSize }, [], (m) => read(m.rels as string[])).then(
     (m) => {
       listing = false;
@@ -160,21 +175,25 @@ async function* readParts(root: string, partSize: number | null, room = 0): Asyn
       // Unstreamed: the whole sorted list, a share for each reader.
       const size = partSize ?? Math.ceil(rest.length / READERS);
       for (let at = 0; at < rest.length; at += size) read(rest.slice(at, at + size));
-      listed = { error: null };
+      done = { error: null };
       wake?.();
     },
     (err: unknown) => {
-      listed = { error: err };
+      done = { error: err };
       wake?.();
     },
   );
   try {
-    for (let i = 0; ; ) {
-      if (i < parts.length) {
-        const { rels, read: answer } = parts[i++]!;
-        yield treePart(rels, (await answer) as ReadAnswer);
-      } else if (listed !== undefined) {
-        if (listed.error) throw listed.error;
+    for (;;) {
+      if (asked.length > 0) {
+        const { rels, read: answer } = asked[0]!;
+        const part = treePart(rels, (await answer) as ReadAnswer);
+        // Taken: no longer held here, and the next part is asked for while this one is used.
+        asked.shift();
+        pump();
+        yield part;
+      } else if (done !== undefined) {
+        if (done.error) throw done.error;
         return;
       } else {
         await new Promise<void>((resolve) => (wake = resolve));

@@ -17,6 +17,8 @@ export interface SyncLinkPort {
   send(message: { type: string }): boolean;
   /** A message and its payload in one binary frame, built in the `room` free bytes before the payload in its buffer (not copied). */
   sendBinaryInPlace(message: { type: string; [field: string]: unknown }, payload: Buffer, room: number): boolean;
+  /** Resolves once at most `bytes` are queued for the peer (at once when not connected). */
+  queuedAtMost(bytes: number): Promise<void>;
   readonly connected: boolean;
 }
 
@@ -69,6 +71,7 @@ export class SyncEngine {
         this.master = new MasterSide({
           ...common,
           sendChunk: (chunk, payload, room) => link.sendBinaryInPlace({ type: 'sync.snapshotChunk', chunk }, payload, room),
+          paced: (bytes) => link.queuedAtMost(bytes),
           nodeId: this.o.nodeId,
           coreDir: this.o.coreDir,
         });
