@@ -126,6 +126,21 @@ describe('gwctl config check reads from disk', () => {
     expectCode(await node.ctl('config', 'check'), 0);
   });
 
+  it('a node.json whose label the next start would refuse (the schema allows it) is named at /label with exit 1', async () => {
+    const file = path.join(node.dataDir, 'node.json');
+    const good = readFileSync(file, 'utf8');
+    try {
+      writeFileSync(file, JSON.stringify({ ...JSON.parse(good), label: ' padded ' }));
+      const body = JSON.parse((await node.ctl('--json', 'config', 'check')).stdout) as ConfigCheckResponse;
+      expect(body.ok).toBe(false);
+      expect(body.invalid).toEqual([{ path: file, collection: null, resource: null, problems: [{ pointer: '/label', message: 'a label neither starts nor ends with a space' }] }]);
+      expect(body.settings.find((s) => s.file === 'node.json')?.state).toBe('invalid');
+    } finally {
+      writeFileSync(file, good);
+    }
+    expectCode(await node.ctl('config', 'check'), 0);
+  });
+
   it('trust store files gwd would skip or misread, and gateway-network.json with an unknown field, are named', async () => {
     const pem = path.join(node.dataDir, 'pki', 'trust', 'incoming', 'pending', `${'ab'.repeat(32)}.pem`);
     const net = path.join(node.dataDir, 'gateway-network.json');

@@ -5,6 +5,7 @@ import path from 'node:path';
 
 import type { ConfigFileProblem, SettingsFileCheck } from '../../core/config-wire.js';
 import { normalizeFingerprint } from '../../core/fingerprint.js';
+import { labelProblem } from '../../core/node-label.js';
 import type { FieldProblem } from '../../core/schema-errors.js';
 import { checkRedundancySettings } from '../../core/settings/redundancy-rules.js';
 import type { RedundancySettings } from '../../core/settings/types.js';
@@ -37,7 +38,13 @@ export async function checkSettingsFiles(dataDir: DataDir, schemas: SchemaRegist
     if (problems && problems.length > 0) out.problems.push(settingsProblem(full, problems));
   };
 
-  note('node.json', dataDir.nodeFile, await checkJsonFile(dataDir.nodeFile, 'gwd:settings/node', schemas));
+  // The label's rule beyond the schema is the one a start applies (identity.ts): a label the
+  // start would refuse must not pass the check.
+  note('node.json', dataDir.nodeFile, await checkJsonFile(dataDir.nodeFile, 'gwd:settings/node', schemas, (v) => {
+    const label = (v as { label?: string }).label;
+    const problem = label === undefined ? null : labelProblem(label);
+    return problem ? [{ pointer: '/label', message: problem }] : [];
+  }));
   note(
     'redundancy.json',
     dataDir.redundancyFile,
