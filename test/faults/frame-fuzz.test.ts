@@ -17,8 +17,12 @@ import { Prng } from '../helpers/prng.js';
 // CI runs a reduced set; GWD_FAULTS_FULL=1 (npm run test:faults:full) runs the full one.
 const FULL = process.env.GWD_FAULTS_FULL === '1';
 const SEEDS = FULL ? [1, 2, 3] : [1];
-const FRAMES_PER_SEED = Number(process.env.GWD_FAULTS_FRAMES ?? 10_000);
-// 10,000 frames from each kind of peer per seed: seed 1 in CI, seeds 1-3 in the full set.
+const FRAMES_ENV = process.env.GWD_FAULTS_FRAMES;
+// Frames to a master from each kind of peer, per seed: 5,000 in CI (seed 1), 10,000 in the full set
+// (seeds 1-3). Seed 1's first 5,000 already bring every close the 10,000 do (1009 too: 5 times from
+// the approved peer, 3 from the unapproved one) and ~600 strangers against the list bound of
+// 3 x MAX_PENDING + 1; each defect the fuzz found has its own test in frame-regressions.test.ts.
+const FRAMES_PER_SEED = Number(FRAMES_ENV ?? (FULL ? 10_000 : 5_000));
 /** Configuration content that must never reach a peer that was not let in. */
 const MARKER = 'fuzzmarker7f3a';
 
@@ -226,7 +230,9 @@ describe('fuzzed frames from an unapproved peer (plain and TLS ports)', () => {
 
 // A backup receives what its master sends: a fake master it dials sends it the fuzzed frames, the
 // master's side of sync.* among them. Fewer frames: every session waits for the backup's redial.
-const BACKUP_FRAMES_PER_SEED = Math.round(FRAMES_PER_SEED / 5);
+// 2,000 in CI as in the full set: seed 1's only oversize frame to the backup (the dialer's bare 1009
+// was a defect this found) and its GW_ERR_CONFIG_INVALID refusals come after frame 1,000.
+const BACKUP_FRAMES_PER_SEED = Math.round(Number(FRAMES_ENV ?? 10_000) / 5);
 
 describe('fuzzed frames from an approved master to a backup', () => {
   for (const seed of SEEDS) {
