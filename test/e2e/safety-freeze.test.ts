@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import type { EventRecord } from '../../src/core/wire.js';
-import { ActiveSampler, activeIntervals, outsideAllowed, pairTimeline, readEvents, subtract, totalMs, type Interval } from '../helpers/active-timeline.js';
-import { okOn, spawnOnPort, statusOf } from '../helpers/fixed-port-node.js';
+import { ActiveSampler, activeIntervals, outsideAllowed, pairTimeline, subtract, totalMs, type Interval } from '../helpers/active-timeline.js';
+import { gwinfo, okOn, spawnOnPort, statusOf } from '../helpers/fixed-port-node.js';
 import { waitFor } from '../helpers/processes.js';
 import { configurePair, nodePlace, type RealNode } from '../helpers/real-pair.js';
 
@@ -24,7 +24,19 @@ import { configurePair, nodePlace, type RealNode } from '../helpers/real-pair.js
  * - frozen while Active for less than failoverTimeout: the peer does not take over; 0 ms.
  */
 const FAILOVER_TIMEOUT = 1000;
-const WATCH_MS = 5000;
+/** gwd's default redial period, which the backup keeps here (see above). */
+const REDIAL_MS = 1000;
+/** JOIN_MARGIN_MS of src/core/redundancy/join-wait.ts. */
+const JOIN_MARGIN_MS = 500;
+/**
+ * How long the pair is watched after SIGCONT: the longest chain of timers a resume starts. A
+ * resumed node that stood by waits for its peer again for one redial plus the join margin
+ * (rejoinWait) before it may decide alone, and whatever it decides is judged by the peer after at
+ * most failoverTimeout of silence; two ping rounds on top. Each of these fires inside the watch;
+ * the watch also lasts until the pair is settled again (one Active, both connected), however long
+ * that takes. (It was a flat 5 s: 2 s more of nothing, on each of the 14 cases.)
+ */
+const WATCH_MS = REDIAL_MS + JOIN_MARGIN_MS + FAILOVER_TIMEOUT + 2 * 200;
 /**
  * One stand-down handshake after SIGCONT on a loaded two-core box: the resumed process first runs
  * whatever waited (timers, socket reads, queued HTTP requests), then its first redundancy step
@@ -41,6 +53,13 @@ const temps: Array<() => void> = [];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const ok = okOn;
 const activity = async (n: Node): Promise<string> => (await statusOf(n)).redundancy.activity;
+
+/** Exactly one Active and both connected, as both nodes' /system/gwinfo say it now. */
+async function settled(p: Pair): Promise<boolean> {
+  const [m, b] = await Promise.all([gwinfo(p.master), gwinfo(p.backup)]);
+  if (!m || !b) return false;
+  return (m.activity === 'Active') !== (b.activity === 'Active') && m.peerConnected === 'true' && b.peerConnected === 'true';
+}
 
 async function startPair(recovery: 'automatic' | 'manual'): Promise<Pair> {
   const mk = async (name: string): Promise<Node> => {
@@ -71,12 +90,8 @@ async function stopPair(p: Pair | undefined, failed: boolean, timeline?: string)
 
 /** Exactly one Active, both connected; then, if needed, a failover so that `active` is the Active one. */
 async function arrange(p: Pair, active: Node): Promise<void> {
-  await waitFor('exactly one Active, both connected', async () => {
-    const [m, b] = await Promise.all([statusOf(p.master), statusOf(p.backup)]);
-    const one = (m.redundancy.activity === 'Active') !== (b.redundancy.activity === 'Active');
-    return one && m.redundancy.peer?.connected && b.redundancy.peer?.connected ? true : undefined;
-  }, 15_000, 50);
-  if ((await activity(active)) !== 'Active') {
+  await waitFor('exactly one Active, both connected', () => settled(p), 15_000, 50);
+  if ((await gwinfo(active))?.activity !== 'Active') {
     const other = active === p.master ? p.backup : p.master;
     await ok(other, 'redundancy', 'failover', '--wait', '--timeout', '10');
     await ok(active, 'wait', '--activity', 'active', '--timeout', '10');
@@ -93,7 +108,10 @@ interface FreezeResult {
   events: Record<string, EventRecord[]>;
 }
 
-/** `kill -STOP pid; sleep; kill -CONT pid`, sampling /health/active on both nodes, then WATCH_MS more. */
+/**
+ * `kill -STOP pid; sleep; kill -CONT pid`, sampling /health/active on both nodes, then WATCH_MS more
+ * and until the pair is settled.
+ */
 async function freeze(p: Pair, victim: Node, ms: number, wasActive: boolean): Promise<FreezeResult> {
   const from = Date.now();
   const sampler = new ActiveSampler([{ name: p.master.name, port: p.master.port }, { name: p.backup.name, port: p.backup.port }]).start();
@@ -104,6 +122,7 @@ async function freeze(p: Pair, victim: Node, ms: number, wasActive: boolean): Pr
   const contAt = Date.now();
   process.kill(victim.proc.pid, 'SIGCONT');
   await sleep(WATCH_MS);
+  await waitFor('one Active, both connected, after the resume', () => settled(p), 15_000, 50);
   const report = await sampler.stop();
   const allowed: Interval[] = wasActive && ms >= FAILOVER_TIMEOUT ? [[stopAt, contAt + HANDSHAKE_MS]] : [];
   const tl = await pairTimeline(p.master, p.backup, from);
@@ -113,8 +132,9 @@ async function freeze(p: Pair, victim: Node, ms: number, wasActive: boolean): Pr
   expect(badSamples.length, `samples with both /health/active 200 outside the allowed window:\n${report.describe(badSamples, from)}\n${describe()}`).toBe(0);
   const outside = subtract(tl.overlaps, allowed);
   expect(totalMs(outside), `both Active outside the allowed window:\n${describe()}`).toBe(0);
-  const [em, eb] = await Promise.all([readEvents(p.master), readEvents(p.backup)]);
-  return { from, stopAt, contAt, allowed, events: { [p.master.name]: em, [p.backup.name]: eb } };
+  // The timeline just read has both logs: no second `gwctl events` of each node.
+  const eventsOf = (n: Node): EventRecord[] => tl.merged.filter((e) => e.node === n.name);
+  return { from, stopAt, contAt, allowed, events: { [p.master.name]: eventsOf(p.master), [p.backup.name]: eventsOf(p.backup) } };
 }
 
 const activationsSince = (events: EventRecord[], from: number): Interval[] => activeIntervals(events).filter(([s]) => s >= from);
@@ -183,16 +203,24 @@ describe('SIGSTOP of either node, Active or standing by, for 0.5x, 1.5x and 3x f
 });
 
 describe('the reproductions of issue 15 (Automatic recovery)', () => {
-  let p: Pair | undefined;
-  afterEach(async (ctx) => {
-    const failed = ctx.task.result?.state === 'fail';
-    await stopPair(p, failed, failed && current ? current() : undefined);
-    p = undefined;
+  // One pair for both, as for the matrix above: each starts from a settled pair (arrange).
+  let p: Pair;
+  beforeAll(async () => {
+    p = await startPair('automatic');
+  }, 60_000);
+  let failed = false;
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail') {
+      failed = true;
+      if (current) process.stderr.write(`\n----- merged timeline -----\n${current()}\n`);
+    }
     current = null;
+  });
+  afterAll(async () => {
+    await stopPair(p, failed);
   });
 
   it('regression: `kill -STOP <backup>; sleep 1.5; kill -CONT <backup>` does not make the backup Active while the healthy master is', async () => {
-    p = await startPair('automatic');
     await arrange(p, p.master);
     const r = await freeze(p, p.backup, 1500, false);
     expect(activationsSince(r.events[p.backup.name]!, r.from)).toEqual([]);
@@ -201,7 +229,6 @@ describe('the reproductions of issue 15 (Automatic recovery)', () => {
   }, 60_000);
 
   it('regression: `kill -STOP <master>; sleep 1.3; kill -CONT <master>`: both Active ends within one handshake of the resume, not at a redial', async () => {
-    p = await startPair('automatic');
     await arrange(p, p.master);
     const r = await freeze(p, p.master, 1300, true);
     const tl = await pairTimeline(p.master, p.backup, r.from);
@@ -210,7 +237,7 @@ describe('the reproductions of issue 15 (Automatic recovery)', () => {
     expect(afterResume, `both Active after SIGCONT:\n${tl.describe()}`).toBeLessThanOrEqual(HANDSHAKE_MS);
     // Automatic recovery: the master takes control back through the handshake.
     await waitFor('the master Active again, the backup standing by', async () => {
-      const [m, b] = await Promise.all([activity(p!.master), activity(p!.backup)]);
+      const [m, b] = await Promise.all([activity(p.master), activity(p.backup)]);
       return m === 'Active' && b !== 'Active' ? true : undefined;
     }, 10_000, 50);
   }, 60_000);

@@ -37,3 +37,17 @@ export async function okOn(n: Reachable, ...args: string[]): Promise<string> {
 export async function statusOf(n: Reachable): Promise<StatusResponse> {
   return JSON.parse(await okOn(n, '--json', 'status')) as StatusResponse;
 }
+
+/**
+ * /system/gwinfo over HTTP (key=value pairs: activity, peerConnected, ...), or null when it does not
+ * answer within a second: cheap enough to poll every 20 ms, where gwctl starts a process each time.
+ */
+export async function gwinfo(n: { port: number }): Promise<Record<string, string> | null> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${n.port}/system/gwinfo`, { signal: AbortSignal.timeout(1000) });
+    const text = await res.text();
+    return Object.fromEntries(text.trim().split(';').filter(Boolean).map((kv) => kv.split('=').map(decodeURIComponent) as [string, string]));
+  } catch {
+    return null;
+  }
+}
