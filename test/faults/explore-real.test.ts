@@ -7,7 +7,7 @@ import {
   activeIntervals, clip, intersect, linkIntervals, readEvents, subtract, type Interval,
 } from '../helpers/active-timeline.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
-import { ctlOn, freePort, okOn, spawnOnPort, statusOf } from '../helpers/fixed-port-node.js';
+import { ctlOn, freePort, gwinfo, okOn, spawnOnPort, statusOf } from '../helpers/fixed-port-node.js';
 import { gwctl, waitFor, type GwdProcess } from '../helpers/processes.js';
 import { Prng } from '../helpers/prng.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
@@ -102,17 +102,6 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 async function launch(n: Node): Promise<void> {
   n.proc = spawnOnPort(n.dir, n.name, n.port);
   await okOn(n, 'wait', '--ready', '--timeout', '15');
-}
-
-/** gwinfo over HTTP: fast enough to poll every 20 ms (gwctl starts a process each time). */
-async function gwinfo(n: Node): Promise<Record<string, string> | null> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${n.port}/system/gwinfo`, { signal: AbortSignal.timeout(1000) });
-    const text = await res.text();
-    return Object.fromEntries(text.trim().split(';').filter(Boolean).map((kv) => kv.split('=').map(decodeURIComponent) as [string, string]));
-  } catch {
-    return null;
-  }
 }
 
 describe('explore: random operator actions and faults on two real processes', () => {
