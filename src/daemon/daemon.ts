@@ -15,6 +15,7 @@ import { EventLog } from './events/event-log.js';
 import type { GanHost } from './gan/gan-host.js';
 import { GatewayNetwork } from './gan/gateway-network.js';
 import { loadOrCreateIdentity, type Identity } from './identity/identity.js';
+import type { KeyPair } from './identity/key-pair.js';
 import { NodeLabel } from './identity/node-label.js';
 import { Metrics } from './metrics.js';
 import { MetricsServer } from './metrics-server.js';
@@ -142,10 +143,11 @@ export class Daemon {
     return (this.parts.config && effectiveSystemName(this.parts.config, role)) ?? this.options.systemName;
   }
 
-  static async start(options: DaemonOptions, logger: Logger): Promise<Daemon> {
+  /** `keyPair`: a first start's key, begun by main.ts before the modules loaded (pregenerateKeyPair). */
+  static async start(options: DaemonOptions, logger: Logger, { keyPair }: { keyPair?: Promise<KeyPair> } = {}): Promise<Daemon> {
     const daemon = new Daemon(options, logger);
     try {
-      await daemon.init();
+      await daemon.init(keyPair);
     } catch (err) {
       await daemon.stop('startup-failed').catch(() => undefined);
       throw err;
@@ -153,7 +155,7 @@ export class Daemon {
     return daemon;
   }
 
-  private async init(): Promise<void> {
+  private async init(keyPair: Promise<KeyPair> | undefined): Promise<void> {
     const { dataDir, options, logger, schemas, parts } = this;
     await fsp.mkdir(dataDir.root, { recursive: true, mode: 0o750 });
     await fsp.mkdir(dataDir.varDir, { recursive: true });
@@ -162,6 +164,7 @@ export class Daemon {
     const identityLoad = loadOrCreateIdentity(dataDir, schemas, {
       edition: options.edition,
       systemName: options.systemName,
+      keyPair,
     });
     identityLoad.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     // Events first: changes found by the store's startup scan are announced like any other.

@@ -1,6 +1,7 @@
 import { GwError } from '../core/errors.js';
 import { PRODUCT_VERSION } from '../core/version.js';
-import { Daemon } from './daemon.js';
+import type { Daemon } from './daemon.js';
+import { pregenerateKeyPair } from './identity/key-pair.js';
 import { createLogger } from './logger.js';
 import { GWD_USAGE, parseDaemonArgs } from './options.js';
 
@@ -27,9 +28,13 @@ async function main(): Promise<void> {
   const logger = createLogger(parsed.options.logLevel, {
     format: parsed.options.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json'),
   });
+  // A first start's key is generated on the thread pool while the daemon's modules load (most of a
+  // start's time), rather than after them: loaded here, not statically, so the key can go first.
+  const keyPair = pregenerateKeyPair(parsed.options.dataDir);
   let daemon: Daemon;
   try {
-    daemon = await Daemon.start(parsed.options, logger);
+    const { Daemon } = await import('./daemon.js');
+    daemon = await Daemon.start(parsed.options, logger, { keyPair });
   } catch (err) {
     const coded = err instanceof GwError;
     logger.fatal({ code: coded ? err.code : undefined, err: coded ? undefined : err }, `gwd did not start: ${(err as Error).message}`);

@@ -10,6 +10,7 @@ import type { SchemaRegistry } from '../schema-registry.js';
 import { loadSettingsFile } from '../settings/settings-file.js';
 import { readOptional, writeFileAtomic } from '../storage/atomic-write.js';
 import { describeCertificate, generateSelfSigned, type CertificateInfo } from './certificate.js';
+import type { KeyPair } from './key-pair.js';
 
 export interface NodeFile {
   version: 1;
@@ -39,7 +40,8 @@ export interface Identity {
 export async function loadOrCreateIdentity(
   dataDir: DataDir,
   schemas: SchemaRegistry,
-  opts: { edition: Edition; systemName: string },
+  /** `keyPair`: one main.ts began before the modules loaded (pregenerateKeyPair), used if a key is made. */
+  opts: { edition: Edition; systemName: string; keyPair?: Promise<KeyPair> },
 ): Promise<Identity> {
   await fsp.mkdir(dataDir.pkiDir, { recursive: true, mode: 0o700 });
   const { value: node, created: nodeCreated } = await loadSettingsFile<NodeFile>(
@@ -61,7 +63,7 @@ export async function loadOrCreateIdentity(
   let certPem = await readOptional(dataDir.certFile);
   let certCreated = false;
   if (keyPem === undefined) {
-    const generated = await generateSelfSigned({ systemName: opts.systemName, uuid: node.uuid });
+    const generated = await generateSelfSigned({ systemName: opts.systemName, uuid: node.uuid }, new Date(), opts.keyPair);
     keyPem = generated.keyPem;
     certPem = generated.certPem;
     await writeFileAtomic(dataDir.keyFile, keyPem, { mode: 0o600 });
