@@ -2,19 +2,20 @@ import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * Seconds each long file took in CI (the vitest JSON report of `.ci/run`, two workers on two
- * cores), longest first. The two workers take files from one queue, so a long file that starts
- * last runs alone at the end: on a clean clone vitest has no timings and sorts by file size, which
+ * Seconds each long file took in CI (the vitest JSON reports of `.ci/run`, two workers on two
+ * cores, 2026-12-04; safety-freeze and frame-fuzz scaled by what their trims saved), longest
+ * first. The two workers take files from one queue, so a long file that starts last runs alone
+ * at the end: on a clean clone vitest has no timings and sorts by file size, which
  * put bench-quick (a 32-line file, two minutes) last and left one worker idle for ~110 s. Files
  * not listed here take under 10 s each and run after these, in vitest's own order. Rough numbers
  * are enough: only the order matters.
  */
 const CI_SECONDS: Record<string, number> = {
-  'test/e2e/safety-freeze.test.ts': 134,
   'test/e2e/bench-quick.test.ts': 120,
   'test/e2e/safety-goodbye.test.ts': 119,
-  'test/faults/frame-fuzz.test.ts': 87,
+  'test/e2e/safety-freeze.test.ts': 85,
   'test/e2e/witness.test.ts': 73,
+  'test/faults/frame-fuzz.test.ts': 55,
   'test/e2e/redundancy-failover.test.ts': 52,
   'test/faults/explore-real.test.ts': 41,
   'test/e2e/scripts.test.ts': 40,
