@@ -112,6 +112,17 @@ export interface SyncAck {
   revision: number;
 }
 
+/**
+ * The backup has taken `bytes` of snapshot `id`'s chunk payloads (handed them to its writer): the
+ * master sends at most SNAPSHOT_WINDOW_BYTES beyond that, so a backup whose disk is slower than
+ * the network holds a bounded part of the snapshot, not all of it.
+ */
+export interface SyncSnapshotReceived {
+  type: 'sync.snapshotReceived';
+  id: string;
+  bytes: number;
+}
+
 export type SyncMessage =
   | SyncRequest
   | SyncBegin
@@ -121,7 +132,13 @@ export type SyncMessage =
   | SyncSnapshotAbort
   | SyncSnapshotChunk
   | SyncSnapshotEnd
-  | SyncAck;
+  | SyncAck
+  | SyncSnapshotReceived;
+
+/** Snapshot payload bytes the master sends beyond what the backup reported taken (sync.snapshotReceived). */
+export const SNAPSHOT_WINDOW_BYTES = 32 * 1024 * 1024;
+/** The backup reports what it has taken each time this much more is taken. */
+export const SNAPSHOT_RECEIVED_EVERY_BYTES = 4 * 1024 * 1024;
 
 /** Raw bytes per snapshot chunk when a part is cut (a part larger than a frame should be). */
 export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
@@ -230,6 +247,7 @@ export const SYNC_MESSAGE_SCHEMA = schemaOf<Exclude<SyncMessage, SyncSnapshotChu
       },
     }),
     messageSchema('sync.ack', { revision }),
+    messageSchema('sync.snapshotReceived', { id: snapshotId, bytes: { type: 'integer', minimum: 0 } }),
   ],
 });
 

@@ -9,7 +9,7 @@ import {
   type BackupSyncSettings,
   type MasterMessage,
 } from '../../core/sync/backup-machine.js';
-import type { SyncEntries, SyncMessage } from '../../core/sync/messages.js';
+import { SNAPSHOT_RECEIVED_EVERY_BYTES, type SyncEntries, type SyncMessage } from '../../core/sync/messages.js';
 import type { ConfigStore } from '../config/config-store.js';
 import type { SnapshotContents } from '../config/snapshot-contents.js';
 import type { EventLog } from '../events/event-log.js';
@@ -43,6 +43,9 @@ type Input = BackupSyncInput extends infer I ? (I extends unknown ? Omit<I, 'now
 interface OpenSnapshot {
   sink: SnapshotSink;
   contents: SnapshotContents | null;
+  /** Payload bytes handed to the writer, and how many of them the master was told of (its send window). */
+  taken: number;
+  reported: number;
 }
 
 const MASTER_MESSAGES = new Set<string>(['sync.begin', 'sync.snapshotStream', 'sync.snapshotFiles', 'sync.snapshotChunk', 'sync.snapshotEnd', 'sync.snapshotAbort']);
@@ -256,6 +259,13 @@ export class BackupSide {
         } catch (err) {
           return { type: 'ioFailed', id: d.id, error: asGwError(err) };
         }
+        // The master sends only so far beyond what was taken: chunks wait on its side, not in
+        // this inbox (a disk slower than the network had a whole snapshot queued here, 1.1 GB).
+        open.taken += d.payload.length;
+        if (open.taken - open.reported >= SNAPSHOT_RECEIVED_EVERY_BYTES && !this.closing) {
+          open.reported = open.taken;
+          this.o.send({ type: 'sync.snapshotReceived', id: d.id, bytes: open.taken });
+        }
         return;
       }
       case 'adopt':
@@ -303,7 +313,7 @@ export class BackupSide {
       await sink.abort();
       return undefined;
     }
-    this.snapshots.set(id, { sink, contents });
+    this.snapshots.set(id, { sink, contents, taken: 0, reported: 0 });
     return { type: 'snapshotOpened', id };
   }
 

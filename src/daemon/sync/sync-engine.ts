@@ -108,6 +108,7 @@ export class SyncEngine {
       if (this.master) {
         if (m.type === 'sync.request') void this.master.onRequest(m).catch((err: unknown) => this.o.logger.error({ err }, 'sync: answering a request failed'));
         else if (m.type === 'sync.ack') this.master.onAck(m.revision);
+        else if (m.type === 'sync.snapshotReceived') this.master.onReceived(m.id, m.bytes);
         else this.o.logger.warn({ type: m.type }, 'sync: ignoring a message a backup does not send');
       } else if (this.backup) {
         this.backup.receive(m);

@@ -5,6 +5,7 @@ import {
   entryBatches,
   SNAPSHOT_CHUNK_BYTES,
   SNAPSHOT_FILES_PER_PART,
+  SNAPSHOT_WINDOW_BYTES,
   type SyncSnapshotChunk,
   type SyncEntries,
   type SyncKind,
@@ -60,6 +61,8 @@ export class MasterSide {
   /** The operation whose completion is announced once the backup acknowledges its revision. */
   private pending: { kind: SyncKind; revision: number } | null = null;
   private readonly unsubscribe: () => void;
+  /** The snapshot being sent: what the backup reported taken of it, and the send loop waiting for more. */
+  private window: { id: string; received: number; wake: (() => void) | null } | null = null;
 
   constructor(private readonly o: MasterSideOptions) {
     this.unsubscribe = o.store.subscribe((e) => this.onCommit(e));
@@ -74,6 +77,15 @@ export class MasterSide {
     this.op++;
     this.queued = [];
     this.unsubscribe();
+    this.window?.wake?.();
+  }
+
+  /** sync.snapshotReceived: the backup took `bytes` of snapshot `id`, so more may be sent. */
+  onReceived(id: string, bytes: number): void {
+    const w = this.window;
+    if (w?.id !== id || bytes <= w.received) return;
+    w.received = bytes;
+    w.wake?.();
   }
 
   onRequest(req: SyncRequest): Promise<void> {
@@ -106,6 +118,8 @@ export class MasterSide {
   async pushFull(): Promise<void> {
     const { sendChunk } = this.o;
     const op = ++this.op;
+    // A snapshot still being sent waits no longer: it sees the new op and gives up the store's lock.
+    this.window?.wake?.();
     const { store, coreDir } = this.o;
     const started = Date.now();
     const id = randomUUID();
@@ -128,6 +142,9 @@ export class MasterSide {
       if (!this.o.send({ type: 'sync.begin', op, kind: 'full', revision })) return lost();
       if (!this.o.send({ type: 'sync.snapshotStream', op, id, revision })) return lost();
       let seq = 0;
+      const window: NonNullable<MasterSide['window']> = { id, received: 0, wake: null };
+      this.window = window;
+      let sentBytes = 0;
       try {
         for await (const part of streamTree(coreDir, SNAPSHOT_FILES_PER_PART, FRAME_HEADER_ROOM)) {
           // A newer request replaced this one (its own answer follows), or the link went down.
@@ -138,7 +155,16 @@ export class MasterSide {
           // copy of every byte, and the garbage collections its buffers caused, cost the master
           // ~10% of its time); cut in chunks only when the part is larger than a frame should be.
           for (const chunk of streamedChunks(part, files, SNAPSHOT_PART_FRAME_BYTES, SNAPSHOT_CHUNK_BYTES)) {
+            // No further than a window beyond what the backup reported taken (it reports as it
+            // hands chunks to its writer): a backup whose disk is slower than the network would
+            // otherwise hold the rest of the snapshot in memory.
+            while (sentBytes - window.received > SNAPSHOT_WINDOW_BYTES && op === this.op && this.mode === 'snapshot') {
+              await new Promise<void>((resolve) => (window.wake = resolve));
+              window.wake = null;
+            }
+            if (op !== this.op || this.mode !== 'snapshot') return false;
             if (!sendChunk({ id, seq: seq++, file: chunk.file, offset: chunk.offset }, chunk.payload, chunk.room)) return lost();
+            sentBytes += chunk.payload.length;
           }
           files += entries.length;
           totalBytes += part.bytes.length;
@@ -241,5 +267,6 @@ export class MasterSide {
   private lost(): void {
     this.o.logger.debug({ peer: this.o.peerUuid }, 'sync: the link went down while sending');
     this.mode = 'idle';
+    this.window?.wake?.();
   }
 }
