@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { EventRecord, StatusResponse } from '../../src/core/wire.js';
-import { ActiveSampler, activeIntervals, clip, pairTimeline, readEvents, type SampleReport } from '../helpers/active-timeline.js';
+import { ActiveSampler, clip, pairTimeline, type PairTimeline, type SampleReport } from '../helpers/active-timeline.js';
 import { freePort, okOn, spawnOnPort, statusOf } from '../helpers/fixed-port-node.js';
 import { waitFor } from '../helpers/processes.js';
 import { configurePair, nodePlace, type PairTimings, type RealNode } from '../helpers/real-pair.js';
@@ -86,17 +86,24 @@ async function watch(m: Node, b: Node, action: () => Promise<void>): Promise<{ r
   return { report: await sampler.stop(), actionAt };
 }
 
-/** The two checks of every case: no sample with both 200, no overlap on the merged timeline. */
-async function expectOneActive(m: Node, b: Node, from: number, report: SampleReport): Promise<void> {
+/**
+ * The two checks of every case: no sample with both 200, no overlap on the merged timeline. Returns
+ * the timeline: both event logs as read after the watch, for the case's own checks.
+ */
+async function expectOneActive(m: Node, b: Node, from: number, report: SampleReport): Promise<PairTimeline> {
   const tl = await pairTimeline(m, b, from);
   expect(report.bothActive.length, `samples with both /health/active 200:\n${report.describe(report.bothActive, from)}\n${tl.describe()}`).toBe(0);
   expect(tl.overlapMs, `both Active on the merged timeline:\n${tl.describe()}`).toBe(0);
+  return tl;
 }
 
-/** Active intervals of a node that start at or after `from`. */
-async function activationsSince(n: Node, from: number): Promise<Array<[number, number]>> {
-  return activeIntervals(await readEvents(n), n.deaths).filter(([s]) => s >= from);
+/** Active intervals of a node that start at or after `from` (its deaths end an open one). */
+function activationsSince(tl: PairTimeline, n: Node, from: number): Array<[number, number]> {
+  return tl.active[n.name]!.filter(([s]) => s >= from);
 }
+
+/** A node's own events, from the timeline. */
+const eventsOf = (tl: PairTimeline, n: Node): EventRecord[] => tl.merged.filter((e) => e.node === n.name);
 
 /** Rule 10 on the receiving side: the peer left while Active; reported as peer.lost how=left-active (or peer.leftActive). */
 function leftActive(events: EventRecord[], from: number): EventRecord | undefined {
@@ -137,11 +144,11 @@ describe('a goodbye from a node that stays Active makes no second Active', () =>
     const { report, actionAt } = await watch(master, backup, async () => {
       await ok(backup, 'redundancy', 'configure', '--master-address', `127.0.0.1:${nowhere}`);
     });
-    await expectOneActive(master, backup, pairedAt, report);
-    expect(await activationsSince(master, actionAt)).toEqual([]);
+    const tl = await expectOneActive(master, backup, pairedAt, report);
+    expect(activationsSince(tl, master, actionAt)).toEqual([]);
     expect(await activity(master)).not.toBe('Active');
     expect(await activity(backup)).toBe('Active');
-    const ev = leftActive(await readEvents(master), actionAt);
+    const ev = leftActive(eventsOf(tl, master), actionAt);
     expect(ev, 'peer.lost how=left-active on the master').toBeDefined();
   }, 60_000);
 
@@ -150,11 +157,11 @@ describe('a goodbye from a node that stays Active makes no second Active', () =>
     const { report, actionAt } = await watch(master, backup, async () => {
       await ok(backup, 'redundancy', 'configure', '--ssl');
     });
-    await expectOneActive(master, backup, pairedAt, report);
-    expect(await activationsSince(master, actionAt)).toEqual([]);
+    const tl = await expectOneActive(master, backup, pairedAt, report);
+    expect(activationsSince(tl, master, actionAt)).toEqual([]);
     expect(await activity(master)).not.toBe('Active');
     expect(await activity(backup)).toBe('Active');
-    expect(leftActive(await readEvents(master), actionAt), 'peer.lost how=left-active on the master').toBeDefined();
+    expect(leftActive(eventsOf(tl, master), actionAt), 'peer.lost how=left-active on the master').toBeDefined();
   }, 60_000);
 
   it('(c) Cold backup switched to --ssl on a plain pair: it stays Cold (its own goodbye is not the master stopping), the master stays Active', async () => {
@@ -162,8 +169,8 @@ describe('a goodbye from a node that stays Active makes no second Active', () =>
     const { report, actionAt } = await watch(master, backup, async () => {
       await ok(backup, 'redundancy', 'configure', '--ssl');
     });
-    await expectOneActive(master, backup, pairedAt, report);
-    expect(await activationsSince(backup, actionAt)).toEqual([]);
+    const tl = await expectOneActive(master, backup, pairedAt, report);
+    expect(activationsSince(tl, backup, actionAt)).toEqual([]);
     expect(await activity(master)).toBe('Active');
     expect(await activity(backup)).not.toBe('Active');
   }, 60_000);
@@ -179,9 +186,9 @@ describe('a goodbye from a node that stays Active makes no second Active', () =>
       await ok(backup, 'redundancy', 'configure', '--master-address', `127.0.0.1:${master.port}`);
       await ok(backup, 'wait', '--peer-connected', '--timeout', '10');
     });
-    await expectOneActive(master, backup, pairedAt, report);
-    expect(await activationsSince(backup, actionAt)).toEqual([]);
-    const masterChanges = (await readEvents(master)).filter((e) => e.type === 'activity.changed' && Date.parse(e.time) >= actionAt);
+    const tl = await expectOneActive(master, backup, pairedAt, report);
+    expect(activationsSince(tl, backup, actionAt)).toEqual([]);
+    const masterChanges = eventsOf(tl, master).filter((e) => e.type === 'activity.changed' && Date.parse(e.time) >= actionAt);
     expect(masterChanges.map((e) => e.data), 'the master never left Active').toEqual([]);
     expect(await activity(master)).toBe('Active');
     expect(await activity(backup)).not.toBe('Active');
@@ -192,8 +199,8 @@ describe('a goodbye from a node that stays Active makes no second Active', () =>
     const { report, actionAt } = await watch(master, backup, async () => {
       await ok(master, 'redundancy', 'configure', '--mode', 'independent');
     });
-    await expectOneActive(master, backup, pairedAt, report);
-    expect(await activationsSince(backup, actionAt)).toEqual([]);
+    const tl = await expectOneActive(master, backup, pairedAt, report);
+    expect(activationsSince(tl, backup, actionAt)).toEqual([]);
     expect(await activity(master)).toBe('Active');
     expect(await activity(backup)).not.toBe('Active');
   }, 60_000);
@@ -205,8 +212,8 @@ describe('a goodbye from a node that stays Active makes no second Active', () =>
       await ok(master, 'connections', 'deny', uuid);
       await waitFor('the link down on the backup', async () => ((await status(backup)).redundancy.peer?.connected ? undefined : true), 10_000);
     });
-    await expectOneActive(master, backup, pairedAt, report);
-    expect(await activationsSince(backup, actionAt)).toEqual([]);
+    const tl = await expectOneActive(master, backup, pairedAt, report);
+    expect(activationsSince(tl, backup, actionAt)).toEqual([]);
     expect(await activity(master)).toBe('Active');
   }, 60_000);
 
@@ -217,8 +224,8 @@ describe('a goodbye from a node that stays Active makes no second Active', () =>
       await ok(master, 'connections', 'deny', uuid);
       await waitFor('the link down on the master', async () => ((await status(master)).redundancy.peer?.connected ? undefined : true), 10_000);
     });
-    await expectOneActive(master, backup, pairedAt, report);
-    expect(await activationsSince(master, actionAt)).toEqual([]);
+    const tl = await expectOneActive(master, backup, pairedAt, report);
+    expect(activationsSince(tl, master, actionAt)).toEqual([]);
     expect(await activity(backup)).toBe('Active');
   }, 60_000);
 
@@ -254,8 +261,8 @@ describe('a certificate denied or removed on a TLS pair makes no second Active',
       await ok(master, 'certs', 'deny', fp);
       await waitFor('the link down on the backup', async () => ((await status(backup)).redundancy.peer?.connected ? undefined : true), 10_000);
     });
-    await expectOneActive(master, backup, pairedAt, report);
-    expect(await activationsSince(backup, actionAt)).toEqual([]);
+    const tl = await expectOneActive(master, backup, pairedAt, report);
+    expect(activationsSince(tl, backup, actionAt)).toEqual([]);
     expect(await activity(master)).toBe('Active');
   }, 60_000);
 
@@ -266,9 +273,9 @@ describe('a certificate denied or removed on a TLS pair makes no second Active',
       await ok(backup, 'certs', 'remove', fp);
       await waitFor('the link down on the master', async () => ((await status(master)).redundancy.peer?.connected ? undefined : true), 10_000);
     });
-    await expectOneActive(master, backup, pairedAt, report);
-    expect(await activationsSince(master, actionAt)).toEqual([]);
+    const tl = await expectOneActive(master, backup, pairedAt, report);
+    expect(activationsSince(tl, master, actionAt)).toEqual([]);
     expect(await activity(backup)).toBe('Active');
-    expect(leftActive(await readEvents(master), actionAt), 'peer.lost how=left-active on the master').toBeDefined();
+    expect(leftActive(eventsOf(tl, master), actionAt), 'peer.lost how=left-active on the master').toBeDefined();
   }, 60_000);
 });
