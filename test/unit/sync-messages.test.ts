@@ -39,6 +39,7 @@ const GOOD = [
   { type: 'sync.snapshotEnd', id: 'abc-2', totals: { files: 1, totalBytes: 2, totalSha256: sig } },
   { type: 'sync.snapshotAbort', id: 'abc-2', reason: 'the master could not read the configuration for a full snapshot: EIO' },
   { type: 'sync.ack', revision: 3 },
+  { type: 'sync.snapshotReceived', id: 'abc-2', bytes: 4194304 },
 ];
 
 describe('sync protocol messages', () => {
@@ -74,6 +75,8 @@ describe('sync protocol messages', () => {
       { ...GOOD[3], entries: [{ ...entry, signature: 'nothex' }] },
       { type: 'sync.snapshotEnd', id: '../x', totals: { files: 1, totalBytes: 2, totalSha256: sig } },
       { type: 'sync.ack' },
+      { type: 'sync.snapshotReceived', id: 'abc-2', bytes: -1 },
+      { type: 'sync.snapshotReceived', id: '../x', bytes: 1 },
       { type: 'sync.unknown' },
       { type: 'sync.snapshotStream', op: 2, id: '../x', revision: 4 },
       { type: 'sync.snapshotStream', op: 2, id: 'abc', revision: -1 },
