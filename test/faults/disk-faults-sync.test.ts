@@ -232,7 +232,8 @@ describe('disk faults during a sync: regressions', () => {
     await p.master.client.configSet('opc-connection/plc1', { endpointUrl: 'opc.tcp://10.7.7.8:4840' });
     const revision = (await p.master.client.status()).config.revision;
     await waitFor('the backup to acknowledge the change', async () => ((await p.master.client.status()).redundancy.sync.peerRevision === revision ? true : undefined), 5000, 20);
-    expect(hits).toBeGreaterThan(0);
+    // A replicated batch's state write waits for the store's checkpoint, once it is idle (~1 s).
+    await waitFor('the backup to try writing its config state file', async () => (hits > 0 ? true : undefined), 5000, 20);
     expect(backupEvents(p, 'sync.failed', since)).toEqual([]);
     expect(servedVersusDisk(p.backup)).toEqual([]);
     setFaultInjector(null);

@@ -1,8 +1,12 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
+import { randomBytes } from 'node:crypto';
+
 import type { JournalEntry } from '../../core/config-model.js';
-import { fsyncDir, stageFileAtomic, type StagedFile } from '../storage/atomic-write.js';
+import { GwError } from '../../core/errors.js';
+import { describeFsError, fsyncDir, stageFileAtomic, type StagedFile } from '../storage/atomic-write.js';
+import { checkFault } from '../storage/fault-injection.js';
 import { mapLimit } from '../storage/map-limit.js';
 import { BACKUP_FILE, META_FILE, PRIMARY_FILE, resourceDir, versionFile } from './resource-paths.js';
 import { contentSignature } from './signature.js';
@@ -16,6 +20,17 @@ import { byResource } from './store-state.js';
 export async function applyEntry(resourcesDir: string, entry: JournalEntry): Promise<void> {
   const prepared = await prepareEntry(resourcesDir, entry);
   await prepared.apply();
+}
+
+/**
+ * Files and directories written without fsync by a commit whose journal entries are durable (a
+ * replicated batch): the store fsyncs them all at its next checkpoint (syncDirty), before its state
+ * file may say that their revision is on disk. Until then a crash rolls them forward from the
+ * journal, as it does any entry above the state file's revision.
+ */
+export interface DirtyFiles {
+  files: Set<string>;
+  dirs: Set<string>;
 }
 
 /** The files of one entry, written under temp names: `apply` renames them into place. */
@@ -33,8 +48,9 @@ export interface PreparedEntry {
  * `planned`: for an entry behind others of the same resource in one batch, the signature each of
  * its files will have once those are applied (null: removed); the disk does not show it yet.
  */
-export async function prepareEntry(resourcesDir: string, entry: JournalEntry, planned?: Map<string, string | null>): Promise<PreparedEntry> {
+export async function prepareEntry(resourcesDir: string, entry: JournalEntry, planned?: Map<string, string | null>, dirty?: DirtyFiles): Promise<PreparedEntry> {
   const dir = resourceDir(resourcesDir, entry.collection, entry.module, entry.type, entry.name);
+  const stage = (file: string, data: string): Promise<StagedFile> => (dirty ? stageUnsynced(file, data) : stageFileAtomic(file, data, { syncDir: false }));
   const signatureOf = (file: string): Promise<string | null> => (planned?.has(file) ? Promise.resolve(planned.get(file)!) : fileSignature(file));
   if (entry.deleted && entry.version === 'primary') {
     for (const f of [BACKUP_FILE, PRIMARY_FILE, META_FILE]) planned?.set(path.join(dir, f), null);
@@ -43,12 +59,23 @@ export async function prepareEntry(resourcesDir: string, entry: JournalEntry, pl
       apply: async () => {
         // Only the store's own files: anything else an operator keeps in the directory stays.
         for (const f of [BACKUP_FILE, PRIMARY_FILE, META_FILE]) await fsp.rm(path.join(dir, f), { force: true });
-        await fsyncDir(dir).catch(() => undefined);
+        if (dirty) {
+          // The removals reach the disk through the directory, or through its parent once it is gone.
+          dirty.dirs.add(dir);
+          dirty.dirs.add(path.dirname(dir));
+        } else await fsyncDir(dir).catch(() => undefined);
         if (entry.name !== null) await fsp.rmdir(dir).catch(() => undefined);
       },
     };
   }
   const made = await fsp.mkdir(dir, { recursive: true });
+  if (dirty && made !== undefined) {
+    // A new directory is reachable after a crash only once its parent's entry for it is on disk.
+    for (let d = dir; ; d = path.dirname(d)) {
+      dirty.dirs.add(path.dirname(d));
+      if (d === made || path.dirname(d) === d) break;
+    }
+  }
   const staged: StagedFile[] = [];
   const abort = async (): Promise<void> => {
     for (const f of staged) await f.abort();
@@ -58,13 +85,13 @@ export async function prepareEntry(resourcesDir: string, entry: JournalEntry, pl
     if (entry.deleted) planned?.set(path.join(dir, BACKUP_FILE), null);
     if (!entry.deleted && entry.content && entry.signature) {
       const file = path.join(dir, versionFile(entry.version));
-      if ((await signatureOf(file)) !== entry.signature) staged.push(await stageFileAtomic(file, json(entry.content), { syncDir: false }));
+      if ((await signatureOf(file)) !== entry.signature) staged.push(await stage(file, json(entry.content)));
       planned?.set(file, entry.signature);
     }
     if (entry.meta) {
       const metaFile = path.join(dir, META_FILE);
       const metaSignature = contentSignature(entry.meta);
-      if ((await signatureOf(metaFile)) !== metaSignature) staged.push(await stageFileAtomic(metaFile, json(entry.meta), { syncDir: false }));
+      if ((await signatureOf(metaFile)) !== metaSignature) staged.push(await stage(metaFile, json(entry.meta)));
       planned?.set(metaFile, metaSignature);
     }
   } catch (err) {
@@ -77,7 +104,10 @@ export async function prepareEntry(resourcesDir: string, entry: JournalEntry, pl
       // Both files of the resource are renamed into place first, then the directory is fsync'd once.
       if (entry.deleted) await fsp.rm(path.join(dir, BACKUP_FILE), { force: true });
       for (const f of staged) await f.commit();
-      if (entry.deleted || staged.length > 0) await fsyncDir(dir);
+      if (!(entry.deleted || staged.length > 0)) return;
+      if (!dirty) return fsyncDir(dir);
+      for (const f of staged) dirty.files.add(f.file);
+      dirty.dirs.add(dir);
     },
   };
 }
@@ -118,7 +148,7 @@ const APPLY_CONCURRENCY = 32;
  * resource are staged in order, different resources concurrently; `apply` renames them in the same
  * order.
  */
-export async function prepareEntries(resourcesDir: string, entries: readonly JournalEntry[]): Promise<PreparedEntry> {
+export async function prepareEntries(resourcesDir: string, entries: readonly JournalEntry[], dirty?: DirtyFiles): Promise<PreparedEntry> {
   const groups: PreparedEntry[][] = [];
   const abort = async (): Promise<void> => {
     for (const group of groups) for (const p of group) await p.abort();
@@ -128,7 +158,7 @@ export async function prepareEntries(resourcesDir: string, entries: readonly Jou
       const group: PreparedEntry[] = [];
       groups.push(group);
       const planned = new Map<string, string | null>();
-      for (const e of list) group.push(await prepareEntry(resourcesDir, e, planned));
+      for (const e of list) group.push(await prepareEntry(resourcesDir, e, planned, dirty));
     });
   } catch (err) {
     await abort();
@@ -142,4 +172,66 @@ export async function prepareEntries(resourcesDir: string, entries: readonly Jou
       });
     },
   };
+}
+
+/**
+ * A file written under a temp name in its directory, without fsync: for a commit whose journal
+ * entries hold its content and are durable already (see DirtyFiles). A full disk still shows here,
+ * before the commit point, on file systems that reserve space at write (ext4, xfs).
+ */
+async function stageUnsynced(file: string, data: string): Promise<StagedFile> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const abort = async (): Promise<void> => {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+  };
+  try {
+    checkFault('write', file);
+    // Mode as stageFileAtomic's default (0644), exact whatever the umask.
+    await fsp.writeFile(tmp, data, { flag: 'wx', mode: 0o644 });
+    await fsp.chmod(tmp, 0o644);
+  } catch (err) {
+    await abort();
+    throw new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file, detail: describeFsError(err) });
+  }
+  return {
+    file,
+    abort,
+    async commit() {
+      try {
+        await fsp.rename(tmp, file);
+      } catch (err) {
+        await abort();
+        throw new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file, detail: describeFsError(err) });
+      }
+    },
+  };
+}
+
+/**
+ * Make what `dirty` names durable (every file's data, every directory's entries), then forget it.
+ * One gone since (replaced by a later change, or removed with its directory) needs nothing: its
+ * removal is durable through its directory, which is in the set too. On failure nothing is
+ * forgotten, so the next checkpoint tries again.
+ */
+export async function syncDirty(dirty: DirtyFiles): Promise<void> {
+  const files = [...dirty.files];
+  const dirs = [...dirty.dirs];
+  const fsyncPath = async (p: string, isDir: boolean): Promise<void> => {
+    let handle: fsp.FileHandle | undefined;
+    try {
+      handle = await fsp.open(p, 'r');
+      await handle.sync();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      // Some file systems refuse fsync on a directory; the rename is done all the same (as fsyncDir).
+      if (!isDir || (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM')) throw err;
+    } finally {
+      await handle?.close().catch(() => undefined);
+    }
+  };
+  const all = [...files.map((p) => [p, false] as const), ...dirs.map((p) => [p, true] as const)];
+  await mapLimit(all, APPLY_CONCURRENCY, ([p, isDir]) => fsyncPath(p, isDir));
+  for (const f of files) dirty.files.delete(f);
+  for (const d of dirs) dirty.dirs.delete(d);
 }

@@ -17,7 +17,7 @@ import { describeFsError, readIfExists } from '../storage/atomic-write.js';
 import { SerialQueue } from '../storage/serial-queue.js';
 import type { Logger } from '../logger.js';
 import type { SchemaRegistry } from '../schema-registry.js';
-import { applyEntry, prepareEntries, prepareEntry } from './apply-entry.js';
+import { applyEntry, prepareEntries, prepareEntry, syncDirty, type DirtyFiles } from './apply-entry.js';
 import { replayDraft } from './replay-check.js';
 import { diffDisk, diffVisitor, type DiffOptions } from './disk-diff.js';
 import { scanStore, type ScanResult, type ScannedContent, type ScannedResource } from './disk-scan.js';
@@ -61,6 +61,8 @@ export interface ConfigStoreOptions {
   onChange?: (entry: JournalEntry) => void;
   /** Bound of var/config-journal.ndjson (redundancy.json syncJournalMaxBytes). */
   journalMaxBytes?: number;
+  /** How long the store waits without a replicated batch before its checkpoint (default 1 s). */
+  checkpointIdleMs?: number;
   /**
    * A full snapshot was swapped in by crash recovery just before this open, but never adopted: the
    * startup scan keeps its resource.json files as they are (the master's), so the core stays
@@ -116,6 +118,14 @@ export interface WriteOutcome {
  * idempotent), so the files always end up as the journal says. Writing files first would instead
  * leave changes on disk that the journal, and so the peer, never hears of.
  *
+ * Replicated batches (replayBatch) write their files without fsync: the journal holds their whole
+ * content and is fsync'd, so they are durable as they are acknowledged, and (4) waits for a
+ * checkpoint that fsyncs every file and directory written since the last one (once the store is
+ * idle, before any other state write, compaction, adoption or close, or past DIRTY_MAX_PATHS).
+ * Until then the state file stays at the last checkpoint's revision and a crash rolls those
+ * entries forward. An fsync per file per commit made a burst's apply several times slower than its
+ * journal's fsync (a batch of 200 resources: 400 file and 200 directory fsyncs).
+ *
  * Every mutation runs one at a time, so revisions are dense and journal order is commit order.
  */
 export class ConfigStore {
@@ -135,6 +145,11 @@ export class ConfigStore {
   journalMaxBytes: number;
   private readonly now: () => Date;
   private readonly stateFile: string;
+  /** Written by replicated batches since the last checkpoint, not fsync'd yet (see above). */
+  private readonly dirty: DirtyFiles = { files: new Set(), dirs: new Set() };
+  private checkpointTimer: NodeJS.Timeout | null = null;
+  /** This process wrote the state file: a start after a crash finds it, and rolls forward from it. */
+  private stateWritten = false;
 
   private constructor(
     private readonly options: ConfigStoreOptions,
@@ -351,7 +366,7 @@ export class ConfigStore {
         last = e.revision;
       }
       if (drafts.length === 0) return 0;
-      const committed = await this.commitBatch(drafts);
+      const committed = await this.commitBatch(drafts, undefined, true);
       return committed.length;
     });
   }
@@ -390,6 +405,9 @@ export class ConfigStore {
    */
   adoptSnapshot<S extends { archive: string | null }>(sourceRevision: number, snapshot: SnapshotSwap<S>): Promise<SnapshotAdoption<S>> {
     return this.exclusive(async () => {
+      // The files not fsync'd yet are in the core about to be swapped out, and the journal that
+      // holds them restarts: they are made durable (the archive keeps them) before either.
+      if (this.hasDirty()) await this.saveState();
       const { contents } = snapshot;
       const revision = this.revision + 1;
       const plan = (): Promise<{ scan: ScanResult<Draft>; drafts: Draft[] }> => this.adoptionPlan(sourceRevision, contents);
@@ -482,6 +500,9 @@ export class ConfigStore {
     return this.exclusive(async () => {
       if (sourceRevision <= this.syncedRevision) return;
       this.syncedRevision = sourceRevision;
+      // Behind a replicated batch not checkpointed yet, the checkpoint writes it; lost in a crash,
+      // the backup only asks again from the last of the master's entries it holds.
+      if (this.hasDirty()) return;
       await this.saveState();
     });
   }
@@ -492,7 +513,11 @@ export class ConfigStore {
   }
 
   async close(): Promise<void> {
+    if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = null;
     await this.queue.idle();
+    // A clean stop leaves nothing to roll forward (and a hand edit made while stopped is seen as one).
+    if (this.hasDirty()) await this.saveStateOrWarn();
     await this.journal.close();
   }
 
@@ -627,14 +652,20 @@ export class ConfigStore {
    * staged first, then one journal append and fsync (the commit point of all of them), then the
    * renames, then one state write. A failure before the append leaves none of them, on disk or in
    * memory; after it, the next start rolls every one forward, as for a single commit.
+   * `deferFiles`: the files are not fsync'd and the state write waits for a checkpoint (see the
+   * class comment).
    */
-  private async commitBatch(drafts: readonly Draft[], onDisk?: ReadonlySet<Draft>): Promise<JournalEntry[]> {
+  private async commitBatch(drafts: readonly Draft[], onDisk?: ReadonlySet<Draft>, deferFiles = false): Promise<JournalEntry[]> {
     if (drafts.length === 0) return [];
+    // Without a valid state file a start takes the journal for what is on disk and rolls nothing
+    // forward (open()): one is written before the first commit whose files are not fsync'd. If it
+    // cannot be, this batch's files are fsync'd as any other commit's.
+    if (deferFiles && !this.stateWritten) deferFiles = await this.saveState().then(() => true, () => false);
     const committed = drafts.map((d, i): JournalEntry => ({ revision: this.revision + 1 + i, ...d }));
     // Staged before the append: a replicated batch that does not fit on the disk is refused whole
     // (the backup keeps its configuration and does not acknowledge it) instead of being journaled
     // and served with its files missing.
-    const prepared = await prepareEntries(this.options.resourcesDir, onDisk ? committed.filter((_, i) => !onDisk.has(drafts[i]!)) : committed);
+    const prepared = await prepareEntries(this.options.resourcesDir, onDisk ? committed.filter((_, i) => !onDisk.has(drafts[i]!)) : committed, deferFiles ? this.dirty : undefined);
     try {
       await this.journal.appendMany(committed);
     } catch (err) {
@@ -654,7 +685,8 @@ export class ConfigStore {
       throw err;
     }
     // Durable (journal and files): a stale state file only makes the next start apply them again.
-    await this.saveStateOrWarn();
+    if (!deferFiles || this.dirty.files.size + this.dirty.dirs.size >= DIRTY_MAX_PATHS) await this.saveStateOrWarn();
+    else this.checkpointWhenIdle();
     for (const entry of committed) this.announce(entry);
     await this.compactJournal();
     return committed;
@@ -707,6 +739,9 @@ export class ConfigStore {
 
   /** A failed compaction leaves the journal as it was (the rename is atomic): log it and go on. */
   private async compactJournal(): Promise<void> {
+    // Compaction drops old entries: none may be one a crash would still have to roll forward.
+    if (this.journal.size > this.journalMaxBytes && this.hasDirty()) await this.saveStateOrWarn();
+    if (this.hasDirty()) return;
     try {
       const done = await this.journal.compactIfOver(this.journalMaxBytes);
       if (done) this.options.logger.info({ file: this.journal.file, ...done }, 'compacted the config journal');
@@ -786,13 +821,41 @@ export class ConfigStore {
     }
   }
 
+  private hasDirty(): boolean {
+    return this.dirty.files.size + this.dirty.dirs.size > 0;
+  }
+
+  /**
+   * A checkpoint once no replicated batch came for CHECKPOINT_IDLE_MS: a burst's batches do not
+   * wait for fsyncs of files the next batches may replace, and a store at rest has its state file
+   * at its revision. Queued as a store job, so it never runs inside a commit.
+   */
+  private checkpointWhenIdle(): void {
+    if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = setTimeout(() => {
+      this.checkpointTimer = null;
+      void this.exclusive(async () => {
+        if (this.hasDirty()) await this.saveStateOrWarn();
+      });
+    }, this.options.checkpointIdleMs ?? CHECKPOINT_IDLE_MS);
+    this.checkpointTimer.unref();
+  }
+
+  /** The state file at the store's revision: every file written without fsync is fsync'd first. */
   private async saveState(): Promise<void> {
+    if (this.hasDirty()) {
+      const t0 = performance.now();
+      const paths = this.dirty.files.size + this.dirty.dirs.size;
+      await syncDirty(this.dirty);
+      this.options.logger.debug({ paths, ms: Math.round(performance.now() - t0), revision: this.revision }, 'config checkpoint: replicated files fsync\'d');
+    }
     await writeStoreState(this.stateFile, {
       version: 1,
       revision: this.revision,
       syncedRevision: this.syncedRevision,
       index: this.index,
     });
+    this.stateWritten = true;
   }
 
   /**
@@ -851,6 +914,15 @@ function notFound(addr: ResourceAddress, what: string, collection: Collection): 
 
 /** A scanned resource's content, not held (a received snapshot's). */
 const NO_CONTENT: ScannedContent = { primary: null, backup: null };
+
+/** A checkpoint after this long without a replicated batch (see the class comment). */
+const CHECKPOINT_IDLE_MS = 1000;
+
+/**
+ * Paths written without fsync past which a replicated batch checkpoints at once: what a crash has
+ * to roll forward (reading each file back) stays bounded, as does the memory naming them.
+ */
+const DIRTY_MAX_PATHS = 20_000;
 
 /** var/config-state.json (see store-state.ts). */
 const STATE_FILE = 'config-state.json';
