@@ -793,9 +793,19 @@ export class ConfigStore {
    * the content of singletons, when the scan read it.
    */
   private load(scanned: readonly ScannedResource[], actor: string, held?: ReadonlyMap<string, ScannedContent>): void {
+    const actors = new Map<string, string>();
     for (const r of scanned) {
-      const key = indexKey(r.collection, r.address);
+      const key = internalized(indexKey(r.collection, r.address));
       const content = r.type.singleton ? held?.get(key) : undefined;
+      // What every resource keeps in memory, kept small (100,000 of them): its signatures are the
+      // index's own strings when they are equal (not a second copy of each 64-character hash), its
+      // author's name one string for all, its key one flat string shared with the index.
+      const meta = r.meta ?? this.nextMeta(undefined, actor, {});
+      const known = this.index[key];
+      if (known?.primary === meta.signature) meta.signature = known.primary;
+      if (known?.backup != null && known.backup === meta.backupSignature) meta.backupSignature = known.backup;
+      const by = meta.lastModification.actor;
+      meta.lastModification.actor = actors.get(by) ?? (actors.set(by, by), by);
       this.resources.set(key, {
         collection: r.collection,
         type: r.type,
@@ -803,7 +813,7 @@ export class ConfigStore {
         address: r.address,
         hasBackup: r.backupSignature !== null,
         // A resource without resource.json gets its metadata from the create entry that follows.
-        meta: r.meta ?? this.nextMeta(undefined, actor, {}),
+        meta,
         held: content ? { primary: content.primary, backup: content.backup } : null,
       });
     }
@@ -846,8 +856,8 @@ export class ConfigStore {
     if (this.hasDirty()) {
       const t0 = performance.now();
       const paths = this.dirty.files.size + this.dirty.dirs.size;
-      await syncDirty(this.dirty);
-      this.options.logger.debug({ paths, ms: Math.round(performance.now() - t0), revision: this.revision }, 'config checkpoint: replicated files fsync\'d');
+      const durability = await syncDirty(this.options.resourcesDir, this.dirty);
+      this.options.logger.debug({ paths, durability, ms: Math.round(performance.now() - t0), revision: this.revision }, 'config checkpoint: replicated files made durable');
     }
     await writeStoreState(this.stateFile, {
       version: 1,
@@ -926,3 +936,11 @@ const DIRTY_MAX_PATHS = 20_000;
 
 /** var/config-state.json (see store-state.ts). */
 const STATE_FILE = 'config-state.json';
+
+/**
+ * `text` as one flat, internalized string: a key built by concatenation stays a rope of its parts
+ * in memory, and the same key read from the state file is already the internalized one.
+ */
+function internalized(text: string): string {
+  return Object.keys({ [text]: 0 })[0]!;
+}
