@@ -44,6 +44,17 @@ export function clientError<C extends ErrorCode>(code: C, ...args: ParamsArgs<C>
   return new GwError(code, ...args);
 }
 
+/** GW_ERR_CLI_DAEMON_UNREACHABLE, its detail kept in `details` too (a caller that says more reuses it). */
+export function unreachable(socket: string, detail: string): GwError {
+  return clientError('GW_ERR_CLI_DAEMON_UNREACHABLE', { socket, detail }, { detail });
+}
+
+/** The detail of an unreachable() error; its message for any other. */
+export function unreachableDetail(err: GwError): string {
+  const details = err.details as { detail?: unknown } | undefined;
+  return typeof details?.detail === 'string' ? details.detail : err.message;
+}
+
 /**
  * The typed client of the local API: the only way gwctl (and tests that act as a user) reach gwd.
  * Every failure is a GwError: the daemon's own coded error, or GW_ERR_CLI_DAEMON_UNREACHABLE when
@@ -101,10 +112,7 @@ export class GwClient {
       }
     } catch (err) {
       if (signal?.aborted) return;
-      throw clientError('GW_ERR_CLI_DAEMON_UNREACHABLE', {
-        socket: this.socketPath,
-        detail: `the event stream broke: ${(err as Error).message}`,
-      });
+      throw unreachable(this.socketPath, `the event stream broke: ${(err as Error).message}`);
     }
   }
 
@@ -238,7 +246,7 @@ export class GwClient {
     // Decoded as UTF-8 across chunk boundaries (a character split between two chunks stays whole).
     res.setEncoding('utf8');
     const broken = (detail: string): GwError =>
-      clientError('GW_ERR_CLI_DAEMON_UNREACHABLE', { socket: this.socketPath, detail: `the export broke off before its end: ${detail}` });
+      unreachable(this.socketPath, `the export broke off before its end: ${detail}`);
     const chunks = res[Symbol.asyncIterator]() as AsyncIterator<string>;
     try {
       for (;;) {
@@ -290,7 +298,7 @@ export class GwClient {
           resolve(emptyResponse());
           return;
         }
-        reject(clientError('GW_ERR_CLI_DAEMON_UNREACHABLE', { socket: this.socketPath, detail: describeConnectError(err, this.socketPath) }));
+        reject(unreachable(this.socketPath, describeConnectError(err, this.socketPath)));
       });
       req.end(payload);
     });

@@ -125,6 +125,8 @@ describe('gwctl status: the pair', () => {
     expect(line.at - killedAt).toBeLessThan(3000);
     expect(await onMaster.exited).toBe(3);
     expect(onMaster.stderr()).toMatch(/GW_ERR_CLI_DAEMON_UNREACHABLE: .*gwd went away while watched/);
+    // Said once: the inner error's detail, not its whole message again.
+    expect(onMaster.stderr().match(/not reachable on/g)).toHaveLength(1);
     // Ctrl-C ends the watcher quietly.
     onBackup.child.kill('SIGINT');
     expect(await onBackup.exited).toBe(0);

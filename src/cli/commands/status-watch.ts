@@ -7,7 +7,7 @@
  */
 import { GwError } from '../../core/errors.js';
 import type { EventRecord, StatusResponse } from '../../core/wire.js';
-import { clientError } from '../client.js';
+import { unreachable, unreachableDetail } from '../client.js';
 import type { CommandContext } from '../context.js';
 import { clock, pairSummary, watchLine } from '../format-pair.js';
 import { hint } from '../format.js';
@@ -96,12 +96,13 @@ export async function watchStatus(ctx: CommandContext, opts: WatchOptions): Prom
     if (failure !== null) throw failure;
     if (!abort.signal.aborted) {
       // The daemon ended the stream: it is stopping (a kill breaks the stream instead, same code).
-      throw clientError('GW_ERR_CLI_DAEMON_UNREACHABLE', { socket: ctx.socketPath, detail: 'its event stream ended' });
+      throw unreachable(ctx.socketPath, 'its event stream ended');
     }
   } catch (err) {
     // Said as what it is: the daemon was there and went away (stopped, killed) while watched.
     if (watching && err instanceof GwError && err.code === 'GW_ERR_CLI_DAEMON_UNREACHABLE') {
-      throw clientError('GW_ERR_CLI_DAEMON_UNREACHABLE', { socket: ctx.socketPath, detail: `gwd went away while watched: ${err.message}` });
+      // The inner error's own detail, not its message: that would say "not reachable on ..." twice.
+      throw unreachable(ctx.socketPath, `gwd went away while watched: ${unreachableDetail(err)}`);
     }
     throw err;
   } finally {
