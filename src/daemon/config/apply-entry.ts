@@ -52,7 +52,11 @@ export interface PreparedEntry {
 export async function prepareEntry(resourcesDir: string, entry: JournalEntry, planned?: Map<string, string | null>, dirty?: DirtyFiles): Promise<PreparedEntry> {
   const dir = resourceDir(resourcesDir, entry.collection, entry.module, entry.type, entry.name);
   const stage = (file: string, data: string): Promise<StagedFile> => (dirty ? stageUnsynced(file, data) : stageFileAtomic(file, data, { syncDir: false }));
-  const signatureOf = (file: string): Promise<string | null> => (planned?.has(file) ? Promise.resolve(planned.get(file)!) : fileSignature(file));
+  // A directory this entry had to create holds no file yet: nothing to read (for a burst of new
+  // resources, two failed opens a resource).
+  let fresh = false;
+  const signatureOf = (file: string): Promise<string | null> =>
+    planned?.has(file) ? Promise.resolve(planned.get(file)!) : fresh ? Promise.resolve(null) : fileSignature(file);
   if (entry.deleted && entry.version === 'primary') {
     for (const f of [BACKUP_FILE, PRIMARY_FILE, META_FILE]) planned?.set(path.join(dir, f), null);
     return {
@@ -70,6 +74,7 @@ export async function prepareEntry(resourcesDir: string, entry: JournalEntry, pl
     };
   }
   const made = await fsp.mkdir(dir, { recursive: true });
+  fresh = made !== undefined;
   if (dirty && made !== undefined) {
     // A new directory is reachable after a crash only once its parent's entry for it is on disk.
     for (let d = dir; ; d = path.dirname(d)) {
