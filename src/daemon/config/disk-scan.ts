@@ -119,51 +119,55 @@ export async function scanStore<T = never>(
           continue;
         }
         if (type.singleton) {
-          await scanResource(out, typeDir, collection, type, null, source, visit);
+          merge(out, await scanResource(typeDir, collection, type, null, source, visit));
           continue;
         }
         if (await exists(path.join(typeDir, PRIMARY_FILE))) {
           out.problems.push(problem(path.join(typeDir, PRIMARY_FILE), collection, null, '', `${typeName} resources are named: the file belongs in ${typeName}/<name>/`));
         }
         // Resources are read 32 at a time (a full snapshot brings thousands; one at a time the
-        // file system round trips dominate), each into its own result, merged in name order so the
-        // outcome does not depend on timing.
-        const parts = await mapLimit(await listDirs(typeDir), SCAN_CONCURRENCY, async (name) => {
-          const part: ScanResult<T> = { resources: [], problems: [], invalidKeys: new Set(), visited: [] };
-          if (!isValidName(name)) {
-            part.problems.push(problem(path.join(typeDir, name), collection, null, '', `"${name}" is not a resource name`));
-          } else {
-            await scanResource(part, child(typeDir, name), collection, type, name, source, visit);
-          }
-          return part;
+        // file system round trips dominate), each into its own small result (a type directory may
+        // hold 100,000), merged in name order so the outcome does not depend on timing.
+        const found = await mapLimit(await listDirs(typeDir), SCAN_CONCURRENCY, async (name): Promise<Found<T>> => {
+          if (!isValidName(name)) return { problems: [problem(path.join(typeDir, name), collection, null, '', `"${name}" is not a resource name`)] };
+          return scanResource(child(typeDir, name), collection, type, name, source, visit);
         });
-        for (const part of parts) {
-          for (const r of part.resources) out.resources.push(r);
-          for (const p of part.problems) out.problems.push(p);
-          for (const v of part.visited) out.visited.push(v);
-          for (const k of part.invalidKeys) out.invalidKeys.add(k);
-        }
+        for (const f of found) merge(out, f);
       }
     }
   }
   return out;
 }
 
+/** What the scan of one resource directory found: each part only when there is one. */
+interface Found<T> {
+  resource?: ScannedResource;
+  visited?: readonly T[];
+  problems?: ConfigFileProblem[];
+  invalidKey?: string;
+}
+
+function merge<T>(out: ScanResult<T>, found: Found<T>): void {
+  if (found.resource) out.resources.push(found.resource);
+  if (found.visited) for (const v of found.visited) out.visited.push(v);
+  if (found.problems) for (const p of found.problems) out.problems.push(p);
+  if (found.invalidKey) out.invalidKeys.add(found.invalidKey);
+}
+
 async function scanResource<T>(
-  out: ScanResult<T>,
   dir: string,
   collection: Collection,
   type: ResourceTypeInfo,
   name: string | null,
   source: ScanSource,
   visit: NonNullable<ScanOptions<T>['visit']>,
-): Promise<void> {
+): Promise<Found<T>> {
   const address = formatAddress(type.type, name);
-  const before = out.problems.length;
+  const problems: ConfigFileProblem[] = [];
   const noted = <F>(file: string, read: FileFact<F> | undefined): F | null | undefined => {
     if (read === undefined) return undefined;
     if (read.ok) return read.fact;
-    out.problems.push({ path: file, collection, resource: address, problems: read.problems });
+    problems.push({ path: file, collection, resource: address, problems: read.problems });
     return null;
   };
   const primaryFile = child(dir, PRIMARY_FILE);
@@ -175,15 +179,12 @@ async function scanResource<T>(
   if (primary === undefined) {
     // An empty directory is what a delete leaves when the operator keeps other files there.
     if (backup !== undefined || meta !== undefined) {
-      out.problems.push(problem(primaryFile, collection, address, '', 'is missing: a resource needs its Primary version'));
+      problems.push(problem(primaryFile, collection, address, '', 'is missing: a resource needs its Primary version'));
     } else {
-      return;
+      return {};
     }
   }
-  if (out.problems.length > before || !primary || backup === null || meta === null) {
-    out.invalidKeys.add(indexKey(collection, address));
-    return;
-  }
+  if (problems.length > 0 || !primary || backup === null || meta === null) return { problems, invalidKey: indexKey(collection, address) };
   const resource: ScannedResource = {
     collection,
     type,
@@ -194,8 +195,8 @@ async function scanResource<T>(
     meta: meta?.meta ?? null,
     metaAsOnDisk: meta?.asOnDisk ?? false,
   };
-  out.resources.push(resource);
-  for (const v of visit(resource, { primary: primary.content, backup: backup?.content ?? null })) out.visited.push(v);
+  const visited = visit(resource, { primary: primary.content, backup: backup?.content ?? null });
+  return visited.length > 0 ? { resource, visited } : { resource };
 }
 
 /** Where a scan reads from: the disk, or facts already known. */

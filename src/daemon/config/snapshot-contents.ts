@@ -43,7 +43,16 @@ export class SnapshotContents implements PreloadedFiles {
     const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     const parsed = parseFact(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'));
     if (name === META_FILE) {
-      this.kept.set(rel, { kind: 'meta', fact: parsed.ok ? metaFactOf(parsed.fact, this.schemas) : parsed });
+      const fact = parsed.ok ? metaFactOf(parsed.fact, this.schemas) : parsed;
+      // resource.json comes after its versions (each directory's files by name): its signatures
+      // become theirs, one string each instead of two (100,000 resources: 200,000 hashes fewer).
+      if (fact.ok) {
+        const dir = rel.slice(0, rel.length - META_FILE.length);
+        const { meta } = fact.fact;
+        meta.signature = this.signatureOf(dir + PRIMARY_FILE, meta.signature);
+        if (meta.backupSignature !== null) meta.backupSignature = this.signatureOf(dir + BACKUP_FILE, meta.backupSignature);
+      }
+      this.kept.set(rel, { kind: 'meta', fact });
       return;
     }
     const schemaId = name === PRIMARY_FILE || name === BACKUP_FILE ? this.schemaIdAt(rel) : undefined;
@@ -75,6 +84,12 @@ export class SnapshotContents implements PreloadedFiles {
     if (!k) return undefined;
     if (k.kind !== 'meta') throw new Error(`snapshot file ${rel} was not checked as resource metadata`);
     return k.fact;
+  }
+
+  /** The kept signature of the version file at `rel` when it equals `signature`; else `signature`. */
+  private signatureOf(rel: string, signature: string): string {
+    const k = this.kept.get(rel);
+    return k?.kind === 'version' && k.fact.ok && k.fact.fact.signature === signature ? k.fact.fact.signature : signature;
   }
 
   /** The schema a version file at `rel` is read against, as the scan places it: `<module>/<type>/[<name>/]<file>`. */

@@ -74,7 +74,8 @@ interface SwapIntent {
 export class SnapshotSink {
   private readonly writer: BulkWriter;
   /** Every file announced, in order (the writer knows them by index; the swap fsyncs them). */
-  private readonly files: SnapshotFile[] = [];
+  /** Path and size of every file announced (the writer has the hashes and checks them). */
+  private readonly files: Array<Pick<SnapshotFile, 'path' | 'size'>> = [];
   /** The parts of files not yet complete, for onFile (views of the chunks). */
   private readonly partial = new Map<string, Uint8Array[]>();
   /** Bytes written since the last early writeback was started, and the one in flight. */
@@ -114,7 +115,7 @@ export class SnapshotSink {
 
   /** The next entries of the manifest, checked already: chunks name files by their index. */
   addFiles(files: readonly SnapshotFile[]): void {
-    for (const f of files) this.files.push(f);
+    for (const f of files) this.files.push({ path: f.path, size: f.size });
     this.writer.addFiles(files.map((f) => ({ rel: f.path, size: f.size, sha256: f.sha256 })));
   }
 
