@@ -3,10 +3,9 @@ import path from 'node:path';
 
 import type { JournalEntry } from '../../core/config-model.js';
 import { GwError } from '../../core/errors.js';
-import { describeFsError, fsyncDir } from '../storage/atomic-write.js';
+import { describeFsError, fsyncDir, stageFileStreamed } from '../storage/atomic-write.js';
 import { checkFault } from '../storage/fault-injection.js';
 import { DEFAULT_READ_CHUNK_BYTES } from '../storage/line-reader.js';
-import { stageFileStreamed } from '../storage/stage-file-streamed.js';
 import { type JournalBase, scanJournal, type JournalVisitor } from './journal-scan.js';
 import { copyRanges, NewestThatFit, writeAll } from './journal-tail.js';
 

@@ -42,9 +42,18 @@ export interface StagedFile {
  * The first half of writeFileAtomic: everything that can run out of space or hit an I/O error
  * (create, write, fsync) happens here, before the caller commits to the change anywhere else.
  */
-export async function stageFileAtomic(
+export function stageFileAtomic(file: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<StagedFile> {
+  return stageFileStreamed(file, (handle) => handle.writeFile(data), options);
+}
+
+/**
+ * stageFileAtomic for content too large to hold at once: `write` writes it to the temp file's
+ * handle piece by piece. The same guarantees: a failure removes the temp file and leaves the target
+ * untouched.
+ */
+export async function stageFileStreamed(
   file: string,
-  data: string | Uint8Array,
+  write: (out: fsp.FileHandle) => Promise<void>,
   options: AtomicWriteOptions = {},
 ): Promise<StagedFile> {
   const dir = path.dirname(file);
@@ -57,7 +66,7 @@ export async function stageFileAtomic(
   try {
     checkFault('write', file);
     handle = await fsp.open(tmp, 'wx', mode);
-    await handle.writeFile(data);
+    await write(handle);
     // open() applies the umask; chmod makes the mode exact (a 0600 key must be 0600).
     await handle.chmod(mode);
     await handle.sync();
@@ -66,7 +75,7 @@ export async function stageFileAtomic(
   } catch (err) {
     if (handle) await handle.close().catch(() => undefined);
     await abort();
-    throw new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file, detail: describeFsError(err) });
+    throw err instanceof GwError ? err : new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file, detail: describeFsError(err) });
   }
   return {
     file,
