@@ -427,7 +427,8 @@ export class ConfigStore {
       }
       const [swapped, swapMs] = swapResult.value;
       const [{ scan, drafts }, scanMs] = planResult.value;
-      const entries = drafts.map((d): JournalEntry => ({ revision, ...d }));
+      // The drafts become the entries (not copied: 200,000 of them for 100,000 resources).
+      const entries = drafts.map((d): JournalEntry => Object.assign(d, { revision }));
       try {
         // Only resource.json files the master's did not match are written (rare: hand edits on
         // the master not yet rescanned); everything else is on disk as the master has it.

@@ -11,6 +11,9 @@ type Kept =
   /** Any other file, or a version file under a path no known type reads (the scan never asks for it). */
   | { kind: 'other' };
 
+/** A file whose facts the scan has taken. */
+const TAKEN: Kept = { kind: 'other' };
+
 /**
  * What the files of a full snapshot tell, by path relative to the core, learnt as they arrive from
  * the master.
@@ -68,8 +71,9 @@ export class SnapshotContents implements PreloadedFiles {
     return this.kept.keys();
   }
 
+  /** A version file's facts; each file's are handed out once (the scan reads each once) and let go. */
   version(rel: string, schemaId: string): FileFact<VersionFact> | undefined {
-    const k = this.kept.get(rel);
+    const k = this.take(rel);
     if (!k) return undefined;
     if (k.kind !== 'version' || k.schemaId !== schemaId) {
       // The scan reads a version file only where its type is known, as add() decides it: a path
@@ -79,11 +83,22 @@ export class SnapshotContents implements PreloadedFiles {
     return k.fact.ok ? { ok: true, fact: { signature: k.fact.fact.signature, content: null } } : k.fact;
   }
 
+  /** A resource.json's facts, handed out once as version()'s are. */
   meta(rel: string): FileFact<MetaFact> | undefined {
-    const k = this.kept.get(rel);
+    const k = this.take(rel);
     if (!k) return undefined;
     if (k.kind !== 'meta') throw new Error(`snapshot file ${rel} was not checked as resource metadata`);
     return k.fact;
+  }
+
+  /** What is kept of `rel`, no longer kept here: the adoption's scan holds what it needs of it. */
+  private take(rel: string): Kept | undefined {
+    const k = this.kept.get(rel);
+    // A second read would find nothing and take the file for missing: it must show instead.
+    if (k === TAKEN) throw new Error(`snapshot file ${rel} was read twice`);
+    // Not deleted: a path listed by paths() stays listed (the scan's listing was made from it).
+    if (k) this.kept.set(rel, TAKEN);
+    return k;
   }
 
   /** The kept signature of the version file at `rel` when it equals `signature`; else `signature`. */
