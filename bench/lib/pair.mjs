@@ -62,6 +62,10 @@ export class Node {
     this.child = spawn(process.execPath, [GWD, '--data-dir', this.dir, '--port', String(this.port), '--ssl-port', '0', '--bind', '127.0.0.1', '--system-name', this.name, '--log-level', process.env.BENCH_LOG ? 'debug' : 'warn'], {
       // BENCH_LOG: debug logs; GWD_BENCH_OUT: the daemon's output at its usual level (a crash's message).
       stdio: ['ignore', ...(outPrefix ? [1, 2].map(() => openSync(`${outPrefix}-${this.name}.log`, 'a')) : ['ignore', 'ignore'])],
+      // GWD_BENCH_BACKUP_NODE_OPTIONS: node options for the backups only (names ending in -b), to
+      // look into one side's memory, e.g. '--max-old-space-size=200 --heapsnapshot-near-heap-limit=1'
+      // (the snapshot is written in the harness's working directory).
+      env: this.name.endsWith('-b') && process.env.GWD_BENCH_BACKUP_NODE_OPTIONS ? { ...process.env, NODE_OPTIONS: process.env.GWD_BENCH_BACKUP_NODE_OPTIONS } : process.env,
     });
     // A daemon that dies under the harness (a crash, the kernel's OOM killer) says how.
     const { pid } = this.child;
