@@ -1,12 +1,8 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
-import { randomBytes } from 'node:crypto';
-
 import type { JournalEntry } from '../../core/config-model.js';
-import { GwError } from '../../core/errors.js';
-import { describeFsError, fsyncDir, stageFileAtomic, type StagedFile } from '../storage/atomic-write.js';
-import { checkFault } from '../storage/fault-injection.js';
+import { fsyncDir, stageFileAtomic, type StagedFile } from '../storage/atomic-write.js';
 import { syncTree } from '../storage/sync-tree.js';
 import { mapLimit } from '../storage/map-limit.js';
 import { BACKUP_FILE, META_FILE, PRIMARY_FILE, resourceDir, versionFile } from './resource-paths.js';
@@ -51,7 +47,8 @@ export interface PreparedEntry {
  */
 export async function prepareEntry(resourcesDir: string, entry: JournalEntry, planned?: Map<string, string | null>, dirty?: DirtyFiles): Promise<PreparedEntry> {
   const dir = resourceDir(resourcesDir, entry.collection, entry.module, entry.type, entry.name);
-  const stage = (file: string, data: string): Promise<StagedFile> => (dirty ? stageUnsynced(file, data) : stageFileAtomic(file, data, { syncDir: false }));
+  // In a batch whose journal line holds the content (dirty), the file's fsync waits for the checkpoint.
+  const stage = (file: string, data: string): Promise<StagedFile> => stageFileAtomic(file, data, { syncDir: false, sync: !dirty });
   // A directory this entry had to create holds no file yet: nothing to read (for a burst of new
   // resources, two failed opens a resource).
   let fresh = false;
@@ -176,39 +173,6 @@ export async function prepareEntries(resourcesDir: string, entries: readonly Jou
       await mapLimit(groups, APPLY_CONCURRENCY, async (group) => {
         for (const p of group) await p.apply();
       });
-    },
-  };
-}
-
-/**
- * A file written under a temp name in its directory, without fsync: for a commit whose journal
- * entries hold its content and are durable already (see DirtyFiles). A full disk still shows here,
- * before the commit point, on file systems that reserve space at write (ext4, xfs).
- */
-async function stageUnsynced(file: string, data: string): Promise<StagedFile> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const abort = async (): Promise<void> => {
-    await fsp.rm(tmp, { force: true }).catch(() => undefined);
-  };
-  try {
-    checkFault('write', file);
-    // Mode as stageFileAtomic's default (0644), exact whatever the umask.
-    await fsp.writeFile(tmp, data, { flag: 'wx', mode: 0o644 });
-    await fsp.chmod(tmp, 0o644);
-  } catch (err) {
-    await abort();
-    throw new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file, detail: describeFsError(err) });
-  }
-  return {
-    file,
-    abort,
-    async commit() {
-      try {
-        await fsp.rename(tmp, file);
-      } catch (err) {
-        await abort();
-        throw new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file, detail: describeFsError(err) });
-      }
     },
   };
 }

@@ -13,6 +13,12 @@ export interface AtomicWriteOptions {
    * directory passes false and calls fsyncDir once after the last, before it reports them durable.
    */
   syncDir?: boolean;
+  /**
+   * fsync the file before the rename (default true). False only where its content is durable
+   * elsewhere already and the caller makes the file durable later (a replicated batch, whose
+   * journal line holds it: see DirtyFiles in config/apply-entry.ts).
+   */
+  sync?: boolean;
 }
 
 /**
@@ -69,7 +75,7 @@ export async function stageFileStreamed(
     await write(handle);
     // open() applies the umask; chmod makes the mode exact (a 0600 key must be 0600).
     await handle.chmod(mode);
-    await handle.sync();
+    if (options.sync !== false) await handle.sync();
     await handle.close();
     handle = undefined;
   } catch (err) {
