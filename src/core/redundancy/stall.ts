@@ -11,6 +11,9 @@
  * stalled for longer than a peer's shortest join wait waits for its peer again, as at a start,
  * before deciding alone; if it was Active without a link, it stands down first (found by the
  * explorer: a backup frozen while Active met a master that had restarted and gone Active meanwhile).
+ *
+ * Whether the peer may have judged us silent is worked out from what is known (the latest frame of
+ * ours it answered), not from the worst case: see mayHaveJudgedUsSilent.
  */
 import { Ctx } from './context.js';
 import { JOIN_MARGIN_MS, rejoinWait } from './join-wait.js';
@@ -35,6 +38,48 @@ export function stallSlack(s: MachineState): number {
 }
 
 /**
+ * May the peer take over (or have taken over) on silence before it hears the frame this step sends?
+ * Worked out from what is known, on the machine's clock (wall time, not listening time), from
+ * `ackedAt`: the send time of our latest frame the peer is known to have received (a ping it
+ * answered, the stand-down request it confirmed, the hello it answered; witness.ts's voteDeadline
+ * relies on the same fact).
+ *
+ * 1. The peer read that frame no sooner than `ackedAt + f0` (f0: its flight), and takes over on
+ *    silence no sooner than its failoverTimeout after the last frame of ours it read: not before
+ *    `T = ackedAt + f0 + failoverTimeout`. Anything else of ours it read since (frames in flight at
+ *    the stall, our pongs, sync) and its own stalls (its deaf time) only make that later.
+ * 2. This step sends our next frame (askState's stateQuery): it leaves `L` after `now` (the rest of
+ *    this step: the daemon awaits nothing before a send that no persist precedes, and an Active node
+ *    adopts no epoch, so persists nothing here) and lands in the peer's socket after its flight f1.
+ *    The peer reads what is already in its socket before its timer's step (engine.ts `arm`: the tick
+ *    waits one event-loop turn), so it hears us in time if `now + L + f1 < T`.
+ * 3. So the peer keeps standing by if `(now - ackedAt) + L + (f1 - f0) < failoverTimeout`. The rule
+ *    asks `(now - ackedAt) + stallSlack < failoverTimeout`: sound as long as our lateness in sending
+ *    plus any growth of the one-way delay since the acked frame stays under stallSlack, the lateness
+ *    this machine already takes for a late timer rather than a stall. The old rule,
+ *    `ms + pingRate >= failoverTimeout`, took both as zero, and took for granted that our last
+ *    frame, sent within a ping interval before the stall, had reached the peer.
+ *
+ * `now - ackedAt` is never less than the stall itself (ackedAt is at most the previous input's
+ * time), and pongs delayed by load leave ackedAt older: a larger bound, a more careful rule. The
+ * same holds for a stand-down request awaiting its confirm: the peer's promise lasts while it hears
+ * us, and it drops it on the same silence timer.
+ *
+ * The old rule stands when no frame is known to have arrived (a master between the link coming up
+ * and the first pong), or when the one known was already too old before the stall to pass this test
+ * (no pong for about a failoverTimeout: a link the pings are about to close, or a peer that answers
+ * none): this node was Active on the link's word then, as it always is without a witness, and the
+ * stall is judged by its own length, as before.
+ */
+export function mayHaveJudgedUsSilent(s: MachineState, now: number, previousNow: number): boolean {
+  const ackedAt = s.peer.ackedAt;
+  const ft = peerFailoverTimeout(s);
+  const slack = stallSlack(s);
+  if (ackedAt === null || previousNow - ackedAt + slack >= ft) return now - previousNow + s.settings.master.pingRate >= ft;
+  return now - ackedAt + slack >= ft;
+}
+
+/**
  * Called before each input with the time of the previous one and the deadline it asked for.
  * Returns the stalled time in ms (0: none).
  */
@@ -48,14 +93,17 @@ export function noticeStall(c: Ctx, previousNow: number, deadline: number | null
   // or a master thawed in its join wait decides before reading the dial that waits in its socket.
   if (s.phase === 'joinWait' && s.joinWaitUntil !== null) s.joinWaitUntil += ms;
   if (p.connectingSince !== null) p.connectingSince += ms;
-  c.emit({ type: 'process.stalled', data: { ms: Math.round(ms), activity: s.activity } });
+  // The peer's timeout is read before askState drops its report (and the timeout it named).
+  const judged = mayHaveJudgedUsSilent(s, c.now, previousNow);
+  const sinceAcked = p.linkUp && p.ackedAt !== null ? { sinceAckedMs: Math.round(c.now - p.ackedAt) } : {};
+  c.emit({ type: 'process.stalled', data: { ms: Math.round(ms), activity: s.activity, ...sinceAcked } });
   // A stand-down we asked for before the stall: the peer's confirm (maybe waiting in the socket)
   // promised to stay standing by only while it heard from us. If it may have judged us silent
   // since, or our own deadline passed while we could not run, that promise is void: ask again.
   const a = s.acquire;
   if (a !== null && a.phase === 'awaitConfirm') {
     const expired = a.deadline !== null && c.now >= a.deadline;
-    if (expired || ms + s.settings.master.pingRate >= peerFailoverTimeout(s)) {
+    if (expired || judged) {
       abortAcquire(c, 'this node was stalled while it waited for the peer');
       if (!a.operator) s.retryAt = c.now + s.settings.failoverTimeout;
     }
@@ -66,9 +114,9 @@ export function noticeStall(c: Ctx, previousNow: number, deadline: number | null
     // (below); without one, this node takes over again at the end of that wait.
     if (s.activity === 'Active' && s.settings.role !== 'Independent' && ms >= JOIN_MARGIN_MS) c.standDown('frozen');
   } else {
-    // The peer's silence timer ran all that time on its side. It takes over after its failoverTimeout
-    // of silence, counted from our last frame, which may be a ping interval before the stall.
-    if (s.activity === 'Active' && ms + s.settings.master.pingRate >= peerFailoverTimeout(s)) {
+    // The peer's silence timer ran all that time on its side: it may have taken over, or may before
+    // our next frame reaches it (mayHaveJudgedUsSilent).
+    if (s.activity === 'Active' && judged) {
       if (s.give !== null) {
         c.emit({ type: 'failover.failed', data: { id: s.give.id, reason: 'this node was stalled' } });
         s.give = null;

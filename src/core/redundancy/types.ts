@@ -138,8 +138,12 @@ export type MachineEvent =
   | { type: 'peer.activity.changed'; data: { uuid: string | null; from: Activity; to: Activity; reason: string | null; epoch: number } }
   /** Rule 10: the peer left while Active; this node keeps its standby level and waits. */
   | { type: 'peer.leftActive'; data: { uuid: string | null; reason: 'peer-left-active' } }
-  /** The process was not running for `ms` (frozen or starved): silence is judged on listening time. */
-  | { type: 'process.stalled'; data: { ms: number; activity: Activity } }
+  /**
+   * The process was not running for `ms` (frozen or starved): silence is judged on listening time.
+   * `sinceAckedMs` (link up, once a frame of ours is known to have reached the peer): the time since
+   * that frame was sent, the longest the peer may have gone without hearing us (the stall rule's bound).
+   */
+  | { type: 'process.stalled'; data: { ms: number; activity: Activity; sinceAckedMs?: number } }
   | { type: 'witness.acquired'; data: { epoch: number } }
   | { type: 'witness.released'; data: { epoch: number } }
   | { type: 'witness.lost'; data: { reason: 'lease-expired' | 'lease-gone' } }
