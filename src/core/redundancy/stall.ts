@@ -49,8 +49,9 @@ export function stallSlack(s: MachineState): number {
  *    `T = ackedAt + f0 + failoverTimeout`. Anything else of ours it read since (frames in flight at
  *    the stall, our pongs, sync) and its own stalls (its deaf time) only make that later.
  * 2. This step sends our next frame (askState's stateQuery): it leaves `L` after `now` (the rest of
- *    this step: the daemon awaits nothing before a send that no persist precedes, and an Active node
- *    adopts no epoch, so persists nothing here) and lands in the peer's socket after its flight f1.
+ *    this step: the daemon awaits nothing before a send that no persist precedes, and askState
+ *    persists nothing here: an Active node adopts no epoch, an acquiring one adopted the peer's when
+ *    its report came) and lands in the peer's socket after its flight f1.
  *    The peer reads what is already in its socket before its timer's step (engine.ts `arm`: the tick
  *    waits one event-loop turn), so it hears us in time if `now + L + f1 < T`.
  * 3. So the peer keeps standing by if `(now - ackedAt) + L + (f1 - f0) < failoverTimeout`. The rule
@@ -70,6 +71,10 @@ export function stallSlack(s: MachineState): number {
  * (no pong for about a failoverTimeout: a link the pings are about to close, or a peer that answers
  * none): this node was Active on the link's word then, as it always is without a witness, and the
  * stall is judged by its own length, as before.
+ *
+ * The explorer does not tell this rule from a looser one: its I1 lets an overlap that begins after a
+ * thaw last one flight (the peer's Active report, then a yield), which is what a missed stand-down
+ * here gives. What holds the rule is the argument above (test/unit/redundancy-stall-rule.test.ts).
  */
 export function mayHaveJudgedUsSilent(s: MachineState, now: number, previousNow: number): boolean {
   const ackedAt = s.peer.ackedAt;
