@@ -1,8 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
 import type { JournalEntry } from '../../core/config-model.js';
-import { fsyncDir, stageFileAtomic, type StagedFile } from '../storage/atomic-write.js';
+import { GwError } from '../../core/errors.js';
+import { describeFsError, fsyncDir, stageFileAtomic, type StagedFile } from '../storage/atomic-write.js';
+import { checkFault } from '../storage/fault-injection.js';
+import type { FileBatchThread, FileStep } from '../storage/file-batch.js';
 import { syncTree } from '../storage/sync-tree.js';
 import { mapLimit } from '../storage/map-limit.js';
 import { BACKUP_FILE, META_FILE, PRIMARY_FILE, resourceDir, versionFile } from './resource-paths.js';
@@ -30,6 +34,12 @@ export interface DirtyFiles {
   dirs: Set<string>;
 }
 
+/** A replicated batch's files go to `dirty`, written by `thread` (see prepareUnsynced). */
+export interface Unsynced {
+  dirty: DirtyFiles;
+  thread: FileBatchThread;
+}
+
 /** The files of one entry, written under temp names: `apply` renames them into place. */
 export interface PreparedEntry {
   apply(): Promise<void>;
@@ -45,10 +55,9 @@ export interface PreparedEntry {
  * `planned`: for an entry behind others of the same resource in one batch, the signature each of
  * its files will have once those are applied (null: removed); the disk does not show it yet.
  */
-export async function prepareEntry(resourcesDir: string, entry: JournalEntry, planned?: Map<string, string | null>, dirty?: DirtyFiles): Promise<PreparedEntry> {
+export async function prepareEntry(resourcesDir: string, entry: JournalEntry, planned?: Map<string, string | null>): Promise<PreparedEntry> {
   const dir = resourceDir(resourcesDir, entry.collection, entry.module, entry.type, entry.name);
-  // In a batch whose journal line holds the content (dirty), the file's fsync waits for the checkpoint.
-  const stage = (file: string, data: string): Promise<StagedFile> => stageFileAtomic(file, data, { syncDir: false, sync: !dirty });
+  const stage = (file: string, data: string): Promise<StagedFile> => stageFileAtomic(file, data, { syncDir: false });
   // A directory this entry had to create holds no file yet: nothing to read (for a burst of new
   // resources, two failed opens a resource).
   let fresh = false;
@@ -61,24 +70,13 @@ export async function prepareEntry(resourcesDir: string, entry: JournalEntry, pl
       apply: async () => {
         // Only the store's own files: anything else an operator keeps in the directory stays.
         for (const f of [BACKUP_FILE, PRIMARY_FILE, META_FILE]) await fsp.rm(path.join(dir, f), { force: true });
-        if (dirty) {
-          // The removals reach the disk through the directory, or through its parent once it is gone.
-          dirty.dirs.add(dir);
-          dirty.dirs.add(path.dirname(dir));
-        } else await fsyncDir(dir).catch(() => undefined);
+        await fsyncDir(dir).catch(() => undefined);
         if (entry.name !== null) await fsp.rmdir(dir).catch(() => undefined);
       },
     };
   }
   const made = await fsp.mkdir(dir, { recursive: true });
   fresh = made !== undefined;
-  if (dirty && made !== undefined) {
-    // A new directory is reachable after a crash only once its parent's entry for it is on disk.
-    for (let d = dir; ; d = path.dirname(d)) {
-      dirty.dirs.add(path.dirname(d));
-      if (d === made || path.dirname(d) === d) break;
-    }
-  }
   const staged: StagedFile[] = [];
   const abort = async (): Promise<void> => {
     for (const f of staged) await f.abort();
@@ -107,10 +105,7 @@ export async function prepareEntry(resourcesDir: string, entry: JournalEntry, pl
       // Both files of the resource are renamed into place first, then the directory is fsync'd once.
       if (entry.deleted) await fsp.rm(path.join(dir, BACKUP_FILE), { force: true });
       for (const f of staged) await f.commit();
-      if (!(entry.deleted || staged.length > 0)) return;
-      if (!dirty) return fsyncDir(dir);
-      for (const f of staged) dirty.files.add(f.file);
-      dirty.dirs.add(dir);
+      if (entry.deleted || staged.length > 0) await fsyncDir(dir);
     },
   };
 }
@@ -151,7 +146,8 @@ const APPLY_CONCURRENCY = 32;
  * resource are staged in order, different resources concurrently; `apply` renames them in the same
  * order.
  */
-export async function prepareEntries(resourcesDir: string, entries: readonly JournalEntry[], dirty?: DirtyFiles): Promise<PreparedEntry> {
+export async function prepareEntries(resourcesDir: string, entries: readonly JournalEntry[], unsynced?: Unsynced): Promise<PreparedEntry> {
+  if (unsynced) return prepareUnsynced(resourcesDir, entries, unsynced);
   const groups: PreparedEntry[][] = [];
   const abort = async (): Promise<void> => {
     for (const group of groups) for (const p of group) await p.abort();
@@ -161,7 +157,7 @@ export async function prepareEntries(resourcesDir: string, entries: readonly Jou
       const group: PreparedEntry[] = [];
       groups.push(group);
       const planned = new Map<string, string | null>();
-      for (const e of list) group.push(await prepareEntry(resourcesDir, e, planned, dirty));
+      for (const e of list) group.push(await prepareEntry(resourcesDir, e, planned));
     });
   } catch (err) {
     await abort();
@@ -175,6 +171,135 @@ export async function prepareEntries(resourcesDir: string, entries: readonly Jou
       });
     },
   };
+}
+
+/**
+ * prepareEntries for a replicated batch, whose journal line holds its content (see DirtyFiles):
+ * the same files staged and renamed in the same order, but on the file-batch thread, three
+ * messages for the whole batch (directories and reads, temp files, renames) instead of a pool round
+ * trip for each system call, and nothing fsync'd: what was written goes to `dirty` for the
+ * checkpoint. A failure before the commit leaves nothing of the batch, as prepareEntries.
+ */
+async function prepareUnsynced(resourcesDir: string, entries: readonly JournalEntry[], { dirty, thread }: Unsynced): Promise<PreparedEntry> {
+  const groups = [...byResource(entries).values()].map((list) => {
+    const first = list[0]!;
+    const dir = resourceDir(resourcesDir, first.collection, first.module, first.type, first.name);
+    const names = new Set<string>();
+    for (const e of list) {
+      if (e.deleted) continue;
+      if (e.content) names.add(versionFile(e.version));
+      if (e.meta) names.add(META_FILE);
+    }
+    // Only a removal of the whole resource (and nothing after it) needs no directory.
+    return { dir, list, mkdir: list.some((e) => !(e.deleted && e.version === 'primary')), reads: [...names].map((n) => path.join(dir, n)) };
+  });
+  const needDirs = groups.filter((g) => g.mkdir);
+  const { made, texts } = await thread.prepare(
+    needDirs.map((g) => g.dir),
+    needDirs.map((g) => g.reads),
+  );
+  const onDisk = new Map<string, string | null>();
+  const madeDirs: Array<[string, string]> = [];
+  // What the renames and removals change, for the checkpoint: given to `dirty` once applied.
+  const touchedDirs = new Set<string>();
+  needDirs.forEach((g, i) => {
+    const top = made[i] ?? null;
+    if (top !== null) {
+      madeDirs.push([g.dir, top]);
+      // A new directory is reachable after a crash only once its parent's entry for it is on disk.
+      for (let d = g.dir; ; d = path.dirname(d)) {
+        touchedDirs.add(path.dirname(d));
+        if (d === top || path.dirname(d) === d) break;
+      }
+    }
+    g.reads.forEach((f, j) => onDisk.set(f, signatureOfText(texts[i]![j] ?? null)));
+  });
+  const pid = process.pid;
+  const tag = randomBytes(4).toString('hex');
+  const staged = { files: [] as string[], tmps: [] as string[], datas: [] as string[] };
+  const steps: FileStep[] = [];
+  const stage = (file: string, data: string): void => {
+    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${pid}-${tag}-${staged.tmps.length}`);
+    staged.files.push(file);
+    staged.tmps.push(tmp);
+    staged.datas.push(data);
+    steps.push(['rename', tmp, file]);
+  };
+  for (const g of groups) {
+    const planned = new Map<string, string | null>();
+    const signatureOf = (file: string): string | null => (planned.has(file) ? planned.get(file)! : (onDisk.get(file) ?? null));
+    for (const entry of g.list) {
+      const { dir } = g;
+      if (entry.deleted && entry.version === 'primary') {
+        // Only the store's own files: anything else an operator keeps in the directory stays.
+        for (const f of [BACKUP_FILE, PRIMARY_FILE, META_FILE]) {
+          planned.set(path.join(dir, f), null);
+          steps.push(['rm', path.join(dir, f)]);
+        }
+        // The removals reach the disk through the directory, or through its parent once it is gone.
+        touchedDirs.add(dir);
+        touchedDirs.add(path.dirname(dir));
+        if (entry.name !== null) steps.push(['rmdir', dir]);
+        continue;
+      }
+      const before = steps.length;
+      if (entry.deleted) {
+        planned.set(path.join(dir, BACKUP_FILE), null);
+        steps.push(['rm', path.join(dir, BACKUP_FILE)]);
+      }
+      if (!entry.deleted && entry.content && entry.signature) {
+        const file = path.join(dir, versionFile(entry.version));
+        if (signatureOf(file) !== entry.signature) stage(file, json(entry.content));
+        planned.set(file, entry.signature);
+      }
+      if (entry.meta) {
+        const metaFile = path.join(dir, META_FILE);
+        const metaSignature = contentSignature(entry.meta);
+        if (signatureOf(metaFile) !== metaSignature) stage(metaFile, json(entry.meta));
+        planned.set(metaFile, metaSignature);
+      }
+      if (steps.length > before) touchedDirs.add(dir);
+    }
+  }
+  const abort = async (): Promise<void> => {
+    await thread.run([...staged.tmps.map((t): FileStep => ['rm', t]), ...madeDirs.map(([d, top]): FileStep => ['up', d, top])]);
+  };
+  try {
+    for (const f of staged.files) checkFault('write', f);
+    await thread.stage(staged.files, staged.tmps, staged.datas, 0o644, false);
+  } catch (err) {
+    await abort().catch(() => undefined);
+    throw err instanceof GwError ? err : writeFailed(err);
+  }
+  return {
+    abort,
+    apply: async () => {
+      try {
+        await thread.run(steps);
+      } catch (err) {
+        throw writeFailed(err);
+      } finally {
+        // Also after a failure: the renames done before it are made durable with the rest.
+        for (const f of staged.files) dirty.files.add(f);
+        for (const d of touchedDirs) dirty.dirs.add(d);
+      }
+    },
+  };
+}
+
+/** A failure of the file-batch thread, whose error names the target file. */
+function writeFailed(err: unknown): GwError {
+  return new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file: String((err as NodeJS.ErrnoException).path ?? ''), detail: describeFsError(err) });
+}
+
+/** The signature of a file's text; null when missing or not JSON (then it is rewritten). */
+function signatureOfText(text: string | null): string | null {
+  if (text === null) return null;
+  try {
+    return contentSignature(JSON.parse(text));
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -14,6 +14,7 @@ import { GwError } from '../../core/errors.js';
 import { describeProblems } from '../../core/schema-errors.js';
 import { archiveFolder } from '../data-dir.js';
 import { describeFsError, readIfExists } from '../storage/atomic-write.js';
+import { FileBatchThread } from '../storage/file-batch.js';
 import { SerialQueue } from '../storage/serial-queue.js';
 import type { Logger } from '../logger.js';
 import type { SchemaRegistry } from '../schema-registry.js';
@@ -148,6 +149,8 @@ export class ConfigStore {
   /** Written by replicated batches since the last checkpoint, not fsync'd yet (see above). */
   private readonly dirty: DirtyFiles = { files: new Set(), dirs: new Set() };
   private checkpointTimer: NodeJS.Timeout | null = null;
+  /** Writes replicated batches' files (see prepareEntries); started with the first one. */
+  private fileThread: FileBatchThread | null = null;
   /** This process wrote the state file: a start after a crash finds it, and rolls forward from it. */
   private stateWritten = false;
 
@@ -519,6 +522,8 @@ export class ConfigStore {
     await this.queue.idle();
     // A clean stop leaves nothing to roll forward (and a hand edit made while stopped is seen as one).
     if (this.hasDirty()) await this.saveStateOrWarn();
+    await this.fileThread?.close();
+    this.fileThread = null;
     await this.journal.close();
   }
 
@@ -666,7 +671,11 @@ export class ConfigStore {
     // Staged before the append: a replicated batch that does not fit on the disk is refused whole
     // (the backup keeps its configuration and does not acknowledge it) instead of being journaled
     // and served with its files missing.
-    const prepared = await prepareEntries(this.options.resourcesDir, onDisk ? committed.filter((_, i) => !onDisk.has(drafts[i]!)) : committed, deferFiles ? this.dirty : undefined);
+    const prepared = await prepareEntries(
+      this.options.resourcesDir,
+      onDisk ? committed.filter((_, i) => !onDisk.has(drafts[i]!)) : committed,
+      deferFiles ? { dirty: this.dirty, thread: this.fileBatchThread() } : undefined,
+    );
     try {
       await this.journal.appendMany(committed);
     } catch (err) {
@@ -830,6 +839,12 @@ export class ConfigStore {
     } catch (err) {
       this.options.logger.warn({ err: (err as Error).message, revision: this.revision }, 'could not update the config state file; it is rewritten at the next change');
     }
+  }
+
+  /** The thread for replicated batches' files, started again if it died. */
+  private fileBatchThread(): FileBatchThread {
+    if (this.fileThread === null || this.fileThread.failure !== null) this.fileThread = new FileBatchThread();
+    return this.fileThread;
   }
 
   private hasDirty(): boolean {
