@@ -623,4 +623,25 @@ describe('explorer counterexamples: witness', () => {
     });
     expect(r.violations, context(r)).toEqual([]);
   });
+
+  // Found by the long search (seed 23, helper-31's run, 2026-12-04): etcd cut off from the master,
+  // then the link cut and the backup killed and started again at once (join wait 0). The master
+  // stood on the vote the old backup process gave with its last pong (until ackedAt +
+  // failoverTimeout - 200 ms), while the new process, which never heard the master, asked for the
+  // key at the end of its 500 ms join wait and got it when the master's lease ran out at etcd, 2 s
+  // after its start (W1). With a witness a join wait is now at least failoverTimeout.
+  it('a backup restarted behind a cut with join wait 0 does not take the key while the master stands on its old vote', () => {
+    const r = replay({
+      cfg: { ...base, failoverTimeout: 3000, pingRate: 1000, reconnectPeriod: 1000, pingMaxMissed: 2, delay: 1, witness: 5000, timerLag: 0, slowNode: 'master' },
+      steps: [
+        { action: { op: 'etcdCut', node: 'master' }, wait: 2302 },
+        { action: { op: 'heal' }, wait: 2 },
+        { action: { op: 'cut' }, wait: 0 },
+        { action: { op: 'kill', node: 'backup' }, wait: 1 },
+        { action: { op: 'start', node: 'backup' }, wait: 100 },
+        { action: { op: 'etcdCut', node: 'master' }, wait: 2000 },
+      ],
+    });
+    expect(r.violations, context(r)).toEqual([]);
+  });
 });

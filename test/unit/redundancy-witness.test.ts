@@ -5,8 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 
+import { effectiveJoinWait } from '../../src/core/redundancy/index.js';
 import type { Decision, MachineSettings, WitnessResult } from '../../src/core/redundancy/index.js';
 import { leaseMargin, renewInterval, retryInterval, VOTE_SLACK_MS } from '../../src/core/redundancy/witness.js';
+import { settings } from '../helpers/redundancy-fixtures.js';
 import { Solo } from '../helpers/redundancy-solo.js';
 
 const TTL = 5000;
@@ -44,7 +46,8 @@ function backupWhoseMasterDied(over: Partial<MachineSettings> = {}): Solo {
 function masterHoldingKey(): Solo {
   const m = new Solo({ role: 'Master', ...WITNESS });
   m.feed({ type: 'started' });
-  m.advance(2000); // join wait (its floor: reconnectPeriod + 500 ms) runs out with no peer
+  // Join wait 0 has a floor: with a witness, failoverTimeout (the peer may stand on our vote).
+  m.advance(effectiveJoinWait(m.m.state.settings));
   answer(m, lastRequest(m, 'acquire'), { kind: 'held', sentAt: m.now, ttlMs: TTL });
   expect(m.activity).toBe('Active');
   return m;
@@ -160,6 +163,42 @@ describe('witness: the leader key is the second vote when the peer is lost (sect
     // The backup takes over no sooner than failoverTimeout (1000 ms) after it last heard us.
     expect(m.now - confirmedAt).toBe(800);
     expect(m.changes()).toEqual(['Cold->Active:peer-standby', 'Active->Cold:witness-lost']);
+  });
+
+  it('a node restarted with a witness decides alone no sooner than failoverTimeout after its start: its peer may stand on the vote the old process gave', () => {
+    // Explorer seed 23: etcd cut off from the master, the link cut, the backup killed and started
+    // again at once (join wait 0); the master's lease runs out at etcd and the new backup took the
+    // free key while the master still stood on the vote of the backup's old process.
+    const timings = { failoverTimeout: 3000, master: { host: '10.0.0.5', port: 8060, enableSsl: true, pingRate: 1000, reconnectPeriod: 1000 } };
+    const m = new Solo({ role: 'Master', ...WITNESS, ...timings });
+    m.feed({ type: 'started' });
+    m.connect({ role: 'Backup', activity: 'Cold', epoch: 0 }, 'backup-uuid');
+    m.msg({ type: 'redundancy.standDownConfirm', id: m.sentOf('redundancy.standDownRequest').at(-1)!.id, epoch: 0, activity: 'Cold' });
+    answer(m, lastRequest(m, 'acquire'), { kind: 'unreachable', error: 'timeout' });
+    m.advance(1000);
+    // The backup answers a ping, then dies; the master hears nothing more (a cut).
+    m.feed({ type: 'peerAck', sentAt: m.now - 2 });
+    expect(m.activity).toBe('Active');
+    // The new backup process starts 1 ms later and hears no master (the cut).
+    const b = new Solo({ role: 'Backup', ...WITNESS, ...timings }, { epoch: 1, pairedMaster: { uuid: 'm', address: '10.0.0.5:8060' } });
+    b.now = m.now + 1;
+    b.feed({ type: 'started' });
+    b.advance(timings.failoverTimeout - 1);
+    expect(witnessOps(b)).toEqual([]);
+    b.advance(1);
+    expect(witnessOps(b)).toMatchObject([{ op: 'acquire' }]);
+    // By the time the backup first asks for the key, the master has stood down.
+    m.advance(b.now - m.now);
+    expect(m.changes()).toEqual(['Cold->Active:peer-standby', 'Active->Cold:witness-lost']);
+    // The same floor for a master (a backup may be Active on its vote), and for a node set up anew.
+    const m2 = new Solo({ role: 'Master', ...WITNESS, ...timings });
+    m2.feed({ type: 'started' });
+    m2.advance(timings.failoverTimeout - 1);
+    expect(witnessOps(m2)).toEqual([]);
+    m2.advance(1);
+    expect(witnessOps(m2)).toMatchObject([{ op: 'acquire' }]);
+    expect(effectiveJoinWait(settings({ role: 'Backup', joinWaitTime: 0, failoverTimeout: 3000, witness: { leaseTtlMs: TTL } }))).toBe(3000);
+    expect(effectiveJoinWait(settings({ role: 'Backup', joinWaitTime: 0, failoverTimeout: 3000 }))).toBe(500);
   });
 
   it('with the peer connected, losing the witness changes nothing', () => {

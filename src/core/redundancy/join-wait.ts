@@ -19,12 +19,27 @@ export const JOIN_MARGIN_MS = 500;
  * the same timings; docs/safety.md says so.
  */
 export function effectiveJoinWait(settings: MachineSettings): number {
-  if (settings.role === 'Master') return Math.max(settings.joinWaitTime, settings.master.reconnectPeriod + JOIN_MARGIN_MS);
+  if (settings.role !== 'Master' && settings.role !== 'Backup') return settings.joinWaitTime;
   // A backup dials at once when it starts or is given a master, and does not decide alone while
   // its hello is out (linkConnecting); the floor covers the connect before that hello. Found by
   // the explorer: with join wait 0 a restarted backup went Active beside its Active master.
-  if (settings.role === 'Backup') return Math.max(settings.joinWaitTime, JOIN_MARGIN_MS);
-  return settings.joinWaitTime;
+  const floor = settings.role === 'Master' ? settings.master.reconnectPeriod + JOIN_MARGIN_MS : JOIN_MARGIN_MS;
+  return Math.max(settings.joinWaitTime, floor, witnessVoteFloor(settings));
+}
+
+/**
+ * With a witness, a node that starts (or is set up anew) waits at least failoverTimeout before it
+ * decides alone. Its peer may be Active on this node's vote alone (witness.ts, voteDeadline): it
+ * counts on it until `ackedAt + failoverTimeout - 200 ms`, ackedAt being a ping this node answered,
+ * trusting that this node takes over no sooner than failoverTimeout after it last heard the peer.
+ * A new process (or a new pair) forgot when that was; every such answer came before now, so
+ * failoverTimeout from now keeps that promise. Without the floor (explorer seed 23): a backup
+ * killed and restarted behind a cut, join wait 0, took the key 2 s after its restart, as soon as
+ * the master's lease ran out at etcd, while the master, cut off from etcd, still stood on the vote
+ * the old backup process had given 2 s before.
+ */
+function witnessVoteFloor(settings: MachineSettings): number {
+  return settings.witness ? settings.failoverTimeout : 0;
 }
 
 /**
