@@ -162,6 +162,11 @@ export class RedundancyMachine {
     const s = this.s;
     const c = new Ctx(s, now);
     let step: Pick<Step, 'error' | 'failoverId'> = { error: null, failoverId: null };
+    // A pong read at a thaw answers a ping sent before the stall: that the peer heard it is a fact
+    // about the past, whenever it is read, so it counts before the stall is judged (stall.ts judges
+    // from ackedAt; without this, a pong waiting in the socket left the ping before it as ackedAt,
+    // a pingRate older, and an Active node stood down for nothing).
+    if (input.type === 'peerAck' && s.phase !== 'stopping' && s.peer.linkUp) noteAck(s, input.sentAt, now);
     // Before anything this input says: if this process was stalled, what it knew may be stale.
     if ((s.phase === 'running' || s.phase === 'joinWait') && !s.defects.ignoreStalls) noticeStall(c, previous, s.lastDeadline);
     // A stopping node listens to nothing more, but a command still gets its answer (refused).
@@ -218,7 +223,7 @@ export class RedundancyMachine {
         if (s.peer.linkUp) heard(c);
         break;
       case 'peerAck':
-        if (s.peer.linkUp) s.peer.ackedAt = Math.max(s.peer.ackedAt ?? -Infinity, Math.min(input.sentAt, c.now));
+        // Taken before the stall check (handle).
         break;
       case 'peerMessage':
         if (s.peer.linkUp && s.peer.lost !== 'stopped') this.onMessage(c, input.message);
@@ -350,4 +355,9 @@ function witnessView(s: MachineState, now: number): WitnessView | null {
     leaseRemainingMs: held ? Math.max(0, Math.round(held.endsAt - now)) : null,
     lastError: w.lastError,
   };
+}
+
+/** The peer answered our frame sent at `sentAt` (a ping): ackedAt only moves forward, and never past now. */
+function noteAck(s: MachineState, sentAt: number, now: number): void {
+  s.peer.ackedAt = Math.max(s.peer.ackedAt ?? -Infinity, Math.min(sentAt, now));
 }

@@ -188,13 +188,14 @@ export class Link {
         return;
       case 'pong':
         if (!conn.open[i]) return;
-        w.feed(n, { type: 'peerAlive' });
         if (conn.pingOut[i] === frame.id) {
           conn.pingOut[i] = null;
           conn.missed[i] = 0;
-          // The peer heard our ping: the daemon's link reports when it was sent (section 9's vote).
+          // The peer heard our ping: the daemon's link reports when it was sent (section 9's vote),
+          // before the frame's proof of life, as link-connection.ts does.
           w.feed(n, { type: 'peerAck', sentAt: conn.pingSentAt[i] });
         }
+        w.feed(n, { type: 'peerAlive' });
         return;
       case 'pause':
         if (!conn.open[i]) return;
