@@ -288,6 +288,10 @@ export class LinkConnection extends EventEmitter {
     const checked = this.options.schemas.validate<GanMessage>(schemaId, parsed);
     if (!checked.ok) return this.violation(`invalid ${type}: ${describeProblems(checked.problems)}`);
     const msg = checked.value;
+    // A pong's ack goes before the frame's proof of life: at a thaw the engine's first step judges
+    // the stall (from the last ping the peer answered), and a pong that waited in the socket
+    // proves the peer heard the ping sent just before it.
+    if (msg.type === 'pong' && !payload) this.onPong(msg.id as number);
     if (this.state === 'running') this.emit('frame', this.lastMessageAt);
     if (payload) {
       // Only app types are ever binary (the link's own are not registered as such).
@@ -314,8 +318,7 @@ export class LinkConnection extends EventEmitter {
         this.send({ type: 'pong', id: msg.id as number });
         return;
       case 'pong':
-        this.onPong(msg.id as number);
-        return;
+        return; // acked above
       default:
         if (this.state !== 'running') return this.violation(`${type} before the handshake`);
         this.emit('message', msg);
