@@ -36,14 +36,15 @@ const loader = createRequire(import.meta.url)(path.join(ROOT, 'dist', 'cli', 'bu
 
 /**
  * Node modules gwctl needs only for some commands, loaded when first used rather than at start:
- * child_process is commander's, for executable sub-commands gwctl does not have; http only for a
- * command that talks to gwd (not --version, --help or a usage error); os, fs/promises and
+ * child_process is commander's, for executable sub-commands gwctl does not have; net only for a
+ * command that talks to gwd (not --version, --help or a usage error), http only for one whose
+ * answer is streamed (events, export: src/cli/client.ts); os, fs/promises and
  * string_decoder for a few commands; tty for colour on a terminal. `gwctl --version` went from
  * 1.19x to 1.12x `node -e 0` (bench/NOTES.md). Only modules whose exports are a plain object of
  * functions and classes that gwctl reads (never writes) qualify: the stand-in has a getter for
  * each export, which loads the module on first use.
  */
-const LOADED_ON_FIRST_USE = new Set(['node:child_process', 'node:http', 'node:os', 'node:fs/promises', 'node:string_decoder', 'node:tty']);
+const LOADED_ON_FIRST_USE = new Set(['node:child_process', 'node:http', 'node:net', 'node:os', 'node:fs/promises', 'node:string_decoder', 'node:tty']);
 
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 

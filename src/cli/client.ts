@@ -1,9 +1,12 @@
 // node:http and not undici: undici parses HTTP with a WebAssembly build of llhttp whose compile and
 // teardown cost gwctl ~130 ms on every call (measured: 180 ms against 50 ms for `node -e 0`), while
 // node:http uses the parser built into node. A CLI that scripts call in loops must start fast.
+// A request with a whole answer (every command but the streamed ones) does not load node:http at all
+// (exchange() below).
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { connect } from 'node:net';
 import { userInfo } from 'node:os';
 
 import { GwError, isErrorBody, type ErrorCode, type ParamsArgs, type RemoteError } from '../core/errors.js';
@@ -78,9 +81,7 @@ export class GwClient {
 
   /** Raw text body; a non-2xx answer becomes the daemon's GwError. */
   async requestText(method: Method, path: string, body?: unknown, contentType = 'application/json'): Promise<string> {
-    const res = await this.send(method, path, body, contentType);
-    const text = await readAll(res);
-    const status = res.statusCode ?? 0;
+    const { status, text } = await this.exchange(method, path, body, contentType);
     if (status >= 200 && status < 300) return text;
     throw this.toError(path, status, text);
   }
@@ -278,15 +279,60 @@ export class GwClient {
     return this.request('GET', '/v0/config/archives');
   }
 
+  /**
+   * One request and its whole answer, written and read on the unix socket without node:http: its
+   * modules (client, agent, outgoing and incoming messages, the parser's setup) and the request's
+   * trip through them were ~5 ms of the ~30 ms `gwctl status` costs beyond `node -e 0`
+   * (bench/NOTES.md, "gwctl start-up, step by step"). The request is what node:http sent
+   * (`Connection: close`, the same headers); the answer is gwd's own (src/daemon/api/server.ts):
+   * a status line, headers, and a body of content-length bytes, or chunked, or up to the close.
+   * Streamed answers (events, export) still go through send().
+   */
+  private exchange(method: Method, path: string, body: unknown, contentType: string): Promise<{ status: number; text: string }> {
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    const head = [`${method} ${path} HTTP/1.1`, 'Host: localhost', 'Connection: close'];
+    for (const [name, value] of Object.entries(requestHeaders(method, payload, contentType))) head.push(`${name}: ${value}`);
+    const request = Buffer.from(`${head.join('\r\n')}\r\n\r\n${payload ?? ''}`, 'utf8');
+    return new Promise((resolve, reject) => {
+      const socket = connect(this.socketPath);
+      const answer = new AnswerReader();
+      let connected = false;
+      let settled = false;
+      const settle = (result: { status: number; text: string } | GwError): void => {
+        if (settled) return;
+        settled = true;
+        socket.destroy();
+        if (result instanceof GwError) reject(result);
+        else resolve(result);
+      };
+      socket.once('connect', () => {
+        connected = true;
+        socket.write(request);
+      });
+      socket.on('data', (chunk: Buffer) => {
+        try {
+          const whole = answer.add(chunk);
+          if (whole) settle(whole);
+        } catch (err) {
+          settle(clientError('GW_ERR_CLI_BAD_RESPONSE', { path, detail: (err as Error).message }));
+        }
+      });
+      socket.once('end', () => {
+        try {
+          settle(answer.end() ?? unreachable(this.socketPath, connected ? 'ECONNRESET: socket hang up' : 'the socket closed'));
+        } catch (err) {
+          settle(clientError('GW_ERR_CLI_BAD_RESPONSE', { path, detail: (err as Error).message }));
+        }
+      });
+      socket.once('error', (err) => settle(unreachable(this.socketPath, describeConnectError(err, this.socketPath))));
+      socket.once('close', () => settle(unreachable(this.socketPath, 'ECONNRESET: socket hang up')));
+    });
+  }
+
   private send(method: Method, path: string, body: unknown, contentType: string, signal?: AbortSignal): Promise<IncomingMessage> {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     return new Promise((resolve, reject) => {
-      // Only changes are recorded with their author: a GET does not look the user up.
-      const headers: Record<string, string | number> = method === 'GET' ? {} : { 'x-gwd-actor': actor() };
-      if (payload !== undefined) {
-        headers['content-type'] = contentType;
-        headers['content-length'] = Buffer.byteLength(payload);
-      }
+      const headers = requestHeaders(method, payload, contentType);
       // servername '': without it the agent derives a TLS server name from the Host header, and its
       // isIP('localhost') compiles node's IPv6 regular expression on first use, 10-25 ms of every
       // call here (--cpu-prof of `gwctl status`). Nothing here is TLS, so the name is never used.
@@ -313,6 +359,93 @@ export class GwClient {
     }
     if (isErrorBody(parsed)) return GwError.fromBody(parsed);
     return clientError('GW_ERR_CLI_BAD_RESPONSE', { path, detail: `HTTP ${statusCode}` });
+  }
+}
+
+function requestHeaders(method: Method, payload: string | undefined, contentType: string): Record<string, string | number> {
+  // Only changes are recorded with their author: a GET does not look the user up.
+  const headers: Record<string, string | number> = method === 'GET' ? {} : { 'x-gwd-actor': actor() };
+  if (payload !== undefined) {
+    headers['content-type'] = contentType;
+    headers['content-length'] = Buffer.byteLength(payload);
+  }
+  return headers;
+}
+
+/**
+ * An HTTP/1.1 answer read as it arrives: add() gives it once its content-length is reached, end()
+ * at the close (a body without a length ends there). gwd sends no 1xx answer to these requests.
+ */
+export class AnswerReader {
+  private chunks: Buffer[] = [];
+  private bytes = 0;
+  private head: { status: number; bodyAt: number; length: number | null; chunked: boolean } | null = null;
+
+  add(chunk: Buffer): { status: number; text: string } | null {
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+    if (this.head === null) {
+      const all = this.joined();
+      const end = all.indexOf('\r\n\r\n');
+      if (end < 0) return null;
+      this.head = parseHead(all.subarray(0, end).toString('latin1'), end + 4);
+    }
+    // Whole once its length is there; any other body (a 204's none, a chunked one) ends at the
+    // close, which `Connection: close` asks for.
+    const { bodyAt, length } = this.head;
+    return length !== null && this.bytes - bodyAt >= length ? this.answer() : null;
+  }
+
+  /** The answer at the close, or null when it is not whole. */
+  end(): { status: number; text: string } | null {
+    if (this.head === null) return null;
+    const { bodyAt, length } = this.head;
+    return length !== null && this.bytes - bodyAt < length ? null : this.answer();
+  }
+
+  private joined(): Buffer {
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
+    return this.chunks[0] ?? Buffer.alloc(0);
+  }
+
+  private answer(): { status: number; text: string } {
+    const { status, bodyAt, length, chunked } = this.head!;
+    let body = this.joined().subarray(bodyAt, length === null ? undefined : bodyAt + length);
+    if (chunked) body = dechunk(body);
+    return { status, text: body.toString('utf8') };
+  }
+}
+
+function parseHead(text: string, bodyAt: number): { status: number; bodyAt: number; length: number | null; chunked: boolean } {
+  const lines = text.split('\r\n');
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '');
+  if (!m) throw new Error('not an HTTP answer');
+  let length: number | null = null;
+  let chunked = false;
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':');
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (name === 'content-length') length = Number(value);
+    else if (name === 'transfer-encoding') chunked = value.toLowerCase().includes('chunked');
+  }
+  if (chunked) length = null;
+  if (length !== null && !(Number.isSafeInteger(length) && length >= 0)) throw new Error('bad content-length');
+  return { status: Number(m[1]), bodyAt, length, chunked };
+}
+
+function dechunk(body: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const eol = body.indexOf('\r\n', at);
+    if (eol < 0) throw new Error('a chunked answer broke off');
+    const size = Number.parseInt(body.subarray(at, eol).toString('latin1'), 16);
+    if (!Number.isSafeInteger(size) || size < 0) throw new Error('bad chunk size');
+    if (size === 0) return Buffer.concat(parts);
+    if (eol + 2 + size > body.length) throw new Error('a chunked answer broke off');
+    parts.push(body.subarray(eol + 2, eol + 2 + size));
+    at = eol + 2 + size + 2;
   }
 }
 
