@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readTree, streamTree } from '../../src/daemon/storage/bulk-reader.js';
 import { BulkWriter } from '../../src/daemon/storage/bulk-writer.js';
 import { SerialQueue } from '../../src/daemon/storage/serial-queue.js';
-import { syncTree } from '../../src/daemon/storage/sync-tree.js';
+import { syncTree, syncWholeTree } from '../../src/daemon/storage/sync-tree.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -32,7 +32,7 @@ describe('BulkWriter (snapshot files written off the main thread)', () => {
     await w.writeRun(0, 0, 3, Buffer.from('{"x":1}ab'));
     // ...and the rest of file 2, with another last byte than announced.
     await w.writeRun(2, 2, 1, Buffer.from('d'));
-    const { mismatched, incomplete, tableFiles, dirs } = await w.finish();
+    const { mismatched, incomplete, tableFiles } = await w.finish();
     expect(readFileSync(path.join(temp.dir, 'a/one.json'), 'utf8')).toBe('{"x":1}');
     expect(readFileSync(path.join(temp.dir, 'a/empty'), 'utf8')).toBe('');
     expect(readFileSync(path.join(temp.dir, 'b/c/two.json'), 'utf8')).toBe('abd');
@@ -40,7 +40,6 @@ describe('BulkWriter (snapshot files written off the main thread)', () => {
     // The writer checks the files: only those short of their size come back.
     expect(tableFiles).toBe(3);
     expect(incomplete).toEqual([]);
-    expect([...dirs].sort()).toEqual([path.join(temp.dir, 'a'), path.join(temp.dir, 'b/c')]);
 
     const short = BulkWriter.open(temp.dir);
     cleanups.push(() => short.close());
@@ -59,6 +58,40 @@ describe('BulkWriter (snapshot files written off the main thread)', () => {
     w2.addFiles([{ rel: 'x', size: 1, sha256: sha('x') }]);
     await w2.writeRun(0, 0, 2, Buffer.from('xy'));
     await expect(w2.finish()).rejects.toThrow(/a run past the files given/);
+  });
+
+  it('keeps only the files of the runs under way: a file a run passed is checked then (short: reported), and a run cannot go back to it', async () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    const w = BulkWriter.open(temp.dir);
+    cleanups.push(() => w.close());
+    w.addFiles([
+      { rel: 'p/one', size: 4, sha256: sha('abcd') },
+      { rel: 'p/two', size: 2, sha256: sha('xy') },
+      { rel: 'p/three', size: 1, sha256: sha('z') },
+    ]);
+    // File 0 gets 2 of its 4 bytes, then a run starts at file 2: files 0 and 1 get no more.
+    await w.writeRun(0, 0, 1, Buffer.from('ab'));
+    await w.writeRun(2, 0, 1, Buffer.from('z'));
+    const back = w.writeRun(1, 0, 1, Buffer.from('xy'));
+    await expect(w.finish()).rejects.toThrow(/a run before the files still open/);
+    await back.catch(() => undefined);
+
+    const w2 = BulkWriter.open(temp.dir);
+    cleanups.push(() => w2.close());
+    w2.addFiles([
+      { rel: 'q/one', size: 4, sha256: sha('abcd') },
+      { rel: 'q/two', size: 2, sha256: sha('xy') },
+      { rel: 'q/three', size: 1, sha256: sha('z') },
+    ]);
+    await w2.writeRun(0, 0, 1, Buffer.from('ab'));
+    await w2.writeRun(2, 0, 1, Buffer.from('z'));
+    const r = await w2.finish();
+    expect(r.incomplete).toEqual([
+      { rel: 'q/one', got: 2, size: 4 },
+      { rel: 'q/two', got: 0, size: 2 },
+    ]);
+    expect(r.tableFiles).toBe(3);
   });
 
   it('takes its own copy of the bytes: the caller may reuse its buffer once writeRun() returns', async () => {
@@ -212,6 +245,23 @@ describe('SerialQueue', () => {
 });
 
 describe('syncTree (a staged tree made durable before its swap)', () => {
+  it('syncWholeTree: one syncfs where available, else an fsync of every file and directory found by walking the tree', async () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    mkdirSync(path.join(temp.dir, 'd', 'e'), { recursive: true });
+    writeFileSync(path.join(temp.dir, 'd', 'f'), 'x');
+    writeFileSync(path.join(temp.dir, 'd', 'e', 'g'), 'y');
+    expect(await syncWholeTree(temp.dir)).toBe(process.platform === 'linux' ? 'syncfs' : 'fsync');
+    process.env.GWD_NO_SYNCFS = '1';
+    try {
+      expect(await syncWholeTree(temp.dir)).toBe('fsync');
+      // The walk reports a tree it cannot read (the syncfs path cannot tell).
+      await expect(syncWholeTree(path.join(temp.dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      delete process.env.GWD_NO_SYNCFS;
+    }
+  });
+
   it('uses one syncfs where available and falls back to fsync of every path', async () => {
     const temp = makeTempDir();
     cleanups.push(temp.cleanup);

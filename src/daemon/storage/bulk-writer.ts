@@ -16,9 +16,8 @@ import { WORKER_PRELUDE, WorkerCalls } from './worker-calls.js';
  * and sha256 its parts carry: the end of a transfer then costs no pass over every file.
  */
 const WORKER_SOURCE = `${WORKER_PRELUDE}
-const files = new Map();
-const dirs = new Set();
 const mismatched = [];
+const incomplete = [];
 let failure = null;
 function writeAll(file, data, flags) {
   const fd = fs.openSync(file, flags, 0o666);
@@ -28,27 +27,58 @@ function writeAll(file, data, flags) {
     fs.closeSync(fd);
   }
 }
-// Files by their index in the snapshot, for runs (given once: a run names only where it starts).
-const table = { rels: [], sizes: [], hashes: [] };
+// The files runs refer to by index, from index base on: runs come in manifest order, so a file
+// before the one a run starts at gets no more bytes, and is checked and let go then. The thread
+// keeps only the files of the runs under way (a snapshot of 100,000 resources is 300,000 files:
+// a table of all of them was ~90 MB of this thread's heap).
+const table = { base: 0, head: 0, rels: [], sizes: [], hashes: [], got: [] };
+let added = 0;
+// The hash of a file written in more than one part, while it is: by table index.
+const hashing = new Map();
+// Directories made or found (a bounded cache: a run's files are in path order, and a directory
+// met again after it was dropped costs one mkdir that finds it).
+let dirs = new Set();
+// Check and let go every file before index until: its size is what was announced, or it is short.
+function retire(until) {
+  const t = table;
+  while (t.base + t.head < until && t.head < t.rels.length) {
+    const i = t.head;
+    if (t.got[i] !== t.sizes[i] && incomplete.length < 100) incomplete.push({ rel: t.rels[i], got: t.got[i], size: t.sizes[i] });
+    hashing.delete(t.base + i);
+    t.rels[i] = t.hashes[i] = undefined;
+    t.head++;
+  }
+  // Dropped from the front in steps, not one shift per file.
+  if (t.head >= 4096 && t.head * 2 >= t.rels.length) {
+    for (const k of ['rels', 'sizes', 'hashes', 'got']) t[k] = t[k].slice(t.head);
+    t.base += t.head;
+    t.head = 0;
+  }
+}
 // count consecutive files of the table from file (its bytes from offset, the others' from their
 // first), cut from bytes by their sizes.
 function writeRun(m) {
+  if (m.file < table.base + table.head) throw new Error('a run before the files still open');
+  retire(m.file);
   let at = 0;
   let offset = m.offset;
   for (let file = m.file; file < m.file + m.count; file++) {
-    const size = table.sizes[file];
+    const i = file - table.base;
+    const size = table.sizes[i];
     if (size === undefined) throw new Error('a run past the files given');
     const length = Math.min(size - offset, m.bytes.length - at);
-    writePart(m.root, { rel: table.rels[file], length, truncate: offset === 0, size, sha256: table.hashes[file] }, m.bytes.subarray(at, at + length));
+    writePart(m.root, file, i, offset === 0, m.bytes.subarray(at, at + length));
     at += length;
     offset = 0;
   }
 }
-function writePart(root, part, data) {
+function writePart(root, file, i, truncate, data) {
+  const t = table;
+  const rel = t.rels[i];
   // rel is a checked relative path with '/' (no '..', no empty segments): joined by hand, as
   // path.join and path.dirname on each of 30,000 files were about 7% of this thread's time.
-  const file = root + '/' + part.rel;
-  const dir = file.slice(0, file.lastIndexOf('/'));
+  const path = root + '/' + rel;
+  const dir = path.slice(0, path.lastIndexOf('/'));
   if (!dirs.has(dir)) {
     // Most parents exist already (one type directory, thousands of resources): a plain mkdir
     // is one system call, a recursive one several.
@@ -58,27 +88,31 @@ function writePart(root, part, data) {
       if (err.code === 'ENOENT') fs.mkdirSync(dir, { recursive: true });
       else if (err.code !== 'EEXIST') throw err;
     }
+    if (dirs.size >= 1024) dirs = new Set();
     dirs.add(dir);
   }
-  writeAll(file, data, part.truncate ? 'w' : 'a');
-  if (part.truncate && data.length === part.size) {
+  writeAll(path, data, truncate ? 'w' : 'a');
+  const size = t.sizes[i];
+  if (truncate) t.got[i] = 0;
+  const before = t.got[i];
+  t.got[i] += data.length;
+  if (truncate && data.length === size) {
     // The whole file in one part: one hash call.
-    files.set(part.rel, { hash: null, size: data.length });
-    if (sha256Hex(data) !== part.sha256) mismatched.push(part.rel);
+    hashing.delete(file);
+    if (sha256Hex(data) !== t.hashes[i]) mismatched.push(rel);
     return;
   }
-  let state = files.get(part.rel);
-  if (!state || part.truncate) {
-    state = { hash: crypto.createHash('sha256'), size: 0 };
-    files.set(part.rel, state);
+  let hash = hashing.get(file);
+  if (truncate || (hash === undefined && before === 0)) {
+    hash = crypto.createHash('sha256');
+    hashing.set(file, hash);
   }
-  state.size += data.length;
   // A file already complete takes no more into its hash (its size will not match).
-  if (state.hash === null) return;
-  state.hash.update(data);
-  if (state.size === part.size) {
-    if (state.hash.digest('hex') !== part.sha256) mismatched.push(part.rel);
-    state.hash = null;
+  if (hash === undefined) return;
+  hash.update(data);
+  if (t.got[i] === size) {
+    if (hash.digest('hex') !== t.hashes[i]) mismatched.push(rel);
+    hashing.delete(file);
   }
 }
 parentPort.on('message', (m) =>
@@ -92,20 +126,16 @@ parentPort.on('message', (m) =>
           table.rels.push(rel);
           table.sizes.push(m.sizes[i]);
           table.hashes.push(m.hashes[i]);
+          table.got.push(0);
         });
+        added += m.rels.length;
         return;
       }
       if (m.op !== 'finish') throw new Error('unknown request ' + m.op);
-      // Directories as one string (one copy back, not thousands of strings): NUL is in no path.
-      const dirList = [...dirs].join('\\u0000');
       // Checked here: only files short of their size go back (sending every file's size back cost
       // ~30-80 ms at the end of a 30,000-file snapshot).
-      const incomplete = [];
-      table.rels.forEach((rel, i) => {
-        const got = files.get(rel)?.size ?? 0;
-        if (got !== table.sizes[i] && incomplete.length < 100) incomplete.push({ rel, got, size: table.sizes[i] });
-      });
-      return { mismatched, incomplete, tableFiles: table.rels.length, dirs: dirList };
+      retire(Infinity);
+      return { mismatched, incomplete, tableFiles: added };
     } catch (err) {
       failure = err;
       throw err;
@@ -113,6 +143,13 @@ parentPort.on('message', (m) =>
   }),
 );
 `;
+
+/**
+ * The thread's heap holds a few files' paths and hashes and the runs under way, whose bytes are
+ * outside it (moved ArrayBuffers): a young generation of V8's default size (up to 48 MB on a
+ * large machine) would only be garbage kept resident beside the main thread's.
+ */
+const WRITER_LIMITS = { maxYoungGenerationSizeMb: 8 };
 
 /** Batches handed to the worker and not yet written: receiving and writing overlap by this much. */
 const MAX_IN_FLIGHT = 4;
@@ -123,8 +160,6 @@ export interface BulkResult {
   /** Files given by addFiles(): how many, and those not written to their size (the first 100). */
   tableFiles: number;
   incomplete: Array<{ rel: string; got: number; size: number }>;
-  /** Every directory created. */
-  dirs: string[];
 }
 
 export class BulkWriter {
@@ -133,7 +168,7 @@ export class BulkWriter {
    * a snapshot makes one while it waits for the master's answer, as booting a thread is ~60 ms of
    * CPU that would otherwise delay the first file written.
    */
-  private readonly thread = new WorkerCalls(WORKER_SOURCE, 'snapshot writer');
+  private readonly thread = new WorkerCalls(WORKER_SOURCE, 'snapshot writer', WRITER_LIMITS);
   private readonly inFlight: Promise<void>[] = [];
   /** The first write the worker failed: every later call reports it. */
   private failure: Error | null = null;
@@ -189,14 +224,8 @@ export class BulkWriter {
       mismatched: string[];
       incomplete?: BulkResult['incomplete'];
       tableFiles?: number;
-      dirs: string;
     };
-    return {
-      mismatched: r.mismatched,
-      tableFiles: r.tableFiles ?? 0,
-      incomplete: r.incomplete ?? [],
-      dirs: r.dirs === '' ? [] : r.dirs.split('\u0000'),
-    };
+    return { mismatched: r.mismatched, tableFiles: r.tableFiles ?? 0, incomplete: r.incomplete ?? [] };
   }
 
   close(): Promise<void> {

@@ -28,6 +28,26 @@ export async function syncTree(root: string, files: readonly string[], dirs: rea
 }
 
 /**
+ * syncTree for a tree whose every file and directory is to be made durable (a staged snapshot),
+ * without a list of them: where syncfs is not there, the per-path fallback walks the tree, one
+ * directory at a time, instead of the caller keeping 400,000 paths in memory for a case that
+ * rarely comes.
+ */
+export async function syncWholeTree(root: string): Promise<TreeSyncMethod> {
+  if (await syncFileSystem(root)) return 'syncfs';
+  await fsyncWalk(root);
+  return 'fsync';
+}
+
+/** fsync every file and directory under `dir`, then `dir` (a directory after what it holds). */
+async function fsyncWalk(dir: string): Promise<void> {
+  const entries = await fsp.readdir(dir, { withFileTypes: true });
+  await fsyncEach(entries.filter((e) => !e.isDirectory()).map((e) => path.join(dir, e.name)));
+  for (const e of entries) if (e.isDirectory()) await fsyncWalk(path.join(dir, e.name));
+  await fsyncEach([dir]);
+}
+
+/**
  * Start writing back what is dirty under `root` now, without waiting for it, while more is still
  * being written: the syncfs before the swap then has only the rest left to flush. At most one is
  * in flight; the caller keeps the promise and awaits it before its final syncTree.

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 
 /**
  * Requests to a worker thread given as CommonJS source (no separate file to locate at run time,
@@ -17,8 +17,9 @@ export class WorkerCalls {
   private nextId = 1;
   private dead: Error | null = null;
 
-  constructor(source: string, name: string) {
-    this.worker = new Worker(source, { eval: true });
+  /** `limits`: the thread's heap sizes (ResourceLimits of worker_threads), else V8's defaults. */
+  constructor(source: string, name: string, limits?: ResourceLimits) {
+    this.worker = new Worker(source, { eval: true, ...(limits ? { resourceLimits: limits } : {}) });
     this.worker.unref();
     this.worker.on('message', (m: { id: number; ok: boolean; partial?: boolean; error?: WorkerError }) => {
       const p = this.pending.get(m.id);

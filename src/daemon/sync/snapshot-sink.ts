@@ -8,7 +8,7 @@ import { archiveFolder } from '../data-dir.js';
 import { describeFsError, fsyncDir, writeJsonAtomic } from '../storage/atomic-write.js';
 import { BulkWriter } from '../storage/bulk-writer.js';
 import { checkFault, faultsArmed } from '../storage/fault-injection.js';
-import { startWriteback, syncTree, type TreeSyncMethod } from '../storage/sync-tree.js';
+import { startWriteback, syncWholeTree, type TreeSyncMethod } from '../storage/sync-tree.js';
 
 export interface SnapshotPaths {
   /** The live collection directory that the snapshot replaces (config/resources/core). */
@@ -73,9 +73,8 @@ interface SwapIntent {
  */
 export class SnapshotSink {
   private readonly writer: BulkWriter;
-  /** Every file announced, in order (the writer knows them by index; the swap fsyncs them). */
-  /** Path and size of every file announced (the writer has the hashes and checks them). */
-  private readonly files: Array<Pick<SnapshotFile, 'path' | 'size'>> = [];
+  /** Files announced (the writer has their paths, sizes and hashes, and checks them). */
+  private announced = 0;
   /** The parts of files not yet complete, for onFile (views of the chunks). */
   private readonly partial = new Map<string, Uint8Array[]>();
   /** Bytes written since the last early writeback was started, and the one in flight. */
@@ -83,8 +82,8 @@ export class SnapshotSink {
   private writeback: Promise<void> | null = null;
   /** aborted, or committing (the staging directory then belongs to the swap, and abort() leaves it). */
   private state: 'open' | 'aborted' | 'committing' = 'open';
-  /** Directories created in staging, once verify() passed. */
-  private verifiedDirs: string[] | null = null;
+  /** verify() passed. */
+  private verified = false;
   /** The swap commit() made, until the adoption is committed (finish) or fails (rollback). */
   private swapped: SwapIntent | null = null;
 
@@ -115,7 +114,7 @@ export class SnapshotSink {
 
   /** The next entries of the manifest, checked already: chunks name files by their index. */
   addFiles(files: readonly SnapshotFile[]): void {
-    for (const f of files) this.files.push({ path: f.path, size: f.size });
+    this.announced += files.length;
     this.writer.addFiles(files.map((f) => ({ rel: f.path, size: f.size, sha256: f.sha256 })));
   }
 
@@ -175,23 +174,24 @@ export class SnapshotSink {
     } finally {
       await this.writer.close();
     }
-    const { mismatched, dirs, incomplete, tableFiles } = result;
-    // The writer checked the files it was given; any after them got no byte.
-    const short = incomplete[0] ?? (tableFiles < this.files.length ? { rel: this.files[tableFiles]!.path, got: 0, size: this.files[tableFiles]!.size } : null);
+    const { mismatched, incomplete, tableFiles } = result;
+    const short = incomplete[0];
     if (short) throw refused(`${short.rel}: incomplete (${short.got} of ${short.size} bytes)`);
+    // The writer checked the files it was given; it was given every file announced, or failed.
+    if (tableFiles < this.announced) throw refused(`the writer has ${tableFiles} of the ${this.announced} files announced`);
     if (mismatched.length > 0) throw refused(`${mismatched[0]}: sha256 does not match the manifest`);
-    this.verifiedDirs = dirs;
+    this.verified = true;
   }
 
   /** Make the verified files durable, then swap them in. Returns the archive folder of the old core. */
   async commit(now: Date = new Date()): Promise<SnapshotCommit> {
     if (this.state !== 'open') throw refused('the snapshot was aborted');
-    if (!this.verifiedDirs) throw refused('commit before verify');
+    if (!this.verified) throw refused('commit before verify');
     // Verified: from here on the staging directory is the swap's, whatever abort() is asked.
     this.state = 'committing';
     const syncStarted = performance.now();
     await this.writeback;
-    const durability = await syncTree(this.staging, this.files.map((f) => f.path), this.verifiedDirs);
+    const durability = await syncWholeTree(this.staging);
     const syncMs = Math.round(performance.now() - syncStarted);
     if (!(await exists(this.staging))) throw refused('the staging directory disappeared before the swap');
     const archiveRoot = archiveFolder(this.paths.varDir, now);
