@@ -37,6 +37,7 @@ function shell() {
     async noteSynced(revision: number) {
       store.syncedRevision = Math.max(store.syncedRevision, revision);
     },
+    expectReplication() {},
   };
   const quiet = { warn: () => undefined, info: () => undefined, debug: () => undefined, error: () => undefined };
   const side = new BackupSide({

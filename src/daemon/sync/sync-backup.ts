@@ -100,6 +100,8 @@ export class BackupSide {
     this.clock = o.clock ?? (() => performance.now());
     this.settings = this.readSettings();
     this.machine = new BackupSyncMachine({ peerUuid: o.peerUuid, holder: o.state.holder, revision: o.store.syncedRevision, settings: this.settings });
+    // The master's changes come as replicated batches from now on.
+    o.store.expectReplication();
   }
 
   get syncing(): boolean {
