@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { readTree, streamTree } from '../../src/daemon/storage/bulk-reader.js';
+import { treeOrder } from '../../src/core/sync/snapshot-manifest.js';
 import { BulkWriter } from '../../src/daemon/storage/bulk-writer.js';
 import { SerialQueue } from '../../src/daemon/storage/serial-queue.js';
 import { syncTree, syncWholeTree } from '../../src/daemon/storage/sync-tree.js';
@@ -161,7 +162,7 @@ describe('readTree (a master reads its core off the main thread)', () => {
     const temp = makeTempDir();
     cleanups.push(temp.cleanup);
     // 'plc' sorts before 'plc-2' by name, after it as a whole path ('-' < '/').
-    const files: Record<string, string> = { 'a.json': '', 'plc/config.json': 'p1', 'plc-2/config.json': 'p2', 'plc/resource.json': '', 'z/y/x': 'x'.repeat(70_000) };
+    const files: Record<string, string> = { 'a.json': '', 'plc/config.json': 'p1', 'plc-2/config.json': 'p2', 'plc/resource.json': '', 'plc.json': '', 'plc0/a': '', 'z/y/x': 'x'.repeat(70_000) };
     for (let i = 0; i < 40; i++) files[`many/r${String(i).padStart(2, '0')}/config.json`] = `{"i":${i}}`;
     for (const [rel, content] of Object.entries(files)) {
       mkdirSync(path.dirname(path.join(temp.dir, rel)), { recursive: true });
@@ -170,12 +171,15 @@ describe('readTree (a master reads its core off the main thread)', () => {
     writeFileSync(path.join(temp.dir, 'many', '.x.tmp-1'), 'partial');
     const parts = [];
     for await (const part of streamTree(temp.dir, 7)) parts.push(part);
-    expect(parts.map((p) => p.files.length)).toEqual([7, 7, 7, 7, 7, 7, 3]);
+    expect(parts.map((p) => p.files.length)).toEqual([7, 7, 7, 7, 7, 7, 5]);
     const listed = parts.flatMap((p) => p.files);
     const inOrder = listed.map((f) => f.rel);
     expect(inOrder.slice(0, 2)).toEqual(['a.json', 'many/r00/config.json']);
-    expect(inOrder.slice(-4)).toEqual(['plc/config.json', 'plc/resource.json', 'plc-2/config.json', 'z/y/x']);
+    expect(inOrder.slice(-6)).toEqual(['plc/config.json', 'plc/resource.json', 'plc-2/config.json', 'plc.json', 'plc0/a', 'z/y/x']);
     expect([...inOrder].sort()).toEqual(Object.keys(files).sort());
+    // The order a backup requires of a manifest (it keeps no set of the paths): each strictly after
+    // the one before in tree order, as this listing gives them. Names around '/' and '.' included.
+    for (let i = 1; i < inOrder.length; i++) expect(treeOrder(inOrder[i - 1]!, inOrder[i]!), `${inOrder[i - 1]} then ${inOrder[i]}`).toBeLessThan(0);
     for (const f of listed) {
       expect(f.data.toString('utf8'), f.rel).toBe(files[f.rel]);
       expect(f.sha256, f.rel).toBe(sha(files[f.rel]!));

@@ -5,14 +5,14 @@ import { DEFAULT_SNAPSHOT_LIMITS, ManifestChecker, type SnapshotFile } from '../
 const PART = 1024;
 const sha = (i: number): string => i.toString(16).padStart(64, '0');
 
-/** The manifest of `resources` resources as a master announces it: three files each, in parts of 1,024. */
+/** The manifest of `resources` resources as a master announces it: three files each, in tree order, in parts of 1,024. */
 function announce(checker: ManifestChecker, resources: number, fileSize: number) {
   const names = ['backupConfig.json', 'config.json', 'resource.json'];
   const total = resources * names.length;
   for (let from = 0; from < total; from += PART) {
     const part: SnapshotFile[] = [];
     for (let i = from; i < Math.min(total, from + PART); i++) {
-      part.push({ path: `opcua/opc-connection/r-${Math.floor(i / 3)}/${names[i % 3]}`, size: fileSize, sha256: sha(i) });
+      part.push({ path: `opcua/opc-connection/r-${String(Math.floor(i / 3)).padStart(6, '0')}/${names[i % 3]}`, size: fileSize, sha256: sha(i) });
     }
     const problem = checker.add(part);
     if (problem) return problem;

@@ -405,7 +405,7 @@ describe('backup sync machine: time-outs and retries (S3, S9, S10)', () => {
 });
 
 describe('manifest entries from a peer (ManifestChecker)', () => {
-  it('refuses unsafe paths, duplicates, a file nested under another, malformed sizes and hashes, and totals that do not match', () => {
+  it('refuses unsafe paths, duplicates, a file nested under another, entries out of tree order, malformed sizes and hashes, and totals that do not match', () => {
     for (const bad of ['../etc/passwd', '/abs', 'a/../../b', 'a//b', 'a\\b', '.', '']) expect(isSafeRelativePath(bad), bad).toBe(false);
     const f = (p: string, hash = sig, size = 1): SnapshotFile => ({ path: p, size, sha256: hash });
     const check = (...parts: SnapshotFile[][]) => {
@@ -420,7 +420,14 @@ describe('manifest entries from a peer (ManifestChecker)', () => {
     expect(check([f('a/config.json')], [f('a/config.json')])?.problem).toBe('listed twice');
     expect(check([f('a/b'), f('a/b/c/d')])).toEqual({ path: 'a/b', problem: 'nested under a listed file' });
     expect(check([f('x/a/b/c')], [f('x/a')])).toEqual({ path: 'x/a', problem: 'nested under a listed file' });
-    expect(check([f('a/b'), f('a/bc/d'), f('a/b.json')])).toBeNull();
+    // Tree order: a directory's entries by name ("b" before "b-c" before "b.json" before "bc"), each
+    // directory's files where its name falls (a/b/x before a/b-c/x, though '-' < '/').
+    expect(check([f('a/b'), f('a/b.json'), f('a/bc/d')])).toBeNull();
+    expect(check([f('a/b/x'), f('a/b-c/x'), f('a/b0')])).toBeNull();
+    expect(check([f('a/b-c/x'), f('a/b/x')])).toEqual({ path: 'a/b/x', problem: 'out of order (after a/b-c/x)' });
+    expect(check([f('a/bc/d')], [f('a/b.json')])).toEqual({ path: 'a/b.json', problem: 'out of order (after a/bc/d)' });
+    // Everything between a/b and a/b/c/d in tree order is under a/b: a file over a file shows between neighbours.
+    expect(check([f('a/b'), f('a/b/c/a'), f('a/b/c/d')])).toEqual({ path: 'a/b', problem: 'nested under a listed file' });
     expect(check([f('a', 'A'.repeat(64))])?.problem).toBe('bad sha256');
     expect(check([f('a', 'a'.repeat(63))])?.problem).toBe('bad sha256');
     expect(check([f('a', sig, -1)])?.problem).toBe('bad size');

@@ -153,9 +153,17 @@ interface Intake {
   id: string;
   revision: number;
   checker: ManifestChecker;
+  /**
+   * The entries from index `base` on: the one the next byte goes to and those announced after it.
+   * Bytes come in manifest order, so an entry the position has passed is let go (a snapshot of
+   * 100,000 resources announces 300,000).
+   */
   files: Array<Pick<SnapshotFile, 'path' | 'size'>>;
+  base: number;
+  /** Entries announced in all. */
+  announced: number;
   nextSeq: number;
-  /** Index in `files` and offset in that file of the next byte. */
+  /** Index in the manifest (`base` and on: in `files`) and offset in that file of the next byte. */
   at: { file: number; offset: number };
   /** receiving; ended: the totals checked, the adoption asked for (S3: no timeout from here). */
   ended: boolean;
@@ -321,7 +329,7 @@ export class BackupSyncMachine {
     const op = this.op;
     if (!op || op.kind !== 'full') return this.refuse('a snapshot arrived without sync.begin');
     this.dropSnapshot(op);
-    op.snapshot = { id, revision, checker: new ManifestChecker(this.limits), files: [], nextSeq: 0, at: { file: 0, offset: 0 }, ended: false };
+    op.snapshot = { id, revision, checker: new ManifestChecker(this.limits), files: [], base: 0, announced: 0, nextSeq: 0, at: { file: 0, offset: 0 }, ended: false };
     this.out.push({ type: 'openSnapshot', id, revision });
   }
 
@@ -350,6 +358,7 @@ export class BackupSyncMachine {
     // Path and size are all the cutting of chunks needs: the hash goes to the writer (which checks
     // it) and is not kept here, 300,000 of them for 100,000 resources.
     for (const f of files) s.files.push({ path: f.path, size: f.size });
+    s.announced += files.length;
     this.out.push({ type: 'addFiles', id, files });
   }
 
@@ -374,11 +383,11 @@ export class BackupSyncMachine {
     const tail = cutPayload(s, null, 0);
     if ('problem' in tail) return this.refuse(tail.problem);
     // Every byte announced must have come (the writer's check before the swap says so again).
-    const short = s.files[s.at.file];
+    const short = s.files[s.at.file - s.base];
     if (short) return this.refuse(`${short.path}: incomplete (${s.at.offset} of ${short.size} bytes)`);
     if (tail.parts.length > 0) this.out.push({ type: 'write', id, file: tail.file, offset: tail.offset, parts: tail.parts, payload: new Uint8Array(0) });
     s.ended = true;
-    this.out.push({ type: 'adopt', id, revision: s.revision, files: s.files.length, asked: this.op!.asked ?? 'journal-behind' });
+    this.out.push({ type: 'adopt', id, revision: s.revision, files: s.announced, asked: this.op!.asked ?? 'journal-behind' });
   }
 
   /** S9: the master could not read its core; the next request waits a sync timeout. */
@@ -493,17 +502,18 @@ function manifestRefused(problem: ManifestProblem): string {
  * intake's position past the bytes.
  */
 function cutPayload(
-  s: Pick<Intake, 'files' | 'at'>,
+  s: Pick<Intake, 'files' | 'base' | 'at'>,
   chunk: { seq: number; file: number; offset: number } | null,
   length: number,
 ): { file: number; offset: number; parts: SnapshotPart[] } | { problem: string } {
   const { files, at } = s;
+  const entry = (i: number): Pick<SnapshotFile, 'path' | 'size'> | undefined => files[i - s.base];
   if (chunk && (chunk.file !== at.file || chunk.offset !== at.offset)) {
     // A chunk names the file its first byte belongs to. Empty files just before it may not have
     // been passed yet (they may be announced after the previous chunk): a chunk may name any of
     // them, or the first file with bytes after them.
     let nonEmpty = at.file;
-    while (at.offset === 0 && nonEmpty < files.length && files[nonEmpty]!.size === 0) nonEmpty++;
+    while (at.offset === 0 && entry(nonEmpty)?.size === 0) nonEmpty++;
     if (at.offset !== 0 || chunk.offset !== 0 || chunk.file < at.file || chunk.file > nonEmpty) {
       return { problem: `chunk ${chunk.seq} starts at file ${chunk.file} offset ${chunk.offset}, expected file ${at.file} offset ${at.offset}` };
     }
@@ -512,8 +522,7 @@ function cutPayload(
   const parts: SnapshotPart[] = [];
   let used = 0;
   // Empty files take no bytes: each is created as the position reaches it.
-  while (at.file < files.length && (used < length || files[at.file]!.size === 0)) {
-    const f = files[at.file]!;
+  for (let f = entry(at.file); f !== undefined && (used < length || f.size === 0); f = entry(at.file)) {
     const n = Math.min(f.size - at.offset, length - used);
     parts.push({ rel: f.path, length: n, truncate: at.offset === 0, complete: at.offset + n === f.size });
     used += n;
@@ -524,5 +533,11 @@ function cutPayload(
     }
   }
   if (used < length) return { problem: `chunk ${chunk!.seq}: ${length - used} bytes past the last file of the manifest` };
+  // The entries passed are let go, in steps (not one shift per file).
+  const passed = at.file - s.base;
+  if (passed >= 4096 && passed * 2 >= files.length) {
+    files.splice(0, passed);
+    s.base = at.file;
+  }
   return { ...start, parts };
 }
