@@ -349,10 +349,12 @@ export class BackupSide {
     }
     this.snapshots.delete(id);
     const { archive, durability, syncMs } = adopted.swapped;
+    const { created, updated, deleted, timings, revision: adoptedRevision } = adopted;
+    // Its list of changes (200,000 for 100,000 resources) is not kept through the awaits below.
+    adopted = undefined;
     // The swap's intent is done with (left behind, the next start only removes it).
     await sink.finish();
-    const { created, updated, deleted } = adopted;
-    this.o.logger.info({ revision, archive, created, updated, deleted, files, durability, syncMs, verifyMs, ...adopted.timings, ms: Date.now() - started }, 'full snapshot adopted');
+    this.o.logger.info({ revision, archive, created, updated, deleted, files, durability, syncMs, verifyMs, ...timings, ms: Date.now() - started }, 'full snapshot adopted');
     // Before the sync is reported complete, so `resync --wait` then `config archives` sees the
     // pruned list; it never fails the sync (recordAndPrune reports its own failures).
     if (archivesBefore) {
@@ -368,7 +370,7 @@ export class BackupSide {
     }
     // One event for the whole core (not one per resource, which for a big snapshot pushed
     // everything else out of the event window): the core may have changed anywhere.
-    this.o.events.emit('config.replaced', { revision: adopted.revision, sourceRevision: revision, created, updated, deleted, archive });
+    this.o.events.emit('config.replaced', { revision: adoptedRevision, sourceRevision: revision, created, updated, deleted, archive });
     return { type: 'snapshotAdopted', id, revision: store.syncedRevision, archive };
   }
 
