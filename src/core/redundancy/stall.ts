@@ -61,8 +61,11 @@ export function stallSlack(s: MachineState): number {
  *    `ms + pingRate >= failoverTimeout`, took both as zero, and took for granted that our last
  *    frame, sent within a ping interval before the stall, had reached the peer.
  *
- * `now - ackedAt` is never less than the stall itself (ackedAt is at most the previous input's
- * time), and pongs delayed by load leave ackedAt older: a larger bound, a more careful rule. The
+ * `now - ackedAt` may be less than the stall's length: a pong read in the step that notices the
+ * stall counts first (machine.ts), and its ping may have gone out, from the link's own timer,
+ * after the last input this machine handled. That is still sound, as the argument above rests only
+ * on when the acked frame was sent. Pongs delayed by load leave ackedAt older: a larger bound, a
+ * more careful rule. The
  * same holds for a stand-down request awaiting its confirm: the peer's promise lasts while it hears
  * us, and it drops it on the same silence timer.
  *
