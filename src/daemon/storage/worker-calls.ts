@@ -20,7 +20,6 @@ export class WorkerCalls {
   /** `limits`: the thread's heap sizes (ResourceLimits of worker_threads), else V8's defaults. */
   constructor(source: string, name: string, limits?: ResourceLimits) {
     this.worker = new Worker(source, { eval: true, ...(limits ? { resourceLimits: limits } : {}) });
-    this.worker.unref();
     this.worker.on('message', (m: { id: number; ok: boolean; partial?: boolean; error?: WorkerError }) => {
       const p = this.pending.get(m.id);
       if (!p) return;
@@ -39,6 +38,9 @@ export class WorkerCalls {
     };
     this.worker.on('error', fail);
     this.worker.on('exit', (code) => fail(new Error(`the ${name} thread exited (${code})`)));
+    // After the listeners: adding a 'message' listener refs the worker's port again, and a thread
+    // unref'd before it would keep the process alive.
+    this.worker.unref();
   }
 
   /** Why calls fail at once, or null while the thread is there. */
