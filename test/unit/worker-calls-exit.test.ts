@@ -9,16 +9,15 @@ import { describe, expect, it } from 'vitest';
 const DIST = pathToFileURL(path.resolve('dist/daemon/storage/worker-calls.js')).href;
 
 describe('WorkerCalls (a worker thread never keeps gwd alive)', () => {
-  it('a process whose thread is still open and listening, after a call answered, exits when its own work is done', () => {
-    // The thread waits for messages for ever; only an unref'd thread lets the process end. (Its
-    // 'message' listener, added after an unref, used to ref it again: gwd would not exit on its own.)
+  it('a call waiting for its answer holds the process (it gets the answer), and the thread, open and idle after it, does not (the process exits)', () => {
+    // The thread waits for messages for ever. Its 'message' listener, added after an unref, used to
+    // ref it again (the process never ended); unref'd for good, a process awaiting a call ended
+    // before the answer (the benchmark's in-process store stopped mid-run, exit code 13).
     const script = `import(${JSON.stringify(DIST)}).then(async (m) => {
       const calls = new m.WorkerCalls("const { parentPort } = require('node:worker_threads'); parentPort.on('message', (q) => parentPort.postMessage({ id: q.id, ok: true }));", 'idle');
-      // The process's own work (here a timer) keeps it alive while it waits for the answer.
-      const work = setTimeout(() => undefined, 10_000);
-      await calls.call({ op: 'ping' });
-      clearTimeout(work);
-      process.stdout.write('done');
+      // Nothing else holds the process: the call waiting for its answer does (an idle thread would not).
+      const answer = await calls.call({ op: 'ping' });
+      process.stdout.write(answer.ok ? 'done' : 'no answer');
     });`;
     // A file, not `--input-type=module -e`: a worker inherits that flag and would take its CommonJS source for a module.
     const dir = mkdtempSync(path.join(tmpdir(), 'gwd-worker-exit-'));

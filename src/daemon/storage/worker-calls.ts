@@ -28,6 +28,7 @@ export class WorkerCalls {
         return;
       }
       this.pending.delete(m.id);
+      if (this.pending.size === 0) this.worker.unref();
       if (m.ok) p.resolve(m as unknown as Record<string, unknown>);
       else p.reject(errnoError(m.error!));
     });
@@ -38,8 +39,11 @@ export class WorkerCalls {
     };
     this.worker.on('error', fail);
     this.worker.on('exit', (code) => fail(new Error(`the ${name} thread exited (${code})`)));
-    // After the listeners: adding a 'message' listener refs the worker's port again, and a thread
-    // unref'd before it would keep the process alive.
+    // A thread holds the process only while a call waits for its answer, as a file system request
+    // in libuv's pool does: idle, it never keeps gwd from exiting; busy, the process does not end
+    // under an awaited call (a start awaiting the store's file batch before anything else holds the
+    // event loop would otherwise exit with its work half done). After the listeners: adding a
+    // 'message' listener refs the worker's port again.
     this.worker.unref();
   }
 
@@ -52,6 +56,7 @@ export class WorkerCalls {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject, onPartial });
       this.worker.postMessage({ ...message, id }, transfer);
     });
