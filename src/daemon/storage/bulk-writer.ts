@@ -22,7 +22,7 @@ let failure = null;
 function writeAll(file, data, flags) {
   const fd = fs.openSync(file, flags, 0o666);
   try {
-    for (let at = 0; at < data.length; ) at += fs.writeSync(fd, data, at, data.length - at);
+    writeFully(fd, data);
   } finally {
     fs.closeSync(fd);
   }

@@ -62,10 +62,10 @@ function stage(m) {
   let i = 0;
   try {
     for (; i < m.tmps.length; i++) {
-      const data = m.datas[i];
       const fd = fs.openSync(m.tmps[i], 'wx', m.mode);
       try {
-        for (let at = 0; at < data.length; ) at += fs.writeSync(fd, data, at, data.length - at);
+        // As bytes: for a string, writeSync's third argument is a file position, not an index into it.
+        writeFully(fd, Buffer.from(m.datas[i], 'utf8'));
         // open() applies the umask, which the API server narrows for a moment while it binds.
         fs.fchmodSync(fd, m.mode);
         if (m.sync) fs.fsyncSync(fd);

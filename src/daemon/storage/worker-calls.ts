@@ -83,8 +83,9 @@ function errnoError(e: WorkerError): NodeJS.ErrnoException {
 }
 
 /**
- * Worker source: `sha256Hex(bytes)`, one call where Node has crypto.hash (20.12 and later), and
- * `reply(id, run)`, which answers a request with run()'s fields or with the error it threw.
+ * Worker source: `sha256Hex(bytes)`, one call where Node has crypto.hash (20.12 and later),
+ * `writeFully(fd, bytes)`, and `reply(id, run)`, which answers a request with run()'s fields or
+ * with the error it threw.
  */
 export const WORKER_PRELUDE = `
 const { parentPort } = require('node:worker_threads');
@@ -93,6 +94,10 @@ const crypto = require('node:crypto');
 const sha256Hex = typeof crypto.hash === 'function'
   ? (data) => crypto.hash('sha256', data, 'hex')
   : (data) => crypto.createHash('sha256').update(data).digest('hex');
+// Every byte of \`bytes\` (a Uint8Array) to \`fd\`: a write may take fewer than it is given.
+function writeFully(fd, bytes) {
+  for (let at = 0; at < bytes.length; ) at += fs.writeSync(fd, bytes, at, bytes.length - at);
+}
 function reply(id, run) {
   try {
     const { transfer = [], ...fields } = run() ?? {};
