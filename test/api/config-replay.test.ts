@@ -192,6 +192,56 @@ describe('journal replay (what the sync engine does on a backup)', () => {
     expect(fromDisk.plc1Backup?.endpointUrl).toBe(PLC1_BACKUP.endpointUrl);
   });
 
+  it('adoptSnapshot over a core it holds: unchanged resources stay, changed ones are updated, gone ones deleted, and the store is what a start on the same disk loads', async () => {
+    const master: TestDaemon = await startTestDaemon();
+    cleanups.push(() => master.stop());
+    await master.client.configSet('opc-connection/plc1', PLC1_PRIMARY);
+    await master.client.configBackupAdd('opc-connection/plc1', PLC1_BACKUP);
+    await master.client.configSet('opc-connection/plc2', PLC1_PRIMARY);
+    await master.client.configSet('opc-connection/plc3', PLC1_PRIMARY);
+    await master.client.configSet('opc-connection/plc5', PLC1_PRIMARY);
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    const replica = await openStore(temp.dir);
+    cleanups.push(() => replica.close());
+    const { cpSync } = await import('node:fs');
+    const masterCore = path.join(master.dataDir, 'config', 'resources', 'core');
+    const replicaCore = path.join(temp.dir, 'config', 'resources', 'core');
+    const adoptNow = async () => {
+      rmSync(replicaCore, { recursive: true, force: true });
+      cpSync(masterCore, replicaCore, { recursive: true });
+      const contents = replica.snapshotContents();
+      for (const [rel, text] of Object.entries(tree(masterCore))) contents.add(rel, [Buffer.from(text)]);
+      return replica.adoptSnapshot(master.daemon.config.revision, { swap: async () => ({ archive: null }), contents });
+    };
+    await adoptNow();
+    const plc5Before = replica.get('core', 'opc-connection/plc5');
+    await master.client.configBackupRemove('opc-connection/plc1');
+    await master.client.configSet('opc-connection/plc2', { ...PLC1_PRIMARY, username: 'ops' });
+    await master.client.configDelete('opc-connection/plc3');
+    await master.client.configSet('opc-connection/plc4', PLC1_PRIMARY);
+    const adopted = await adoptNow();
+    expect(adopted.changes.map((c) => [c.address, c.version, c.op]).sort()).toEqual([
+      ['opc-connection/plc1', 'backup', 'delete'],
+      ['opc-connection/plc2', 'primary', 'update'],
+      ['opc-connection/plc3', 'primary', 'delete'],
+      ['opc-connection/plc4', 'primary', 'create'],
+    ]);
+    expect([adopted.created, adopted.updated, adopted.deleted]).toEqual([1, 1, 2]);
+    expect(replica.get('core', 'opc-connection/plc3')).toBeUndefined();
+    expect(replica.get('core', 'opc-connection/plc1')!.hasBackup).toBe(false);
+    expect((await replica.read(replica.get('core', 'opc-connection/plc2')!, 'primary')).username).toBe('ops');
+    expect(replica.get('core', 'opc-connection/plc5')).toEqual(plc5Before);
+    const held = replica.list();
+    // What a start on the same disk loads and journals: the same resources, nothing to journal.
+    await replica.close();
+    const reopened = await ConfigStore.open(storeOptions(temp.dir));
+    cleanups.push(() => reopened.store.close());
+    expect(reopened.startup).toEqual([]);
+    expect(reopened.store.list()).toEqual(held);
+    expect(reopened.store.revision).toBe(adopted.revision);
+  });
+
   it('adoptSnapshot: a refused swap or a new core that cannot be read leaves the store as it was, and puts the previous core back', async () => {
     const temp = makeTempDir();
     cleanups.push(temp.cleanup);

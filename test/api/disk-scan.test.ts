@@ -84,6 +84,26 @@ describe('scanStore from files in memory (a snapshot just verified)', () => {
       'core/opcua/opc-connection/plc3/config.json',
     ]);
   });
+
+  it('keepResources: false hands every valid resource to the visitor and lists none (an adoption keeps them as the store\'s own entries)', async () => {
+    const contents = new SnapshotContents(types, schemas);
+    for (const [rel, text] of Object.entries(FILES)) contents.add(rel, [Buffer.from(text)]);
+    const seen: string[] = [];
+    const scan = await scanStore('/nowhere', types, schemas, {
+      collections: ['core'],
+      preloaded: contents,
+      keepResources: false,
+      visit: (r) => {
+        seen.push(r.address);
+        return [r.address];
+      },
+    });
+    expect(seen).toEqual(['opc-connection/plc1']);
+    expect(scan.visited).toEqual(['opc-connection/plc1']);
+    expect(scan.resources).toEqual([]);
+    // Problems and invalid keys are reported as ever.
+    expect([...scan.invalidKeys].sort()).toEqual(['core/opc-connection/plc2', 'core/opc-connection/plc3']);
+  });
 });
 
 describe('resource content is checked without defaults', () => {

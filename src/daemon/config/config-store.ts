@@ -20,8 +20,8 @@ import type { Logger } from '../logger.js';
 import type { SchemaRegistry } from '../schema-registry.js';
 import { applyEntry, prepareEntries, prepareEntry, syncDirty, type DirtyFiles } from './apply-entry.js';
 import { replayDraft } from './replay-check.js';
-import { diffDisk, diffVisitor, type DiffOptions } from './disk-diff.js';
-import { scanStore, type ScanResult, type ScannedContent, type ScannedResource } from './disk-scan.js';
+import { diffDisk, diffVisitor, removedDrafts, type DiffOptions } from './disk-diff.js';
+import { scanStore, type ScannedContent, type ScannedResource } from './disk-scan.js';
 import { draftEntry, nextMeta, type Draft } from './entry-draft.js';
 import { ConfigJournal, DEFAULT_JOURNAL_MAX_BYTES } from './journal.js';
 import { contentSignature } from './signature.js';
@@ -413,7 +413,7 @@ export class ConfigStore {
       if (this.hasDirty()) await this.saveState();
       const { contents } = snapshot;
       const revision = this.revision + 1;
-      const plan = (): Promise<{ scan: ScanResult<Draft>; drafts: Draft[] }> => this.adoptionPlan(sourceRevision, contents);
+      const plan = (): Promise<AdoptionPlan> => this.adoptionPlan(sourceRevision, contents);
       const t0 = performance.now();
       const timed = <T>(p: Promise<T>): Promise<[T, number]> => p.then((v) => [v, performance.now() - t0]);
       const swapping = timed(snapshot.swap());
@@ -429,14 +429,13 @@ export class ConfigStore {
         throw planResult.reason;
       }
       const [swapped, swapMs] = swapResult.value;
-      const [{ scan, drafts }, scanMs] = planResult.value;
-      // The drafts become the entries (not copied: 200,000 of them for 100,000 resources).
-      const entries = drafts.map((d): JournalEntry => Object.assign(d, { revision }));
+      const [adoption, scanMs] = planResult.value;
       try {
         // Only resource.json files the master's did not match are written (rare: hand edits on
-        // the master not yet rescanned); everything else is on disk as the master has it.
-        const onDisk = filesAlreadyOnDisk(scan.resources, drafts);
-        await (await prepareEntries(this.options.resourcesDir, entries.filter((_, i) => !onDisk.has(drafts[i]!)))).apply();
+        // the master not yet rescanned), and what deletes leave; everything else is on disk as
+        // the master has it.
+        const entries = adoption.toWrite.map((d): JournalEntry => ({ ...d, revision }));
+        await (await prepareEntries(this.options.resourcesDir, entries)).apply();
         // The commit point: the journal restarts at this revision. A crash right after it leaves
         // the state file behind the journal's base, and the next start loads the core from the
         // disk keeping the master's metadata (open()).
@@ -448,25 +447,31 @@ export class ConfigStore {
         await snapshot.unswap?.();
         throw err;
       }
-      // As for a rescan: resources with an invalid file keep what was loaded (no draft for them).
+      // As for a rescan: resources with an invalid file keep what was loaded (they are in
+      // neither list).
       this.revision = revision;
       this.syncedRevision = sourceRevision;
-      this.load(scan.resources, 'sync:snapshot');
-      for (const e of entries) {
-        this.applyInMemory(e);
-        foldIndex(this.index, e);
+      for (const [key, stored] of adoption.loaded) this.resources.set(key, stored);
+      for (const key of adoption.changed) {
+        this.recovered.delete(key);
+        this.index[key] = indexEntryOf(adoption.loaded.get(key)!.meta);
+      }
+      for (const key of adoption.removed) {
+        this.recovered.delete(key);
+        this.resources.delete(key);
+        delete this.index[key];
       }
       // The snapshot's content was never held: what singletons hold is read from the new core.
       await this.holdSingletons('core');
-      this.problems = [...this.problems.filter((p) => p.collection !== 'core'), ...scan.problems];
-      this.invalidKeys = new Set([...[...this.invalidKeys].filter((k) => !k.startsWith('core/')), ...scan.invalidKeys]);
+      this.problems = [...this.problems.filter((p) => p.collection !== 'core'), ...adoption.problems];
+      this.invalidKeys = new Set([...[...this.invalidKeys].filter((k) => !k.startsWith('core/')), ...adoption.invalidKeys]);
       // Adopted (the journal says so); a stale state file is caught up at the next start. So the
       // caller need not wait for it (10,000 resources: ~1.3 MB and an fsync): it is queued behind
       // this job in the store's queue, which close() waits for to its end.
       void this.queue.run(() => this.saveStateOrWarn());
-      const count = (op: JournalOp): number => drafts.filter((d) => d.op === op).length;
       const timings = { swapMs: Math.round(swapMs), scanMs: Math.round(scanMs), totalMs: Math.round(performance.now() - t0) };
-      return { swapped, revision, created: count('create'), updated: count('update'), deleted: count('delete'), changes: drafts.map(({ address, version, op }) => ({ address, version, op })), timings };
+      const { created, updated, deleted, changes } = adoption;
+      return { swapped, revision, created, updated, deleted, changes, timings };
     });
   }
 
@@ -479,21 +484,57 @@ export class ConfigStore {
   }
 
   /**
-   * What adopting the new core changes, as drafts against what this store last committed. The
-   * drafts hold no content: the snapshot's files are on disk already, and they are not journaled.
+   * What adopting the new core changes against what this store last committed, worked out resource
+   * by resource as the scan reads them, without touching the store: each valid resource is kept
+   * only as the entry the store will hold (`loaded`), and only the changes whose files must still
+   * be written are kept whole. At 100,000 resources, a list of the scanned resources beside their
+   * 200,000 changes and then the store's entries was most of a backup's peak memory.
    */
-  private async adoptionPlan(sourceRevision: number, contents?: SnapshotContents): Promise<{ scan: ScanResult<Draft>; drafts: Draft[] }> {
+  private async adoptionPlan(sourceRevision: number, contents?: SnapshotContents): Promise<AdoptionPlan> {
     const coreIndex: Record<string, IndexEntry> = {};
     for (const [key, entry] of Object.entries(this.index)) if (key.startsWith('core/')) coreIndex[key] = entry;
-    const diff: DiffOptions = { actor: 'sync:snapshot', timestamp: this.now().toISOString(), sourceRevision, keepMeta: true };
+    const actor = 'sync:snapshot';
+    const diff: DiffOptions = { actor, timestamp: this.now().toISOString(), sourceRevision, keepMeta: true };
     const visit = diffVisitor(coreIndex, diff);
+    const plan: AdoptionPlan = { loaded: new Map(), changed: [], removed: [], toWrite: [], changes: [], created: 0, updated: 0, deleted: 0, problems: [], invalidKeys: new Set() };
+    const actors = new Map<string, string>();
+    const count = (d: Draft): void => {
+      if (d.op === 'create') plan.created += 1;
+      else if (d.op === 'update') plan.updated += 1;
+      else plan.deleted += 1;
+    };
     const scan = await scanStore(this.options.resourcesDir, this.types, this.options.schemas, {
       collections: ['core'],
       preloaded: contents,
-      visit: (r) => visit(r, NO_CONTENT),
+      keepResources: false,
+      // The changes' summaries come back in the scan's order (by type and name), whatever order
+      // its lanes finish in.
+      visit: (r) => {
+        const drafts = visit(r, NO_CONTENT);
+        const key = internalized(indexKey(r.collection, r.address));
+        const stored = this.loaded(r, key, actor, actors);
+        for (const d of drafts) {
+          applyTo(stored, d);
+          count(d);
+        }
+        plan.loaded.set(key, stored);
+        if (drafts.length === 0) return [];
+        plan.changed.push(key);
+        if (!filesOnDisk(r, drafts)) for (const d of drafts) plan.toWrite.push(d);
+        return drafts.map(({ address, version, op }) => ({ address, version, op }));
+      },
     });
     for (const p of scan.problems) this.options.logger.warn({ file: p.path, problems: p.problems }, 'config file is invalid; not loaded, left untouched');
-    return { scan, drafts: diffDisk(scan, coreIndex, this.types, diff) };
+    plan.changes = scan.visited;
+    plan.problems = scan.problems;
+    plan.invalidKeys = scan.invalidKeys;
+    for (const d of removedDrafts(coreIndex, (key) => plan.loaded.has(key) || scan.invalidKeys.has(key), this.types, diff)) {
+      plan.removed.push(indexKey(d.collection, d.address));
+      plan.toWrite.push(d);
+      plan.changes.push({ address: d.address, version: d.version, op: d.op });
+      count(d);
+    }
+    return plan;
   }
 
   /**
@@ -767,19 +808,11 @@ export class ConfigStore {
       this.resources.delete(key);
       return;
     }
-    const type = this.types.get(entry.type)!;
     const current = this.resources.get(key);
     const next: StoredResource = current
       ? { ...current }
-      : { collection: entry.collection, type, name: entry.name, address: entry.address, hasBackup: false, meta: entry.meta!, held: null };
-    if (entry.version === 'backup') next.hasBackup = !entry.deleted;
-    if (entry.meta) next.meta = entry.meta;
-    if (type.singleton) {
-      // An entry without content (a snapshot's, on disk already) leaves the version to holdSingletons().
-      const held: HeldContent = { primary: next.held?.primary ?? null, backup: next.held?.backup ?? null };
-      held[entry.version] = entry.deleted ? null : entry.content;
-      next.held = held;
-    }
+      : { collection: entry.collection, type: this.types.get(entry.type)!, name: entry.name, address: entry.address, hasBackup: false, meta: entry.meta!, held: null };
+    applyTo(next, entry);
     this.resources.set(key, next);
   }
 
@@ -807,26 +840,36 @@ export class ConfigStore {
     for (const r of scanned) {
       const key = internalized(indexKey(r.collection, r.address));
       const content = r.type.singleton ? held?.get(key) : undefined;
-      // What every resource keeps in memory, kept small (100,000 of them): its signatures are the
-      // index's own strings when they are equal (not a second copy of each 64-character hash), its
-      // author's name one string for all, its key one flat string shared with the index.
-      const meta = r.meta ?? this.nextMeta(undefined, actor, {});
-      const known = this.index[key];
-      if (known?.primary === meta.signature) meta.signature = known.primary;
-      if (known?.backup != null && known.backup === meta.backupSignature) meta.backupSignature = known.backup;
-      const by = meta.lastModification.actor;
-      meta.lastModification.actor = actors.get(by) ?? (actors.set(by, by), by);
-      this.resources.set(key, {
-        collection: r.collection,
-        type: r.type,
-        name: r.name,
-        address: r.address,
-        hasBackup: r.backupSignature !== null,
-        // A resource without resource.json gets its metadata from the create entry that follows.
-        meta,
-        held: content ? { primary: content.primary, backup: content.backup } : null,
-      });
+      const stored = this.loaded(r, key, actor, actors);
+      if (content) stored.held = { primary: content.primary, backup: content.backup };
+      this.resources.set(key, stored);
     }
+  }
+
+  /**
+   * The entry the store holds for a scanned resource (`key` its internalized indexKey), before the
+   * changes found for it; `actors` shares each author's name among all of them.
+   */
+  private loaded(r: ScannedResource, key: string, actor: string, actors: Map<string, string>): StoredResource {
+    // What every resource keeps in memory, kept small (100,000 of them): its signatures are the
+    // index's own strings when they are equal (not a second copy of each 64-character hash), its
+    // author's name one string for all, its key one flat string shared with the index.
+    const meta = r.meta ?? this.nextMeta(undefined, actor, {});
+    const known = this.index[key];
+    if (known?.primary === meta.signature) meta.signature = known.primary;
+    if (known?.backup != null && known.backup === meta.backupSignature) meta.backupSignature = known.backup;
+    const by = meta.lastModification.actor;
+    meta.lastModification.actor = actors.get(by) ?? (actors.set(by, by), by);
+    return {
+      collection: r.collection,
+      type: r.type,
+      name: r.name,
+      address: r.address,
+      hasBackup: r.backupSignature !== null,
+      // A resource without resource.json gets its metadata from the create entry that follows.
+      meta,
+      held: null,
+    };
   }
 
   /**
@@ -932,14 +975,53 @@ function filesAlreadyOnDisk(scanned: readonly ScannedResource[], drafts: readonl
   const out = new Set<Draft>();
   for (const r of scanned) {
     const group = byKey.get(indexKey(r.collection, r.address));
-    if (!group) continue;
-    if (group.some((d) => d.deleted && d.version === 'primary')) continue;
-    // Metadata taken over as scanned (a snapshot's, kept as the master wrote it) is the file's own;
-    // any other (a change found by a rescan) is new and must be written.
-    if (!r.metaAsOnDisk || group.some((d) => d.meta !== r.meta)) continue;
-    for (const d of group) out.add(d);
+    if (group && filesOnDisk(r, group)) for (const d of group) out.add(d);
   }
   return out;
+}
+
+/** filesAlreadyOnDisk for one scanned resource and its drafts. */
+function filesOnDisk(r: ScannedResource, group: readonly Draft[]): boolean {
+  if (group.some((d) => d.deleted && d.version === 'primary')) return false;
+  // Metadata taken over as scanned (a snapshot's, kept as the master wrote it) is the file's own;
+  // any other (a change found by a rescan) is new and must be written.
+  return r.metaAsOnDisk && group.every((d) => d.meta === r.meta);
+}
+
+/**
+ * `entry` (not a removal of the resource) applied to what the store holds of its resource, in
+ * place: its flags and metadata; a singleton's content as the entry carries it.
+ */
+function applyTo(stored: StoredResource, entry: Draft): void {
+  if (entry.version === 'backup') stored.hasBackup = !entry.deleted;
+  if (entry.meta) stored.meta = entry.meta;
+  if (stored.type.singleton) {
+    // An entry without content (a snapshot's, on disk already) leaves the version to holdSingletons().
+    const held: HeldContent = { primary: stored.held?.primary ?? null, backup: stored.held?.backup ?? null };
+    held[entry.version] = entry.deleted ? null : entry.content;
+    stored.held = held;
+  }
+}
+
+/**
+ * What adopting a snapshot changes (adoptionPlan), before its commit point: nothing of it is in
+ * the store yet.
+ */
+interface AdoptionPlan {
+  /** Every valid resource of the new core, as the store will hold it, by internalized indexKey. */
+  loaded: Map<string, StoredResource>;
+  /** The keys of `loaded` with changes: their index entry follows from their new metadata. */
+  changed: string[];
+  /** The keys of the core resources the new core no longer has. */
+  removed: string[];
+  /** The changes whose files are not on disk as the snapshot left them (deletes, rewritten resource.json). */
+  toWrite: Draft[];
+  changes: Array<Pick<JournalEntry, 'address' | 'version' | 'op'>>;
+  created: number;
+  updated: number;
+  deleted: number;
+  problems: ConfigFileProblem[];
+  invalidKeys: Set<string>;
 }
 
 function notFound(addr: ResourceAddress, what: string, collection: Collection): GwError {

@@ -39,8 +39,23 @@ export function diffDisk(
   const drafts = [...scan.visited];
   const seen = new Set<string>();
   for (const r of scan.resources) seen.add(indexKey(r.collection, r.address));
+  for (const d of removedDrafts(index, (key) => seen.has(key) || scan.invalidKeys.has(key), types, options)) drafts.push(d);
+  return drafts;
+}
+
+/**
+ * The deletes of diffDisk: a resource of `index` the scan did not find (`found`: valid or with an
+ * invalid file) is gone from the disk. A type this build does not know is never deleted.
+ */
+export function removedDrafts(
+  index: Readonly<Record<string, IndexEntry>>,
+  found: (key: string) => boolean,
+  types: ReadonlyMap<string, ResourceTypeInfo>,
+  options: DiffOptions,
+): Draft[] {
+  const drafts: Draft[] = [];
   for (const key of Object.keys(index)) {
-    if (seen.has(key) || scan.invalidKeys.has(key)) continue;
+    if (found(key)) continue;
     const slash = key.indexOf('/');
     const collection = key.slice(0, slash) as Collection;
     const address = key.slice(slash + 1);

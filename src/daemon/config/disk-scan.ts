@@ -71,6 +71,11 @@ export interface ScanOptions<T> {
    * the visitor keeps (the changes of a rescan).
    */
   visit?: (resource: ScannedResource, content: ScannedContent) => readonly T[];
+  /**
+   * false: `resources` stays empty, the visitor keeps what it needs of each resource (a snapshot's
+   * adoption of 100,000 resources builds the store's own entries as it goes, not a list beside them).
+   */
+  keepResources?: boolean;
 }
 
 /** Facts about files known without the disk, by path relative to their collection with `/` (SnapshotContents is one). */
@@ -97,6 +102,7 @@ export async function scanStore<T = never>(
   const out: ScanResult<T> = { resources: [], problems: [], invalidKeys: new Set(), visited: [] };
   const collections = options.collections ?? COLLECTIONS;
   const visit = options.visit ?? (() => []);
+  const keep = options.keepResources ?? true;
   for (const collection of collections) {
     const collDir = path.join(resourcesDir, collection);
     const preloaded = collection === collections[0] ? options.preloaded : undefined;
@@ -119,7 +125,7 @@ export async function scanStore<T = never>(
           continue;
         }
         if (type.singleton) {
-          merge(out, await scanResource(typeDir, collection, type, null, source, visit));
+          merge(out, await scanResource(typeDir, collection, type, null, source, visit), keep);
           continue;
         }
         if (await exists(path.join(typeDir, PRIMARY_FILE))) {
@@ -132,7 +138,7 @@ export async function scanStore<T = never>(
           if (!isValidName(name)) return { problems: [problem(path.join(typeDir, name), collection, null, '', `"${name}" is not a resource name`)] };
           return scanResource(child(typeDir, name), collection, type, name, source, visit);
         });
-        for (const f of found) merge(out, f);
+        for (const f of found) merge(out, f, keep);
       }
     }
   }
@@ -147,8 +153,8 @@ interface Found<T> {
   invalidKey?: string;
 }
 
-function merge<T>(out: ScanResult<T>, found: Found<T>): void {
-  if (found.resource) out.resources.push(found.resource);
+function merge<T>(out: ScanResult<T>, found: Found<T>, keepResource: boolean): void {
+  if (found.resource && keepResource) out.resources.push(found.resource);
   if (found.visited) for (const v of found.visited) out.visited.push(v);
   if (found.problems) for (const p of found.problems) out.problems.push(p);
   if (found.invalidKey) out.invalidKeys.add(found.invalidKey);
