@@ -80,8 +80,10 @@ export interface ScanOptions<T> {
 
 /** Facts about files known without the disk, by path relative to their collection with `/` (SnapshotContents is one). */
 export interface PreloadedFiles {
-  /** The path of every file. */
+  /** The path of every file not read yet (version() and meta() hand each file's facts out once). */
   paths(): Iterable<string>;
+  /** Whether there is a file at `rel` not read yet. */
+  has(rel: string): boolean;
   /** A resource version's facts (content null: not held); undefined when there is no such file. */
   version(rel: string, schemaId: string): FileFact<VersionFact> | undefined;
   /** A resource.json's facts; undefined when there is no such file. */
@@ -245,10 +247,10 @@ const YIELD_EVERY = 512;
 
 /** A collection's files as known facts, by path relative to `root` with `/`. */
 function memorySource(root: string, preloaded: PreloadedFiles): ScanSource {
-  const files = new Set<string>();
+  // Only the directories are listed here: the files are asked of `preloaded`, which lets each go
+  // once it is read (a set of 300,000 paths beside it lived until the scan's end).
   const children = new Map<string, Set<string>>();
   for (const rel of preloaded.paths()) {
-    files.add(rel);
     // Each directory on the way to the file, as a child of the one before it.
     let start = 0;
     for (let slash = rel.indexOf('/'); slash !== -1; slash = rel.indexOf('/', start)) {
@@ -293,7 +295,7 @@ function memorySource(root: string, preloaded: PreloadedFiles): ScanSource {
       return preloaded.meta(relOf(file));
     },
     listDirs: async (dir) => [...(children.get(relOf(dir)) ?? [])].filter((n) => !n.startsWith('.')).sort(),
-    exists: async (file) => files.has(relOf(file)) || children.has(relOf(file)),
+    exists: async (file) => preloaded.has(relOf(file)) || children.has(relOf(file)),
   };
 }
 

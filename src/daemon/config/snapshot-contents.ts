@@ -19,9 +19,6 @@ type Kept =
 
 const OTHER: Kept = { kind: 'other' };
 
-/** A file whose facts the scan has taken. */
-const TAKEN: Kept = { kind: 'other' };
-
 /**
  * What the files of a full snapshot tell, by path relative to the core, learnt as they arrive from
  * the master.
@@ -79,6 +76,10 @@ export class SnapshotContents implements PreloadedFiles {
     return this.kept.keys();
   }
 
+  has(rel: string): boolean {
+    return this.kept.has(rel);
+  }
+
   /** A version file's facts; each file's are handed out once (the scan reads each once) and let go. */
   version(rel: string, schemaId: string): FileFact<VersionFact> | undefined {
     const k = this.take(rel);
@@ -100,13 +101,15 @@ export class SnapshotContents implements PreloadedFiles {
     return k.fact;
   }
 
-  /** What is kept of `rel`, no longer kept here: the adoption's scan holds what it needs of it. */
+  /**
+   * What is kept of `rel`, no longer kept here: the adoption's scan holds what it needs of it, and
+   * the path goes with it (300,000 paths and their table were ~35 MB still alive at the end of the
+   * scan of 100,000 resources, beside the store it built). The scan reads each file once, by
+   * construction (scanResource); a second read would find the file missing.
+   */
   private take(rel: string): Kept | undefined {
     const k = this.kept.get(rel);
-    // A second read would find nothing and take the file for missing: it must show instead.
-    if (k === TAKEN) throw new Error(`snapshot file ${rel} was read twice`);
-    // Not deleted: a path listed by paths() stays listed (the scan's listing was made from it).
-    if (k) this.kept.set(rel, TAKEN);
+    if (k) this.kept.delete(rel);
     return k;
   }
 
