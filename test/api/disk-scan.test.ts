@@ -103,6 +103,8 @@ describe('scanStore from files in memory (a snapshot just verified)', () => {
     expect(scan.resources).toEqual([]);
     // Problems and invalid keys are reported as ever.
     expect([...scan.invalidKeys].sort()).toEqual(['core/opc-connection/plc2', 'core/opc-connection/plc3']);
+    // Each file the scan read is let go (its facts are the scan's now); the others stay.
+    expect([...contents.paths()].sort()).toEqual(['opcua/no-such-type/x/config.json', 'opcua/opc-connection/.hidden/config.json', 'opcua/opc-connection/config.json']);
   });
 });
 
