@@ -208,27 +208,49 @@ describe('readTree (a master reads its core off the main thread)', () => {
 });
 
 describe('streamTree for a slow caller (a snapshot going out over the network)', () => {
-  it('reads only a few parts ahead of the caller, so what it holds is bounded by the parts in flight, not the tree', async () => {
+  it('lists and reads only a few parts ahead of the caller, so what it holds is bounded by the parts in flight, not the tree', async () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    // A file a directory, as a core holds resources.
+    const name = (i: number): string => `r${String(i).padStart(3, '0')}`;
+    for (let i = 0; i < 128; i++) {
+      mkdirSync(path.join(temp.dir, name(i)));
+      writeFileSync(path.join(temp.dir, name(i), 'config.json'), `file ${i}`);
+    }
+    // The caller takes one part (one file), then is slow, and the later resources are removed
+    // meanwhile. Readers free to run ahead would have read all 128 files by then; a listing free to
+    // run ahead would have listed them all (the caller holding every path), and the reading of the
+    // removed ones would fail. Held back, neither got that far: the parts end where the files do.
+    const taken: string[] = [];
+    for await (const part of streamTree(temp.dir, 1)) {
+      taken.push(...part.files.map((f) => f.rel));
+      if (taken.length === 1) {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        for (let i = 20; i < 128; i++) rmSync(path.join(temp.dir, name(i)), { recursive: true });
+      }
+    }
+    expect(taken).toEqual(Array.from({ length: 20 }, (_, i) => `${name(i)}/config.json`));
+  });
+
+  it('a file removed after it was listed and before it was read fails the read, with its errno code', async () => {
     const temp = makeTempDir();
     cleanups.push(temp.cleanup);
     const name = (i: number): string => `f${String(i).padStart(3, '0')}`;
-    for (let i = 0; i < 128; i++) writeFileSync(path.join(temp.dir, name(i)), `file ${i}`);
-    // The caller takes one part (one file), then is slow: readers free to run ahead would have read
-    // all 128 files by the time the later ones are removed. Held back, they read the removed files
-    // only when the caller gets there, and fail there.
+    for (let i = 0; i < 40; i++) writeFileSync(path.join(temp.dir, name(i)), `file ${i}`);
     const taken: string[] = [];
     const failure = await (async () => {
       for await (const part of streamTree(temp.dir, 1)) {
         taken.push(...part.files.map((f) => f.rel));
+        // The next few files are listed by now (a few parts ahead): removed, their read fails.
         if (taken.length === 1) {
           await new Promise((resolve) => setTimeout(resolve, 300));
-          for (let i = 20; i < 128; i++) rmSync(path.join(temp.dir, name(i)));
+          rmSync(path.join(temp.dir, name(6)));
         }
       }
       return null;
     })().catch((err: unknown) => err as NodeJS.ErrnoException);
     expect(failure?.code).toBe('ENOENT');
-    expect(taken).toEqual(Array.from({ length: 20 }, (_, i) => name(i)));
+    expect(taken).toEqual(Array.from({ length: 6 }, (_, i) => name(i)));
   });
 });
 
