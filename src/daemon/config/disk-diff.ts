@@ -84,7 +84,6 @@ function diffResource(r: ScannedResource, content: ScannedContent, known: IndexE
     !known || known.primary !== primarySig || known.enabled !== enabled || r.meta === null || r.meta.signature !== primarySig;
   const backupChanged = knownBackup !== backupSig || (r.meta?.backupSignature ?? null) !== backupSig;
   const out: Draft[] = [];
-  let meta: ResourceMeta | undefined = r.meta ? { ...r.meta, signature: known?.primary ?? '', backupSignature: knownBackup } : undefined;
   const adopted = options.keepMeta && r.meta && r.meta.signature === primarySig && r.meta.backupSignature === backupSig ? r.meta : null;
   if (adopted) {
     if (primaryChanged) out.push(withSource(draftEntry(r, r.collection, 'primary', known ? 'update' : 'create', content.primary, adopted, actor, timestamp, primarySig), options));
@@ -94,6 +93,8 @@ function diffResource(r: ScannedResource, content: ScannedContent, known: IndexE
     }
     return out;
   }
+  // Made only here: an adopted snapshot's resources (100,000 of them) need no copy.
+  let meta: ResourceMeta | undefined = r.meta ? { ...r.meta, signature: known?.primary ?? '', backupSignature: knownBackup } : undefined;
   if (primaryChanged) {
     meta = { ...nextMeta(meta, actor, timestamp, { signature: primarySig }), enabled };
     out.push(withSource(draftEntry(r, r.collection, 'primary', known ? 'update' : 'create', content.primary, meta, actor, timestamp, primarySig), options));

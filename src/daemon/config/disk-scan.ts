@@ -127,7 +127,7 @@ export async function scanStore<T = never>(
           continue;
         }
         if (type.singleton) {
-          merge(out, await scanResource(typeDir, collection, type, null, source, visit), keep);
+          merge(out, await scanResource(typeDir, collection, type, null, source, visit, keep));
           continue;
         }
         if (await exists(path.join(typeDir, PRIMARY_FILE))) {
@@ -138,9 +138,9 @@ export async function scanStore<T = never>(
         // hold 100,000), merged in name order so the outcome does not depend on timing.
         const found = await mapLimit(await listDirs(typeDir), SCAN_CONCURRENCY, async (name): Promise<Found<T>> => {
           if (!isValidName(name)) return { problems: [problem(path.join(typeDir, name), collection, null, '', `"${name}" is not a resource name`)] };
-          return scanResource(child(typeDir, name), collection, type, name, source, visit);
+          return scanResource(child(typeDir, name), collection, type, name, source, visit, keep);
         });
-        for (const f of found) merge(out, f, keep);
+        for (const f of found) merge(out, f);
       }
     }
   }
@@ -155,8 +155,8 @@ interface Found<T> {
   invalidKey?: string;
 }
 
-function merge<T>(out: ScanResult<T>, found: Found<T>, keepResource: boolean): void {
-  if (found.resource && keepResource) out.resources.push(found.resource);
+function merge<T>(out: ScanResult<T>, found: Found<T>): void {
+  if (found.resource) out.resources.push(found.resource);
   if (found.visited) for (const v of found.visited) out.visited.push(v);
   if (found.problems) for (const p of found.problems) out.problems.push(p);
   if (found.invalidKey) out.invalidKeys.add(found.invalidKey);
@@ -169,6 +169,7 @@ async function scanResource<T>(
   name: string | null,
   source: ScanSource,
   visit: NonNullable<ScanOptions<T>['visit']>,
+  keepResource: boolean,
 ): Promise<Found<T>> {
   const address = formatAddress(type.type, name);
   const problems: ConfigFileProblem[] = [];
@@ -204,6 +205,9 @@ async function scanResource<T>(
     metaAsOnDisk: meta?.asOnDisk ?? false,
   };
   const visited = visit(resource, { primary: primary.content, backup: backup?.content ?? null });
+  // Results wait in name order until their type directory is done (100,000 of them for one type):
+  // only what is kept of each.
+  if (!keepResource) return visited.length > 0 ? { visited } : {};
   return visited.length > 0 ? { resource, visited } : { resource };
 }
 
