@@ -242,6 +242,29 @@ describe('journal replay (what the sync engine does on a backup)', () => {
     expect(reopened.store.revision).toBe(adopted.revision);
   });
 
+  it('adoptSnapshot collects its garbage every adoptionCollectEvery resources and once after its plan, and not at all for a core smaller than that', async () => {
+    const master: TestDaemon = await startTestDaemon();
+    cleanups.push(() => master.stop());
+    for (let i = 1; i <= 5; i++) await master.client.configSet(`opc-connection/plc${i}`, PLC1_PRIMARY);
+    const masterCore = path.join(master.dataDir, 'config', 'resources', 'core');
+    const { cpSync } = await import('node:fs');
+    const adopt = async (every: number | undefined) => {
+      const temp = makeTempDir();
+      cleanups.push(temp.cleanup);
+      let collections = 0;
+      const replica = (await ConfigStore.open({ ...storeOptions(temp.dir), adoptionCollectEvery: every, collectGarbage: () => void (collections += 1) })).store;
+      cleanups.push(() => replica.close());
+      cpSync(masterCore, path.join(temp.dir, 'config', 'resources', 'core'), { recursive: true });
+      const contents = replica.snapshotContents();
+      for (const [rel, text] of Object.entries(tree(masterCore))) contents.add(rel, [Buffer.from(text)]);
+      await replica.adoptSnapshot(master.daemon.config.revision, { swap: async () => ({ archive: null }), contents });
+      return { collections, resources: replica.list().filter((r) => r.collection === 'core').length };
+    };
+    // Five resources and gateway-settings: at the 2nd, 4th and 6th, then after the plan.
+    expect(await adopt(2)).toEqual({ collections: 4, resources: 6 });
+    expect(await adopt(undefined)).toEqual({ collections: 0, resources: 6 });
+  });
+
   it('adoptSnapshot: a refused swap or a new core that cannot be read leaves the store as it was, and puts the previous core back', async () => {
     const temp = makeTempDir();
     cleanups.push(temp.cleanup);

@@ -13,6 +13,7 @@ import type { ConfigFileProblem } from '../../core/config-wire.js';
 import { GwError } from '../../core/errors.js';
 import { describeProblems } from '../../core/schema-errors.js';
 import { archiveFolder } from '../data-dir.js';
+import { collectGarbage } from '../collect-garbage.js';
 import { describeFsError, readIfExists } from '../storage/atomic-write.js';
 import { FileBatchThread } from '../storage/file-batch.js';
 import { SerialQueue } from '../storage/serial-queue.js';
@@ -70,6 +71,10 @@ export interface ConfigStoreOptions {
    * exactly the snapshot.
    */
   recoveredSnapshot?: boolean;
+  /** A snapshot's adoption collects its garbage every this many resources (default ADOPTION_GC_EVERY). */
+  adoptionCollectEvery?: number;
+  /** One full garbage collection (default collectGarbage; a test counts them). */
+  collectGarbage?: () => void;
 }
 
 export interface SnapshotSwap<S extends { archive: string | null }> {
@@ -161,6 +166,14 @@ export class ConfigStore {
     this.now = options.now ?? (() => new Date());
     this.journalMaxBytes = options.journalMaxBytes ?? DEFAULT_JOURNAL_MAX_BYTES;
     this.stateFile = path.join(options.varDir, STATE_FILE);
+  }
+
+  private get adoptionCollectEvery(): number {
+    return this.options.adoptionCollectEvery ?? ADOPTION_GC_EVERY;
+  }
+
+  private collect(): void {
+    (this.options.collectGarbage ?? collectGarbage)();
   }
 
   get types(): ReadonlyMap<string, ResourceTypeInfo> {
@@ -430,6 +443,9 @@ export class ConfigStore {
       }
       const [swapped, swapMs] = swapResult.value;
       const [adoption, scanMs] = planResult.value;
+      // What the plan's scan left behind is collected before the commit makes its own garbage (the
+      // index entries, the maps' growth): see ADOPTION_GC_EVERY.
+      if (adoption.loaded.size >= this.adoptionCollectEvery) this.collect();
       try {
         // Only resource.json files the master's did not match are written (rare: hand edits on
         // the master not yet rescanned), and what deletes leave; everything else is on disk as
@@ -518,6 +534,7 @@ export class ConfigStore {
           count(d);
         }
         plan.loaded.set(key, stored);
+        if (plan.loaded.size % this.adoptionCollectEvery === 0) this.collect();
         if (drafts.length === 0) return [];
         plan.changed.push(key);
         if (!filesOnDisk(r, drafts)) for (const d of drafts) plan.toWrite.push(d);
@@ -1030,6 +1047,16 @@ function notFound(addr: ResourceAddress, what: string, collection: Collection): 
 
 /** A scanned resource's content, not held (a received snapshot's). */
 const NO_CONTENT: ScannedContent = { primary: null, backup: null };
+
+/**
+ * An adoption collects its garbage once per this many resources it has built, and once after its
+ * plan when it built at least that many. Comparing a resource makes ~8 KB of short-lived objects,
+ * and V8 let the heap grow to about twice the live set before it collected: a backup adopting
+ * 100,000 resources reached a heap of ~250 MB (its live set ~100-130 MB) in two seconds. A full
+ * collection of that heap pauses the main thread ~100-200 ms, four or five times in an adoption of
+ * 100,000; a smaller core (10,000 resources) is not paused at all.
+ */
+const ADOPTION_GC_EVERY = 25_000;
 
 /** A checkpoint after this long without a replicated batch (see the class comment). */
 const CHECKPOINT_IDLE_MS = 1000;
