@@ -11,6 +11,7 @@ import type { PeerDown, PeerInfo } from '../../src/daemon/gan/peer-link.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/in-process-daemon.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
+import { freePort } from '../helpers/free-port.js';
 
 const started: TestDaemon[] = [];
 afterEach(async (ctx) => {
@@ -233,16 +234,6 @@ describe('settings routes', () => {
     temp.cleanup();
   });
 });
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {

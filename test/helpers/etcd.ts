@@ -12,10 +12,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
+import { freePort } from './free-port.js';
 
 /** `etcd --version`'s first line, or null when the binary is missing. */
 export function etcdVersion(): string | null {
@@ -24,17 +25,7 @@ export function etcdVersion(): string | null {
   return (r.stdout.split('\n')[0] ?? '').trim() || null;
 }
 
-/** A TCP port nothing listens on right now (bound on 127.0.0.1, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface EtcdTlsFiles {
   ca: string;

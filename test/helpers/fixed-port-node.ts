@@ -1,16 +1,9 @@
-import { createServer } from 'node:net';
-
 import type { StatusResponse } from '../../src/core/wire.js';
 import { gwctl, spawnGwd, type CliResult, type GwdProcess } from './processes.js';
 
-/** A loopback port free right now (the OS picks it): for nodes that must keep their port across restarts. */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
+import { freePort } from './free-port.js';
+
+export { freePort };
 
 /** Anything with a name and a socket that gwctl can drive. */
 export interface Reachable {
