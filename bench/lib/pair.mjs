@@ -1,17 +1,39 @@
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { setPriority } from 'node:os';
-import { openSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 
 import { GWCTL, GWD, tempDir } from './procs.mjs';
 
+/**
+ * A loopback port for a gwd started later: below the kernel's ephemeral range, so that no outgoing
+ * connection of the run takes it before gwd binds it (a released listen(0) port is in that range);
+ * random, checked bindable, never given twice (test/helpers/free-port.ts does the same for tests).
+ */
+const givenPorts = new Set();
 export async function freePort() {
-  const srv = createServer();
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
+  let ephemeralLow = 32768;
+  try {
+    ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || ephemeralLow;
+  } catch {
+    /* not Linux */
+  }
+  const low = Math.max(1024, ephemeralLow - 20_000);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = low + Math.floor(Math.random() * (ephemeralLow - low));
+    if (givenPorts.has(port)) continue;
+    const free = await new Promise((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (free) {
+      givenPorts.add(port);
+      return port;
+    }
+  }
+  throw new Error('freePort: no bindable port below the ephemeral range after 200 tries');
 }
 
 /** gwctl as a user runs it; throws on a non-zero exit (or after timeoutMs: null status). */
