@@ -2,8 +2,8 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 
 /**
- * One full garbage collection, run after the start's work on the configuration and before the node
- * serves anything.
+ * One full garbage collection. The start runs one (`compact`) after its work on the configuration
+ * and before the node serves anything; a snapshot's adoption runs plain ones as it goes.
  *
  * The startup scan reads every resource file (100,000 resources: 300,000 files, 800 MB) and V8
  * grows its heap to about twice what the scan keeps alive. Node runs no idle-time tasks, so V8's
@@ -17,14 +17,16 @@ import vm from 'node:vm';
  * after the flag is set, which is what Node's own documentation of v8.setFlagsFromString shows.
  * A plain full collection frees the scan's garbage but releases only pages left wholly empty: the
  * survivors (the store's map, built while the scan ran) stay spread over most of the pages the scan
- * grew (100,000 resources: heap 202 MB total, 84 MB live after it). So this one collection also
+ * grew (100,000 resources: heap 202 MB total, 84 MB live after it). So the start's collection also
  * compacts every page (`--compact-on-every-full-gc`, set for it and reset after), which moves the
- * survivors together and gives the rest back; later collections keep V8's own heuristics.
+ * survivors together and gives the rest back; other collections keep V8's own heuristics (a
+ * compaction copies the live set into new pages before the old ones go: in the middle of an
+ * adoption that would raise the very peak it is there to cut).
  * Returns the pause in ms, or null where no collection could be run.
  */
 let gc: (() => void) | null | undefined;
 
-export function collectGarbage(): number | null {
+export function collectGarbage({ compact = false }: { compact?: boolean } = {}): number | null {
   if (gc === undefined) {
     try {
       v8.setFlagsFromString('--expose-gc');
@@ -36,6 +38,10 @@ export function collectGarbage(): number | null {
   }
   if (gc === null) return null;
   const started = performance.now();
+  if (!compact) {
+    gc();
+    return Math.round(performance.now() - started);
+  }
   v8.setFlagsFromString('--compact-on-every-full-gc');
   try {
     gc();

@@ -197,7 +197,7 @@ export class Daemon {
     await seedSystemName(config, options.systemName);
     // The startup scan's garbage, collected before anything is served (collect-garbage.ts).
     const heapBefore = process.memoryUsage().heapTotal;
-    const gcMs = collectGarbage();
+    const gcMs = collectGarbage({ compact: true });
     logger.debug({ gcMs, heapTotalBefore: heapBefore, heapTotalAfter: process.memoryUsage().heapTotal }, 'collected the startup scan\'s garbage');
     const settings = (parts.settings = await SettingsStore.open(
       { redundancy: dataDir.redundancyFile, network: dataDir.gatewayNetworkFile },
