@@ -57,8 +57,13 @@ function list(root, count) {
 // Every file read straight into one buffer (grown as needed): no stat, no buffer per file, no
 // copy to gather them, and one buffer to move to the caller.
 // room: bytes left free before the first file's (the caller puts a frame header there).
+// The buffer is sized from the bytes a file this thread read last time (the files of one tree are
+// alike), so that it is neither grown by copying nor twice the bytes it holds: it stays allocated
+// as long as the part is in flight to the peer. 2 KiB a file at first.
+let bytesPerFile = 2048;
 function read(root, rels, room) {
-  let bytes = new Uint8Array(2 << 20);
+  const expected = Math.ceil(rels.length * bytesPerFile * 1.125);
+  let bytes = new Uint8Array(room + expected + 65536);
   let used = room;
   const sizes = [];
   for (const rel of rels) {
@@ -80,6 +85,7 @@ function read(root, rels, room) {
     }
     sizes.push(used - start);
   }
+  if (rels.length > 0) bytesPerFile = (used - room) / rels.length;
   const hashes = [];
   let at = room;
   for (const size of sizes) {
@@ -118,7 +124,7 @@ const READERS = 2;
 const READER_LIMITS = { maxYoungGenerationSizeMb: 8 };
 
 /** Parts read ahead of the caller: enough to keep both readers busy, few enough to bound memory. */
-const READ_AHEAD = 4;
+const READ_AHEAD = 2;
 
 /** Parts listed beyond those read ahead, so that a reader never waits for the listing. */
 const LIST_AHEAD = 4;

@@ -41,8 +41,11 @@ type Mode = 'idle' | 'catchup' | 'snapshot' | 'streaming' | 'closed';
 const FRAME_HEADER_ROOM = 512;
 /** A streamed part up to this size goes as one frame (frames stop at 8 MiB). */
 const SNAPSHOT_PART_FRAME_BYTES = 4 * 1024 * 1024;
-/** At most this much of a snapshot is queued for the peer before the next part is sent. */
-const SNAPSHOT_QUEUED_MAX_BYTES = 16 * 1024 * 1024;
+/**
+ * At most this much of a snapshot is queued for the peer before the next part is sent: two or three
+ * parts, enough to keep the socket busy; each byte queued is a byte of the master's memory.
+ */
+const SNAPSHOT_QUEUED_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
  * The master's side of one connection to a backup. It answers sync.request with a catch-up from the
