@@ -34,7 +34,9 @@ const OTHER: Kept = { kind: 'other' };
  * checked but commits them only once every file passed its size and sha256 check.
  */
 export class SnapshotContents implements PreloadedFiles {
-  private readonly kept = new Map<string, Kept>();
+  private readonly kept = new FilesByDir();
+  /** Authors and times of resource.json files, one string for each value seen (see add()). */
+  private readonly shared = new Map<string, string>();
 
   constructor(
     private readonly types: ReadonlyMap<string, ResourceTypeInfo>,
@@ -57,6 +59,10 @@ export class SnapshotContents implements PreloadedFiles {
       if (fact.ok) {
         const dir = rel.slice(0, rel.length - META_FILE.length);
         const { meta } = fact.fact;
+        // Most resource.json files of a core name the same few authors and, per batch of changes,
+        // the same time: 100,000 copies of each were ~7 MB.
+        meta.lastModification.actor = this.share(meta.lastModification.actor);
+        meta.lastModification.timestamp = this.share(meta.lastModification.timestamp);
         meta.signature = this.signatureOf(dir + PRIMARY_FILE, meta.signature);
         if (meta.backupSignature !== null) meta.backupSignature = this.signatureOf(dir + BACKUP_FILE, meta.backupSignature);
       }
@@ -113,6 +119,14 @@ export class SnapshotContents implements PreloadedFiles {
     return k;
   }
 
+  /** `text`, as the string kept for an equal one when there is one; the first SHARED_MAX are kept. */
+  private share(text: string): string {
+    const known = this.shared.get(text);
+    if (known !== undefined) return known;
+    if (this.shared.size < SHARED_MAX) this.shared.set(text, text);
+    return text;
+  }
+
   /** The kept signature of the version file at `rel` when it equals `signature`; else `signature`. */
   private signatureOf(rel: string, signature: string): string {
     const k = this.kept.get(rel);
@@ -126,4 +140,100 @@ export class SnapshotContents implements PreloadedFiles {
     if (!type || type.module !== parts[0] || parts.length !== (type.singleton ? 3 : 4)) return undefined;
     return type.schemaId;
   }
+}
+
+/** Distinct authors and times SnapshotContents shares (a core whose every change has its own time shares few). */
+const SHARED_MAX = 4096;
+
+/** Entries of a directory kept as [name, kept, name, kept, ...] up to this many files; a Map past it. */
+const DIR_LIST_MAX = 16;
+
+/**
+ * What is kept by path, stored by directory: 100,000 resources are 300,000 files in 100,000
+ * directories, and a key for each file (~64 bytes, and its slot in one table) was ~25 MB of a
+ * backup's memory through the transfer and the adoption. Directory keys and file names are flat
+ * strings of their own, never slices of the path they came from (which would keep it alive).
+ */
+class FilesByDir {
+  private readonly dirs = new Map<string, Array<string | Kept> | Map<string, Kept>>();
+
+  get(rel: string): Kept | undefined {
+    const files = this.dirs.get(dirOf(rel));
+    if (files === undefined) return undefined;
+    const name = nameOf(rel);
+    if (files instanceof Map) return files.get(name);
+    for (let i = 0; i < files.length; i += 2) if (files[i] === name) return files[i + 1] as Kept;
+    return undefined;
+  }
+
+  has(rel: string): boolean {
+    return this.get(rel) !== undefined;
+  }
+
+  set(rel: string, kept: Kept): void {
+    const dir = dirOf(rel);
+    const name = nameOf(rel);
+    let files = this.dirs.get(dir);
+    if (files === undefined) this.dirs.set(flat(dir), (files = []));
+    if (files instanceof Map) {
+      files.set(flat(name), kept);
+      return;
+    }
+    for (let i = 0; i < files.length; i += 2) {
+      if (files[i] === name) {
+        files[i + 1] = kept;
+        return;
+      }
+    }
+    files.push(flat(name), kept);
+    if (files.length > DIR_LIST_MAX * 2) {
+      const map = new Map<string, Kept>();
+      for (let i = 0; i < files.length; i += 2) map.set(files[i] as string, files[i + 1] as Kept);
+      this.dirs.set(dir, map);
+    }
+  }
+
+  delete(rel: string): void {
+    const dir = dirOf(rel);
+    const files = this.dirs.get(dir);
+    if (files === undefined) return;
+    const name = nameOf(rel);
+    if (files instanceof Map) {
+      files.delete(name);
+      if (files.size === 0) this.dirs.delete(dir);
+      return;
+    }
+    for (let i = 0; i < files.length; i += 2) {
+      if (files[i] === name) {
+        files.splice(i, 2);
+        break;
+      }
+    }
+    if (files.length === 0) this.dirs.delete(dir);
+  }
+
+  *keys(): Generator<string> {
+    for (const [dir, files] of this.dirs) {
+      const prefix = dir === '' ? '' : `${dir}/`;
+      if (files instanceof Map) for (const name of files.keys()) yield prefix + name;
+      else for (let i = 0; i < files.length; i += 2) yield prefix + (files[i] as string);
+    }
+  }
+}
+
+function dirOf(rel: string): string {
+  const slash = rel.lastIndexOf('/');
+  return slash === -1 ? '' : rel.slice(0, slash);
+}
+
+function nameOf(rel: string): string {
+  return rel.slice(rel.lastIndexOf('/') + 1);
+}
+
+/** `text` as a flat string of its own (internalized), not a slice of a longer one. */
+function flat(text: string): string {
+  if (text === PRIMARY_FILE) return PRIMARY_FILE;
+  if (text === BACKUP_FILE) return BACKUP_FILE;
+  if (text === META_FILE) return META_FILE;
+  return Object.keys({ [text]: 0 })[0]!;
 }
