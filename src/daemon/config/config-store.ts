@@ -172,8 +172,10 @@ export class ConfigStore {
     return this.options.adoptionCollectEvery ?? ADOPTION_GC_EVERY;
   }
 
+  /** A collection in the middle of an adoption: pages compacted as V8 chooses (see collectGarbage). */
   private collect(): void {
-    (this.options.collectGarbage ?? collectGarbage)();
+    if (this.options.collectGarbage) this.options.collectGarbage();
+    else collectGarbage({ compact: false });
   }
 
   get types(): ReadonlyMap<string, ResourceTypeInfo> {
