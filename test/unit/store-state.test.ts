@@ -24,11 +24,11 @@ function stateOf(resources: number, syncedRevision?: number): StoreState {
 }
 
 describe('the config state file, written in pieces', () => {
-  it('is JSON.stringify of the state and a newline, for any size (in several pieces past 2,000 entries)', () => {
-    for (const state of [stateOf(0), stateOf(1, 3), stateOf(1999, 5), stateOf(4500, 9), stateOf(4500)]) {
+  it('is JSON.stringify of the state and a newline, for any size (in several pieces past 500 entries)', () => {
+    for (const state of [stateOf(0), stateOf(1, 3), stateOf(499, 5), stateOf(4500, 9), stateOf(4500)]) {
       const pieces = [...storeStateChunks(state)];
       expect(pieces.join('')).toBe(`${JSON.stringify(state)}\n`);
-      expect(pieces.length).toBe(Math.floor(Object.keys(state.index).length / 2000) + 1);
+      expect(pieces.length).toBe(Math.floor(Object.keys(state.index).length / 500) + 1);
     }
   });
 

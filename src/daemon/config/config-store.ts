@@ -140,7 +140,7 @@ export class ConfigStore {
   syncedRevision = 0;
   /** Files that failed to parse or validate at the last scan (startup or rescan). */
   problems: ConfigFileProblem[] = [];
-  private readonly resources = new Map<string, StoredResource>();
+  private resources = new Map<string, StoredResource>();
   private index: Record<string, IndexEntry> = {};
   private invalidKeys = new Set<string>();
   /** Committed content found in the journal for files changed on disk since (committedFromJournal). */
@@ -469,16 +469,19 @@ export class ConfigStore {
       // neither list).
       this.revision = revision;
       this.syncedRevision = sourceRevision;
-      for (const [key, stored] of adoption.loaded) this.resources.set(key, stored);
-      for (const key of adoption.changed) {
-        this.recovered.delete(key);
-        this.index[key] = indexEntryOf(adoption.loaded.get(key)!.meta);
-      }
+      for (const key of adoption.changed) this.recovered.delete(key);
       for (const key of adoption.removed) {
         this.recovered.delete(key);
         this.resources.delete(key);
         delete this.index[key];
       }
+      // The plan's map and index become the store's (grown while the plan ran, before its
+      // collection, not here again: 100,000 entries each); what else the store holds (local
+      // resources, core ones whose files are invalid now) joins them.
+      for (const [key, stored] of this.resources) if (!adoption.loaded.has(key)) adoption.loaded.set(key, stored);
+      this.resources = adoption.loaded;
+      for (const key in this.index) if (!Object.hasOwn(adoption.index, key)) adoption.index[key] = this.index[key]!;
+      this.index = adoption.index;
       // The snapshot's content was never held: what singletons hold is read from the new core.
       await this.holdSingletons('core');
       this.problems = [...this.problems.filter((p) => p.collection !== 'core'), ...adoption.problems];
@@ -514,7 +517,7 @@ export class ConfigStore {
     const actor = 'sync:snapshot';
     const diff: DiffOptions = { actor, timestamp: this.now().toISOString(), sourceRevision, keepMeta: true };
     const visit = diffVisitor(coreIndex, diff);
-    const plan: AdoptionPlan = { loaded: new Map(), changed: [], removed: [], toWrite: [], changes: [], created: 0, updated: 0, deleted: 0, problems: [], invalidKeys: new Set() };
+    const plan: AdoptionPlan = { loaded: new Map(), index: {}, changed: [], removed: [], toWrite: [], changes: [], created: 0, updated: 0, deleted: 0, problems: [], invalidKeys: new Set() };
     const actors = new Map<string, string>();
     const count = (d: Draft): void => {
       if (d.op === 'create') plan.created += 1;
@@ -536,6 +539,9 @@ export class ConfigStore {
           count(d);
         }
         plan.loaded.set(key, stored);
+        // A resource that changed is indexed from its new metadata (what foldIndex makes of its
+        // changes), any other keeps its entry.
+        plan.index[key] = drafts.length > 0 ? indexEntryOf(stored.meta) : coreIndex[key]!;
         if (plan.loaded.size % this.adoptionCollectEvery === 0) this.collect();
         if (drafts.length === 0) return [];
         plan.changed.push(key);
@@ -1029,7 +1035,9 @@ function applyTo(stored: StoredResource, entry: Draft): void {
 interface AdoptionPlan {
   /** Every valid resource of the new core, as the store will hold it, by internalized indexKey. */
   loaded: Map<string, StoredResource>;
-  /** The keys of `loaded` with changes: their index entry follows from their new metadata. */
+  /** The index entry of each resource of `loaded`. */
+  index: Record<string, IndexEntry>;
+  /** The keys of `loaded` with changes. */
   changed: string[];
   /** The keys of the core resources the new core no longer has. */
   removed: string[];

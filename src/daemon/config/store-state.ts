@@ -55,7 +55,7 @@ export async function readStoreState(file: string): Promise<StoreState | null> {
 export async function writeStoreState(file: string, state: StoreState): Promise<void> {
   // On one line: indented, the index of 100,000 resources is a 24 MB string to build and write
   // (no one reads this file by eye; `gwctl config` shows what it holds). Written in pieces of
-  // STATE_CHUNK_ENTRIES: as one string (~19 MB at 100,000 resources, with what JSON.stringify
+  // pieces: as one string (~19 MB at 100,000 resources, with what JSON.stringify
   // builds on the way and its UTF-8 copy) it was the largest allocation of a backup's adoption of
   // a snapshot, at the moment its heap was fullest. The caller holds the store's lock: the index
   // does not change while it is written.
@@ -69,8 +69,12 @@ export async function writeStoreState(file: string, state: StoreState): Promise<
   await staged.commit();
 }
 
-/** Index entries a piece of the state file holds (~190 bytes each). */
-const STATE_CHUNK_ENTRIES = 2000;
+/**
+ * Index entries a piece of the state file holds (~190 bytes each): a piece stays under V8's large
+ * object size (128 KB), so it is made and let go in the young generation rather than in pages of
+ * its own that stay committed until the next full collection.
+ */
+const STATE_CHUNK_ENTRIES = 500;
 
 /** `JSON.stringify(state)` and a newline, in pieces of STATE_CHUNK_ENTRIES index entries. */
 export function* storeStateChunks(state: StoreState): Generator<string> {
