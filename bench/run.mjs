@@ -14,7 +14,7 @@ import { witnessFigures } from './figures/witness.mjs';
 import { syncApply, syncSnapshot } from './figures/sync.mjs';
 import { fullSnapshotFigure, syncFigures } from './figures/sync-e2e.mjs';
 import { updateBenchmarksDoc } from './lib/benchmarks-doc.mjs';
-import { ROOT } from './lib/procs.mjs';
+import { removeTrees, ROOT } from './lib/procs.mjs';
 import { fmtMs } from './lib/stats.mjs';
 
 const quick = process.argv.includes('--quick');
@@ -42,6 +42,9 @@ for (const f of figures) {
   process.stderr.write(`bench: ${f.name}...\n`);
   results.push(...(await f.run()));
 }
+
+// The figures' trees, removed now that nothing is measured after them (see tempDir in procs.mjs).
+removeTrees();
 
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform} ${process.arch}`;
 const date = new Date().toISOString().slice(0, 10);

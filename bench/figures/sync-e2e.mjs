@@ -23,8 +23,6 @@ export async function syncFigures({ changes, burst }) {
     const pair = await makePair(['--failover-timeout', '10000']);
     const master = new GwClient(pair.master.socket);
     const latencies = [];
-    // The baselines' trees, removed only once nothing measured comes after (see durableBaseline).
-    const leftovers = [];
     try {
       ctl(pair.backup.socket, 'wait', '--synced', '--timeout', '60');
       // Nothing else runs during the measured window (no gwctl processes competing for the two
@@ -53,10 +51,10 @@ export async function syncFigures({ changes, burst }) {
       // entry batches); run just before the backup resumes and just after it is synced.
       const typeDir = path.join(pair.master.dir, 'config/resources/core/opcua/opc-connection');
       const files = inBatches(resourceChanges(typeDir, 'core/opcua/opc-connection', (n) => n.startsWith('burst-')), 200);
-      const floorMs = [durableBaseline(files, leftovers)];
+      const floorMs = [durableBaseline(files)];
       pair.backup.start();
       ctl(pair.backup.socket, 'wait', '--synced', '--timeout', '300');
-      floorMs.push(durableBaseline(files, leftovers));
+      floorMs.push(durableBaseline(files));
       const evs = events(pair.backup.socket, 'sync');
       const started = evs.filter((e) => e.type === 'sync.started' && e.data.kind === 'incremental').at(-1);
       const done = evs.filter((e) => e.type === 'sync.completed' && e.data.kind === 'incremental').at(-1);
@@ -82,7 +80,6 @@ export async function syncFigures({ changes, burst }) {
         met: rate / floorRate >= 0.5,
       });
     } finally {
-      for (const cleanup of leftovers) cleanup();
       await master.close();
       await pair.close();
     }

@@ -11,19 +11,13 @@ import { tempDir } from './procs.mjs';
  * their directories, no journal of the contents, no parsing or checking: what a store that only
  * promises "a batch is either all there after a crash or replayed" could not do with less.
  *   batches: [[{ rel, data }]] (rel: path under the store's resources directory)
- *   returns the wall time in ms (the directory is removed after, or, given `leftovers`, its removal
- *   is pushed there for the caller to run once nothing it measures comes next).
- *
- * Why `leftovers`: on ext4 without a journal (these machines), creating a file or directory after
- * many were removed costs the kernel a scan past freed inodes of its block group (recently_deleted()
- * in find_inode_bit(), one buffer-cache lookup each), for tens of seconds at least. A baseline's
- * tree removed right before the next measured step charged that step: on a fresh ext4 (a loop
- * device), the burst's baseline ran at 2,293-3,689/s before the backup and 218-304/s after it,
- * once the first run's tree (15,000 inodes) had been removed (h35, 2026-12-05).
+ *   returns the wall time in ms. Its tree is removed when the whole run ends (tempDir): removed
+ *   right after, on ext4 without a journal, it charged the next measured step (on a fresh ext4 loop
+ *   device, the burst's baseline ran at 2,293-3,689/s before the backup and 218-304/s after it,
+ *   once the first run's tree of 15,000 inodes had been removed; 2026-12-05).
  */
-export function durableBaseline(batches, leftovers) {
+export function durableBaseline(batches) {
   const t = tempDir('gwd-bench-durable-');
-  let handedOver = false;
   try {
     const made = new Set();
     const log = openSync(path.join(t.dir, 'batches.log'), 'a');
@@ -46,13 +40,9 @@ export function durableBaseline(batches, leftovers) {
     }
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     closeSync(log);
-    if (leftovers) {
-      leftovers.push(t.cleanup);
-      handedOver = true;
-    }
     return ms;
   } finally {
-    if (!handedOver) t.cleanup();
+    t.cleanup();
   }
 }
 

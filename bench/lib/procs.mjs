@@ -8,15 +8,36 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const GWD = path.join(ROOT, 'bin', 'gwd');
 export const GWCTL = path.join(ROOT, 'bin', 'gwctl');
 
+/**
+ * A temporary directory; `cleanup()` hands it to removeTrees(), which bench/run.mjs runs when every
+ * figure is done (and at exit), instead of removing it there and then.
+ *
+ * Why: on ext4 without a journal (these machines), creating files after many were removed costs the
+ * kernel a scan past the freed inodes (recently_deleted() in find_inode_bit()) for tens of seconds,
+ * so a tree removed as one figure or run ends charged whatever was measured next: the burst's and
+ * batch apply's baselines, a full snapshot's first tar run (see durable-baseline.mjs). The disk
+ * holds them meanwhile (a few GB with the 100,000-resource trees).
+ */
+const trees = [];
 export function tempDir(prefix = 'gwd-bench-') {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
-  // `rm -rf` first: Node's rmSync took 30 s where rm took 11 s for a tree of 30,000 files (the
-  // full snapshot's trees of 10,000 resources, four of them, took 2.5 minutes to remove).
+  let handed = false;
   const cleanup = () => {
-    if (spawnSync('rm', ['-rf', '--', dir], { stdio: 'ignore' }).status !== 0) rmSync(dir, { recursive: true, force: true });
+    if (handed) return;
+    handed = true;
+    trees.push(dir);
   };
   return { dir, cleanup };
 }
+
+/** Remove the trees handed over so far (see tempDir). */
+export function removeTrees() {
+  for (const dir of trees.splice(0)) {
+    // `rm -rf` first: Node's rmSync took 30 s where rm took 11 s for a tree of 30,000 files.
+    if (spawnSync('rm', ['-rf', '--', dir], { stdio: 'ignore' }).status !== 0) rmSync(dir, { recursive: true, force: true });
+  }
+}
+process.on('exit', removeTrees);
 
 /** Wall time of one command, ms. */
 export function timeCommand(cmd, args, options = {}) {
