@@ -41,6 +41,9 @@ async function pair(): Promise<{ master: Node; backup: Node }> {
   const [master, backup] = await Promise.all([launch(await nodePlace('gwd-pause', 'm', temps)), launch(await nodePlace('gwd-pause', 'b', temps))]);
   await configurePair(master, backup);
   await ok(master, 'wait', '--peer-connected', '--timeout', '15');
+  // Synced: the backup then carries the pair's system name (the master's), which the tests read
+  // back in gwctl's answers (connected alone, a loaded machine let the pause come first, once).
+  await ok(backup, 'wait', '--synced', '--timeout', '15');
   return { master, backup };
 }
 
