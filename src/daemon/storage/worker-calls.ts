@@ -3,8 +3,7 @@ import { Worker, type ResourceLimits } from 'node:worker_threads';
 /**
  * Requests to a worker thread given as CommonJS source (no separate file to locate at run time,
  * from dist/ or from the TypeScript sources under test), each answered by one message carrying its
- * `id`: `{id, ok: true, ...}` or `{id, ok: false, error: {message, code, path}}`; before it, a
- * request may be given parts of its answer as they are ready (`{id, partial: true, ...}`). The thread never
+ * `id`: `{id, ok: true, ...}` or `{id, ok: false, error: {message, code, path}}`. The thread never
  * keeps the daemon alive. Once it has died or been closed, every call fails at once (a message to
  * it would go nowhere).
  */
@@ -12,7 +11,7 @@ export class WorkerCalls {
   private readonly worker: Worker;
   private readonly pending = new Map<
     number,
-    { resolve: (m: Record<string, unknown>) => void; reject: (err: Error) => void; onPartial?: (m: Record<string, unknown>) => void }
+    { resolve: (m: Record<string, unknown>) => void; reject: (err: Error) => void }
   >();
   private nextId = 1;
   private dead: Error | null = null;
@@ -20,13 +19,9 @@ export class WorkerCalls {
   /** `limits`: the thread's heap sizes (ResourceLimits of worker_threads), else V8's defaults. */
   constructor(source: string, name: string, limits?: ResourceLimits) {
     this.worker = new Worker(source, { eval: true, ...(limits ? { resourceLimits: limits } : {}) });
-    this.worker.on('message', (m: { id: number; ok: boolean; partial?: boolean; error?: WorkerError }) => {
+    this.worker.on('message', (m: { id: number; ok: boolean; error?: WorkerError }) => {
       const p = this.pending.get(m.id);
       if (!p) return;
-      if (m.partial) {
-        p.onPartial?.(m as unknown as Record<string, unknown>);
-        return;
-      }
       this.pending.delete(m.id);
       if (this.pending.size === 0) this.worker.unref();
       if (m.ok) p.resolve(m as unknown as Record<string, unknown>);
@@ -52,12 +47,12 @@ export class WorkerCalls {
     return this.dead;
   }
 
-  call(message: Record<string, unknown>, transfer: ArrayBuffer[] = [], onPartial?: (m: Record<string, unknown>) => void): Promise<Record<string, unknown>> {
+  call(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Record<string, unknown>> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref();
-      this.pending.set(id, { resolve, reject, onPartial });
+      this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ ...message, id }, transfer);
     });
   }
