@@ -108,6 +108,30 @@ describe('BulkWriter (snapshot files written off the main thread)', () => {
     expect(readFileSync(path.join(temp.dir, 'f'), 'utf8')).toBe('first');
   });
 
+  it('copies runs into the buffers the thread gave back: a smaller run after a larger one writes only its own bytes', async () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    const w = BulkWriter.open(temp.dir);
+    cleanups.push(() => w.close());
+    // Sizes up and down around a buffer's size (1 MiB), each file a run of its own, written one
+    // after the other so that each copy can go into a buffer given back by the one before.
+    const sizes = [1_500_000, 10, 900_000, 1_048_576, 3, 2_100_000, 1_000_001, 0, 7];
+    const contents = sizes.map((n, i) => Buffer.alloc(n, 65 + i));
+    w.addFiles(contents.map((c, i) => ({ rel: `d/f${i}`, size: c.length, sha256: createHash('sha256').update(c).digest('hex') })));
+    for (let i = 0; i < contents.length; i++) {
+      await w.writeRun(i, 0, 1, contents[i]!);
+      // Let the thread write it and give its buffer back before the next run is copied.
+      for (let t = 0; t < 100 && (w as unknown as { spare: ArrayBuffer[] }).spare.length === 0; t++) await new Promise((r) => setTimeout(r, 10));
+    }
+    const r = await w.finish();
+    expect(r).toMatchObject({ mismatched: [], incomplete: [], tableFiles: sizes.length });
+    contents.forEach((c, i) => expect(readFileSync(path.join(temp.dir, 'd', `f${i}`)).equals(c), `f${i}`).toBe(true));
+    // The buffers came back: later runs were copied into them (two at most: 2 MiB and 3 MiB).
+    const spare = (w as unknown as { spare: ArrayBuffer[] }).spare;
+    expect(spare.length).toBeGreaterThan(0);
+    expect(spare.length).toBeLessThanOrEqual(2);
+  });
+
   it('a failed write is reported, with its errno code, by the next call and by finish(); a closed writer refuses more work', async () => {
     const temp = makeTempDir();
     cleanups.push(temp.cleanup);
