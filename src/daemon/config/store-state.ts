@@ -54,8 +54,8 @@ export async function readStoreState(file: string): Promise<StoreState | null> {
 
 export async function writeStoreState(file: string, state: StoreState): Promise<void> {
   // On one line: indented, the index of 100,000 resources is a 24 MB string to build and write
-  // (no one reads this file by eye; `gwctl config` shows what it holds). Written in pieces of
-  // pieces: as one string (~19 MB at 100,000 resources, with what JSON.stringify
+  // (no one reads this file by eye; `gwctl config` shows what it holds). Written in pieces
+  // (storeStateChunks): as one string (~19 MB at 100,000 resources, with what JSON.stringify
   // builds on the way and its UTF-8 copy) it was the largest allocation of a backup's adoption of
   // a snapshot, at the moment its heap was fullest. The caller holds the store's lock: the index
   // does not change while it is written.
