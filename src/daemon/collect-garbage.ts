@@ -38,15 +38,11 @@ export function collectGarbage({ compact = false }: { compact?: boolean } = {}):
   }
   if (gc === null) return null;
   const started = performance.now();
-  if (!compact) {
-    gc();
-    return Math.round(performance.now() - started);
-  }
-  v8.setFlagsFromString('--compact-on-every-full-gc');
+  if (compact) v8.setFlagsFromString('--compact-on-every-full-gc');
   try {
     gc();
   } finally {
-    v8.setFlagsFromString('--no-compact-on-every-full-gc');
+    if (compact) v8.setFlagsFromString('--no-compact-on-every-full-gc');
   }
   return Math.round(performance.now() - started);
 }

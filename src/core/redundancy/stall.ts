@@ -65,9 +65,8 @@ export function stallSlack(s: MachineState): number {
  * stall counts first (machine.ts), and its ping may have gone out, from the link's own timer,
  * after the last input this machine handled. That is still sound, as the argument above rests only
  * on when the acked frame was sent. Pongs delayed by load leave ackedAt older: a larger bound, a
- * more careful rule. The
- * same holds for a stand-down request awaiting its confirm: the peer's promise lasts while it hears
- * us, and it drops it on the same silence timer.
+ * more careful rule. The same holds for a stand-down request awaiting its confirm: the peer's
+ * promise lasts while it hears us, and it drops it on the same silence timer.
  *
  * The old rule stands when no frame is known to have arrived (a master between the link coming up
  * and the first pong), or when the one known was already too old before the stall to pass this test

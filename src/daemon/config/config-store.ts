@@ -25,6 +25,7 @@ import { diffDisk, diffVisitor, removedDrafts, type DiffOptions } from './disk-d
 import { scanStore, type ScannedContent, type ScannedResource } from './disk-scan.js';
 import { draftEntry, nextMeta, type Draft } from './entry-draft.js';
 import { ConfigJournal, DEFAULT_JOURNAL_MAX_BYTES } from './journal.js';
+import { SharedStrings } from './shared-strings.js';
 import { contentSignature } from './signature.js';
 import { SnapshotContents } from './snapshot-contents.js';
 import { resourceDir, versionFile } from './resource-paths.js';
@@ -518,7 +519,7 @@ export class ConfigStore {
     const diff: DiffOptions = { actor, timestamp: this.now().toISOString(), sourceRevision, keepMeta: true };
     const visit = diffVisitor(coreIndex, diff);
     const plan: AdoptionPlan = { loaded: new Map(), index: {}, changed: [], removed: [], toWrite: [], changes: [], created: 0, updated: 0, deleted: 0, problems: [], invalidKeys: new Set() };
-    const actors = new Map<string, string>();
+    const shared = new SharedStrings();
     const count = (d: Draft): void => {
       if (d.op === 'create') plan.created += 1;
       else if (d.op === 'update') plan.updated += 1;
@@ -533,7 +534,7 @@ export class ConfigStore {
       visit: (r) => {
         const drafts = visit(r, NO_CONTENT);
         const key = internalized(indexKey(r.collection, r.address));
-        const stored = this.loaded(r, key, actor, actors);
+        const stored = this.loaded(r, key, actor, shared);
         for (const d of drafts) {
           applyTo(stored, d);
           count(d);
@@ -861,11 +862,11 @@ export class ConfigStore {
    * the content of singletons, when the scan read it.
    */
   private load(scanned: readonly ScannedResource[], actor: string, held?: ReadonlyMap<string, ScannedContent>): void {
-    const actors = new Map<string, string>();
+    const shared = new SharedStrings();
     for (const r of scanned) {
       const key = internalized(indexKey(r.collection, r.address));
       const content = r.type.singleton ? held?.get(key) : undefined;
-      const stored = this.loaded(r, key, actor, actors);
+      const stored = this.loaded(r, key, actor, shared);
       if (content) stored.held = { primary: content.primary, backup: content.backup };
       this.resources.set(key, stored);
     }
@@ -873,18 +874,18 @@ export class ConfigStore {
 
   /**
    * The entry the store holds for a scanned resource (`key` its internalized indexKey), before the
-   * changes found for it; `actors` shares each author's name among all of them.
+   * changes found for it; `shared` shares each author's name and time among all of them.
    */
-  private loaded(r: ScannedResource, key: string, actor: string, actors: Map<string, string>): StoredResource {
+  private loaded(r: ScannedResource, key: string, actor: string, shared: SharedStrings): StoredResource {
     // What every resource keeps in memory, kept small (100,000 of them): its signatures are the
     // index's own strings when they are equal (not a second copy of each 64-character hash), its
-    // author's name one string for all, its key one flat string shared with the index.
+    // author's name and time one string for all, its key one flat string shared with the index.
     const meta = r.meta ?? this.nextMeta(undefined, actor, {});
     const known = this.index[key];
     if (known?.primary === meta.signature) meta.signature = known.primary;
     if (known?.backup != null && known.backup === meta.backupSignature) meta.backupSignature = known.backup;
-    const by = meta.lastModification.actor;
-    meta.lastModification.actor = actors.get(by) ?? (actors.set(by, by), by);
+    meta.lastModification.actor = shared.share(meta.lastModification.actor);
+    meta.lastModification.timestamp = shared.share(meta.lastModification.timestamp);
     return {
       collection: r.collection,
       type: r.type,

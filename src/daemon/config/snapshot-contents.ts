@@ -3,16 +3,17 @@ import type { ResourceTypeInfo } from '../../core/config-model.js';
 import type { PreloadedFiles } from './disk-scan.js';
 import { metaFactOf, parseFact, versionFactOf, type FileFact, type MetaFact, type VersionFact } from './resource-file-facts.js';
 import { BACKUP_FILE, META_FILE, PRIMARY_FILE } from './resource-paths.js';
+import { SharedStrings } from './shared-strings.js';
 
 /**
  * What is kept of one received file: its facts, as a scan of it on disk would find them. A
  * resource version that parsed and validated is kept as its signature alone (a string: 200,000 of
  * them for 100,000 resources, where an object around each cost ~15 MB more); the schema it was
- * checked against follows from its path (schemaIdAt).
+ * checked against follows from its path (schemaIdAt); one that did not is kept as its problems.
  */
 type Kept =
   | string
-  | { kind: 'version'; fact: FileFact<Omit<VersionFact, 'content'>> }
+  | { kind: 'version'; fact: Extract<FileFact<VersionFact>, { ok: false }> }
   | { kind: 'meta'; fact: FileFact<MetaFact> }
   /** Any other file, or a version file under a path no known type reads (the scan never asks for it). */
   | { kind: 'other' };
@@ -36,7 +37,7 @@ const OTHER: Kept = { kind: 'other' };
 export class SnapshotContents implements PreloadedFiles {
   private readonly kept = new FilesByDir();
   /** Authors and times of resource.json files, one string for each value seen (see add()). */
-  private readonly shared = new Map<string, string>();
+  private readonly shared = new SharedStrings();
 
   constructor(
     private readonly types: ReadonlyMap<string, ResourceTypeInfo>,
@@ -61,8 +62,8 @@ export class SnapshotContents implements PreloadedFiles {
         const { meta } = fact.fact;
         // Most resource.json files of a core name the same few authors and, per batch of changes,
         // the same time: 100,000 copies of each were ~7 MB.
-        meta.lastModification.actor = this.share(meta.lastModification.actor);
-        meta.lastModification.timestamp = this.share(meta.lastModification.timestamp);
+        meta.lastModification.actor = this.shared.share(meta.lastModification.actor);
+        meta.lastModification.timestamp = this.shared.share(meta.lastModification.timestamp);
         meta.signature = this.signatureOf(dir + PRIMARY_FILE, meta.signature);
         if (meta.backupSignature !== null) meta.backupSignature = this.signatureOf(dir + BACKUP_FILE, meta.backupSignature);
       }
@@ -95,8 +96,7 @@ export class SnapshotContents implements PreloadedFiles {
       // read otherwise means the two disagree, which must show rather than pass unchecked.
       throw new Error(`snapshot file ${rel} was not checked as ${schemaId}`);
     }
-    if (typeof k === 'string') return { ok: true, fact: { signature: k, content: null } };
-    return k.fact.ok ? { ok: true, fact: { signature: k.fact.fact.signature, content: null } } : k.fact;
+    return typeof k === 'string' ? { ok: true, fact: { signature: k, content: null } } : k.fact;
   }
 
   /** A resource.json's facts, handed out once as version()'s are. */
@@ -114,17 +114,7 @@ export class SnapshotContents implements PreloadedFiles {
    * construction (scanResource); a second read would find the file missing.
    */
   private take(rel: string): Kept | undefined {
-    const k = this.kept.get(rel);
-    if (k) this.kept.delete(rel);
-    return k;
-  }
-
-  /** `text`, as the string kept for an equal one when there is one; the first SHARED_MAX are kept. */
-  private share(text: string): string {
-    const known = this.shared.get(text);
-    if (known !== undefined) return known;
-    if (this.shared.size < SHARED_MAX) this.shared.set(text, text);
-    return text;
+    return this.kept.take(rel);
   }
 
   /** The kept signature of the version file at `rel` when it equals `signature`; else `signature`. */
@@ -141,9 +131,6 @@ export class SnapshotContents implements PreloadedFiles {
     return type.schemaId;
   }
 }
-
-/** Distinct authors and times SnapshotContents shares (a core whose every change has its own time shares few). */
-const SHARED_MAX = 4096;
 
 /** Entries of a directory kept as [name, kept, name, kept, ...] up to this many files; a Map past it. */
 const DIR_LIST_MAX = 16;
@@ -193,23 +180,27 @@ class FilesByDir {
     }
   }
 
-  delete(rel: string): void {
+  /** What is kept of `rel`, removed (one lookup for both). */
+  take(rel: string): Kept | undefined {
     const dir = dirOf(rel);
     const files = this.dirs.get(dir);
-    if (files === undefined) return;
+    if (files === undefined) return undefined;
     const name = nameOf(rel);
+    let kept: Kept | undefined;
     if (files instanceof Map) {
+      kept = files.get(name);
       files.delete(name);
-      if (files.size === 0) this.dirs.delete(dir);
-      return;
-    }
-    for (let i = 0; i < files.length; i += 2) {
-      if (files[i] === name) {
-        files.splice(i, 2);
-        break;
+    } else {
+      for (let i = 0; i < files.length; i += 2) {
+        if (files[i] === name) {
+          kept = files[i + 1] as Kept;
+          files.splice(i, 2);
+          break;
+        }
       }
     }
-    if (files.length === 0) this.dirs.delete(dir);
+    if ((files instanceof Map ? files.size : files.length) === 0) this.dirs.delete(dir);
+    return kept;
   }
 
   *keys(): Generator<string> {
