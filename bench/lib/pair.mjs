@@ -4,7 +4,7 @@ import { openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 
-import { GWCTL, GWD, tempDir } from './procs.mjs';
+import { GWCTL, GWD, UNIT_MALLOC_ENV, tempDir } from './procs.mjs';
 
 /**
  * A loopback port for a gwd started later: below the kernel's ephemeral range, so that no outgoing
@@ -87,7 +87,7 @@ export class Node {
       // GWD_BENCH_BACKUP_NODE_OPTIONS: node options for the backups only (names ending in -b), to
       // look into one side's memory, e.g. '--max-old-space-size=200 --heapsnapshot-near-heap-limit=1'
       // (the snapshot is written in the harness's working directory).
-      env: this.name.endsWith('-b') && process.env.GWD_BENCH_BACKUP_NODE_OPTIONS ? { ...process.env, NODE_OPTIONS: process.env.GWD_BENCH_BACKUP_NODE_OPTIONS } : process.env,
+      env: { ...process.env, ...UNIT_MALLOC_ENV, ...(this.name.endsWith('-b') && process.env.GWD_BENCH_BACKUP_NODE_OPTIONS ? { NODE_OPTIONS: process.env.GWD_BENCH_BACKUP_NODE_OPTIONS } : {}) },
     });
     // A daemon that dies under the harness (a crash, the kernel's OOM killer) says how.
     const { pid } = this.child;

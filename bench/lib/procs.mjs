@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +7,20 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const GWD = path.join(ROOT, 'bin', 'gwd');
 export const GWCTL = path.join(ROOT, 'bin', 'gwctl');
+
+/**
+ * The malloc setting of the shipped unit (contrib/systemd/gwd.service, Environment=GLIBC_TUNABLES),
+ * which every gwd here runs with, as its Nice= is for the false-takeover figure: the figures are
+ * those of gwd as it is installed. GWD_BENCH_UNIT_MALLOC=0 runs without it (to compare).
+ */
+function unitMallocEnv() {
+  if (process.env.GWD_BENCH_UNIT_MALLOC === '0') return {};
+  const unit = readFileSync(new URL('../../contrib/systemd/gwd.service', import.meta.url), 'utf8');
+  const m = /^Environment=GLIBC_TUNABLES=(\S+)$/m.exec(unit);
+  if (!m) throw new Error('contrib/systemd/gwd.service sets no GLIBC_TUNABLES (set GWD_BENCH_UNIT_MALLOC=0 to run without)');
+  return { GLIBC_TUNABLES: m[1] };
+}
+export const UNIT_MALLOC_ENV = unitMallocEnv();
 
 /**
  * A temporary directory; `cleanup()` hands it to removeTrees(), which bench/run.mjs runs when every
@@ -52,6 +66,7 @@ export function timeCommand(cmd, args, options = {}) {
 export async function startGwd(dataDir, args = []) {
   const child = spawn(process.execPath, [GWD, '--data-dir', dataDir, '--log-level', 'warn', ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...UNIT_MALLOC_ENV },
   });
   const socket = path.join(dataDir, 'gwd.sock');
   const r = spawnSync(process.execPath, [GWCTL, '--socket', socket, 'wait', '--ready', '--timeout', '20']);
