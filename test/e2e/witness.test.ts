@@ -56,7 +56,7 @@ const activity = async (n: RealNode): Promise<string> => (await statusOf(n)).red
  * A plain-link pair (the backup dials the master through a fault proxy), both with the witness:
  * the same prefix on the same etcd. Returns when the master is Active and holds the key.
  */
-async function witnessPair(prefix: string, opts: { masterEtcd?: string; later?: boolean } = {}) {
+async function witnessPair(prefix: string, opts: { masterEtcd?: string; later?: boolean; failoverTimeoutMs?: number } = {}) {
   const [m, b] = await Promise.all(['m', 'b'].map(async (name) => launch(await nodePlace('gwd-witness', name, temps))));
   const master = m!;
   const backup = b!;
@@ -64,7 +64,7 @@ async function witnessPair(prefix: string, opts: { masterEtcd?: string; later?: 
   const proxy = await new FaultProxy(master.port).start();
   proxies.push(proxy);
   const witness = ['--witness-etcd', etcd!.clientUrl, '--witness-prefix', prefix, '--witness-ttl', String(TTL)];
-  const timing = ['--failover-timeout', '1000', '--ping-rate', '200', '--join-wait', '500'];
+  const timing = ['--failover-timeout', String(opts.failoverTimeoutMs ?? 1000), '--ping-rate', '200', '--join-wait', '500'];
   await okOn(master, 'network', 'configure', '--require-ssl', 'false', '--policy', 'unrestricted');
   // Endpoints may differ per node (the same cluster): the master's may go through a proxy of its own.
   const masterWitness = opts.masterEtcd ? ['--witness-etcd', opts.masterEtcd, ...witness.slice(2)] : witness;
@@ -200,7 +200,11 @@ describe.skipIf(!HAVE_ETCD)('witness on etcd (section 9), real processes', () =>
 
   it('a witness added to a running pair, the Active master first: it never stands down (it takes the key before its link closes); either order: never two Active', async () => {
     for (const first of ['master', 'backup'] as const) {
-      const { master, backup, witness, pairedAt } = await witnessPair(`/gwd/added-${first}-first`, { later: true });
+      // A master's vote from its peer lasts failoverTimeout - 200 ms past the last ping answered: with
+      // 1000 ms, an etcd slow to grant its first key under load (CI, 2026-12-04) let that vote run
+      // out before the key came, and the master stood down (witness-lost), the safe rule at work
+      // but not what this case is about. 3000 ms leaves etcd time on a loaded machine.
+      const { master, backup, witness, pairedAt } = await witnessPair(`/gwd/added-${first}-first`, { later: true, failoverTimeoutMs: 3000 });
       const order = first === 'backup' ? [backup, master] : [master, backup];
       for (const n of order) await okOn(n, 'redundancy', 'configure', ...witness);
       await okOn(backup, 'wait', '--peer-connected', '--timeout', '15');
