@@ -4,7 +4,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { ConfigStore } from '../../src/daemon/config/config-store.js';
+import { type AdoptedChange, ConfigStore } from '../../src/daemon/config/config-store.js';
 import type { SnapshotContents } from '../../src/daemon/config/snapshot-contents.js';
 import { loadResourceTypes } from '../../src/daemon/config/type-registry.js';
 import { SchemaRegistry } from '../../src/daemon/schema-registry.js';
@@ -115,8 +115,9 @@ describe('journal replay (what the sync engine does on a backup)', () => {
     const journalFile = path.join(temp.dir, 'var', 'config-journal.ndjson');
     const oldJournal = readFileSync(journalFile, 'utf8');
     const archive = path.join(temp.dir, 'var', 'archive', 'test');
-    const adopted = await replica.adoptSnapshot(master.daemon.config.revision, { swap: async () => ({ archive }) });
-    expect(adopted.changes.map((c) => [c.address, c.version, c.op]).sort()).toEqual([
+    const changes: AdoptedChange[] = [];
+    const adopted = await replica.adoptSnapshot(master.daemon.config.revision, { swap: async () => ({ archive }), onChange: (c) => changes.push(c) });
+    expect(changes.map((c) => [c.address, c.version, c.op]).sort()).toEqual([
       ['gateway-settings', 'primary', 'create'],
       ['opc-connection/plc1', 'backup', 'create'],
       ['opc-connection/plc1', 'primary', 'create'],
@@ -174,13 +175,14 @@ describe('journal replay (what the sync engine does on a backup)', () => {
       cpSync(core, path.join(temp.dir, 'config', 'resources', 'core'), { recursive: true });
       const contents = withContents ? replica.snapshotContents() : undefined;
       if (contents) for (const [rel, text] of Object.entries(tree(core))) contents.add(rel, [Buffer.from(text)]);
-      const adopted = await replica.adoptSnapshot(master.daemon.config.revision, { swap: async () => ({ archive: null }), contents });
+      const changes: AdoptedChange[] = [];
+      await replica.adoptSnapshot(master.daemon.config.revision, { swap: async () => ({ archive: null }), contents, onChange: (c) => changes.push(c) });
       const problems = replica.problems.map((p) => ({ ...p, path: path.relative(temp.dir, p.path) }));
       const oldMeta = replica.get('core', 'opc-connection/old-meta')?.meta;
       // The older resource.json is rewritten with its defaults either way.
       const oldMetaFile = JSON.parse(readFileSync(path.join(temp.dir, 'config/resources/core/opcua/opc-connection/old-meta/resource.json'), 'utf8')) as Record<string, unknown>;
       const plc1 = replica.get('core', 'opc-connection/plc1');
-      return { changes: adopted.changes, problems, plc1, plc1Backup: plc1 && (await replica.read(plc1, 'backup')), oldMeta: { ...oldMeta, lastModification: undefined }, oldMetaKeys: Object.keys(oldMetaFile).sort() };
+      return { changes: changes.sort((a, b) => `${a.address} ${a.version}`.localeCompare(`${b.address} ${b.version}`)), problems, plc1, plc1Backup: plc1 && (await replica.read(plc1, 'backup')), oldMeta: { ...oldMeta, lastModification: undefined }, oldMetaKeys: Object.keys(oldMetaFile).sort() };
     };
     const fromDisk = await adopt(false);
     const fromArrival = await adopt(true);
@@ -212,7 +214,9 @@ describe('journal replay (what the sync engine does on a backup)', () => {
       cpSync(masterCore, replicaCore, { recursive: true });
       const contents = replica.snapshotContents();
       for (const [rel, text] of Object.entries(tree(masterCore))) contents.add(rel, [Buffer.from(text)]);
-      return replica.adoptSnapshot(master.daemon.config.revision, { swap: async () => ({ archive: null }), contents });
+      const changes: AdoptedChange[] = [];
+      const adopted = await replica.adoptSnapshot(master.daemon.config.revision, { swap: async () => ({ archive: null }), contents, onChange: (c) => changes.push(c) });
+      return { ...adopted, changes };
     };
     await adoptNow();
     const plc5Before = replica.get('core', 'opc-connection/plc5');

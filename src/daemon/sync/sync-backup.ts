@@ -350,8 +350,6 @@ export class BackupSide {
     this.snapshots.delete(id);
     const { archive, durability, syncMs } = adopted.swapped;
     const { created, updated, deleted, timings, revision: adoptedRevision } = adopted;
-    // Its list of changes (200,000 for 100,000 resources) is not kept through the awaits below.
-    adopted = undefined;
     // The swap's intent is done with (left behind, the next start only removes it).
     await sink.finish();
     this.o.logger.info({ revision, archive, created, updated, deleted, files, durability, syncMs, verifyMs, ...timings, ms: Date.now() - started }, 'full snapshot adopted');
