@@ -6,12 +6,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import type { JournalEntry } from '../../src/core/config-model.js';
 import { parseAddress } from '../../src/core/config-address.js';
-import { applyEntry, prepareEntries, type DirtyFiles } from '../../src/daemon/config/apply-entry.js';
+import { applyEntry, prepareEntries, UNSYNCED_CHUNK, type DirtyFiles } from '../../src/daemon/config/apply-entry.js';
 import { ConfigStore } from '../../src/daemon/config/config-store.js';
 import { loadResourceTypes } from '../../src/daemon/config/type-registry.js';
 import { SchemaRegistry } from '../../src/daemon/schema-registry.js';
 import { fsError, setFaultInjector } from '../../src/daemon/storage/fault-injection.js';
-import { FileBatchThread } from '../../src/daemon/storage/file-batch.js';
+import { FileBatchThread, type FileStep } from '../../src/daemon/storage/file-batch.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const schemas = new SchemaRegistry();
@@ -151,5 +151,149 @@ describe('a replicated batch staged and applied on the file-batch thread (prepar
     expect(Object.keys(listing(root)).filter((p) => p.includes('.tmp-'))).toEqual([]);
     // What was renamed before the failure is named for the checkpoint all the same.
     expect(dirty.files).toContain(path.join(root, 'core', 'opcua', 'opc-connection', 'plc0', 'config.json'));
+  });
+
+  it('a batch of more resources than a chunk is pipelined: the thread is asked for the next chunks\' directories before the first chunk\'s temp files, two chunks ahead, and the result is what applyEntry writes', async () => {
+    const entries = await burst();
+    const real = thread();
+    // The calls in the order the main thread makes them (the thread runs them in that order).
+    const calls: string[] = [];
+    const recording = {
+      prepare(dirs: string[], reads: string[][]) {
+        calls.push(`prepare ${dirs.length}`);
+        return real.prepare(dirs, reads);
+      },
+      stage(files: string[], tmps: string[], datas: string[], mode: number, sync: boolean) {
+        calls.push(`stage ${files.length}`);
+        return real.stage(files, tmps, datas, mode, sync);
+      },
+      run: (steps: readonly FileStep[]) => real.run(steps),
+    };
+    const root = path.join(temp(), 'resources');
+    const prepared = await prepareEntries(root, entries, { dirty: noDirty(), thread: recording as unknown as FileBatchThread });
+    const last = entries.length - 2 * UNSYNCED_CHUNK;
+    expect(calls).toEqual([`prepare ${UNSYNCED_CHUNK}`, `prepare ${UNSYNCED_CHUNK}`, `stage ${2 * UNSYNCED_CHUNK}`, `prepare ${last}`, `stage ${2 * UNSYNCED_CHUNK}`, `stage ${2 * last}`]);
+    // Nothing is in place before apply: only temp files and the directories made for them.
+    expect(Object.keys(listing(root)).filter((p) => p.endsWith('.json'))).toEqual([]);
+    await prepared.apply();
+    const oneByOne = path.join(temp(), 'resources');
+    for (const e of entries) await applyEntry(oneByOne, e);
+    expect(listing(root)).toEqual(listing(oneByOne));
+  });
+
+  it('a file of a middle chunk that cannot be written refuses the whole batch: no temp file and no directory of any chunk, the ones prepared after it and the type directory included', async () => {
+    const entries = await burst();
+    const root = path.join(temp(), 'resources');
+    mkdirSync(root);
+    const target = path.join(root, 'core', 'opcua', 'opc-connection', `r${UNSYNCED_CHUNK + 40}`, 'resource.json');
+    setFaultInjector((op, f) => (op === 'write' && f === target ? fsError('ENOSPC', f) : null));
+    const dirty = noDirty();
+    await expect(prepareEntries(root, entries, { dirty, thread: thread() })).rejects.toMatchObject({ code: 'GW_ERR_STORAGE_WRITE_FAILED' });
+    expect(listing(path.dirname(root))).toEqual({ resources: 'dir' });
+    expect([...dirty.files, ...dirty.dirs]).toEqual([]);
+  });
+
+  it('a chunk whose temp files fail on the thread (after the first chunks were staged) leaves nothing of the batch', async () => {
+    const entries = await burst();
+    const root = path.join(temp(), 'resources');
+    mkdirSync(root);
+    const real = thread();
+    let stages = 0;
+    const failing = {
+      prepare: (dirs: string[], reads: string[][]) => real.prepare(dirs, reads),
+      async stage(files: string[], tmps: string[], datas: string[], mode: number, sync: boolean) {
+        // The second chunk: its first temp file is written, then the disk is full.
+        if (++stages === 2) {
+          await real.stage(files.slice(0, 1), tmps.slice(0, 1), datas.slice(0, 1), mode, sync);
+          throw Object.assign(fsError('ENOSPC', files[1]!), { path: files[1] });
+        }
+        return real.stage(files, tmps, datas, mode, sync);
+      },
+      run: (steps: readonly FileStep[]) => real.run(steps),
+    };
+    await expect(prepareEntries(root, entries, { dirty: noDirty(), thread: failing as unknown as FileBatchThread })).rejects.toMatchObject({ code: 'GW_ERR_STORAGE_WRITE_FAILED' });
+    expect(stages).toBe(3);
+    expect(listing(path.dirname(root))).toEqual({ resources: 'dir' });
+  });
+});
+
+/** New resources r0, r1, ... in more than two chunks of a replicated batch (made once). */
+let burstEntries: Promise<JournalEntry[]> | null = null;
+function burst(): Promise<JournalEntry[]> {
+  burstEntries ??= entriesOf(async (s, at) => {
+    for (let i = 0; i < 2 * UNSYNCED_CHUNK + 9; i++) await s.put(at(`opc-connection/r${i}`), 'core', 'primary', { endpointUrl: `opc.tcp://10.1.${i >> 8}.${i & 255}:4840` }, 'test');
+  });
+  return burstEntries;
+}
+
+describe('a replicated batch of several chunks in the store (replayBatch)', () => {
+  const open = async (dir: string): Promise<ConfigStore> => {
+    const { store } = await ConfigStore.open({
+      resourcesDir: path.join(dir, 'config', 'resources'),
+      varDir: path.join(dir, 'var'),
+      schemas,
+      types,
+      logger: pino({ level: 'silent' }),
+    });
+    return store;
+  };
+
+  it('a journal append that fails after every chunk was staged leaves nothing of the batch (no temp file, no directory), and the same batch goes through once the disk is back', async () => {
+    const entries = await burst();
+    const dir = temp();
+    const store = await open(dir);
+    cleanups.push(() => store.close());
+    store.expectReplication();
+    expect(await store.replayBatch(entries.slice(0, 3))).toBe(3);
+    const resources = path.join(dir, 'config', 'resources');
+    const before = listing(resources);
+    const revision = store.revision;
+    setFaultInjector((op, f) => (op === 'append' && f.endsWith('config-journal.ndjson') ? fsError('EIO', f) : null));
+    await expect(store.replayBatch(entries)).rejects.toThrow(/EIO/);
+    expect(listing(resources)).toEqual(before);
+    expect(store.revision).toBe(revision);
+    expect(store.get('core', `opc-connection/r${UNSYNCED_CHUNK + 1}`)).toBeUndefined();
+    setFaultInjector(null);
+    expect(await store.replayBatch(entries)).toBe(entries.length - 3);
+    const oneByOne = path.join(temp(), 'resources');
+    for (const e of entries) await applyEntry(oneByOne, e);
+    expect(listing(resources)).toEqual(listing(oneByOne));
+  });
+
+  it('a forged entry in the last chunk, checked while the first chunks are written, refuses the whole batch: nothing of any chunk is left', async () => {
+    const entries = await burst();
+    const forged = entries.map((e, i) => (i === 2 * UNSYNCED_CHUNK + 3 ? { ...e, content: { ...e.content, endpointUrl: 'opc.tcp://10.6.6.6:4840' } } : e));
+    const dir = temp();
+    const store = await open(dir);
+    cleanups.push(() => store.close());
+    store.expectReplication();
+    const resources = path.join(dir, 'config', 'resources');
+    mkdirSync(resources, { recursive: true });
+    await expect(store.replayBatch(forged)).rejects.toMatchObject({ code: 'GW_ERR_CONFIG_INVALID', message: expect.stringContaining(`r${2 * UNSYNCED_CHUNK + 3}`) });
+    expect(listing(resources)).toEqual({});
+    expect(store.revision).toBe(0);
+    expect(store.list()).toEqual([]);
+  });
+
+  it('a crash after its chunks were staged and before its journal append: the next start loads the previous configuration, and the batch applies then', async () => {
+    const entries = await burst();
+    const dir = temp();
+    const first = await open(dir);
+    first.expectReplication();
+    await first.replayBatch(entries.slice(0, 3));
+    await first.close();
+    const resources = path.join(dir, 'config', 'resources');
+    // The crash: every chunk staged on the thread (temp files, new directories), nothing journaled.
+    const staging = thread();
+    await prepareEntries(resources, entries.slice(3), { dirty: noDirty(), thread: staging });
+    expect(Object.keys(listing(resources)).filter((p) => p.includes('.tmp-')).length).toBe(2 * (entries.length - 3));
+    await staging.close();
+    const again = await open(dir);
+    cleanups.push(() => again.close());
+    expect(again.problems).toEqual([]);
+    expect(again.list().map((r) => r.address).sort()).toEqual(['opc-connection/r0', 'opc-connection/r1', 'opc-connection/r2']);
+    again.expectReplication();
+    expect(await again.replayBatch(entries)).toBe(entries.length - 3);
+    expect(again.list()).toHaveLength(entries.length);
   });
 });

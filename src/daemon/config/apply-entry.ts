@@ -137,6 +137,13 @@ async function fileSignature(file: string): Promise<string | null> {
   }
 }
 
+/**
+ * Throws for entries that must not be written (a replicated entry that is forged or points outside
+ * the store). prepareEntries calls it on every entry, those of one resource together and in order,
+ * each before anything of its resource touches the disk.
+ */
+export type EntryCheck = (entries: readonly JournalEntry[]) => void;
+
 /** Resources written at once by a batch: fsync latency, not CPU, bounds it. */
 const APPLY_CONCURRENCY = 32;
 
@@ -146,8 +153,9 @@ const APPLY_CONCURRENCY = 32;
  * resource are staged in order, different resources concurrently; `apply` renames them in the same
  * order.
  */
-export async function prepareEntries(resourcesDir: string, entries: readonly JournalEntry[], unsynced?: Unsynced): Promise<PreparedEntry> {
-  if (unsynced) return prepareUnsynced(resourcesDir, entries, unsynced);
+export async function prepareEntries(resourcesDir: string, entries: readonly JournalEntry[], unsynced?: Unsynced, check?: EntryCheck): Promise<PreparedEntry> {
+  if (unsynced) return prepareUnsynced(resourcesDir, entries, unsynced, check);
+  check?.(entries);
   const groups: PreparedEntry[][] = [];
   const abort = async (): Promise<void> => {
     for (const group of groups) for (const p of group) await p.abort();
@@ -174,14 +182,37 @@ export async function prepareEntries(resourcesDir: string, entries: readonly Jou
 }
 
 /**
- * prepareEntries for a replicated batch, whose journal line holds its content (see DirtyFiles):
- * the same files staged and renamed in the same order, but on the file-batch thread, three
- * messages for the whole batch (directories and reads, temp files, renames) instead of a pool round
- * trip for each system call, and nothing fsync'd: what was written goes to `dirty` for the
- * checkpoint. A failure before the commit leaves nothing of the batch, as prepareEntries.
+ * Resources a chunk of a replicated batch holds: the thread makes one chunk's directories and
+ * writes its temp files while the main thread works out the next one's (see prepareUnsynced).
  */
-async function prepareUnsynced(resourcesDir: string, entries: readonly JournalEntry[], { dirty, thread }: Unsynced): Promise<PreparedEntry> {
-  const groups = [...byResource(entries).values()].map((list) => {
+export const UNSYNCED_CHUNK = 256;
+
+interface ResourceGroup {
+  dir: string;
+  list: JournalEntry[];
+  /** Only a removal of the whole resource (and nothing after it) needs no directory. */
+  mkdir: boolean;
+  /** The files whose text on disk decides whether they are written. */
+  reads: string[];
+}
+
+/**
+ * prepareEntries for a replicated batch, whose journal line holds its content (see DirtyFiles):
+ * the same files staged and renamed in the same order, but on the file-batch thread, a few
+ * messages for the whole batch instead of a pool round trip for each system call, and nothing
+ * fsync'd: what was written goes to `dirty` for the checkpoint. A failure before the commit leaves
+ * nothing of the batch, as prepareEntries.
+ *
+ * The resources go in chunks, pipelined: while the thread makes a chunk's directories (and reads
+ * the files of those it found) and writes its temp files, the main thread turns the previous
+ * chunk's reads into its files' text; the thread's queue never runs dry waiting for it. A burst of
+ * 5,000 new resources had the two take turns, each idle while the other worked (issue 18). Every
+ * resource is in one chunk only (its entries in order), and nothing is renamed before the batch's
+ * one journal append, so the chunks' order on the thread changes nothing on disk. `check` runs on
+ * each chunk just before its directories are asked for (the first chunks are written meanwhile).
+ */
+async function prepareUnsynced(resourcesDir: string, entries: readonly JournalEntry[], { dirty, thread }: Unsynced, check?: EntryCheck): Promise<PreparedEntry> {
+  const groups = [...byResource(entries).values()].map((list): ResourceGroup => {
     const first = list[0]!;
     const dir = resourceDir(resourcesDir, first.collection, first.module, first.type, first.name);
     const names = new Set<string>();
@@ -190,22 +221,120 @@ async function prepareUnsynced(resourcesDir: string, entries: readonly JournalEn
       if (e.content) names.add(versionFile(e.version));
       if (e.meta) names.add(META_FILE);
     }
-    // Only a removal of the whole resource (and nothing after it) needs no directory.
     return { dir, list, mkdir: list.some((e) => !(e.deleted && e.version === 'primary')), reads: [...names].map((n) => path.join(dir, n)) };
   });
-  const needDirs = groups.filter((g) => g.mkdir);
-  const { made, texts } = await thread.prepare(
-    needDirs.map((g) => g.dir),
-    needDirs.map((g) => g.reads),
-  );
-  const onDisk = new Map<string, string | null>();
+  const pid = process.pid;
+  const tag = randomBytes(4).toString('hex');
+  // Every temp file sent to the thread, and the first directory each prepare made, in the order
+  // made (removed in the reverse order: a later chunk's directory may sit in an earlier one's).
+  const tmps: string[] = [];
+  const files: string[] = [];
   const madeDirs: Array<[string, string]> = [];
+  const steps: FileStep[] = [];
   // What the renames and removals change, for the checkpoint: given to `dirty` once applied.
   const touchedDirs = new Set<string>();
-  needDirs.forEach((g, i) => {
+  // Every call to the thread, settled before this returns or throws; the first failure wins.
+  const calls: Array<Promise<unknown>> = [];
+  let failure: { err: unknown } | null = null;
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    calls.push(p.catch((err: unknown) => (failure ??= { err })));
+    return p;
+  };
+  const prepareChunk = (chunk: readonly ResourceGroup[]) => {
+    const need = chunk.filter((g) => g.mkdir);
+    try {
+      // Checked here, while the thread works on the chunks before it; nothing more once one failed.
+      if (failure) throw (failure as { err: unknown }).err;
+      check?.(chunk.flatMap((g) => g.list));
+    } catch (err) {
+      failure ??= { err };
+      const refused = Promise.reject(err as Error);
+      refused.catch(() => undefined);
+      return refused;
+    }
+    const result = track(thread.prepare(need.map((g) => g.dir), need.map((g) => g.reads))).then(({ made, texts }) => {
+      // Recorded as soon as they exist, whatever happens to the chunks before it.
+      need.forEach((g, i) => {
+        const top = made[i] ?? null;
+        if (top !== null) madeDirs.push([g.dir, top]);
+      });
+      return { need, made, texts };
+    });
+    // Its failure is taken from `calls`; awaited below only while nothing failed.
+    result.catch(() => undefined);
+    return result;
+  };
+  const chunks: ResourceGroup[][] = [];
+  for (let i = 0; i < groups.length; i += UNSYNCED_CHUNK) chunks.push(groups.slice(i, i + UNSYNCED_CHUNK));
+  // Two prepares ahead: the thread makes the next chunk's directories while the main thread plans
+  // the one it just got (with one, it waited for each plan).
+  const ahead = chunks.slice(0, 2).map(prepareChunk);
+  for (let k = 0; k < chunks.length && !failure; k++) {
+    let prepared;
+    try {
+      prepared = await ahead.shift()!;
+    } catch {
+      break;
+    }
+    const staged = { files: [] as string[], tmps: [] as string[], datas: [] as string[] };
+    try {
+      planChunk(chunks[k]!, prepared, touchedDirs, steps, (file, data) => {
+        const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${pid}-${tag}-${tmps.length}`);
+        tmps.push(tmp);
+        files.push(file);
+        staged.files.push(file);
+        staged.tmps.push(tmp);
+        staged.datas.push(data);
+        steps.push(['rename', tmp, file]);
+      });
+      for (const f of staged.files) checkFault('write', f);
+    } catch (err) {
+      failure ??= { err };
+      break;
+    }
+    if (staged.files.length > 0) void track(thread.stage(staged.files, staged.tmps, staged.datas, 0o644, false)).catch(() => undefined);
+    if (k + 2 < chunks.length) ahead.push(prepareChunk(chunks[k + 2]!));
+  }
+  await Promise.all(calls);
+  const abort = async (): Promise<void> => {
+    await thread.run([...tmps.map((t): FileStep => ['rm', t]), ...madeDirs.toReversed().map(([d, top]): FileStep => ['up', d, top])]);
+  };
+  if (failure) {
+    const { err } = failure as { err: unknown };
+    await abort().catch(() => undefined);
+    throw err instanceof GwError ? err : writeFailed(err);
+  }
+  return {
+    abort,
+    apply: async () => {
+      try {
+        await thread.run(steps);
+      } catch (err) {
+        throw writeFailed(err);
+      } finally {
+        // Also after a failure: the renames done before it are made durable with the rest.
+        for (const f of files) dirty.files.add(f);
+        for (const d of touchedDirs) dirty.dirs.add(d);
+      }
+    },
+  };
+}
+
+/**
+ * One chunk's steps, from what its prepare found: a file is staged (`stage`) unless the disk, or
+ * an entry before it in the batch, already has its content; removals are steps of their own.
+ */
+function planChunk(
+  chunk: readonly ResourceGroup[],
+  { need, made, texts }: { need: readonly ResourceGroup[]; made: Array<string | null>; texts: Array<Array<string | null>> },
+  touchedDirs: Set<string>,
+  steps: FileStep[],
+  stage: (file: string, data: string) => void,
+): void {
+  const onDisk = new Map<string, string | null>();
+  need.forEach((g, i) => {
     const top = made[i] ?? null;
     if (top !== null) {
-      madeDirs.push([g.dir, top]);
       // A new directory is reachable after a crash only once its parent's entry for it is on disk.
       for (let d = g.dir; ; d = path.dirname(d)) {
         touchedDirs.add(path.dirname(d));
@@ -214,22 +343,11 @@ async function prepareUnsynced(resourcesDir: string, entries: readonly JournalEn
     }
     g.reads.forEach((f, j) => onDisk.set(f, signatureOfText(texts[i]![j] ?? null)));
   });
-  const pid = process.pid;
-  const tag = randomBytes(4).toString('hex');
-  const staged = { files: [] as string[], tmps: [] as string[], datas: [] as string[] };
-  const steps: FileStep[] = [];
-  const stage = (file: string, data: string): void => {
-    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${pid}-${tag}-${staged.tmps.length}`);
-    staged.files.push(file);
-    staged.tmps.push(tmp);
-    staged.datas.push(data);
-    steps.push(['rename', tmp, file]);
-  };
-  for (const g of groups) {
+  for (const g of chunk) {
     const planned = new Map<string, string | null>();
     const signatureOf = (file: string): string | null => (planned.has(file) ? planned.get(file)! : (onDisk.get(file) ?? null));
+    const { dir } = g;
     for (const entry of g.list) {
-      const { dir } = g;
       if (entry.deleted && entry.version === 'primary') {
         // Only the store's own files: anything else an operator keeps in the directory stays.
         for (const f of [BACKUP_FILE, PRIMARY_FILE, META_FILE]) {
@@ -254,37 +372,16 @@ async function prepareUnsynced(resourcesDir: string, entries: readonly JournalEn
       }
       if (entry.meta) {
         const metaFile = path.join(dir, META_FILE);
-        const metaSignature = contentSignature(entry.meta);
-        if (signatureOf(metaFile) !== metaSignature) stage(metaFile, json(entry.meta));
-        planned.set(metaFile, metaSignature);
+        const current = signatureOf(metaFile);
+        // A file not there is written whatever it holds: its signature matters only to a later
+        // entry of the same resource (not computed for each resource of a burst of new ones).
+        const metaSignature = current === null && g.list.length === 1 ? null : contentSignature(entry.meta);
+        if (current === null || current !== metaSignature) stage(metaFile, json(entry.meta));
+        if (metaSignature !== null) planned.set(metaFile, metaSignature);
       }
       if (steps.length > before) touchedDirs.add(dir);
     }
   }
-  const abort = async (): Promise<void> => {
-    await thread.run([...staged.tmps.map((t): FileStep => ['rm', t]), ...madeDirs.map(([d, top]): FileStep => ['up', d, top])]);
-  };
-  try {
-    for (const f of staged.files) checkFault('write', f);
-    await thread.stage(staged.files, staged.tmps, staged.datas, 0o644, false);
-  } catch (err) {
-    await abort().catch(() => undefined);
-    throw err instanceof GwError ? err : writeFailed(err);
-  }
-  return {
-    abort,
-    apply: async () => {
-      try {
-        await thread.run(steps);
-      } catch (err) {
-        throw writeFailed(err);
-      } finally {
-        // Also after a failure: the renames done before it are made durable with the rest.
-        for (const f of staged.files) dirty.files.add(f);
-        for (const d of touchedDirs) dirty.dirs.add(d);
-      }
-    },
-  };
 }
 
 /** A failure of the file-batch thread, whose error names the target file. */

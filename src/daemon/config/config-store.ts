@@ -20,7 +20,7 @@ import { SerialQueue } from '../storage/serial-queue.js';
 import type { Logger } from '../logger.js';
 import type { SchemaRegistry } from '../schema-registry.js';
 import { applyEntry, prepareEntries, prepareEntry, syncDirty, type DirtyFiles } from './apply-entry.js';
-import { replayDraft } from './replay-check.js';
+import { checkReplayed, draftOfReplayed } from './replay-check.js';
 import { diffDisk, diffVisitor, removedDrafts, type DiffOptions } from './disk-diff.js';
 import { scanStore, type ScannedContent, type ScannedResource } from './disk-scan.js';
 import { draftEntry, nextMeta, type Draft } from './entry-draft.js';
@@ -372,47 +372,53 @@ export class ConfigStore {
   replay(entry: JournalEntry): Promise<boolean> {
     return this.exclusive(async () => {
       if (entry.revision <= this.syncedRevision) return false;
-      await this.commit(this.replayChecked(entry, new Map()));
+      this.checkReplayed(entry, new Map());
+      await this.commit(draftOfReplayed(entry));
       return true;
     });
   }
 
   /**
    * replay() for a batch, in order, committed together: one journal write and fsync and one state
-   * write for the whole batch instead of one per entry. Every entry is checked before anything is
-   * written, so a batch with a forged entry changes nothing. Returns how many were applied.
+   * write for the whole batch instead of one per entry. Every entry is checked before its commit,
+   * so a batch with a forged entry changes nothing: as its files are staged (a chunk of resources
+   * at a time, each just before the file-batch thread makes its directories: see prepareUnsynced),
+   * so that checking a burst overlaps writing it. Returns how many were applied.
    */
   replayBatch(entries: readonly JournalEntry[]): Promise<number> {
     return this.exclusive(async () => {
       let last = this.syncedRevision;
       const drafts: Draft[] = [];
-      const present = new Map<string, boolean>();
       for (const e of entries) {
         if (e.revision <= last) continue;
-        drafts.push(this.replayChecked(e, present));
+        drafts.push(draftOfReplayed(e));
         last = e.revision;
       }
       if (drafts.length === 0) return 0;
-      const committed = await this.commitBatch(drafts, undefined, true);
+      // What an entry checks depends only on the entries of its own resource before it, and a
+      // resource's entries are checked together, in order.
+      const present = new Map<string, boolean>();
+      const committed = await this.commitBatch(drafts, undefined, true, (list) => {
+        for (const e of list) this.checkReplayed(e, present);
+      });
       return committed.length;
     });
   }
 
   /**
-   * replayDraft(), and an entry that removes the Backup version of a resource this node does not
-   * have is refused: it would leave a lone resource.json behind, and it means this node missed
-   * something (the sync engine asks for a full snapshot then). `present`: what the entries before
-   * it in the same batch created or removed.
+   * checkReplayed() of replay-check.ts, and an entry that removes the Backup version of a resource
+   * this node does not have is refused: it would leave a lone resource.json behind, and it means
+   * this node missed something (the sync engine asks for a full snapshot then). `present`: what the
+   * entries of the same resource before it in the same batch created or removed.
    */
-  private replayChecked(entry: JournalEntry, present: Map<string, boolean>): Draft {
-    const draft = replayDraft(entry, this.types);
+  private checkReplayed(entry: JournalEntry, present: Map<string, boolean>): void {
+    checkReplayed(entry, this.types);
     const key = indexKey(entry.collection, entry.address);
     const exists = present.get(key) ?? this.resources.has(key);
     if (entry.deleted && entry.version === 'backup' && !exists) {
       throw new GwError('GW_ERR_CONFIG_INVALID', { resource: entry.address, version: entry.version, detail: 'it removes the Backup version of a resource this node does not have' });
     }
     if (entry.version === 'primary') present.set(key, !entry.deleted);
-    return draft;
   }
 
   /**
@@ -734,9 +740,10 @@ export class ConfigStore {
    * renames, then one state write. A failure before the append leaves none of them, on disk or in
    * memory; after it, the next start rolls every one forward, as for a single commit.
    * `deferFiles`: the files are not fsync'd and the state write waits for a checkpoint (see the
-   * class comment).
+   * class comment). `check`: throws for entries that must not be committed; called (on every entry,
+   * each resource's together and in order) before anything of them is written, and before the append.
    */
-  private async commitBatch(drafts: readonly Draft[], onDisk?: ReadonlySet<Draft>, deferFiles = false): Promise<JournalEntry[]> {
+  private async commitBatch(drafts: readonly Draft[], onDisk?: ReadonlySet<Draft>, deferFiles = false, check?: (entries: readonly JournalEntry[]) => void): Promise<JournalEntry[]> {
     if (drafts.length === 0) return [];
     // Without a valid state file a start takes the journal for what is on disk and rolls nothing
     // forward (open()): one is written before the first commit whose files are not fsync'd. If it
@@ -750,6 +757,7 @@ export class ConfigStore {
       this.options.resourcesDir,
       onDisk ? committed.filter((_, i) => !onDisk.has(drafts[i]!)) : committed,
       deferFiles ? { dirty: this.dirty, thread: this.fileBatchThread() } : undefined,
+      check,
     );
     try {
       await this.journal.appendMany(committed);
@@ -757,14 +765,23 @@ export class ConfigStore {
       await prepared.abort();
       throw err;
     }
-    for (const entry of committed) {
-      this.revision = entry.revision;
-      if (entry.sourceRevision !== undefined) this.syncedRevision = Math.max(this.syncedRevision, entry.sourceRevision);
-      this.applyInMemory(entry);
-      foldIndex(this.index, entry);
+    // The files are renamed (on the file-batch thread for a replicated batch) while memory is
+    // updated: both only follow the commit point, and both are done before the lock is let go.
+    const applied = prepared.apply();
+    applied.catch(() => undefined);
+    try {
+      for (const entry of committed) {
+        this.revision = entry.revision;
+        if (entry.sourceRevision !== undefined) this.syncedRevision = Math.max(this.syncedRevision, entry.sourceRevision);
+        this.applyInMemory(entry);
+        foldIndex(this.index, entry);
+      }
+    } catch (err) {
+      await applied.catch(() => undefined);
+      throw err;
     }
     try {
-      await prepared.apply();
+      await applied;
     } catch (err) {
       this.options.logger.error({ err, revisions: [committed[0]!.revision, committed.at(-1)!.revision] }, 'config changes are journaled but their files could not be written');
       throw err;

@@ -5,10 +5,11 @@ import type { Draft } from './entry-draft.js';
 import { contentSignature } from './signature.js';
 
 /**
- * Check an entry from the master and turn it into a draft of this store. The entry names files to
- * write, so anything that does not look exactly like what this build writes itself is refused.
+ * Check an entry from the master before it becomes a draft of this store (see draftOfReplayed). The
+ * entry names files to write, so anything that does not look exactly like what this build writes
+ * itself is refused.
  */
-export function replayDraft(entry: JournalEntry, types: ReadonlyMap<string, ResourceTypeInfo>): Draft {
+export function checkReplayed(entry: JournalEntry, types: ReadonlyMap<string, ResourceTypeInfo>): void {
   if (entry.collection !== 'core') {
     throw new GwError('GW_ERR_CONFIG_INVALID', { resource: entry.address, version: entry.version, detail: 'local resources are never synced' });
   }
@@ -31,6 +32,10 @@ export function replayDraft(entry: JournalEntry, types: ReadonlyMap<string, Reso
   if (entry.deleted && entry.version === 'backup' && !entry.meta) {
     throw new GwError('GW_ERR_CONFIG_INVALID', { resource: entry.address, version: entry.version, detail: 'a Backup version removal carries no resource.json' });
   }
+}
+
+/** An entry from the master as a draft of this store: its revision kept as `sourceRevision`. */
+export function draftOfReplayed(entry: JournalEntry): Draft {
   const { revision: sourceRevision, ...draft } = entry;
   return { ...draft, sourceRevision };
 }
