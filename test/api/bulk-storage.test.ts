@@ -108,6 +108,33 @@ describe('BulkWriter (snapshot files written off the main thread)', () => {
     expect(readFileSync(path.join(temp.dir, 'f'), 'utf8')).toBe('first');
   });
 
+  it('moves a run whose whole buffer the caller gives up (a received frame): no copy, the bytes leave this thread and are written; a buffer not the bytes\' is refused', async () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.cleanup);
+    const w = BulkWriter.open(temp.dir);
+    cleanups.push(() => w.close());
+    // A frame as the link has it: a header before the payload, in a buffer of its own (not from
+    // Node's pool, as ws allocates a frame larger than a few KB).
+    const frame = Buffer.allocUnsafeSlow(12);
+    frame.write('HEADERonetwo');
+    const payload = frame.subarray(6);
+    w.addFiles([
+      { rel: 'a/one', size: 3, sha256: sha('one') },
+      { rel: 'a/two', size: 3, sha256: sha('two') },
+      { rel: 'a/three', size: 5, sha256: sha('three') },
+    ]);
+    await expect(w.writeRun(0, 0, 2, payload, new ArrayBuffer(12))).rejects.toThrow(/not the one of the bytes/);
+    await w.writeRun(0, 0, 2, payload, frame.buffer as ArrayBuffer);
+    // Moved, not copied: every view of it here is empty now, and no buffer comes back to copy into.
+    expect(frame.length).toBe(0);
+    expect(payload.length).toBe(0);
+    await w.writeRun(2, 0, 1, Buffer.from('three'));
+    const r = await w.finish();
+    expect(r).toMatchObject({ mismatched: [], incomplete: [], tableFiles: 3 });
+    expect(['one', 'two', 'three'].map((f) => readFileSync(path.join(temp.dir, 'a', f), 'utf8'))).toEqual(['one', 'two', 'three']);
+    expect((w as unknown as { spare: ArrayBuffer[] }).spare.every((b) => b !== frame.buffer)).toBe(true);
+  });
+
   it('copies runs into the buffers the thread gave back: a smaller run after a larger one writes only its own bytes', async () => {
     const temp = makeTempDir();
     cleanups.push(temp.cleanup);

@@ -19,6 +19,7 @@ import { describeProblems } from '../../core/schema-errors.js';
 import type { TrustDirection } from '../../core/wire.js';
 import type { Logger } from '../logger.js';
 import type { SchemaRegistry } from '../schema-registry.js';
+import { noteOwnedFrame } from './owned-frames.js';
 import type { MessageTypes } from './message-types.js';
 import type { PeerCertificate } from './peer-certificate.js';
 
@@ -260,6 +261,7 @@ export class LinkConnection extends EventEmitter {
       if (this.state !== 'running') return this.violation('a binary frame before the handshake');
       const split = splitBinaryFrame(bytes);
       if ('problem' in split) return this.violation(split.problem);
+      noteOwnedFrame(bytes);
       headerBytes = split.header;
       payload = split.payload;
     }

@@ -19,6 +19,23 @@ const WORKER_SOURCE = `${WORKER_PRELUDE}
 const mismatched = [];
 const incomplete = [];
 let failure = null;
+// A received frame moved here is garbage once written; this thread makes little else, so V8 would
+// collect it only after tens of MB more of them (its trigger for memory outside the heap). A
+// young-generation collection of this small heap (~0.1 ms) frees it now: the frame's buffer was
+// made in the young generation when the message arrived.
+// (Named so as not to clash with the global gc a thread started after --expose-gc was set has.)
+let youngCollector;
+function collectYoung() {
+  if (youngCollector === undefined) {
+    try {
+      require('node:v8').setFlagsFromString('--expose-gc');
+      youngCollector = require('node:vm').runInNewContext('typeof gc === "function" ? gc : null');
+    } catch {
+      youngCollector = null;
+    }
+  }
+  if (youngCollector) youngCollector({ type: 'minor' });
+}
 function writeAll(file, data, flags) {
   const fd = fs.openSync(file, flags, 0o666);
   try {
@@ -120,10 +137,14 @@ parentPort.on('message', (m) =>
     // After a failure every later call reports it: the files behind it are not worth writing.
     if (failure) throw failure;
     try {
-      // The run's buffer goes back to the caller, who fills it again (see BulkWriter.copy).
+      // The run's buffer goes back to the caller, who fills it again (see BulkWriter.copy); a
+      // frame moved here is dropped, and collected at once (see collectYoung).
       if (m.op === 'run') {
         writeRun(m);
-        return { buffer: m.bytes.buffer, transfer: [m.bytes.buffer] };
+        if (!m.moved) return { buffer: m.bytes.buffer, transfer: [m.bytes.buffer] };
+        m.bytes = null;
+        collectYoung();
+        return;
       }
       if (m.op === 'files') {
         m.rels.forEach((rel, i) => {
@@ -210,14 +231,17 @@ export class BulkWriter {
    * Queue `count` consecutive files of those given to addFiles, from file index `file` (its bytes
    * from `offset`, the others' from their first), cut from `bytes` by their sizes, without sending
    * each one's path, size and hash again. Resolves once queued within the bound (MAX_IN_FLIGHT),
-   * rejects with the first failure of any earlier write.
+   * rejects with the first failure of any earlier write. `movable`: `bytes`' whole buffer, when
+   * the caller gives it up (a received frame's own, see owned-frames.ts): it moves to the thread
+   * instead of being copied, and `bytes` reads as empty from then on.
    */
-  async writeRun(file: number, offset: number, count: number, bytes: Uint8Array): Promise<void> {
+  async writeRun(file: number, offset: number, count: number, bytes: Uint8Array, movable: ArrayBuffer | null = null): Promise<void> {
     const failed = this.thread.failure ?? this.failure;
     if (failed) throw failed;
     if (this.root === null) throw new Error('the snapshot writer was not started');
-    const own = this.copy(bytes);
-    const written = this.thread.call({ op: 'run', root: this.root, file, offset, count, bytes: own }, [own.buffer]);
+    if (movable !== null && bytes.buffer !== movable) throw new Error('writeRun: the buffer to move is not the one of the bytes');
+    const own = movable !== null ? bytes : this.copy(bytes);
+    const written = this.thread.call({ op: 'run', root: this.root, file, offset, count, bytes: own, moved: movable !== null }, [movable ?? (own.buffer as ArrayBuffer)]);
     this.track(
       written.then((m) => {
         if (m.buffer instanceof ArrayBuffer && this.spare.length <= MAX_IN_FLIGHT) this.spare.push(m.buffer);

@@ -6,6 +6,7 @@ import type { SnapshotPart } from '../../core/sync/backup-machine.js';
 import type { SnapshotFile } from '../../core/sync/snapshot-manifest.js';
 import { archiveFolder } from '../data-dir.js';
 import { describeFsError, fsyncDir, writeJsonAtomic } from '../storage/atomic-write.js';
+import { takeOwnedBuffer } from '../gan/owned-frames.js';
 import { BulkWriter } from '../storage/bulk-writer.js';
 import { checkFault, faultsArmed } from '../storage/fault-injection.js';
 import { startWriteback, syncWholeTree, type TreeSyncMethod } from '../storage/sync-tree.js';
@@ -125,15 +126,20 @@ export class SnapshotSink {
    */
   async write(file: number, offset: number, parts: readonly SnapshotPart[], payload: Uint8Array): Promise<void> {
     if (this.state !== 'open') throw refused('the snapshot was aborted');
+    const length = payload.length;
+    // Files this chunk completes go to onFile before the writer has the bytes: a received frame
+    // that is its buffer's alone moves to the writer thread (no copy) and is unreadable here
+    // after. Not when the chunk's last file goes on in the next chunk: its view is kept until then.
+    if (this.onFile) this.passCompleteFiles(parts, payload, this.onFile);
+    const movable = parts.length === 0 || parts.at(-1)!.complete ? takeOwnedBuffer(payload) : null;
     try {
       if (faultsArmed()) for (const part of parts) checkFault('write', path.join(this.staging, part.rel));
-      await this.writer.writeRun(file, offset, parts.length, payload);
+      await this.writer.writeRun(file, offset, parts.length, payload, movable);
     } catch (err) {
       throw new GwError('GW_ERR_STORAGE_WRITE_FAILED', { file: this.staging, detail: describeFsError(err) });
     }
-    if (this.onFile) this.passCompleteFiles(parts, payload, this.onFile);
     // The disk writes back while the rest arrives, instead of all of it at the end.
-    this.unflushed += payload.length;
+    this.unflushed += length;
     if (this.unflushed >= EARLY_WRITEBACK_BYTES && this.writeback === null) {
       this.unflushed = 0;
       this.writeback = startWriteback(this.staging).finally(() => {
@@ -142,7 +148,7 @@ export class SnapshotSink {
     }
   }
 
-  /** After the writer has the bytes: each file whose last byte this chunk brought goes to onFile. */
+  /** Each file whose last byte this chunk brought goes to onFile; a file it does not complete is kept (views). */
   private passCompleteFiles(parts: readonly SnapshotPart[], bytes: Uint8Array, onFile: FileListener): void {
     let at = 0;
     for (const part of parts) {

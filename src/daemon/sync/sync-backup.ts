@@ -254,6 +254,8 @@ export class BackupSide {
       case 'write': {
         const open = this.snapshots.get(d.id);
         if (!open) return;
+        // Read first: the payload's buffer may move to the writer thread (then it reads as empty here).
+        const length = d.payload.length;
         try {
           // Resolves once the writer thread has the bytes (a few runs in flight): the next chunk is
           // taken while these are written.
@@ -263,7 +265,7 @@ export class BackupSide {
         }
         // The master sends only so far beyond what was taken: chunks wait on its side, not in
         // this inbox (a disk slower than the network had a whole snapshot queued here, 1.1 GB).
-        open.taken += d.payload.length;
+        open.taken += length;
         if (open.taken - open.reported >= SNAPSHOT_RECEIVED_EVERY_BYTES && !this.closing) {
           open.reported = open.taken;
           this.o.send({ type: 'sync.snapshotReceived', id: d.id, bytes: open.taken });
