@@ -55,9 +55,8 @@ function listing(root: string): Record<string, string> {
   return out;
 }
 
-/** A master's journal entries for `changes`, made by a real store. */
-async function entriesOf(changes: (store: ConfigStore, at: (a: string) => ReturnType<typeof parseAddress>) => Promise<void>): Promise<JournalEntry[]> {
-  const dir = temp();
+/** A store on the data directory `dir` (its config/resources and var). */
+async function openStore(dir: string): Promise<ConfigStore> {
   const { store } = await ConfigStore.open({
     resourcesDir: path.join(dir, 'config', 'resources'),
     varDir: path.join(dir, 'var'),
@@ -65,6 +64,13 @@ async function entriesOf(changes: (store: ConfigStore, at: (a: string) => Return
     types,
     logger: pino({ level: 'silent' }),
   });
+  return store;
+}
+
+/** A master's journal entries for `changes`, made by a real store. */
+async function entriesOf(changes: (store: ConfigStore, at: (a: string) => ReturnType<typeof parseAddress>) => Promise<void>): Promise<JournalEntry[]> {
+  const dir = temp();
+  const store = await openStore(dir);
   const entries: JournalEntry[] = [];
   store.subscribe((e) => entries.push(e));
   await changes(store, (a) => parseAddress(a, types));
@@ -227,21 +233,11 @@ function burst(): Promise<JournalEntry[]> {
 }
 
 describe('a replicated batch of several chunks in the store (replayBatch)', () => {
-  const open = async (dir: string): Promise<ConfigStore> => {
-    const { store } = await ConfigStore.open({
-      resourcesDir: path.join(dir, 'config', 'resources'),
-      varDir: path.join(dir, 'var'),
-      schemas,
-      types,
-      logger: pino({ level: 'silent' }),
-    });
-    return store;
-  };
 
   it('a journal append that fails after every chunk was staged leaves nothing of the batch (no temp file, no directory), and the same batch goes through once the disk is back', async () => {
     const entries = await burst();
     const dir = temp();
-    const store = await open(dir);
+    const store = await openStore(dir);
     cleanups.push(() => store.close());
     store.expectReplication();
     expect(await store.replayBatch(entries.slice(0, 3))).toBe(3);
@@ -264,7 +260,7 @@ describe('a replicated batch of several chunks in the store (replayBatch)', () =
     const entries = await burst();
     const forged = entries.map((e, i) => (i === 2 * UNSYNCED_CHUNK + 3 ? { ...e, content: { ...e.content, endpointUrl: 'opc.tcp://10.6.6.6:4840' } } : e));
     const dir = temp();
-    const store = await open(dir);
+    const store = await openStore(dir);
     cleanups.push(() => store.close());
     store.expectReplication();
     const resources = path.join(dir, 'config', 'resources');
@@ -278,7 +274,7 @@ describe('a replicated batch of several chunks in the store (replayBatch)', () =
   it('a crash after its chunks were staged and before its journal append: the next start loads the previous configuration, and the batch applies then', async () => {
     const entries = await burst();
     const dir = temp();
-    const first = await open(dir);
+    const first = await openStore(dir);
     first.expectReplication();
     await first.replayBatch(entries.slice(0, 3));
     await first.close();
@@ -288,7 +284,7 @@ describe('a replicated batch of several chunks in the store (replayBatch)', () =
     await prepareEntries(resources, entries.slice(3), { dirty: noDirty(), thread: staging });
     expect(Object.keys(listing(resources)).filter((p) => p.includes('.tmp-')).length).toBe(2 * (entries.length - 3));
     await staging.close();
-    const again = await open(dir);
+    const again = await openStore(dir);
     cleanups.push(() => again.close());
     expect(again.problems).toEqual([]);
     expect(again.list().map((r) => r.address).sort()).toEqual(['opc-connection/r0', 'opc-connection/r1', 'opc-connection/r2']);
