@@ -32,7 +32,7 @@ describe('MasterSide: the snapshot send window', () => {
     const logger = pino({ level: 'silent' });
     const { store } = await ConfigStore.open({ resourcesDir: path.join(temp.dir, 'resources'), varDir: path.join(temp.dir, 'var'), schemas, types: loadResourceTypes(schemas), logger });
     cleanups.push(() => store.close());
-    // 96 files of 1 MiB in the core: three windows' worth.
+    // 96 files of 1 MiB in the core: several windows' worth.
     const coreDir = path.join(temp.dir, 'resources', 'core');
     const mib = Buffer.alloc(1024 * 1024, 0x61);
     for (let i = 0; i < 96; i++) {

@@ -104,7 +104,7 @@ describe('sync between two in-process daemons', () => {
   });
 
   it('a snapshot larger than the send window, of files larger than a frame: every byte arrives through the real link, the window moves on', async () => {
-    // 48 resources of ~1 MiB: one and a half windows (SNAPSHOT_WINDOW_BYTES), so the master waits
+    // 48 resources of ~1 MiB: a few windows (SNAPSHOT_WINDOW_BYTES), so the master waits
     // for the backup's reports of what it took. Each part is cut into 1 MiB chunks that end inside
     // files, in frames of their own: the backup keeps those (views until the file completes) and
     // copies them for its writer rather than moving them (snapshot.test.ts covers the moves).
