@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 
 import { GwClient } from '../../dist/cli/client.js';
 import { ctl, events, lastSeq, makePair } from '../lib/pair.mjs';
+import { unitSetting } from '../lib/procs.mjs';
 import { summarize } from '../lib/stats.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -72,9 +72,7 @@ function loadProcesses(secs) {
 
 /** The Nice= of the shipped unit, which the daemons here run at (contrib/systemd/gwd.service). */
 function unitNice() {
-  const unit = readFileSync(new URL('../../contrib/systemd/gwd.service', import.meta.url), 'utf8');
-  const m = /^Nice=(-?\d+)$/m.exec(unit);
-  return m ? Number(m[1]) : 0;
+  return Number(unitSetting(/^Nice=(-?\d+)$/m) ?? 0);
 }
 
 /**

@@ -8,17 +8,21 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const GWD = path.join(ROOT, 'bin', 'gwd');
 export const GWCTL = path.join(ROOT, 'bin', 'gwctl');
 
+/** The first group of `pattern` (a /m pattern for one line) in the shipped unit, contrib/systemd/gwd.service; null when no line matches. */
+export function unitSetting(pattern) {
+  return pattern.exec(readFileSync(path.join(ROOT, 'contrib/systemd/gwd.service'), 'utf8'))?.[1] ?? null;
+}
+
 /**
- * The malloc setting of the shipped unit (contrib/systemd/gwd.service, Environment=GLIBC_TUNABLES),
- * which every gwd here runs with, as its Nice= is for the false-takeover figure: the figures are
- * those of gwd as it is installed. GWD_BENCH_UNIT_MALLOC=0 runs without it (to compare).
+ * The malloc setting of the shipped unit (Environment=GLIBC_TUNABLES), which every gwd here runs
+ * with, as its Nice= is for the false-takeover figure: the figures are those of gwd as it is
+ * installed. GWD_BENCH_UNIT_MALLOC=0 runs without it (to compare).
  */
 function unitMallocEnv() {
   if (process.env.GWD_BENCH_UNIT_MALLOC === '0') return {};
-  const unit = readFileSync(new URL('../../contrib/systemd/gwd.service', import.meta.url), 'utf8');
-  const m = /^Environment=GLIBC_TUNABLES=(\S+)$/m.exec(unit);
-  if (!m) throw new Error('contrib/systemd/gwd.service sets no GLIBC_TUNABLES (set GWD_BENCH_UNIT_MALLOC=0 to run without)');
-  return { GLIBC_TUNABLES: m[1] };
+  const tunables = unitSetting(/^Environment=GLIBC_TUNABLES=(\S+)$/m);
+  if (tunables === null) throw new Error('contrib/systemd/gwd.service sets no GLIBC_TUNABLES (set GWD_BENCH_UNIT_MALLOC=0 to run without)');
+  return { GLIBC_TUNABLES: tunables };
 }
 export const UNIT_MALLOC_ENV = unitMallocEnv();
 

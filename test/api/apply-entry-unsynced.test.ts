@@ -233,7 +233,6 @@ function burst(): Promise<JournalEntry[]> {
 }
 
 describe('a replicated batch of several chunks in the store (replayBatch)', () => {
-
   it('a journal append that fails after every chunk was staged leaves nothing of the batch (no temp file, no directory), and the same batch goes through once the disk is back', async () => {
     const entries = await burst();
     const dir = temp();

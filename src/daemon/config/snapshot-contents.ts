@@ -89,7 +89,7 @@ export class SnapshotContents implements PreloadedFiles {
 
   /** A version file's facts; each file's are handed out once (the scan reads each once) and let go. */
   version(rel: string, schemaId: string): FileFact<VersionFact> | undefined {
-    const k = this.take(rel);
+    const k = this.kept.take(rel);
     if (!k) return undefined;
     if ((typeof k !== 'string' && k.kind !== 'version') || this.schemaIdAt(rel) !== schemaId) {
       // The scan reads a version file only where its type is known, as add() decides it: a path
@@ -101,20 +101,10 @@ export class SnapshotContents implements PreloadedFiles {
 
   /** A resource.json's facts, handed out once as version()'s are. */
   meta(rel: string): FileFact<MetaFact> | undefined {
-    const k = this.take(rel);
+    const k = this.kept.take(rel);
     if (!k) return undefined;
     if (typeof k === 'string' || k.kind !== 'meta') throw new Error(`snapshot file ${rel} was not checked as resource metadata`);
     return k.fact;
-  }
-
-  /**
-   * What is kept of `rel`, no longer kept here: the adoption's scan holds what it needs of it, and
-   * the path goes with it (300,000 paths and their table were ~35 MB still alive at the end of the
-   * scan of 100,000 resources, beside the store it built). The scan reads each file once, by
-   * construction (scanResource); a second read would find the file missing.
-   */
-  private take(rel: string): Kept | undefined {
-    return this.kept.take(rel);
   }
 
   /** The kept signature of the version file at `rel` when it equals `signature`; else `signature`. */
@@ -180,7 +170,12 @@ class FilesByDir {
     }
   }
 
-  /** What is kept of `rel`, removed (one lookup for both). */
+  /**
+   * What is kept of `rel`, removed (one lookup for both): the adoption's scan holds what it needs
+   * of it, and the path goes with it (300,000 paths and their table were ~35 MB still alive at the
+   * end of the scan of 100,000 resources, beside the store it built). The scan reads each file once,
+   * by construction (scanResource); a second read would find the file missing.
+   */
   take(rel: string): Kept | undefined {
     const dir = dirOf(rel);
     const files = this.dirs.get(dir);

@@ -19,8 +19,8 @@ import { describeProblems } from '../../core/schema-errors.js';
 import type { TrustDirection } from '../../core/wire.js';
 import type { Logger } from '../logger.js';
 import type { SchemaRegistry } from '../schema-registry.js';
-import { noteOwnedFrame } from './owned-frames.js';
 import type { MessageTypes } from './message-types.js';
+import { noteOwnedFrame } from './owned-frames.js';
 import type { PeerCertificate } from './peer-certificate.js';
 
 export interface PingSettings {
